@@ -1,0 +1,30 @@
+# The two commands the README promises, and a few for working on Gapless.
+.PHONY: run test build build-dev e2e size lint fmt clean
+
+run:        ## install what is missing, build (release), start at http://127.0.0.1:3000
+	scripts/run.sh
+
+test:       ## the whole test suite: Rust unit/property/contract/black-box tests, build, browser tests
+	scripts/test.sh
+
+build:      ## release build: target/gapless and target/site
+	scripts/build.sh release
+
+build-dev:  ## debug build, faster to compile
+	scripts/build.sh dev
+
+e2e:        ## browser tests only, against the last build
+	scripts/test.sh e2e
+
+size:       ## brotli transfer size of the front end (budget 200 KB)
+	node scripts/compress.mjs target/site --report
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --features gapless-store/testing -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+clean:
+	rm -rf target/site target/gapless

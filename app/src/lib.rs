@@ -1,0 +1,81 @@
+//! The Gapless web UI. One library compiled twice: with `ssr` into the server (pages
+//! rendered to HTML, server functions run), with `hydrate` into the browser's wasm.
+
+pub mod error;
+pub mod shop;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Title};
+use leptos_router::{
+    components::{Route, Router, Routes, A},
+    SsrMode, StaticSegment,
+};
+
+/// The HTML document around every page.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects run only in the browser, after hydration: end-to-end tests wait for this
+    // marker instead of racing the wasm.
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
+        <Meta name="description" content="Order in your own words: the Gapless demo shop."/>
+        <Title formatter=|page: String| format!("{page} · Gapless")/>
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <header class="site-header">
+                <A href="/" attr:class="brand">"Gapless Outfitters"</A>
+            </header>
+            <main id="main">
+                <Routes fallback=NotFound>
+                    // Async: the page is sent once its data is ready, so a failure can
+                    // still set the status code and search engines see the products.
+                    <Route path=StaticSegment("") view=shop::ShopPage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+            <footer class="site-footer">
+                <p>"A demo shop running on Gapless."</p>
+            </footer>
+        </Router>
+    }
+}
+
+/// Every unknown path: a 404 status, and a way back.
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Page not found"/>
+        <section class="notice" aria-labelledby="not-found-title">
+            <h1 id="not-found-title">"Page not found"</h1>
+            <p>"There is nothing at this address. It may have moved, or the link may be mistyped."</p>
+            <p><A href="/">"Back to the shop"</A></p>
+        </section>
+    }
+}

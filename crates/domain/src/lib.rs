@@ -1,0 +1,13 @@
+//! The rules of a Gapless shop that hold whatever serves them: the web server, the
+//! browser bundle, the command line and tests all link this crate, so it stays free
+//! of I/O, async runtimes and frameworks, and every type here can only hold values
+//! that make sense (parse, don't validate).
+
+/// Integer minor units and currencies, because money must never be a float.
+pub mod money;
+
+/// SKU codes, normalised once so that one product never has two spellings.
+pub mod sku;
+
+/// The shop's catalog as imported from a file: all or nothing, with every problem named.
+pub mod catalog;

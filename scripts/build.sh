@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds the server binary and the browser bundle into target/site.
+#   scripts/build.sh [release|dev]     (default: release)
+# Replaces cargo-leptos with the few steps it would run, so that a fresh machine needs
+# no 19-minute cargo-leptos install: cargo (server), cargo (wasm), wasm-bindgen, wasm-opt.
+source "$(dirname "$0")/lib.sh"
+mode=${1:-release}
+case "$mode" in
+  release) server_profile=release; wasm_profile=wasm-release; server_dir=release ;;
+  dev) server_profile=dev; wasm_profile=dev; server_dir=debug ;;
+  *) die "usage: scripts/build.sh [release|dev]" ;;
+esac
+
+choose_toolchain
+ensure_wasm_bindgen
+ensure_node_modules
+cd "$ROOT"
+
+say "building the browser bundle ($wasm_profile)"
+cargo build --profile "$wasm_profile" -p frontend --lib --target "$WASM_TARGET" "${WASM_BUILD_STD[@]}"
+wasm_dir=$([ "$wasm_profile" = dev ] && echo debug || echo "$wasm_profile")
+
+site=target/site
+staging=$(mktemp -d target/site.XXXXXX)
+mkdir -p "$staging/pkg"
+cp -R public/. "$staging/"
+wasm-bindgen "target/$WASM_TARGET/$wasm_dir/frontend.wasm" \
+  --target web --no-typescript --out-dir "$staging/pkg" --out-name gapless
+if [ "$mode" = release ]; then
+  say "optimizing the wasm (wasm-opt -Oz)"
+  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    -o "$staging/pkg/gapless_bg.wasm" "$staging/pkg/gapless_bg.wasm"
+fi
+cat style/*.css > "$staging/pkg/gapless.css"
+# Precompressed copies: the server sends .br/.gz when the browser accepts them.
+node scripts/compress.mjs "$staging"
+rm -rf "$site" && mv "$staging" "$site"
+
+say "building the server ($server_profile)"
+cargo build --profile "$server_profile" -p server --bin gapless
+ln -sf "$server_dir/gapless" target/gapless
+say "built target/gapless and $site"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# `make test`: the whole suite.
+#   1. formatting;
+#   2. Rust tests: domain unit and property tests, the store contract suite, black-box
+#      HTTP and CLI tests, on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set;
+#   3. the release build, its front-end size budget, and browser tests in chromium.
+# `scripts/test.sh e2e` runs only step 3 against the last build.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+only=${1:-all}
+
+choose_toolchain
+if [ "$only" = all ]; then
+  say "formatting"
+  if command -v rustup >/dev/null; then
+    rustup run stable cargo fmt --all -- --check
+  else
+    cargo fmt --all -- --check
+  fi
+
+  if [ -z "${TEST_DATABASE_URL:-}" ]; then
+    say "TEST_DATABASE_URL is not set: the PostgreSQL runs are SKIPPED (SQLite runs as always)"
+  else
+    say "PostgreSQL runs against ${TEST_DATABASE_URL}"
+  fi
+  say "Rust tests"
+  cargo test --locked -p gapless-domain -p gapless-store -p server
+
+  "$ROOT/scripts/build.sh" release
+fi
+
+say "front-end size"
+node scripts/compress.mjs target/site --report
+
+say "browser tests (chromium)"
+apt_install chromium
+ensure_node_modules
+npx playwright test --config end2end/playwright.config.mjs

@@ -1,0 +1,120 @@
+//! Command line and configuration. Every setting is a flag with an environment variable
+//! of the same meaning (the variable names are what the README documents).
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use gapless_store::{redact_url, Store};
+
+use crate::{catalog_import, startup, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(name = "gapless", version, about = "Chat orders and self-service returns for online shops")]
+pub struct Cli {
+    /// Where the data lives: sqlite://PATH (created on first start) or postgres://USER@HOST/DB.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/gapless.db", global = true)]
+    pub database_url: String,
+
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, env = "GAPLESS_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: telemetry::LogFormat,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the web server (the default).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Work with the shop's catalog.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Replace the catalog with the products in FILE (JSON). All or nothing: a bad file
+    /// changes nothing and every problem is listed.
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
+    pub site_addr: SocketAddr,
+
+    /// Folder with the built front end (`pkg/` with wasm, js and css; static files).
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// Catalog imported at start when the database has none yet; empty to start without.
+    #[arg(long, env = "GAPLESS_CATALOG", default_value = "demo/catalog.json")]
+    pub catalog: PathBuf,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        ServeArgs::parse_from_env()
+    }
+}
+
+impl ServeArgs {
+    fn parse_from_env() -> Self {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        Only::parse_from(["gapless"]).serve
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    telemetry::init(cli.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command.unwrap_or_else(|| Command::Serve(ServeArgs::default())) {
+            Command::Serve(args) => {
+                let store = open_store(&cli.database_url).await?;
+                startup::load_catalog_on_first_start(store.as_ref(), &args.catalog).await?;
+                let app = startup::Application::build(&args, store).await?;
+                app.run_until_stopped().await
+            }
+            Command::Migrate => {
+                open_store(&cli.database_url).await?;
+                println!("migrations applied to {}", redact_url(&cli.database_url));
+                Ok(())
+            }
+            Command::Catalog(CatalogCommand::Import { file }) => {
+                let store = open_store(&cli.database_url).await?;
+                let summary = catalog_import::import_file(store.as_ref(), &file).await?;
+                println!(
+                    "catalog imported from {}: {} added, {} updated, {} removed",
+                    file.display(),
+                    summary.added,
+                    summary.updated,
+                    summary.removed
+                );
+                Ok(())
+            }
+        }
+    })
+}
+
+/// Connects and migrates; the error names the URL (without password) and what to check.
+pub async fn open_store(database_url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    let shown = redact_url(database_url);
+    let store = gapless_store::connect(database_url)
+        .await
+        .with_context(|| format!("cannot open the database {shown} (check DATABASE_URL)"))?;
+    store.migrate().await.with_context(|| format!("cannot migrate the database {shown}"))?;
+    Ok(store)
+}

@@ -1,0 +1,8 @@
+//! The `gapless` binary as a library, so that black-box tests can start the real server
+//! on a random port (`startup::Application`) and call the same commands as the CLI.
+
+pub mod catalog_import;
+pub mod cli;
+pub mod health;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,176 @@
+//! Builds the HTTP application: routes, shared state and middleware. Tests call
+//! [`Application::build`] with port 0 and a fresh database.
+
+use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use app::{shell, App};
+use axum::{
+    body::Body,
+    extract::FromRef,
+    http::{header, HeaderValue, Response, StatusCode},
+    routing::get,
+    Router,
+};
+use gapless_store::Store;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::net::TcpListener;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    limit::RequestBodyLimitLayer,
+    set_header::SetResponseHeaderLayer,
+    trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer},
+};
+use tracing::Level;
+
+use crate::{catalog_import, cli::ServeArgs, health};
+
+/// What every handler, page and server function can reach.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub store: Arc<dyn Store>,
+}
+
+/// Largest request body accepted anywhere; chat messages and forms are far smaller.
+const BODY_LIMIT: usize = 64 * 1024;
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free one) and assembles the router.
+    pub async fn build(args: &ServeArgs, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(args.site_addr).await.with_context(|| {
+            format!(
+                "cannot listen on {} (is another server using it? set LEPTOS_SITE_ADDR to a free address)",
+                args.site_addr
+            )
+        })?;
+        let addr = listener.local_addr()?;
+        let leptos_options = LeptosOptions::builder()
+            .output_name("gapless")
+            .site_root(args.site_root.to_string_lossy().as_ref())
+            .site_pkg_dir("pkg")
+            .site_addr(addr)
+            .build();
+        if !args.site_root.join("pkg").join("gapless.js").exists() {
+            tracing::warn!(
+                site_root = %args.site_root.display(),
+                "no built front end found: pages render but will not hydrate (run `make build`)"
+            );
+        }
+        let router = router(AppState { leptos_options, store });
+        Ok(Application { listener, router })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        tracing::info!(address = %format!("http://{}", self.local_addr()), "gapless is listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("the server stopped with an error")
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let store = state.store.clone();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(store.clone()),
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+}
+
+/// A panic in a handler is a bug: log it, and answer like any other internal error.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Body> {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = detail, "request handler panicked");
+    Response::builder()
+        .status(StatusCode::INTERNAL_SERVER_ERROR)
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body(Body::from("Something went wrong on our side. Please try again in a moment."))
+        .expect("a static response is valid")
+}
+
+/// Imports `catalog` when the database has no catalog yet. An empty path skips it.
+pub async fn load_catalog_on_first_start(store: &dyn Store, catalog: &Path) -> anyhow::Result<()> {
+    if catalog.as_os_str().is_empty() {
+        return Ok(());
+    }
+    if store.catalog().await.context("cannot read the catalog from the database")?.is_some() {
+        return Ok(());
+    }
+    catalog_import::import_file(store, catalog)
+        .await
+        .context("the first-start catalog import failed (set GAPLESS_CATALOG to a valid file, or to an empty value to start without one)")?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+    // Bounded: a stuck connection must not keep the process alive forever.
+    tokio::spawn(async {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        tracing::warn!("requests still open after 10 s; exiting");
+        std::process::exit(0);
+    });
+}

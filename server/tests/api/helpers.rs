@@ -1,0 +1,86 @@
+use std::path::PathBuf;
+
+use gapless_store::testing::{self, TestDatabase};
+use server::{catalog_import, cli::ServeArgs, startup::Application};
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(relative)
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: TestDatabase,
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.address)).send().await.expect("request sent")
+    }
+
+    /// Runs raw SQL on the app's database, behind the app's back (to sabotage it).
+    pub async fn execute_sql(&self, sql: &str) {
+        if self.db.url.starts_with("sqlite:") {
+            let pool = sqlx::SqlitePool::connect(&self.db.url).await.unwrap();
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        } else {
+            let pool = sqlx::PgPool::connect(&self.db.url).await.unwrap();
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Starts the app on a fresh database of `backend` with the demo catalog imported;
+/// `None` (the test returns early, visibly skipped) for PostgreSQL without a server.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let db = match backend {
+        Backend::Sqlite => testing::sqlite().await,
+        Backend::Postgres => testing::postgres().await?,
+    };
+    catalog_import::import_file(db.store.as_ref(), &repo_path("demo/catalog.json"))
+        .await
+        .expect("the demo catalog imports");
+    let args = ServeArgs {
+        site_addr: "127.0.0.1:0".parse().unwrap(),
+        // Static files straight from the repo: these tests need no wasm build.
+        site_root: repo_path("public"),
+        catalog: PathBuf::new(),
+    };
+    let app = Application::build(&args, db.store.clone()).await.expect("app builds");
+    let address = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Some(TestApp { address, client, db })
+}
+
+/// Declares each test once per backend: `mod sqlite { fn name() }` and `mod postgres {…}`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $test() {
+                let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await.unwrap();
+                super::$test(app).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $test() {
+                let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await
+                else { return };
+                super::$test(app).await;
+            })*
+        }
+    };
+}

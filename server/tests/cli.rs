@@ -1,0 +1,165 @@
+//! The `gapless` binary as an operator meets it: imports, and startup failures that
+//! must print one line saying what is wrong and how to fix it.
+
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use gapless_domain::catalog::Catalog;
+use gapless_store::testing::{self, TestDatabase};
+
+fn repo_path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(relative)
+}
+
+fn gapless(database_url: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gapless"));
+    command
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "off")
+        .env("LEPTOS_SITE_ROOT", repo_path("public"))
+        .env("GAPLESS_CATALOG", repo_path("demo/catalog.json"))
+        .stdin(Stdio::null());
+    command
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A startup failure: non-zero exit, exactly one line on stderr, no panic.
+fn assert_one_line_failure(output: &Output, expected: &str) {
+    let text = stderr(output);
+    assert!(!output.status.success(), "should fail: {text}");
+    assert_eq!(text.trim_end().lines().count(), 1, "one line expected: {text}");
+    assert!(text.starts_with("gapless: "), "{text}");
+    assert!(text.contains(expected), "{expected:?} not in {text}");
+    assert!(!text.contains("panicked"), "{text}");
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn databases() -> Vec<TestDatabase> {
+    let mut dbs = vec![testing::sqlite().await];
+    dbs.extend(testing::postgres().await);
+    dbs
+}
+
+#[tokio::test]
+async fn catalog_import_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(
+        dir.path(),
+        "bad.json",
+        r#"{ "currency": "USD", "products": [
+              { "sku": "OK", "name": "fine product", "price": 100 },
+              { "sku": "TEE", "name": "tee", "price": -5,
+                "options": [ { "name": "size", "kind": "single", "default": "xxl",
+                               "values": [ { "name": "s" }, { "name": "m" } ] } ] } ] }"#,
+    );
+    let malformed = write(dir.path(), "malformed.json", "{\n  \"currency\": \"USD\",\n  \"products\": [\n    { \"sku\": \"A\" \n");
+    let demo = Catalog::from_json(&std::fs::read_to_string(repo_path("demo/catalog.json")).unwrap())
+        .unwrap();
+
+    for db in databases().await {
+        let ok = gapless(&db.url).args(["catalog", "import"]).arg(repo_path("demo/catalog.json")).output().unwrap();
+        assert!(ok.status.success(), "{}", stderr(&ok));
+        let stdout = String::from_utf8_lossy(&ok.stdout);
+        assert!(stdout.contains(&format!("{} added", demo.products.len())), "{stdout}");
+
+        let rejected = gapless(&db.url).args(["catalog", "import"]).arg(&bad).output().unwrap();
+        assert!(!rejected.status.success());
+        let text = stderr(&rejected);
+        assert!(text.contains("nothing was changed"), "{text}");
+        assert!(text.contains("products[1] (TEE).price"), "{text}");
+        assert!(text.contains("products[1] (TEE).options[0].default"), "{text}");
+        assert!(!text.contains("panicked"), "{text}");
+
+        let rejected = gapless(&db.url).args(["catalog", "import"]).arg(&malformed).output().unwrap();
+        assert!(!rejected.status.success());
+        assert!(stderr(&rejected).contains("line 5"), "{}", stderr(&rejected));
+
+        let missing = gapless(&db.url).args(["catalog", "import", "/no/such/catalog.json"]).output().unwrap();
+        assert_one_line_failure(&missing, "cannot read the catalog file /no/such/catalog.json");
+
+        assert_eq!(db.store.catalog().await.unwrap(), Some(demo.clone()), "catalog changed");
+    }
+}
+
+#[tokio::test]
+async fn a_bad_database_url_is_one_clear_line() {
+    let output = gapless("mysql://root@127.0.0.1/test").arg("serve").output().unwrap();
+    assert_one_line_failure(&output, "DATABASE_URL");
+
+    let output = gapless("postgres://nobody@127.0.0.1:1/none").arg("migrate").output().unwrap();
+    assert_one_line_failure(&output, "cannot open the database postgres://nobody@127.0.0.1:1/none");
+}
+
+#[tokio::test]
+async fn a_taken_port_is_one_clear_line() {
+    let db = testing::sqlite().await;
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let output = gapless(&db.url).env("LEPTOS_SITE_ADDR", &addr).output().unwrap();
+    assert_one_line_failure(&output, &format!("cannot listen on {addr}"));
+    assert_one_line_failure(&output, "LEPTOS_SITE_ADDR");
+}
+
+#[tokio::test]
+async fn an_unreadable_first_start_catalog_is_one_clear_line() {
+    let db = testing::sqlite().await;
+    let output = gapless(&db.url)
+        .env("GAPLESS_CATALOG", "/no/such/catalog.json")
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert_one_line_failure(&output, "cannot read the catalog file /no/such/catalog.json");
+    assert_one_line_failure(&output, "GAPLESS_CATALOG");
+}
+
+#[tokio::test]
+async fn serve_creates_the_database_loads_the_demo_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("fresh/gapless.db").display());
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = gapless(&url)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let health = loop {
+        match client.get(format!("http://127.0.0.1:{port}/healthz")).send().await {
+            Ok(response) => break response,
+            Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(error) => panic!("server did not come up: {error}"),
+        }
+    };
+    assert_eq!(health.status(), 200);
+    let shop = client.get(format!("http://127.0.0.1:{port}/")).send().await.unwrap();
+    assert!(shop.text().await.unwrap().contains("data-sku=\"TEE\""));
+    assert!(dir.path().join("fresh/gapless.db").exists());
+
+    // kill(1): sends SIGTERM without an unsafe libc call in the test.
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "server ignored SIGTERM");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
+}
