@@ -20,11 +20,12 @@ say "building the browser bundle ($wasm_profile)"
 cargo build --profile "$wasm_profile" -p frontend --lib --target "$WASM_TARGET" "${WASM_BUILD_STD[@]}"
 wasm_dir=$([ "$wasm_profile" = dev ] && echo debug || echo "$wasm_profile")
 
-site=target/site
-staging=$(mktemp -d target/site.XXXXXX)
+target=${CARGO_TARGET_DIR:-target}
+site=$target/site
+staging=$(mktemp -d "$target/site.XXXXXX")
 mkdir -p "$staging/pkg"
 cp -R public/. "$staging/"
-wasm-bindgen "target/$WASM_TARGET/$wasm_dir/frontend.wasm" \
+wasm-bindgen "$target/$WASM_TARGET/$wasm_dir/frontend.wasm" \
   --target web --no-typescript --out-dir "$staging/pkg" --out-name gapless
 if [ "$mode" = release ]; then
   say "optimizing the wasm (wasm-opt -Oz)"
@@ -39,5 +40,5 @@ rm -rf "$site" && mv "$staging" "$site"
 
 say "building the server ($server_profile)"
 cargo build --profile "$server_profile" -p server --bin gapless
-ln -sf "$server_dir/gapless" target/gapless
-say "built target/gapless and $site"
+ln -sf "$server_dir/gapless" "$target/gapless"
+say "built $target/gapless and $site"

@@ -5,7 +5,7 @@ pub mod error;
 pub mod shop;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Title};
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
     SsrMode, StaticSegment,
@@ -41,6 +41,7 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
+        <Stylesheet id="leptos" href="/pkg/gapless.css"/>
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
         <Meta name="description" content="Order in your own words: the Gapless demo shop."/>
         <Title formatter=|page: String| format!("{page} · Gapless")/>

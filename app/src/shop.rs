@@ -40,7 +40,7 @@ pub enum Availability {
 }
 
 #[server(endpoint = "shop/catalog")]
-pub async fn shop_catalog() -> Result<ShopCatalog, AppError> {
+pub async fn load_shop() -> Result<ShopCatalog, AppError> {
     let store = use_context::<std::sync::Arc<dyn gapless_store::Store>>()
         .ok_or_else(|| AppError::internal("reading the store from context", MissingContext))?;
     let catalog = store.catalog().await.map_err(|e| AppError::internal("loading the catalog", e))?;
@@ -106,12 +106,12 @@ mod ssr {
 
 #[component]
 pub fn ShopPage() -> impl IntoView {
-    let catalog = Resource::new(|| (), |_| shop_catalog());
+    let catalog = Resource::new(|| (), |_| load_shop());
     view! {
         <Title text="Shop"/>
         <section class="shop" aria-labelledby="shop-title">
             <h1 id="shop-title">"Shop"</h1>
-            <p class="lede">"Browse the catalog, or order in your own words from the chat."</p>
+            <p class="lede">"Outdoor apparel, trail gear, and a pizza kitchen for the trailhead."</p>
             <Transition fallback=|| {
                 view! { <p class="loading" role="status">"Loading products…"</p> }
             }>
@@ -184,14 +184,16 @@ fn ProductCard(product: ShopProduct, hidden: impl Fn() -> bool + Send + Sync + '
     let ShopProduct { sku, name, category, description, price, options, availability, final_sale } =
         product;
     let title_id = format!("product-{}", sku.to_lowercase());
+    let labelled_by = title_id.clone();
+    let category_attr = category.clone();
     let stock = match availability {
         Availability::InStock => None,
         Availability::Low(n) => Some(view! { <p class="stock stock-low">{format!("Only {n} left")}</p> }.into_any()),
         Availability::SoldOut => Some(view! { <p class="stock stock-out">"Sold out"</p> }.into_any()),
     };
     view! {
-        <li class="product" data-sku=sku.clone() data-category=category.clone() hidden=hidden>
-            <article aria-labelledby=title_id.clone()>
+        <li class="product" data-sku=sku data-category=category_attr hidden=hidden>
+            <article aria-labelledby=labelled_by>
                 <h2 id=title_id class="product-name">{name}</h2>
                 <p class="price">{price}</p>
                 {category.map(|c| view! { <p class="category">{c}</p> })}

@@ -28,12 +28,12 @@ impl Currency {
     pub fn parse(input: &str) -> Result<Currency, CurrencyError> {
         let trimmed = input.trim();
         match trimmed.as_bytes() {
-            [a, b, c] if [a, b, c].iter().all(|byte| byte.is_ascii_alphabetic()) => Ok(
-                Currency([a.to_ascii_uppercase(), b.to_ascii_uppercase(), c.to_ascii_uppercase()]),
-            ),
-            _ => Err(CurrencyError {
-                input: input.to_owned(),
-            }),
+            [a, b, c] if [a, b, c].iter().all(|byte| byte.is_ascii_alphabetic()) => Ok(Currency([
+                a.to_ascii_uppercase(),
+                b.to_ascii_uppercase(),
+                c.to_ascii_uppercase(),
+            ])),
+            _ => Err(CurrencyError { input: input.to_owned() }),
         }
     }
 
@@ -125,10 +125,6 @@ impl Money {
         self.0.checked_mul(i64::from(quantity)).map(Money)
     }
 
-    pub fn is_negative(self) -> bool {
-        self.0 < 0
-    }
-
     /// Formats for people, e.g. `$12.00`, `-€3.50`, `¥1200`, `12.00 CHF`.
     pub fn format(&self, currency: &Currency) -> String {
         let exponent = currency.minor_unit_exponent();
@@ -188,10 +184,7 @@ mod tests {
     #[test]
     fn currency_serde_is_a_string_and_validates() {
         assert_eq!(serde_json::to_string(&currency("usd")).unwrap(), "\"USD\"");
-        assert_eq!(
-            serde_json::from_str::<Currency>("\"gbp\"").unwrap(),
-            currency("GBP")
-        );
+        assert_eq!(serde_json::from_str::<Currency>("\"gbp\"").unwrap(), currency("GBP"));
         assert!(serde_json::from_str::<Currency>("\"dollars\"").is_err());
     }
 
@@ -211,10 +204,7 @@ mod tests {
     fn formats_negatives_with_the_sign_first() {
         assert_eq!(Money(-200).format(&currency("USD")), "-$2.00");
         assert_eq!(Money(-5).format(&currency("CHF")), "-0.05 CHF");
-        assert_eq!(
-            Money(i64::MIN).format(&currency("USD")),
-            "-$92233720368547758.08"
-        );
+        assert_eq!(Money(i64::MIN).format(&currency("USD")), "-$92233720368547758.08");
     }
 
     #[test]
@@ -258,7 +248,8 @@ mod tests {
             let currency = Currency::parse(&code).unwrap();
             let text = Money(a).format(&currency);
             let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-            prop_assert_eq!(digits.trim_start_matches('0'), a.unsigned_abs().to_string().trim_start_matches('0'));
+            let expected = a.unsigned_abs().to_string();
+            prop_assert_eq!(digits.trim_start_matches('0'), expected.trim_start_matches('0'));
             prop_assert_eq!(text.starts_with('-'), a < 0);
         }
     }

@@ -89,7 +89,7 @@ fn is_zero(money: &Money) -> bool {
 
 /// Why a catalog was not imported: every problem found, so the shop can fix them in
 /// one pass.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{}", lines(.problems))]
 pub struct CatalogError {
     pub problems: Vec<Problem>,
@@ -97,7 +97,7 @@ pub struct CatalogError {
 
 /// One problem, located both ways a person might look for it: by the product and
 /// field (`path`) and, for JSON syntax and type errors, by position in the file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Problem {
     /// E.g. `products[3] (TEE).options[1].default`; empty when the problem is the
     /// file as a whole.
@@ -108,11 +108,7 @@ pub struct Problem {
 }
 
 fn lines(problems: &[Problem]) -> String {
-    problems
-        .iter()
-        .map(Problem::to_string)
-        .collect::<Vec<_>>()
-        .join("\n")
+    problems.iter().map(Problem::to_string).collect::<Vec<_>>().join("\n")
 }
 
 impl fmt::Display for Problem {
@@ -186,9 +182,7 @@ impl Product {
     /// The option group with this name, ignoring case.
     pub fn option(&self, group: &str) -> Option<&OptionGroup> {
         let wanted = normalise_term(group);
-        self.options
-            .iter()
-            .find(|candidate| normalise_term(&candidate.name) == wanted)
+        self.options.iter().find(|candidate| normalise_term(&candidate.name) == wanted)
     }
 }
 
@@ -215,8 +209,5 @@ impl OptionValue {
 /// How names and aliases are compared: case and runs of whitespace do not matter,
 /// since shoppers type "T  Shirt" as readily as "t shirt".
 pub fn normalise_term(term: &str) -> String {
-    term.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    term.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }

@@ -28,8 +28,10 @@ pub const MAX_DESCRIPTION_CHARS: usize = 500;
 pub const MAX_PRICE: Money = Money(100_000_000);
 pub const MAX_RETURN_DAYS: u32 = 3650;
 
+// The explicit bounds stop serde from asking the child types for `Default`, which
+// it would because of `#[serde(default)]` on the vectors.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, bound(deserialize = "P: Deserialize<'de>"))]
 pub(super) struct RawCatalog<P = RawProduct> {
     currency: String,
     // Missing and empty get the same, clearer, message from the checks.
@@ -38,7 +40,7 @@ pub(super) struct RawCatalog<P = RawProduct> {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, bound(deserialize = "G: Deserialize<'de>"))]
 pub(super) struct RawProduct<G = RawGroup> {
     sku: String,
     name: String,
@@ -56,7 +58,7 @@ pub(super) struct RawProduct<G = RawGroup> {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, bound(deserialize = "V: Deserialize<'de>"))]
 pub(super) struct RawGroup<V = RawValue> {
     name: String,
     kind: GroupKind,
@@ -109,9 +111,7 @@ impl Problems {
 pub(super) fn catalog_from_json(text: &str) -> Result<Catalog, CatalogError> {
     match serde_json::from_str::<RawCatalog>(text) {
         Ok(raw) => check_catalog(raw),
-        Err(error) => Err(CatalogError {
-            problems: json_problems(text, &error),
-        }),
+        Err(error) => Err(CatalogError { problems: json_problems(text, &error) }),
     }
 }
 
@@ -130,10 +130,8 @@ pub(super) fn check_catalog(raw: RawCatalog) -> Result<Catalog, CatalogError> {
         let label = product_label(Some(index), &raw_product.sku);
         if let Ok(sku) = Sku::parse(&raw_product.sku) {
             match skus.get(&sku) {
-                Some(first) => problems.add(
-                    format!("{label}.sku"),
-                    format!("SKU {sku} is already used by {first}"),
-                ),
+                Some(first) => problems
+                    .add(format!("{label}.sku"), format!("SKU {sku} is already used by {first}")),
                 None => {
                     skus.insert(sku, label.clone());
                 }
@@ -209,14 +207,7 @@ fn check_terms_are_unique(
             ),
             Some(_) => {}
             None => {
-                terms.insert(
-                    key,
-                    TermOwner {
-                        index,
-                        label: label.to_owned(),
-                        what,
-                    },
-                );
+                terms.insert(key, TermOwner { index, label: label.to_owned(), what });
             }
         }
     }
@@ -237,10 +228,8 @@ fn text_field(
     }
     let chars = text.chars().count();
     if chars > max_chars {
-        problems.add(
-            path,
-            format!("{what} has {chars} characters; at most {max_chars} are allowed"),
-        );
+        problems
+            .add(path, format!("{what} has {chars} characters; at most {max_chars} are allowed"));
     }
     Some(text.to_owned())
 }
@@ -250,25 +239,13 @@ fn product(raw: RawProduct, label: &str, problems: &mut Problems) -> Option<Prod
     let sku = Sku::parse(&raw.sku)
         .map_err(|error| problems.add(format!("{label}.sku"), error.to_string()))
         .ok();
-    let name = text_field(
-        &raw.name,
-        format!("{label}.name"),
-        "the name",
-        MAX_NAME_CHARS,
-        problems,
-    );
+    let name = text_field(&raw.name, format!("{label}.name"), "the name", MAX_NAME_CHARS, problems);
     let aliases: Vec<Option<String>> = raw
         .aliases
         .iter()
         .enumerate()
         .map(|(j, alias)| {
-            text_field(
-                alias,
-                format!("{label}.aliases[{j}]"),
-                "an alias",
-                MAX_NAME_CHARS,
-                problems,
-            )
+            text_field(alias, format!("{label}.aliases[{j}]"), "an alias", MAX_NAME_CHARS, problems)
         })
         .collect();
     if !(0..=MAX_PRICE.minor()).contains(&raw.price) {
@@ -376,13 +353,8 @@ fn cheapest_combination(price: i64, options: &[OptionGroup]) -> i128 {
 
 fn group(raw: RawGroup, price: i64, at: &str, problems: &mut Problems) -> Option<OptionGroup> {
     let before = problems.len();
-    let name = text_field(
-        &raw.name,
-        format!("{at}.name"),
-        "a group name",
-        MAX_NAME_CHARS,
-        problems,
-    );
+    let name =
+        text_field(&raw.name, format!("{at}.name"), "a group name", MAX_NAME_CHARS, problems);
     if raw.values.is_empty() {
         problems.add(format!("{at}.values"), "a group needs at least one value");
     }
@@ -416,11 +388,8 @@ fn group(raw: RawGroup, price: i64, at: &str, problems: &mut Problems) -> Option
             .collect();
         let canonical = raw_value.name.trim().to_owned();
         let named = std::iter::once(("name".to_owned(), &raw_value.name));
-        let aliased = raw_value
-            .aliases
-            .iter()
-            .enumerate()
-            .map(|(m, alias)| (format!("aliases[{m}]"), alias));
+        let aliased =
+            raw_value.aliases.iter().enumerate().map(|(m, alias)| (format!("aliases[{m}]"), alias));
         for (field, term) in named.chain(aliased) {
             let key = normalise_term(term);
             if key.is_empty() {
@@ -536,12 +505,7 @@ fn json_problems(text: &str, error: &serde_json::Error) -> Vec<Problem> {
     let full = error.to_string();
     let suffix = format!(" at line {} column {}", error.line(), error.column());
     let message = full.strip_suffix(&suffix).unwrap_or(&full).to_owned();
-    let whole_file = Problem {
-        path: String::new(),
-        line,
-        column,
-        message: message.clone(),
-    };
+    let whole_file = Problem { path: String::new(), line, column, message: message.clone() };
     if error.classify() != serde_json::error::Category::Data {
         return vec![whole_file];
     }
@@ -570,10 +534,7 @@ fn locate_data_errors(tree: &Value) -> Vec<Problem> {
         }
     };
     for (i, product_tree) in top.products.iter().enumerate() {
-        let raw_sku = product_tree
-            .get("sku")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let raw_sku = product_tree.get("sku").and_then(Value::as_str).unwrap_or("");
         let label = product_label(Some(i), raw_sku);
         let product = match RawProduct::<Value>::deserialize(product_tree) {
             Ok(product) => product,

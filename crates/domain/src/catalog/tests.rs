@@ -69,22 +69,16 @@ fn set(mut tree: Value, pointer: &str, new: Value) -> Value {
 
 fn remove(mut tree: Value, pointer: &str) -> Value {
     let (parent, key) = pointer.rsplit_once('/').expect("a pointer with a slash");
-    tree.pointer_mut(parent)
-        .and_then(Value::as_object_mut)
-        .expect(parent)
-        .remove(key)
-        .expect(key);
+    tree.pointer_mut(parent).and_then(Value::as_object_mut).expect(parent).remove(key).expect(key);
     tree
 }
 
 fn problems(text: &str) -> Vec<(String, String)> {
     match Catalog::from_json(text) {
         Ok(catalog) => panic!("expected problems, got {catalog:?}"),
-        Err(error) => error
-            .problems
-            .into_iter()
-            .map(|problem| (problem.path, problem.message))
-            .collect(),
+        Err(error) => {
+            error.problems.into_iter().map(|problem| (problem.path, problem.message)).collect()
+        }
     }
 }
 
@@ -224,7 +218,6 @@ fn a_misspelt_field_is_rejected_not_ignored() {
 fn misspelt_fields_deep_inside_are_all_located() {
     let tree = set(base(), "/products/0/options/1/values/1/stok", json!(3));
     let tree = set(tree, "/products/1/options/1/qualifier", json!(["extra"]));
-    let tree = set(tree, "/currency", json!("USD"));
     let found = problems_in(&tree);
     let paths: Vec<&str> = found.iter().map(|(path, _)| path.as_str()).collect();
     assert_eq!(
@@ -287,10 +280,7 @@ fn the_currency_must_be_a_code() {
 
 #[test]
 fn a_catalog_needs_a_product() {
-    let expected = one(
-        "products",
-        "the catalog has no products; it needs at least one",
-    );
+    let expected = one("products", "the catalog has no products; it needs at least one");
     assert_eq!(problems_in(&catalog_of(vec![])), expected);
     assert_eq!(problems(r#"{"currency": "USD"}"#), expected);
 }
@@ -306,10 +296,7 @@ fn skus_must_be_valid() {
         )
     );
     let tree = set(base(), "/products/2/sku", json!(" "));
-    assert_eq!(
-        problems_in(&tree),
-        one("products[2].sku", "a SKU must not be empty")
-    );
+    assert_eq!(problems_in(&tree), one("products[2].sku", "a SKU must not be empty"));
 }
 
 #[test]
@@ -317,27 +304,18 @@ fn skus_must_be_unique_after_normalising() {
     let tree = set(base(), "/products/2/sku", json!("tee"));
     assert_eq!(
         problems_in(&tree),
-        one(
-            "products[2] (tee).sku",
-            "SKU TEE is already used by products[0] (TEE)"
-        )
+        one("products[2] (tee).sku", "SKU TEE is already used by products[0] (TEE)")
     );
 }
 
 #[test]
 fn names_must_be_present_and_short() {
     let tree = set(base(), "/products/0/name", json!("   "));
-    assert_eq!(
-        problems_in(&tree),
-        one("products[0] (TEE).name", "the name must not be empty")
-    );
+    assert_eq!(problems_in(&tree), one("products[0] (TEE).name", "the name must not be empty"));
     let tree = set(base(), "/products/0/name", json!("é".repeat(121)));
     assert_eq!(
         problems_in(&tree),
-        one(
-            "products[0] (TEE).name",
-            "the name has 121 characters; at most 120 are allowed"
-        )
+        one("products[0] (TEE).name", "the name has 121 characters; at most 120 are allowed")
     );
     parse(&set(base(), "/products/0/name", json!("é".repeat(120))));
 }
@@ -452,18 +430,9 @@ fn group_names_must_be_present_and_unique() {
 
 #[test]
 fn a_group_needs_values() {
-    let expected = one(
-        "products[0] (TEE).options[1].values",
-        "a group needs at least one value",
-    );
-    assert_eq!(
-        problems_in(&set(base(), "/products/0/options/1/values", json!([]))),
-        expected
-    );
-    assert_eq!(
-        problems_in(&remove(base(), "/products/0/options/1/values")),
-        expected
-    );
+    let expected = one("products[0] (TEE).options[1].values", "a group needs at least one value");
+    assert_eq!(problems_in(&set(base(), "/products/0/options/1/values", json!([]))), expected);
+    assert_eq!(problems_in(&remove(base(), "/products/0/options/1/values")), expected);
 }
 
 #[test]
@@ -476,11 +445,7 @@ fn value_names_and_aliases_are_unique_within_a_group() {
             "\"S\" already names values[0] (s) in this group"
         )
     );
-    let tree = set(
-        base(),
-        "/products/0/options/0/values/2/aliases",
-        json!(["large", "Medium"]),
-    );
+    let tree = set(base(), "/products/0/options/0/values/2/aliases", json!(["large", "Medium"]));
     assert_eq!(
         problems_in(&tree),
         one(
@@ -491,10 +456,7 @@ fn value_names_and_aliases_are_unique_within_a_group() {
     let tree = set(base(), "/products/0/options/0/values/2/name", json!(""));
     assert_eq!(
         problems_in(&tree),
-        one(
-            "products[0] (TEE).options[0].values[2].name",
-            "a value name must not be empty"
-        )
+        one("products[0] (TEE).options[0].values[2].name", "a value name must not be empty")
     );
 }
 
@@ -542,10 +504,7 @@ fn only_multi_groups_have_qualifiers() {
     let tree = set(base(), "/products/1/options/1/qualifiers", json!(["extra", " "]));
     assert_eq!(
         problems_in(&tree),
-        one(
-            "products[1] (PIZZA-PEP).options[1].qualifiers[1]",
-            "a qualifier must not be empty"
-        )
+        one("products[1] (PIZZA-PEP).options[1].qualifiers[1]", "a qualifier must not be empty")
     );
 }
 
@@ -576,11 +535,7 @@ fn no_price_delta_may_make_the_price_negative() {
 
 #[test]
 fn price_deltas_are_bounded() {
-    let tree = set(
-        base(),
-        "/products/1/options/1/values/0/price_delta",
-        json!(i64::MAX),
-    );
+    let tree = set(base(), "/products/1/options/1/values/0/price_delta", json!(i64::MAX));
     assert_eq!(
         problems_in(&tree),
         one(
@@ -673,22 +628,15 @@ fn lookups() {
 
     let pizza = &catalog.products[1];
     let pizza_size = pizza.option("size").expect("size");
-    assert_eq!(
-        pizza_size.default_value().map(|v| v.name.as_str()),
-        Some("medium")
-    );
+    assert_eq!(pizza_size.default_value().map(|v| v.name.as_str()), Some("medium"));
 }
 
 #[test]
 fn low_stock_is_tracked_stock_from_one_to_five() {
     let mut product = parse(&base()).products[0].clone();
-    for (stock, low) in [
-        (None, false),
-        (Some(0), false),
-        (Some(1), true),
-        (Some(5), true),
-        (Some(6), false),
-    ] {
+    for (stock, low) in
+        [(None, false), (Some(0), false), (Some(1), true), (Some(5), true), (Some(6), false)]
+    {
         product.stock = stock;
         assert_eq!(product.is_low_stock(), low, "stock {stock:?}");
     }
@@ -738,10 +686,9 @@ mod demo {
         let has_values = |group: &OptionGroup, names: &[&str]| {
             names.iter().all(|name| group.value(name).is_some())
         };
-        assert!(groups().any(|g| g.kind == GroupKind::Single
-            && has_values(g, &["small", "medium", "large"])));
-        assert!(groups().any(|g| g.kind == GroupKind::Single
-            && has_values(g, &["black", "white"])));
+        assert!(groups()
+            .any(|g| g.kind == GroupKind::Single && has_values(g, &["small", "medium", "large"])));
+        assert!(groups().any(|g| g.kind == GroupKind::Single && has_values(g, &["black", "white"])));
         assert!(groups().any(|g| g.kind == GroupKind::Multi && !g.qualifiers.is_empty()));
         assert!(groups().any(|g| g.default.is_some()));
         assert!(groups().any(|g| g.required && g.default.is_none()));
@@ -751,10 +698,7 @@ mod demo {
         assert!(catalog.products.iter().any(Product::is_low_stock));
         assert!(catalog.products.iter().any(|p| p.stock.is_none()));
         assert!(catalog.products.iter().any(|p| p.return_days.is_some()));
-        assert_eq!(
-            catalog.categories(),
-            ["Apparel", "Gear", "Kitchen", "Drinks"]
-        );
+        assert_eq!(catalog.categories(), ["Apparel", "Gear", "Kitchen", "Drinks"]);
     }
 
     #[test]
@@ -766,7 +710,9 @@ mod demo {
         assert!(tee.aliases.iter().any(|a| a == "t-shirt"));
         let size = tee.option("size").expect("tee size");
         assert!(size.required && size.default.is_none());
-        for (alias, name) in [("small", "s"), ("medium", "m"), ("large", "l"), ("extra large", "xl")] {
+        for (alias, name) in
+            [("small", "s"), ("medium", "m"), ("large", "l"), ("extra large", "xl")]
+        {
             assert_eq!(size.value(alias).map(|v| v.name.as_str()), Some(name));
         }
         let color = tee.option("color").expect("tee color");
@@ -782,7 +728,17 @@ mod demo {
             assert_eq!(topping.qualifiers, ["extra", "light"]);
             assert!(has_all(
                 topping,
-                &["cheese", "olives", "onions", "onion", "mushrooms", "peppers", "sauce", "jalapenos", "ham"]
+                &[
+                    "cheese",
+                    "olives",
+                    "onions",
+                    "onion",
+                    "mushrooms",
+                    "peppers",
+                    "sauce",
+                    "jalapenos",
+                    "ham"
+                ]
             ));
         }
         assert_eq!(by_name(&catalog, "pepperoni pizza").sku.as_str(), "PIZZA-PEP");
@@ -791,9 +747,7 @@ mod demo {
                 .products
                 .iter()
                 .filter(|p| {
-                    std::iter::once(&p.name)
-                        .chain(&p.aliases)
-                        .any(|t| normalise_term(t) == term)
+                    std::iter::once(&p.name).chain(&p.aliases).any(|t| normalise_term(t) == term)
                 })
                 .count()
         };
@@ -855,14 +809,8 @@ mod properties {
     }
 
     fn value_seed() -> impl Strategy<Value = ValueSeed> {
-        (WORD, vec(WORD, 0..3), -1000i64..10_000, option::of(any::<u32>())).prop_map(
-            |(word, aliases, delta, stock)| ValueSeed {
-                word,
-                aliases,
-                delta,
-                stock,
-            },
-        )
+        (WORD, vec(WORD, 0..3), -1000i64..10_000, option::of(any::<u32>()))
+            .prop_map(|(word, aliases, delta, stock)| ValueSeed { word, aliases, delta, stock })
     }
 
     fn group_seed() -> impl Strategy<Value = GroupSeed> {
@@ -898,7 +846,18 @@ mod properties {
             vec(group_seed(), 0..4),
         )
             .prop_map(
-                |(sku, word, aliases, price, stock, final_sale, return_days, category, description, groups)| {
+                |(
+                    sku,
+                    word,
+                    aliases,
+                    price,
+                    stock,
+                    final_sale,
+                    return_days,
+                    category,
+                    description,
+                    groups,
+                )| {
                     ProductSeed {
                         sku,
                         word,
@@ -944,11 +903,7 @@ mod properties {
                                 stock: value.stock,
                             })
                             .collect();
-                        let kind = if group.multi {
-                            GroupKind::Multi
-                        } else {
-                            GroupKind::Single
-                        };
+                        let kind = if group.multi { GroupKind::Multi } else { GroupKind::Single };
                         OptionGroup {
                             name: format!("{} g{j}", group.word),
                             kind,
@@ -957,11 +912,7 @@ mod properties {
                                 .default
                                 .filter(|_| kind == GroupKind::Single)
                                 .map(|d| values[d % values.len()].name.clone()),
-                            qualifiers: if group.multi {
-                                group.qualifiers
-                            } else {
-                                Vec::new()
-                            },
+                            qualifiers: if group.multi { group.qualifiers } else { Vec::new() },
                             values,
                         }
                     })
@@ -988,10 +939,7 @@ mod properties {
                 }
             })
             .collect();
-        Catalog {
-            currency: Currency::parse(currency).expect("generated currency"),
-            products,
-        }
+        Catalog { currency: Currency::parse(currency).expect("generated currency"), products }
     }
 
     fn catalog() -> impl Strategy<Value = Catalog> {
