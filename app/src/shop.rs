@@ -43,12 +43,12 @@ pub enum Availability {
 pub async fn load_shop() -> Result<ShopCatalog, AppError> {
     let store = use_context::<std::sync::Arc<dyn gapless_store::Store>>()
         .ok_or_else(|| AppError::internal("reading the store from context", MissingContext))?;
-    let catalog = store.catalog().await.map_err(|e| AppError::internal("loading the catalog", e))?;
+    let catalog =
+        store.catalog().await.map_err(|e| AppError::internal("loading the catalog", e))?;
     let stock = store.stock_levels().await.map_err(|e| AppError::internal("loading stock", e))?;
-    Ok(catalog.map(|c| ssr::shop_catalog(&c, &stock)).unwrap_or(ShopCatalog {
-        categories: Vec::new(),
-        products: Vec::new(),
-    }))
+    Ok(catalog
+        .map(|c| ssr::shop_catalog(&c, &stock))
+        .unwrap_or(ShopCatalog { categories: Vec::new(), products: Vec::new() }))
 }
 
 #[cfg(feature = "ssr")]
@@ -180,7 +180,10 @@ fn Catalog(catalog: ShopCatalog) -> impl IntoView {
 }
 
 #[component]
-fn ProductCard(product: ShopProduct, hidden: impl Fn() -> bool + Send + Sync + 'static) -> impl IntoView {
+fn ProductCard(
+    product: ShopProduct,
+    hidden: impl Fn() -> bool + Send + Sync + 'static,
+) -> impl IntoView {
     let ShopProduct { sku, name, category, description, price, options, availability, final_sale } =
         product;
     let title_id = format!("product-{}", sku.to_lowercase());
@@ -188,8 +191,12 @@ fn ProductCard(product: ShopProduct, hidden: impl Fn() -> bool + Send + Sync + '
     let category_attr = category.clone();
     let stock = match availability {
         Availability::InStock => None,
-        Availability::Low(n) => Some(view! { <p class="stock stock-low">{format!("Only {n} left")}</p> }.into_any()),
-        Availability::SoldOut => Some(view! { <p class="stock stock-out">"Sold out"</p> }.into_any()),
+        Availability::Low(n) => {
+            Some(view! { <p class="stock stock-low">{format!("Only {n} left")}</p> }.into_any())
+        }
+        Availability::SoldOut => {
+            Some(view! { <p class="stock stock-out">"Sold out"</p> }.into_any())
+        }
     };
     view! {
         <li class="product" data-sku=sku data-category=category_attr hidden=hidden>

@@ -10,7 +10,11 @@ use gapless_store::{redact_url, Store};
 use crate::{catalog_import, startup, telemetry};
 
 #[derive(Debug, Parser)]
-#[command(name = "gapless", version, about = "Chat orders and self-service returns for online shops")]
+#[command(
+    name = "gapless",
+    version,
+    about = "Chat orders and self-service returns for online shops"
+)]
 pub struct Cli {
     /// Where the data lives: sqlite://PATH (created on first start) or postgres://USER@HOST/DB.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/gapless.db", global = true)]

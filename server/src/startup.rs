@@ -86,15 +86,10 @@ pub fn router(state: AppState) -> Router {
     let store = state.store.clone();
     Router::new()
         .route("/healthz", get(health::healthz))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(store.clone()),
-            {
-                let options = state.leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
+        .leptos_routes_with_context(&state, routes, move || provide_context(store.clone()), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))

@@ -64,12 +64,21 @@ async fn catalog_import_is_all_or_nothing() {
                 "options": [ { "name": "size", "kind": "single", "default": "xxl",
                                "values": [ { "name": "s" }, { "name": "m" } ] } ] } ] }"#,
     );
-    let malformed = write(dir.path(), "malformed.json", "{\n  \"currency\": \"USD\",\n  \"products\": [\n    { \"sku\": \"A\" \n");
-    let demo = Catalog::from_json(&std::fs::read_to_string(repo_path("demo/catalog.json")).unwrap())
-        .unwrap();
+    let malformed = write(
+        dir.path(),
+        "malformed.json",
+        "{\n  \"currency\": \"USD\",\n  \"products\": [\n    { \"sku\": \"A\" \n",
+    );
+    let demo =
+        Catalog::from_json(&std::fs::read_to_string(repo_path("demo/catalog.json")).unwrap())
+            .unwrap();
 
     for db in databases().await {
-        let ok = gapless(&db.url).args(["catalog", "import"]).arg(repo_path("demo/catalog.json")).output().unwrap();
+        let ok = gapless(&db.url)
+            .args(["catalog", "import"])
+            .arg(repo_path("demo/catalog.json"))
+            .output()
+            .unwrap();
         assert!(ok.status.success(), "{}", stderr(&ok));
         let stdout = String::from_utf8_lossy(&ok.stdout);
         assert!(stdout.contains(&format!("{} added", demo.products.len())), "{stdout}");
@@ -82,11 +91,13 @@ async fn catalog_import_is_all_or_nothing() {
         assert!(text.contains("products[1] (TEE).options[0].default"), "{text}");
         assert!(!text.contains("panicked"), "{text}");
 
-        let rejected = gapless(&db.url).args(["catalog", "import"]).arg(&malformed).output().unwrap();
+        let rejected =
+            gapless(&db.url).args(["catalog", "import"]).arg(&malformed).output().unwrap();
         assert!(!rejected.status.success());
         assert!(stderr(&rejected).contains("line 5"), "{}", stderr(&rejected));
 
-        let missing = gapless(&db.url).args(["catalog", "import", "/no/such/catalog.json"]).output().unwrap();
+        let missing =
+            gapless(&db.url).args(["catalog", "import", "/no/such/catalog.json"]).output().unwrap();
         assert_one_line_failure(&missing, "cannot read the catalog file /no/such/catalog.json");
 
         assert_eq!(db.store.catalog().await.unwrap(), Some(demo.clone()), "catalog changed");
@@ -141,7 +152,9 @@ async fn serve_creates_the_database_loads_the_demo_and_stops_on_sigterm() {
     let health = loop {
         match client.get(format!("http://127.0.0.1:{port}/healthz")).send().await {
             Ok(response) => break response,
-            Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
             Err(error) => panic!("server did not come up: {error}"),
         }
     };

@@ -12,7 +12,9 @@ use sqlx::{
 };
 use time::OffsetDateTime;
 
-use crate::{stock_rows, Backend, ImportSummary, StockKey, StockLevel, StockLevels, Store, StoreError};
+use crate::{
+    stock_rows, Backend, ImportSummary, StockKey, StockLevel, StockLevels, Store, StoreError,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
@@ -56,14 +58,9 @@ impl SqliteStore {
                 })?;
             }
         }
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
+        let writer =
+            SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
         Ok(SqliteStore { reader, writer })
     }
 }
@@ -128,10 +125,8 @@ impl Store for SqliteStore {
         }
 
         let rows = stock_rows(catalog);
-        let wanted: BTreeSet<(String, String)> = rows
-            .iter()
-            .map(|(key, _)| (key.sku.as_str().to_owned(), key.option_key()))
-            .collect();
+        let wanted: BTreeSet<(String, String)> =
+            rows.iter().map(|(key, _)| (key.sku.as_str().to_owned(), key.option_key())).collect();
         let stored: Vec<(String, String)> =
             sqlx::query_as("SELECT sku, option_key FROM stock_levels").fetch_all(&mut *tx).await?;
         for (sku, option_key) in stored {
