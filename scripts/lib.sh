@@ -9,7 +9,7 @@ WASM_TARGET=wasm32-unknown-unknown
 export PATH="$TOOLS/bin:$ROOT/node_modules/.bin:$PATH"
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+say() { printf '==> [%4ss] %s\n' "$SECONDS" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 as_root() {

@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gapless_store::{redact_url, Store};
 
-use crate::{catalog_import, startup, telemetry};
+use crate::{catalog_import, eval, startup, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -37,6 +37,8 @@ pub enum Command {
     /// Work with the shop's catalog.
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// Score an extractor on labelled utterances (JSONL); no database needed.
+    Eval(eval::EvalArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +111,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 Ok(())
             }
+            Command::Eval(args) => eval::run(&args).map(drop),
         }
     })
 }

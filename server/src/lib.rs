@@ -3,6 +3,7 @@
 
 pub mod catalog_import;
 pub mod cli;
+pub mod eval;
 pub mod health;
 pub mod startup;
 pub mod telemetry;

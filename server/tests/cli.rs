@@ -176,3 +176,48 @@ async fn serve_creates_the_database_loads_the_demo_and_stops_on_sigterm() {
     };
     assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
 }
+
+#[test]
+fn eval_reports_accuracy_and_holds_the_floor() {
+    let dir = tempfile::tempdir().unwrap();
+    // One right label and one deliberately wrong one: 50 % exact match.
+    let cases = write(
+        dir.path(),
+        "cases.jsonl",
+        concat!(
+            r#"{"text": "two diet cokes please", "lines": [{"sku": "DIET-COKE", "quantity": 2}]}"#,
+            "\n\n",
+            r#"{"turns": ["a coke", "make that 3"], "lines": [{"sku": "COKE", "quantity": 4}]}"#,
+            "\n",
+        ),
+    );
+    let eval = |floor: &str| {
+        Command::new(env!("CARGO_BIN_EXE_gapless"))
+            .current_dir(repo_path(""))
+            .env("RUST_LOG", "off")
+            .args(["eval", "--min-accuracy", floor])
+            .arg(&cases)
+            .output()
+            .unwrap()
+    };
+
+    let passed = eval("50");
+    let stdout = String::from_utf8_lossy(&passed.stdout).into_owned();
+    assert!(passed.status.success(), "{stdout}{}", stderr(&passed));
+    assert!(stdout.contains("exact match: 1/2 (50.0 %)"), "{stdout}");
+    assert!(stdout.contains("> make that 3"), "the failure is shown: {stdout}");
+
+    let below = eval("50.1");
+    assert!(!below.status.success());
+    assert!(stderr(&below).contains("below the floor of 50.1 %"), "{}", stderr(&below));
+
+    let broken =
+        write(dir.path(), "broken.jsonl", "{\"text\": \"a coke\", \"lines\": []}\nnot json\n");
+    let output = Command::new(env!("CARGO_BIN_EXE_gapless"))
+        .current_dir(repo_path(""))
+        .args(["eval"])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert_one_line_failure(&output, "line 2");
+}

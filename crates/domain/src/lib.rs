@@ -11,3 +11,4 @@ pub mod sku;
 
 /// The shop's catalog as imported from a file: all or nothing, with every problem named.
 pub mod catalog;
+pub mod chat;

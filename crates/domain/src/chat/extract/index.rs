@@ -1,0 +1,673 @@
+//! The catalog as a phrase index: every product name, alias and option value as a
+//! sequence of words, found in a message longest match first and forgiving plurals
+//! and small typos.
+//!
+//! Matching runs over tokens rather than characters, so "coke" never matches inside
+//! "cokes" by accident and a typo is judged per word. Built once per catalog; a
+//! message then costs a hash lookup per word plus, for words the catalog does not
+//! know, one edit-distance pass over the catalog's vocabulary.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::catalog::Catalog;
+use crate::chat::text::{term_words, Token, TokenKind};
+
+use super::words::COMMON;
+
+pub type WordId = u32;
+
+/// What a phrase means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Meaning {
+    /// A product name or alias (one product), or a word several products share as
+    /// their last word ("pizza", "jacket"): all of them, for a clarifying question.
+    Products(Vec<usize>),
+    /// An option value of one or more products ("large" is a size of many).
+    Value(Vec<ValueHit>),
+}
+
+/// How much a phrase deserves to win a tie of equal length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Strength {
+    /// "pepperoni" for "pepperoni pizza": a guess from the first word of a name.
+    Modifier,
+    /// "bottle" for "trail bottle": the last word of a name.
+    Head,
+    Value,
+    /// The name or an alias itself.
+    Term,
+}
+
+/// One product's option value, by index into the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ValueHit {
+    pub product: usize,
+    pub group: usize,
+    pub value: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Phrase {
+    pub words: Vec<WordId>,
+    pub meaning: Meaning,
+    pub strength: Strength,
+    /// Option values a product term says by itself: "buffalo wings" are wings with
+    /// buffalo sauce.
+    pub implied: Vec<ValueHit>,
+}
+
+/// A phrase found in a message: tokens `start..end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhraseMatch {
+    pub start: usize,
+    pub end: usize,
+    pub phrase: usize,
+    /// Summed edit distance of the typo-corrected words; 0 for an exact match.
+    pub cost: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PhraseIndex {
+    ids: HashMap<String, WordId>,
+    words: Vec<String>,
+    /// Plural and singular forms of catalog words.
+    variants: HashMap<String, Vec<WordId>>,
+    /// Words and variants long enough to be reached by a typo.
+    /// By length in characters, so a typo is compared only with words of about its
+    /// own length.
+    fuzzy_targets: HashMap<usize, Vec<(String, WordId, Letters)>>,
+    /// Product names and aliases of two or more words, for abbreviated first words.
+    product_phrases: Vec<usize>,
+    /// Each product's terms, whole and by last word, for "did you mean".
+    suggestion_terms: Vec<(usize, String)>,
+    phrases: Vec<Phrase>,
+    by_first: HashMap<WordId, Vec<usize>>,
+    common: HashSet<&'static str>,
+}
+
+impl PhraseIndex {
+    pub fn new(catalog: &Catalog) -> PhraseIndex {
+        let mut index =
+            PhraseIndex { common: COMMON.iter().copied().collect(), ..Default::default() };
+        let mut products: HashMap<Vec<WordId>, usize> = HashMap::new();
+        let mut values: HashMap<Vec<WordId>, Vec<ValueHit>> = HashMap::new();
+        for (p, product) in catalog.products.iter().enumerate() {
+            for term in std::iter::once(&product.name).chain(&product.aliases) {
+                let words = index.intern_term(term);
+                if !words.is_empty() {
+                    products.entry(words).or_insert(p);
+                }
+            }
+            for (g, group) in product.options.iter().enumerate() {
+                for (v, value) in group.values.iter().enumerate() {
+                    for term in std::iter::once(&value.name).chain(&value.aliases) {
+                        let words = index.intern_term(term);
+                        if !words.is_empty() {
+                            let hits = values.entry(words).or_default();
+                            let hit = ValueHit { product: p, group: g, value: v };
+                            if !hits.contains(&hit) {
+                                hits.push(hit);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let value_words: HashSet<WordId> = values.keys().flatten().copied().collect();
+        let (heads, modifiers) = index.derived_words(&products, &value_words);
+        for (words, p) in index.joined_terms(&products) {
+            products.entry(words).or_insert(p);
+        }
+        for (words, hits) in index.joined_terms(&values) {
+            values.entry(words).or_insert(hits);
+        }
+        for (words, p) in products {
+            let implied = implied_values(&words, p, &values);
+            index.add_phrase(words, Meaning::Products(vec![p]), Strength::Term, implied);
+        }
+        for (words, hits) in values {
+            index.add_phrase(words, Meaning::Value(hits), Strength::Value, Vec::new());
+        }
+        for (word, owners) in heads {
+            index.add_phrase(vec![word], Meaning::Products(owners), Strength::Head, Vec::new());
+        }
+        for (word, p) in modifiers {
+            index.add_phrase(
+                vec![word],
+                Meaning::Products(vec![p]),
+                Strength::Modifier,
+                Vec::new(),
+            );
+        }
+        index.add_variants();
+        index.suggestion_terms = suggestion_terms(catalog);
+        index.product_phrases = (0..index.phrases.len())
+            .filter(|&id| {
+                let phrase = &index.phrases[id];
+                phrase.words.len() >= 2
+                    && phrase.strength == Strength::Term
+                    && matches!(phrase.meaning, Meaning::Products(_))
+            })
+            .collect();
+        index
+    }
+
+    pub fn phrase(&self, id: usize) -> &Phrase {
+        &self.phrases[id]
+    }
+
+    pub fn word(&self, id: WordId) -> &str {
+        &self.words[id as usize]
+    }
+
+    /// Whether the catalog knows this word in any form, typos aside.
+    pub fn knows(&self, word: &str) -> bool {
+        self.ids.contains_key(word) || self.variants.contains_key(word)
+    }
+
+    pub fn is_common(&self, word: &str) -> bool {
+        self.common.contains(word)
+    }
+
+    fn intern_term(&mut self, term: &str) -> Vec<WordId> {
+        term_words(term).into_iter().map(|word| self.intern(word)).collect()
+    }
+
+    fn intern(&mut self, word: String) -> WordId {
+        if let Some(id) = self.ids.get(&word) {
+            return *id;
+        }
+        let id = self.words.len() as WordId;
+        self.ids.insert(word.clone(), id);
+        self.words.push(word);
+        id
+    }
+
+    fn add_phrase(
+        &mut self,
+        words: Vec<WordId>,
+        meaning: Meaning,
+        strength: Strength,
+        implied: Vec<ValueHit>,
+    ) {
+        let id = self.phrases.len();
+        self.by_first.entry(words[0]).or_default().push(id);
+        self.phrases.push(Phrase { words, meaning, strength, implied });
+    }
+
+    /// "rootbeer", "glutenfree": shoppers run the words of a term together.
+    fn joined_terms<T: Clone + Ord>(
+        &mut self,
+        terms: &HashMap<Vec<WordId>, T>,
+    ) -> Vec<(Vec<WordId>, T)> {
+        let mut joined = Vec::new();
+        for (words, meaning) in terms {
+            if words.len() < 2 {
+                continue;
+            }
+            let text: String = words.iter().map(|&w| self.word(w).to_owned()).collect();
+            if text.chars().all(char::is_alphabetic) {
+                let id = self.intern(text);
+                joined.push((vec![id], meaning.clone()));
+            }
+        }
+        joined.sort();
+        joined
+    }
+
+    /// Words shoppers use for a product without saying its whole name: the last word
+    /// ("bottle", or "pizza" for all three pizzas) and a distinctive first word
+    /// ("pepperoni"). Words that already are a term, an option value or everyday
+    /// English are left alone.
+    fn derived_words(
+        &self,
+        products: &HashMap<Vec<WordId>, usize>,
+        value_words: &HashSet<WordId>,
+    ) -> (HashMap<WordId, Vec<usize>>, HashMap<WordId, usize>) {
+        let single_terms: HashSet<WordId> =
+            products.keys().filter(|words| words.len() == 1).map(|words| words[0]).collect();
+        let mut heads: HashMap<WordId, Vec<usize>> = HashMap::new();
+        let mut firsts: HashMap<WordId, HashSet<usize>> = HashMap::new();
+        let mut anywhere: HashMap<WordId, HashSet<usize>> = HashMap::new();
+        for (words, &p) in products {
+            for word in words {
+                anywhere.entry(*word).or_default().insert(p);
+            }
+            if words.len() < 2 {
+                continue;
+            }
+            let last = words[words.len() - 1];
+            let owners = heads.entry(last).or_default();
+            if !owners.contains(&p) {
+                owners.push(p);
+            }
+            firsts.entry(words[0]).or_default().insert(p);
+        }
+        let usable = |word: WordId| {
+            let text = self.word(word);
+            !single_terms.contains(&word)
+                && !value_words.contains(&word)
+                && !text.chars().any(|c| c.is_ascii_digit())
+                && text.chars().count() >= 3
+        };
+        heads.retain(|word, owners| {
+            owners.sort_unstable();
+            usable(*word)
+        });
+        let modifiers = firsts
+            .into_iter()
+            .filter(|(word, owners)| {
+                owners.len() == 1
+                    && anywhere.get(word).is_some_and(|all| all.len() == 1)
+                    && usable(*word)
+                    && !heads.contains_key(word)
+                    && !self.common.contains(self.word(*word))
+                    && self.word(*word).chars().count() >= 4
+            })
+            .filter_map(|(word, owners)| owners.into_iter().next().map(|p| (word, p)))
+            .collect();
+        (heads, modifiers)
+    }
+
+    fn add_variants(&mut self) {
+        for (id, word) in self.words.iter().enumerate() {
+            if word.chars().count() < 3 || !word.chars().all(char::is_alphabetic) {
+                continue;
+            }
+            for variant in inflections(word) {
+                let ids = self.variants.entry(variant).or_default();
+                if !ids.contains(&(id as WordId)) {
+                    ids.push(id as WordId);
+                }
+            }
+        }
+        let targets = self
+            .words
+            .iter()
+            .enumerate()
+            .map(|(id, word)| (word.clone(), id as WordId))
+            .chain(
+                self.variants
+                    .iter()
+                    .flat_map(|(word, ids)| ids.iter().map(|id| (word.clone(), *id))),
+            )
+            .filter(|(word, _)| word.chars().count() >= 4 && word.chars().all(char::is_alphabetic));
+        for (word, id) in targets {
+            let bucket = self.fuzzy_targets.entry(word.chars().count()).or_default();
+            if !bucket.iter().any(|(w, i, _)| *w == word && *i == id) {
+                let letters = Letters::of(&word);
+                bucket.push((word, id, letters));
+            }
+        }
+        for bucket in self.fuzzy_targets.values_mut() {
+            bucket.sort();
+        }
+    }
+
+    /// The catalog words a message word may stand for, with the edit distance it
+    /// took: the word itself, a plural or singular form, or the closest words within
+    /// one typo (two for long words). Everyday words and short words are never
+    /// corrected, since "hold" is not a typo of "cold".
+    pub fn word_candidates(&self, token: &str) -> Vec<(WordId, u32)> {
+        // "mountain" is a word of "mountain print" and the singular of "mountains".
+        let exact = self.ids.get(token).copied().into_iter();
+        let inflected = self.variants.get(token).into_iter().flatten().copied();
+        let mut found: Vec<(WordId, u32)> = exact.chain(inflected).map(|id| (id, 0)).collect();
+        found.dedup();
+        if !found.is_empty() {
+            return found;
+        }
+        let length = token.chars().count();
+        if length < 4 || self.common.contains(token) || !token.chars().all(char::is_alphabetic) {
+            return Vec::new();
+        }
+        let limit = if length >= 8 { 2 } else { 1 };
+        self.closest(token, limit, 4)
+    }
+
+    fn closest(&self, token: &str, limit: usize, min_target_len: usize) -> Vec<(WordId, u32)> {
+        let length = token.chars().count();
+        let mut best = limit + 1;
+        let mut found: Vec<(WordId, u32)> = Vec::new();
+        let lengths = length.saturating_sub(limit).max(min_target_len)..=length + limit;
+        let nearby = lengths.filter_map(|l| self.fuzzy_targets.get(&l)).flatten();
+        let letters = Letters::of(token);
+        for (target, id, target_letters) in nearby {
+            // Each edit changes at most two letter counts: a cheap bound that skips
+            // most of the vocabulary before the real distance is computed.
+            if letters.difference(target_letters) > 2 * limit.min(best) {
+                continue;
+            }
+            let distance = strsim::osa_distance(token, target);
+            if distance < best {
+                best = distance;
+                found.clear();
+            }
+            if distance == best && distance <= limit && !found.iter().any(|(f, _)| f == id) {
+                found.push((*id, distance as u32));
+            }
+        }
+        found
+    }
+
+    /// Every phrase in the message, leftmost first and longest at each position; a
+    /// tie goes to the cheaper correction, then to the stronger kind of phrase.
+    pub fn find_phrases(&self, tokens: &[Token], usable: &[bool]) -> Vec<PhraseMatch> {
+        // A word said twice is looked up once: typo correction is the costly part.
+        let mut seen: HashMap<&str, Vec<(WordId, u32)>> = HashMap::new();
+        let candidates: Vec<Vec<(WordId, u32)>> = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, token)| match token.kind {
+                TokenKind::Word if usable[i] => seen
+                    .entry(token.text.as_str())
+                    .or_insert_with(|| self.word_candidates(&token.text))
+                    .clone(),
+                TokenKind::Number if usable[i] => {
+                    self.ids.get(&token.text).map(|id| vec![(*id, 0)]).unwrap_or_default()
+                }
+                _ => Vec::new(),
+            })
+            .collect();
+        let mut found = Vec::new();
+        let mut i = 0;
+        while i < tokens.len() {
+            match self.best_match_at(i, tokens, usable, &candidates) {
+                Some(hit) => {
+                    i = hit.end;
+                    found.push(hit);
+                }
+                None => i += 1,
+            }
+        }
+        found
+    }
+
+    fn best_match_at(
+        &self,
+        start: usize,
+        tokens: &[Token],
+        usable: &[bool],
+        candidates: &[Vec<(WordId, u32)>],
+    ) -> Option<PhraseMatch> {
+        let mut best: Option<(PhraseMatch, Strength)> = None;
+        let exact = candidates[start].iter().flat_map(|&(first, cost)| {
+            self.by_first.get(&first).into_iter().flatten().map(move |&id| (id, cost))
+        });
+        for (id, first_cost) in exact.chain(self.abbreviated_at(start, tokens, usable)) {
+            let phrase = &self.phrases[id];
+            let Some(cost) = self.rest_cost(phrase, start, tokens, usable, candidates) else {
+                continue;
+            };
+            let hit = PhraseMatch {
+                start,
+                end: start + phrase.words.len(),
+                phrase: id,
+                cost: cost + first_cost,
+            };
+            let better = match &best {
+                None => true,
+                Some((old, old_strength)) => {
+                    let new_key = (hit.end, std::cmp::Reverse(hit.cost), phrase.strength);
+                    let old_key = (old.end, std::cmp::Reverse(old.cost), *old_strength);
+                    new_key > old_key
+                }
+            };
+            if better {
+                best = Some((hit, phrase.strength));
+            }
+        }
+        best.map(|(hit, _)| hit)
+    }
+
+    /// "pep pizza", "marg pizza": the first word of a product name of two or more
+    /// words cut short, at a cost of one, when the rest of the name follows.
+    fn abbreviated_at(&self, start: usize, tokens: &[Token], usable: &[bool]) -> Vec<(usize, u32)> {
+        let said = &tokens[start];
+        let length = said.text.chars().count();
+        if said.kind != TokenKind::Word
+            || !usable[start]
+            || length < 3
+            || self.common.contains(said.text.as_str())
+            || self.knows(&said.text)
+        {
+            return Vec::new();
+        }
+        self.product_phrases
+            .iter()
+            .copied()
+            .filter(|&id| {
+                let first = self.word(self.phrases[id].words[0]);
+                first.chars().count() > length && first.starts_with(said.text.as_str())
+            })
+            .map(|id| (id, 1))
+            .collect()
+    }
+
+    /// The cost of matching the phrase's words after the first, or `None`. Inside a
+    /// phrase a three-letter word may also be one letter short ("diet cok"), which
+    /// alone would be too loose.
+    fn rest_cost(
+        &self,
+        phrase: &Phrase,
+        start: usize,
+        tokens: &[Token],
+        usable: &[bool],
+        candidates: &[Vec<(WordId, u32)>],
+    ) -> Option<u32> {
+        let mut cost = 0;
+        for (k, word) in phrase.words.iter().enumerate().skip(1) {
+            let at = start + k;
+            if at >= tokens.len() || !usable[at] {
+                return None;
+            }
+            if let Some((_, c)) = candidates[at].iter().find(|(id, _)| id == word) {
+                cost += c;
+                continue;
+            }
+            let said = &tokens[at].text;
+            let wanted = self.word(*word);
+            let near = said.chars().count() == 3
+                && wanted.starts_with(said.as_str())
+                && wanted.chars().count() == 4
+                && !self.common.contains(said.as_str());
+            if !near {
+                return None;
+            }
+            cost += 1;
+        }
+        Some(cost)
+    }
+
+    /// Products whose names look like what the shopper typed, for "did you mean".
+    pub fn suggestions(&self, said: &str) -> Vec<usize> {
+        let said = said.trim();
+        if said.is_empty() {
+            return Vec::new();
+        }
+        let mut best: HashMap<usize, f64> = HashMap::new();
+        for (p, term) in &self.suggestion_terms {
+            let longest = said.chars().count().max(term.chars().count()).max(1);
+            let score = 1.0 - strsim::osa_distance(said, term) as f64 / longest as f64;
+            let entry = best.entry(*p).or_insert(0.0);
+            *entry = entry.max(score);
+        }
+        let mut scored: Vec<(f64, usize)> = best
+            .into_iter()
+            .filter(|(_, score)| *score >= 0.6)
+            .map(|(p, score)| (score, p))
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        scored.into_iter().take(3).map(|(_, p)| p).collect()
+    }
+}
+
+/// How often each letter occurs in a word (other characters share one slot).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Letters([u8; 27]);
+
+impl Letters {
+    fn of(word: &str) -> Letters {
+        let mut counts = [0u8; 27];
+        for c in word.chars() {
+            let slot = if c.is_ascii_lowercase() { (c as u8 - b'a') as usize } else { 26 };
+            counts[slot] = counts[slot].saturating_add(1);
+        }
+        Letters(counts)
+    }
+
+    fn difference(&self, other: &Letters) -> usize {
+        self.0.iter().zip(&other.0).map(|(a, b)| usize::from(a.abs_diff(*b))).sum()
+    }
+}
+
+fn suggestion_terms(catalog: &Catalog) -> Vec<(usize, String)> {
+    let mut terms = Vec::new();
+    for (p, product) in catalog.products.iter().enumerate() {
+        for term in std::iter::once(&product.name).chain(&product.aliases) {
+            let mut words = term_words(term);
+            terms.push((p, words.join(" ")));
+            if let Some(last) = words.pop() {
+                terms.push((p, last));
+            }
+        }
+    }
+    terms
+}
+
+/// The product's own option values that a term for it contains.
+fn implied_values(
+    words: &[WordId],
+    product: usize,
+    values: &HashMap<Vec<WordId>, Vec<ValueHit>>,
+) -> Vec<ValueHit> {
+    let mut implied: Vec<ValueHit> = values
+        .iter()
+        .filter(|(value_words, _)| {
+            value_words.len() < words.len()
+                && words.windows(value_words.len()).any(|w| w == value_words.as_slice())
+        })
+        .flat_map(|(_, hits)| hits.iter().filter(|hit| hit.product == product).copied())
+        .collect();
+    implied.sort_by_key(|hit| (hit.group, hit.value));
+    implied.dedup();
+    implied
+}
+
+/// Plural and singular forms a shopper may use for a catalog word.
+fn inflections(word: &str) -> Vec<String> {
+    let mut forms = vec![format!("{word}s"), format!("{word}es")];
+    if let Some(stem) = word.strip_suffix('y') {
+        forms.push(format!("{stem}ies"));
+    }
+    if let Some(stem) = word.strip_suffix("ies") {
+        forms.push(format!("{stem}y"));
+        forms.push(format!("{stem}ie"));
+    }
+    if let Some(stem) = word.strip_suffix("es") {
+        forms.push(stem.to_owned());
+    }
+    if let Some(stem) = word.strip_suffix('s').filter(|stem| stem.chars().count() >= 3) {
+        forms.push(stem.to_owned());
+    }
+    forms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::tests::demo_catalog;
+    use crate::chat::text::tokenize;
+
+    fn found(index: &PhraseIndex, message: &str) -> Vec<(String, Meaning)> {
+        let tokens = tokenize(message);
+        let usable = vec![true; tokens.len()];
+        index
+            .find_phrases(&tokens, &usable)
+            .into_iter()
+            .map(|hit| {
+                let said: Vec<&str> =
+                    tokens[hit.start..hit.end].iter().map(|t| t.text.as_str()).collect();
+                (said.join(" "), index.phrase(hit.phrase).meaning.clone())
+            })
+            .collect()
+    }
+
+    fn product_index(catalog: &Catalog, sku: &str) -> usize {
+        catalog.products.iter().position(|p| p.sku.as_str() == sku).unwrap()
+    }
+
+    #[test]
+    fn longest_match_wins() {
+        let catalog = demo_catalog();
+        let index = PhraseIndex::new(&catalog);
+        let diet = product_index(&catalog, "DIET-COKE");
+        assert_eq!(
+            found(&index, "a diet coke"),
+            [("diet coke".into(), Meaning::Products(vec![diet]))]
+        );
+    }
+
+    #[test]
+    fn plurals_and_typos_match() {
+        let catalog = demo_catalog();
+        let index = PhraseIndex::new(&catalog);
+        let tee = product_index(&catalog, "TEE");
+        let hoodie = product_index(&catalog, "HOODIE");
+        let pep = product_index(&catalog, "PIZZA-PEP");
+        let diet = product_index(&catalog, "DIET-COKE");
+        assert_eq!(found(&index, "tees")[0].1, Meaning::Products(vec![tee]));
+        assert_eq!(found(&index, "hoddie")[0].1, Meaning::Products(vec![hoodie]));
+        assert_eq!(found(&index, "hoodies")[0].1, Meaning::Products(vec![hoodie]));
+        assert_eq!(found(&index, "peperoni pizzas")[0].1, Meaning::Products(vec![pep]));
+        assert_eq!(found(&index, "diet cok")[0].1, Meaning::Products(vec![diet]));
+    }
+
+    #[test]
+    fn a_shared_last_word_means_every_product_that_has_it() {
+        let catalog = demo_catalog();
+        let index = PhraseIndex::new(&catalog);
+        let Meaning::Products(pizzas) = &found(&index, "pizza")[0].1 else { panic!() };
+        assert_eq!(pizzas.len(), 3);
+        let bottle = product_index(&catalog, "TRAIL-BOTTLE");
+        assert_eq!(found(&index, "bottle")[0].1, Meaning::Products(vec![bottle]));
+    }
+
+    #[test]
+    fn everyday_words_are_not_corrected() {
+        let catalog = demo_catalog();
+        let index = PhraseIndex::new(&catalog);
+        assert!(found(&index, "hold the sizes please").is_empty());
+        assert!(index.word_candidates("hold").is_empty());
+        assert!(index.word_candidates("size").is_empty());
+    }
+
+    #[test]
+    fn option_values_know_every_product_that_has_them() {
+        let catalog = demo_catalog();
+        let index = PhraseIndex::new(&catalog);
+        let Meaning::Value(hits) = &found(&index, "large")[0].1 else { panic!() };
+        assert!(hits.len() > 5);
+        let Meaning::Value(hits) = &found(&index, "extra large")[0].1 else { panic!() };
+        assert!(hits.iter().all(|hit| {
+            catalog.products[hit.product].options[hit.group].values[hit.value].name == "xl"
+        }));
+    }
+
+    #[test]
+    fn suggests_close_products() {
+        let catalog = demo_catalog();
+        let index = PhraseIndex::new(&catalog);
+        let suggested = index.suggestions("hoodey");
+        assert_eq!(suggested.first(), Some(&product_index(&catalog, "HOODIE")));
+        assert!(index.suggestions("burritos").is_empty());
+    }
+
+    #[test]
+    fn inflections_go_both_ways() {
+        assert!(inflections("tee").contains(&"tees".to_owned()));
+        assert!(inflections("socks").contains(&"sock".to_owned()));
+        assert!(inflections("hoody").contains(&"hoodies".to_owned()));
+        assert!(inflections("box").contains(&"boxes".to_owned()));
+    }
+}

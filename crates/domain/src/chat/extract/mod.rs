@@ -1,0 +1,248 @@
+//! The offline rules extractor: a chat message in, typed [`Command`]s out.
+//!
+//! Deterministic and catalog-driven, so it works without a network and gives the
+//! same answer twice. The stages, each a plain function with its own tests:
+//!
+//! 1. [`crate::chat::text`]: normalise and tokenize;
+//! 2. [`contact`] and [`address`]: set aside emails, phones, order numbers,
+//!    addresses and names;
+//! 3. [`index`]: find catalog phrases, longest first, forgiving plurals and typos;
+//! 4. [`pieces`]: numbers, qualifiers and negations;
+//! 5. [`items`]: cut into item mentions, attach quantities and options, decide
+//!    between adding and editing;
+//! 6. [`intents`]: confirm, cancel, status, returns, a person.
+//!
+//! The extractor only proposes. It has no command for prices or totals, so text
+//! that tries to instruct the system can at most produce what a shopper may ask.
+
+mod address;
+mod contact;
+mod index;
+mod intents;
+mod items;
+mod numbers;
+mod pieces;
+mod words;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Catalog;
+use crate::chat::command::{ChoiceMention, Command, ProductRef, Span};
+use crate::chat::text::{self, tokenize, Token};
+use crate::sku::Sku;
+
+pub use address::parse_address;
+
+use index::PhraseIndex;
+use intents::{find_intents, Confirmation, Intents};
+use items::Items;
+use pieces::{pieces, Qualifiers};
+
+/// What the draft already holds, as far as reading a message needs to know: "make
+/// that 3" needs the last line, "the pizza" needs to know which pizza is there.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftContext {
+    pub lines: Vec<ContextLine>,
+    /// Index into `lines` of the line the conversation last touched.
+    pub last: Option<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextLine {
+    pub sku: Sku,
+    pub quantity: u32,
+    pub choices: Vec<ChoiceMention>,
+}
+
+/// Which draft lines a product the shopper named can mean.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    One(Sku),
+    /// "the pizza" with two different pizzas in the draft.
+    Many(Vec<Sku>),
+    Nothing,
+}
+
+impl DraftContext {
+    pub fn empty() -> DraftContext {
+        DraftContext::default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    pub fn resolve(&self, product: &ProductRef) -> Resolved {
+        let candidates = product.candidates();
+        let mut skus: Vec<Sku> = Vec::new();
+        for line in &self.lines {
+            if candidates.contains(&line.sku) && !skus.contains(&line.sku) {
+                skus.push(line.sku.clone());
+            }
+        }
+        match skus.len() {
+            0 => Resolved::Nothing,
+            1 => Resolved::One(skus.remove(0)),
+            _ => Resolved::Many(skus),
+        }
+    }
+
+    /// The line with this product, the last touched if several.
+    pub fn line_of(&self, sku: &Sku) -> Option<&ContextLine> {
+        let last = self.last.and_then(|i| self.lines.get(i)).filter(|line| &line.sku == sku);
+        last.or_else(|| self.lines.iter().rev().find(|line| &line.sku == sku))
+    }
+
+    pub fn quantity_of(&self, sku: &Sku) -> Option<u32> {
+        self.line_of(sku).map(|line| line.quantity)
+    }
+}
+
+/// The commands a message proposes, in message order, and what was noticed but not
+/// turned into a command.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extraction {
+    pub commands: Vec<Command>,
+    pub notes: Vec<Note>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub code: NoteCode,
+    pub span: Span,
+}
+
+impl Note {
+    pub fn new(code: NoteCode, span: Span) -> Note {
+        Note { code, span }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteCode {
+    /// An option value that fits no item in the message or the draft.
+    OptionWithoutItem,
+    /// "0 tees": never a command; removing is a different thing to ask.
+    ZeroQuantity,
+    /// The message was longer than [`text::MAX_MESSAGE_BYTES`]; the rest was not read.
+    Truncated,
+}
+
+/// The rules extractor for one catalog. Building it indexes the catalog's phrases;
+/// build it once per catalog version and share it: `extract` takes `&self`.
+#[derive(Debug, Clone)]
+pub struct RulesExtractor {
+    catalog: Catalog,
+    index: PhraseIndex,
+    qualifiers: Qualifiers,
+}
+
+impl RulesExtractor {
+    pub fn new(catalog: &Catalog) -> RulesExtractor {
+        let qualifiers = Qualifiers::new(
+            catalog
+                .products
+                .iter()
+                .flat_map(|product| &product.options)
+                .flat_map(|group| group.qualifiers.iter().cloned()),
+        );
+        RulesExtractor { catalog: catalog.clone(), index: PhraseIndex::new(catalog), qualifiers }
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Reads one chat message against the draft as it stands. Never fails: what it
+    /// cannot use it leaves out, noting the notable.
+    pub fn extract(&self, message: &str, context: &DraftContext) -> Extraction {
+        let mut notes = Vec::new();
+        let read = text::bounded(message);
+        if read.len() < message.len() {
+            notes.push(Note::new(NoteCode::Truncated, Span::new(read.len(), message.len())));
+        }
+        let tokens = tokenize(read);
+        let contact = contact::find_contact(read, &tokens, &self.index);
+        let intents = find_intents(&tokens);
+        if let Some(command) = order_request(&intents, &contact, read) {
+            // The email of a status question identifies the order, not a new customer.
+            let mut commands = vec![command];
+            commands.extend(identify(&contact, false));
+            return Extraction { commands, notes };
+        }
+        let mut commands = if intents.cancel {
+            Vec::new()
+        } else {
+            self.item_commands(&tokens, &contact, context, &mut notes)
+        };
+        let ordered = commands.iter().any(|command| matches!(command, Command::AddItem(_)));
+        commands.extend(identify(&contact, true));
+        commands.extend(contact.address.clone().map(Command::SetShippingAddress));
+        let has_order = !context.is_empty() || ordered;
+        commands.extend(closing(&intents, commands.is_empty(), has_order));
+        Extraction { commands, notes }
+    }
+
+    fn item_commands(
+        &self,
+        tokens: &[Token],
+        contact: &contact::Contact,
+        context: &DraftContext,
+        notes: &mut Vec<Note>,
+    ) -> Vec<Command> {
+        let mut usable = vec![true; tokens.len()];
+        for range in &contact.claimed {
+            usable[range.clone()].iter_mut().for_each(|flag| *flag = false);
+        }
+        let matches = self.index.find_phrases(tokens, &usable);
+        let pieces = pieces(tokens, &usable, &matches, &self.index, &self.qualifiers);
+        let items = Items { catalog: &self.catalog, index: &self.index, context };
+        items.commands(&pieces, notes).into_iter().map(|(_, command)| command).collect()
+    }
+}
+
+fn identify(contact: &contact::Contact, with_email: bool) -> Option<Command> {
+    let email = contact.email.clone().filter(|_| with_email);
+    let any = contact.name.is_some() || email.is_some() || contact.phone.is_some();
+    any.then(|| Command::IdentifyCustomer {
+        name: contact.name.clone(),
+        email,
+        phone: contact.phone.clone(),
+    })
+}
+
+/// "cancel", or a confirmation that has something to confirm: "that's all" with an
+/// order, "yes" only when the message says nothing else.
+fn closing(intents: &Intents, nothing_else: bool, has_order: bool) -> Option<Command> {
+    if intents.cancel {
+        return Some(Command::Cancel);
+    }
+    let confirms = match intents.confirm {
+        Confirmation::None => false,
+        Confirmation::Explicit => true,
+        Confirmation::Closing => has_order,
+        Confirmation::Affirmative => nothing_else && has_order,
+    };
+    confirms.then_some(Command::Confirm)
+}
+
+/// Questions about an order already placed, and asking for a person, stand alone:
+/// "I want to return the tee" orders no tee.
+fn order_request(intents: &Intents, contact: &contact::Contact, message: &str) -> Option<Command> {
+    if intents.handoff {
+        let reason = intents.handoff_reason.and_then(|(start, end)| message.get(start..end));
+        return Some(Command::Handoff { reason: reason.map(str::to_owned) });
+    }
+    if intents.start_return {
+        return Some(Command::StartReturn { order_number: contact.order_number.clone() });
+    }
+    let status = intents.status || (contact.order_number.is_some() && !intents.cancel);
+    status.then(|| Command::OrderStatus {
+        order_number: contact.order_number.clone(),
+        email: contact.email.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests;

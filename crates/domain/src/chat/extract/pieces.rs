@@ -1,0 +1,374 @@
+//! From tokens and catalog phrases to pieces: the units item mentions are built
+//! from. Numbers, qualifiers and negations are recognised here and qualifiers and
+//! negations are already applied to the option values they govern.
+
+use std::collections::HashMap;
+
+use crate::chat::command::Span;
+use crate::chat::text::{Token, TokenKind};
+
+use super::index::{Meaning, PhraseIndex, PhraseMatch, Strength, ValueHit};
+use super::numbers::{quantity_at, Quantity};
+use super::words::{NEGATIONS, SPLITTERS};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PieceKind {
+    /// One product, or every product that answers to a shared word.
+    Product {
+        products: Vec<usize>,
+        said: String,
+        strength: Strength,
+        implied: Vec<ValueHit>,
+    },
+    Value {
+        hits: Vec<ValueHit>,
+        qualifier: Option<String>,
+        exclude: bool,
+    },
+    Number(Quantity),
+    Qualifier(String),
+    Negation,
+    /// "and", "plus", ",": the end of one item mention.
+    Split,
+    /// ".", "!", a line break, or a stretch set aside as contact details: the end of
+    /// a thought, which also ends an edit ("remove the socks. a coke please").
+    Break,
+    Word(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Piece {
+    pub kind: PieceKind,
+    pub span: Span,
+    /// The normalised words, for the few rules that look at the wording itself.
+    pub text: String,
+}
+
+impl Piece {
+    pub fn word(&self) -> Option<&str> {
+        match &self.kind {
+            PieceKind::Word(word) => Some(word),
+            _ => None,
+        }
+    }
+
+    pub fn is_word(&self, words: &[&str]) -> bool {
+        self.word().is_some_and(|word| words.contains(&word))
+    }
+
+    pub fn is_product(&self) -> bool {
+        matches!(self.kind, PieceKind::Product { .. })
+    }
+
+    pub fn is_value(&self) -> bool {
+        matches!(self.kind, PieceKind::Value { .. })
+    }
+}
+
+/// The catalog's qualifiers, each with the everyday words that mean it.
+#[derive(Debug, Clone, Default)]
+pub struct Qualifiers {
+    words: HashMap<Vec<String>, String>,
+}
+
+impl Qualifiers {
+    pub fn new(catalog_qualifiers: impl IntoIterator<Item = String>) -> Qualifiers {
+        const SYNONYMS: &[(&str, &[&str])] = &[
+            ("extra", &["double", "more", "lots of", "a lot of", "loads of", "heavy", "xtra"]),
+            ("light", &["less", "a little", "a bit of", "easy on", "easy", "lite", "not much"]),
+        ];
+        let mut words = HashMap::new();
+        for qualifier in catalog_qualifiers {
+            let key = qualifier.trim().to_lowercase();
+            let said = key.split_whitespace().map(str::to_owned).collect();
+            words.insert(said, qualifier.clone());
+            let synonyms = SYNONYMS.iter().find(|(name, _)| *name == key);
+            for synonym in synonyms.into_iter().flat_map(|(_, synonyms)| synonyms.iter()) {
+                let said = synonym.split_whitespace().map(str::to_owned).collect();
+                words.entry(said).or_insert_with(|| qualifier.clone());
+            }
+        }
+        Qualifiers { words }
+    }
+
+    /// The qualifier starting at token `at` and how many tokens it takes.
+    fn at(&self, tokens: &[Token], at: usize) -> Option<(String, usize)> {
+        self.words
+            .iter()
+            .filter(|(said, _)| {
+                said.iter()
+                    .enumerate()
+                    .all(|(k, word)| tokens.get(at + k).is_some_and(|t| &t.text == word))
+            })
+            .max_by_key(|(said, _)| said.len())
+            .map(|(said, qualifier)| (qualifier.clone(), said.len()))
+    }
+}
+
+/// Reads the message into pieces. Tokens that are not `usable` (contact details) become
+/// one `Break` per stretch.
+pub fn pieces(
+    tokens: &[Token],
+    usable: &[bool],
+    matches: &[PhraseMatch],
+    index: &PhraseIndex,
+    qualifiers: &Qualifiers,
+) -> Vec<Piece> {
+    let starts: HashMap<usize, &PhraseMatch> = matches.iter().map(|m| (m.start, m)).collect();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let token = &tokens[i];
+        if !usable[i] {
+            if !matches!(found.last(), Some(Piece { kind: PieceKind::Break, .. })) {
+                found.push(Piece { kind: PieceKind::Break, span: token.span, text: String::new() });
+            }
+            i += 1;
+            continue;
+        }
+        let (kind, len) = match starts.get(&i) {
+            Some(hit) => (phrase_piece(tokens, hit, index), hit.end - hit.start),
+            None => plain_piece(tokens, i, qualifiers),
+        };
+        let len = len.max(1);
+        let end = (i + len).min(tokens.len());
+        let text = tokens[i..end].iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" ");
+        found.push(Piece { kind, span: token.span.join(tokens[end - 1].span), text });
+        i = end;
+    }
+    pronoun_ones(&mut found);
+    let mut found = colon_quantities(found);
+    apply_qualifiers(&mut found);
+    apply_negations(&mut found);
+    found
+}
+
+/// "a white one", "the 1l one", "another one": after a describing word or a number,
+/// "one" stands for a product rather than counting it, unless options follow ("one
+/// black one white").
+fn pronoun_ones(pieces: &mut [Piece]) {
+    for i in 1..pieces.len() {
+        let describes = matches!(
+            pieces[i - 1].kind,
+            PieceKind::Value { .. } | PieceKind::Qualifier(_) | PieceKind::Number(_)
+        );
+        let mut next = i + 1;
+        while pieces.get(next).is_some_and(|p| p.is_word(&["with"])) {
+            next += 1;
+        }
+        let counts_next = pieces.get(next).is_some_and(|next| next.is_value() || next.is_product());
+        if describes
+            && !counts_next
+            && pieces[i].text == "one"
+            && matches!(pieces[i].kind, PieceKind::Number(_))
+        {
+            pieces[i].kind = PieceKind::Word("one".to_owned());
+        }
+    }
+}
+
+/// "cokes: 2": a colon between a product and a number that closes the item gives
+/// the quantity ("3 tees: 1 small, 1 medium" lists parts instead).
+fn colon_quantities(pieces: Vec<Piece>) -> Vec<Piece> {
+    let closes = |i: usize| {
+        pieces
+            .get(i + 1)
+            .is_none_or(|next| matches!(next.kind, PieceKind::Split | PieceKind::Break))
+    };
+    let drop: Vec<usize> = (1..pieces.len().saturating_sub(1))
+        .filter(|&i| {
+            pieces[i].text == ":"
+                && pieces[i - 1].is_product()
+                && matches!(pieces[i + 1].kind, PieceKind::Number(_))
+                && closes(i + 1)
+        })
+        .collect();
+    let mut kept = Vec::with_capacity(pieces.len());
+    for (i, mut piece) in pieces.into_iter().enumerate() {
+        if drop.contains(&i) {
+            continue;
+        }
+        if drop.contains(&i.wrapping_sub(1)) {
+            if let PieceKind::Number(quantity) = &mut piece.kind {
+                quantity.postfix = true;
+            }
+        }
+        kept.push(piece);
+    }
+    kept
+}
+
+fn phrase_piece(tokens: &[Token], hit: &PhraseMatch, index: &PhraseIndex) -> PieceKind {
+    let phrase = index.phrase(hit.phrase);
+    match &phrase.meaning {
+        Meaning::Products(products) => {
+            let said: Vec<&str> =
+                tokens[hit.start..hit.end].iter().map(|t| t.text.as_str()).collect();
+            PieceKind::Product {
+                products: products.clone(),
+                said: said.join(" "),
+                strength: phrase.strength,
+                implied: phrase.implied.clone(),
+            }
+        }
+        Meaning::Value(hits) => {
+            PieceKind::Value { hits: hits.clone(), qualifier: None, exclude: false }
+        }
+    }
+}
+
+fn plain_piece(tokens: &[Token], i: usize, qualifiers: &Qualifiers) -> (PieceKind, usize) {
+    let token = &tokens[i];
+    let text = token.text.as_str();
+    match token.kind {
+        TokenKind::Break if text == "," => return (PieceKind::Split, 1),
+        TokenKind::Break => return (PieceKind::Break, 1),
+        TokenKind::Email | TokenKind::OrderNumber => return (PieceKind::Break, 1),
+        _ => {}
+    }
+    if let Some(len) = negation_at(tokens, i) {
+        return (PieceKind::Negation, len);
+    }
+    if let Some((qualifier, len)) = qualifiers.at(tokens, i) {
+        return (PieceKind::Qualifier(qualifier), len);
+    }
+    if let Some(quantity) = quantity_at(tokens, i) {
+        return (PieceKind::Number(quantity), quantity.len);
+    }
+    if SPLITTERS.contains(&text) {
+        return (PieceKind::Split, 1);
+    }
+    (PieceKind::Word(token.text.clone()), 1)
+}
+
+/// "no", "without", "hold the", "don't want", "leave off".
+fn negation_at(tokens: &[Token], i: usize) -> Option<usize> {
+    let text = |k: usize| tokens.get(k).map(|t| t.text.as_str()).unwrap_or("");
+    let word = text(i);
+    if NEGATIONS.contains(&word) {
+        return Some(1);
+    }
+    let dont = matches!(word, "don't" | "dont" | "do") && (word != "do" || text(i + 1) == "not");
+    if dont {
+        let verb = if word == "do" { i + 2 } else { i + 1 };
+        if matches!(text(verb), "want" | "need" | "add" | "put" | "like" | "include") {
+            return Some(verb + 1 - i);
+        }
+    }
+    if matches!(word, "leave" | "take") && matches!(text(i + 1), "off" | "out") {
+        return Some(2);
+    }
+    None
+}
+
+/// "extra cheese", "light on the sauce": a qualifier governs the value right after it.
+fn apply_qualifiers(pieces: &mut [Piece]) {
+    for i in 0..pieces.len() {
+        let PieceKind::Qualifier(qualifier) = &pieces[i].kind else { continue };
+        let qualifier = qualifier.clone();
+        let mut at = i + 1;
+        while at < pieces.len() && pieces[at].is_word(&["on", "the", "of", "with", "some"]) {
+            at += 1;
+        }
+        if let Some(PieceKind::Value { qualifier: slot, .. }) =
+            pieces.get_mut(at).map(|p| &mut p.kind)
+        {
+            *slot = Some(qualifier);
+        }
+    }
+}
+
+/// A negation leaves out the values after it, across "and"/"or"/"," ("no onions or
+/// olives"), until something else starts.
+fn apply_negations(pieces: &mut [Piece]) {
+    let mut i = 0;
+    while i < pieces.len() {
+        if pieces[i].kind != PieceKind::Negation {
+            i += 1;
+            continue;
+        }
+        let mut at = i + 1;
+        let mut seen_value = false;
+        while at < pieces.len() {
+            match &mut pieces[at].kind {
+                PieceKind::Value { exclude, .. } => {
+                    *exclude = true;
+                    seen_value = true;
+                }
+                PieceKind::Split if seen_value => {}
+                PieceKind::Word(word)
+                    if matches!(word.as_str(), "the" | "any" | "more" | "on" | "my") => {}
+                _ => break,
+            }
+            at += 1;
+        }
+        i = at.max(i + 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::tests::demo_catalog;
+    use crate::chat::text::tokenize;
+
+    fn read(message: &str) -> Vec<PieceKind> {
+        let catalog = demo_catalog();
+        let index = PhraseIndex::new(&catalog);
+        let qualifiers = Qualifiers::new(
+            catalog.products.iter().flat_map(|p| &p.options).flat_map(|g| g.qualifiers.clone()),
+        );
+        let tokens = tokenize(message);
+        let usable = vec![true; tokens.len()];
+        let matches = index.find_phrases(&tokens, &usable);
+        pieces(&tokens, &usable, &matches, &index, &qualifiers)
+            .into_iter()
+            .map(|p| p.kind)
+            .collect()
+    }
+
+    fn excluded(kind: &PieceKind) -> Option<bool> {
+        match kind {
+            PieceKind::Value { exclude, .. } => Some(*exclude),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn negation_covers_a_list_of_values() {
+        let kinds = read("pizza without onions or olives and a coke");
+        let flags: Vec<bool> = kinds.iter().filter_map(excluded).collect();
+        assert_eq!(flags, [true, true]);
+        let kinds = read("hold the onions");
+        assert_eq!(kinds.iter().filter_map(excluded).collect::<Vec<_>>(), [true]);
+    }
+
+    #[test]
+    fn negation_stops_at_a_qualifier() {
+        let kinds = read("no onions and extra cheese");
+        let flags: Vec<bool> = kinds.iter().filter_map(excluded).collect();
+        assert_eq!(flags, [true, false]);
+    }
+
+    #[test]
+    fn qualifiers_reach_over_small_words() {
+        let kinds = read("light on the sauce");
+        assert!(kinds.iter().any(|k| matches!(
+            k,
+            PieceKind::Value { qualifier: Some(q), .. } if q == "light"
+        )));
+        let kinds = read("double cheese");
+        assert!(kinds.iter().any(|k| matches!(
+            k,
+            PieceKind::Value { qualifier: Some(q), .. } if q == "extra"
+        )));
+    }
+
+    #[test]
+    fn splits_and_numbers() {
+        let kinds = read("two tees, and a coke");
+        assert!(matches!(kinds[0], PieceKind::Number(Quantity { value: 2, .. })));
+        assert_eq!(kinds[2], PieceKind::Split);
+        assert_eq!(kinds[3], PieceKind::Split);
+    }
+}
