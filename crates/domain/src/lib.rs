@@ -12,3 +12,6 @@ pub mod sku;
 /// The shop's catalog as imported from a file: all or nothing, with every problem named.
 pub mod catalog;
 pub mod chat;
+
+/// Stock keys and levels: what an order may still take.
+pub mod stock;

@@ -7,9 +7,10 @@
 mod postgres;
 mod sqlite;
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::sync::Arc;
 
 use async_trait::async_trait;
+pub use gapless_domain::stock::{StockKey, StockLevel, StockLevels};
 use gapless_domain::{catalog::Catalog, sku::Sku};
 
 pub use postgres::PostgresStore;
@@ -69,56 +70,22 @@ pub struct ImportSummary {
     pub removed: usize,
 }
 
-/// Where stock is counted: a product as a whole, or one value of one option group
-/// (a size, a colour) when the catalog gives that value its own stock.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct StockKey {
-    pub sku: Sku,
-    /// `None` for the product's own stock, else `(group, value)` by canonical names.
-    pub option: Option<(String, String)>,
-}
-
-impl StockKey {
-    pub fn product(sku: Sku) -> Self {
-        StockKey { sku, option: None }
-    }
-
-    pub fn value(sku: Sku, group: &str, value: &str) -> Self {
-        StockKey { sku, option: Some((group.to_owned(), value.to_owned())) }
-    }
-
-    /// The `option_key` column: `''` or `'group=value'`.
-    fn option_key(&self) -> String {
-        match &self.option {
-            None => String::new(),
-            Some((group, value)) => format!("{group}={value}"),
-        }
-    }
-
-    fn from_columns(sku: &str, option_key: &str) -> Result<Self, StoreError> {
-        let sku = Sku::parse(sku)
-            .map_err(|e| StoreError::Corrupt(format!("stock row with bad sku {sku:?}: {e}")))?;
-        Ok(match option_key.split_once('=') {
-            None => StockKey::product(sku),
-            Some((group, value)) => StockKey::value(sku, group, value),
-        })
+/// The `option_key` column: `''` for a product's own stock, `'group=value'` for a value.
+fn option_key(key: &StockKey) -> String {
+    match &key.option {
+        None => String::new(),
+        Some((group, value)) => format!("{group}={value}"),
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StockLevel {
-    pub on_hand: u32,
-    pub reserved: u32,
+fn stock_key_from_columns(sku: &str, option_key: &str) -> Result<StockKey, StoreError> {
+    let sku = Sku::parse(sku)
+        .map_err(|e| StoreError::Corrupt(format!("stock row with bad sku {sku:?}: {e}")))?;
+    Ok(match option_key.split_once('=') {
+        None => StockKey::product(sku),
+        Some((group, value)) => StockKey::value(sku, group, value),
+    })
 }
-
-impl StockLevel {
-    /// Available to promise: what a new order may still take.
-    pub fn available(self) -> u32 {
-        self.on_hand.saturating_sub(self.reserved)
-    }
-}
-
-pub type StockLevels = BTreeMap<StockKey, StockLevel>;
 
 /// The stock rows a catalog asks for: one per tracked product, one per tracked value.
 fn stock_rows(catalog: &Catalog) -> Vec<(StockKey, u32)> {
@@ -195,7 +162,7 @@ mod tests {
     fn option_key_round_trips() {
         let sku = Sku::parse("TEE").unwrap();
         for key in [StockKey::product(sku.clone()), StockKey::value(sku, "color", "forest green")] {
-            let back = StockKey::from_columns(key.sku.as_str(), &key.option_key()).unwrap();
+            let back = stock_key_from_columns(key.sku.as_str(), &option_key(&key)).unwrap();
             assert_eq!(back, key);
         }
     }

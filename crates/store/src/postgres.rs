@@ -13,7 +13,8 @@ use sqlx::{
 use time::OffsetDateTime;
 
 use crate::{
-    sqlite::level, stock_rows, Backend, ImportSummary, StockKey, StockLevels, Store, StoreError,
+    option_key, sqlite::level, stock_key_from_columns, stock_rows, Backend, ImportSummary,
+    StockLevels, Store, StoreError,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -108,7 +109,7 @@ impl Store for PostgresStore {
 
         let rows = stock_rows(catalog);
         let skus: Vec<String> = rows.iter().map(|(k, _)| k.sku.as_str().to_owned()).collect();
-        let option_keys: Vec<String> = rows.iter().map(|(k, _)| k.option_key()).collect();
+        let option_keys: Vec<String> = rows.iter().map(|(k, _)| option_key(k)).collect();
         let on_hand: Vec<i64> = rows.iter().map(|(_, n)| i64::from(*n)).collect();
         sqlx::query(
             "DELETE FROM stock_levels s WHERE NOT EXISTS (
@@ -168,7 +169,7 @@ impl Store for PostgresStore {
                 .await?;
         rows.into_iter()
             .map(|(sku, option_key, on_hand, reserved)| {
-                Ok((StockKey::from_columns(&sku, &option_key)?, level(on_hand, reserved)?))
+                Ok((stock_key_from_columns(&sku, &option_key)?, level(on_hand, reserved)?))
             })
             .collect()
     }

@@ -13,7 +13,8 @@ use sqlx::{
 use time::OffsetDateTime;
 
 use crate::{
-    stock_rows, Backend, ImportSummary, StockKey, StockLevel, StockLevels, Store, StoreError,
+    option_key, stock_key_from_columns, stock_rows, Backend, ImportSummary, StockLevel,
+    StockLevels, Store, StoreError,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -126,7 +127,7 @@ impl Store for SqliteStore {
 
         let rows = stock_rows(catalog);
         let wanted: BTreeSet<(String, String)> =
-            rows.iter().map(|(key, _)| (key.sku.as_str().to_owned(), key.option_key())).collect();
+            rows.iter().map(|(key, _)| (key.sku.as_str().to_owned(), option_key(&key))).collect();
         let stored: Vec<(String, String)> =
             sqlx::query_as("SELECT sku, option_key FROM stock_levels").fetch_all(&mut *tx).await?;
         for (sku, option_key) in stored {
@@ -144,7 +145,7 @@ impl Store for SqliteStore {
                  ON CONFLICT (sku, option_key) DO UPDATE SET on_hand = excluded.on_hand",
             )
             .bind(key.sku.as_str())
-            .bind(key.option_key())
+            .bind(option_key(&key))
             .bind(i64::from(on_hand))
             .execute(&mut *tx)
             .await?;
@@ -188,7 +189,7 @@ impl Store for SqliteStore {
                 .await?;
         rows.into_iter()
             .map(|(sku, option_key, on_hand, reserved)| {
-                Ok((StockKey::from_columns(&sku, &option_key)?, level(on_hand, reserved)?))
+                Ok((stock_key_from_columns(&sku, &option_key)?, level(on_hand, reserved)?))
             })
             .collect()
     }
