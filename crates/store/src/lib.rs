@@ -5,7 +5,10 @@
 //! same contract tests (`tests/contract.rs`), so callers never branch on the backend.
 
 mod postgres;
+mod postgres_chat;
+mod records;
 mod sqlite;
+mod sqlite_chat;
 
 use std::sync::Arc;
 
@@ -14,6 +17,7 @@ pub use gapless_domain::stock::{StockKey, StockLevel, StockLevels};
 use gapless_domain::{catalog::Catalog, sku::Sku};
 
 pub use postgres::PostgresStore;
+pub use records::*;
 pub use sqlite::{SqliteDurability, SqliteStore};
 
 /// Everything the app persists. Held as `Arc<dyn Store>`: server functions cannot be
@@ -39,6 +43,35 @@ pub trait Store: Send + Sync + 'static {
 
     /// Units on hand and reserved for every tracked product and option value.
     async fn stock_levels(&self) -> Result<StockLevels, StoreError>;
+
+    async fn create_conversation(&self, new: &NewConversation) -> Result<(), StoreError>;
+
+    async fn conversation(&self, id: &str) -> Result<Option<ConversationRow>, StoreError>;
+
+    /// The conversation's turns in order, with their audit records.
+    async fn turns(&self, conversation_id: &str) -> Result<Vec<TurnRow>, StoreError>;
+
+    /// The response stored with the turn that carried `idempotency_key`, if any.
+    async fn turn_response(
+        &self,
+        conversation_id: &str,
+        idempotency_key: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError>;
+
+    /// A fresh order number (1, 2, …); numbers taken by turns that failed are skipped.
+    async fn next_order_number(&self) -> Result<u64, StoreError>;
+
+    /// Writes a turn in one transaction: the turn and its audit record, the order's
+    /// events with an outbox row each, the CRM projection, and stock reservations.
+    /// Fails with [`StoreError::Conflict`] when another writer changed the conversation
+    /// or order since it was read (read again and retry), [`StoreError::OutOfStock`]
+    /// when a reservation cannot be met, [`StoreError::DuplicateTurn`] when the
+    /// idempotency key was used before; in every case nothing is written.
+    async fn record_turn(&self, turn: &TurnWrite) -> Result<(), StoreError>;
+
+    async fn order_events(&self, order_id: &str) -> Result<Vec<EventRow>, StoreError>;
+
+    async fn order_summary(&self, number: &str) -> Result<Option<OrderSummary>, StoreError>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +151,35 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is not valid: {0}")]
     Corrupt(String),
+    #[error("concurrent write: {0}")]
+    Conflict(String),
+    #[error("out of stock: {available} available for {key:?}")]
+    OutOfStock { key: StockKey, available: u32 },
+    #[error("a turn with this idempotency key was already recorded")]
+    DuplicateTurn,
+}
+
+/// Unique violations on write mean another writer got there first: a replayed
+/// idempotency key, or a turn or event number taken concurrently.
+fn write_conflict(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            if db.message().contains("idempotency_key")
+                || db.constraint().is_some_and(|c| c.contains("idempotency_key"))
+            {
+                StoreError::DuplicateTurn
+            } else {
+                StoreError::Conflict(db.message().to_owned())
+            }
+        }
+        _ => StoreError::Database(error),
+    }
+}
+
+/// A new random id (UUID v4, 122 random bits): unguessable, so it can serve as a
+/// capability where CONTRACTS says so.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// Opens the database named by `url` (`sqlite://…` or `postgres://…`) without migrating.

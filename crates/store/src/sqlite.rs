@@ -13,8 +13,9 @@ use sqlx::{
 use time::OffsetDateTime;
 
 use crate::{
-    option_key, stock_key_from_columns, stock_rows, Backend, ImportSummary, StockLevel,
-    StockLevels, Store, StoreError,
+    option_key, stock_key_from_columns, stock_rows, Backend, ConversationRow, EventRow,
+    ImportSummary, NewConversation, OrderSummary, StockLevel, StockLevels, Store, StoreError,
+    TurnRow, TurnWrite,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -34,8 +35,8 @@ pub enum SqliteDurability {
 /// that writers queue in-process instead of failing with `SQLITE_BUSY`.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    reader: SqlitePool,
-    writer: SqlitePool,
+    pub(crate) reader: SqlitePool,
+    pub(crate) writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -192,6 +193,42 @@ impl Store for SqliteStore {
                 Ok((stock_key_from_columns(&sku, &option_key)?, level(on_hand, reserved)?))
             })
             .collect()
+    }
+
+    async fn create_conversation(&self, new: &NewConversation) -> Result<(), StoreError> {
+        self.create_conversation_impl(new).await
+    }
+
+    async fn conversation(&self, id: &str) -> Result<Option<ConversationRow>, StoreError> {
+        self.conversation_impl(id).await
+    }
+
+    async fn turns(&self, conversation_id: &str) -> Result<Vec<TurnRow>, StoreError> {
+        self.turns_impl(conversation_id).await
+    }
+
+    async fn turn_response(
+        &self,
+        conversation_id: &str,
+        idempotency_key: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        self.turn_response_impl(conversation_id, idempotency_key).await
+    }
+
+    async fn next_order_number(&self) -> Result<u64, StoreError> {
+        self.next_order_number_impl().await
+    }
+
+    async fn record_turn(&self, turn: &TurnWrite) -> Result<(), StoreError> {
+        self.record_turn_impl(turn).await
+    }
+
+    async fn order_events(&self, order_id: &str) -> Result<Vec<EventRow>, StoreError> {
+        self.order_events_impl(order_id).await
+    }
+
+    async fn order_summary(&self, number: &str) -> Result<Option<OrderSummary>, StoreError> {
+        self.order_summary_impl(number).await
     }
 }
 

@@ -4,7 +4,12 @@
 use std::sync::Arc;
 
 use gapless_domain::{catalog::Catalog, sku::Sku};
-use gapless_store::{ImportSummary, StockKey, StockLevel, Store};
+use gapless_store::{
+    new_id, CustomerWrite, EventWrite, ImportSummary, LineWrite, NewConversation, OrderProjection,
+    OrderWrite, StockKey, StockLevel, Store, StoreError, TurnWrite,
+};
+use serde_json::json;
+use time::OffsetDateTime;
 
 fn catalog(json: &str) -> Catalog {
     Catalog::from_json(json).expect("test catalog is valid")
@@ -97,17 +102,226 @@ async fn migrating_twice_is_harmless(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
 }
 
+async fn start_conversation(store: &dyn Store) -> String {
+    let id = new_id();
+    let new = NewConversation {
+        id: id.clone(),
+        channel: "api".into(),
+        started_at: OffsetDateTime::now_utc(),
+    };
+    store.create_conversation(&new).await.unwrap();
+    id
+}
+
+fn turn(conversation: &str, seq: u32, text: &str) -> TurnWrite {
+    TurnWrite {
+        conversation_id: conversation.to_owned(),
+        turn_id: new_id(),
+        seq,
+        text: text.to_owned(),
+        received_at: OffsetDateTime::now_utc(),
+        idempotency_key: None,
+        extractor: "rules".into(),
+        audit: json!({ "commands": [] }),
+        reply: format!("reply to {text}"),
+        response: json!({ "reply": format!("reply to {text}") }),
+        outcome: None,
+        handoff: false,
+        order: None,
+    }
+}
+
+/// An order write for `lines` of TEE at 2500 each, reserving `reserve` tees.
+fn order_write(
+    order_id: &str,
+    number: &str,
+    version: u32,
+    quantity: u32,
+    reserve: u32,
+) -> OrderWrite {
+    OrderWrite {
+        order_id: order_id.to_owned(),
+        number: number.to_owned(),
+        expected_version: version,
+        events: vec![EventWrite {
+            id: new_id(),
+            event_type: "line_added".into(),
+            schema_version: 1,
+            payload: json!({ "sku": "TEE", "quantity": quantity }),
+        }],
+        actor: "shopper".into(),
+        projection: OrderProjection {
+            status: if reserve > 0 { "confirmed" } else { "draft" }.into(),
+            currency: "USD".into(),
+            subtotal: 2500 * i64::from(quantity),
+            shipping: 0,
+            total: 2500 * i64::from(quantity),
+            shipping_address: Some(json!({ "line1": "1 Main St", "city": "Springfield" })),
+            customer: Some(CustomerWrite {
+                email: "ana@example.com".into(),
+                name: Some("Ana".into()),
+                phone: None,
+            }),
+            lines: vec![LineWrite {
+                sku: "TEE".into(),
+                name: "tee".into(),
+                quantity,
+                choices: json!([]),
+                unit_price: 2500,
+                total: 2500 * i64::from(quantity),
+            }],
+        },
+        reserve: if reserve > 0 { vec![(StockKey::product(sku("TEE")), reserve)] } else { vec![] },
+        release: vec![],
+    }
+}
+
+async fn turns_are_recorded_in_order(store: Arc<dyn Store>) {
+    let conversation = start_conversation(store.as_ref()).await;
+    assert_eq!(store.conversation(&conversation).await.unwrap().unwrap().turn_count, 0);
+    store.record_turn(&turn(&conversation, 1, "hi")).await.unwrap();
+    store.record_turn(&turn(&conversation, 2, "two tees")).await.unwrap();
+
+    let row = store.conversation(&conversation).await.unwrap().unwrap();
+    assert_eq!((row.turn_count, row.outcome.as_str(), row.order_id), (2, "open", None));
+    let turns = store.turns(&conversation).await.unwrap();
+    let texts: Vec<_> = turns.iter().map(|t| (t.seq, t.text.as_str())).collect();
+    assert_eq!(texts, vec![(1, "hi"), (2, "two tees")]);
+    assert_eq!(turns[1].audit, json!({ "commands": [] }));
+    assert!(store.conversation("no-such-id").await.unwrap().is_none());
+}
+
+async fn a_turn_number_is_taken_once(store: Arc<dyn Store>) {
+    let conversation = start_conversation(store.as_ref()).await;
+    store.record_turn(&turn(&conversation, 1, "first")).await.unwrap();
+    let error = store.record_turn(&turn(&conversation, 1, "racing")).await.unwrap_err();
+    assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
+    let texts: Vec<_> =
+        store.turns(&conversation).await.unwrap().into_iter().map(|t| t.text).collect();
+    assert_eq!(texts, vec!["first"]);
+}
+
+async fn an_idempotency_key_is_used_once(store: Arc<dyn Store>) {
+    let conversation = start_conversation(store.as_ref()).await;
+    let mut first = turn(&conversation, 1, "two tees");
+    first.idempotency_key = Some("key-1".into());
+    store.record_turn(&first).await.unwrap();
+    let mut again = turn(&conversation, 2, "two tees");
+    again.idempotency_key = Some("key-1".into());
+    let error = store.record_turn(&again).await.unwrap_err();
+    assert!(matches!(error, StoreError::DuplicateTurn), "{error:?}");
+    assert_eq!(
+        store.turn_response(&conversation, "key-1").await.unwrap(),
+        Some(first.response.clone())
+    );
+    assert_eq!(store.turn_response(&conversation, "other").await.unwrap(), None);
+    assert_eq!(store.conversation(&conversation).await.unwrap().unwrap().turn_count, 1);
+}
+
+async fn an_order_is_events_plus_projection(store: Arc<dyn Store>) {
+    store.replace_catalog(&catalog(FIRST)).await.unwrap();
+    let conversation = start_conversation(store.as_ref()).await;
+    let first = store.next_order_number().await.unwrap();
+    let second = store.next_order_number().await.unwrap();
+    assert!(second > first, "order numbers increase");
+
+    let number = format!("G-{}", 100_000 + first);
+    let order_id = new_id();
+    let mut draft = turn(&conversation, 1, "two tees");
+    draft.order = Some(order_write(&order_id, &number, 0, 2, 0));
+    store.record_turn(&draft).await.unwrap();
+    let mut confirm = turn(&conversation, 2, "confirm");
+    confirm.outcome = Some("ordered".into());
+    confirm.order = Some(order_write(&order_id, &number, 1, 3, 3));
+    store.record_turn(&confirm).await.unwrap();
+
+    let events = store.order_events(&order_id).await.unwrap();
+    let seqs: Vec<_> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, vec![1, 2]);
+    assert_eq!(events[1].payload, json!({ "sku": "TEE", "quantity": 3 }));
+    assert_eq!(events[1].message_id.as_deref(), Some(confirm.turn_id.as_str()));
+
+    let summary = store.order_summary(&number).await.unwrap().unwrap();
+    assert_eq!(summary.status, "confirmed");
+    assert_eq!(summary.total, 7500);
+    assert_eq!(summary.email.as_deref(), Some("ana@example.com"));
+    let conversation = store.conversation(&conversation).await.unwrap().unwrap();
+    assert_eq!(conversation.outcome, "ordered");
+    assert_eq!(conversation.order_id.as_deref(), Some(order_id.as_str()));
+    let tee = store.stock_levels().await.unwrap()[&StockKey::product(sku("TEE"))];
+    assert_eq!(tee, StockLevel { on_hand: 10, reserved: 3 });
+}
+
+async fn a_stale_order_version_writes_nothing(store: Arc<dyn Store>) {
+    store.replace_catalog(&catalog(FIRST)).await.unwrap();
+    let conversation = start_conversation(store.as_ref()).await;
+    let order_id = new_id();
+    let mut first = turn(&conversation, 1, "a tee");
+    first.order = Some(order_write(&order_id, "G-100001", 0, 1, 0));
+    store.record_turn(&first).await.unwrap();
+    let mut stale = turn(&conversation, 2, "make that 2");
+    stale.order = Some(order_write(&order_id, "G-100001", 0, 2, 0));
+    assert!(store.record_turn(&stale).await.is_err());
+    assert_eq!(store.order_events(&order_id).await.unwrap().len(), 1);
+    assert_eq!(store.turns(&conversation).await.unwrap().len(), 1);
+}
+
+async fn a_reservation_beyond_stock_writes_nothing(store: Arc<dyn Store>) {
+    store.replace_catalog(&catalog(FIRST)).await.unwrap();
+    let conversation = start_conversation(store.as_ref()).await;
+    let order_id = new_id();
+    let mut greedy = turn(&conversation, 1, "eleven tees, confirm");
+    greedy.order = Some(order_write(&order_id, "G-100007", 0, 11, 11));
+    let error = store.record_turn(&greedy).await.unwrap_err();
+    match error {
+        StoreError::OutOfStock { key, available } => {
+            assert_eq!((key, available), (StockKey::product(sku("TEE")), 10));
+        }
+        other => panic!("expected out of stock, got {other:?}"),
+    }
+    assert!(store.order_summary("G-100007").await.unwrap().is_none());
+    assert!(store.turns(&conversation).await.unwrap().is_empty());
+    let tee = store.stock_levels().await.unwrap()[&StockKey::product(sku("TEE"))];
+    assert_eq!(tee.reserved, 0);
+}
+
+/// 50 shoppers confirm one tee each at the same moment; 10 are in stock.
+async fn concurrent_confirmations_never_oversell(store: Arc<dyn Store>) {
+    store.replace_catalog(&catalog(FIRST)).await.unwrap();
+    let mut shoppers = Vec::new();
+    for n in 0..50 {
+        let store = store.clone();
+        shoppers.push(tokio::spawn(async move {
+            let conversation = start_conversation(store.as_ref()).await;
+            let mut confirm = turn(&conversation, 1, "one tee, confirm");
+            confirm.order = Some(order_write(&new_id(), &format!("G-{}", 200_000 + n), 0, 1, 1));
+            store.record_turn(&confirm).await
+        }));
+    }
+    let mut sold = 0;
+    for shopper in shoppers {
+        match shopper.await.unwrap() {
+            Ok(()) => sold += 1,
+            Err(StoreError::OutOfStock { available: 0, .. }) => {}
+            Err(other) => panic!("unexpected failure: {other:?}"),
+        }
+    }
+    assert_eq!(sold, 10);
+    let tee = store.stock_levels().await.unwrap()[&StockKey::product(sku("TEE"))];
+    assert_eq!(tee, StockLevel { on_hand: 10, reserved: 10 });
+}
+
 macro_rules! contract {
     ($($story:ident),* $(,)?) => {
         mod sqlite {
-            $(#[tokio::test]
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $story() {
                 let db = gapless_store::testing::sqlite().await;
                 super::$story(db.store.clone()).await;
             })*
         }
         mod postgres {
-            $(#[tokio::test]
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $story() {
                 let Some(db) = gapless_store::testing::postgres().await else { return };
                 super::$story(db.store.clone()).await;
@@ -122,4 +336,11 @@ contract!(
     a_second_import_replaces_the_first,
     importing_the_same_catalog_twice_changes_nothing,
     migrating_twice_is_harmless,
+    turns_are_recorded_in_order,
+    a_turn_number_is_taken_once,
+    an_idempotency_key_is_used_once,
+    an_order_is_events_plus_projection,
+    a_stale_order_version_writes_nothing,
+    a_reservation_beyond_stock_writes_nothing,
+    concurrent_confirmations_never_oversell,
 );

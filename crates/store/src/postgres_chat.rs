@@ -1,0 +1,408 @@
+//! PostgreSQL: conversations, audited turns, order events with their projection,
+//! outbox and stock reservations. Several app servers may write at once: the version
+//! checks and single-statement reservations below are what keep them apart.
+
+use sqlx::{types::Json, Postgres, Row, Transaction};
+use time::OffsetDateTime;
+
+use crate::{
+    option_key, postgres::PostgresStore, records::*, write_conflict, StockKey, StoreError,
+};
+
+impl PostgresStore {
+    pub(crate) async fn create_conversation_impl(
+        &self,
+        new: &NewConversation,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO conversations (id, channel, started_at, updated_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&new.id)
+        .bind(&new.channel)
+        .bind(new.started_at)
+        .bind(new.started_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn conversation_impl(
+        &self,
+        id: &str,
+    ) -> Result<Option<ConversationRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, channel, started_at, order_id, outcome, turn_count
+             FROM conversations WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(ConversationRow {
+                id: row.try_get("id")?,
+                channel: row.try_get("channel")?,
+                started_at: row.try_get("started_at")?,
+                order_id: row.try_get("order_id")?,
+                outcome: row.try_get("outcome")?,
+                turn_count: count(row.try_get("turn_count")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    pub(crate) async fn turns_impl(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Vec<TurnRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, seq, text, received_at, extractor, reply, audit, response
+             FROM chat_turns WHERE conversation_id = $1 ORDER BY seq",
+        )
+        .bind(conversation_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(TurnRow {
+                    id: row.try_get("id")?,
+                    seq: count(row.try_get("seq")?)?,
+                    text: row.try_get("text")?,
+                    received_at: row.try_get("received_at")?,
+                    extractor: row.try_get("extractor")?,
+                    reply: row.try_get("reply")?,
+                    audit: row.try_get::<Json<_>, _>("audit")?.0,
+                    response: row.try_get::<Json<_>, _>("response")?.0,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn turn_response_impl(
+        &self,
+        conversation_id: &str,
+        idempotency_key: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        let response: Option<Json<serde_json::Value>> = sqlx::query_scalar(
+            "SELECT response FROM chat_turns WHERE conversation_id = $1 AND idempotency_key = $2",
+        )
+        .bind(conversation_id)
+        .bind(idempotency_key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(response.map(|r| r.0))
+    }
+
+    pub(crate) async fn next_order_number_impl(&self) -> Result<u64, StoreError> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT nextval('order_numbers')").fetch_one(&self.pool).await?;
+        u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("order number {n}")))
+    }
+
+    pub(crate) async fn record_turn_impl(&self, turn: &TurnWrite) -> Result<(), StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let mut tx = self.pool.begin().await?;
+        let order_id = turn.order.as_ref().map(|o| o.order_id.as_str());
+        let updated = sqlx::query(
+            "UPDATE conversations SET turn_count = $1, updated_at = $2,
+                outcome = COALESCE($3, outcome), order_id = COALESCE($4, order_id),
+                handoff_at = CASE WHEN $5 THEN COALESCE(handoff_at, $6) ELSE handoff_at END
+             WHERE id = $7 AND turn_count = $8",
+        )
+        .bind(i64::from(turn.seq))
+        .bind(now)
+        .bind(&turn.outcome)
+        .bind(order_id)
+        .bind(turn.handoff)
+        .bind(now)
+        .bind(&turn.conversation_id)
+        .bind(i64::from(turn.seq) - 1)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::Conflict("the conversation moved on".into()));
+        }
+        if let Some(order) = &turn.order {
+            write_order(&mut tx, turn, order, now).await?;
+        }
+        sqlx::query(
+            "INSERT INTO chat_turns (id, conversation_id, seq, text, received_at,
+                idempotency_key, extractor, audit, reply, response)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&turn.turn_id)
+        .bind(&turn.conversation_id)
+        .bind(i64::from(turn.seq))
+        .bind(&turn.text)
+        .bind(turn.received_at)
+        .bind(&turn.idempotency_key)
+        .bind(&turn.extractor)
+        .bind(Json(&turn.audit))
+        .bind(&turn.reply)
+        .bind(Json(&turn.response))
+        .execute(&mut *tx)
+        .await
+        .map_err(write_conflict)?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn order_events_impl(
+        &self,
+        order_id: &str,
+    ) -> Result<Vec<EventRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, seq, type, schema_version, payload, conversation_id, message_id, actor,
+                    created_at
+             FROM order_events WHERE order_id = $1 ORDER BY seq",
+        )
+        .bind(order_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(EventRow {
+                    id: row.try_get("id")?,
+                    seq: count(row.try_get("seq")?)?,
+                    event_type: row.try_get("type")?,
+                    schema_version: count(row.try_get("schema_version")?)?,
+                    payload: row.try_get::<Json<_>, _>("payload")?.0,
+                    conversation_id: row.try_get("conversation_id")?,
+                    message_id: row.try_get("message_id")?,
+                    actor: row.try_get("actor")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn order_summary_impl(
+        &self,
+        number: &str,
+    ) -> Result<Option<OrderSummary>, StoreError> {
+        let row = sqlx::query(
+            "SELECT o.id, o.number, o.status, c.email, o.currency, o.total, o.updated_at
+             FROM orders o LEFT JOIN customers c ON c.id = o.customer_id
+             WHERE o.number = $1",
+        )
+        .bind(number)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(OrderSummary {
+                id: row.try_get("id")?,
+                number: row.try_get("number")?,
+                status: row.try_get("status")?,
+                email: row.try_get("email")?,
+                currency: row.try_get("currency")?,
+                total: row.try_get("total")?,
+                updated_at: row.try_get("updated_at")?,
+            })
+        })
+        .transpose()
+    }
+}
+
+async fn write_order(
+    tx: &mut Transaction<'_, Postgres>,
+    turn: &TurnWrite,
+    order: &OrderWrite,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let projection = &order.projection;
+    let customer_id = match &projection.customer {
+        None => None,
+        Some(customer) => Some(upsert_customer(tx, customer, now).await?),
+    };
+    let version = i64::from(order.expected_version) + order.events.len() as i64;
+    let address = projection.shipping_address.as_ref().map(Json);
+    let confirmed_at = (projection.status == "confirmed").then_some(now);
+    let cancelled_at = (projection.status == "cancelled").then_some(now);
+    if order.expected_version == 0 {
+        sqlx::query(
+            "INSERT INTO orders (id, number, conversation_id, status, currency, customer_id,
+                subtotal, shipping, total, shipping_address, version, created_at, updated_at,
+                confirmed_at, cancelled_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(&order.order_id)
+        .bind(&order.number)
+        .bind(&turn.conversation_id)
+        .bind(&projection.status)
+        .bind(&projection.currency)
+        .bind(&customer_id)
+        .bind(projection.subtotal)
+        .bind(projection.shipping)
+        .bind(projection.total)
+        .bind(address)
+        .bind(version)
+        .bind(now)
+        .bind(now)
+        .bind(confirmed_at)
+        .bind(cancelled_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(write_conflict)?;
+    } else {
+        let updated = sqlx::query(
+            "UPDATE orders SET status = $1, currency = $2, customer_id = $3, subtotal = $4,
+                shipping = $5, total = $6, shipping_address = $7, version = $8, updated_at = $9,
+                confirmed_at = COALESCE(confirmed_at, $10), cancelled_at = COALESCE(cancelled_at, $11)
+             WHERE id = $12 AND version = $13",
+        )
+        .bind(&projection.status)
+        .bind(&projection.currency)
+        .bind(&customer_id)
+        .bind(projection.subtotal)
+        .bind(projection.shipping)
+        .bind(projection.total)
+        .bind(address)
+        .bind(version)
+        .bind(now)
+        .bind(confirmed_at)
+        .bind(cancelled_at)
+        .bind(&order.order_id)
+        .bind(i64::from(order.expected_version))
+        .execute(&mut **tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::Conflict("the order moved on".into()));
+        }
+    }
+
+    sqlx::query("DELETE FROM order_lines WHERE order_id = $1")
+        .bind(&order.order_id)
+        .execute(&mut **tx)
+        .await?;
+    for (position, line) in projection.lines.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO order_lines (order_id, position, sku, name, quantity, choices,
+                unit_price, total) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&order.order_id)
+        .bind(position as i64)
+        .bind(&line.sku)
+        .bind(&line.name)
+        .bind(i64::from(line.quantity))
+        .bind(Json(&line.choices))
+        .bind(line.unit_price)
+        .bind(line.total)
+        .execute(&mut **tx)
+        .await?;
+    }
+
+    for (offset, event) in order.events.iter().enumerate() {
+        let seq = i64::from(order.expected_version) + offset as i64 + 1;
+        sqlx::query(
+            "INSERT INTO order_events (id, order_id, seq, type, schema_version, payload,
+                conversation_id, message_id, idempotency_key, actor, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&event.id)
+        .bind(&order.order_id)
+        .bind(seq)
+        .bind(&event.event_type)
+        .bind(i64::from(event.schema_version))
+        .bind(Json(&event.payload))
+        .bind(&turn.conversation_id)
+        .bind(&turn.turn_id)
+        .bind(&turn.idempotency_key)
+        .bind(&order.actor)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map_err(write_conflict)?;
+        sqlx::query(
+            "INSERT INTO outbox (event_id, topic, payload, next_attempt_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&event.id)
+        .bind(format!("order.{}", event.event_type))
+        .bind(Json(serde_json::json!({
+            "event_id": event.id,
+            "order_id": order.order_id,
+            "order_number": order.number,
+            "seq": seq,
+            "type": event.event_type,
+            "payload": event.payload,
+        })))
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+
+    for (key, quantity) in &order.reserve {
+        reserve(tx, key, *quantity).await?;
+    }
+    for (key, quantity) in &order.release {
+        sqlx::query(
+            "UPDATE stock_levels SET reserved = GREATEST(reserved - $1, 0)
+             WHERE sku = $2 AND option_key = $3",
+        )
+        .bind(i64::from(*quantity))
+        .bind(key.sku.as_str())
+        .bind(option_key(key))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Takes `quantity` units or fails with how many were available: the check and the
+/// update are one statement, so no two orders can take the same unit.
+async fn reserve(
+    tx: &mut Transaction<'_, Postgres>,
+    key: &StockKey,
+    quantity: u32,
+) -> Result<(), StoreError> {
+    let taken = sqlx::query(
+        "UPDATE stock_levels SET reserved = reserved + $1
+         WHERE sku = $2 AND option_key = $3 AND on_hand - reserved >= $1",
+    )
+    .bind(i64::from(quantity))
+    .bind(key.sku.as_str())
+    .bind(option_key(key))
+    .execute(&mut **tx)
+    .await?;
+    if taken.rows_affected() == 1 {
+        return Ok(());
+    }
+    let available: Option<i64> = sqlx::query_scalar(
+        "SELECT GREATEST(on_hand - reserved, 0) FROM stock_levels WHERE sku = $1 AND option_key = $2",
+    )
+    .bind(key.sku.as_str())
+    .bind(option_key(key))
+    .fetch_optional(&mut **tx)
+    .await?;
+    Err(StoreError::OutOfStock {
+        key: key.clone(),
+        available: available.map_or(0, |n| u32::try_from(n).unwrap_or(0)),
+    })
+}
+
+async fn upsert_customer(
+    tx: &mut Transaction<'_, Postgres>,
+    customer: &CustomerWrite,
+    now: OffsetDateTime,
+) -> Result<String, StoreError> {
+    let id: String = sqlx::query_scalar(
+        "INSERT INTO customers (id, email, name, phone, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (email) DO UPDATE SET
+            name = COALESCE(excluded.name, customers.name),
+            phone = COALESCE(excluded.phone, customers.phone),
+            updated_at = excluded.updated_at
+         RETURNING id",
+    )
+    .bind(crate::new_id())
+    .bind(&customer.email)
+    .bind(&customer.name)
+    .bind(&customer.phone)
+    .bind(now)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+fn count(n: i64) -> Result<u32, StoreError> {
+    u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("count out of range: {n}")))
+}

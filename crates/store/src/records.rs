@@ -1,0 +1,137 @@
+//! What the chat pipeline writes and reads, in the store's own terms: rows, JSON
+//! payloads and integer minor units. The server maps domain types to these, so the
+//! store needs no knowledge of what an event means.
+
+use gapless_domain::stock::StockKey;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewConversation {
+    pub id: String,
+    pub channel: String,
+    pub started_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationRow {
+    pub id: String,
+    pub channel: String,
+    pub started_at: OffsetDateTime,
+    pub order_id: Option<String>,
+    pub outcome: String,
+    pub turn_count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnRow {
+    pub id: String,
+    pub seq: u32,
+    pub text: String,
+    pub received_at: OffsetDateTime,
+    pub extractor: String,
+    pub reply: String,
+    pub audit: Value,
+    pub response: Value,
+}
+
+/// One chat turn and everything it changes, written in one transaction by
+/// [`crate::Store::record_turn`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnWrite {
+    pub conversation_id: String,
+    pub turn_id: String,
+    /// The turn's number in the conversation: the conversation's `turn_count + 1` when
+    /// it was read. Another writer that got there first makes this a conflict.
+    pub seq: u32,
+    pub text: String,
+    pub received_at: OffsetDateTime,
+    pub idempotency_key: Option<String>,
+    pub extractor: String,
+    pub audit: Value,
+    pub reply: String,
+    pub response: Value,
+    /// The conversation's new outcome, if this turn changes it.
+    pub outcome: Option<String>,
+    pub handoff: bool,
+    pub order: Option<OrderWrite>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderWrite {
+    pub order_id: String,
+    /// From [`crate::Store::next_order_number`] when the order is new.
+    pub number: String,
+    /// The seq of the last event the turn saw: 0 for a new order.
+    pub expected_version: u32,
+    pub events: Vec<EventWrite>,
+    pub actor: String,
+    pub projection: OrderProjection,
+    /// Units to reserve; the whole turn fails with [`crate::StoreError::OutOfStock`] if
+    /// any key has fewer available.
+    pub reserve: Vec<(StockKey, u32)>,
+    pub release: Vec<(StockKey, u32)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventWrite {
+    pub id: String,
+    pub event_type: String,
+    pub schema_version: u32,
+    pub payload: Value,
+}
+
+/// The order as the CRM tables show it after the turn's events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderProjection {
+    pub status: String,
+    pub currency: String,
+    pub subtotal: i64,
+    pub shipping: i64,
+    pub total: i64,
+    pub shipping_address: Option<Value>,
+    pub customer: Option<CustomerWrite>,
+    pub lines: Vec<LineWrite>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerWrite {
+    pub email: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineWrite {
+    pub sku: String,
+    pub name: String,
+    pub quantity: u32,
+    pub choices: Value,
+    pub unit_price: i64,
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRow {
+    pub id: String,
+    pub seq: u32,
+    pub event_type: String,
+    pub schema_version: u32,
+    pub payload: Value,
+    pub conversation_id: Option<String>,
+    pub message_id: Option<String>,
+    pub actor: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// Enough of an order to answer "where is my order" once the email matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderSummary {
+    pub id: String,
+    pub number: String,
+    pub status: String,
+    pub email: Option<String>,
+    pub currency: String,
+    pub total: i64,
+    pub updated_at: OffsetDateTime,
+}
