@@ -22,21 +22,28 @@ wasm_dir=$([ "$wasm_profile" = dev ] && echo debug || echo "$wasm_profile")
 
 target=${CARGO_TARGET_DIR:-target}
 site=$target/site
-staging=$(mktemp -d "$target/site.XXXXXX")
-mkdir -p "$staging/pkg"
-cp -R public/. "$staging/"
-wasm-bindgen "$target/$WASM_TARGET/$wasm_dir/frontend.wasm" \
-  --target web --no-typescript --out-dir "$staging/pkg" --out-name gapless
-if [ "$mode" = release ]; then
-  say "optimizing the wasm (wasm-opt -Oz)"
-  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    -o "$staging/pkg/gapless_bg.wasm" "$staging/pkg/gapless_bg.wasm"
+wasm_in="$target/$WASM_TARGET/$wasm_dir/frontend.wasm"
+# wasm-bindgen and wasm-opt take ~15 s: skip them when nothing they read has changed.
+if [ -f "$site/.built-$mode" ] && [ "$site/.built-$mode" -nt "$wasm_in" ] &&
+  [ -z "$(find style public -newer "$site/.built-$mode" 2>/dev/null)" ]; then
+  say "browser bundle is up to date"
+else
+  staging=$(mktemp -d "$target/site.XXXXXX")
+  mkdir -p "$staging/pkg"
+  cp -R public/. "$staging/"
+  wasm-bindgen "$wasm_in" --target web --no-typescript --out-dir "$staging/pkg" --out-name gapless
+  if [ "$mode" = release ]; then
+    say "optimizing the wasm (wasm-opt -Oz)"
+    wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      -o "$staging/pkg/gapless_bg.wasm" "$staging/pkg/gapless_bg.wasm"
+  fi
+  cat style/*.css > "$staging/pkg/gapless.css"
+  # Precompressed copies: the server sends .br/.gz when the browser accepts them.
+  node scripts/compress.mjs "$staging"
+  touch "$staging/.built-$mode"
+  rm -rf "$site" && mv "$staging" "$site"
 fi
-cat style/*.css > "$staging/pkg/gapless.css"
-# Precompressed copies: the server sends .br/.gz when the browser accepts them.
-node scripts/compress.mjs "$staging"
-rm -rf "$site" && mv "$staging" "$site"
 
 say "building the server ($server_profile)"
 cargo build --profile "$server_profile" -p server --bin gapless
