@@ -23,9 +23,10 @@ wasm_dir=$([ "$wasm_profile" = dev ] && echo debug || echo "$wasm_profile")
 target=${CARGO_TARGET_DIR:-target}
 site=$target/site
 wasm_in="$target/$WASM_TARGET/$wasm_dir/frontend.wasm"
+stamp="$target/site-$mode.stamp"
 # wasm-bindgen and wasm-opt take ~15 s: skip them when nothing they read has changed.
-if [ -f "$site/.built-$mode" ] && [ "$site/.built-$mode" -nt "$wasm_in" ] &&
-  [ -z "$(find style public -newer "$site/.built-$mode" 2>/dev/null)" ]; then
+if [ -f "$site/pkg/gapless_bg.wasm" ] && [ -f "$stamp" ] && [ "$stamp" -nt "$wasm_in" ] &&
+  [ -z "$(find style public -newer "$stamp" 2>/dev/null)" ]; then
   say "browser bundle is up to date"
 else
   staging=$(mktemp -d "$target/site.XXXXXX")
@@ -41,8 +42,7 @@ else
   cat style/*.css > "$staging/pkg/gapless.css"
   # Precompressed copies: the server sends .br/.gz when the browser accepts them.
   node scripts/compress.mjs "$staging"
-  touch "$staging/.built-$mode"
-  rm -rf "$site" && mv "$staging" "$site"
+  rm -rf "$site" "$target"/site-*.stamp && mv "$staging" "$site" && touch "$stamp"
 fi
 
 say "building the server ($server_profile)"

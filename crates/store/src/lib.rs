@@ -120,6 +120,13 @@ fn stock_key_from_columns(sku: &str, option_key: &str) -> Result<StockKey, Store
     })
 }
 
+fn level(on_hand: i64, reserved: i64) -> Result<StockLevel, StoreError> {
+    let convert = |n: i64| {
+        u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("stock count out of range: {n}")))
+    };
+    Ok(StockLevel { on_hand: convert(on_hand)?, reserved: convert(reserved)? })
+}
+
 /// The stock rows a catalog asks for: one per tracked product, one per tracked value.
 fn stock_rows(catalog: &Catalog) -> Vec<(StockKey, u32)> {
     let mut rows = Vec::new();

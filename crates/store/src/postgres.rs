@@ -13,9 +13,9 @@ use sqlx::{
 use time::OffsetDateTime;
 
 use crate::{
-    option_key, sqlite::level, stock_key_from_columns, stock_rows, Backend, ConversationRow,
-    EventRow, ImportSummary, NewConversation, OrderSummary, StockLevels, Store, StoreError,
-    TurnRow, TurnWrite,
+    level, option_key, stock_key_from_columns, stock_rows, Backend, ConversationRow, EventRow,
+    ImportSummary, NewConversation, OrderSummary, StockLevels, Store, StoreError, TurnRow,
+    TurnWrite,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");

@@ -13,9 +13,9 @@ use sqlx::{
 use time::OffsetDateTime;
 
 use crate::{
-    option_key, stock_key_from_columns, stock_rows, Backend, ConversationRow, EventRow,
-    ImportSummary, NewConversation, OrderSummary, StockLevel, StockLevels, Store, StoreError,
-    TurnRow, TurnWrite,
+    level, option_key, stock_key_from_columns, stock_rows, Backend, ConversationRow, EventRow,
+    ImportSummary, NewConversation, OrderSummary, StockLevels, Store, StoreError, TurnRow,
+    TurnWrite,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -230,11 +230,4 @@ impl Store for SqliteStore {
     async fn order_summary(&self, number: &str) -> Result<Option<OrderSummary>, StoreError> {
         self.order_summary_impl(number).await
     }
-}
-
-pub(crate) fn level(on_hand: i64, reserved: i64) -> Result<StockLevel, StoreError> {
-    let convert = |n: i64| {
-        u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("stock count out of range: {n}")))
-    };
-    Ok(StockLevel { on_hand: convert(on_hand)?, reserved: convert(reserved)? })
 }
