@@ -45,7 +45,7 @@ export default defineConfig({
     env: {
       DATABASE_URL: `sqlite://${join(dataDir, "e2e.db")}`,
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_SITE_ROOT: "../target/site",
+      LEPTOS_SITE_ROOT: process.env.E2E_SITE_ROOT ?? "../target/site",
       GAPLESS_CATALOG: "../demo/catalog.json",
       RUST_LOG: "warn",
     },

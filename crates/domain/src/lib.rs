@@ -13,5 +13,8 @@ pub mod sku;
 pub mod catalog;
 pub mod chat;
 
+/// Orders as events: the system of record the chat writes to.
+pub mod orders;
+
 /// Stock keys and levels: what an order may still take.
 pub mod stock;

@@ -120,6 +120,13 @@ impl Draft {
         Draft::default()
     }
 
+    /// A draft holding these lines, e.g. an order's lines carried over from an earlier
+    /// chat turn, with `last` the line "that" and "it" mean.
+    pub fn from_lines(lines: Vec<DraftLine>, last: Option<usize>) -> Draft {
+        let last = last.filter(|&at| at < lines.len());
+        Draft { lines, last, ..Draft::default() }
+    }
+
     pub fn raw_lines(&self) -> &[DraftLine] {
         &self.lines
     }
