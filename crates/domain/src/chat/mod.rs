@@ -10,6 +10,7 @@ pub mod draft;
 pub mod eval;
 pub mod extract;
 pub mod text;
+pub mod turn;
 
 pub use command::{AddressMention, ChoiceMention, Command, ItemMention, ItemRef, ProductRef, Span};
 pub use draft::{Applied, Clarification, Draft, DraftLine, IssueCode, OrderLine, Rejection};

@@ -1,0 +1,203 @@
+//! The events that are an order's system of record.
+//!
+//! Each event holds the values that resulted (a priced line, the whole customer, the
+//! whole address), never the command that led to it, so folding them needs no catalog
+//! and gives the same order years later, whatever the catalog says by then.
+
+use serde::{Deserialize, Serialize};
+
+use crate::chat::command::ChoiceMention;
+use crate::money::Money;
+use crate::orders::address::PostalAddress;
+use crate::orders::contact::{Email, Phone};
+use crate::sku::Sku;
+use crate::stock::StockKey;
+
+/// The version of the JSON payloads below; stored next to each event so that a later
+/// shape can still read the old rows.
+pub const ORDER_EVENT_SCHEMA_VERSION: u32 = 1;
+
+/// One order line as CONTRACTS §3 shows it, priced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PricedLine {
+    pub sku: Sku,
+    pub name: String,
+    pub quantity: u32,
+    pub choices: Vec<ChoiceMention>,
+    pub unit_price: Money,
+    pub total: Money,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub subtotal: Money,
+    /// Always zero for now; the field is there so that orders keep one shape when
+    /// delivery methods arrive.
+    pub shipping: Money,
+    pub total: Money,
+}
+
+/// Units of one stock key held for a confirmed order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Reservation {
+    pub key: StockKey,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub name: Option<String>,
+    pub email: Option<Email>,
+    pub phone: Option<Phone>,
+}
+
+impl Customer {
+    pub fn is_empty(&self) -> bool {
+        *self == Customer::default()
+    }
+}
+
+/// What happened to an order. Stored as JSON with a `type` tag (also the `type`
+/// column of the events table, see [`OrderEvent::kind`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OrderEvent {
+    /// Appended at the end of the lines.
+    LineAdded {
+        line: PricedLine,
+    },
+    /// The line at `index` is now `line` (same product: quantity, choices or price).
+    LineChanged {
+        index: usize,
+        line: PricedLine,
+    },
+    /// Later lines move up by one.
+    LineRemoved {
+        index: usize,
+    },
+    /// The customer as a whole after the change.
+    CustomerIdentified {
+        name: Option<String>,
+        email: Option<Email>,
+        phone: Option<Phone>,
+    },
+    ShippingAddressSet {
+        address: PostalAddress,
+    },
+    ShippingAddressCleared,
+    /// The shopper was shown these totals with the lines and asked to confirm; the
+    /// next confirmation places the order unless something changes first.
+    SummaryShown {
+        totals: Totals,
+    },
+    /// Totals frozen and stock reserved.
+    Confirmed {
+        totals: Totals,
+        reservations: Vec<Reservation>,
+    },
+    /// A confirmed order called off; `released` is what it had reserved.
+    Cancelled {
+        released: Vec<Reservation>,
+    },
+}
+
+impl OrderEvent {
+    /// The `type` tag, e.g. `line_added`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OrderEvent::LineAdded { .. } => "line_added",
+            OrderEvent::LineChanged { .. } => "line_changed",
+            OrderEvent::LineRemoved { .. } => "line_removed",
+            OrderEvent::CustomerIdentified { .. } => "customer_identified",
+            OrderEvent::ShippingAddressSet { .. } => "shipping_address_set",
+            OrderEvent::ShippingAddressCleared => "shipping_address_cleared",
+            OrderEvent::SummaryShown { .. } => "summary_shown",
+            OrderEvent::Confirmed { .. } => "confirmed",
+            OrderEvent::Cancelled { .. } => "cancelled",
+        }
+    }
+
+    pub fn schema_version(&self) -> u32 {
+        ORDER_EVENT_SCHEMA_VERSION
+    }
+
+    /// Whether the event changes what would be ordered (and so invalidates a summary
+    /// the shopper has seen).
+    pub fn changes_content(&self) -> bool {
+        matches!(
+            self,
+            OrderEvent::LineAdded { .. }
+                | OrderEvent::LineChanged { .. }
+                | OrderEvent::LineRemoved { .. }
+                | OrderEvent::CustomerIdentified { .. }
+                | OrderEvent::ShippingAddressSet { .. }
+                | OrderEvent::ShippingAddressCleared
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn line() -> PricedLine {
+        PricedLine {
+            sku: Sku::parse("TEE").unwrap(),
+            name: "tee".into(),
+            quantity: 2,
+            choices: vec![ChoiceMention::new("size", "m")],
+            unit_price: Money(2500),
+            total: Money(5000),
+        }
+    }
+
+    #[test]
+    fn events_are_tagged_snake_case_json() {
+        let added = OrderEvent::LineAdded { line: line() };
+        let value = serde_json::to_value(&added).unwrap();
+        assert_eq!(value["type"], "line_added");
+        assert_eq!(value["line"]["unit_price"], 2500);
+        assert_eq!(value["line"]["choices"][0], json!({"group": "size", "value": "m"}));
+        assert_eq!(serde_json::from_value::<OrderEvent>(value).unwrap(), added);
+        let removed = serde_json::to_value(OrderEvent::LineRemoved { index: 1 }).unwrap();
+        assert_eq!(removed, json!({"type": "line_removed", "index": 1}));
+        let cleared = serde_json::to_value(OrderEvent::ShippingAddressCleared).unwrap();
+        assert_eq!(cleared, json!({"type": "shipping_address_cleared"}));
+    }
+
+    #[test]
+    fn kind_is_the_serialized_tag() {
+        let events = [
+            OrderEvent::LineAdded { line: line() },
+            OrderEvent::LineChanged { index: 0, line: line() },
+            OrderEvent::LineRemoved { index: 0 },
+            OrderEvent::CustomerIdentified { name: None, email: None, phone: None },
+            OrderEvent::ShippingAddressSet { address: PostalAddress::default() },
+            OrderEvent::ShippingAddressCleared,
+            OrderEvent::SummaryShown { totals: Totals::default() },
+            OrderEvent::Confirmed { totals: Totals::default(), reservations: vec![] },
+            OrderEvent::Cancelled { released: vec![] },
+        ];
+        for event in events {
+            let value = serde_json::to_value(&event).unwrap();
+            assert_eq!(value["type"], event.kind());
+            assert_eq!(event.schema_version(), 1);
+        }
+    }
+
+    #[test]
+    fn event_payloads_validate_what_they_carry() {
+        let bad_email =
+            json!({"type": "customer_identified", "name": null, "email": "nope", "phone": null});
+        assert!(serde_json::from_value::<OrderEvent>(bad_email).is_err());
+        let reservation = json!({"type": "cancelled", "released": [
+            {"key": {"sku": "tee", "option": ["color", "black"]}, "quantity": 2}
+        ]});
+        let OrderEvent::Cancelled { released } = serde_json::from_value(reservation).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(released[0].key, StockKey::value(Sku::parse("TEE").unwrap(), "color", "black"));
+    }
+}

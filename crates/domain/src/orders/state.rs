@@ -1,0 +1,436 @@
+//! An order is the fold of its events. Folding checks that every event fits the
+//! order as it stands, so a corrupt or out-of-order stream is reported, never
+//! half-applied and never a panic.
+
+use serde::{Deserialize, Serialize};
+
+use crate::chat::draft::{MAX_QUANTITY, MIN_QUANTITY};
+use crate::money::{Currency, Money};
+use crate::orders::address::PostalAddress;
+use crate::orders::event::{Customer, OrderEvent, PricedLine, Reservation, Totals};
+use crate::orders::number::OrderNumber;
+use crate::orders::pricing;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderStatus {
+    Draft,
+    Confirmed,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Draft => "draft",
+            OrderStatus::Confirmed => "confirmed",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// The order as CONTRACTS §3 shows it (without `number`, which the store assigns; see
+/// [`OrderView`]), plus what the chat needs to carry from one turn to the next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderState {
+    pub status: OrderStatus,
+    pub currency: Currency,
+    pub lines: Vec<PricedLine>,
+    /// The sum of the lines while a draft; frozen by `Confirmed`.
+    pub totals: Totals,
+    pub customer: Customer,
+    pub shipping_address: Option<PostalAddress>,
+    /// The shopper has seen a summary of exactly this order: the next confirmation
+    /// places it. Any change to lines, customer or address clears it.
+    #[serde(default)]
+    pub awaiting_confirmation: bool,
+    /// What a confirmed order holds; released again when it is cancelled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reservations: Vec<Reservation>,
+    /// The line the last line event touched: what "that" and "it" mean next turn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_line: Option<usize>,
+}
+
+/// The order JSON of CONTRACTS §3: the state with its number.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderView<'a> {
+    pub number: &'a OrderNumber,
+    #[serde(flatten)]
+    pub order: &'a OrderState,
+}
+
+/// An event that does not fit the order it is applied to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("a {event} event cannot change an order that is {}", .status.as_str())]
+    NotADraft { event: &'static str, status: OrderStatus },
+    #[error("there is no line {index}: the order has {lines}")]
+    NoSuchLine { index: usize, lines: usize },
+    #[error("a line must have a quantity of {MIN_QUANTITY} to {MAX_QUANTITY}, not {0}")]
+    Quantity(u32),
+    #[error("a line total must be its unit price times its quantity")]
+    LineTotal,
+    #[error("a unit price cannot be negative")]
+    NegativePrice,
+    #[error("the order total is too large to compute")]
+    Overflow,
+    #[error("an order without lines cannot be summarised or confirmed")]
+    NoLines,
+    #[error("the totals do not match the lines")]
+    Totals,
+    #[error("only a confirmed order or a draft can be cancelled, this one is {}", .0.as_str())]
+    NotCancellable(OrderStatus),
+    #[error("the released stock is not what the order had reserved")]
+    Released,
+}
+
+/// Where in a stream folding stopped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event {index}: {error}")]
+pub struct FoldError {
+    pub index: usize,
+    pub error: EventError,
+}
+
+impl OrderState {
+    /// A draft with nothing in it: the state before the first event.
+    pub fn new(currency: Currency) -> OrderState {
+        OrderState {
+            status: OrderStatus::Draft,
+            currency,
+            lines: Vec::new(),
+            totals: Totals::default(),
+            customer: Customer::default(),
+            shipping_address: None,
+            awaiting_confirmation: false,
+            reservations: Vec::new(),
+            last_line: None,
+        }
+    }
+
+    pub fn fold(currency: Currency, events: &[OrderEvent]) -> Result<OrderState, FoldError> {
+        let mut state = OrderState::new(currency);
+        for (index, event) in events.iter().enumerate() {
+            state.apply(event).map_err(|error| FoldError { index, error })?;
+        }
+        Ok(state)
+    }
+
+    pub fn is_draft(&self) -> bool {
+        self.status == OrderStatus::Draft
+    }
+
+    /// Applies one event, or leaves the state as it was and says why not.
+    pub fn apply(&mut self, event: &OrderEvent) -> Result<(), EventError> {
+        let mut next = self.clone();
+        next.apply_unchecked(event)?;
+        *self = next;
+        Ok(())
+    }
+
+    fn apply_unchecked(&mut self, event: &OrderEvent) -> Result<(), EventError> {
+        if event.changes_content() || matches!(event, OrderEvent::SummaryShown { .. }) {
+            self.require_draft(event)?;
+        }
+        match event {
+            OrderEvent::LineAdded { line } => {
+                check_line(line)?;
+                self.lines.push(line.clone());
+                self.last_line = Some(self.lines.len() - 1);
+            }
+            OrderEvent::LineChanged { index, line } => {
+                check_line(line)?;
+                *self.line_mut(*index)? = line.clone();
+                self.last_line = Some(*index);
+            }
+            OrderEvent::LineRemoved { index } => {
+                self.line_mut(*index)?;
+                self.lines.remove(*index);
+                self.last_line = after_removal(self.last_line, *index, self.lines.len());
+            }
+            OrderEvent::CustomerIdentified { name, email, phone } => {
+                self.customer =
+                    Customer { name: name.clone(), email: email.clone(), phone: phone.clone() };
+            }
+            OrderEvent::ShippingAddressSet { address } => {
+                self.shipping_address = Some(address.clone());
+            }
+            OrderEvent::ShippingAddressCleared => self.shipping_address = None,
+            OrderEvent::SummaryShown { totals } => {
+                self.require_lines()?;
+                if *totals != self.totals {
+                    return Err(EventError::Totals);
+                }
+                self.awaiting_confirmation = true;
+            }
+            OrderEvent::Confirmed { totals, reservations } => {
+                self.confirm(event, totals, reservations)?
+            }
+            OrderEvent::Cancelled { released } => self.cancel(released)?,
+        }
+        if event.changes_content() {
+            self.awaiting_confirmation = false;
+            self.totals = pricing::totals(&self.lines).map_err(|_| EventError::Overflow)?;
+        }
+        Ok(())
+    }
+
+    fn confirm(
+        &mut self,
+        event: &OrderEvent,
+        totals: &Totals,
+        reservations: &[Reservation],
+    ) -> Result<(), EventError> {
+        self.require_draft(event)?;
+        self.require_lines()?;
+        // The frozen totals may add shipping later, never disagree with the lines.
+        let consistent = totals.subtotal == self.totals.subtotal
+            && totals.subtotal.checked_add(totals.shipping) == Some(totals.total)
+            && totals.shipping >= Money::ZERO;
+        if !consistent {
+            return Err(EventError::Totals);
+        }
+        self.status = OrderStatus::Confirmed;
+        self.totals = *totals;
+        self.reservations = reservations.to_vec();
+        self.awaiting_confirmation = false;
+        Ok(())
+    }
+
+    fn cancel(&mut self, released: &[Reservation]) -> Result<(), EventError> {
+        match self.status {
+            OrderStatus::Draft | OrderStatus::Confirmed => {}
+            OrderStatus::Cancelled => return Err(EventError::NotCancellable(self.status)),
+        }
+        if released != self.reservations.as_slice() {
+            return Err(EventError::Released);
+        }
+        self.status = OrderStatus::Cancelled;
+        self.reservations.clear();
+        self.awaiting_confirmation = false;
+        Ok(())
+    }
+
+    fn require_draft(&self, event: &OrderEvent) -> Result<(), EventError> {
+        if self.is_draft() {
+            Ok(())
+        } else {
+            Err(EventError::NotADraft { event: event.kind(), status: self.status })
+        }
+    }
+
+    fn require_lines(&self) -> Result<(), EventError> {
+        if self.lines.is_empty() {
+            Err(EventError::NoLines)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn line_mut(&mut self, index: usize) -> Result<&mut PricedLine, EventError> {
+        let lines = self.lines.len();
+        self.lines.get_mut(index).ok_or(EventError::NoSuchLine { index, lines })
+    }
+}
+
+/// The line "that" means after a removal: the same line where it moved to, or the
+/// new last line when it was the one removed (as the draft does it).
+fn after_removal(last: Option<usize>, removed: usize, remaining: usize) -> Option<usize> {
+    match last {
+        Some(last) if last == removed => remaining.checked_sub(1),
+        Some(last) if last > removed => Some(last - 1),
+        other => other,
+    }
+}
+
+fn check_line(line: &PricedLine) -> Result<(), EventError> {
+    if !(MIN_QUANTITY..=MAX_QUANTITY).contains(&line.quantity) {
+        return Err(EventError::Quantity(line.quantity));
+    }
+    if line.unit_price < Money::ZERO {
+        return Err(EventError::NegativePrice);
+    }
+    if line.unit_price.checked_mul(line.quantity) != Some(line.total) {
+        return Err(EventError::LineTotal);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::command::ChoiceMention;
+    use crate::orders::contact::Email;
+    use crate::sku::Sku;
+    use crate::stock::StockKey;
+
+    fn usd() -> Currency {
+        Currency::parse("USD").unwrap()
+    }
+
+    fn line(code: &str, quantity: u32, unit: i64) -> PricedLine {
+        PricedLine {
+            sku: Sku::parse(code).unwrap(),
+            name: code.to_lowercase(),
+            quantity,
+            choices: vec![ChoiceMention::new("size", "m")],
+            unit_price: Money(unit),
+            total: Money(unit * i64::from(quantity)),
+        }
+    }
+
+    fn added(code: &str, quantity: u32, unit: i64) -> OrderEvent {
+        OrderEvent::LineAdded { line: line(code, quantity, unit) }
+    }
+
+    fn reservation() -> Vec<Reservation> {
+        vec![Reservation { key: StockKey::product(Sku::parse("TEE").unwrap()), quantity: 2 }]
+    }
+
+    fn confirmed(total: i64) -> OrderEvent {
+        let totals = Totals { subtotal: Money(total), shipping: Money::ZERO, total: Money(total) };
+        OrderEvent::Confirmed { totals, reservations: reservation() }
+    }
+
+    #[test]
+    fn folding_lines_keeps_totals_and_the_last_line() {
+        let state = OrderState::fold(
+            usd(),
+            &[
+                added("TEE", 2, 2500),
+                added("COKE", 1, 250),
+                added("MUG", 1, 1600),
+                OrderEvent::LineChanged { index: 1, line: line("COKE", 3, 250) },
+                OrderEvent::LineRemoved { index: 0 },
+            ],
+        )
+        .unwrap();
+        assert_eq!(state.lines.len(), 2);
+        assert_eq!(state.lines[0].quantity, 3);
+        assert_eq!(state.totals.subtotal, Money(750 + 1600));
+        assert_eq!(state.totals.total, state.totals.subtotal);
+        // "that" was the coke, which moved up to 0.
+        assert_eq!(state.last_line, Some(0));
+        assert_eq!(state.status, OrderStatus::Draft);
+    }
+
+    #[test]
+    fn removing_the_last_touched_line_points_at_the_new_last_one() {
+        assert_eq!(after_removal(Some(2), 2, 2), Some(1));
+        assert_eq!(after_removal(Some(0), 0, 0), None);
+        assert_eq!(after_removal(Some(0), 1, 2), Some(0));
+        assert_eq!(after_removal(None, 0, 2), None);
+    }
+
+    #[test]
+    fn a_summary_waits_for_confirmation_until_something_changes() {
+        let mut state = OrderState::fold(usd(), &[added("TEE", 2, 2500)]).unwrap();
+        state.apply(&OrderEvent::SummaryShown { totals: state.totals }).unwrap();
+        assert!(state.awaiting_confirmation);
+        state.apply(&added("COKE", 1, 250)).unwrap();
+        assert!(!state.awaiting_confirmation);
+        let stale = OrderEvent::SummaryShown { totals: Totals::default() };
+        assert_eq!(state.apply(&stale), Err(EventError::Totals));
+    }
+
+    #[test]
+    fn confirmation_freezes_and_cancellation_releases() {
+        let mut state = OrderState::fold(usd(), &[added("TEE", 2, 2500), confirmed(5000)]).unwrap();
+        assert_eq!(state.status, OrderStatus::Confirmed);
+        assert_eq!(state.reservations, reservation());
+        assert_eq!(
+            state.apply(&added("COKE", 1, 250)),
+            Err(EventError::NotADraft { event: "line_added", status: OrderStatus::Confirmed })
+        );
+        assert_eq!(
+            state.apply(&OrderEvent::Cancelled { released: vec![] }),
+            Err(EventError::Released)
+        );
+        state.apply(&OrderEvent::Cancelled { released: reservation() }).unwrap();
+        assert_eq!(state.status, OrderStatus::Cancelled);
+        assert!(state.reservations.is_empty());
+        assert_eq!(
+            state.apply(&OrderEvent::Cancelled { released: vec![] }),
+            Err(EventError::NotCancellable(OrderStatus::Cancelled))
+        );
+    }
+
+    #[test]
+    fn events_that_do_not_fit_are_errors_with_their_position() {
+        let cases: Vec<(Vec<OrderEvent>, FoldError)> = vec![
+            (
+                vec![added("TEE", 1, 2500), OrderEvent::LineRemoved { index: 1 }],
+                FoldError { index: 1, error: EventError::NoSuchLine { index: 1, lines: 1 } },
+            ),
+            (
+                vec![OrderEvent::LineChanged { index: 0, line: line("TEE", 1, 1) }],
+                FoldError { index: 0, error: EventError::NoSuchLine { index: 0, lines: 0 } },
+            ),
+            (vec![added("TEE", 0, 2500)], FoldError { index: 0, error: EventError::Quantity(0) }),
+            (
+                vec![added("TEE", 100, 2500)],
+                FoldError { index: 0, error: EventError::Quantity(100) },
+            ),
+            (
+                vec![OrderEvent::LineAdded {
+                    line: PricedLine { total: Money(1), ..line("TEE", 2, 2500) },
+                }],
+                FoldError { index: 0, error: EventError::LineTotal },
+            ),
+            (vec![added("TEE", 1, -5)], FoldError { index: 0, error: EventError::NegativePrice }),
+            (vec![confirmed(0)], FoldError { index: 0, error: EventError::NoLines }),
+            (
+                vec![added("TEE", 1, 2500), confirmed(9999)],
+                FoldError { index: 1, error: EventError::Totals },
+            ),
+            (
+                vec![added("TEE", 1, i64::MAX), added("TEE", 1, i64::MAX)],
+                FoldError { index: 1, error: EventError::Overflow },
+            ),
+        ];
+        for (events, error) in cases {
+            assert_eq!(OrderState::fold(usd(), &events), Err(error), "{events:?}");
+        }
+    }
+
+    #[test]
+    fn a_failed_apply_changes_nothing() {
+        let mut state = OrderState::fold(usd(), &[added("TEE", 1, i64::MAX)]).unwrap();
+        let before = state.clone();
+        assert!(state.apply(&added("TEE", 1, i64::MAX)).is_err());
+        assert_eq!(state, before);
+    }
+
+    #[test]
+    fn a_draft_may_be_cancelled_without_reservations() {
+        let state = OrderState::fold(
+            usd(),
+            &[added("TEE", 1, 2500), OrderEvent::Cancelled { released: vec![] }],
+        )
+        .unwrap();
+        assert_eq!(state.status, OrderStatus::Cancelled);
+    }
+
+    #[test]
+    fn the_order_json_has_the_contract_fields() {
+        let mut state = OrderState::fold(usd(), &[added("TEE", 2, 2500)]).unwrap();
+        state.customer.email = Some(Email::parse("ana@example.com").unwrap());
+        let number = OrderNumber::from_sequence(42);
+        let json = serde_json::to_value(OrderView { number: &number, order: &state }).unwrap();
+        assert_eq!(json["number"], "G-100042");
+        assert_eq!(json["status"], "draft");
+        assert_eq!(json["currency"], "USD");
+        assert_eq!(json["lines"][0]["total"], 5000);
+        assert_eq!(
+            json["totals"],
+            serde_json::json!({"subtotal": 5000, "shipping": 0, "total": 5000})
+        );
+        assert_eq!(json["customer"]["email"], "ana@example.com");
+        assert_eq!(json["customer"]["name"], serde_json::Value::Null);
+        assert_eq!(json["shipping_address"], serde_json::Value::Null);
+        let back: OrderState =
+            serde_json::from_value(serde_json::to_value(&state).unwrap()).unwrap();
+        assert_eq!(back, state);
+    }
+}
