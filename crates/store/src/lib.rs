@@ -15,6 +15,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 pub use gapless_domain::stock::{StockKey, StockLevel, StockLevels};
 use gapless_domain::{catalog::Catalog, sku::Sku};
+use time::OffsetDateTime;
 
 pub use postgres::PostgresStore;
 pub use records::*;
@@ -37,6 +38,10 @@ pub trait Store: Send + Sync + 'static {
     /// are removed, stock on hand is set from it, units already reserved by orders stay
     /// reserved. Nothing changes if any statement fails.
     async fn replace_catalog(&self, catalog: &Catalog) -> Result<ImportSummary, StoreError>;
+
+    /// When the catalog was last imported: a cheap check of whether a cached copy is
+    /// still current.
+    async fn catalog_imported_at(&self) -> Result<Option<OffsetDateTime>, StoreError>;
 
     /// The catalog as last imported, or `None` before the first import.
     async fn catalog(&self) -> Result<Option<Catalog>, StoreError>;

@@ -146,6 +146,12 @@ impl Store for PostgresStore {
         Ok(summary)
     }
 
+    async fn catalog_imported_at(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT imported_at FROM catalog_meta WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
     async fn catalog(&self) -> Result<Option<Catalog>, StoreError> {
         let Some(currency): Option<String> =
             sqlx::query_scalar("SELECT currency FROM catalog_meta WHERE id = 1")

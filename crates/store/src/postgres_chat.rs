@@ -31,8 +31,10 @@ impl PostgresStore {
         id: &str,
     ) -> Result<Option<ConversationRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, channel, started_at, order_id, outcome, turn_count
-             FROM conversations WHERE id = $1",
+            "SELECT c.id, c.channel, c.started_at, c.order_id, o.number AS order_number,
+                    c.outcome, c.turn_count
+             FROM conversations c LEFT JOIN orders o ON o.id = c.order_id
+             WHERE c.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -43,6 +45,7 @@ impl PostgresStore {
                 channel: row.try_get("channel")?,
                 started_at: row.try_get("started_at")?,
                 order_id: row.try_get("order_id")?,
+                order_number: row.try_get("order_number")?,
                 outcome: row.try_get("outcome")?,
                 turn_count: count(row.try_get("turn_count")?)?,
             })

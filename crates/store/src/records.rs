@@ -19,6 +19,8 @@ pub struct ConversationRow {
     pub channel: String,
     pub started_at: OffsetDateTime,
     pub order_id: Option<String>,
+    /// The number of `order_id`, for replies and the API.
+    pub order_number: Option<String>,
     pub outcome: String,
     pub turn_count: u32,
 }

@@ -44,6 +44,7 @@ fn sku(s: &str) -> Sku {
 async fn a_new_database_has_no_catalog(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
     assert_eq!(store.catalog().await.unwrap(), None);
+    assert_eq!(store.catalog_imported_at().await.unwrap(), None);
     assert!(store.stock_levels().await.unwrap().is_empty());
 }
 
@@ -52,6 +53,7 @@ async fn an_imported_catalog_reads_back_equal(store: Arc<dyn Store>) {
     let summary = store.replace_catalog(&first).await.unwrap();
     assert_eq!(summary, ImportSummary { added: 3, updated: 0, removed: 0 });
     assert_eq!(store.catalog().await.unwrap(), Some(first));
+    assert!(store.catalog_imported_at().await.unwrap().is_some());
 
     let stock = store.stock_levels().await.unwrap();
     let expected = [
@@ -248,6 +250,7 @@ async fn an_order_is_events_plus_projection(store: Arc<dyn Store>) {
     let conversation = store.conversation(&conversation).await.unwrap().unwrap();
     assert_eq!(conversation.outcome, "ordered");
     assert_eq!(conversation.order_id.as_deref(), Some(order_id.as_str()));
+    assert_eq!(conversation.order_number.as_deref(), Some(number.as_str()));
     let tee = store.stock_levels().await.unwrap()[&StockKey::product(sku("TEE"))];
     assert_eq!(tee, StockLevel { on_hand: 10, reserved: 3 });
 }
