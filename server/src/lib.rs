@@ -2,6 +2,7 @@
 //! on a random port (`startup::Application`) and call the same commands as the CLI.
 
 pub mod catalog_import;
+pub mod chat;
 pub mod cli;
 pub mod eval;
 pub mod health;

@@ -24,13 +24,19 @@ use tower_http::{
 };
 use tracing::Level;
 
-use crate::{catalog_import, cli::ServeArgs, health};
+use crate::{
+    catalog_import,
+    chat::{api as chat_api, service::ChatService},
+    cli::ServeArgs,
+    health,
+};
 
 /// What every handler, page and server function can reach.
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Arc<dyn Store>,
+    pub chat: Arc<ChatService>,
 }
 
 /// Largest request body accepted anywhere; chat messages and forms are far smaller.
@@ -63,7 +69,8 @@ impl Application {
                 "no built front end found: pages render but will not hydrate (run `make build`)"
             );
         }
-        let router = router(AppState { leptos_options, store });
+        let chat = Arc::new(ChatService::new(store.clone()));
+        let router = router(AppState { leptos_options, store, chat });
         Ok(Application { listener, router })
     }
 
@@ -86,6 +93,7 @@ pub fn router(state: AppState) -> Router {
     let store = state.store.clone();
     Router::new()
         .route("/healthz", get(health::healthz))
+        .merge(chat_api::routes())
         .leptos_routes_with_context(&state, routes, move || provide_context(store.clone()), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -1,0 +1,5 @@
+//! The chat JSON API of CONTRACTS §2–3: thin handlers over [`service::ChatService`].
+
+pub mod api;
+pub mod error;
+pub mod service;

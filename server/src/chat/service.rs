@@ -1,0 +1,426 @@
+//! One chat turn with its I/O: read the conversation, its order (folded from events)
+//! and stock; run the pure turn (`gapless_domain::chat::turn`); answer side requests
+//! (order status); write everything in one transaction; retry when a concurrent writer
+//! got there first.
+
+use std::{
+    sync::{Arc, RwLock},
+    time::Instant,
+};
+
+use anyhow::Context;
+use gapless_domain::{
+    catalog::Catalog,
+    chat::{
+        turn::{take_turn, SideRequest, TurnInput, TurnOutcome},
+        RulesExtractor,
+    },
+    money::Money,
+    orders::{OrderEvent, OrderNumber, OrderState, OrderStatus, OrderView},
+};
+use gapless_store::{
+    new_id, CustomerWrite, EventWrite, LineWrite, NewConversation, OrderProjection, OrderWrite,
+    Store, StoreError, TurnWrite,
+};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use super::error::ApiError;
+
+/// Longest message accepted, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 2000;
+/// Tries per turn when concurrent writers keep winning the race.
+const ATTEMPTS: usize = 5;
+
+/// The catalog and the extractor index built from it, rebuilt when an import is seen.
+struct CatalogSnapshot {
+    imported_at: OffsetDateTime,
+    catalog: Catalog,
+    extractor: RulesExtractor,
+}
+
+/// An order as its events leave it, and the seq of the last one.
+struct FoldedOrder {
+    order: OrderState,
+    version: u32,
+}
+
+pub struct ChatService {
+    store: Arc<dyn Store>,
+    snapshot: RwLock<Option<Arc<CatalogSnapshot>>>,
+}
+
+/// What one turn answers: CONTRACTS §2.
+pub type TurnResponse = Value;
+
+impl ChatService {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        ChatService { store, snapshot: RwLock::new(None) }
+    }
+
+    pub async fn start_conversation(&self, channel: &str) -> Result<String, ApiError> {
+        let id = new_id();
+        let new = NewConversation {
+            id: id.clone(),
+            channel: channel.to_owned(),
+            started_at: OffsetDateTime::now_utc(),
+        };
+        self.store.create_conversation(&new).await?;
+        Ok(id)
+    }
+
+    /// `GET /api/v1/conversations/{id}`: the messages so far and the current order.
+    pub async fn conversation(&self, id: &str) -> Result<Value, ApiError> {
+        let conversation =
+            self.store.conversation(id).await?.ok_or(ApiError::NotFound("no such conversation"))?;
+        let snapshot = self.snapshot().await?;
+        let turns = self.store.turns(id).await?;
+        let mut messages = Vec::with_capacity(turns.len() * 2);
+        for turn in &turns {
+            let at = rfc3339(turn.received_at);
+            messages.push(json!({ "id": turn.id, "role": "shopper", "text": turn.text, "at": at }));
+            messages
+                .push(json!({ "id": turn.id, "role": "assistant", "text": turn.reply, "at": at }));
+        }
+        let order = match (&conversation.order_id, &conversation.order_number) {
+            (Some(order_id), Some(number)) => {
+                let state = self.fold_order(order_id, &snapshot.catalog).await?;
+                let number = parse_number(number)?;
+                Some(
+                    serde_json::to_value(OrderView { number: &number, order: &state.order })
+                        .context("serializing the order")
+                        .map_err(ApiError::Internal)?,
+                )
+            }
+            _ => None,
+        };
+        Ok(json!({
+            "id": conversation.id,
+            "started_at": rfc3339(conversation.started_at),
+            "outcome": conversation.outcome,
+            "messages": messages,
+            "order": order,
+        }))
+    }
+
+    /// Takes one shopper message. Replaying an idempotency key returns the first answer.
+    pub async fn post_message(
+        &self,
+        conversation_id: &str,
+        text: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<TurnResponse, ApiError> {
+        check_message(text)?;
+        if let Some(key) = idempotency_key {
+            check_key(key)?;
+        }
+        let received_at = OffsetDateTime::now_utc();
+        for _ in 0..ATTEMPTS {
+            let conversation = self
+                .store
+                .conversation(conversation_id)
+                .await?
+                .ok_or(ApiError::NotFound("no such conversation"))?;
+            if let Some(key) = idempotency_key {
+                if let Some(response) = self.store.turn_response(conversation_id, key).await? {
+                    return Ok(response);
+                }
+            }
+            let started = Instant::now();
+            let snapshot = self.snapshot().await?;
+            // A cancelled order takes no edits: the next order starts afresh.
+            let (order, number) = match (&conversation.order_id, &conversation.order_number) {
+                (Some(order_id), Some(number)) => {
+                    let state = self.fold_order(order_id, &snapshot.catalog).await?;
+                    if state.order.status == OrderStatus::Cancelled {
+                        (None, None)
+                    } else {
+                        (Some((order_id.clone(), state)), Some(parse_number(number)?))
+                    }
+                }
+                _ => (None, None),
+            };
+            let stock = self.store.stock_levels().await?;
+            let loaded_ms = started.elapsed().as_secs_f64() * 1000.0;
+
+            let fresh = OrderState::new(snapshot.catalog.currency);
+            let before = order.as_ref().map_or(&fresh, |(_, state)| &state.order);
+            let turn_started = Instant::now();
+            let outcome = take_turn(TurnInput {
+                catalog: &snapshot.catalog,
+                extractor: &snapshot.extractor,
+                stock: &stock,
+                order: before,
+                message: text,
+                order_number: number.as_ref(),
+            });
+            let turn_ms = turn_started.elapsed().as_secs_f64() * 1000.0;
+
+            let mut reply = outcome.reply.clone();
+            let mut handoff = false;
+            for request in &outcome.requests {
+                match request {
+                    SideRequest::OrderStatus { number, email } => {
+                        let answer = self
+                            .order_status(number.as_ref(), email.as_ref().map(|e| e.as_str()))
+                            .await?;
+                        reply.push_str("\n\n");
+                        reply.push_str(&answer);
+                    }
+                    SideRequest::Handoff { .. } => handoff = true,
+                    SideRequest::StartReturn { .. } => {}
+                }
+            }
+
+            let (order_write, number) = if outcome.events.is_empty() {
+                (None, number)
+            } else {
+                let (order_id, version, number) = match (&order, number) {
+                    (Some((order_id, state)), Some(number)) => {
+                        (order_id.clone(), state.version, number)
+                    }
+                    _ => {
+                        let n = self.store.next_order_number().await?;
+                        (new_id(), 0, OrderNumber::from_sequence(n))
+                    }
+                };
+                (Some(order_write(order_id, version, &number, &outcome)?), Some(number))
+            };
+            let order_json = number
+                .as_ref()
+                .map(|number| {
+                    serde_json::to_value(OrderView { number, order: &outcome.order_after })
+                })
+                .transpose()
+                .context("serializing the order")
+                .map_err(ApiError::Internal)?;
+            let response = json!({
+                "reply": reply,
+                "order": order_json,
+                "messages": outcome.notes,
+            });
+            let event_refs: Vec<Value> = order_write
+                .as_ref()
+                .map(|w| {
+                    w.events
+                        .iter()
+                        .enumerate()
+                        .map(|(i, e)| {
+                            json!({ "id": e.id, "seq": w.expected_version as usize + i + 1, "type": e.event_type })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let confirmed =
+                outcome.events.iter().any(|e| matches!(e, OrderEvent::Confirmed { .. }));
+            let audit = json!({
+                "extractor": "rules",
+                "extraction": outcome.extraction,
+                "validations": outcome.validations,
+                "requests": outcome.requests,
+                "events": event_refs,
+                "order_after": outcome.order_after,
+                "timings_ms": { "load": loaded_ms, "turn": turn_ms },
+            });
+            let write = TurnWrite {
+                conversation_id: conversation_id.to_owned(),
+                turn_id: new_id(),
+                seq: conversation.turn_count + 1,
+                text: text.to_owned(),
+                received_at,
+                idempotency_key: idempotency_key.map(str::to_owned),
+                extractor: "rules".into(),
+                audit,
+                reply: reply.clone(),
+                response: response.clone(),
+                outcome: if confirmed {
+                    Some("ordered".into())
+                } else if handoff {
+                    Some("handed_off".into())
+                } else {
+                    None
+                },
+                handoff,
+                order: order_write,
+            };
+            match self.store.record_turn(&write).await {
+                Ok(()) => return Ok(response),
+                // Someone else wrote first: read again and decide again.
+                Err(StoreError::Conflict(_) | StoreError::OutOfStock { .. }) => continue,
+                Err(StoreError::DuplicateTurn) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(ApiError::Busy)
+    }
+
+    async fn order_status(
+        &self,
+        number: Option<&OrderNumber>,
+        email: Option<&str>,
+    ) -> Result<String, ApiError> {
+        const PRIVATE: &str = "For your privacy I can only share an order's status when you give \
+                               its number together with the email address it was placed with.";
+        let (Some(number), Some(email)) = (number, email) else {
+            return Ok(PRIVATE.to_owned());
+        };
+        let summary = self.store.order_summary(number.as_str()).await?;
+        Ok(match summary {
+            Some(summary) if summary.email.as_deref() == Some(email) => {
+                let currency = gapless_domain::money::Currency::parse(&summary.currency)
+                    .map_err(|e| ApiError::Internal(anyhow::anyhow!("order currency: {e}")))?;
+                format!(
+                    "Order {} is {}, total {}.",
+                    summary.number,
+                    summary.status,
+                    Money(summary.total).format(&currency)
+                )
+            }
+            _ => PRIVATE.to_owned(),
+        })
+    }
+
+    async fn fold_order(&self, order_id: &str, catalog: &Catalog) -> Result<FoldedOrder, ApiError> {
+        let rows = self.store.order_events(order_id).await?;
+        let version = rows.last().map_or(0, |row| row.seq);
+        let events = rows
+            .into_iter()
+            .map(|row| serde_json::from_value::<OrderEvent>(row.payload))
+            .collect::<Result<Vec<_>, _>>()
+            .context("reading stored order events")
+            .map_err(ApiError::Internal)?;
+        let order = OrderState::fold(catalog.currency, &events)
+            .context("folding stored order events")
+            .map_err(ApiError::Internal)?;
+        Ok(FoldedOrder { order, version })
+    }
+
+    /// The cached catalog, rebuilt when `gapless catalog import` ran since it was built.
+    async fn snapshot(&self) -> Result<Arc<CatalogSnapshot>, ApiError> {
+        let imported_at = self.store.catalog_imported_at().await?.ok_or(ApiError::NoCatalog)?;
+        if let Some(snapshot) = self.snapshot.read().expect("snapshot lock").as_ref() {
+            if snapshot.imported_at == imported_at {
+                return Ok(snapshot.clone());
+            }
+        }
+        let catalog = self.store.catalog().await?.ok_or(ApiError::NoCatalog)?;
+        let extractor = RulesExtractor::new(&catalog);
+        let snapshot = Arc::new(CatalogSnapshot { imported_at, catalog, extractor });
+        *self.snapshot.write().expect("snapshot lock") = Some(snapshot.clone());
+        Ok(snapshot)
+    }
+}
+
+fn order_write(
+    order_id: String,
+    expected_version: u32,
+    number: &OrderNumber,
+    outcome: &TurnOutcome,
+) -> Result<OrderWrite, ApiError> {
+    let state = &outcome.order_after;
+    let mut reserve = Vec::new();
+    let mut release = Vec::new();
+    let mut events = Vec::with_capacity(outcome.events.len());
+    for event in &outcome.events {
+        match event {
+            OrderEvent::Confirmed { reservations, .. } => {
+                reserve.extend(reservations.iter().map(|r| (r.key.clone(), r.quantity)))
+            }
+            OrderEvent::Cancelled { released } => {
+                release.extend(released.iter().map(|r| (r.key.clone(), r.quantity)))
+            }
+            _ => {}
+        }
+        events.push(EventWrite {
+            id: new_id(),
+            event_type: event.kind().to_owned(),
+            schema_version: event.schema_version(),
+            payload: serde_json::to_value(event)
+                .context("serializing an order event")
+                .map_err(ApiError::Internal)?,
+        });
+    }
+    let lines = state
+        .lines
+        .iter()
+        .map(|line| {
+            Ok(LineWrite {
+                sku: line.sku.to_string(),
+                name: line.name.clone(),
+                quantity: line.quantity,
+                choices: serde_json::to_value(&line.choices)?,
+                unit_price: line.unit_price.minor(),
+                total: line.total.minor(),
+            })
+        })
+        .collect::<Result<Vec<_>, serde_json::Error>>()
+        .context("serializing order lines")
+        .map_err(ApiError::Internal)?;
+    let customer = state.customer.email.as_ref().map(|email| CustomerWrite {
+        email: email.as_str().to_owned(),
+        name: state.customer.name.clone(),
+        phone: state.customer.phone.as_ref().map(|p| p.as_str().to_owned()),
+    });
+    let shipping_address = state
+        .shipping_address
+        .as_ref()
+        .map(serde_json::to_value)
+        .transpose()
+        .context("serializing the address")
+        .map_err(ApiError::Internal)?;
+    Ok(OrderWrite {
+        order_id,
+        number: number.as_str().to_owned(),
+        expected_version,
+        events,
+        actor: "shopper".into(),
+        projection: OrderProjection {
+            status: state.status.as_str().to_owned(),
+            currency: state.currency.to_string(),
+            subtotal: state.totals.subtotal.minor(),
+            shipping: state.totals.shipping.minor(),
+            total: state.totals.total.minor(),
+            shipping_address,
+            customer,
+            lines,
+        },
+        reserve,
+        release,
+    })
+}
+
+fn check_message(text: &str) -> Result<(), ApiError> {
+    if text.trim().is_empty() {
+        return Err(ApiError::invalid("empty", "the message is empty"));
+    }
+    let chars = text.chars().count();
+    if chars > MAX_MESSAGE_CHARS {
+        return Err(ApiError::invalid(
+            "too_long",
+            format!("the message has {chars} characters; at most {MAX_MESSAGE_CHARS} are accepted"),
+        ));
+    }
+    if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(ApiError::invalid("invalid_text", "the message contains control characters"));
+    }
+    Ok(())
+}
+
+fn check_key(key: &str) -> Result<(), ApiError> {
+    if key.is_empty() || key.len() > 200 || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::invalid(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 200 visible ASCII characters",
+        ));
+    }
+    Ok(())
+}
+
+fn parse_number(number: &str) -> Result<OrderNumber, ApiError> {
+    OrderNumber::parse(number)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored order number {number:?}: {e}")))
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
