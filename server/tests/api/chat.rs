@@ -178,4 +178,60 @@ crate::on_both_backends!(
     bad_input_is_a_clear_4xx_that_changes_nothing,
     instructions_in_a_message_change_nothing,
     where_is_my_order_needs_the_right_email,
+    fifty_shoppers_cannot_oversell_ten_units,
 );
+
+/// 50 shoppers confirm at the same moment; 10 lanterns are in stock.
+async fn fifty_shoppers_cannot_oversell_ten_units(app: TestApp) {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        file.path(),
+        r#"{ "currency": "USD", "products": [
+             { "sku": "LANTERN", "name": "camp lantern", "price": 3000, "stock": 10 } ] }"#,
+    )
+    .unwrap();
+    server::catalog_import::import_file(app.db.store.as_ref(), file.path()).await.unwrap();
+
+    let app = std::sync::Arc::new(app);
+    let mut chats = Vec::new();
+    for n in 0..50u8 {
+        let chat = app.start_chat().await;
+        app.say(&chat, "a camp lantern").await;
+        // Names without digits: a bare number in a message reads as a quantity.
+        let name = format!("Ana {}{}", (b'A' + n / 26) as char, (b'a' + n % 26) as char);
+        app.say(&chat, &format!("my name is {name}, shopper{n}@example.com")).await;
+        app.say(&chat, "ship to 12 Main St, Springfield, 62701, US").await;
+        let summary = app.say(&chat, "confirm").await;
+        assert_eq!(summary["order"]["status"], "draft", "{summary}");
+        chats.push(chat);
+    }
+    let confirmations = chats.into_iter().map(|chat| {
+        let app = app.clone();
+        tokio::spawn(async move { app.say(&chat, "yes").await })
+    });
+    let answers = futures_join_all(confirmations).await;
+
+    let confirmed = answers.iter().filter(|a| a["order"]["status"] == "confirmed").count();
+    let refused: std::collections::BTreeSet<&str> = answers
+        .iter()
+        .filter(|a| a["order"]["status"] != "confirmed")
+        .map(|a| a["reply"].as_str().unwrap())
+        .collect();
+    assert_eq!(confirmed, 10, "the others were told: {refused:#?}");
+    for reply in refused {
+        assert!(reply.contains("run out") || reply.contains("left"), "{reply}");
+    }
+    let stock = app.db.store.stock_levels().await.unwrap();
+    let lantern = stock.values().next().unwrap();
+    assert_eq!((lantern.on_hand, lantern.reserved), (10, 10));
+}
+
+async fn futures_join_all(
+    tasks: impl Iterator<Item = tokio::task::JoinHandle<Value>>,
+) -> Vec<Value> {
+    let mut answers = Vec::new();
+    for task in tasks.collect::<Vec<_>>() {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}

@@ -68,14 +68,14 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 macro_rules! on_both_backends {
     ($($test:ident),* $(,)?) => {
         mod sqlite {
-            $(#[tokio::test]
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $test() {
                 let app = $crate::helpers::spawn_app($crate::helpers::Backend::Sqlite).await.unwrap();
                 super::$test(app).await;
             })*
         }
         mod postgres {
-            $(#[tokio::test]
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $test() {
                 let Some(app) = $crate::helpers::spawn_app($crate::helpers::Backend::Postgres).await
                 else { return };
