@@ -1,0 +1,179 @@
+//! Crash safety: the server is killed with SIGKILL in the middle of a burst of
+//! confirmations. After a restart every confirmation that was answered is there, once,
+//! and every order's events fold to what its projection says.
+
+use std::{
+    net::TcpListener,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use gapless_domain::{
+    money::Currency,
+    orders::{OrderEvent, OrderState},
+};
+use gapless_store::testing::{self, TestDatabase};
+use serde_json::{json, Value};
+
+const SHOPPERS: usize = 24;
+/// Kill the server once this many confirmations have been answered.
+const KILL_AFTER: usize = 6;
+
+fn repo_path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(relative)
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+async fn start(url: &str) -> Server {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new(env!("CARGO_BIN_EXE_gapless"))
+        .env("DATABASE_URL", url)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("LEPTOS_SITE_ROOT", repo_path("public"))
+        .env("GAPLESS_CATALOG", repo_path("demo/catalog.json"))
+        .env("RUST_LOG", "off")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reqwest::get(format!("{base}/healthz")).await.map(|r| r.status() != 200).unwrap_or(true) {
+        assert!(Instant::now() < deadline, "server did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Server { child, base }
+}
+
+async fn say(client: &reqwest::Client, base: &str, chat: &str, text: &str, key: &str) -> Value {
+    let response = client
+        .post(format!("{base}/api/v1/conversations/{chat}/messages"))
+        .header("Idempotency-Key", key)
+        .json(&json!({ "text": text }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{text}");
+    response.json().await.unwrap()
+}
+
+async fn burst_of_confirmations_survives_sigkill(db: TestDatabase) {
+    let client = reqwest::Client::new();
+    let mut server = start(&db.url).await;
+    let mut chats = Vec::new();
+    for n in 0..SHOPPERS {
+        let created: Value = client
+            .post(format!("{}/api/v1/conversations", server.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let chat = created["id"].as_str().unwrap().to_owned();
+        let name = format!("Ana {}", (b'A' + n as u8) as char);
+        for (i, text) in [
+            "two diet cokes and a tee in m black".to_owned(),
+            format!("my name is {name}, crash{n}@example.com"),
+            "ship to 12 Main St, Springfield, 62701, US".to_owned(),
+            "confirm".to_owned(),
+        ]
+        .iter()
+        .enumerate()
+        {
+            say(&client, &server.base, &chat, text, &format!("prep-{i}")).await;
+        }
+        chats.push(chat);
+    }
+
+    let answered = Arc::new(AtomicUsize::new(0));
+    let pid = server.child.id();
+    let mut burst = Vec::new();
+    for chat in chats.clone() {
+        let (client, base, answered) = (client.clone(), server.base.clone(), answered.clone());
+        burst.push(tokio::spawn(async move {
+            let response = client
+                .post(format!("{base}/api/v1/conversations/{chat}/messages"))
+                .header("Idempotency-Key", "confirm-for-real")
+                .json(&json!({ "text": "yes" }))
+                .send()
+                .await;
+            let body: Option<Value> = match response {
+                Ok(r) if r.status() == 200 => r.json().await.ok(),
+                _ => None,
+            };
+            if body.is_some() && answered.fetch_add(1, Ordering::SeqCst) + 1 == KILL_AFTER {
+                Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
+            }
+            (chat, body)
+        }));
+    }
+    let mut confirmed_answers = Vec::new();
+    for task in burst {
+        let (chat, body) = task.await.unwrap();
+        if let Some(body) = body {
+            if body["order"]["status"] == "confirmed" {
+                confirmed_answers.push((chat, body));
+            }
+        }
+    }
+    server.child.wait().unwrap();
+    let answered = answered.load(Ordering::SeqCst);
+    assert!(answered < SHOPPERS, "the kill must land mid-burst, but all {answered} were answered");
+    assert!(confirmed_answers.len() >= KILL_AFTER.min(SHOPPERS), "{}", confirmed_answers.len());
+
+    let server = start(&db.url).await;
+    for (chat, before) in &confirmed_answers {
+        let again = say(&client, &server.base, chat, "yes", "confirm-for-real").await;
+        assert_eq!(&again, before, "the answer survives the crash and is not redone");
+    }
+    for chat in &chats {
+        let conversation = db.store.conversation(chat).await.unwrap().unwrap();
+        let order_id = conversation.order_id.unwrap();
+        let number = conversation.order_number.unwrap();
+        let rows = db.store.order_events(&order_id).await.unwrap();
+        let events: Vec<OrderEvent> =
+            rows.iter().map(|r| serde_json::from_value(r.payload.clone()).unwrap()).collect();
+        let confirmations =
+            events.iter().filter(|e| matches!(e, OrderEvent::Confirmed { .. })).count();
+        let was_answered = confirmed_answers.iter().any(|(c, _)| c == chat);
+        if was_answered {
+            assert_eq!(confirmations, 1, "answered confirmation stored exactly once");
+        } else {
+            assert!(confirmations <= 1);
+        }
+        let folded = OrderState::fold(Currency::parse("USD").unwrap(), &events).unwrap();
+        let projection = db.store.order_summary(&number).await.unwrap().unwrap();
+        assert_eq!(projection.status, folded.status.as_str(), "{number}");
+        assert_eq!(projection.total, folded.totals.total.minor(), "{number}");
+    }
+    drop(server);
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_burst_of_confirmations_survives_sigkill() {
+    burst_of_confirmations_survives_sigkill(testing::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_burst_of_confirmations_survives_sigkill() {
+    let Some(db) = testing::postgres().await else { return };
+    burst_of_confirmations_survives_sigkill(db).await;
+}
