@@ -61,6 +61,22 @@ pub struct ServeArgs {
     /// Catalog imported at start when the database has none yet; empty to start without.
     #[arg(long, env = "GAPLESS_CATALOG", default_value = "demo/catalog.json")]
     pub catalog: PathBuf,
+
+    /// Chat API requests per second one client IP may make, sustained.
+    #[arg(long, env = "GAPLESS_RATE_IP_PER_SECOND", default_value_t = 20.0)]
+    pub rate_ip_per_second: f64,
+
+    /// Chat API requests one client IP may make in a burst.
+    #[arg(long, env = "GAPLESS_RATE_IP_BURST", default_value_t = 120)]
+    pub rate_ip_burst: u32,
+
+    /// Messages per second one conversation may send, sustained.
+    #[arg(long, env = "GAPLESS_RATE_CHAT_PER_SECOND", default_value_t = 2.0)]
+    pub rate_chat_per_second: f64,
+
+    /// Messages one conversation may send in a burst.
+    #[arg(long, env = "GAPLESS_RATE_CHAT_BURST", default_value_t = 10)]
+    pub rate_chat_burst: u32,
 }
 
 impl Default for ServeArgs {

@@ -26,7 +26,11 @@ use tracing::Level;
 
 use crate::{
     catalog_import,
-    chat::{api as chat_api, service::ChatService},
+    chat::{
+        api::{self as chat_api, Limits},
+        limits::Rate,
+        service::ChatService,
+    },
     cli::ServeArgs,
     health,
 };
@@ -70,7 +74,14 @@ impl Application {
             );
         }
         let chat = Arc::new(ChatService::new(store.clone()));
-        let router = router(AppState { leptos_options, store, chat });
+        let limits = Limits {
+            per_ip: Rate { per_second: args.rate_ip_per_second, burst: args.rate_ip_burst },
+            per_conversation: Rate {
+                per_second: args.rate_chat_per_second,
+                burst: args.rate_chat_burst,
+            },
+        };
+        let router = router(AppState { leptos_options, store, chat }, &limits);
         Ok(Application { listener, router })
     }
 
@@ -81,19 +92,21 @@ impl Application {
     /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tracing::info!(address = %format!("http://{}", self.local_addr()), "gapless is listening");
-        axum::serve(self.listener, self.router)
+        // The peer address keys the per-IP rate limit.
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .context("the server stopped with an error")
     }
 }
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, limits: &Limits) -> Router {
     let routes = generate_route_list(App);
     let store = state.store.clone();
     Router::new()
         .route("/healthz", get(health::healthz))
-        .merge(chat_api::routes())
+        .merge(chat_api::routes(limits))
         .leptos_routes_with_context(&state, routes, move || provide_context(store.clone()), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

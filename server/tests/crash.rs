@@ -41,6 +41,7 @@ async fn start(url: &str) -> Server {
         .env("LEPTOS_SITE_ROOT", repo_path("public"))
         .env("GAPLESS_CATALOG", repo_path("demo/catalog.json"))
         .env("RUST_LOG", "off")
+        .env("GAPLESS_RATE_IP_BURST", "100000")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -8,14 +8,28 @@ use json_body::ApiJson;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::error::ApiError;
+use super::{
+    error::ApiError,
+    limits::{self, Rate},
+};
 use crate::startup::AppState;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(limits: &Limits) -> Router<AppState> {
+    let messages = Router::new()
+        .route("/api/v1/conversations/{id}/messages", post(post_message))
+        .route_layer(limits::per_conversation(limits.per_conversation));
     Router::new()
         .route("/api/v1/conversations", post(create_conversation))
         .route("/api/v1/conversations/{id}", get(read_conversation))
-        .route("/api/v1/conversations/{id}/messages", post(post_message))
+        .merge(messages)
+        .route_layer(limits::per_ip(limits.per_ip))
+}
+
+/// How fast one client and one conversation may send.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub per_ip: Rate,
+    pub per_conversation: Rate,
 }
 
 async fn create_conversation(

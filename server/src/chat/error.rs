@@ -25,6 +25,8 @@ pub enum ApiError {
     NoCatalog,
     #[error("too busy right now; try again")]
     Busy,
+    #[error("too many messages; try again in {retry_after} s")]
+    RateLimited { retry_after: u64 },
     #[error("something went wrong on our side")]
     Internal(#[source] anyhow::Error),
 }
@@ -44,6 +46,7 @@ impl ApiError {
             }
             ApiError::NoCatalog => (StatusCode::SERVICE_UNAVAILABLE, "no_catalog"),
             ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -2,4 +2,5 @@
 
 pub mod api;
 pub mod error;
+pub mod limits;
 pub mod service;

@@ -39,6 +39,14 @@ pub enum Backend {
 /// Starts the app on a fresh database of `backend` with the demo catalog imported;
 /// `None` (the test returns early, visibly skipped) for PostgreSQL without a server.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// As [`spawn_app`], with settings changed by `configure` (e.g. tight rate limits).
+pub async fn spawn_app_with(
+    backend: Backend,
+    configure: impl FnOnce(&mut ServeArgs),
+) -> Option<TestApp> {
     let db = match backend {
         Backend::Sqlite => testing::sqlite().await,
         Backend::Postgres => testing::postgres().await?,
@@ -46,12 +54,18 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     catalog_import::import_file(db.store.as_ref(), &repo_path("demo/catalog.json"))
         .await
         .expect("the demo catalog imports");
-    let args = ServeArgs {
+    let mut args = ServeArgs {
         site_addr: "127.0.0.1:0".parse().unwrap(),
         // Static files straight from the repo: these tests need no wasm build.
         site_root: repo_path("public"),
         catalog: PathBuf::new(),
+        // Every test shopper comes from 127.0.0.1: only the limit tests limit.
+        rate_ip_per_second: 10_000.0,
+        rate_ip_burst: 10_000,
+        rate_chat_per_second: 1_000.0,
+        rate_chat_burst: 1_000,
     };
+    configure(&mut args);
     let app = Application::build(&args, db.store.clone()).await.expect("app builds");
     let address = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped());

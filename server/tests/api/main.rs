@@ -4,4 +4,5 @@
 mod chat;
 mod health;
 mod helpers;
+mod limits;
 mod pages;
