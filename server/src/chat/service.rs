@@ -305,6 +305,7 @@ impl ChatService {
         }
         let catalog = self.store.catalog().await?.ok_or(ApiError::NoCatalog)?;
         let extractor = RulesExtractor::new(&catalog);
+        tracing::info!(%imported_at, products = catalog.products.len(), "catalog loaded for chat");
         let snapshot = Arc::new(CatalogSnapshot { imported_at, catalog, extractor });
         *self.snapshot.write().expect("snapshot lock") = Some(snapshot.clone());
         Ok(snapshot)
