@@ -1,7 +1,7 @@
 // Load against a running Gapless: chat turns per second and turn latency.
 //   node scripts/load.mjs [--base http://127.0.0.1:3000] [--workers 8] [--seconds 10]
-// Each worker keeps its own conversation and cycles through edits of a draft (never
-// confirming, so stock is untouched). Start the server with rate limits raised, e.g.
+// Each worker runs one short conversation after another, each a few edits of a draft
+// (never confirming, so stock is untouched), as shoppers do. Start the server with rate limits raised, e.g.
 //   GAPLESS_RATE_IP_BURST=1000000 GAPLESS_RATE_IP_PER_SECOND=1000000 \
 //   GAPLESS_RATE_CHAT_BURST=1000000 GAPLESS_RATE_CHAT_PER_SECOND=1000000 target/gapless
 import { parseArgs } from "node:util";
@@ -37,8 +37,9 @@ async function post(path, body) {
 }
 
 async function worker(latencies) {
-  const { id } = await post("/api/v1/conversations");
+  let id;
   for (let i = 0; Date.now() < deadline; i++) {
+    if (i % script.length === 0) ({ id } = await post("/api/v1/conversations"));
     const start = performance.now();
     await post(`/api/v1/conversations/${id}/messages`, { text: script[i % script.length] });
     latencies.push(performance.now() - start);
