@@ -125,7 +125,7 @@ mod tests {
         fn parse_is_idempotent(input in "[ a-zA-Z0-9_\\-]{0,70}|\\PC{0,10}") {
             let first = Sku::parse(&input);
             if let Ok(sku) = &first {
-                prop_assert_eq!(Sku::parse(&sku.to_string()), first.clone());
+                prop_assert_eq!(Sku::parse(sku.as_ref()), first.clone());
             }
         }
 

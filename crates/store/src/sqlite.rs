@@ -128,7 +128,7 @@ impl Store for SqliteStore {
 
         let rows = stock_rows(catalog);
         let wanted: BTreeSet<(String, String)> =
-            rows.iter().map(|(key, _)| (key.sku.as_str().to_owned(), option_key(&key))).collect();
+            rows.iter().map(|(key, _)| (key.sku.as_str().to_owned(), option_key(key))).collect();
         let stored: Vec<(String, String)> =
             sqlx::query_as("SELECT sku, option_key FROM stock_levels").fetch_all(&mut *tx).await?;
         for (sku, option_key) in stored {

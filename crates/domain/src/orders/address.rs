@@ -372,11 +372,9 @@ mod tests {
                 line1: a, line2: b, city: c, postal_code: d, region: e, country: f,
             };
             let (address, _) = PostalAddress::from_mention(&mention);
-            for field in [&address.line1, &address.line2, &address.city, &address.region] {
-                if let Some(text) = field {
-                    prop_assert!(!text.is_empty() && text.trim() == text);
-                    prop_assert!(text.chars().count() <= MAX_ADDRESS_FIELD_CHARS);
-                }
+            for text in [&address.line1, &address.line2, &address.city, &address.region].into_iter().flatten() {
+                prop_assert!(!text.is_empty() && text.trim() == text);
+                prop_assert!(text.chars().count() <= MAX_ADDRESS_FIELD_CHARS);
             }
             if let Some(code) = &address.postal_code {
                 prop_assert!(is_postal_code(code));

@@ -293,7 +293,7 @@ mod tests {
             let mut after_lines = before_lines.clone();
             match (edit, after_lines.is_empty()) {
                 (0, false) => { after_lines.remove(at.index(before_lines.len())); }
-                (1, false) => { after_lines[at.index(before_lines.len())] = line(&before_lines[at.index(before_lines.len())].sku.to_string(), quantity); }
+                (1, false) => { after_lines[at.index(before_lines.len())] = line(before_lines[at.index(before_lines.len())].sku.as_ref(), quantity); }
                 _ => after_lines.push(line("E", quantity)),
             }
             let events = line_diff(&before_lines, &after_lines);

@@ -163,7 +163,7 @@ fn country_code(text: &str) -> Option<&'static str> {
 fn take_postal_code(words: &mut Vec<&str>) -> Option<String> {
     if words.len() >= 2 {
         let pair = format!("{} {}", words[words.len() - 2], words[words.len() - 1]);
-        if is_two_part_postal_code(&words[words.len() - 2], &words[words.len() - 1]) {
+        if is_two_part_postal_code(words[words.len() - 2], words[words.len() - 1]) {
             words.truncate(words.len() - 2);
             return Some(pair.to_uppercase());
         }

@@ -70,7 +70,7 @@ impl Reply {
             paragraphs.push(opening.join(" "));
         }
         // A closing such as "I've cleared your order" already says an emptied order.
-        if self.lines_changed && !(state.lines.is_empty() && !self.closings.is_empty()) {
+        if self.lines_changed && (!state.lines.is_empty() || self.closings.is_empty()) {
             paragraphs.push(listing(state));
         }
         paragraphs.extend(self.closings.iter().cloned());

@@ -159,10 +159,12 @@ const READY: &[&str] = &["a coke", NAMED, SHIP];
 const SUMMARISED: &[&str] = &["a coke", NAMED, SHIP, "confirm"];
 const CONFIRMED: &[&str] = &["a coke", NAMED, SHIP, "confirm", "confirm"];
 
+/// A stock level that differs from the catalog's: (sku, option, on hand, reserved).
+type StockRow = (&'static str, Option<(&'static str, &'static str)>, u32, u32);
+
 struct Case {
     name: &'static str,
-    /// Stock levels that differ from the catalog's: (sku, option, on hand, reserved).
-    stock: &'static [(&'static str, Option<(&'static str, &'static str)>, u32, u32)],
+    stock: &'static [StockRow],
     setup: &'static [&'static str],
     message: &'static str,
     events: &'static [&'static str],
@@ -189,8 +191,7 @@ const CASE: Case = Case {
 use Outcome::{Accepted, Clarify, Rejected};
 use TurnCode::*;
 
-const BLACK_TEES_LOW: &[(&str, Option<(&str, &str)>, u32, u32)] =
-    &[("TEE", Some(("color", "black")), 5, 2)];
+const BLACK_TEES_LOW: &[StockRow] = &[("TEE", Some(("color", "black")), 5, 2)];
 
 const CASES: &[Case] = &[
     Case {

@@ -399,7 +399,7 @@ impl Items<'_> {
             if mode == Mode::Remove {
                 // "remove one": one fewer of the last line.
                 if let Some(has) =
-                    last_quantity.filter(|has| *has > quantity.value && named_before == false)
+                    last_quantity.filter(|has| *has > quantity.value && !named_before)
                 {
                     let command = Command::ChangeQuantity {
                         target: ItemRef::Last,

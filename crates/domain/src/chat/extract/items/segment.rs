@@ -100,11 +100,10 @@ pub fn modes(pieces: &[Piece]) -> Vec<Mode> {
             // item is ordered, not removed.
             PieceKind::Split
                 if piece.text == ","
-                    && matches!(pieces.get(i + 1).map(|p| &p.kind), Some(PieceKind::Number(_))) =>
+                    && matches!(pieces.get(i + 1).map(|p| &p.kind), Some(PieceKind::Number(_)))
+                    && mode == Mode::Remove =>
             {
-                if mode == Mode::Remove {
-                    mode = Mode::Add;
-                }
+                mode = Mode::Add;
             }
             PieceKind::Word(word) => {
                 let next = pieces.get(i + 1).and_then(Piece::word).unwrap_or("");
@@ -237,7 +236,7 @@ pub fn split_after_product(pieces: &[Piece], range: Range<usize>) -> Vec<Range<u
         next < range.end && pieces[next].is_value()
     };
     let starts_a_part = |i: usize| {
-        let after_product = product.map_or(true, |p| i > p);
+        let after_product = product.is_none_or(|p| i > p);
         match &pieces[i].kind {
             PieceKind::Number(q) => after_product && !q.postfix && options_follow(i),
             PieceKind::Word(word) if matches!(word.as_str(), "both" | "each" | "all") => {
