@@ -19,8 +19,8 @@ use gapless_domain::{
     orders::{OrderEvent, OrderNumber, OrderState, OrderStatus, OrderView},
 };
 use gapless_store::{
-    new_id, CustomerWrite, EventWrite, LineWrite, NewConversation, OrderProjection, OrderWrite,
-    Store, StoreError, TurnWrite,
+    new_id, ConversationRow, CustomerWrite, EventWrite, LineWrite, NewConversation,
+    OrderProjection, OrderWrite, Store, StoreError, TurnWrite,
 };
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -126,125 +126,9 @@ impl ChatService {
                     return Ok(response);
                 }
             }
-            let started = Instant::now();
-            let snapshot = self.snapshot().await?;
-            // A cancelled order takes no edits: the next order starts afresh.
-            let (order, number) = match (&conversation.order_id, &conversation.order_number) {
-                (Some(order_id), Some(number)) => {
-                    let state = self.fold_order(order_id, &snapshot.catalog).await?;
-                    if state.order.status == OrderStatus::Cancelled {
-                        (None, None)
-                    } else {
-                        (Some((order_id.clone(), state)), Some(parse_number(number)?))
-                    }
-                }
-                _ => (None, None),
-            };
-            let stock = self.store.stock_levels().await?;
-            let loaded_ms = started.elapsed().as_secs_f64() * 1000.0;
-
-            let fresh = OrderState::new(snapshot.catalog.currency);
-            let before = order.as_ref().map_or(&fresh, |(_, state)| &state.order);
-            let turn_started = Instant::now();
-            let outcome = take_turn(TurnInput {
-                catalog: &snapshot.catalog,
-                extractor: &snapshot.extractor,
-                stock: &stock,
-                order: before,
-                message: text,
-                order_number: number.as_ref(),
-            });
-            let turn_ms = turn_started.elapsed().as_secs_f64() * 1000.0;
-
-            let mut reply = outcome.reply.clone();
-            let mut handoff = false;
-            for request in &outcome.requests {
-                match request {
-                    SideRequest::OrderStatus { number, email } => {
-                        let answer = self
-                            .order_status(number.as_ref(), email.as_ref().map(|e| e.as_str()))
-                            .await?;
-                        reply.push_str("\n\n");
-                        reply.push_str(&answer);
-                    }
-                    SideRequest::Handoff { .. } => handoff = true,
-                    SideRequest::StartReturn { .. } => {}
-                }
-            }
-
-            let (order_write, number) = if outcome.events.is_empty() {
-                (None, number)
-            } else {
-                let (order_id, version, number) = match (&order, number) {
-                    (Some((order_id, state)), Some(number)) => {
-                        (order_id.clone(), state.version, number)
-                    }
-                    _ => {
-                        let n = self.store.next_order_number().await?;
-                        (new_id(), 0, OrderNumber::from_sequence(n))
-                    }
-                };
-                (Some(order_write(order_id, version, &number, &outcome)?), Some(number))
-            };
-            let order_json = number
-                .as_ref()
-                .map(|number| {
-                    serde_json::to_value(OrderView { number, order: &outcome.order_after })
-                })
-                .transpose()
-                .context("serializing the order")
-                .map_err(ApiError::Internal)?;
-            let response = json!({
-                "reply": reply,
-                "order": order_json,
-                "messages": outcome.notes,
-            });
-            let event_refs: Vec<Value> = order_write
-                .as_ref()
-                .map(|w| {
-                    w.events
-                        .iter()
-                        .enumerate()
-                        .map(|(i, e)| {
-                            json!({ "id": e.id, "seq": w.expected_version as usize + i + 1, "type": e.event_type })
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let confirmed =
-                outcome.events.iter().any(|e| matches!(e, OrderEvent::Confirmed { .. }));
-            let audit = json!({
-                "extractor": "rules",
-                "extraction": outcome.extraction,
-                "validations": outcome.validations,
-                "requests": outcome.requests,
-                "events": event_refs,
-                "order_after": outcome.order_after,
-                "timings_ms": { "load": loaded_ms, "turn": turn_ms },
-            });
-            let write = TurnWrite {
-                conversation_id: conversation_id.to_owned(),
-                turn_id: new_id(),
-                seq: conversation.turn_count + 1,
-                text: text.to_owned(),
-                received_at,
-                idempotency_key: idempotency_key.map(str::to_owned),
-                extractor: "rules".into(),
-                audit,
-                reply: reply.clone(),
-                response: response.clone(),
-                outcome: if confirmed {
-                    Some("ordered".into())
-                } else if handoff {
-                    Some("handed_off".into())
-                } else {
-                    None
-                },
-                handoff,
-                order: order_write,
-            };
+            let write = self.decide_turn(&conversation, text, idempotency_key, received_at).await?;
             match self.store.record_turn(&write).await {
-                Ok(()) => return Ok(response),
+                Ok(()) => return Ok(write.response),
                 // Someone else wrote first: read again and decide again.
                 Err(StoreError::Conflict(_) | StoreError::OutOfStock { .. }) => continue,
                 Err(StoreError::DuplicateTurn) => continue,
@@ -252,6 +136,143 @@ impl ChatService {
             }
         }
         Err(ApiError::Busy)
+    }
+
+    /// Reads what one turn needs (catalog, order, stock), decides it with the pure
+    /// turn, answers its side requests and returns the write, not yet applied.
+    async fn decide_turn(
+        &self,
+        conversation: &ConversationRow,
+        text: &str,
+        idempotency_key: Option<&str>,
+        received_at: OffsetDateTime,
+    ) -> Result<TurnWrite, ApiError> {
+        let started = Instant::now();
+        let snapshot = self.snapshot().await?;
+        let (order, number) = self.current_order(conversation, &snapshot.catalog).await?;
+        let stock = self.store.stock_levels().await?;
+        let loaded_ms = started.elapsed().as_secs_f64() * 1000.0;
+
+        let fresh = OrderState::new(snapshot.catalog.currency);
+        let before = order.as_ref().map_or(&fresh, |(_, state)| &state.order);
+        let turn_started = Instant::now();
+        let outcome = take_turn(TurnInput {
+            catalog: &snapshot.catalog,
+            extractor: &snapshot.extractor,
+            stock: &stock,
+            order: before,
+            message: text,
+            order_number: number.as_ref(),
+        });
+        let turn_ms = turn_started.elapsed().as_secs_f64() * 1000.0;
+
+        let (reply, handoff) = self.answer_requests(&outcome).await?;
+        let (order_write, number) = if outcome.events.is_empty() {
+            (None, number)
+        } else {
+            let (order_id, version, number) = match (&order, number) {
+                (Some((order_id, state)), Some(number)) => {
+                    (order_id.clone(), state.version, number)
+                }
+                _ => {
+                    let n = self.store.next_order_number().await?;
+                    (new_id(), 0, OrderNumber::from_sequence(n))
+                }
+            };
+            (Some(order_write(order_id, version, &number, &outcome)?), Some(number))
+        };
+        let order_json = number
+            .as_ref()
+            .map(|number| serde_json::to_value(OrderView { number, order: &outcome.order_after }))
+            .transpose()
+            .context("serializing the order")
+            .map_err(ApiError::Internal)?;
+        let response = json!({
+            "reply": reply,
+            "order": order_json,
+            "messages": outcome.notes,
+        });
+        let event_refs: Vec<Value> = order_write
+            .as_ref()
+            .map(|w| {
+                w.events
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| {
+                        json!({ "id": e.id, "seq": w.expected_version as usize + i + 1, "type": e.event_type })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let confirmed = outcome.events.iter().any(|e| matches!(e, OrderEvent::Confirmed { .. }));
+        let audit = json!({
+            "extractor": "rules",
+            "extraction": outcome.extraction,
+            "validations": outcome.validations,
+            "requests": outcome.requests,
+            "events": event_refs,
+            "order_after": outcome.order_after,
+            "timings_ms": { "load": loaded_ms, "turn": turn_ms },
+        });
+        Ok(TurnWrite {
+            conversation_id: conversation.id.clone(),
+            turn_id: new_id(),
+            seq: conversation.turn_count + 1,
+            text: text.to_owned(),
+            received_at,
+            idempotency_key: idempotency_key.map(str::to_owned),
+            extractor: "rules".into(),
+            audit,
+            reply: reply.clone(),
+            response: response.clone(),
+            outcome: if confirmed {
+                Some("ordered".into())
+            } else if handoff {
+                Some("handed_off".into())
+            } else {
+                None
+            },
+            handoff,
+            order: order_write,
+        })
+    }
+
+    /// The reply with the side requests answered, and whether a person was asked for.
+    async fn answer_requests(&self, outcome: &TurnOutcome) -> Result<(String, bool), ApiError> {
+        let mut reply = outcome.reply.clone();
+        let mut handoff = false;
+        for request in &outcome.requests {
+            match request {
+                SideRequest::OrderStatus { number, email } => {
+                    let answer = self
+                        .order_status(number.as_ref(), email.as_ref().map(|e| e.as_str()))
+                        .await?;
+                    reply.push_str("\n\n");
+                    reply.push_str(&answer);
+                }
+                SideRequest::Handoff { .. } => handoff = true,
+                SideRequest::StartReturn { .. } => {}
+            }
+        }
+        Ok((reply, handoff))
+    }
+
+    /// The conversation's open order with its number; none when it has none yet or
+    /// when it was cancelled (a cancelled order takes no edits: the next one starts afresh).
+    async fn current_order(
+        &self,
+        conversation: &ConversationRow,
+        catalog: &Catalog,
+    ) -> Result<(Option<(String, FoldedOrder)>, Option<OrderNumber>), ApiError> {
+        let (Some(order_id), Some(number)) = (&conversation.order_id, &conversation.order_number)
+        else {
+            return Ok((None, None));
+        };
+        let state = self.fold_order(order_id, catalog).await?;
+        if state.order.status == OrderStatus::Cancelled {
+            return Ok((None, None));
+        }
+        Ok((Some((order_id.clone(), state)), Some(parse_number(number)?)))
     }
 
     async fn order_status(
