@@ -1,0 +1,202 @@
+//! The OpenAPI document of the chat API: what it lists, and a drift check of its
+//! schemas against the JSON a running server really answers.
+
+use serde_json::{Map, Value};
+use server::openapi::ApiDoc;
+use utoipa::OpenApi;
+
+use crate::helpers::TestApp;
+
+fn document() -> Value {
+    let json = ApiDoc::openapi().to_json().expect("the document serializes");
+    serde_json::from_str(&json).expect("the document is JSON")
+}
+
+fn schema<'d>(document: &'d Value, name: &str) -> &'d Value {
+    let schema = &document["components"]["schemas"][name];
+    assert!(schema.is_object(), "no schema {name} in {:#}", document["components"]);
+    schema
+}
+
+fn properties<'d>(document: &'d Value, name: &str) -> &'d Map<String, Value> {
+    schema(document, name)["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("schema {name} has no properties"))
+}
+
+fn required(document: &Value, name: &str) -> Vec<String> {
+    schema(document, name)["required"]
+        .as_array()
+        .map(|names| names.iter().map(|n| n.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_document_is_openapi_3_1_with_the_three_chat_operations() {
+    let document = document();
+    assert_eq!(document["openapi"], "3.1.0");
+    assert_eq!(document["info"]["title"], "Gapless API");
+    assert_eq!(document["info"]["version"], env!("CARGO_PKG_VERSION"));
+    let paths = document["paths"].as_object().unwrap();
+    let mut listed: Vec<(String, Vec<String>)> = paths
+        .iter()
+        .map(|(path, item)| (path.clone(), item.as_object().unwrap().keys().cloned().collect()))
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        vec![
+            ("/api/v1/conversations".to_owned(), vec!["post".to_owned()]),
+            ("/api/v1/conversations/{id}".to_owned(), vec!["get".to_owned()]),
+            ("/api/v1/conversations/{id}/messages".to_owned(), vec!["post".to_owned()]),
+        ]
+    );
+    let created = &paths["/api/v1/conversations"]["post"]["responses"]["201"];
+    assert_eq!(
+        created["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/NewConversation"
+    );
+    let read = &paths["/api/v1/conversations/{id}"]["get"]["responses"];
+    assert_eq!(
+        read["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Conversation"
+    );
+    assert!(read["404"].is_object(), "{read:#}");
+}
+
+#[test]
+fn the_message_operation_lists_its_answers_header_and_body() {
+    let document = document();
+    let operation = &document["paths"]["/api/v1/conversations/{id}/messages"]["post"];
+    let responses = operation["responses"].as_object().unwrap();
+    for status in ["200", "400", "404", "415", "422", "429", "500", "503"] {
+        assert!(responses.contains_key(status), "no {status} in {:?}", responses.keys());
+    }
+    assert_eq!(
+        responses["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/TurnResponse"
+    );
+    for status in ["400", "404", "415", "422", "429", "503"] {
+        assert_eq!(
+            responses[status]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/ErrorBody",
+            "{status}"
+        );
+    }
+    assert!(responses["429"]["headers"]["Retry-After"].is_object(), "{:#}", responses["429"]);
+
+    let parameters = operation["parameters"].as_array().unwrap();
+    let key = parameters
+        .iter()
+        .find(|p| p["name"] == "Idempotency-Key")
+        .unwrap_or_else(|| panic!("no Idempotency-Key in {parameters:#?}"));
+    assert_eq!(key["in"], "header");
+    assert_ne!(key["required"], true, "the key is optional");
+    assert!(parameters.iter().any(|p| p["name"] == "id" && p["in"] == "path"));
+
+    let body = &operation["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(body["$ref"], "#/components/schemas/NewMessage");
+    assert_eq!(properties(&document, "NewMessage")["text"]["maxLength"], 2000);
+}
+
+#[test]
+fn the_schemas_have_the_field_names_of_the_contracts() {
+    let document = document();
+    let names = |schema: &str| -> Vec<String> {
+        let mut names: Vec<String> = properties(&document, schema).keys().cloned().collect();
+        names.sort();
+        names
+    };
+    let sorted = |names: &[&str]| -> Vec<String> {
+        let mut names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        names.sort();
+        names
+    };
+    // CONTRACTS §3.
+    let order = ["number", "status", "currency", "lines", "totals", "customer", "shipping_address"];
+    assert_eq!(names("Order"), sorted(&order));
+    assert_eq!(required(&document, "Order"), order, "every Order field is always present");
+    assert_eq!(
+        names("OrderLine"),
+        sorted(&["sku", "name", "quantity", "choices", "unit_price", "total"])
+    );
+    assert_eq!(names("Choice"), sorted(&["group", "value", "qualifier", "exclude"]));
+    assert_eq!(required(&document, "Choice"), ["group", "value"]);
+    assert_eq!(names("Totals"), sorted(&["subtotal", "shipping", "total"]));
+    assert_eq!(names("Customer"), sorted(&["name", "email", "phone"]));
+    assert_eq!(
+        names("Address"),
+        sorted(&["line1", "line2", "city", "postal_code", "region", "country"])
+    );
+    // CONTRACTS §2.
+    assert_eq!(names("NewConversation"), ["id"]);
+    assert_eq!(names("NewMessage"), ["text"]);
+    assert_eq!(names("TurnResponse"), sorted(&["reply", "order", "messages"]));
+    assert_eq!(required(&document, "TurnResponse"), ["reply", "order", "messages"]);
+    assert_eq!(names("Note"), sorted(&["type", "code", "param", "content"]));
+    assert_eq!(
+        schema(&document, "NoteType")["enum"],
+        serde_json::json!(["info", "warning", "error"])
+    );
+    assert_eq!(
+        names("Conversation"),
+        sorted(&["id", "started_at", "outcome", "messages", "order"])
+    );
+    assert_eq!(names("ConversationMessage"), sorted(&["id", "role", "text", "at"]));
+    assert_eq!(names("ErrorBody"), ["error"]);
+    assert_eq!(names("ErrorDetail"), sorted(&["code", "message"]));
+}
+
+/// Keys the server puts in its order JSON that CONTRACTS §3 does not have: internal
+/// state of `gapless_domain::orders::OrderState` that `OrderView` flattens into the
+/// answer. The document leaves them out on purpose (clients must not depend on them);
+/// this list keeps the drift check strict about everything else. Remove a key here
+/// once the server stops sending it.
+const UNDOCUMENTED_ORDER_KEYS: &[&str] = &["awaiting_confirmation", "reservations", "last_line"];
+
+/// Every key of `value` (an object) must be a property of `schema_name`.
+fn assert_keys_documented(document: &Value, schema_name: &str, value: &Value, except: &[&str]) {
+    let properties = properties(document, schema_name);
+    let object = value.as_object().unwrap_or_else(|| panic!("not an object: {value}"));
+    let undocumented: Vec<&String> = object
+        .keys()
+        .filter(|key| !properties.contains_key(*key) && !except.contains(&key.as_str()))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "{schema_name} does not document {undocumented:?} of the real answer {value:#}"
+    );
+}
+
+async fn a_real_turn_fits_the_documented_schemas(app: TestApp) {
+    let document = document();
+    let chat = app.start_chat().await;
+    let turn = app.say(&chat, "two diet cokes").await;
+
+    assert_keys_documented(&document, "TurnResponse", &turn, &[]);
+    let order = &turn["order"];
+    assert_keys_documented(&document, "Order", order, UNDOCUMENTED_ORDER_KEYS);
+    assert_keys_documented(&document, "OrderLine", &order["lines"][0], &[]);
+    assert_keys_documented(&document, "Totals", &order["totals"], &[]);
+    assert_keys_documented(&document, "Customer", &order["customer"], &[]);
+    for note in turn["messages"].as_array().unwrap() {
+        assert_keys_documented(&document, "Note", note, &[]);
+    }
+    // What is required is really there.
+    for name in required(&document, "TurnResponse") {
+        assert!(turn.get(&name).is_some(), "no {name} in {turn:#}");
+    }
+    for name in required(&document, "Order") {
+        assert!(order.get(&name).is_some(), "no {name} in {order:#}");
+    }
+    for name in required(&document, "OrderLine") {
+        assert!(order["lines"][0].get(&name).is_some(), "no {name} in {order:#}");
+    }
+
+    let read = app.read_chat(&chat).await;
+    assert_keys_documented(&document, "Conversation", &read, &[]);
+    assert_keys_documented(&document, "ConversationMessage", &read["messages"][0], &[]);
+    assert_keys_documented(&document, "Order", &read["order"], UNDOCUMENTED_ORDER_KEYS);
+}
+
+crate::on_both_backends!(a_real_turn_fits_the_documented_schemas);
