@@ -6,9 +6,11 @@
 
 mod postgres;
 mod postgres_chat;
+mod postgres_sessions;
 mod records;
 mod sqlite;
 mod sqlite_chat;
+mod sqlite_sessions;
 
 use std::sync::Arc;
 
@@ -77,6 +79,41 @@ pub trait Store: Send + Sync + 'static {
     async fn order_events(&self, order_id: &str) -> Result<Vec<EventRow>, StoreError>;
 
     async fn order_summary(&self, number: &str) -> Result<Option<OrderSummary>, StoreError>;
+
+    // Web sessions, kept here so that they survive restarts and are shared by app
+    // servers. Expiries are kept to the microsecond (PostgreSQL's precision) on both
+    // backends, so a loaded expiry is the saved one truncated to microseconds.
+
+    /// Inserts a new web session; `Ok(false)` (and nothing written) when the id is taken.
+    /// A row counts as taken even when expired and not yet deleted: the caller picks
+    /// another id rather than overwrite someone's session.
+    async fn session_create(
+        &self,
+        id: &str,
+        data: &serde_json::Value,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Inserts or replaces a web session.
+    async fn session_save(
+        &self,
+        id: &str,
+        data: &serde_json::Value,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// A session's data and expiry, `None` when it does not exist or expired before `now`.
+    /// Checked here, not left to cleanup, so an expired session is never resumed.
+    async fn session_load(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<(serde_json::Value, OffsetDateTime)>, StoreError>;
+
+    async fn session_delete(&self, id: &str) -> Result<(), StoreError>;
+
+    /// Removes sessions that expired before `now`; returns how many.
+    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

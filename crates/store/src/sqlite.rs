@@ -236,4 +236,38 @@ impl Store for SqliteStore {
     async fn order_summary(&self, number: &str) -> Result<Option<OrderSummary>, StoreError> {
         self.order_summary_impl(number).await
     }
+
+    async fn session_create(
+        &self,
+        id: &str,
+        data: &serde_json::Value,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.session_create_impl(id, data, expires_at).await
+    }
+
+    async fn session_save(
+        &self,
+        id: &str,
+        data: &serde_json::Value,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        self.session_save_impl(id, data, expires_at).await
+    }
+
+    async fn session_load(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<(serde_json::Value, OffsetDateTime)>, StoreError> {
+        self.session_load_impl(id, now).await
+    }
+
+    async fn session_delete(&self, id: &str) -> Result<(), StoreError> {
+        self.session_delete_impl(id).await
+    }
+
+    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        self.delete_expired_sessions_impl(now).await
+    }
 }

@@ -9,7 +9,7 @@ use gapless_store::{
     OrderWrite, StockKey, StockLevel, Store, StoreError, TurnWrite,
 };
 use serde_json::json;
-use time::OffsetDateTime;
+use time::{macros::datetime, Duration, OffsetDateTime};
 
 fn catalog(json: &str) -> Catalog {
     Catalog::from_json(json).expect("test catalog is valid")
@@ -314,6 +314,130 @@ async fn concurrent_confirmations_never_oversell(store: Arc<dyn Store>) {
     assert_eq!(tee, StockLevel { on_hand: 10, reserved: 10 });
 }
 
+/// A fixed "now" with a fraction of a second, so that whole-second expiries around it
+/// catch comparisons done on text instead of time.
+const NOW: OffsetDateTime = datetime!(2030-06-01 12:00:00.25 UTC);
+
+/// What a stored expiry reads back as: truncated to the microsecond on both backends.
+fn micros(at: OffsetDateTime) -> OffsetDateTime {
+    at.replace_nanosecond(at.nanosecond() / 1_000 * 1_000).unwrap()
+}
+
+async fn a_created_session_loads_back(store: Arc<dyn Store>) {
+    let data = json!({ "cart": ["TEE", "CAP"], "locale": "de", "n": 3 });
+    let expires_at = datetime!(2030-06-01 15:00:00.123_456_789 +02:00);
+    assert!(store.session_create("s-1", &data, expires_at).await.unwrap());
+
+    let (loaded, loaded_expiry) = store.session_load("s-1", NOW).await.unwrap().unwrap();
+    assert_eq!(loaded, data);
+    assert_eq!(loaded_expiry, micros(expires_at));
+    assert_eq!(loaded_expiry, datetime!(2030-06-01 13:00:00.123_456 UTC));
+    assert!(store.session_load("s-2", NOW).await.unwrap().is_none());
+}
+
+async fn a_taken_session_id_is_not_created_again(store: Arc<dyn Store>) {
+    let first = json!({ "user": "ana" });
+    let expires_at = NOW + Duration::hours(1);
+    assert!(store.session_create("s-1", &first, expires_at).await.unwrap());
+    let taken = store
+        .session_create("s-1", &json!({ "user": "mallory" }), NOW + Duration::days(30))
+        .await
+        .unwrap();
+    assert!(!taken);
+    assert_eq!(store.session_load("s-1", NOW).await.unwrap(), Some((first, micros(expires_at))));
+
+    // An expired row not yet swept still holds its id: the caller picks another.
+    let old = NOW - Duration::hours(1);
+    assert!(store.session_create("s-old", &json!({}), old).await.unwrap());
+    assert!(!store.session_create("s-old", &json!({ "new": true }), expires_at).await.unwrap());
+    assert!(store.session_load("s-old", NOW).await.unwrap().is_none());
+}
+
+async fn saving_a_session_replaces_it(store: Arc<dyn Store>) {
+    let first_expiry = NOW + Duration::minutes(5);
+    store.session_save("s-1", &json!({ "step": 1 }), first_expiry).await.unwrap();
+    assert_eq!(
+        store.session_load("s-1", NOW).await.unwrap(),
+        Some((json!({ "step": 1 }), micros(first_expiry)))
+    );
+
+    let second_expiry = NOW + Duration::days(1);
+    store.session_save("s-1", &json!({ "step": 2, "cart": [] }), second_expiry).await.unwrap();
+    assert_eq!(
+        store.session_load("s-1", NOW).await.unwrap(),
+        Some((json!({ "step": 2, "cart": [] }), micros(second_expiry)))
+    );
+    // Saving can also move the expiry earlier, into the past.
+    store.session_save("s-1", &json!({ "step": 3 }), NOW - Duration::seconds(1)).await.unwrap();
+    assert!(store.session_load("s-1", NOW).await.unwrap().is_none());
+}
+
+async fn an_expired_session_does_not_load(store: Arc<dyn Store>) {
+    let data = json!({ "user": "ana" });
+    let cases = [
+        ("a-second-ago", NOW - Duration::seconds(1), false),
+        // A whole second, before a `now` with a fraction: "…:00Z" sorts after "…:00.25Z".
+        ("whole-second", datetime!(2030-06-01 12:00:00 UTC), false),
+        // Local times in other offsets: the text would say the opposite of the instant.
+        ("east-expired", datetime!(2030-06-01 13:59:00 +02:00), false),
+        ("west-live", datetime!(2030-06-01 07:01:00 -05:00), true),
+        ("tomorrow", NOW + Duration::days(1), true),
+        // Expired means "before now": at `now` itself a session still loads.
+        ("exactly-now", NOW, true),
+    ];
+    for (id, expires_at, _) in cases {
+        assert!(store.session_create(id, &data, expires_at).await.unwrap(), "{id}");
+    }
+    for (id, expires_at, live) in cases {
+        let loaded = store.session_load(id, NOW).await.unwrap();
+        let expected = live.then(|| (data.clone(), micros(expires_at)));
+        assert_eq!(loaded, expected, "{id}");
+    }
+}
+
+async fn a_deleted_session_is_gone(store: Arc<dyn Store>) {
+    let expires_at = NOW + Duration::hours(1);
+    store.session_create("s-1", &json!({ "user": "ana" }), expires_at).await.unwrap();
+    store.session_create("s-2", &json!({ "user": "bo" }), expires_at).await.unwrap();
+    store.session_delete("s-1").await.unwrap();
+    assert!(store.session_load("s-1", NOW).await.unwrap().is_none());
+    // The id is free again.
+    assert!(store.session_create("s-1", &json!({}), expires_at).await.unwrap());
+    // Deleting what is not there is not an error, and touches nothing else.
+    store.session_delete("no-such-session").await.unwrap();
+    assert_eq!(
+        store.session_load("s-2", NOW).await.unwrap(),
+        Some((json!({ "user": "bo" }), micros(expires_at)))
+    );
+}
+
+async fn only_expired_sessions_are_swept(store: Arc<dyn Store>) {
+    let expired = [
+        ("old", NOW - Duration::days(3)),
+        ("whole-second", datetime!(2030-06-01 12:00:00 UTC)),
+        ("east", datetime!(2030-06-01 13:59:59 +02:00)),
+    ];
+    let live = [
+        ("exactly-now", NOW),
+        ("west", datetime!(2030-06-01 07:00:01 -05:00)),
+        ("next-week", NOW + Duration::weeks(1)),
+    ];
+    for (id, expires_at) in expired.iter().chain(&live) {
+        assert!(store.session_create(id, &json!({ "id": id }), *expires_at).await.unwrap());
+    }
+
+    assert_eq!(store.delete_expired_sessions(NOW).await.unwrap(), 3);
+    assert_eq!(store.delete_expired_sessions(NOW).await.unwrap(), 0);
+    for (id, expires_at) in live {
+        let loaded = store.session_load(id, NOW).await.unwrap();
+        assert_eq!(loaded, Some((json!({ "id": id }), micros(expires_at))), "{id}");
+    }
+    // Loading hides expired rows anyway; a free id shows the row itself is gone.
+    for (id, _) in expired {
+        assert!(store.session_create(id, &json!({}), NOW).await.unwrap(), "{id}");
+    }
+}
+
 macro_rules! contract {
     ($($story:ident),* $(,)?) => {
         mod sqlite {
@@ -346,4 +470,10 @@ contract!(
     a_stale_order_version_writes_nothing,
     a_reservation_beyond_stock_writes_nothing,
     concurrent_confirmations_never_oversell,
+    a_created_session_loads_back,
+    a_taken_session_id_is_not_created_again,
+    saving_a_session_replaces_it,
+    an_expired_session_does_not_load,
+    a_deleted_session_is_gone,
+    only_expired_sessions_are_swept,
 );

@@ -1,0 +1,77 @@
+//! PostgreSQL: web sessions, shared by every app server on the database. Each write is
+//! one statement, so two servers creating the same id cannot both succeed.
+
+use sqlx::types::Json;
+use time::OffsetDateTime;
+
+use crate::{postgres::PostgresStore, StoreError};
+
+impl PostgresStore {
+    pub(crate) async fn session_create_impl(
+        &self,
+        id: &str,
+        data: &serde_json::Value,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(Json(data))
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    pub(crate) async fn session_save_impl(
+        &self,
+        id: &str,
+        data: &serde_json::Value,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET
+                data = excluded.data, expires_at = excluded.expires_at",
+        )
+        .bind(id)
+        .bind(Json(data))
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn session_load_impl(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<(serde_json::Value, OffsetDateTime)>, StoreError> {
+        let row: Option<(Json<serde_json::Value>, OffsetDateTime)> = sqlx::query_as(
+            "SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at >= $2",
+        )
+        .bind(id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|(data, expires_at)| (data.0, expires_at)))
+    }
+
+    pub(crate) async fn session_delete_impl(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub(crate) async fn delete_expired_sessions_impl(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let deleted = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(deleted.rows_affected())
+    }
+}
