@@ -13,6 +13,13 @@ pub enum AppError {
     /// Something failed on our side; the cause is in the server log.
     #[error("Something went wrong on our side. Please try again in a moment.")]
     Internal,
+    /// The shopper's input cannot be taken; the text says why, in their words.
+    #[error("{0}")]
+    Rejected(String),
+    #[error("You are sending messages faster than we can answer. Please wait a moment.")]
+    TooMany,
+    #[error("The shop cannot take orders right now. Please try again shortly.")]
+    Unavailable,
     /// The request did not reach the server or its answer could not be read.
     #[error("We could not reach the shop. Check your connection and try again.")]
     Transport,

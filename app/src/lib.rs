@@ -1,6 +1,7 @@
 //! The Gapless web UI. One library compiled twice: with `ssr` into the server (pages
 //! rendered to HTML, server functions run), with `hydrate` into the browser's wasm.
 
+pub mod chat;
 pub mod error;
 pub mod shop;
 

@@ -123,6 +123,7 @@ pub fn ShopPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
+        <crate::chat::ChatWidget/>
     }
 }
 

@@ -77,6 +77,11 @@ pub struct ServeArgs {
     /// Messages one conversation may send in a burst.
     #[arg(long, env = "GAPLESS_RATE_CHAT_BURST", default_value_t = 10)]
     pub rate_chat_burst: u32,
+
+    /// Send the session cookie only over HTTPS. Turn on when the shop is served over
+    /// HTTPS (directly or behind a proxy); plain-HTTP browsers would then get no session.
+    #[arg(long, env = "GAPLESS_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
 }
 
 impl Default for ServeArgs {

@@ -6,5 +6,7 @@ pub mod chat;
 pub mod cli;
 pub mod eval;
 pub mod health;
+pub mod sessions;
+pub mod openapi;
 pub mod startup;
 pub mod telemetry;

@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use app::{shell, App};
+use app::{chat::port::ChatPort, shell, App};
 use axum::{
     body::Body,
     extract::FromRef,
@@ -22,17 +22,20 @@ use tower_http::{
     set_header::SetResponseHeaderLayer,
     trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer},
 };
+use tower_sessions::SessionManagerLayer;
 use tracing::Level;
 
 use crate::{
     catalog_import,
     chat::{
         api::{self as chat_api, Limits},
-        limits::Rate,
+        limits::{Rate, TurnLimiter},
         service::ChatService,
+        widget::WidgetChat,
     },
     cli::ServeArgs,
-    health,
+    health, openapi,
+    sessions::{self, DbSessionStore},
 };
 
 /// What every handler, page and server function can reach.
@@ -41,7 +44,12 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Arc<dyn Store>,
     pub chat: Arc<ChatService>,
+    /// The chat as the widget's server functions reach it.
+    pub widget: Arc<dyn ChatPort>,
 }
+
+/// How often expired sessions are deleted.
+const SESSION_CLEANUP: Duration = Duration::from_secs(3600);
 
 /// Largest request body accepted anywhere; chat messages and forms are far smaller.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -81,7 +89,14 @@ impl Application {
                 burst: args.rate_chat_burst,
             },
         };
-        let router = router(AppState { leptos_options, store, chat }, &limits);
+        let widget: Arc<dyn ChatPort> = Arc::new(WidgetChat::new(
+            chat.clone(),
+            TurnLimiter::new(limits.per_ip, limits.per_conversation),
+        ));
+        let sessions = DbSessionStore::new(store.clone());
+        sessions.spawn_cleanup(SESSION_CLEANUP);
+        let state = AppState { leptos_options, store, chat, widget };
+        let router = router(state, &limits, sessions::layer(sessions, args.secure_cookies));
         Ok(Application { listener, router })
     }
 
@@ -101,18 +116,31 @@ impl Application {
     }
 }
 
-pub fn router(state: AppState, limits: &Limits) -> Router {
+pub fn router(
+    state: AppState,
+    limits: &Limits,
+    sessions: SessionManagerLayer<DbSessionStore>,
+) -> Router {
     let routes = generate_route_list(App);
-    let store = state.store.clone();
+    let context = {
+        let store = state.store.clone();
+        let widget = state.widget.clone();
+        move || {
+            provide_context(store.clone());
+            provide_context(widget.clone());
+        }
+    };
     Router::new()
         .route("/healthz", get(health::healthz))
         .merge(chat_api::routes(limits))
-        .leptos_routes_with_context(&state, routes, move || provide_context(store.clone()), {
+        .merge(openapi::routes())
+        .leptos_routes_with_context(&state, routes, context, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
+        .layer(sessions)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -91,3 +91,31 @@ fn too_many(error: GovernorError) -> Response<Body> {
         }
     }
 }
+
+/// The same limits, checked by hand where no layer fits: the chat widget's server
+/// function, keyed by the client's IP and by its session's conversation.
+pub struct TurnLimiter {
+    per_ip: Arc<GovernorConfig<PeerIpKeyExtractor, NoOpMiddleware>>,
+    per_conversation: Arc<GovernorConfig<ConversationKey, NoOpMiddleware>>,
+}
+
+impl TurnLimiter {
+    pub fn new(per_ip: Rate, per_conversation: Rate) -> Self {
+        TurnLimiter {
+            per_ip: config(PeerIpKeyExtractor, per_ip),
+            per_conversation: config(ConversationKey, per_conversation),
+        }
+    }
+
+    /// `Err(seconds to wait)` when either limit is exhausted.
+    pub fn check(&self, client: Option<std::net::IpAddr>, conversation: &str) -> Result<(), u64> {
+        use governor::clock::{Clock, DefaultClock};
+        let wait = |not_until: governor::NotUntil<_>| {
+            not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1)
+        };
+        if let Some(ip) = client {
+            self.per_ip.limiter().check_key(&ip).map_err(wait)?;
+        }
+        self.per_conversation.limiter().check_key(&conversation.to_owned()).map_err(wait)
+    }
+}

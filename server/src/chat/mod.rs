@@ -4,3 +4,4 @@ pub mod api;
 pub mod error;
 pub mod limits;
 pub mod service;
+pub mod widget;

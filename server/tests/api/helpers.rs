@@ -28,6 +28,15 @@ impl TestApp {
             sqlx::query(sql).execute(&pool).await.unwrap();
         }
     }
+
+    /// Starts a second server on the same database (a restart, or a second app server
+    /// on one PostgreSQL) and returns its address; the client and its cookies are shared.
+    pub async fn another_server(&self) -> String {
+        let app = Application::build(&test_args(), self.db.store.clone()).await.unwrap();
+        let address = format!("http://{}", app.local_addr());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -54,17 +63,7 @@ pub async fn spawn_app_with(
     catalog_import::import_file(db.store.as_ref(), &repo_path("demo/catalog.json"))
         .await
         .expect("the demo catalog imports");
-    let mut args = ServeArgs {
-        site_addr: "127.0.0.1:0".parse().unwrap(),
-        // Static files straight from the repo: these tests need no wasm build.
-        site_root: repo_path("public"),
-        catalog: PathBuf::new(),
-        // Every test shopper comes from 127.0.0.1: only the limit tests limit.
-        rate_ip_per_second: 10_000.0,
-        rate_ip_burst: 10_000,
-        rate_chat_per_second: 1_000.0,
-        rate_chat_burst: 1_000,
-    };
+    let mut args = test_args();
     configure(&mut args);
     let app = Application::build(&args, db.store.clone()).await.expect("app builds");
     let address = format!("http://{}", app.local_addr());
@@ -75,6 +74,22 @@ pub async fn spawn_app_with(
         .build()
         .unwrap();
     Some(TestApp { address, client, db })
+}
+
+/// Settings for a test server: a free port, and limits that only the limit tests hit.
+fn test_args() -> ServeArgs {
+    ServeArgs {
+        site_addr: "127.0.0.1:0".parse().unwrap(),
+        // Static files straight from the repo: these tests need no wasm build.
+        site_root: repo_path("public"),
+        catalog: PathBuf::new(),
+        // Every test shopper comes from 127.0.0.1: only the limit tests limit.
+        rate_ip_per_second: 10_000.0,
+        rate_ip_burst: 10_000,
+        rate_chat_per_second: 1_000.0,
+        rate_chat_burst: 1_000,
+        secure_cookies: false,
+    }
 }
 
 /// Declares each test once per backend: `mod sqlite { fn name() }` and `mod postgres {…}`.

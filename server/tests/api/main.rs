@@ -5,4 +5,6 @@ mod chat;
 mod health;
 mod helpers;
 mod limits;
+mod openapi;
 mod pages;
+mod widget;

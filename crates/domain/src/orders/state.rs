@@ -52,12 +52,28 @@ pub struct OrderState {
     pub last_line: Option<usize>,
 }
 
-/// The order JSON of CONTRACTS §3: the state with its number.
-#[derive(Debug, Clone, Serialize)]
+/// The order JSON of CONTRACTS §3: the state with its number, and only the fields the
+/// contract names (what the chat carries between turns is not for clients to rely on).
+#[derive(Debug, Clone)]
 pub struct OrderView<'a> {
     pub number: &'a OrderNumber,
-    #[serde(flatten)]
     pub order: &'a OrderState,
+}
+
+impl Serialize for OrderView<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let order = self.order;
+        let mut view = serializer.serialize_struct("Order", 7)?;
+        view.serialize_field("number", self.number)?;
+        view.serialize_field("status", &order.status)?;
+        view.serialize_field("currency", &order.currency)?;
+        view.serialize_field("lines", &order.lines)?;
+        view.serialize_field("totals", &order.totals)?;
+        view.serialize_field("customer", &order.customer)?;
+        view.serialize_field("shipping_address", &order.shipping_address)?;
+        view.end()
+    }
 }
 
 /// An event that does not fit the order it is applied to.

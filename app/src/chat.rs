@@ -1,0 +1,598 @@
+//! The chat widget on the shop page: the shopper orders in their own words.
+//!
+//! The conversation is bound to the shopper's session (a cookie), so a reload shows it
+//! again. The widget talks to the same chat service as the JSON API, through the
+//! [`ChatPort`](port::ChatPort) the server provides; prices arrive formatted by our code.
+//! Forms are `ActionForm`s: they post even before the wasm has loaded.
+
+use leptos::{html, prelude::*};
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// What the widget shows: the conversation so far and its order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatView {
+    pub messages: Vec<ChatMessage>,
+    pub order: Option<OrderPanelView>,
+    /// Turns taken so far: the next message's idempotency key is derived from it, so a
+    /// form sent twice (a double click, a resubmitted page) is taken once.
+    pub turns: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub id: String,
+    pub from_shopper: bool,
+    pub text: String,
+}
+
+/// An order as the panel shows it, every amount formatted on the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPanelView {
+    pub number: String,
+    pub status: String,
+    pub lines: Vec<OrderPanelLine>,
+    pub subtotal: String,
+    pub shipping: String,
+    pub total: String,
+    pub customer: Option<String>,
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPanelLine {
+    pub name: String,
+    pub quantity: u32,
+    pub choices: String,
+    pub unit_price: String,
+    pub total: String,
+}
+
+/// The texts the quick-reply buttons send: exactly what a shopper could type.
+pub const CONFIRM_TEXT: &str = "confirm";
+pub const CANCEL_TEXT: &str = "cancel my order";
+
+/// Session key under which the shopper's conversation id is kept.
+#[cfg(feature = "ssr")]
+const SESSION_CONVERSATION: &str = "chat.conversation";
+
+#[server(endpoint = "chat/state")]
+pub async fn chat_state() -> Result<ChatView, AppError> {
+    let port = ssr::port()?;
+    let session = ssr::session().await?;
+    let Some(id) = ssr::conversation_id(&session).await? else {
+        return Ok(ChatView::default());
+    };
+    match port.read(&id).await {
+        Ok(conversation) => ssr::chat_view(&conversation),
+        // The conversation is gone (a reset database): start afresh.
+        Err(port::ChatPortError::NotFound) => {
+            let _ = session.remove::<String>(SESSION_CONVERSATION).await;
+            Ok(ChatView::default())
+        }
+        Err(error) => Err(ssr::app_error(error)),
+    }
+}
+
+#[server(endpoint = "chat/send")]
+pub async fn chat_send(text: String, key: Option<String>) -> Result<ChatView, AppError> {
+    let port = ssr::port()?;
+    let session = ssr::session().await?;
+    let client = ssr::client_ip().await;
+    let id = match ssr::conversation_id(&session).await? {
+        Some(id) => id,
+        None => {
+            let id = port.start("widget").await.map_err(ssr::app_error)?;
+            session
+                .insert(SESSION_CONVERSATION, &id)
+                .await
+                .map_err(|e| AppError::internal("binding the conversation to the session", e))?;
+            id
+        }
+    };
+    // Keys are scoped to the conversation, so the widget's turn counter is unique enough.
+    let key = key.filter(|k| !k.is_empty()).map(|k| format!("widget-{k}"));
+    port.send(&id, &text, key.as_deref(), client).await.map_err(ssr::app_error)?;
+    let conversation = port.read(&id).await.map_err(ssr::app_error)?;
+    ssr::chat_view(&conversation)
+}
+
+/// The server side of the widget: how it reaches the chat service.
+#[cfg(feature = "ssr")]
+pub mod port {
+    use std::net::IpAddr;
+
+    /// The chat service as the widget needs it. The server implements it over the same
+    /// service as the JSON API and provides it as context; its values are the API's
+    /// JSON bodies (CONTRACTS §2–3), so the widget shows exactly what a bridge sees.
+    #[async_trait::async_trait]
+    pub trait ChatPort: Send + Sync + 'static {
+        async fn start(&self, channel: &str) -> Result<String, ChatPortError>;
+        async fn read(&self, conversation: &str) -> Result<serde_json::Value, ChatPortError>;
+        /// `client` keys the per-IP rate limit; the conversation keys the per-session one.
+        async fn send(
+            &self,
+            conversation: &str,
+            text: &str,
+            idempotency_key: Option<&str>,
+            client: Option<IpAddr>,
+        ) -> Result<serde_json::Value, ChatPortError>;
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    pub enum ChatPortError {
+        #[error("no such conversation")]
+        NotFound,
+        /// The message cannot be taken; the text says why, for the shopper.
+        #[error("{0}")]
+        Rejected(String),
+        #[error("too many messages; retry after {retry_after} s")]
+        RateLimited { retry_after: u64 },
+        #[error("the chat cannot take orders right now")]
+        Unavailable,
+        #[error("the chat service failed")]
+        Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use std::{net::SocketAddr, sync::Arc};
+
+    use gapless_domain::money::{Currency, Money};
+    use serde_json::Value;
+    use tower_sessions::Session;
+
+    use super::{
+        port::{ChatPort, ChatPortError},
+        ChatMessage, ChatView, OrderPanelLine, OrderPanelView, SESSION_CONVERSATION,
+    };
+    use crate::error::AppError;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the server did not provide {0} to the app")]
+    struct MissingContext(&'static str);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("unexpected chat JSON: {0}")]
+    struct Unexpected(String);
+
+    pub fn port() -> Result<Arc<dyn ChatPort>, AppError> {
+        leptos::prelude::use_context::<Arc<dyn ChatPort>>().ok_or_else(|| {
+            AppError::internal("reading the chat from context", MissingContext("the chat"))
+        })
+    }
+
+    pub async fn session() -> Result<Session, AppError> {
+        leptos_axum::extract::<Session>()
+            .await
+            .map_err(|e| AppError::internal("reading the session", e))
+    }
+
+    pub async fn client_ip() -> Option<std::net::IpAddr> {
+        leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>()
+            .await
+            .ok()
+            .map(|info| info.0.ip())
+    }
+
+    pub async fn conversation_id(session: &Session) -> Result<Option<String>, AppError> {
+        session
+            .get::<String>(SESSION_CONVERSATION)
+            .await
+            .map_err(|e| AppError::internal("reading the session", e))
+    }
+
+    /// Maps the port's errors to what the shopper reads, with the HTTP status a client
+    /// of the server function sees.
+    pub fn app_error(error: ChatPortError) -> AppError {
+        use http::StatusCode;
+        let status = |status: StatusCode| {
+            if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(status);
+            }
+        };
+        match error {
+            ChatPortError::NotFound => {
+                status(StatusCode::NOT_FOUND);
+                AppError::Rejected(
+                    "This conversation has ended. Reload the page to start a new one.".into(),
+                )
+            }
+            ChatPortError::Rejected(message) => {
+                status(StatusCode::UNPROCESSABLE_ENTITY);
+                AppError::Rejected(message)
+            }
+            ChatPortError::RateLimited { retry_after } => {
+                status(StatusCode::TOO_MANY_REQUESTS);
+                if let Some(response) =
+                    leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+                {
+                    if let Ok(value) = http::HeaderValue::from_str(&retry_after.to_string()) {
+                        response.insert_header(http::header::RETRY_AFTER, value);
+                    }
+                }
+                AppError::TooMany
+            }
+            ChatPortError::Unavailable => {
+                status(StatusCode::SERVICE_UNAVAILABLE);
+                AppError::Unavailable
+            }
+            ChatPortError::Internal(cause) => AppError::internal("a chat turn", &*cause),
+        }
+    }
+
+    /// `GET /api/v1/conversations/{id}`'s body, shaped for the widget.
+    pub fn chat_view(conversation: &Value) -> Result<ChatView, AppError> {
+        let parse = || -> Result<ChatView, Unexpected> {
+            let messages = conversation["messages"]
+                .as_array()
+                .ok_or_else(|| Unexpected("messages".into()))?
+                .iter()
+                .map(|m| {
+                    Ok(ChatMessage {
+                        id: format!("{}-{}", str_at(m, "id")?, str_at(m, "role")?),
+                        from_shopper: m["role"] == "shopper",
+                        text: str_at(m, "text")?.to_owned(),
+                    })
+                })
+                .collect::<Result<Vec<_>, Unexpected>>()?;
+            let turns = messages.iter().filter(|m| m.from_shopper).count() as u32;
+            let order = match &conversation["order"] {
+                Value::Null => None,
+                order => Some(order_panel(order)?),
+            };
+            Ok(ChatView { messages, order, turns })
+        };
+        parse().map_err(|e| AppError::internal("reading the conversation", e))
+    }
+
+    fn order_panel(order: &Value) -> Result<OrderPanelView, Unexpected> {
+        let currency = Currency::parse(str_at(order, "currency")?)
+            .map_err(|e| Unexpected(format!("currency: {e}")))?;
+        let money = |value: &Value, field: &str| -> Result<String, Unexpected> {
+            let minor = value[field].as_i64().ok_or_else(|| Unexpected(field.to_owned()))?;
+            Ok(Money(minor).format(&currency))
+        };
+        let lines = order["lines"]
+            .as_array()
+            .ok_or_else(|| Unexpected("lines".into()))?
+            .iter()
+            .map(|line| {
+                Ok(OrderPanelLine {
+                    name: str_at(line, "name")?.to_owned(),
+                    quantity: line["quantity"]
+                        .as_u64()
+                        .and_then(|q| u32::try_from(q).ok())
+                        .ok_or_else(|| Unexpected("quantity".into()))?,
+                    choices: choices(&line["choices"]),
+                    unit_price: money(line, "unit_price")?,
+                    total: money(line, "total")?,
+                })
+            })
+            .collect::<Result<Vec<_>, Unexpected>>()?;
+        let totals = &order["totals"];
+        let customer = &order["customer"];
+        let customer = [&customer["name"], &customer["email"], &customer["phone"]]
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect::<Vec<_>>();
+        let address = &order["shipping_address"];
+        let address = (!address.is_null()).then(|| {
+            ["line1", "line2", "city", "postal_code", "region", "country"]
+                .iter()
+                .filter_map(|field| address[*field].as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+        Ok(OrderPanelView {
+            number: str_at(order, "number")?.to_owned(),
+            status: str_at(order, "status")?.to_owned(),
+            lines,
+            subtotal: money(totals, "subtotal")?,
+            shipping: money(totals, "shipping")?,
+            total: money(totals, "total")?,
+            customer: (!customer.is_empty()).then(|| customer.join(" · ")),
+            address,
+        })
+    }
+
+    /// "size: m, color: black, extra cheese, no onions".
+    fn choices(choices: &Value) -> String {
+        choices
+            .as_array()
+            .map(|choices| {
+                choices
+                    .iter()
+                    .filter_map(|c| {
+                        let group = c["group"].as_str()?;
+                        let value = c["value"].as_str()?;
+                        Some(if c["exclude"] == true {
+                            format!("no {value}")
+                        } else if let Some(qualifier) = c["qualifier"].as_str() {
+                            format!("{qualifier} {value}")
+                        } else {
+                            format!("{group}: {value}")
+                        })
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    }
+
+    fn str_at<'a>(value: &'a Value, field: &str) -> Result<&'a str, Unexpected> {
+        value[field].as_str().ok_or_else(|| Unexpected(field.to_owned()))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use serde_json::json;
+
+        use super::*;
+
+        #[test]
+        fn an_api_conversation_becomes_the_widget_view() {
+            let conversation = json!({
+                "id": "c1",
+                "messages": [
+                    { "id": "t1", "role": "shopper", "text": "two black tees in M", "at": "x" },
+                    { "id": "t1", "role": "assistant", "text": "Added.", "at": "x" }
+                ],
+                "order": {
+                    "number": "G-100001", "status": "draft", "currency": "USD",
+                    "lines": [ { "sku": "TEE", "name": "tee", "quantity": 2,
+                        "choices": [ { "group": "size", "value": "m" },
+                                     { "group": "topping", "value": "cheese", "qualifier": "extra" },
+                                     { "group": "topping", "value": "onions", "exclude": true } ],
+                        "unit_price": 2500, "total": 5000 } ],
+                    "totals": { "subtotal": 5000, "shipping": 0, "total": 5000 },
+                    "customer": { "name": "Ana", "email": "ana@example.com", "phone": null },
+                    "shipping_address": null
+                }
+            });
+            let view = chat_view(&conversation).unwrap();
+            assert_eq!(view.turns, 1);
+            assert_eq!(view.messages.len(), 2);
+            assert!(view.messages[0].from_shopper && !view.messages[1].from_shopper);
+            assert_ne!(view.messages[0].id, view.messages[1].id);
+            let order = view.order.unwrap();
+            assert_eq!(order.lines[0].choices, "size: m, extra cheese, no onions");
+            assert_eq!(order.lines[0].unit_price, "$25.00");
+            assert_eq!(order.total, "$50.00");
+            assert_eq!(order.customer.as_deref(), Some("Ana · ana@example.com"));
+            assert_eq!(order.address, None);
+        }
+    }
+}
+
+/// The launcher and the chat panel, fixed to the corner of the shop page.
+#[component]
+pub fn ChatWidget() -> impl IntoView {
+    let state = Resource::new(|| (), |_| chat_state());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match state.await {
+                    Ok(initial) => view! { <ChatPanel initial/> }.into_any(),
+                    Err(error) => {
+                        view! {
+                            <aside class="chat" aria-label="Chat">
+                                <p class="notice notice-error chat-unavailable" role="alert">
+                                    {format!("The chat is unavailable: {error}")}
+                                </p>
+                            </aside>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ChatPanel(initial: ChatView) -> impl IntoView {
+    let send = ServerAction::<ChatSend>::new();
+    // Open at once when there is a conversation to come back to.
+    let open = RwSignal::new(!initial.messages.is_empty());
+    let current = RwSignal::new(initial);
+    let input = NodeRef::<html::Input>::new();
+    let log = NodeRef::<html::Ol>::new();
+
+    // A turn that succeeded replaces the view; the input is emptied for the next one.
+    Effect::new(move |_| {
+        if let Some(Ok(view)) = send.value().get() {
+            current.set(view);
+            if let Some(input) = input.get_untracked() {
+                input.set_value("");
+                let _ = input.focus();
+            }
+        }
+    });
+    // Keep the newest message in sight.
+    Effect::new(move |_| {
+        current.track();
+        send.pending().track();
+        if let Some(log) = log.get() {
+            log.set_scroll_top(log.scroll_height());
+        }
+    });
+
+    let pending = send.pending();
+    let key = move || current.with(|c| c.turns.to_string());
+    let error = move || match send.value().get() {
+        Some(Err(error)) if !pending.get() => Some(error.to_string()),
+        _ => None,
+    };
+    let sending =
+        move || pending.get().then(|| send.input().get().map(|input| input.text)).flatten();
+    let has_order = move || current.with(|c| c.order.as_ref().is_some_and(|o| o.status == "draft"));
+
+    view! {
+        <aside class="chat" aria-label="Chat">
+            <button
+                type="button"
+                class="chat-launcher"
+                aria-controls="chat-panel"
+                aria-expanded=move || open.get().to_string()
+                on:click=move |_| open.update(|o| *o = !*o)
+            >
+                {move || if open.get() { "Close chat" } else { "Order by chat" }}
+            </button>
+            <section
+                id="chat-panel"
+                class="chat-panel"
+                aria-labelledby="chat-title"
+                hidden=move || !open.get()
+            >
+                <header class="chat-header">
+                    <h2 id="chat-title">"Order by chat"</h2>
+                    <button
+                        type="button"
+                        class="chat-close"
+                        aria-label="Close chat"
+                        on:click=move |_| open.set(false)
+                    >
+                        "×"
+                    </button>
+                </header>
+                <ol class="chat-log" role="log" aria-live="polite" aria-label="Conversation" node_ref=log>
+                    <li class="msg msg-assistant">
+                        "Hi! Tell me what you would like, in your own words: "
+                        <q>"two black tees in M and a trail bottle"</q> "."
+                    </li>
+                    <For
+                        each=move || current.get().messages
+                        key=|message| message.id.clone()
+                        let(message)
+                    >
+                        <Message message/>
+                    </For>
+                    {move || {
+                        sending()
+                            .map(|text| {
+                                view! {
+                                    <li class="msg msg-shopper msg-sending">
+                                        <span class="visually-hidden">"You: "</span>
+                                        {text}
+                                    </li>
+                                }
+                            })
+                    }}
+                </ol>
+                <p class="chat-pending" role="status">
+                    {move || pending.get().then_some("Working on your order…")}
+                </p>
+                {move || error().map(|e| view! { <p class="chat-error" role="alert">{e}</p> })}
+                {move || current.get().order.map(|order| view! { <OrderPanel order/> })}
+                <div class="chat-quick" hidden=move || !has_order()>
+                    <QuickReply send key label="Confirm order" text=CONFIRM_TEXT/>
+                    <QuickReply send key label="Cancel order" text=CANCEL_TEXT/>
+                </div>
+                <ActionForm action=send attr:class="chat-form">
+                    <label class="visually-hidden" for="chat-input">"Your message"</label>
+                    <input
+                        id="chat-input"
+                        name="text"
+                        type="text"
+                        autocomplete="off"
+                        required
+                        maxlength="2000"
+                        placeholder="Type your order…"
+                        node_ref=input
+                    />
+                    <input type="hidden" name="key" prop:value=key/>
+                    <button type="submit" class="chat-send" disabled=move || pending.get()>
+                        "Send"
+                    </button>
+                </ActionForm>
+            </section>
+        </aside>
+    }
+    // Erase the type: the nested view is deep enough to overflow the compiler's limits.
+    .into_any()
+}
+
+#[component]
+fn Message(message: ChatMessage) -> impl IntoView {
+    let (class, who) = if message.from_shopper {
+        ("msg msg-shopper", "You: ")
+    } else {
+        ("msg msg-assistant", "Shop: ")
+    };
+    view! {
+        <li class=class>
+            <span class="visually-hidden">{who}</span>
+            {message.text}
+        </li>
+    }
+}
+
+/// A button that sends a fixed text, as if the shopper had typed it.
+#[component]
+fn QuickReply(
+    send: ServerAction<ChatSend>,
+    key: impl Fn() -> String + Send + Sync + 'static,
+    label: &'static str,
+    text: &'static str,
+) -> impl IntoView {
+    view! {
+        <ActionForm action=send>
+            <input type="hidden" name="text" value=text/>
+            <input type="hidden" name="key" prop:value=key/>
+            <button type="submit" class="chat-quick-reply" disabled=move || send.pending().get()>
+                {label}
+            </button>
+        </ActionForm>
+    }
+    .into_any()
+}
+
+#[component]
+fn OrderPanel(order: OrderPanelView) -> impl IntoView {
+    let OrderPanelView { number, status, lines, subtotal, shipping, total, customer, address } =
+        order;
+    let empty = lines.is_empty();
+    view! {
+        <section class="order-panel" aria-labelledby="order-title">
+            <h3 id="order-title">
+                "Your order " <span class="order-number">{number}</span>
+                <span class=format!("order-status status-{status}")>{status.clone()}</span>
+            </h3>
+            {empty.then(|| view! { <p class="empty">"No items yet."</p> })}
+            <ul class="order-lines">
+                {lines
+                    .into_iter()
+                    .map(|line| {
+                        view! {
+                            <li class="order-line">
+                                <span class="line-item">
+                                    <span class="line-quantity">{line.quantity}</span>
+                                    " × "
+                                    <span class="line-name">{line.name}</span>
+                                    " at " {line.unit_price}
+                                </span>
+                                <span class="line-total">{line.total}</span>
+                                {(!line.choices.is_empty())
+                                    .then(|| view! { <span class="line-choices">{line.choices}</span> })}
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+            <dl class="order-totals">
+                <dt>"Subtotal"</dt>
+                <dd>{subtotal}</dd>
+                <dt>"Shipping"</dt>
+                <dd>{shipping}</dd>
+                <dt>"Total"</dt>
+                <dd class="order-total">{total}</dd>
+            </dl>
+            {customer.map(|c| view! { <p class="order-customer">{c}</p> })}
+            {address.map(|a| view! { <p class="order-address">"Ship to: " {a}</p> })}
+        </section>
+    }
+    .into_any()
+}
