@@ -18,7 +18,7 @@ mod pipeline {
     /// what the extractor reaches so that a regression fails here.
     #[test]
     fn labelled_utterances_reach_the_accuracy_floor() {
-        const FLOOR: f64 = 0.97;
+        const FLOOR: f64 = 0.99;
         let catalog = demo_catalog();
         let extractor = RulesExtractor::new(&catalog);
         let cases = parse_cases(UTTERANCES).expect("the labelled set parses");

@@ -37,6 +37,15 @@ const COUNTRIES: &[(&str, &str)] = &[
     ("netherlands", "NL"),
     ("italy", "IT"),
     ("portugal", "PT"),
+    // Two-letter codes that are no US state and no everyday word.
+    ("gb", "GB"),
+    ("fr", "FR"),
+    ("mx", "MX"),
+    ("au", "AU"),
+    ("nl", "NL"),
+    ("ie", "IE"),
+    ("es", "ES"),
+    ("pt", "PT"),
 ];
 
 #[rustfmt::skip]
@@ -46,6 +55,11 @@ const US_STATES: &[&str] = &[
     "nc", "nd", "oh", "ok", "or", "pa", "ri", "sc", "sd", "tn", "tx", "ut", "vt", "va", "wa", "wv",
     "wi", "wy", "dc",
 ];
+
+/// Whether a word ends a street name: "st", "Street", "ave.".
+pub fn is_street_suffix(word: &str) -> bool {
+    STREET_SUFFIXES.contains(&word.to_lowercase().trim_end_matches('.'))
+}
 
 /// The fields of an address as one shopper wrote it; fields it does not have stay
 /// `None` (the country is never assumed).
@@ -118,9 +132,7 @@ fn parse_one_line(line: &str, address: &mut AddressMention) {
             address.region = Some(region);
         }
     }
-    let suffix = words
-        .iter()
-        .rposition(|w| STREET_SUFFIXES.contains(&w.to_lowercase().trim_end_matches('.')));
+    let suffix = words.iter().rposition(|w| is_street_suffix(w));
     let street_end = match suffix {
         Some(at) => at + 1,
         None => words.len(),

@@ -6,7 +6,8 @@ use std::ops::Range;
 
 use crate::chat::command::AddressMention;
 
-use super::address::parse_address;
+use super::address::{is_street_suffix, parse_address};
+use super::numbers::quantity_at;
 use crate::chat::text::{Token, TokenKind};
 
 use super::index::PhraseIndex;
@@ -41,7 +42,9 @@ pub fn find_contact(message: &str, tokens: &[Token], index: &PhraseIndex) -> Con
         contact.phone = Some(phone);
         contact.claimed.push(range);
     }
-    if let Some((range, address)) = find_address(message, tokens, &contact.claimed) {
+    let address = find_address(message, tokens, &contact.claimed, index)
+        .or_else(|| find_bare_address(message, tokens, &contact.claimed, index));
+    if let Some((range, address)) = address {
         contact.address = Some(address);
         contact.claimed.push(range);
     }
@@ -117,9 +120,10 @@ fn find_address(
     message: &str,
     tokens: &[Token],
     claimed: &[Range<usize>],
+    index: &PhraseIndex,
 ) -> Option<(Range<usize>, AddressMention)> {
     let start = address_start(tokens)?;
-    let end = address_end(tokens, start, claimed);
+    let end = address_end(tokens, start, claimed, index);
     let body = &tokens[start..end];
     let has_number = body.iter().any(|t| t.text.chars().any(|c| c.is_ascii_digit()));
     let words = body.iter().filter(|t| t.kind == TokenKind::Word).count();
@@ -128,6 +132,68 @@ fn find_address(
     }
     let text = message.get(body[0].span.start..body[body.len() - 1].span.end)?;
     Some((start..end, parse_address(text)))
+}
+
+/// "12 Main St, Springfield, 62701, US" on its own: an address line nothing announces.
+/// It takes a house number, one to three words of street name and a street suffix,
+/// and after them a city, postal code or country. When the street name is made of
+/// catalog words ("2 tees way too big") only a postal code or a country will do.
+fn find_bare_address(
+    message: &str,
+    tokens: &[Token],
+    claimed: &[Range<usize>],
+    index: &PhraseIndex,
+) -> Option<(Range<usize>, AddressMention)> {
+    for start in 0..tokens.len() {
+        if is_claimed(claimed, start) || !is_house_number(&tokens[start]) {
+            continue;
+        }
+        let Some(suffix) = street_suffix_after(tokens, start, claimed) else { continue };
+        let end = address_end(tokens, start, claimed, index);
+        if end <= suffix {
+            continue;
+        }
+        let Some(text) = message.get(tokens[start].span.start..tokens[end - 1].span.end) else {
+            continue;
+        };
+        let address = parse_address(text);
+        let placed = address.postal_code.is_some() || address.country.is_some();
+        let street_of_catalog_words =
+            tokens[start + 1..suffix].iter().any(|t| index.knows(&t.text));
+        if placed || (address.city.is_some() && !street_of_catalog_words) {
+            return Some((start..end, address));
+        }
+    }
+    None
+}
+
+/// "12", "221b": digits, perhaps with one letter after them.
+fn is_house_number(token: &Token) -> bool {
+    let text = token.text.as_str();
+    let digits = text.chars().take_while(char::is_ascii_digit).count();
+    let rest = &text[digits..];
+    (1..=6).contains(&digits)
+        && match token.kind {
+            TokenKind::Number => rest.is_empty(),
+            TokenKind::Word => rest.len() == 1 && rest.chars().all(|c| c.is_ascii_alphabetic()),
+            _ => false,
+        }
+}
+
+/// The index of the street suffix closing one to three words after a house number.
+fn street_suffix_after(tokens: &[Token], number: usize, claimed: &[Range<usize>]) -> Option<usize> {
+    for (at, token) in tokens.iter().enumerate().take(number + 5).skip(number + 1) {
+        if token.kind != TokenKind::Word
+            || is_claimed(claimed, at)
+            || !token.text.chars().all(char::is_alphabetic)
+        {
+            return None;
+        }
+        if at > number + 1 && is_street_suffix(&token.text) {
+            return Some(at);
+        }
+    }
+    None
 }
 
 /// The token after the phrase that announces an address, if there is one.
@@ -157,10 +223,16 @@ fn address_start(tokens: &[Token]) -> Option<usize> {
 const ABBREVIATIONS: &[&str] =
     &["st", "ave", "rd", "dr", "apt", "blvd", "ln", "ct", "n", "s", "e", "w", "mt", "ft", "no"];
 
-fn address_end(tokens: &[Token], start: usize, claimed: &[Range<usize>]) -> usize {
+fn address_end(
+    tokens: &[Token],
+    start: usize,
+    claimed: &[Range<usize>],
+    index: &PhraseIndex,
+) -> usize {
     let mut end = start;
     while let Some(token) = tokens.get(end) {
         let stop = is_claimed(claimed, end)
+            || (token.is_break() && items_follow(tokens, end + 1, index))
             || token.kind == TokenKind::Email
             || ADDRESS_STOPS.contains(&token.text.as_str())
             || matches!(token.text.as_str(), "!" | "?" | "\n")
@@ -179,6 +251,19 @@ fn address_end(tokens: &[Token], start: usize, claimed: &[Range<usize>]) -> usiz
         end -= 1;
     }
     end
+}
+
+/// "…, 62701, 2 cokes": after a break, a quantity and then a word of the catalog
+/// start an item, not the next part of an address.
+fn items_follow(tokens: &[Token], at: usize, index: &PhraseIndex) -> bool {
+    let Some(quantity) = quantity_at(tokens, at) else { return false };
+    tokens
+        .get(at + quantity.len..)
+        .unwrap_or_default()
+        .iter()
+        .take(3)
+        .take_while(|t| t.kind == TokenKind::Word)
+        .any(|t| index.knows(&t.text) && !is_street_suffix(&t.text))
 }
 
 #[rustfmt::skip]
@@ -250,15 +335,37 @@ fn name_after(
     if end == start {
         return None;
     }
-    let next = tokens.get(end);
-    let ends_cleanly = next.is_none_or(|t| {
-        t.is_break() || t.kind == TokenKind::Email || NAME_STOPS.contains(&t.text.as_str())
-    });
-    if weak && !ends_cleanly {
+    let ends_cleanly_at = |at: usize| {
+        tokens.get(at).is_none_or(|t| {
+            t.is_break() || t.kind == TokenKind::Email || NAME_STOPS.contains(&t.text.as_str())
+        })
+    };
+    // "Shopper 7", "Ana 2nd": a number closing the name belongs to it, not to an item.
+    if tokens.get(end).is_some_and(is_name_number)
+        && !is_claimed(claimed, end)
+        && ends_cleanly_at(end + 1)
+    {
+        end += 1;
+    }
+    if weak && !ends_cleanly_at(end) {
         return None;
     }
     let raw = message.get(tokens[start].span.start..tokens[end - 1].span.end)?;
     Some((start..end, display_name(raw)))
+}
+
+/// "7", "2nd", "3rd": a short number or ordinal, as people add to a name to tell
+/// namesakes apart.
+fn is_name_number(token: &Token) -> bool {
+    let text = token.text.as_str();
+    let digits = text.chars().take_while(char::is_ascii_digit).count();
+    let suffix = &text[digits..];
+    (1..=4).contains(&digits)
+        && match token.kind {
+            TokenKind::Number => suffix.is_empty(),
+            TokenKind::Word => matches!(suffix, "st" | "nd" | "rd" | "th"),
+            _ => false,
+        }
 }
 
 /// Keeps the shopper's capitals when they typed any; otherwise capitalises each word.
@@ -297,6 +404,18 @@ mod tests {
         assert_eq!(contact("i'm looking for a tee").name, None);
         assert_eq!(contact("im hungry").name, None);
         assert_eq!(contact("i'm ana and i want a tee").name.as_deref(), Some("Ana"));
+    }
+
+    #[test]
+    fn a_number_closing_a_name_is_part_of_it() {
+        let found = contact("my name is Shopper 7, shopper7@example.com");
+        assert_eq!(found.name.as_deref(), Some("Shopper 7"));
+        assert_eq!(found.claimed.iter().map(|r| r.len()).sum::<usize>(), 3);
+        assert_eq!(contact("I'm Ana 2nd").name.as_deref(), Some("Ana 2nd"));
+        assert_eq!(contact("name: Bob Smith 3").name.as_deref(), Some("Bob Smith 3"));
+        // A number that goes on to count something stays out of the name.
+        assert_eq!(contact("my name is Bob Smith 3 tees").name.as_deref(), Some("Bob Smith"));
+        assert_eq!(contact("i'm 2 tees short").name, None);
     }
 
     #[test]
@@ -345,6 +464,38 @@ mod tests {
         assert_eq!(address.postal_code.as_deref(), Some("03820"));
         assert_eq!(address.country.as_deref(), Some("US"));
         assert_eq!(found.email.as_deref(), Some("a@b.co"));
+    }
+
+    #[test]
+    fn finds_bare_address_lines() {
+        let address = contact("12 Main St, Springfield, 62701, US").address.unwrap();
+        assert_eq!(address.line1.as_deref(), Some("12 Main St"));
+        assert_eq!(address.city.as_deref(), Some("Springfield"));
+        assert_eq!(address.postal_code.as_deref(), Some("62701"));
+        assert_eq!(address.country.as_deref(), Some("US"));
+        let address = contact("221 Baker Street, London NW1 6XE, GB").address.unwrap();
+        assert_eq!(address.line1.as_deref(), Some("221 Baker Street"));
+        assert_eq!(address.city.as_deref(), Some("London"));
+        assert_eq!(address.postal_code.as_deref(), Some("NW1 6XE"));
+        assert_eq!(address.country.as_deref(), Some("GB"));
+        let found = contact("hi im ana, 2 cokes, 12 main st springfield il 62701");
+        assert_eq!(found.address.unwrap().region.as_deref(), Some("IL"));
+    }
+
+    #[test]
+    fn bare_address_lines_need_a_street_and_a_place() {
+        assert_eq!(contact("2 tees way too big").address, None);
+        assert_eq!(contact("2 tees, way too big").address, None);
+        assert_eq!(contact("12 main").address, None);
+        assert_eq!(contact("3 large pepperoni pizzas").address, None);
+    }
+
+    #[test]
+    fn an_address_stops_where_items_start() {
+        let found = contact("ship to 9 Elm Rd, Dover, NH 03820, 2 black tees in m");
+        assert_eq!(found.address.unwrap().postal_code.as_deref(), Some("03820"));
+        let found = contact("12 main st springfield il 62701, 2 cokes");
+        assert_eq!(found.address.unwrap().city.as_deref(), Some("springfield"));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, GroupKind};
 use crate::chat::text::{term_words, Token, TokenKind};
 
 use super::words::COMMON;
@@ -37,6 +37,9 @@ pub enum Strength {
     /// The name or an alias itself.
     Term,
 }
+
+/// A value name with every product's hit for it.
+pub type NamedValue = (String, Vec<ValueHit>);
 
 /// One product's option value, by index into the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -83,6 +86,9 @@ pub struct PhraseIndex {
     phrases: Vec<Phrase>,
     by_first: HashMap<WordId, Vec<usize>>,
     common: HashSet<&'static str>,
+    /// Multi-value groups by their name's words, singular and plural ("dips"): each
+    /// value name with the products' hits for it, in catalog order.
+    multi_groups: HashMap<Vec<String>, Vec<NamedValue>>,
 }
 
 impl PhraseIndex {
@@ -140,6 +146,7 @@ impl PhraseIndex {
             );
         }
         index.add_variants();
+        index.multi_groups = multi_groups(catalog);
         index.suggestion_terms = suggestion_terms(catalog);
         index.product_phrases = (0..index.phrases.len())
             .filter(|&id| {
@@ -163,6 +170,40 @@ impl PhraseIndex {
     /// Whether the catalog knows this word in any form, typos aside.
     pub fn knows(&self, word: &str) -> bool {
         self.ids.contains_key(word) || self.variants.contains_key(word)
+    }
+
+    /// The option values named by this number and a unit ("750 ml"), for when the
+    /// shopper leaves the unit out.
+    pub fn values_by_number(&self, number: &str) -> Vec<ValueHit> {
+        let Some(id) = self.ids.get(number) else { return Vec::new() };
+        let mut hits: Vec<ValueHit> = self
+            .by_first
+            .get(id)
+            .into_iter()
+            .flatten()
+            .map(|&p| &self.phrases[p])
+            .filter(|phrase| {
+                phrase.words.len() == 2
+                    && self.word(phrase.words[1]).chars().all(char::is_alphabetic)
+            })
+            .flat_map(|phrase| match &phrase.meaning {
+                Meaning::Value(hits) => hits.clone(),
+                Meaning::Products(_) => Vec::new(),
+            })
+            .collect();
+        hits.sort();
+        hits.dedup();
+        hits
+    }
+
+    /// "dips", "toppings" at token `at`: every value of the multi-value groups of that
+    /// name, one list of hits per value, and how many tokens the name takes.
+    pub fn multi_group_at(&self, tokens: &[Token], at: usize) -> Option<(&[NamedValue], usize)> {
+        (1..=2).rev().find_map(|len| {
+            let words: Vec<String> =
+                tokens.get(at..at + len)?.iter().map(|t| t.text.clone()).collect();
+            self.multi_groups.get(&words).map(|values| (values.as_slice(), len))
+        })
     }
 
     pub fn is_common(&self, word: &str) -> bool {
@@ -535,6 +576,32 @@ fn suggestion_terms(catalog: &Catalog) -> Vec<(usize, String)> {
     terms
 }
 
+fn multi_groups(catalog: &Catalog) -> HashMap<Vec<String>, Vec<NamedValue>> {
+    let mut groups: HashMap<Vec<String>, Vec<NamedValue>> = HashMap::new();
+    for (p, product) in catalog.products.iter().enumerate() {
+        for (g, group) in product.options.iter().enumerate() {
+            if group.kind != GroupKind::Multi {
+                continue;
+            }
+            let words = term_words(&group.name);
+            let Some((last, rest)) = words.split_last() else { continue };
+            let forms = std::iter::once(last.clone()).chain(inflections(last));
+            for form in forms {
+                let key: Vec<String> = rest.iter().cloned().chain([form]).collect();
+                let values = groups.entry(key).or_default();
+                for (v, value) in group.values.iter().enumerate() {
+                    let hit = ValueHit { product: p, group: g, value: v };
+                    match values.iter_mut().find(|(name, _)| *name == value.name) {
+                        Some((_, hits)) => hits.push(hit),
+                        None => values.push((value.name.clone(), vec![hit])),
+                    }
+                }
+            }
+        }
+    }
+    groups
+}
+
 /// The product's own option values that a term for it contains.
 fn implied_values(
     words: &[WordId],
@@ -652,6 +719,18 @@ mod tests {
         assert!(hits.iter().all(|hit| {
             catalog.products[hit.product].options[hit.group].values[hit.value].name == "xl"
         }));
+    }
+
+    #[test]
+    fn multi_value_groups_are_known_by_name() {
+        let catalog = demo_catalog();
+        let index = PhraseIndex::new(&catalog);
+        let (values, len) = index.multi_group_at(&tokenize("dips"), 0).unwrap();
+        assert_eq!(len, 1);
+        let names: Vec<&str> = values.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names.len(), 3, "{names:?}");
+        assert!(index.multi_group_at(&tokenize("dip"), 0).is_some());
+        assert!(index.multi_group_at(&tokenize("size"), 0).is_none(), "a single-value group");
     }
 
     #[test]

@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 
 use crate::chat::command::Span;
+use crate::chat::draft::MAX_QUANTITY;
 use crate::chat::text::{Token, TokenKind};
 
-use super::index::{Meaning, PhraseIndex, PhraseMatch, Strength, ValueHit};
+use super::index::{Meaning, NamedValue, PhraseIndex, PhraseMatch, Strength, ValueHit};
 use super::numbers::{quantity_at, Quantity};
 use super::words::{NEGATIONS, SPLITTERS};
 
@@ -126,9 +127,19 @@ pub fn pieces(
             i += 1;
             continue;
         }
+        if let Some((values, len)) = every_value_at(tokens, usable, i, index) {
+            let end = i + len;
+            let span = token.span.join(tokens[end - 1].span);
+            for (name, hits) in values {
+                let kind = PieceKind::Value { hits: hits.clone(), qualifier: None, exclude: false };
+                found.push(Piece { kind, span, text: name.clone() });
+            }
+            i = end;
+            continue;
+        }
         let (kind, len) = match starts.get(&i) {
             Some(hit) => (phrase_piece(tokens, hit, index), hit.end - hit.start),
-            None => plain_piece(tokens, i, qualifiers),
+            None => plain_piece(tokens, i, index, qualifiers),
         };
         let len = len.max(1);
         let end = (i + len).min(tokens.len());
@@ -141,6 +152,29 @@ pub fn pieces(
     apply_qualifiers(&mut found);
     apply_negations(&mut found);
     found
+}
+
+/// "all three dips", "every topping", "all the extras": each value of a multi-value
+/// group named after "all" or "every", and how many tokens that took.
+fn every_value_at<'i>(
+    tokens: &[Token],
+    usable: &[bool],
+    i: usize,
+    index: &'i PhraseIndex,
+) -> Option<(&'i [NamedValue], usize)> {
+    if !matches!(tokens[i].text.as_str(), "all" | "every") {
+        return None;
+    }
+    let mut at = i + 1;
+    while tokens.get(at).is_some_and(|t| matches!(t.text.as_str(), "the" | "of" | "your")) {
+        at += 1;
+    }
+    if let Some(count) = quantity_at(tokens, at).filter(|q| !q.article) {
+        at += count.len;
+    }
+    let (values, len) = index.multi_group_at(tokens, at)?;
+    let end = at + len;
+    usable[i..end].iter().all(|&ok| ok).then_some((values, end - i))
 }
 
 /// "a white one", "the 1l one", "another one": after a describing word or a number,
@@ -217,7 +251,12 @@ fn phrase_piece(tokens: &[Token], hit: &PhraseMatch, index: &PhraseIndex) -> Pie
     }
 }
 
-fn plain_piece(tokens: &[Token], i: usize, qualifiers: &Qualifiers) -> (PieceKind, usize) {
+fn plain_piece(
+    tokens: &[Token],
+    i: usize,
+    index: &PhraseIndex,
+    qualifiers: &Qualifiers,
+) -> (PieceKind, usize) {
     let token = &tokens[i];
     let text = token.text.as_str();
     match token.kind {
@@ -233,6 +272,14 @@ fn plain_piece(tokens: &[Token], i: usize, qualifiers: &Qualifiers) -> (PieceKin
         return (PieceKind::Qualifier(qualifier), len);
     }
     if let Some(quantity) = quantity_at(tokens, i) {
+        // "bottle 750": too many to be a count, and what a value of the catalog is
+        // called without its unit.
+        if token.kind == TokenKind::Number && quantity.value > MAX_QUANTITY {
+            let hits = index.values_by_number(text);
+            if !hits.is_empty() {
+                return (PieceKind::Value { hits, qualifier: None, exclude: false }, 1);
+            }
+        }
         return (PieceKind::Number(quantity), quantity.len);
     }
     if SPLITTERS.contains(&text) {
@@ -362,6 +409,22 @@ mod tests {
             k,
             PieceKind::Value { qualifier: Some(q), .. } if q == "extra"
         )));
+    }
+
+    #[test]
+    fn a_number_too_big_to_count_may_be_a_value_without_its_unit() {
+        let kinds = read("bottle 750");
+        assert!(matches!(&kinds[1], PieceKind::Value { hits, .. } if !hits.is_empty()));
+        assert!(matches!(read("bottle 2")[1], PieceKind::Number(Quantity { value: 2, .. })));
+        assert!(matches!(read("120 tees")[0], PieceKind::Number(Quantity { value: 120, .. })));
+    }
+
+    #[test]
+    fn all_of_a_group_is_each_of_its_values() {
+        let kinds = read("knots with all three dips");
+        assert_eq!(kinds.iter().filter(|k| matches!(k, PieceKind::Value { .. })).count(), 3);
+        let kinds = read("ignore all previous instructions");
+        assert!(!kinds.iter().any(|k| matches!(k, PieceKind::Value { .. })));
     }
 
     #[test]

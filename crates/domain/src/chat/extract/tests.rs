@@ -282,3 +282,70 @@ fn commands_round_trip_through_json() {
     let back: Vec<Command> = serde_json::from_str(&json).unwrap();
     assert_eq!(back, found);
 }
+
+#[test]
+fn a_number_in_a_name_is_no_quantity() {
+    let found = commands_after(&["a diet coke"], "my name is Shopper 7, shopper7@example.com");
+    assert_eq!(
+        found,
+        [Command::IdentifyCustomer {
+            name: Some("Shopper 7".into()),
+            email: Some("shopper7@example.com".into()),
+            phone: None,
+        }]
+    );
+    for message in ["I'm Ana 2nd", "name: Bob Smith 3"] {
+        let found = commands_after(&["a tee"], message);
+        assert!(
+            matches!(&found[..], [Command::IdentifyCustomer { name: Some(_), .. }]),
+            "{message}: {found:?}"
+        );
+    }
+}
+
+#[test]
+fn a_bare_address_line_sets_the_address() {
+    for message in ["12 Main St, Springfield, 62701, US", "221 Baker Street, London NW1 6XE, GB"] {
+        let found = commands_after(&["a coke"], message);
+        assert!(matches!(&found[..], [Command::SetShippingAddress(_)]), "{message}: {found:?}");
+    }
+    let found =
+        commands("ana@example.com, 2 cokes and a trail bottle. 12 Main St, Springfield, 62701");
+    assert_eq!(found.len(), 4, "{found:?}");
+    assert_eq!(added(&found[0]).quantity, Some(2));
+    assert_eq!(added(&found[1]).product, known("TRAIL-BOTTLE"));
+    assert!(matches!(found[2], Command::IdentifyCustomer { .. }));
+    let Command::SetShippingAddress(address) = &found[3] else { panic!("{found:?}") };
+    assert_eq!(address.line1.as_deref(), Some("12 Main St"));
+}
+
+#[test]
+fn items_after_an_address_are_still_ordered() {
+    let found = commands("ship to 9 Elm Rd, Dover, NH 03820, 2 black tees in m");
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(
+        (added(&found[0]).product.clone(), added(&found[0]).quantity),
+        (known("TEE"), Some(2))
+    );
+    assert!(
+        matches!(&found[1], Command::SetShippingAddress(a) if a.city.as_deref() == Some("Dover"))
+    );
+}
+
+#[test]
+fn a_value_said_without_its_unit() {
+    let found = commands("bottle 750");
+    let bottle = added(&found[0]);
+    assert_eq!((bottle.product.clone(), bottle.quantity), (known("TRAIL-BOTTLE"), None));
+    assert_eq!(bottle.choices, [choice("capacity", "750 ml")]);
+    assert_eq!(added(&commands("bottle 2")[0]).quantity, Some(2));
+}
+
+#[test]
+fn all_the_values_of_a_group() {
+    let found = commands("can i get garlic knots with all three dips");
+    let knots = added(&found[0]);
+    assert_eq!(knots.product, known("GARLIC-KNOTS"));
+    let dips: Vec<&str> = knots.choices.iter().map(|c| c.value.as_str()).collect();
+    assert_eq!(dips, ["marinara", "ranch", "garlic butter"]);
+}
