@@ -16,5 +16,7 @@ pub mod chat;
 /// Orders as events: the system of record the chat writes to.
 pub mod orders;
 
+pub mod returns;
+
 /// Stock keys and levels: what an order may still take.
 pub mod stock;
