@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gapless_store::{redact_url, Store};
 
-use crate::{catalog_import, eval, startup, telemetry};
+use crate::{bench_writes, catalog_import, eval, startup, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,6 +39,9 @@ pub enum Command {
     Catalog(CatalogCommand),
     /// Score an extractor on labelled utterances (JSONL); no database needed.
     Eval(eval::EvalArgs),
+    /// Measure one-row insert transactions per second on DATABASE_URL: the physical
+    /// limit for chat turns on this disk (`scripts/load.mjs` runs it beside the load).
+    BenchWrites(bench_writes::BenchWritesArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +136,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Eval(args) => eval::run(&args).map(drop),
+            Command::BenchWrites(args) => {
+                let store = open_store(&cli.database_url).await?;
+                let report = bench_writes::run(store, &args).await?;
+                println!("{report}");
+                Ok(())
+            }
         }
     })
 }

@@ -10,6 +10,7 @@ mod postgres_sessions;
 mod records;
 mod sqlite;
 mod sqlite_chat;
+mod sqlite_commit;
 mod sqlite_sessions;
 
 use std::sync::Arc;
@@ -114,6 +115,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Removes sessions that expired before `now`; returns how many.
     async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+
+    /// One transaction that inserts one row into the scratch table `write_probe`, through
+    /// the same connections as every other write: the physical limit for chat turns.
+    async fn write_probe(&self) -> Result<(), StoreError>;
+
+    /// Empties `write_probe`; returns the rows removed.
+    async fn clear_write_probe(&self) -> Result<u64, StoreError>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

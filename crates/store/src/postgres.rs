@@ -250,4 +250,18 @@ impl Store for PostgresStore {
     async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         self.delete_expired_sessions_impl(now).await
     }
+
+    async fn write_probe(&self) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO write_probe (note) VALUES ($1)")
+            .bind("probe")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn clear_write_probe(&self) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM write_probe").execute(&self.pool).await?.rows_affected())
+    }
 }

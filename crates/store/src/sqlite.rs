@@ -18,6 +18,8 @@ use crate::{
     TurnWrite,
 };
 
+use crate::sqlite_commit::TurnCommitter;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
 /// How hard SQLite works to keep a commit through a power cut.
@@ -37,6 +39,7 @@ pub enum SqliteDurability {
 pub struct SqliteStore {
     pub(crate) reader: SqlitePool,
     pub(crate) writer: SqlitePool,
+    turns: TurnCommitter,
 }
 
 impl SqliteStore {
@@ -63,7 +66,8 @@ impl SqliteStore {
         let writer =
             SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        Ok(SqliteStore { reader, writer })
+        let turns = TurnCommitter::start(writer.clone());
+        Ok(SqliteStore { reader, writer, turns })
     }
 }
 
@@ -226,7 +230,7 @@ impl Store for SqliteStore {
     }
 
     async fn record_turn(&self, turn: &TurnWrite) -> Result<(), StoreError> {
-        self.record_turn_impl(turn).await
+        self.turns.commit(turn.clone()).await
     }
 
     async fn order_events(&self, order_id: &str) -> Result<Vec<EventRow>, StoreError> {
@@ -269,5 +273,19 @@ impl Store for SqliteStore {
 
     async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         self.delete_expired_sessions_impl(now).await
+    }
+
+    async fn write_probe(&self) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("INSERT INTO write_probe (note) VALUES (?)")
+            .bind("probe")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn clear_write_probe(&self) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM write_probe").execute(&self.writer).await?.rows_affected())
     }
 }

@@ -100,54 +100,6 @@ impl SqliteStore {
         u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("order number {n}")))
     }
 
-    pub(crate) async fn record_turn_impl(&self, turn: &TurnWrite) -> Result<(), StoreError> {
-        let now = OffsetDateTime::now_utc();
-        let mut tx = self.writer.begin().await?;
-        let order_id = turn.order.as_ref().map(|o| o.order_id.as_str());
-        let updated = sqlx::query(
-            "UPDATE conversations SET turn_count = ?, updated_at = ?,
-                outcome = COALESCE(?, outcome), order_id = COALESCE(?, order_id),
-                handoff_at = CASE WHEN ? THEN COALESCE(handoff_at, ?) ELSE handoff_at END
-             WHERE id = ? AND turn_count = ?",
-        )
-        .bind(i64::from(turn.seq))
-        .bind(now)
-        .bind(&turn.outcome)
-        .bind(order_id)
-        .bind(turn.handoff)
-        .bind(now)
-        .bind(&turn.conversation_id)
-        .bind(i64::from(turn.seq) - 1)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::Conflict("the conversation moved on".into()));
-        }
-        if let Some(order) = &turn.order {
-            write_order(&mut tx, turn, order, now).await?;
-        }
-        sqlx::query(
-            "INSERT INTO chat_turns (id, conversation_id, seq, text, received_at,
-                idempotency_key, extractor, audit, reply, response)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&turn.turn_id)
-        .bind(&turn.conversation_id)
-        .bind(i64::from(turn.seq))
-        .bind(&turn.text)
-        .bind(turn.received_at)
-        .bind(&turn.idempotency_key)
-        .bind(&turn.extractor)
-        .bind(Json(&turn.audit))
-        .bind(&turn.reply)
-        .bind(Json(&turn.response))
-        .execute(&mut *tx)
-        .await
-        .map_err(write_conflict)?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     pub(crate) async fn order_events_impl(
         &self,
         order_id: &str,
@@ -202,6 +154,57 @@ impl SqliteStore {
         })
         .transpose()
     }
+}
+
+/// Everything one turn writes, inside the caller's transaction (or savepoint): the
+/// conversation's turn count (the optimistic lock), the order, the turn and its audit.
+pub(crate) async fn write_turn(
+    tx: &mut Transaction<'_, Sqlite>,
+    turn: &TurnWrite,
+) -> Result<(), StoreError> {
+    let now = OffsetDateTime::now_utc();
+    let order_id = turn.order.as_ref().map(|o| o.order_id.as_str());
+    let updated = sqlx::query(
+        "UPDATE conversations SET turn_count = ?, updated_at = ?,
+                outcome = COALESCE(?, outcome), order_id = COALESCE(?, order_id),
+                handoff_at = CASE WHEN ? THEN COALESCE(handoff_at, ?) ELSE handoff_at END
+             WHERE id = ? AND turn_count = ?",
+    )
+    .bind(i64::from(turn.seq))
+    .bind(now)
+    .bind(&turn.outcome)
+    .bind(order_id)
+    .bind(turn.handoff)
+    .bind(now)
+    .bind(&turn.conversation_id)
+    .bind(i64::from(turn.seq) - 1)
+    .execute(&mut **tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::Conflict("the conversation moved on".into()));
+    }
+    if let Some(order) = &turn.order {
+        write_order(tx, turn, order, now).await?;
+    }
+    sqlx::query(
+        "INSERT INTO chat_turns (id, conversation_id, seq, text, received_at,
+                idempotency_key, extractor, audit, reply, response)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&turn.turn_id)
+    .bind(&turn.conversation_id)
+    .bind(i64::from(turn.seq))
+    .bind(&turn.text)
+    .bind(turn.received_at)
+    .bind(&turn.idempotency_key)
+    .bind(&turn.extractor)
+    .bind(Json(&turn.audit))
+    .bind(&turn.reply)
+    .bind(Json(&turn.response))
+    .execute(&mut **tx)
+    .await
+    .map_err(write_conflict)?;
+    Ok(())
 }
 
 async fn write_order(

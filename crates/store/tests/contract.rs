@@ -438,6 +438,50 @@ async fn only_expired_sessions_are_swept(store: Arc<dyn Store>) {
     }
 }
 
+/// Many writers at once (SQLite commits them together): each turn stands or falls on
+/// its own, and a refused one leaves no trace.
+async fn concurrent_turns_commit_independently(store: Arc<dyn Store>) {
+    let mut conversations = Vec::new();
+    for _ in 0..24 {
+        conversations.push(start_conversation(store.as_ref()).await);
+    }
+    let writes = conversations.iter().enumerate().map(|(i, conversation)| {
+        let store = store.clone();
+        // Every third turn claims a turn number the conversation is not at.
+        let seq = if i % 3 == 0 { 2 } else { 1 };
+        let write = turn(conversation, seq, &format!("turn {i}"));
+        tokio::spawn(async move { store.record_turn(&write).await })
+    });
+    let outcomes: Vec<_> = futures_join(writes.collect()).await;
+    for (i, (conversation, outcome)) in conversations.iter().zip(outcomes).enumerate() {
+        let turns = store.turns(conversation).await.unwrap();
+        if i % 3 == 0 {
+            assert!(matches!(outcome, Err(StoreError::Conflict(_))), "{i}: {outcome:?}");
+            assert!(turns.is_empty(), "{i}: a refused turn was written");
+        } else {
+            outcome.unwrap();
+            assert_eq!(turns.len(), 1);
+            assert_eq!(turns[0].text, format!("turn {i}"));
+        }
+    }
+}
+
+async fn futures_join<T>(handles: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut results = Vec::with_capacity(handles.len());
+    for handle in handles {
+        results.push(handle.await.unwrap());
+    }
+    results
+}
+
+async fn the_write_probe_commits_and_clears(store: Arc<dyn Store>) {
+    for _ in 0..3 {
+        store.write_probe().await.unwrap();
+    }
+    assert_eq!(store.clear_write_probe().await.unwrap(), 3);
+    assert_eq!(store.clear_write_probe().await.unwrap(), 0);
+}
+
 macro_rules! contract {
     ($($story:ident),* $(,)?) => {
         mod sqlite {
@@ -476,4 +520,6 @@ contract!(
     an_expired_session_does_not_load,
     a_deleted_session_is_gone,
     only_expired_sessions_are_swept,
+    the_write_probe_commits_and_clears,
+    concurrent_turns_commit_independently,
 );

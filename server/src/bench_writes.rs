@@ -1,0 +1,86 @@
+//! `gapless bench-writes`: how many one-row insert transactions this database commits
+//! per second, with as many concurrent writers as the chat load uses. A chat turn is one
+//! transaction too (with more rows), so this rate is the ceiling turns are measured
+//! against.
+
+use std::{
+    fmt,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use gapless_store::Store;
+
+#[derive(Debug, clap::Args)]
+pub struct BenchWritesArgs {
+    /// How long to write.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// Concurrent writers (match the load script's workers).
+    #[arg(long, default_value_t = 1)]
+    pub workers: usize,
+}
+
+pub struct Report {
+    pub transactions: usize,
+    pub elapsed: Duration,
+    pub workers: usize,
+    pub p50: Duration,
+    pub p99: Duration,
+}
+
+impl Report {
+    pub fn per_second(&self) -> f64 {
+        self.transactions as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} one-row insert transactions in {:.1} s with {} workers: {:.0} tx/s, p50 {:.2} ms, p99 {:.2} ms",
+            self.transactions,
+            self.elapsed.as_secs_f64(),
+            self.workers,
+            self.per_second(),
+            self.p50.as_secs_f64() * 1000.0,
+            self.p99.as_secs_f64() * 1000.0,
+        )
+    }
+}
+
+pub async fn run(store: Arc<dyn Store>, args: &BenchWritesArgs) -> anyhow::Result<Report> {
+    anyhow::ensure!(
+        args.seconds > 0.0 && args.seconds.is_finite(),
+        "--seconds must be a positive number"
+    );
+    let workers = args.workers.max(1);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(args.seconds);
+    let tasks = (0..workers)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while Instant::now() < deadline {
+                    let start = Instant::now();
+                    store.write_probe().await?;
+                    latencies.push(start.elapsed());
+                }
+                Ok::<_, gapless_store::StoreError>(latencies)
+            })
+        })
+        .collect::<Vec<_>>();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.context("a writer task failed")?.context("a write failed")?);
+    }
+    let elapsed = started.elapsed();
+    store.clear_write_probe().await.context("emptying write_probe")?;
+    anyhow::ensure!(!latencies.is_empty(), "no transaction finished in {} s", args.seconds);
+    latencies.sort();
+    let at = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
+    Ok(Report { transactions: latencies.len(), elapsed, workers, p50: at(0.5), p99: at(0.99) })
+}
