@@ -6,11 +6,14 @@
 
 mod postgres;
 mod postgres_chat;
+mod postgres_returns;
 mod postgres_sessions;
 mod records;
+mod returns_records;
 mod sqlite;
 mod sqlite_chat;
 mod sqlite_commit;
+mod sqlite_returns;
 mod sqlite_sessions;
 
 use std::sync::Arc;
@@ -22,6 +25,7 @@ use time::OffsetDateTime;
 
 pub use postgres::PostgresStore;
 pub use records::*;
+pub use returns_records::*;
 pub use sqlite::{SqliteDurability, SqliteStore};
 
 /// Everything the app persists. Held as `Arc<dyn Store>`: server functions cannot be
@@ -122,6 +126,55 @@ pub trait Store: Send + Sync + 'static {
 
     /// Empties `write_probe`; returns the rows removed.
     async fn clear_write_probe(&self) -> Result<u64, StoreError>;
+
+    // Returns (DESIGN "Returns", CONTRACTS §4). Times are kept to the microsecond on both
+    // backends, like sessions: what reads back is the written time truncated.
+
+    /// The order and what can still be claimed per line, by order number; `None` if
+    /// unknown. Only confirmed orders count (status other than draft).
+    async fn returnable_order(&self, number: &str) -> Result<Option<ReturnableOrder>, StoreError>;
+
+    /// Returns this email requested at or after `since`, not rejected or cancelled. The
+    /// email is compared as given: callers pass the normalized form they store.
+    async fn recent_returns(&self, email: &str, since: OffsetDateTime) -> Result<u32, StoreError>;
+
+    /// One transaction: the claims (per line, a conditional update that fails with
+    /// [`StoreError::OverClaimed`] when fewer units are left than asked), the return's
+    /// row, its items, its events with seq 1, 2, … and an outbox row per event (topic
+    /// `return.<type>`). A taken `rma` is [`StoreError::Conflict`] (`"rma taken"`). On
+    /// any error nothing is written.
+    async fn create_return(&self, new: &NewReturn) -> Result<(), StoreError>;
+
+    async fn return_by_rma(&self, rma: &str) -> Result<Option<ReturnRow>, StoreError>;
+
+    /// One transaction: appends `events` (seq continuing from `expected_version`), sets
+    /// the status, `updated_at` and, when given, the refund amount, gives back the
+    /// released claims, and writes an outbox row per event. A return not at
+    /// `expected_version` (or unknown) is [`StoreError::Conflict`] and nothing is written.
+    async fn update_return(&self, update: &ReturnUpdate) -> Result<(), StoreError>;
+
+    /// Newest request first; only `status` when given; at most `limit` rows.
+    async fn list_returns(
+        &self,
+        status: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ReturnListRow>, StoreError>;
+
+    /// The events (by seq) of every return that is refunded, exchanged or credited and
+    /// was last updated in `[from, to)`: the input of refund cycle times.
+    async fn completed_return_events(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<Vec<ReturnEventRow>>, StoreError>;
+
+    /// Sets the order's `delivered_at` (demo data and, later, fulfilment); `false` for
+    /// an unknown number.
+    async fn mark_delivered(
+        &self,
+        order_number: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,6 +267,8 @@ pub enum StoreError {
     OutOfStock { key: StockKey, available: u32 },
     #[error("a turn with this idempotency key was already recorded")]
     DuplicateTurn,
+    #[error("only {available} of line {line} can still be returned")]
+    OverClaimed { line: u32, available: u32 },
 }
 
 /// Unique violations on write mean another writer got there first: a replayed

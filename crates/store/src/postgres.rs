@@ -14,8 +14,8 @@ use time::OffsetDateTime;
 
 use crate::{
     level, option_key, stock_key_from_columns, stock_rows, Backend, ConversationRow, EventRow,
-    ImportSummary, NewConversation, OrderSummary, StockLevels, Store, StoreError, TurnRow,
-    TurnWrite,
+    ImportSummary, NewConversation, NewReturn, OrderSummary, ReturnEventRow, ReturnListRow,
+    ReturnRow, ReturnUpdate, ReturnableOrder, StockLevels, Store, StoreError, TurnRow, TurnWrite,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -263,5 +263,49 @@ impl Store for PostgresStore {
 
     async fn clear_write_probe(&self) -> Result<u64, StoreError> {
         Ok(sqlx::query("DELETE FROM write_probe").execute(&self.pool).await?.rows_affected())
+    }
+
+    async fn returnable_order(&self, number: &str) -> Result<Option<ReturnableOrder>, StoreError> {
+        self.returnable_order_impl(number).await
+    }
+
+    async fn recent_returns(&self, email: &str, since: OffsetDateTime) -> Result<u32, StoreError> {
+        self.recent_returns_impl(email, since).await
+    }
+
+    async fn create_return(&self, new: &NewReturn) -> Result<(), StoreError> {
+        self.create_return_impl(new).await
+    }
+
+    async fn return_by_rma(&self, rma: &str) -> Result<Option<ReturnRow>, StoreError> {
+        self.return_by_rma_impl(rma).await
+    }
+
+    async fn update_return(&self, update: &ReturnUpdate) -> Result<(), StoreError> {
+        self.update_return_impl(update).await
+    }
+
+    async fn list_returns(
+        &self,
+        status: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ReturnListRow>, StoreError> {
+        self.list_returns_impl(status, limit).await
+    }
+
+    async fn completed_return_events(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<Vec<ReturnEventRow>>, StoreError> {
+        self.completed_return_events_impl(from, to).await
+    }
+
+    async fn mark_delivered(
+        &self,
+        order_number: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.mark_delivered_impl(order_number, at).await
     }
 }

@@ -17,7 +17,7 @@ const SORTABLE: &[BorrowedFormatItem<'_>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
 /// `at` in UTC, truncated to the microsecond like PostgreSQL does.
-fn sortable(at: OffsetDateTime) -> Result<String, StoreError> {
+pub(crate) fn sortable(at: OffsetDateTime) -> Result<String, StoreError> {
     at.to_offset(time::UtcOffset::UTC)
         .format(SORTABLE)
         .map_err(|e| StoreError::Corrupt(format!("cannot store time {at}: {e}")))

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use gapless_domain::{catalog::Catalog, sku::Sku};
 use gapless_store::{
-    new_id, CustomerWrite, EventWrite, ImportSummary, LineWrite, NewConversation, OrderProjection,
-    OrderWrite, StockKey, StockLevel, Store, StoreError, TurnWrite,
+    new_id, CustomerWrite, EventWrite, ImportSummary, LineWrite, NewConversation, NewReturn,
+    OrderProjection, OrderWrite, ReturnEventWrite, ReturnItemRow, ReturnItemWrite, ReturnUpdate,
+    StockKey, StockLevel, Store, StoreError, TurnWrite,
 };
 use serde_json::json;
 use time::{macros::datetime, Duration, OffsetDateTime};
@@ -482,6 +483,457 @@ async fn the_write_probe_commits_and_clears(store: Arc<dyn Store>) {
     assert_eq!(store.clear_write_probe().await.unwrap(), 0);
 }
 
+// Returns.
+
+/// Places an order with one line per quantity (TEE, MUG, CAP, TEE, …) through a chat
+/// turn, as the chat does; `status` "confirmed" or "draft". Returns (id, number).
+async fn place_order(store: &dyn Store, quantities: &[u32], status: &str) -> (String, String) {
+    let conversation = start_conversation(store).await;
+    let order_id = new_id();
+    let number = format!("G-{}", 100_000 + store.next_order_number().await.unwrap());
+    let mut write = order_write(&order_id, &number, 0, 1, 0);
+    write.projection.status = status.to_owned();
+    write.projection.lines = quantities
+        .iter()
+        .enumerate()
+        .map(|(i, &quantity)| {
+            let unit_price = 1000 * (i as i64 + 1);
+            LineWrite {
+                sku: ["TEE", "MUG", "CAP"][i % 3].to_owned(),
+                name: format!("item {i}"),
+                quantity,
+                choices: json!([]),
+                unit_price,
+                total: unit_price * i64::from(quantity),
+            }
+        })
+        .collect();
+    let mut place = turn(&conversation, 1, "order, confirm");
+    place.order = Some(write);
+    store.record_turn(&place).await.unwrap();
+    (order_id, number)
+}
+
+fn return_event(kind: &str, at: OffsetDateTime) -> ReturnEventWrite {
+    ReturnEventWrite {
+        id: new_id(),
+        event_type: kind.to_owned(),
+        schema_version: 1,
+        payload: json!({ "type": kind, "note": format!("{kind} payload") }),
+        actor: if kind == "requested" { "customer" } else { "system" }.to_owned(),
+        at,
+    }
+}
+
+/// An approved return of `claims` (line, quantity), one approved item each, requested
+/// and approved at `at` by ana.
+fn a_return(order_id: &str, rma: &str, at: OffsetDateTime, claims: &[(u32, u32)]) -> NewReturn {
+    NewReturn {
+        id: new_id(),
+        rma: rma.to_owned(),
+        order_id: order_id.to_owned(),
+        email: "ana@example.com".into(),
+        resolution: "refund".into(),
+        status: "approved".into(),
+        requested_at: at,
+        items: claims
+            .iter()
+            .map(|&(line, quantity)| ReturnItemWrite {
+                line,
+                sku: "TEE".into(),
+                quantity,
+                reason: "too_small".into(),
+                comment: None,
+                decision: "approved".into(),
+                rule: "auto_approve".into(),
+                message: "Approved.".into(),
+                value: 1000 * i64::from(quantity),
+                restocking_fee: 0,
+            })
+            .collect(),
+        events: vec![return_event("requested", at), return_event("approved", at)],
+        claims: claims.to_vec(),
+    }
+}
+
+/// Units claimed per line, as the returns lookup shows them.
+async fn claimed(store: &dyn Store, number: &str) -> Vec<u32> {
+    let order = store.returnable_order(number).await.unwrap().expect("order is returnable");
+    order.lines.iter().map(|line| line.claimed).collect()
+}
+
+fn update(
+    return_id: &str,
+    expected_version: u32,
+    kind: &str,
+    status: &str,
+    at: OffsetDateTime,
+) -> ReturnUpdate {
+    ReturnUpdate {
+        return_id: return_id.to_owned(),
+        expected_version,
+        events: vec![return_event(kind, at)],
+        status: status.to_owned(),
+        release: vec![],
+        refund_amount: None,
+        at,
+    }
+}
+
+async fn a_confirmed_order_is_returnable(store: Arc<dyn Store>) {
+    let (order_id, number) = place_order(store.as_ref(), &[2, 1], "confirmed").await;
+    let order = store.returnable_order(&number).await.unwrap().unwrap();
+    assert_eq!(order.order_id, order_id);
+    assert_eq!(order.number, number);
+    assert_eq!(order.email.as_deref(), Some("ana@example.com"));
+    assert_eq!((order.status.as_str(), order.currency.as_str()), ("confirmed", "USD"));
+    assert!(order.confirmed_at.is_some());
+    assert_eq!(order.delivered_at, None);
+    let lines: Vec<_> = order
+        .lines
+        .iter()
+        .map(|l| (l.line, l.sku.as_str(), l.name.as_str(), l.quantity, l.unit_price, l.claimed))
+        .collect();
+    assert_eq!(lines, vec![(0, "TEE", "item 0", 2, 1000, 0), (1, "MUG", "item 1", 1, 2000, 0)]);
+
+    assert_eq!(store.returnable_order("G-999999").await.unwrap(), None);
+    let (_, draft) = place_order(store.as_ref(), &[1], "draft").await;
+    assert!(store.order_summary(&draft).await.unwrap().is_some());
+    assert_eq!(store.returnable_order(&draft).await.unwrap(), None, "a draft was never bought");
+}
+
+async fn a_created_return_reads_back(store: Arc<dyn Store>) {
+    let (order_id, number) = place_order(store.as_ref(), &[3, 2], "confirmed").await;
+    let at = datetime!(2030-06-01 14:00:00.123_456_789 +02:00);
+    let mut new = a_return(&order_id, "R-READ", at, &[(0, 1)]);
+    new.email = "Ana@Example.com".into();
+    new.resolution = "store_credit".into();
+    new.items.push(ReturnItemWrite {
+        line: 1,
+        sku: "MUG".into(),
+        quantity: 2,
+        reason: "changed_mind".into(),
+        comment: Some("never used, still boxed".into()),
+        decision: "rejected".into(),
+        rule: "final_sale".into(),
+        message: "This item was a final sale and cannot be returned.".into(),
+        value: 4000,
+        restocking_fee: 250,
+    });
+    store.create_return(&new).await.unwrap();
+
+    let row = store.return_by_rma("R-READ").await.unwrap().unwrap();
+    assert_eq!((row.id.as_str(), row.rma.as_str()), (new.id.as_str(), "R-READ"));
+    assert_eq!((row.order_id.as_str(), row.order_number.as_str()), (&*order_id, &*number));
+    assert_eq!(row.email, "Ana@Example.com");
+    assert_eq!((row.status.as_str(), row.resolution.as_str()), ("approved", "store_credit"));
+    assert_eq!((row.version, row.refund_amount), (2, None));
+    assert_eq!(row.requested_at, micros(at));
+    assert_eq!(row.requested_at, datetime!(2030-06-01 12:00:00.123_456 UTC));
+    assert_eq!(row.updated_at, micros(at));
+    let items: Vec<ReturnItemRow> = new
+        .items
+        .iter()
+        .map(|i| ReturnItemRow {
+            line: i.line,
+            sku: i.sku.clone(),
+            quantity: i.quantity,
+            reason: i.reason.clone(),
+            comment: i.comment.clone(),
+            decision: i.decision.clone(),
+            rule: i.rule.clone(),
+            message: i.message.clone(),
+            value: i.value,
+            restocking_fee: i.restocking_fee,
+        })
+        .collect();
+    assert_eq!(row.items, items);
+    assert_eq!(row.events.len(), 2);
+    for (seq, (read, written)) in row.events.iter().zip(&new.events).enumerate() {
+        assert_eq!(read.seq, seq as u32 + 1);
+        assert_eq!(
+            (&read.id, &read.event_type, &read.payload, &read.actor),
+            (&written.id, &written.event_type, &written.payload, &written.actor)
+        );
+        assert_eq!(read.at, micros(written.at));
+    }
+    assert_eq!(store.return_by_rma("R-NOPE").await.unwrap(), None);
+    // Only the approved item holds units.
+    assert_eq!(claimed(store.as_ref(), &number).await, vec![1, 0]);
+
+    // A taken code: refused whole, the claim it asked for not taken.
+    let again = a_return(&order_id, "R-READ", at, &[(0, 1)]);
+    let error = store.create_return(&again).await.unwrap_err();
+    assert!(matches!(&error, StoreError::Conflict(m) if m == "rma taken"), "{error:?}");
+    assert_eq!(claimed(store.as_ref(), &number).await, vec![1, 0]);
+    assert_eq!(store.return_by_rma("R-READ").await.unwrap().unwrap().id, new.id);
+}
+
+async fn claims_never_exceed_what_was_bought(store: Arc<dyn Store>) {
+    let (order_id, number) = place_order(store.as_ref(), &[3, 2], "confirmed").await;
+    let at = datetime!(2030-06-01 12:00:00 UTC);
+    store.create_return(&a_return(&order_id, "R-1", at, &[(0, 2)])).await.unwrap();
+    assert_eq!(claimed(store.as_ref(), &number).await, vec![2, 0]);
+
+    // Line 0 would fit, line 1 does not: nothing of the request is written.
+    let error =
+        store.create_return(&a_return(&order_id, "R-2", at, &[(0, 1), (1, 3)])).await.unwrap_err();
+    assert!(matches!(error, StoreError::OverClaimed { line: 1, available: 2 }), "{error:?}");
+    assert_eq!(store.return_by_rma("R-2").await.unwrap(), None);
+    assert_eq!(claimed(store.as_ref(), &number).await, vec![2, 0]);
+
+    let error = store.create_return(&a_return(&order_id, "R-3", at, &[(0, 2)])).await.unwrap_err();
+    assert!(matches!(error, StoreError::OverClaimed { line: 0, available: 1 }), "{error:?}");
+    // The same line twice in one request counts twice.
+    let error =
+        store.create_return(&a_return(&order_id, "R-4", at, &[(0, 1), (0, 1)])).await.unwrap_err();
+    assert!(matches!(error, StoreError::OverClaimed { line: 0, available: 1 }), "{error:?}");
+    // A line the order does not have.
+    let error = store.create_return(&a_return(&order_id, "R-5", at, &[(7, 1)])).await.unwrap_err();
+    assert!(matches!(error, StoreError::OverClaimed { line: 7, available: 0 }), "{error:?}");
+
+    store.create_return(&a_return(&order_id, "R-6", at, &[(0, 1), (1, 2)])).await.unwrap();
+    assert_eq!(claimed(store.as_ref(), &number).await, vec![3, 2]);
+    let error = store.create_return(&a_return(&order_id, "R-7", at, &[(1, 1)])).await.unwrap_err();
+    assert!(matches!(error, StoreError::OverClaimed { line: 1, available: 0 }), "{error:?}");
+
+    let rmas: Vec<_> =
+        store.list_returns(None, 10).await.unwrap().into_iter().map(|r| r.rma).collect();
+    assert_eq!(rmas.len(), 2, "{rmas:?}");
+    assert_eq!(store.recent_returns("ana@example.com", at).await.unwrap(), 2);
+}
+
+/// 20 customers' requests for one unit each of a 5-unit line arrive at once.
+async fn concurrent_claims_never_return_more_than_bought(store: Arc<dyn Store>) {
+    let (order_id, number) = place_order(store.as_ref(), &[5], "confirmed").await;
+    let requests = (0..20).map(|n| {
+        let store = store.clone();
+        let new = a_return(&order_id, &format!("R-C{n}"), OffsetDateTime::now_utc(), &[(0, 1)]);
+        tokio::spawn(async move { store.create_return(&new).await })
+    });
+    let mut accepted = 0;
+    for outcome in futures_join(requests.collect()).await {
+        match outcome {
+            Ok(()) => accepted += 1,
+            Err(StoreError::OverClaimed { line: 0, available: 0 }) => {}
+            Err(other) => panic!("unexpected failure: {other:?}"),
+        }
+    }
+    assert_eq!(accepted, 5);
+    assert_eq!(claimed(store.as_ref(), &number).await, vec![5]);
+    assert_eq!(store.list_returns(None, 100).await.unwrap().len(), 5);
+}
+
+async fn a_stale_return_version_writes_nothing(store: Arc<dyn Store>) {
+    let (order_id, _) = place_order(store.as_ref(), &[2], "confirmed").await;
+    let requested = datetime!(2030-06-01 12:00:00 UTC);
+    let new = a_return(&order_id, "R-V", requested, &[(0, 2)]);
+    store.create_return(&new).await.unwrap();
+
+    let received = requested + Duration::days(3);
+    store.update_return(&update(&new.id, 2, "received", "received", received)).await.unwrap();
+    let row = store.return_by_rma("R-V").await.unwrap().unwrap();
+    assert_eq!((row.version, row.status.as_str()), (3, "received"));
+    assert_eq!((row.requested_at, row.updated_at), (requested, received));
+
+    // A second writer that read version 2 too.
+    let mut stale = update(&new.id, 2, "refunded", "refunded", received + Duration::hours(1));
+    stale.refund_amount = Some(2000);
+    let error = store.update_return(&stale).await.unwrap_err();
+    assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
+    assert_eq!(store.return_by_rma("R-V").await.unwrap().unwrap(), row, "nothing was written");
+    let error =
+        store.update_return(&update("no-such-return", 0, "x", "x", received)).await.unwrap_err();
+    assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
+
+    let refunded_at = received + Duration::days(1);
+    let mut refund = update(&new.id, 3, "refunded", "refunded", refunded_at);
+    refund.refund_amount = Some(2000);
+    store.update_return(&refund).await.unwrap();
+    // A later event without an amount keeps the one recorded.
+    let noted = refunded_at + Duration::minutes(5);
+    store.update_return(&update(&new.id, 4, "noted", "refunded", noted)).await.unwrap();
+    let row = store.return_by_rma("R-V").await.unwrap().unwrap();
+    assert_eq!((row.version, row.status.as_str(), row.refund_amount), (5, "refunded", Some(2000)));
+    assert_eq!(row.updated_at, noted);
+    let events: Vec<_> = row.events.iter().map(|e| (e.seq, e.event_type.as_str())).collect();
+    assert_eq!(
+        events,
+        vec![(1, "requested"), (2, "approved"), (3, "received"), (4, "refunded"), (5, "noted")]
+    );
+    assert_eq!(row.events[3].id, refund.events[0].id);
+    assert_eq!(row.events[3].at, refunded_at);
+}
+
+async fn released_claims_can_be_claimed_again(store: Arc<dyn Store>) {
+    let (order_id, number) = place_order(store.as_ref(), &[3], "confirmed").await;
+    let at = datetime!(2030-06-01 12:00:00 UTC);
+    let first = a_return(&order_id, "R-1", at, &[(0, 3)]);
+    store.create_return(&first).await.unwrap();
+    let error = store.create_return(&a_return(&order_id, "R-2", at, &[(0, 1)])).await.unwrap_err();
+    assert!(matches!(error, StoreError::OverClaimed { line: 0, available: 0 }), "{error:?}");
+
+    // Staff reject two of the three units.
+    let mut partly = update(&first.id, 2, "rejected", "approved", at + Duration::hours(1));
+    partly.release = vec![(0, 2)];
+    store.update_return(&partly).await.unwrap();
+    assert_eq!(claimed(store.as_ref(), &number).await, vec![1]);
+
+    store.create_return(&a_return(&order_id, "R-3", at, &[(0, 2)])).await.unwrap();
+    assert_eq!(claimed(store.as_ref(), &number).await, vec![3]);
+    let error = store.create_return(&a_return(&order_id, "R-4", at, &[(0, 1)])).await.unwrap_err();
+    assert!(matches!(error, StoreError::OverClaimed { line: 0, available: 0 }), "{error:?}");
+
+    // Cancelling the first gives back its last unit.
+    let mut cancel = update(&first.id, 3, "cancelled", "cancelled", at + Duration::hours(2));
+    cancel.release = vec![(0, 1)];
+    store.update_return(&cancel).await.unwrap();
+    assert_eq!(claimed(store.as_ref(), &number).await, vec![2]);
+    store.create_return(&a_return(&order_id, "R-5", at, &[(0, 1)])).await.unwrap();
+    assert_eq!(claimed(store.as_ref(), &number).await, vec![3]);
+}
+
+async fn returns_are_listed_newest_first(store: Arc<dyn Store>) {
+    let (order_id, number) = place_order(store.as_ref(), &[10], "confirmed").await;
+    // Whole seconds, fractions and other offsets: text order is not time order.
+    let requests = [
+        ("R-A", datetime!(2030-06-01 12:00:00 UTC), "approved"),
+        ("R-B", datetime!(2030-06-01 12:00:00.25 UTC), "in_review"),
+        ("R-C", datetime!(2030-06-01 13:59:59 +02:00), "approved"),
+        ("R-D", datetime!(2030-06-01 07:30:00 -05:00), "approved"),
+    ];
+    for (rma, at, status) in requests {
+        let mut new = a_return(&order_id, rma, at, &[(0, 1)]);
+        new.status = status.to_owned();
+        store.create_return(&new).await.unwrap();
+    }
+    let rmas = |rows: Vec<gapless_store::ReturnListRow>| -> Vec<String> {
+        rows.into_iter().map(|r| r.rma).collect()
+    };
+    assert_eq!(rmas(store.list_returns(None, 10).await.unwrap()), ["R-D", "R-B", "R-A", "R-C"]);
+    assert_eq!(
+        rmas(store.list_returns(Some("approved"), 10).await.unwrap()),
+        ["R-D", "R-A", "R-C"]
+    );
+    assert_eq!(rmas(store.list_returns(None, 2).await.unwrap()), ["R-D", "R-B"]);
+    assert_eq!(rmas(store.list_returns(Some("approved"), 1).await.unwrap()), ["R-D"]);
+    assert!(store.list_returns(Some("refunded"), 10).await.unwrap().is_empty());
+
+    let rows = store.list_returns(Some("in_review"), 10).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].order_number.as_str(), rows[0].email.as_str()),
+        (&*number, "ana@example.com")
+    );
+    assert_eq!(rows[0].status, "in_review");
+    assert_eq!(rows[0].requested_at, datetime!(2030-06-01 12:00:00.25 UTC));
+    assert_eq!(rows[0].updated_at, rows[0].requested_at);
+}
+
+async fn recent_returns_count_live_requests_since(store: Arc<dyn Store>) {
+    let (order_id, _) = place_order(store.as_ref(), &[20], "confirmed").await;
+    let since = datetime!(2030-06-01 12:00:00 UTC);
+    let requests = [
+        // (rma, email, requested at, status, counts)
+        ("R-1", "ana@example.com", datetime!(2030-06-01 12:00:00.25 UTC), "approved", true),
+        ("R-2", "ana@example.com", since, "in_review", true),
+        ("R-3", "ana@example.com", datetime!(2030-06-01 13:59:00 +02:00), "approved", false),
+        ("R-4", "ana@example.com", datetime!(2030-06-01 07:30:00 -05:00), "rejected", false),
+        ("R-5", "ana@example.com", datetime!(2030-06-01 12:40:00 UTC), "received", true),
+        ("R-6", "ana@example.com", datetime!(2030-06-01 12:45:00 UTC), "approved", false),
+        ("R-7", "bo@example.com", datetime!(2030-06-01 12:10:00 UTC), "approved", false),
+    ];
+    for (rma, email, at, status, _) in requests {
+        let claims: &[(u32, u32)] = if status == "rejected" { &[] } else { &[(0, 1)] };
+        let mut new = a_return(&order_id, rma, at, claims);
+        new.email = email.to_owned();
+        new.status = status.to_owned();
+        store.create_return(&new).await.unwrap();
+        if rma == "R-6" {
+            // Cancelled after it was counted once.
+            assert_eq!(store.recent_returns("ana@example.com", since).await.unwrap(), 4);
+            let mut cancel = update(&new.id, 2, "cancelled", "cancelled", at + Duration::hours(1));
+            cancel.release = vec![(0, 1)];
+            store.update_return(&cancel).await.unwrap();
+        }
+    }
+    let expected = requests.iter().filter(|r| r.4).count() as u32;
+    assert_eq!(expected, 3);
+    assert_eq!(store.recent_returns("ana@example.com", since).await.unwrap(), expected);
+    assert_eq!(store.recent_returns("bo@example.com", since).await.unwrap(), 1);
+    assert_eq!(store.recent_returns("cy@example.com", since).await.unwrap(), 0);
+    let later = datetime!(2030-06-01 12:00:00.250_001 UTC);
+    assert_eq!(store.recent_returns("ana@example.com", later).await.unwrap(), 1);
+    let earlier = datetime!(2030-06-01 11:58:00 UTC);
+    assert_eq!(store.recent_returns("ana@example.com", earlier).await.unwrap(), 4);
+}
+
+async fn completed_return_events_cover_the_period(store: Arc<dyn Store>) {
+    let (order_id, _) = place_order(store.as_ref(), &[10], "confirmed").await;
+    let from = datetime!(2030-06-01 00:00:00 UTC);
+    let to = datetime!(2030-06-02 00:00:00 UTC);
+    let requested = datetime!(2030-05-28 09:00:00 UTC);
+    let received = datetime!(2030-05-30 09:00:00.5 UTC);
+    // (rma, final status or None to stop at received, completed at, in the report)
+    let returns = [
+        ("R-FROM", Some("refunded"), from, true),
+        ("R-MID", Some("credited"), datetime!(2030-06-01 10:00:00.5 UTC), true),
+        ("R-OPEN", None, datetime!(2030-06-01 11:00:00 UTC), false),
+        ("R-TO", Some("exchanged"), to, false),
+        ("R-BEFORE", Some("refunded"), datetime!(2030-05-31 23:59:59.999 UTC), false),
+        ("R-EAST", Some("exchanged"), datetime!(2030-06-02 01:00:00 +02:00), true),
+        ("R-WEST", Some("refunded"), datetime!(2030-06-01 20:00:00 -05:00), false),
+    ];
+    let mut expected = Vec::new();
+    for (rma, done, at, reported) in returns {
+        let new = a_return(&order_id, rma, requested, &[(0, 1)]);
+        store.create_return(&new).await.unwrap();
+        let receipt_at = if done.is_some() { received } else { at };
+        let receipt = update(&new.id, 2, "received", "received", receipt_at);
+        store.update_return(&receipt).await.unwrap();
+        let mut ids = vec![new.events[0].id.clone(), new.events[1].id.clone()];
+        ids.push(receipt.events[0].id.clone());
+        if let Some(status) = done {
+            let finish = update(&new.id, 3, status, status, at);
+            store.update_return(&finish).await.unwrap();
+            ids.push(finish.events[0].id.clone());
+        }
+        if reported {
+            expected.push(ids);
+        }
+    }
+
+    let mut reported = store.completed_return_events(from, to).await.unwrap();
+    for events in &reported {
+        let seqs: Vec<_> = events.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 3, 4]);
+        assert_eq!(events[2].at, received);
+    }
+    let mut ids: Vec<Vec<String>> =
+        reported.iter().map(|events| events.iter().map(|e| e.id.clone()).collect()).collect();
+    ids.sort();
+    expected.sort();
+    assert_eq!(ids, expected);
+    reported.sort_by_key(|events| events[3].at);
+    let finals: Vec<_> = reported.iter().map(|events| events[3].event_type.as_str()).collect();
+    assert_eq!(finals, ["refunded", "credited", "exchanged"]);
+    // The next day has R-TO (at its start) and R-WEST.
+    let next_day = store.completed_return_events(to, to + Duration::days(1)).await.unwrap();
+    assert_eq!(next_day.len(), 2);
+}
+
+async fn a_delivery_date_shows_in_the_lookup(store: Arc<dyn Store>) {
+    let (_, number) = place_order(store.as_ref(), &[1], "confirmed").await;
+    let (_, other) = place_order(store.as_ref(), &[1], "confirmed").await;
+    let at = datetime!(2030-06-03 09:15:00.500_000_9 +02:00);
+    assert!(store.mark_delivered(&number, at).await.unwrap());
+    let order = store.returnable_order(&number).await.unwrap().unwrap();
+    assert_eq!(order.delivered_at, Some(micros(at)));
+    assert_eq!(order.delivered_at, Some(datetime!(2030-06-03 07:15:00.5 UTC)));
+    assert_eq!(store.returnable_order(&other).await.unwrap().unwrap().delivered_at, None);
+    assert!(!store.mark_delivered("G-999999", at).await.unwrap());
+}
+
 macro_rules! contract {
     ($($story:ident),* $(,)?) => {
         mod sqlite {
@@ -522,4 +974,14 @@ contract!(
     only_expired_sessions_are_swept,
     the_write_probe_commits_and_clears,
     concurrent_turns_commit_independently,
+    a_confirmed_order_is_returnable,
+    a_created_return_reads_back,
+    claims_never_exceed_what_was_bought,
+    concurrent_claims_never_return_more_than_bought,
+    a_stale_return_version_writes_nothing,
+    released_claims_can_be_claimed_again,
+    returns_are_listed_newest_first,
+    recent_returns_count_live_requests_since,
+    completed_return_events_cover_the_period,
+    a_delivery_date_shows_in_the_lookup,
 );
