@@ -1,5 +1,5 @@
 # The two commands the README promises, and a few for working on Gapless.
-.PHONY: run test build build-dev e2e size lint fmt clean
+.PHONY: run test build build-dev e2e size load lint fmt clean
 
 run:        ## install what is missing, build (release), start at http://127.0.0.1:3000
 	scripts/run.sh
@@ -18,6 +18,9 @@ e2e:        ## browser tests only, against the last build
 
 size:       ## brotli transfer size of the front end (budget 200 KB)
 	node scripts/compress.mjs target/site --report
+
+load:       ## turns/s and latency against the release server, beside the raw insert rate
+	scripts/load.sh
 
 lint:
 	cargo fmt --all -- --check

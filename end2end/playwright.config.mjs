@@ -47,6 +47,7 @@ export default defineConfig({
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: process.env.E2E_SITE_ROOT ?? "../target/site",
       GAPLESS_CATALOG: "../demo/catalog.json",
+      GAPLESS_RETURN_POLICY: "../demo/return-policy.json",
       RUST_LOG: "warn",
     },
   },

@@ -81,6 +81,19 @@ pub struct ServeArgs {
     #[arg(long, env = "GAPLESS_RATE_CHAT_BURST", default_value_t = 10)]
     pub rate_chat_burst: u32,
 
+    /// The shop's return policy (JSON): window, reasons, ceiling, limits, resolutions.
+    #[arg(long, env = "GAPLESS_RETURN_POLICY", default_value = "demo/return-policy.json")]
+    pub return_policy: PathBuf,
+
+    /// Returns lookups and requests per second for one order number (or RMA), sustained;
+    /// the per-IP limit applies too.
+    #[arg(long, env = "GAPLESS_RATE_LOOKUP_PER_SECOND", default_value_t = 0.2)]
+    pub rate_lookup_per_second: f64,
+
+    /// Returns lookups and requests one order number (or RMA) may take in a burst.
+    #[arg(long, env = "GAPLESS_RATE_LOOKUP_BURST", default_value_t = 10)]
+    pub rate_lookup_burst: u32,
+
     /// Send the session cookie only over HTTPS. Turn on when the shop is served over
     /// HTTPS (directly or behind a proxy); plain-HTTP browsers would then get no session.
     #[arg(long, env = "GAPLESS_SECURE_COOKIES", default_value_t = false)]

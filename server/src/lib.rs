@@ -1,13 +1,15 @@
 //! The `gapless` binary as a library, so that black-box tests can start the real server
 //! on a random port (`startup::Application`) and call the same commands as the CLI.
 
+pub mod api_error;
 pub mod bench_writes;
 pub mod catalog_import;
 pub mod chat;
 pub mod cli;
 pub mod eval;
 pub mod health;
-pub mod sessions;
 pub mod openapi;
+pub mod returns;
+pub mod sessions;
 pub mod startup;
 pub mod telemetry;

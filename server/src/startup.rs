@@ -12,6 +12,7 @@ use axum::{
     routing::get,
     Router,
 };
+use gapless_domain::returns::ReturnPolicy;
 use gapless_store::Store;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -29,12 +30,16 @@ use crate::{
     catalog_import,
     chat::{
         api::{self as chat_api, Limits},
-        limits::{Rate, TurnLimiter},
+        limits::{Rate, RequestLimiter},
         service::ChatService,
         widget::WidgetChat,
     },
     cli::ServeArgs,
     health, openapi,
+    returns::{
+        api::{self as returns_api, ReturnsApi},
+        service::ReturnsService,
+    },
     sessions::{self, DbSessionStore},
 };
 
@@ -91,12 +96,23 @@ impl Application {
         };
         let widget: Arc<dyn ChatPort> = Arc::new(WidgetChat::new(
             chat.clone(),
-            TurnLimiter::new(limits.per_ip, limits.per_conversation),
+            RequestLimiter::new(limits.per_ip, limits.per_conversation),
         ));
+        let returns = ReturnsApi {
+            service: Arc::new(ReturnsService::new(
+                store.clone(),
+                load_policy(&args.return_policy)?,
+            )),
+            limiter: Arc::new(RequestLimiter::new(
+                limits.per_ip,
+                Rate { per_second: args.rate_lookup_per_second, burst: args.rate_lookup_burst },
+            )),
+        };
         let sessions = DbSessionStore::new(store.clone());
         sessions.spawn_cleanup(SESSION_CLEANUP);
         let state = AppState { leptos_options, store, chat, widget };
-        let router = router(state, &limits, sessions::layer(sessions, args.secure_cookies));
+        let router =
+            router(state, &limits, returns, sessions::layer(sessions, args.secure_cookies));
         Ok(Application { listener, router })
     }
 
@@ -119,6 +135,7 @@ impl Application {
 pub fn router(
     state: AppState,
     limits: &Limits,
+    returns: ReturnsApi,
     sessions: SessionManagerLayer<DbSessionStore>,
 ) -> Router {
     let routes = generate_route_list(App);
@@ -134,6 +151,7 @@ pub fn router(
         .route("/healthz", get(health::healthz))
         .merge(chat_api::routes(limits))
         .merge(openapi::routes())
+        .merge(returns_api::routes(returns))
         .leptos_routes_with_context(&state, routes, context, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -175,6 +193,18 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Bo
         .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
         .body(Body::from("Something went wrong on our side. Please try again in a moment."))
         .expect("a static response is valid")
+}
+
+/// Reads and validates the return policy; the error names the file and every problem.
+fn load_policy(path: &Path) -> anyhow::Result<ReturnPolicy> {
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the return policy {} (set GAPLESS_RETURN_POLICY to a readable file)",
+            path.display()
+        )
+    })?;
+    ReturnPolicy::from_json(&text)
+        .map_err(|e| anyhow::anyhow!("the return policy {} was rejected:\n{e}", path.display()))
 }
 
 /// Imports `catalog` when the database has no catalog yet. An empty path skips it.

@@ -22,6 +22,7 @@ fn gapless(database_url: &str) -> Command {
         .env("RUST_LOG", "off")
         .env("LEPTOS_SITE_ROOT", repo_path("public"))
         .env("GAPLESS_CATALOG", repo_path("demo/catalog.json"))
+        .env("GAPLESS_RETURN_POLICY", repo_path("demo/return-policy.json"))
         .stdin(Stdio::null());
     command
 }
@@ -133,6 +134,37 @@ async fn an_unreadable_first_start_catalog_is_one_clear_line() {
         .unwrap();
     assert_one_line_failure(&output, "cannot read the catalog file /no/such/catalog.json");
     assert_one_line_failure(&output, "GAPLESS_CATALOG");
+}
+
+#[tokio::test]
+async fn a_missing_or_bad_return_policy_stops_the_start_with_its_problems() {
+    let db = testing::sqlite().await;
+    let output = gapless(&db.url)
+        .env("GAPLESS_RETURN_POLICY", "/no/such/policy.json")
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert_one_line_failure(&output, "cannot read the return policy /no/such/policy.json");
+    assert_one_line_failure(&output, "GAPLESS_RETURN_POLICY");
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = write(
+        dir.path(),
+        "policy.json",
+        r#"{ "window_days": 30, "reasons": [ { "code": "too_small", "label": "", "review": false } ],
+             "auto_approve_ceiling": -1, "customer_limit": { "returns": 3, "days": 30 },
+             "resolutions": ["refund"] }"#,
+    );
+    let output = gapless(&db.url)
+        .env("GAPLESS_RETURN_POLICY", &bad)
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    let text = stderr(&output);
+    assert!(!output.status.success(), "{text}");
+    assert!(text.contains("was rejected"), "{text}");
+    assert!(text.contains("reasons[0] (too_small).label"), "{text}");
+    assert!(text.contains("auto_approve_ceiling"), "{text}");
 }
 
 #[tokio::test]

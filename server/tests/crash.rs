@@ -40,6 +40,7 @@ async fn start(url: &str) -> Server {
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("LEPTOS_SITE_ROOT", repo_path("public"))
         .env("GAPLESS_CATALOG", repo_path("demo/catalog.json"))
+        .env("GAPLESS_RETURN_POLICY", repo_path("demo/return-policy.json"))
         .env("RUST_LOG", "off")
         .env("GAPLESS_RATE_IP_BURST", "100000")
         .stdin(Stdio::null())

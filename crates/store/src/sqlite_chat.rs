@@ -278,60 +278,64 @@ async fn write_order(
         .bind(&order.order_id)
         .execute(&mut **tx)
         .await?;
-    for (position, line) in projection.lines.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO order_lines (order_id, position, sku, name, quantity, choices,
-                unit_price, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&order.order_id)
-        .bind(position as i64)
-        .bind(&line.sku)
-        .bind(&line.name)
-        .bind(i64::from(line.quantity))
-        .bind(Json(&line.choices))
-        .bind(line.unit_price)
-        .bind(line.total)
-        .execute(&mut **tx)
-        .await?;
+    // One statement per table, however many rows: every statement is a round trip to
+    // SQLite's connection thread, and those dominate a turn's cost.
+    if !projection.lines.is_empty() {
+        let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT INTO order_lines (order_id, position, sku, name, quantity, choices, \
+             unit_price, total) ",
+        );
+        insert.push_values(projection.lines.iter().enumerate(), |mut row, (position, line)| {
+            row.push_bind(&order.order_id)
+                .push_bind(position as i64)
+                .push_bind(&line.sku)
+                .push_bind(&line.name)
+                .push_bind(i64::from(line.quantity))
+                .push_bind(Json(&line.choices))
+                .push_bind(line.unit_price)
+                .push_bind(line.total);
+        });
+        insert.build().execute(&mut **tx).await?;
     }
 
-    for (offset, event) in order.events.iter().enumerate() {
-        let seq = i64::from(order.expected_version) + offset as i64 + 1;
-        sqlx::query(
-            "INSERT INTO order_events (id, order_id, seq, type, schema_version, payload,
-                conversation_id, message_id, idempotency_key, actor, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&event.id)
-        .bind(&order.order_id)
-        .bind(seq)
-        .bind(&event.event_type)
-        .bind(i64::from(event.schema_version))
-        .bind(Json(&event.payload))
-        .bind(&turn.conversation_id)
-        .bind(&turn.turn_id)
-        .bind(&turn.idempotency_key)
-        .bind(&order.actor)
-        .bind(now)
-        .execute(&mut **tx)
-        .await
-        .map_err(write_conflict)?;
-        sqlx::query(
-            "INSERT INTO outbox (event_id, topic, payload, next_attempt_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(&event.id)
-        .bind(format!("order.{}", event.event_type))
-        .bind(Json(serde_json::json!({
-            "event_id": event.id,
-            "order_id": order.order_id,
-            "order_number": order.number,
-            "seq": seq,
-            "type": event.event_type,
-            "payload": event.payload,
-        })))
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+    if !order.events.is_empty() {
+        let seq = |offset: usize| i64::from(order.expected_version) + offset as i64 + 1;
+        let mut events = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT INTO order_events (id, order_id, seq, type, schema_version, payload, \
+             conversation_id, message_id, idempotency_key, actor, created_at) ",
+        );
+        events.push_values(order.events.iter().enumerate(), |mut row, (offset, event)| {
+            row.push_bind(&event.id)
+                .push_bind(&order.order_id)
+                .push_bind(seq(offset))
+                .push_bind(&event.event_type)
+                .push_bind(i64::from(event.schema_version))
+                .push_bind(Json(&event.payload))
+                .push_bind(&turn.conversation_id)
+                .push_bind(&turn.turn_id)
+                .push_bind(&turn.idempotency_key)
+                .push_bind(&order.actor)
+                .push_bind(now);
+        });
+        events.build().execute(&mut **tx).await.map_err(write_conflict)?;
+
+        let mut outbox = sqlx::QueryBuilder::<Sqlite>::new(
+            "INSERT INTO outbox (event_id, topic, payload, next_attempt_at) ",
+        );
+        outbox.push_values(order.events.iter().enumerate(), |mut row, (offset, event)| {
+            row.push_bind(&event.id)
+                .push_bind(format!("order.{}", event.event_type))
+                .push_bind(Json(serde_json::json!({
+                    "event_id": event.id,
+                    "order_id": order.order_id,
+                    "order_number": order.number,
+                    "seq": seq(offset),
+                    "type": event.event_type,
+                    "payload": event.payload,
+                })))
+                .push_bind(now);
+        });
+        outbox.build().execute(&mut **tx).await?;
     }
 
     for (key, quantity) in &order.reserve {

@@ -4,15 +4,12 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use json_body::ApiJson;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{
-    error::ApiError,
-    limits::{self, Rate},
-};
+use super::limits::{self, Rate};
 use crate::{
+    api_error::{ApiError, ApiJson},
     openapi::{
         Conversation, ErrorBody, NewConversation, NewMessage as NewMessageSchema, TurnResponse,
     },
@@ -176,30 +173,4 @@ async fn post_message(
         })?),
     };
     Ok(Json(state.chat.post_message(&id, &message.text, key).await?))
-}
-
-/// `Json<T>` whose rejections answer with our error body instead of axum's plain text.
-mod json_body {
-    use axum::{
-        extract::{FromRequest, Request},
-        Json,
-    };
-    use serde::de::DeserializeOwned;
-
-    use crate::chat::error::ApiError;
-
-    pub struct ApiJson<T>(pub T);
-
-    impl<S, T> FromRequest<S> for ApiJson<T>
-    where
-        T: DeserializeOwned,
-        S: Send + Sync,
-    {
-        type Rejection = ApiError;
-
-        async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-            let Json(value) = Json::<T>::from_request(request, state).await?;
-            Ok(ApiJson(value))
-        }
-    }
 }

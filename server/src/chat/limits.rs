@@ -15,7 +15,7 @@ use tower_governor::{
     GovernorError, GovernorLayer,
 };
 
-use super::error::ApiError;
+use crate::api_error::ApiError;
 
 /// Requests per second refilled and the burst allowed, for one key.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -92,23 +92,23 @@ fn too_many(error: GovernorError) -> Response<Body> {
     }
 }
 
-/// The same limits, checked by hand where no layer fits: the chat widget's server
-/// function, keyed by the client's IP and by its session's conversation.
-pub struct TurnLimiter {
+/// Limits checked by hand where no layer fits, keyed by the client's IP and by a
+/// subject: the chat widget's conversation (one per session), a returns lookup's order.
+pub struct RequestLimiter {
     per_ip: Arc<GovernorConfig<PeerIpKeyExtractor, NoOpMiddleware>>,
-    per_conversation: Arc<GovernorConfig<ConversationKey, NoOpMiddleware>>,
+    per_subject: Arc<GovernorConfig<ConversationKey, NoOpMiddleware>>,
 }
 
-impl TurnLimiter {
-    pub fn new(per_ip: Rate, per_conversation: Rate) -> Self {
-        TurnLimiter {
+impl RequestLimiter {
+    pub fn new(per_ip: Rate, per_subject: Rate) -> Self {
+        RequestLimiter {
             per_ip: config(PeerIpKeyExtractor, per_ip),
-            per_conversation: config(ConversationKey, per_conversation),
+            per_subject: config(ConversationKey, per_subject),
         }
     }
 
     /// `Err(seconds to wait)` when either limit is exhausted.
-    pub fn check(&self, client: Option<std::net::IpAddr>, conversation: &str) -> Result<(), u64> {
+    pub fn check(&self, client: Option<std::net::IpAddr>, subject: &str) -> Result<(), u64> {
         use governor::clock::{Clock, DefaultClock};
         let wait = |not_until: governor::NotUntil<_>| {
             not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1)
@@ -116,6 +116,6 @@ impl TurnLimiter {
         if let Some(ip) = client {
             self.per_ip.limiter().check_key(&ip).map_err(wait)?;
         }
-        self.per_conversation.limiter().check_key(&conversation.to_owned()).map_err(wait)
+        self.per_subject.limiter().check_key(&subject.to_owned()).map_err(wait)
     }
 }

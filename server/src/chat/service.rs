@@ -25,16 +25,21 @@ use gapless_store::{
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::error::ApiError;
+use crate::api_error::ApiError;
 
 /// Longest message accepted, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
 /// Tries per turn when concurrent writers keep winning the race.
 const ATTEMPTS: usize = 5;
+/// How long a cached catalog is used without asking the database whether a new one was
+/// imported: an import reaches the chat within this time, and a turn saves a query.
+const CATALOG_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The catalog and the extractor index built from it, rebuilt when an import is seen.
 struct CatalogSnapshot {
     imported_at: OffsetDateTime,
+    /// When `imported_at` was last confirmed against the database.
+    checked: std::sync::Mutex<Instant>,
     catalog: Catalog,
     extractor: RulesExtractor,
 }
@@ -318,16 +323,22 @@ impl ChatService {
 
     /// The cached catalog, rebuilt when `gapless catalog import` ran since it was built.
     async fn snapshot(&self) -> Result<Arc<CatalogSnapshot>, ApiError> {
-        let imported_at = self.store.catalog_imported_at().await?.ok_or(ApiError::NoCatalog)?;
-        if let Some(snapshot) = self.snapshot.read().expect("snapshot lock").as_ref() {
-            if snapshot.imported_at == imported_at {
+        let cached = self.snapshot.read().expect("snapshot lock").clone();
+        if let Some(snapshot) = &cached {
+            if snapshot.checked.lock().expect("check lock").elapsed() < CATALOG_RECHECK {
                 return Ok(snapshot.clone());
             }
+        }
+        let imported_at = self.store.catalog_imported_at().await?.ok_or(ApiError::NoCatalog)?;
+        if let Some(snapshot) = cached.filter(|s| s.imported_at == imported_at) {
+            *snapshot.checked.lock().expect("check lock") = Instant::now();
+            return Ok(snapshot);
         }
         let catalog = self.store.catalog().await?.ok_or(ApiError::NoCatalog)?;
         let extractor = RulesExtractor::new(&catalog);
         tracing::info!(%imported_at, products = catalog.products.len(), "catalog loaded for chat");
-        let snapshot = Arc::new(CatalogSnapshot { imported_at, catalog, extractor });
+        let checked = std::sync::Mutex::new(Instant::now());
+        let snapshot = Arc::new(CatalogSnapshot { imported_at, checked, catalog, extractor });
         *self.snapshot.write().expect("snapshot lock") = Some(snapshot.clone());
         Ok(snapshot)
     }

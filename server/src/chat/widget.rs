@@ -7,15 +7,16 @@ use std::{net::IpAddr, sync::Arc};
 use app::chat::port::{ChatPort, ChatPortError};
 use serde_json::Value;
 
-use super::{error::ApiError, limits::TurnLimiter, service::ChatService};
+use super::{limits::RequestLimiter, service::ChatService};
+use crate::api_error::ApiError;
 
 pub struct WidgetChat {
     service: Arc<ChatService>,
-    limiter: TurnLimiter,
+    limiter: RequestLimiter,
 }
 
 impl WidgetChat {
-    pub fn new(service: Arc<ChatService>, limiter: TurnLimiter) -> Self {
+    pub fn new(service: Arc<ChatService>, limiter: RequestLimiter) -> Self {
         WidgetChat { service, limiter }
     }
 }

@@ -29,10 +29,12 @@ impl TestApp {
         }
     }
 
-    /// Starts a second server on the same database (a restart, or a second app server
-    /// on one PostgreSQL) and returns its address; the client and its cookies are shared.
+    /// Starts a second server on the same database with its own connections (a restart,
+    /// or a second app server on one PostgreSQL) and returns its address; the client and
+    /// its cookies are shared.
     pub async fn another_server(&self) -> String {
-        let app = Application::build(&test_args(), self.db.store.clone()).await.unwrap();
+        let store = gapless_store::connect(&self.db.url).await.unwrap();
+        let app = Application::build(&test_args(), store).await.unwrap();
         let address = format!("http://{}", app.local_addr());
         tokio::spawn(app.run_until_stopped());
         address
@@ -88,6 +90,9 @@ fn test_args() -> ServeArgs {
         rate_ip_burst: 10_000,
         rate_chat_per_second: 1_000.0,
         rate_chat_burst: 1_000,
+        return_policy: repo_path("demo/return-policy.json"),
+        rate_lookup_per_second: 1_000.0,
+        rate_lookup_burst: 1_000,
         secure_cookies: false,
     }
 }

@@ -7,4 +7,5 @@ mod helpers;
 mod limits;
 mod openapi;
 mod pages;
+mod returns;
 mod widget;

@@ -1,4 +1,5 @@
-//! The error body of CONTRACTS §2 for every `/api/v1` endpoint:
+//! The one error type of the `/api/v1` JSON boundary (chat and returns), with the body
+//! of CONTRACTS §2:
 //! `{ "error": { "code": "…", "message": "…" } }`. Internal causes are logged, never sent.
 
 use axum::{
@@ -76,5 +77,24 @@ impl IntoResponse for ApiError {
         }
         (status, Json(json!({ "error": { "code": code, "message": self.to_string() } })))
             .into_response()
+    }
+}
+
+/// `Json<T>` whose rejections answer with our error body instead of axum's plain text.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let Json(value) = Json::<T>::from_request(request, state).await?;
+        Ok(ApiJson(value))
     }
 }
