@@ -1,4 +1,4 @@
-//! The one error type of the `/api/v1` JSON boundary (chat and returns), with the body
+//! The errors of the `/api/v1` JSON boundary (chat, returns, staff), with the body
 //! of CONTRACTS §2:
 //! `{ "error": { "code": "…", "message": "…" } }`. Internal causes are logged, never sent.
 
@@ -75,9 +75,26 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(cause) = &self {
             tracing::error!(error = format!("{cause:#}"), "API request failed");
         }
-        (status, Json(json!({ "error": { "code": code, "message": self.to_string() } })))
-            .into_response()
+        error_response(status, code, &self.to_string())
     }
+}
+
+/// `401 unauthorized`: no staff session, or a failed sign-in (one message for every
+/// reason). A type of its own rather than an [`ApiError`] variant because the chat
+/// widget and the returns portal translate every `ApiError` variant exhaustively, and a
+/// 401 never reaches them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unauthorized(pub &'static str);
+
+impl IntoResponse for Unauthorized {
+    fn into_response(self) -> Response {
+        error_response(StatusCode::UNAUTHORIZED, "unauthorized", self.0)
+    }
+}
+
+fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response()
 }
 
 /// `Json<T>` whose rejections answer with our error body instead of axum's plain text.

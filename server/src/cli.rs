@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gapless_store::{redact_url, Store};
 
-use crate::{bench_writes, catalog_import, eval, startup, telemetry};
+use crate::{bench_writes, catalog_import, eval, staff, startup, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -42,6 +42,16 @@ pub enum Command {
     /// Measure one-row insert transactions per second on DATABASE_URL: the physical
     /// limit for chat turns on this disk (`scripts/load.mjs` runs it beside the load).
     BenchWrites(bench_writes::BenchWritesArgs),
+    /// Manage staff accounts (sign-in to the staff console and API).
+    #[command(subcommand)]
+    Staff(StaffCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Create a staff account. The password is read from standard input when it is not
+    /// a terminal (the first line), else asked for twice without echo.
+    Add(staff::cli::AddArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -153,6 +163,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 let store = open_store(&cli.database_url).await?;
                 let report = bench_writes::run(store, &args).await?;
                 println!("{report}");
+                Ok(())
+            }
+            Command::Staff(StaffCommand::Add(args)) => {
+                let store = open_store(&cli.database_url).await?;
+                println!("{}", staff::cli::add(store.as_ref(), &args).await?);
                 Ok(())
             }
         }

@@ -11,5 +11,6 @@ pub mod health;
 pub mod openapi;
 pub mod returns;
 pub mod sessions;
+pub mod staff;
 pub mod startup;
 pub mod telemetry;

@@ -152,6 +152,7 @@ pub fn router(
         .merge(chat_api::routes(limits))
         .merge(openapi::routes())
         .merge(returns_api::routes(returns))
+        .merge(crate::staff::api::routes())
         .leptos_routes_with_context(&state, routes, context, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

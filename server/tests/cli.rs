@@ -2,6 +2,7 @@
 //! must print one line saying what is wrong and how to fix it.
 
 use std::{
+    io::Write,
     net::TcpListener,
     path::{Path, PathBuf},
     process::{Command, Output, Stdio},
@@ -10,6 +11,7 @@ use std::{
 
 use gapless_domain::catalog::Catalog;
 use gapless_store::testing::{self, TestDatabase};
+use server::staff::accounts::{self, Password};
 
 fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(relative)
@@ -102,6 +104,66 @@ async fn catalog_import_is_all_or_nothing() {
         assert_one_line_failure(&missing, "cannot read the catalog file /no/such/catalog.json");
 
         assert_eq!(db.store.catalog().await.unwrap(), Some(demo.clone()), "catalog changed");
+    }
+}
+
+/// `gapless ARGS…` with `input` piped to its standard input.
+fn gapless_with_input(database_url: &str, args: &[&str], input: &str) -> Output {
+    let mut child = gapless(database_url)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A command that fails before it reads (a taken email) may be gone already: a broken
+    // pipe here is fine, its output says what happened.
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn staff_add_takes_the_password_from_stdin_and_an_email_once() {
+    const PASSWORD: &str = "correct horse battery staple";
+    for db in databases().await {
+        let add = |email: &str, role: &str, input: &str| {
+            gapless_with_input(&db.url, &["staff", "add", email, "--role", role], input)
+        };
+
+        let created = add("Ana@Example.com", "admin", &format!("{PASSWORD}\n"));
+        assert!(created.status.success(), "{}", stderr(&created));
+        assert_eq!(
+            String::from_utf8_lossy(&created.stdout),
+            "staff account ana@example.com (admin) created\n"
+        );
+        let account = db.store.staff_by_email("ana@example.com").await.unwrap().unwrap();
+        assert_eq!(account.role, "admin");
+        // The first line, without its newline, is the password.
+        for (tried, works) in [(PASSWORD, true), (&format!("{PASSWORD}\n") as &str, false)] {
+            let signed_in =
+                accounts::authenticate(db.store.as_ref(), "ana@example.com", &Password::new(tried))
+                    .await
+                    .unwrap();
+            assert_eq!(signed_in.is_some(), works, "{tried:?}");
+        }
+
+        let again = add("ana@example.com", "agent", "another password 123\n");
+        assert_one_line_failure(
+            &again,
+            "a staff account with the email ana@example.com already exists",
+        );
+        let unchanged = db.store.staff_by_email("ana@example.com").await.unwrap().unwrap();
+        assert_eq!(unchanged, account);
+
+        let short = add("bo@example.com", "agent", "short\n");
+        assert_one_line_failure(&short, "the password is too short: use at least 12 characters");
+        let bad_email = add("bo.example.com", "agent", &format!("{PASSWORD}\n"));
+        assert_one_line_failure(&bad_email, "\"bo.example.com\" is not a usable email address");
+        assert_eq!(db.store.staff_by_email("bo@example.com").await.unwrap(), None);
+
+        let bad_role = add("bo@example.com", "owner", &format!("{PASSWORD}\n"));
+        assert!(!bad_role.status.success());
+        assert!(stderr(&bad_role).contains("owner"), "{}", stderr(&bad_role));
     }
 }
 

@@ -8,6 +8,7 @@ mod postgres;
 mod postgres_chat;
 mod postgres_returns;
 mod postgres_sessions;
+mod postgres_staff;
 mod records;
 mod returns_records;
 mod sqlite;
@@ -15,6 +16,8 @@ mod sqlite_chat;
 mod sqlite_commit;
 mod sqlite_returns;
 mod sqlite_sessions;
+mod sqlite_staff;
+mod staff_records;
 
 use std::sync::Arc;
 
@@ -27,6 +30,7 @@ pub use postgres::PostgresStore;
 pub use records::*;
 pub use returns_records::*;
 pub use sqlite::{SqliteDurability, SqliteStore};
+pub use staff_records::*;
 
 /// Everything the app persists. Held as `Arc<dyn Store>`: server functions cannot be
 /// generic over the backend.
@@ -175,6 +179,16 @@ pub trait Store: Send + Sync + 'static {
         order_number: &str,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError>;
+
+    // Staff accounts (CONTRACTS §5). Emails are compared as given: callers pass the
+    // lowercased form they store.
+
+    /// Inserts a staff account; `Ok(false)` (and nothing written) when the email is taken.
+    async fn create_staff(&self, new: &NewStaff) -> Result<bool, StoreError>;
+
+    async fn staff_by_email(&self, email: &str) -> Result<Option<StaffRow>, StoreError>;
+
+    async fn staff_by_id(&self, id: &str) -> Result<Option<StaffRow>, StoreError>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,8 +14,9 @@ use time::OffsetDateTime;
 
 use crate::{
     level, option_key, stock_key_from_columns, stock_rows, Backend, ConversationRow, EventRow,
-    ImportSummary, NewConversation, NewReturn, OrderSummary, ReturnEventRow, ReturnListRow,
-    ReturnRow, ReturnUpdate, ReturnableOrder, StockLevels, Store, StoreError, TurnRow, TurnWrite,
+    ImportSummary, NewConversation, NewReturn, NewStaff, OrderSummary, ReturnEventRow,
+    ReturnListRow, ReturnRow, ReturnUpdate, ReturnableOrder, StaffRow, StockLevels, Store,
+    StoreError, TurnRow, TurnWrite,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -307,5 +308,17 @@ impl Store for PostgresStore {
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         self.mark_delivered_impl(order_number, at).await
+    }
+
+    async fn create_staff(&self, new: &NewStaff) -> Result<bool, StoreError> {
+        self.create_staff_impl(new).await
+    }
+
+    async fn staff_by_email(&self, email: &str) -> Result<Option<StaffRow>, StoreError> {
+        self.staff_by_email_impl(email).await
+    }
+
+    async fn staff_by_id(&self, id: &str) -> Result<Option<StaffRow>, StoreError> {
+        self.staff_by_id_impl(id).await
     }
 }

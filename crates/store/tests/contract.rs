@@ -6,8 +6,8 @@ use std::sync::Arc;
 use gapless_domain::{catalog::Catalog, sku::Sku};
 use gapless_store::{
     new_id, CustomerWrite, EventWrite, ImportSummary, LineWrite, NewConversation, NewReturn,
-    OrderProjection, OrderWrite, ReturnEventWrite, ReturnItemRow, ReturnItemWrite, ReturnUpdate,
-    StockKey, StockLevel, Store, StoreError, TurnWrite,
+    NewStaff, OrderProjection, OrderWrite, ReturnEventWrite, ReturnItemRow, ReturnItemWrite,
+    ReturnUpdate, StaffRow, StockKey, StockLevel, Store, StoreError, TurnWrite,
 };
 use serde_json::json;
 use time::{macros::datetime, Duration, OffsetDateTime};
@@ -934,6 +934,78 @@ async fn a_delivery_date_shows_in_the_lookup(store: Arc<dyn Store>) {
     assert!(!store.mark_delivered("G-999999", at).await.unwrap());
 }
 
+fn new_staff(email: &str, role: &str) -> NewStaff {
+    NewStaff {
+        id: new_id(),
+        email: email.to_owned(),
+        role: role.to_owned(),
+        password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$salt${email}"),
+        created_at: datetime!(2030-06-01 14:00:00.123_456_789 +02:00),
+    }
+}
+
+async fn a_created_staff_account_reads_back_by_email_and_id(store: Arc<dyn Store>) {
+    let ana = new_staff("ana@example.com", "admin");
+    assert!(store.create_staff(&ana).await.unwrap());
+    let bo = new_staff("bo@example.com", "agent");
+    assert!(store.create_staff(&bo).await.unwrap());
+
+    let expected = StaffRow {
+        id: ana.id.clone(),
+        email: "ana@example.com".into(),
+        role: "admin".into(),
+        password_hash: ana.password_hash.clone(),
+        created_at: datetime!(2030-06-01 12:00:00.123_456 UTC),
+        disabled_at: None,
+    };
+    assert_eq!(store.staff_by_email("ana@example.com").await.unwrap(), Some(expected.clone()));
+    assert_eq!(store.staff_by_id(&ana.id).await.unwrap(), Some(expected));
+    assert_eq!(store.staff_by_id(&bo.id).await.unwrap().unwrap().role, "agent");
+
+    assert_eq!(store.staff_by_email("cy@example.com").await.unwrap(), None);
+    assert_eq!(store.staff_by_id(&new_id()).await.unwrap(), None);
+    // Emails are compared as given: the caller lowercases before storing and looking up.
+    assert_eq!(store.staff_by_email("ANA@example.com").await.unwrap(), None);
+    // An id is not an email and an email is not an id.
+    assert_eq!(store.staff_by_id("ana@example.com").await.unwrap(), None);
+    assert_eq!(store.staff_by_email(&ana.id).await.unwrap(), None);
+}
+
+async fn a_taken_staff_email_is_not_created_again(store: Arc<dyn Store>) {
+    let first = new_staff("ana@example.com", "admin");
+    assert!(store.create_staff(&first).await.unwrap());
+
+    let mut second = new_staff("ana@example.com", "agent");
+    second.password_hash = "$argon2id$v=19$other".into();
+    assert!(!store.create_staff(&second).await.unwrap());
+
+    let stored = store.staff_by_email("ana@example.com").await.unwrap().unwrap();
+    assert_eq!(stored.id, first.id);
+    assert_eq!(stored.role, "admin");
+    assert_eq!(stored.password_hash, first.password_hash);
+    assert_eq!(store.staff_by_id(&second.id).await.unwrap(), None, "nothing written");
+}
+
+async fn concurrent_staff_creations_with_one_email_create_one(store: Arc<dyn Store>) {
+    let handles = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            let role = if i % 2 == 0 { "admin" } else { "agent" };
+            tokio::spawn(async move {
+                store.create_staff(&new_staff("ana@example.com", role)).await.unwrap()
+            })
+        })
+        .collect();
+    let created = futures_join(handles).await;
+    assert_eq!(created.iter().filter(|&&c| c).count(), 1, "{created:?}");
+}
+
+async fn a_staff_role_outside_admin_and_agent_is_refused(store: Arc<dyn Store>) {
+    let error = store.create_staff(&new_staff("ana@example.com", "owner")).await.unwrap_err();
+    assert!(matches!(error, StoreError::Database(_)), "{error:?}");
+    assert_eq!(store.staff_by_email("ana@example.com").await.unwrap(), None);
+}
+
 macro_rules! contract {
     ($($story:ident),* $(,)?) => {
         mod sqlite {
@@ -984,4 +1056,8 @@ contract!(
     recent_returns_count_live_requests_since,
     completed_return_events_cover_the_period,
     a_delivery_date_shows_in_the_lookup,
+    a_created_staff_account_reads_back_by_email_and_id,
+    a_taken_staff_email_is_not_created_again,
+    concurrent_staff_creations_with_one_email_create_one,
+    a_staff_role_outside_admin_and_agent_is_refused,
 );

@@ -8,4 +8,5 @@ mod limits;
 mod openapi;
 mod pages;
 mod returns;
+mod staff;
 mod widget;

@@ -1,0 +1,58 @@
+//! PostgreSQL: staff accounts. Each write is one statement, so two app servers creating
+//! the same email cannot both succeed.
+
+use sqlx::{postgres::PgRow, Row};
+
+use crate::{postgres::PostgresStore, NewStaff, StaffRow, StoreError};
+
+const COLUMNS: &str = "id, email, role, password_hash, created_at, disabled_at";
+
+impl PostgresStore {
+    pub(crate) async fn create_staff_impl(&self, new: &NewStaff) -> Result<bool, StoreError> {
+        // Only a taken email is an expected outcome; a taken id (a random 128-bit value)
+        // stays an error rather than being mistaken for it.
+        let inserted = sqlx::query(
+            "INSERT INTO staff_accounts (id, email, role, password_hash, created_at, disabled_at)
+             VALUES ($1, $2, $3, $4, $5, NULL)
+             ON CONFLICT (email) DO NOTHING",
+        )
+        .bind(&new.id)
+        .bind(&new.email)
+        .bind(&new.role)
+        .bind(&new.password_hash)
+        .bind(new.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    pub(crate) async fn staff_by_email_impl(
+        &self,
+        email: &str,
+    ) -> Result<Option<StaffRow>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM staff_accounts WHERE email = $1"))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(staff_row).transpose()
+    }
+
+    pub(crate) async fn staff_by_id_impl(&self, id: &str) -> Result<Option<StaffRow>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM staff_accounts WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(staff_row).transpose()
+    }
+}
+
+fn staff_row(row: &PgRow) -> Result<StaffRow, StoreError> {
+    Ok(StaffRow {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        role: row.try_get("role")?,
+        password_hash: row.try_get("password_hash")?,
+        created_at: row.try_get("created_at")?,
+        disabled_at: row.try_get("disabled_at")?,
+    })
+}

@@ -1,0 +1,260 @@
+//! Staff accounts: creating one with a hashed password, and checking a sign-in.
+//!
+//! Passwords are hashed with Argon2id at the crate's default parameters (19 MiB, two
+//! passes, one lane: OWASP's recommended minimum) and a random 16-byte salt per hash;
+//! the PHC string stored carries the parameters, so old hashes keep verifying if the
+//! defaults change. Hashing takes tens of milliseconds of CPU, so it runs on the
+//! blocking pool, never on an async worker.
+
+use std::{fmt, sync::LazyLock};
+
+use argon2::{
+    password_hash::{phc::PasswordHash, PasswordHasher, PasswordVerifier},
+    Argon2,
+};
+use gapless_domain::orders::{Email, EmailError};
+use gapless_store::{new_id, NewStaff, StaffRow, Store, StoreError};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer, Serialize};
+use time::OffsetDateTime;
+
+/// Fewer characters than this is refused when an account is created.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// More is refused everywhere: hashing a megabyte per attempt is a denial of service.
+pub const MAX_PASSWORD_CHARS: usize = 1000;
+
+/// What a staff member may do. Agents work conversations and returns; admins also
+/// manage accounts (in the console, later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum StaffRole {
+    Admin,
+    Agent,
+}
+
+impl StaffRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StaffRole::Admin => "admin",
+            StaffRole::Agent => "agent",
+        }
+    }
+
+    /// The role as the store keeps it; `None` for anything else.
+    pub fn parse(text: &str) -> Option<StaffRole> {
+        match text {
+            "admin" => Some(StaffRole::Admin),
+            "agent" => Some(StaffRole::Agent),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for StaffRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A password as typed: zeroed when dropped, `[redacted]` in `Debug`, never serialized.
+pub struct Password(SecretString);
+
+impl Password {
+    pub fn new(text: impl Into<String>) -> Password {
+        Password(SecretString::from(text.into()))
+    }
+
+    fn chars(&self) -> usize {
+        self.0.expose_secret().chars().count()
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password([redacted])")
+    }
+}
+
+impl<'de> Deserialize<'de> for Password {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Password::new)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("{0:?} is not a usable email address: {1}")]
+    Email(String, EmailError),
+    #[error("the password is too short: use at least {MIN_PASSWORD_CHARS} characters")]
+    PasswordTooShort,
+    #[error("the password is too long: use at most {MAX_PASSWORD_CHARS} characters")]
+    PasswordTooLong,
+    #[error("a staff account with the email {0} already exists")]
+    EmailTaken(String),
+    #[error("the stored staff account {0} is not valid: {1}")]
+    Corrupt(String, String),
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The form staff emails are stored and looked up in: trimmed, checked, all lowercase
+/// (unlike customers' addresses, whose local part keeps its case: a sign-in must not
+/// depend on how someone capitalized their address).
+pub fn normalize_email(input: &str) -> Result<String, AccountError> {
+    Email::parse(input)
+        .map(|email| email.as_str().to_lowercase())
+        .map_err(|e| AccountError::Email(input.trim().to_owned(), e))
+}
+
+/// Creates an account. Checks the email and the password's length first; an email that
+/// already has an account is [`AccountError::EmailTaken`] and changes nothing.
+pub async fn create(
+    store: &dyn Store,
+    email: &str,
+    role: StaffRole,
+    password: &Password,
+) -> Result<StaffRow, AccountError> {
+    let email = normalize_email(email)?;
+    let chars = password.chars();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(AccountError::PasswordTooShort);
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(AccountError::PasswordTooLong);
+    }
+    let new = NewStaff {
+        id: new_id(),
+        email,
+        role: role.as_str().to_owned(),
+        password_hash: hash(password).await?,
+        created_at: OffsetDateTime::now_utc(),
+    };
+    if !store.create_staff(&new).await? {
+        return Err(AccountError::EmailTaken(new.email));
+    }
+    Ok(StaffRow {
+        id: new.id,
+        email: new.email,
+        role: new.role,
+        password_hash: new.password_hash,
+        created_at: new.created_at,
+        disabled_at: None,
+    })
+}
+
+/// The account `email` and `password` sign in to, or `None`: for an unknown email, a
+/// wrong password and a disabled account alike. An unknown email still costs one hash
+/// verification (against a dummy hash), so the answer's timing does not tell whether
+/// an account exists.
+pub async fn authenticate(
+    store: &dyn Store,
+    email: &str,
+    password: &Password,
+) -> Result<Option<StaffRow>, AccountError> {
+    if password.chars() > MAX_PASSWORD_CHARS {
+        return Ok(None);
+    }
+    let account = match normalize_email(email) {
+        Ok(email) => store.staff_by_email(&email).await?,
+        Err(_) => None,
+    };
+    let stored_hash = account.as_ref().map(|account| account.password_hash.clone());
+    let matches = verify(password, stored_hash).await.map_err(|e| match &account {
+        Some(account) => AccountError::Corrupt(account.id.clone(), e),
+        None => AccountError::Hashing(e),
+    })?;
+    Ok(account.filter(|account| matches && account.disabled_at.is_none()))
+}
+
+/// Computes the dummy hash now rather than during the first sign-in with an unknown
+/// email, which would otherwise take twice as long as every other.
+pub fn warm_up() {
+    tokio::task::spawn_blocking(|| LazyLock::force(&DUMMY_HASH));
+}
+
+/// The hash an unknown email's attempt is checked against: same algorithm and
+/// parameters as real hashes, of a password nobody knows.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    let unknowable = new_id();
+    hash_blocking(unknowable.as_bytes()).expect("hashing a fixed-length password succeeds")
+});
+
+fn hash_blocking(password: &[u8]) -> Result<String, String> {
+    let hash: PasswordHash =
+        Argon2::default().hash_password(password).map_err(|e| e.to_string())?;
+    Ok(hash.to_string())
+}
+
+async fn hash(password: &Password) -> Result<String, AccountError> {
+    let secret = password.0.clone();
+    tokio::task::spawn_blocking(move || hash_blocking(secret.expose_secret().as_bytes()))
+        .await
+        .map_err(|e| AccountError::Hashing(e.to_string()))?
+        .map_err(AccountError::Hashing)
+}
+
+/// `Ok(false)` for a wrong password; `Err` when the stored hash cannot be read. Without
+/// a stored hash, checks against the dummy one and answers `Ok(false)`.
+async fn verify(password: &Password, stored_hash: Option<String>) -> Result<bool, String> {
+    let secret = password.0.clone();
+    tokio::task::spawn_blocking(move || {
+        let hash = stored_hash.as_deref().unwrap_or(DUMMY_HASH.as_str());
+        match Argon2::default().verify_password(secret.expose_secret().as_bytes(), hash) {
+            Ok(()) if stored_hash.is_none() => Ok(false),
+            Ok(()) => Ok(true),
+            Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
+            Err(e) => Err(e.to_string()),
+        }
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staff_emails_are_trimmed_checked_and_lowercased() {
+        assert_eq!(normalize_email("  Ana.Ruiz@Example.COM ").unwrap(), "ana.ruiz@example.com");
+        for bad in ["", "ana", "ana@", "ana @example.com", "ana@example"] {
+            let error = normalize_email(bad).unwrap_err();
+            assert!(matches!(error, AccountError::Email(..)), "{bad:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_password_never_shows_in_debug_output() {
+        let shown = format!("{:?}", Password::new("correct horse battery staple"));
+        assert!(!shown.contains("horse"), "{shown}");
+    }
+
+    #[test]
+    fn a_hash_is_argon2id_salted_and_verifies_only_its_password() {
+        let password = b"correct horse battery staple";
+        let first = hash_blocking(password).unwrap();
+        let second = hash_blocking(password).unwrap();
+        assert!(first.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{first}");
+        assert_ne!(first, second, "a fresh salt per hash");
+        let argon2 = Argon2::default();
+        assert!(argon2.verify_password(password, &*first).is_ok());
+        assert!(argon2.verify_password(b"correct horse battery stapler", &*first).is_err());
+    }
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_does() {
+        let real = hash_blocking(b"correct horse battery staple").unwrap();
+        let params = |hash: &str| hash.split('$').take(4).collect::<Vec<_>>().join("$");
+        assert_eq!(params(&DUMMY_HASH), params(&real));
+    }
+
+    #[test]
+    fn roles_read_back_from_their_stored_names() {
+        for role in [StaffRole::Admin, StaffRole::Agent] {
+            assert_eq!(StaffRole::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(StaffRole::parse("Admin"), None);
+    }
+}

@@ -1,0 +1,7 @@
+//! Staff: accounts with hashed passwords, sign-in into the web session, the extractor
+//! that guards every staff URL, and `gapless staff add`.
+
+pub mod accounts;
+pub mod api;
+pub mod cli;
+pub mod extractor;

@@ -1,0 +1,204 @@
+//! Staff sign-in (CONTRACTS §5): the session, `me`, identical failures, fixation and
+//! the sign-in rate limit.
+
+use reqwest::{header, Response, StatusCode};
+use serde_json::{json, Value};
+use server::staff::accounts::{self, Password, StaffRole};
+
+use crate::{helpers::TestApp, on_both_backends};
+
+const ANA_PASSWORD: &str = "correct horse battery staple";
+const BO_PASSWORD: &str = "tr0ub4dor & three";
+
+impl TestApp {
+    async fn add_staff(&self, email: &str, role: StaffRole, password: &str) -> String {
+        accounts::create(self.db.store.as_ref(), email, role, &Password::new(password))
+            .await
+            .expect("the staff account is created")
+            .id
+    }
+
+    async fn disable_staff(&self, email: &str) {
+        self.execute_sql(&format!(
+            "UPDATE staff_accounts SET disabled_at = '2030-01-01T00:00:00.000000Z'
+             WHERE email = '{email}'"
+        ))
+        .await;
+    }
+
+    async fn sign_in(&self, email: &str, password: &str) -> Response {
+        self.client
+            .post(format!("{}/api/v1/staff/session", self.address))
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn sign_out(&self) -> Response {
+        self.client.delete(format!("{}/api/v1/staff/session", self.address)).send().await.unwrap()
+    }
+
+    async fn me(&self) -> Response {
+        self.get("/api/v1/staff/me").await
+    }
+
+    /// `me` with only `cookie` (none when `None`), as another browser would send it.
+    async fn me_with_cookie(&self, cookie: Option<&str>) -> Response {
+        let mut request = reqwest::Client::new().get(format!("{}/api/v1/staff/me", self.address));
+        if let Some(value) = cookie {
+            request = request.header(header::COOKIE, format!("gapless_session={value}"));
+        }
+        request.send().await.unwrap()
+    }
+}
+
+/// The value of the `gapless_session` cookie a response sets, if it sets one.
+fn session_cookie(response: &Response) -> Option<String> {
+    response.headers().get_all(header::SET_COOKIE).iter().find_map(|value| {
+        let value = value.to_str().ok()?.strip_prefix("gapless_session=")?;
+        Some(value.split(';').next().unwrap_or_default().to_owned())
+    })
+}
+
+async fn assert_unauthorized(response: Response) -> String {
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let text = response.text().await.unwrap();
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["error"]["code"], "unauthorized", "{body}");
+    text
+}
+
+async fn staff_sign_in_then_me_then_sign_out(app: TestApp) {
+    let id = app.add_staff("Ana@Example.com", StaffRole::Admin, ANA_PASSWORD).await;
+    assert_unauthorized(app.me().await).await;
+
+    // Any capitalization of the email signs in.
+    let response = app.sign_in(" ANA@example.com", ANA_PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let cookie = session_cookie(&response).expect("a session cookie at sign-in");
+
+    let response = app.me().await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let me: Value = response.json().await.unwrap();
+    assert_eq!(me, json!({ "id": id, "email": "ana@example.com", "role": "admin" }));
+
+    let response = app.sign_out().await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_unauthorized(app.me().await).await;
+    // Signed out on the server, not only in this browser: the old cookie is dead too.
+    assert_unauthorized(app.me_with_cookie(Some(&cookie)).await).await;
+
+    // Signing out without a session is harmless.
+    assert_eq!(app.sign_out().await.status(), StatusCode::NO_CONTENT);
+}
+
+async fn failed_sign_ins_all_get_the_same_401(app: TestApp) {
+    app.add_staff("ana@example.com", StaffRole::Admin, ANA_PASSWORD).await;
+    app.add_staff("bo@example.com", StaffRole::Agent, BO_PASSWORD).await;
+    app.disable_staff("bo@example.com").await;
+
+    let wrong_password =
+        assert_unauthorized(app.sign_in("ana@example.com", BO_PASSWORD).await).await;
+    assert_unauthorized(app.me().await).await;
+    let unknown_email =
+        assert_unauthorized(app.sign_in("cy@example.com", ANA_PASSWORD).await).await;
+    assert_unauthorized(app.me().await).await;
+    let disabled = assert_unauthorized(app.sign_in("bo@example.com", BO_PASSWORD).await).await;
+    assert_unauthorized(app.me().await).await;
+    let not_an_email = assert_unauthorized(app.sign_in("ana", ANA_PASSWORD).await).await;
+    assert_unauthorized(app.me().await).await;
+
+    assert_eq!(wrong_password, unknown_email);
+    assert_eq!(wrong_password, disabled);
+    assert_eq!(wrong_password, not_an_email);
+    assert!(!wrong_password.contains("ana@example.com"), "{wrong_password}");
+}
+
+async fn a_disabled_account_loses_its_session_at_once(app: TestApp) {
+    app.add_staff("bo@example.com", StaffRole::Agent, BO_PASSWORD).await;
+    assert_eq!(app.sign_in("bo@example.com", BO_PASSWORD).await.status(), StatusCode::NO_CONTENT);
+    let me: Value = app.me().await.json().await.unwrap();
+    assert_eq!(me["role"], "agent");
+
+    app.disable_staff("bo@example.com").await;
+    assert_unauthorized(app.me().await).await;
+}
+
+async fn signing_in_changes_the_session_id(app: TestApp) {
+    app.add_staff("ana@example.com", StaffRole::Admin, ANA_PASSWORD).await;
+    let bo = app.add_staff("bo@example.com", StaffRole::Agent, BO_PASSWORD).await;
+
+    // A session that exists before the sign-in: the shop's chat one if it sets a cookie,
+    // else an earlier staff session in the same browser.
+    let chat = app.client.post(format!("{}/api/chat/state", app.address)).send().await.unwrap();
+    let mut before: Vec<String> = session_cookie(&chat).into_iter().collect();
+    let first = app.sign_in("ana@example.com", ANA_PASSWORD).await;
+    assert_eq!(first.status(), StatusCode::NO_CONTENT);
+    before.extend(session_cookie(&first));
+    assert!(!before.is_empty());
+
+    let second = app.sign_in("bo@example.com", BO_PASSWORD).await;
+    assert_eq!(second.status(), StatusCode::NO_CONTENT);
+    let after = session_cookie(&second).expect("a new session cookie at sign-in");
+    assert!(!before.contains(&after), "{after} was in use before the sign-in: {before:?}");
+
+    // Whoever knew an id from before (one planted in a victim's browser, say) holds
+    // nothing now; the new id is Bo's.
+    for old in &before {
+        assert_unauthorized(app.me_with_cookie(Some(old)).await).await;
+    }
+    let me: Value = app.me_with_cookie(Some(&after)).await.json().await.unwrap();
+    assert_eq!(me["id"], bo);
+}
+
+async fn sign_in_attempts_for_one_email_are_rate_limited(app: TestApp) {
+    app.add_staff("ana@example.com", StaffRole::Admin, ANA_PASSWORD).await;
+    for attempt in 0..10 {
+        let response = app.sign_in("ana@example.com", &format!("guess number {attempt}")).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    // Past the burst even the right password waits, whatever the capitalization.
+    let response = app.sign_in("Ana@Example.com", ANA_PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = response.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=12).contains(&wait), "{wait}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    assert_unauthorized(app.me().await).await;
+
+    // Other accounts are not locked out by someone guessing at Ana's.
+    app.add_staff("bo@example.com", StaffRole::Agent, BO_PASSWORD).await;
+    assert_eq!(app.sign_in("bo@example.com", BO_PASSWORD).await.status(), StatusCode::NO_CONTENT);
+}
+
+async fn sign_in_bodies_are_checked(app: TestApp) {
+    let response = app
+        .client
+        .post(format!("{}/api/v1/staff/session", app.address))
+        .json(&json!({ "email": "ana@example.com" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid", "{body}");
+
+    let response = app
+        .client
+        .post(format!("{}/api/v1/staff/session", app.address))
+        .body("email=ana@example.com&password=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+on_both_backends!(
+    staff_sign_in_then_me_then_sign_out,
+    failed_sign_ins_all_get_the_same_401,
+    a_disabled_account_loses_its_session_at_once,
+    signing_in_changes_the_session_id,
+    sign_in_attempts_for_one_email_are_rate_limited,
+    sign_in_bodies_are_checked,
+);
