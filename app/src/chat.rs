@@ -59,7 +59,7 @@ const SESSION_CONVERSATION: &str = "chat.conversation";
 
 #[server(endpoint = "chat/state")]
 pub async fn chat_state() -> Result<ChatView, AppError> {
-    let port = ssr::port()?;
+    let port = crate::port::get::<dyn crate::port::ChatPort>()?;
     let session = ssr::session().await?;
     let Some(id) = ssr::conversation_id(&session).await? else {
         return Ok(ChatView::default());
@@ -67,7 +67,7 @@ pub async fn chat_state() -> Result<ChatView, AppError> {
     match port.read(&id).await {
         Ok(conversation) => ssr::chat_view(&conversation),
         // The conversation is gone (a reset database): start afresh.
-        Err(port::ChatPortError::NotFound) => {
+        Err(crate::port::PortError::NotFound(_)) => {
             let _ = session.remove::<String>(SESSION_CONVERSATION).await;
             Ok(ChatView::default())
         }
@@ -77,7 +77,7 @@ pub async fn chat_state() -> Result<ChatView, AppError> {
 
 #[server(endpoint = "chat/send")]
 pub async fn chat_send(text: String, key: Option<String>) -> Result<ChatView, AppError> {
-    let port = ssr::port()?;
+    let port = crate::port::get::<dyn crate::port::ChatPort>()?;
     let session = ssr::session().await?;
     let client = ssr::client_ip().await;
     let id = match ssr::conversation_id(&session).await? {
@@ -98,129 +98,27 @@ pub async fn chat_send(text: String, key: Option<String>) -> Result<ChatView, Ap
     ssr::chat_view(&conversation)
 }
 
-/// The server side of the widget: how it reaches the chat service.
-#[cfg(feature = "ssr")]
-pub mod port {
-    use std::net::IpAddr;
-
-    /// The chat service as the widget needs it. The server implements it over the same
-    /// service as the JSON API and provides it as context; its values are the API's
-    /// JSON bodies (CONTRACTS §2–3), so the widget shows exactly what a bridge sees.
-    #[async_trait::async_trait]
-    pub trait ChatPort: Send + Sync + 'static {
-        async fn start(&self, channel: &str) -> Result<String, ChatPortError>;
-        async fn read(&self, conversation: &str) -> Result<serde_json::Value, ChatPortError>;
-        /// `client` keys the per-IP rate limit; the conversation keys the per-session one.
-        async fn send(
-            &self,
-            conversation: &str,
-            text: &str,
-            idempotency_key: Option<&str>,
-            client: Option<IpAddr>,
-        ) -> Result<serde_json::Value, ChatPortError>;
-    }
-
-    #[derive(Debug, thiserror::Error)]
-    pub enum ChatPortError {
-        #[error("no such conversation")]
-        NotFound,
-        /// The message cannot be taken; the text says why, for the shopper.
-        #[error("{0}")]
-        Rejected(String),
-        #[error("too many messages; retry after {retry_after} s")]
-        RateLimited { retry_after: u64 },
-        #[error("the chat cannot take orders right now")]
-        Unavailable,
-        #[error("the chat service failed")]
-        Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
-    }
-}
-
 #[cfg(feature = "ssr")]
 mod ssr {
-    use std::{net::SocketAddr, sync::Arc};
 
     use gapless_domain::money::{Currency, Money};
     use serde_json::Value;
     use tower_sessions::Session;
 
-    use super::{
-        port::{ChatPort, ChatPortError},
-        ChatMessage, ChatView, OrderPanelLine, OrderPanelView, SESSION_CONVERSATION,
-    };
-    use crate::error::AppError;
+    pub use crate::port::{app_error, client_ip, session};
 
-    #[derive(Debug, thiserror::Error)]
-    #[error("the server did not provide {0} to the app")]
-    struct MissingContext(&'static str);
+    use super::{ChatMessage, ChatView, OrderPanelLine, OrderPanelView, SESSION_CONVERSATION};
+    use crate::error::AppError;
 
     #[derive(Debug, thiserror::Error)]
     #[error("unexpected chat JSON: {0}")]
     struct Unexpected(String);
-
-    pub fn port() -> Result<Arc<dyn ChatPort>, AppError> {
-        leptos::prelude::use_context::<Arc<dyn ChatPort>>().ok_or_else(|| {
-            AppError::internal("reading the chat from context", MissingContext("the chat"))
-        })
-    }
-
-    pub async fn session() -> Result<Session, AppError> {
-        leptos_axum::extract::<Session>()
-            .await
-            .map_err(|e| AppError::internal("reading the session", e))
-    }
-
-    pub async fn client_ip() -> Option<std::net::IpAddr> {
-        leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>()
-            .await
-            .ok()
-            .map(|info| info.0.ip())
-    }
 
     pub async fn conversation_id(session: &Session) -> Result<Option<String>, AppError> {
         session
             .get::<String>(SESSION_CONVERSATION)
             .await
             .map_err(|e| AppError::internal("reading the session", e))
-    }
-
-    /// Maps the port's errors to what the shopper reads, with the HTTP status a client
-    /// of the server function sees.
-    pub fn app_error(error: ChatPortError) -> AppError {
-        use http::StatusCode;
-        let status = |status: StatusCode| {
-            if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(status);
-            }
-        };
-        match error {
-            ChatPortError::NotFound => {
-                status(StatusCode::NOT_FOUND);
-                AppError::Rejected(
-                    "This conversation has ended. Reload the page to start a new one.".into(),
-                )
-            }
-            ChatPortError::Rejected(message) => {
-                status(StatusCode::UNPROCESSABLE_ENTITY);
-                AppError::Rejected(message)
-            }
-            ChatPortError::RateLimited { retry_after } => {
-                status(StatusCode::TOO_MANY_REQUESTS);
-                if let Some(response) =
-                    leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
-                {
-                    if let Ok(value) = http::HeaderValue::from_str(&retry_after.to_string()) {
-                        response.insert_header(http::header::RETRY_AFTER, value);
-                    }
-                }
-                AppError::TooMany
-            }
-            ChatPortError::Unavailable => {
-                status(StatusCode::SERVICE_UNAVAILABLE);
-                AppError::Unavailable
-            }
-            ChatPortError::Internal(cause) => AppError::internal("a chat turn", &*cause),
-        }
     }
 
     /// `GET /api/v1/conversations/{id}`'s body, shaped for the widget.

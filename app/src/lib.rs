@@ -3,13 +3,16 @@
 
 pub mod chat;
 pub mod error;
+#[cfg(feature = "ssr")]
+pub mod port;
+pub mod returns;
 pub mod shop;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
 };
 
 /// The HTML document around every page.
@@ -50,12 +53,25 @@ pub fn App() -> impl IntoView {
             <a class="skip-link" href="#main">"Skip to content"</a>
             <header class="site-header">
                 <A href="/" attr:class="brand">"Gapless Outfitters"</A>
+                <nav aria-label="Site">
+                    <A href="/returns">"Returns"</A>
+                </nav>
             </header>
             <main id="main">
                 <Routes fallback=NotFound>
                     // Async: the page is sent once its data is ready, so a failure can
                     // still set the status code and search engines see the products.
                     <Route path=StaticSegment("") view=shop::ShopPage ssr=SsrMode::Async/>
+                    <Route
+                        path=StaticSegment("returns")
+                        view=returns::ReturnsPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(StaticSegment("returns"), ParamSegment("rma"))
+                        view=returns::ReturnStatusPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
             <footer class="site-footer">

@@ -4,7 +4,10 @@
 use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use app::{chat::port::ChatPort, shell, App};
+use app::{
+    port::{ChatPort, ReturnsPort},
+    shell, App,
+};
 use axum::{
     body::Body,
     extract::FromRef,
@@ -38,6 +41,7 @@ use crate::{
     health, openapi,
     returns::{
         api::{self as returns_api, ReturnsApi},
+        portal::PortalReturns,
         service::ReturnsService,
     },
     sessions::{self, DbSessionStore},
@@ -51,6 +55,8 @@ pub struct AppState {
     pub chat: Arc<ChatService>,
     /// The chat as the widget's server functions reach it.
     pub widget: Arc<dyn ChatPort>,
+    /// The returns service as the portal's server functions reach it.
+    pub portal: Arc<dyn ReturnsPort>,
 }
 
 /// How often expired sessions are deleted.
@@ -110,7 +116,9 @@ impl Application {
         };
         let sessions = DbSessionStore::new(store.clone());
         sessions.spawn_cleanup(SESSION_CLEANUP);
-        let state = AppState { leptos_options, store, chat, widget };
+        let portal: Arc<dyn ReturnsPort> =
+            Arc::new(PortalReturns::new(returns.service.clone(), returns.limiter.clone()));
+        let state = AppState { leptos_options, store, chat, widget, portal };
         let router =
             router(state, &limits, returns, sessions::layer(sessions, args.secure_cookies));
         Ok(Application { listener, router })
@@ -142,9 +150,11 @@ pub fn router(
     let context = {
         let store = state.store.clone();
         let widget = state.widget.clone();
+        let portal = state.portal.clone();
         move || {
             provide_context(store.clone());
             provide_context(widget.clone());
+            provide_context(portal.clone());
         }
     };
     Router::new()

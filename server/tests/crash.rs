@@ -101,9 +101,12 @@ async fn burst_of_confirmations_survives_sigkill(db: TestDatabase) {
     let answered = Arc::new(AtomicUsize::new(0));
     let pid = server.child.id();
     let mut burst = Vec::new();
-    for chat in chats.clone() {
+    for (n, chat) in chats.clone().into_iter().enumerate() {
         let (client, base, answered) = (client.clone(), server.base.clone(), answered.clone());
         burst.push(tokio::spawn(async move {
+            // Spread over ~100 ms: SQLite commits concurrent turns together, and a burst
+            // sent in one instant can be committed and answered before the kill lands.
+            tokio::time::sleep(std::time::Duration::from_millis(4 * n as u64)).await;
             let response = client
                 .post(format!("{base}/api/v1/conversations/{chat}/messages"))
                 .header("Idempotency-Key", "confirm-for-real")

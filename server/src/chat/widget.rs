@@ -4,7 +4,7 @@
 
 use std::{net::IpAddr, sync::Arc};
 
-use app::chat::port::{ChatPort, ChatPortError};
+use app::port::{ChatPort, PortError};
 use serde_json::Value;
 
 use super::{limits::RequestLimiter, service::ChatService};
@@ -23,11 +23,11 @@ impl WidgetChat {
 
 #[async_trait::async_trait]
 impl ChatPort for WidgetChat {
-    async fn start(&self, channel: &str) -> Result<String, ChatPortError> {
+    async fn start(&self, channel: &str) -> Result<String, PortError> {
         Ok(self.service.start_conversation(channel).await?)
     }
 
-    async fn read(&self, conversation: &str) -> Result<Value, ChatPortError> {
+    async fn read(&self, conversation: &str) -> Result<Value, PortError> {
         Ok(self.service.conversation(conversation).await?)
     }
 
@@ -37,25 +37,27 @@ impl ChatPort for WidgetChat {
         text: &str,
         idempotency_key: Option<&str>,
         client: Option<IpAddr>,
-    ) -> Result<Value, ChatPortError> {
+    ) -> Result<Value, PortError> {
         self.limiter
             .check(client, conversation)
-            .map_err(|retry_after| ChatPortError::RateLimited { retry_after })?;
+            .map_err(|retry_after| PortError::RateLimited { retry_after })?;
         Ok(self.service.post_message(conversation, text, idempotency_key).await?)
     }
 }
 
-impl From<ApiError> for ChatPortError {
+impl From<ApiError> for PortError {
     fn from(error: ApiError) -> Self {
         match error {
-            ApiError::NotFound(_) => ChatPortError::NotFound,
+            ApiError::NotFound(_) => PortError::NotFound(
+                "This conversation has ended. Reload the page to start a new one.".into(),
+            ),
             ApiError::Invalid { .. } | ApiError::BadRequest(_) => {
-                ChatPortError::Rejected(shopper_message(&error))
+                PortError::Rejected(shopper_message(&error))
             }
-            ApiError::UnsupportedMediaType => ChatPortError::Rejected(error.to_string()),
-            ApiError::RateLimited { retry_after } => ChatPortError::RateLimited { retry_after },
-            ApiError::NoCatalog | ApiError::Busy => ChatPortError::Unavailable,
-            ApiError::Internal(cause) => ChatPortError::Internal(cause.into()),
+            ApiError::UnsupportedMediaType => PortError::Rejected(error.to_string()),
+            ApiError::RateLimited { retry_after } => PortError::RateLimited { retry_after },
+            ApiError::NoCatalog | ApiError::Busy => PortError::Unavailable,
+            ApiError::Internal(cause) => PortError::Internal(cause.into()),
         }
     }
 }

@@ -3,4 +3,5 @@
 //! (`gapless_domain::returns`) and records what it decided.
 
 pub mod api;
+pub mod portal;
 pub mod service;

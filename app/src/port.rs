@@ -1,0 +1,128 @@
+//! How the app's server functions reach the services that live in the `server` crate
+//! (which depends on this one, so the app cannot name its types): small traits the
+//! server implements and provides as context. Their values are the JSON API's bodies
+//! (CONTRACTS), so a page shows exactly what a bridge or a test sees.
+
+use std::{net::IpAddr, sync::Arc};
+
+use serde_json::Value;
+
+use crate::error::AppError;
+
+/// The chat service as the widget needs it.
+#[async_trait::async_trait]
+pub trait ChatPort: Send + Sync + 'static {
+    async fn start(&self, channel: &str) -> Result<String, PortError>;
+    async fn read(&self, conversation: &str) -> Result<Value, PortError>;
+    /// `client` keys the per-IP rate limit; the conversation keys the per-session one.
+    async fn send(
+        &self,
+        conversation: &str,
+        text: &str,
+        idempotency_key: Option<&str>,
+        client: Option<IpAddr>,
+    ) -> Result<Value, PortError>;
+}
+
+/// The returns service as the portal needs it; every call is rate limited per client
+/// IP and per order (or RMA), like the API.
+#[async_trait::async_trait]
+pub trait ReturnsPort: Send + Sync + 'static {
+    /// `POST /api/v1/returns/lookup`'s body.
+    async fn lookup(
+        &self,
+        order_number: &str,
+        email: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Value, PortError>;
+    /// `POST /api/v1/returns`: `request` is that endpoint's JSON body.
+    async fn request(&self, request: Value, client: Option<IpAddr>) -> Result<Value, PortError>;
+    /// `GET /api/v1/returns/{rma}?email=…`'s body.
+    async fn status(
+        &self,
+        rma: &str,
+        email: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Value, PortError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PortError {
+    /// Unknown, or not for this person: the text says so without saying which.
+    #[error("{0}")]
+    NotFound(String),
+    /// The input cannot be taken; the text says why, for the person at the page.
+    #[error("{0}")]
+    Rejected(String),
+    #[error("too many requests; retry after {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    #[error("the service cannot answer right now")]
+    Unavailable,
+    #[error("the service failed")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The port the server provided, or a logged internal error.
+pub fn get<P: ?Sized + Send + Sync + 'static>() -> Result<Arc<P>, AppError> {
+    leptos::prelude::use_context::<Arc<P>>().ok_or_else(|| {
+        AppError::internal(
+            "reading a service from context",
+            MissingContext(std::any::type_name::<P>()),
+        )
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the server did not provide {0} to the app")]
+struct MissingContext(&'static str);
+
+/// The client's IP address, for the rate limits.
+pub async fn client_ip() -> Option<IpAddr> {
+    leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .ok()
+        .map(|info| info.0.ip())
+}
+
+/// The tower-sessions session of the request.
+pub async fn session() -> Result<tower_sessions::Session, AppError> {
+    leptos_axum::extract::<tower_sessions::Session>()
+        .await
+        .map_err(|e| AppError::internal("reading the session", e))
+}
+
+/// Maps a port's error to what the person reads, with the HTTP status a client of the
+/// server function sees.
+pub fn app_error(error: PortError) -> AppError {
+    use http::StatusCode;
+    let response = leptos::prelude::use_context::<leptos_axum::ResponseOptions>();
+    let status = |status: StatusCode| {
+        if let Some(response) = &response {
+            response.set_status(status);
+        }
+    };
+    match error {
+        PortError::NotFound(message) => {
+            status(StatusCode::NOT_FOUND);
+            AppError::Rejected(message)
+        }
+        PortError::Rejected(message) => {
+            status(StatusCode::UNPROCESSABLE_ENTITY);
+            AppError::Rejected(message)
+        }
+        PortError::RateLimited { retry_after } => {
+            status(StatusCode::TOO_MANY_REQUESTS);
+            if let (Some(response), Ok(value)) =
+                (&response, http::HeaderValue::from_str(&retry_after.to_string()))
+            {
+                response.insert_header(http::header::RETRY_AFTER, value);
+            }
+            AppError::TooMany
+        }
+        PortError::Unavailable => {
+            status(StatusCode::SERVICE_UNAVAILABLE);
+            AppError::Unavailable
+        }
+        PortError::Internal(cause) => AppError::internal("a service call", &*cause),
+    }
+}
