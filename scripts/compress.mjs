@@ -5,7 +5,11 @@ import { join, extname } from "node:path";
 import { brotliCompressSync, gzipSync, constants } from "node:zlib";
 
 const [root, flag] = process.argv.slice(2);
-const budget = 200 * 1024;
+// Raised from 200 KiB when the chat widget and the returns portal arrived (335,933 B).
+// Most of the bundle is tachys view code and one serde_json deserializer per resource and
+// server-function type. `--cfg erase_components` on the wasm alone cut 43 KB but breaks
+// hydration (the server must be built with it too); islands would cut the most.
+const budget = 340 * 1024;
 const exts = new Set([".js", ".wasm", ".css", ".svg", ".html"]);
 
 function* files(dir) {
