@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gapless_store::{redact_url, Store};
 
-use crate::{bench_writes, catalog_import, eval, staff, startup, telemetry};
+use crate::{bench_writes, catalog_import, demo, eval, staff, startup, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -42,6 +42,9 @@ pub enum Command {
     /// Measure one-row insert transactions per second on DATABASE_URL: the physical
     /// limit for chat turns on this disk (`scripts/load.mjs` runs it beside the load).
     BenchWrites(bench_writes::BenchWritesArgs),
+    /// Demo data for trying the product.
+    #[command(subcommand)]
+    Demo(DemoCommand),
     /// Manage staff accounts (sign-in to the staff console and API).
     #[command(subcommand)]
     Staff(StaffCommand),
@@ -52,6 +55,13 @@ pub enum StaffCommand {
     /// Create a staff account. The password is read from standard input when it is not
     /// a terminal (the first line), else asked for twice without echo.
     Add(staff::cli::AddArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Place delivered demo orders (customer demo@example.com) at various ages, to try
+    /// the returns portal. Each run adds four more.
+    Seed,
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,6 +169,21 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Eval(args) => eval::run(&args).map(drop),
+            Command::Demo(DemoCommand::Seed) => {
+                let store = open_store(&cli.database_url).await?;
+                let seeded = demo::seed(store).await?;
+                println!(
+                    "DEMO DATA: delivered orders for {} (try them at /returns):",
+                    demo::DEMO_EMAIL
+                );
+                for order in seeded {
+                    println!(
+                        "  {}  delivered {} days ago: {}",
+                        order.number, order.delivered_days_ago, order.shows
+                    );
+                }
+                Ok(())
+            }
             Command::BenchWrites(args) => {
                 let store = open_store(&cli.database_url).await?;
                 let report = bench_writes::run(store, &args).await?;

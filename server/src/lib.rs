@@ -6,6 +6,7 @@ pub mod bench_writes;
 pub mod catalog_import;
 pub mod chat;
 pub mod cli;
+pub mod demo;
 pub mod eval;
 pub mod health;
 pub mod openapi;

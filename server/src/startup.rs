@@ -105,6 +105,7 @@ impl Application {
             RequestLimiter::new(limits.per_ip, limits.per_conversation),
         ));
         let returns = ReturnsApi {
+            store: store.clone(),
             service: Arc::new(ReturnsService::new(
                 store.clone(),
                 load_policy(&args.return_policy)?,

@@ -315,3 +315,32 @@ fn eval_reports_accuracy_and_holds_the_floor() {
         .unwrap();
     assert_one_line_failure(&output, "line 2");
 }
+
+#[tokio::test]
+async fn demo_seed_places_delivered_orders_of_various_ages() {
+    let db = testing::sqlite().await;
+    let without = gapless(&db.url).args(["demo", "seed"]).output().unwrap();
+    assert_one_line_failure(&without, "no catalog");
+
+    let import = gapless(&db.url)
+        .args(["catalog", "import"])
+        .arg(repo_path("demo/catalog.json"))
+        .output()
+        .unwrap();
+    assert!(import.status.success(), "{}", stderr(&import));
+    let output = gapless(&db.url).args(["demo", "seed"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.starts_with("DEMO DATA"), "{text}");
+    let numbers: Vec<&str> =
+        text.split_whitespace().filter(|word| word.starts_with("G-")).collect();
+    assert_eq!(numbers.len(), 4, "{text}");
+    let now = time::OffsetDateTime::now_utc();
+    let mut ages = Vec::new();
+    for number in numbers {
+        let order = db.store.returnable_order(number).await.unwrap().expect("a placed order");
+        assert_eq!(order.email.as_deref(), Some("demo@example.com"));
+        ages.push((now - order.delivered_at.expect("delivered")).whole_days());
+    }
+    assert_eq!(ages, [3, 5, 10, 45]);
+}

@@ -4,7 +4,7 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
-    extract::{ConnectInfo, Path, Query, State},
+    extract::{ConnectInfo, FromRef, Path, Query, State},
     http::StatusCode,
     routing::{get, post},
     Json, Router,
@@ -13,10 +13,13 @@ use gapless_domain::returns::{RequestedItem, Resolution, ReturnRequest};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::service::{OrderProof, ReturnsService};
+use super::service::{OrderProof, ReturnsService, StaffAction};
+use gapless_store::Store;
+
 use crate::{
     api_error::{ApiError, ApiJson},
     chat::limits::RequestLimiter,
+    staff::extractor::StaffUser,
 };
 
 /// The returns service and its limiter, as the handlers reach them.
@@ -24,6 +27,14 @@ use crate::{
 pub struct ReturnsApi {
     pub service: Arc<ReturnsService>,
     pub limiter: Arc<RequestLimiter>,
+    /// For the staff sign-in check.
+    pub store: Arc<dyn Store>,
+}
+
+impl FromRef<ReturnsApi> for Arc<dyn Store> {
+    fn from_ref(api: &ReturnsApi) -> Self {
+        api.store.clone()
+    }
 }
 
 pub fn routes<S: Clone + Send + Sync + 'static>(api: ReturnsApi) -> Router<S> {
@@ -31,6 +42,9 @@ pub fn routes<S: Clone + Send + Sync + 'static>(api: ReturnsApi) -> Router<S> {
         .route("/api/v1/returns/lookup", post(lookup))
         .route("/api/v1/returns", post(request_return))
         .route("/api/v1/returns/{rma}", get(status))
+        .route("/api/v1/staff/returns", get(staff_list))
+        .route("/api/v1/staff/returns/cycle-times", get(staff_cycle_times))
+        .route("/api/v1/staff/returns/{rma}/events", post(staff_record))
         .with_state(api)
 }
 
@@ -86,4 +100,48 @@ async fn status(
 ) -> Result<Json<Value>, ApiError> {
     api.check(peer, &rma)?;
     Ok(Json(api.service.status(&rma, &query.email).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    status: Option<String>,
+}
+
+/// The returns, newest first; `?status=in_review` is the review queue.
+async fn staff_list(
+    _staff: StaffUser,
+    State(api): State<ReturnsApi>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(api.service.list(query.status.as_deref()).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CycleQuery {
+    #[serde(default = "thirty")]
+    days: u32,
+}
+
+fn thirty() -> u32 {
+    30
+}
+
+async fn staff_cycle_times(
+    _staff: StaffUser,
+    State(api): State<ReturnsApi>,
+    Query(query): Query<CycleQuery>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(api.service.cycle_times(query.days).await?))
+}
+
+/// Staff record receipt, refund, approval after review, …
+async fn staff_record(
+    staff: StaffUser,
+    State(api): State<ReturnsApi>,
+    Path(rma): Path<String>,
+    ApiJson(action): ApiJson<StaffAction>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(api.service.record(&rma, &action, &staff.id).await?))
 }

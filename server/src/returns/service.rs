@@ -13,13 +13,15 @@ use gapless_domain::{
     catalog::Catalog,
     money::{Currency, Money},
     returns::{
-        decide, returnable, Actor, BoughtLine, OrderDates, ReturnDecision, ReturnEvent,
-        ReturnPolicy, ReturnRequest, ReturnState, RmaCode, RETURN_EVENT_SCHEMA_VERSION,
+        cycle_time, decide, report, returnable, Actor, BoughtLine, OrderDates, Outcome,
+        Percentiles, ReturnDecision, ReturnEvent, ReturnPolicy, ReturnRequest, ReturnState,
+        ReturnStatus, RmaCode, RETURN_EVENT_SCHEMA_VERSION,
     },
     sku::Sku,
 };
 use gapless_store::{
-    new_id, NewReturn, ReturnEventWrite, ReturnItemWrite, ReturnableOrder, Store, StoreError,
+    new_id, NewReturn, ReturnEventWrite, ReturnItemWrite, ReturnUpdate, ReturnableOrder, Store,
+    StoreError,
 };
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -40,9 +42,28 @@ pub struct OrderProof {
     pub email: String,
 }
 
+/// Where the service reads the time: the system clock, or a controlled one in tests.
+pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
+
 pub struct ReturnsService {
     store: Arc<dyn Store>,
     policy: ReturnPolicy,
+    clock: Clock,
+}
+
+/// What staff record on a return: `POST /api/v1/staff/returns/{rma}/events`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffAction {
+    /// `approved`, `rejected`, `received`, `refunded`, `exchanged`, `credited`, `cancelled`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Minor units, for `refunded` and `credited`; defaults to what the approved items
+    /// are worth minus restocking fees.
+    #[serde(default)]
+    pub amount: Option<i64>,
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 /// An order the customer proved, with what the engine needs about it.
@@ -55,7 +76,15 @@ struct ProvenOrder {
 
 impl ReturnsService {
     pub fn new(store: Arc<dyn Store>, policy: ReturnPolicy) -> Self {
-        ReturnsService { store, policy }
+        Self::with_clock(store, policy, Arc::new(OffsetDateTime::now_utc))
+    }
+
+    pub fn with_clock(store: Arc<dyn Store>, policy: ReturnPolicy, clock: Clock) -> Self {
+        ReturnsService { store, policy, clock }
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        (self.clock)()
     }
 
     pub fn policy(&self) -> &ReturnPolicy {
@@ -65,7 +94,7 @@ impl ReturnsService {
     /// `POST /api/v1/returns/lookup`: the order's lines with what can still come back.
     pub async fn lookup(&self, proof: &OrderProof) -> Result<Value, ApiError> {
         let proven = self.prove(proof).await?;
-        let now = OffsetDateTime::now_utc();
+        let now = self.now();
         let verdicts = returnable(&proven.lines, &self.policy, &proven.dates, now);
         let lines: Vec<Value> = proven
             .order
@@ -106,7 +135,7 @@ impl ReturnsService {
     ) -> Result<Value, ApiError> {
         for _ in 0..ATTEMPTS {
             let proven = self.prove(proof).await?;
-            let now = OffsetDateTime::now_utc();
+            let now = self.now();
             let email = proof.email.trim().to_lowercase();
             let since = self.policy.customer_limit.counted_since(now);
             let recent = self.store.recent_returns(&email, since).await?;
@@ -137,38 +166,126 @@ impl ReturnsService {
             pad(started).await;
             return Err(UNKNOWN);
         };
-        let events = row
-            .events
-            .iter()
-            .map(|e| serde_json::from_value::<ReturnEvent>(e.payload.clone()))
-            .collect::<Result<Vec<_>, _>>()
-            .context("reading stored return events")
-            .map_err(ApiError::Internal)?;
-        let state = ReturnState::fold(&events)
-            .context("folding stored return events")
-            .map_err(ApiError::Internal)?;
+        render(&row)
+    }
+
+    /// Staff record what happened to a return (received, refunded, …); the state machine
+    /// decides whether it may happen now. Rejecting or cancelling gives the units back.
+    pub async fn record(
+        &self,
+        rma: &str,
+        action: &StaffAction,
+        staff_id: &str,
+    ) -> Result<Value, ApiError> {
+        const UNKNOWN: ApiError = ApiError::NotFound("no return with this code");
+        let rma = RmaCode::parse(rma.trim()).map_err(|_| UNKNOWN)?;
+        for _ in 0..ATTEMPTS {
+            let row = self.store.return_by_rma(rma.as_str()).await?.ok_or(UNKNOWN)?;
+            let mut state = fold(&row)?;
+            let at = self.now();
+            let actor = Actor::Staff { id: staff_id.to_owned() };
+            let event = staff_event(action, &state, at, actor)?;
+            state
+                .apply(&event)
+                .map_err(|e| ApiError::invalid("illegal_transition", e.to_string()))?;
+            let release =
+                if matches!(state.status, ReturnStatus::Rejected | ReturnStatus::Cancelled) {
+                    state
+                        .items
+                        .iter()
+                        .filter(|item| item.decision.outcome != Outcome::Rejected)
+                        .map(|item| (item.line as u32, item.quantity))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+            let update = ReturnUpdate {
+                return_id: row.id.clone(),
+                expected_version: row.version,
+                events: vec![event_write(&event, at)?],
+                status: state.status.as_str().to_owned(),
+                release,
+                refund_amount: state.amount.map(|a| a.minor()),
+                at,
+            };
+            match self.store.update_return(&update).await {
+                Ok(()) => {
+                    let row = self.store.return_by_rma(rma.as_str()).await?.ok_or(UNKNOWN)?;
+                    return render(&row);
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(ApiError::Busy)
+    }
+
+    /// Returns newest first, optionally of one status (`in_review` is the review queue).
+    pub async fn list(&self, status: Option<&str>) -> Result<Value, ApiError> {
+        if let Some(status) = status {
+            const STATUSES: [&str; 9] = [
+                "requested",
+                "approved",
+                "rejected",
+                "in_review",
+                "received",
+                "refunded",
+                "exchanged",
+                "credited",
+                "cancelled",
+            ];
+            if !STATUSES.contains(&status) {
+                return Err(ApiError::invalid("invalid", format!("unknown status {status:?}")));
+            }
+        }
+        let rows = self.store.list_returns(status, 200).await?;
         Ok(json!({
-            "rma": row.rma,
-            "order_number": row.order_number,
-            "status": state.status.as_str(),
-            "resolution": state.resolution.as_str(),
-            "items": state.items.iter().map(|item| json!({
-                "line": item.line,
-                "sku": item.sku,
-                "quantity": item.quantity,
-                "reason": item.reason.as_str(),
-                "decision": item.decision.outcome.as_str(),
-                "rule": item.decision.rule.as_str(),
-                "message": item.decision.message,
-                "value": item.value.minor(),
-                "restocking_fee": item.restocking_fee.minor(),
+            "returns": rows.iter().map(|r| json!({
+                "rma": r.rma,
+                "order_number": r.order_number,
+                "email": r.email,
+                "status": r.status,
+                "requested_at": rfc3339(r.requested_at),
+                "updated_at": rfc3339(r.updated_at),
             })).collect::<Vec<_>>(),
-            "timeline": state.timeline.iter().map(|t| json!({
-                "status": t.status.as_str(),
-                "at": rfc3339(t.at),
-            })).collect::<Vec<_>>(),
-            "refund_amount": state.amount.map(|a| a.minor()),
-            "instructions": instructions(state.status.as_str()),
+        }))
+    }
+
+    /// Refund cycle times of the returns completed in the last `days` days: request →
+    /// refund and receipt → refund, p50 and p90 (nearest rank), in seconds.
+    pub async fn cycle_times(&self, days: u32) -> Result<Value, ApiError> {
+        if !(1..=3660).contains(&days) {
+            return Err(ApiError::invalid("invalid", "days must be between 1 and 3660"));
+        }
+        let to = self.now();
+        let from = to - time::Duration::days(i64::from(days));
+        // `to` is exclusive: include what completed at this very instant.
+        let until = to + time::Duration::microseconds(1);
+        let mut cycles = Vec::new();
+        for events in self.store.completed_return_events(from, until).await? {
+            let events = events
+                .iter()
+                .map(|e| serde_json::from_value::<ReturnEvent>(e.payload.clone()))
+                .collect::<Result<Vec<_>, _>>()
+                .context("reading stored return events")
+                .map_err(ApiError::Internal)?;
+            if let Some(cycle) = cycle_time(&events)
+                .context("folding stored return events")
+                .map_err(ApiError::Internal)?
+            {
+                cycles.push(cycle);
+            }
+        }
+        let report = report(&cycles, from, until);
+        let seconds = |p: Option<Percentiles>| {
+            p.map(|p| json!({ "p50": p.p50.as_seconds_f64(), "p90": p.p90.as_seconds_f64() }))
+        };
+        Ok(json!({
+            "from": rfc3339(from),
+            "to": rfc3339(to),
+            "returns": report.returns,
+            "request_to_refund_seconds": seconds(report.request_to_refund),
+            "receipt_to_refund_seconds": seconds(report.receipt_to_refund),
         }))
     }
 
@@ -198,6 +315,98 @@ impl ReturnsService {
         pad(started).await;
         proven.ok_or(UNKNOWN)
     }
+}
+
+fn fold(row: &gapless_store::ReturnRow) -> Result<ReturnState, ApiError> {
+    let events = row
+        .events
+        .iter()
+        .map(|e| serde_json::from_value::<ReturnEvent>(e.payload.clone()))
+        .collect::<Result<Vec<_>, _>>()
+        .context("reading stored return events")
+        .map_err(ApiError::Internal)?;
+    ReturnState::fold(&events).context("folding stored return events").map_err(ApiError::Internal)
+}
+
+/// A return as `GET /api/v1/returns/{rma}` shows it.
+fn render(row: &gapless_store::ReturnRow) -> Result<Value, ApiError> {
+    let state = fold(row)?;
+    Ok(json!({
+        "rma": row.rma,
+        "order_number": row.order_number,
+        "status": state.status.as_str(),
+        "resolution": state.resolution.as_str(),
+        "items": state.items.iter().map(|item| json!({
+            "line": item.line,
+            "sku": item.sku,
+            "quantity": item.quantity,
+            "reason": item.reason.as_str(),
+            "decision": item.decision.outcome.as_str(),
+            "rule": item.decision.rule.as_str(),
+            "message": item.decision.message,
+            "value": item.value.minor(),
+            "restocking_fee": item.restocking_fee.minor(),
+        })).collect::<Vec<_>>(),
+        "timeline": state.timeline.iter().map(|t| json!({
+            "status": t.status.as_str(),
+            "at": rfc3339(t.at),
+        })).collect::<Vec<_>>(),
+        "refund_amount": state.amount.map(|a| a.minor()),
+        "instructions": instructions(state.status.as_str()),
+    }))
+}
+
+/// The event a staff action stands for.
+fn staff_event(
+    action: &StaffAction,
+    state: &ReturnState,
+    at: OffsetDateTime,
+    actor: Actor,
+) -> Result<ReturnEvent, ApiError> {
+    let note = action.note.as_ref().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    // What the approved items are worth, less restocking fees: the default refund.
+    let due = || {
+        Money(
+            state
+                .items
+                .iter()
+                .filter(|item| item.decision.outcome != Outcome::Rejected)
+                .map(|item| item.value.minor() - item.restocking_fee.minor())
+                .sum(),
+        )
+    };
+    let amount = || action.amount.map(Money).unwrap_or_else(due);
+    Ok(match action.kind.as_str() {
+        "approved" => ReturnEvent::Approved { at, actor, note },
+        "rejected" => ReturnEvent::Rejected { at, actor, note },
+        "received" => ReturnEvent::Received { at, actor },
+        "refunded" => ReturnEvent::Refunded { at, actor, amount: amount() },
+        "exchanged" => ReturnEvent::Exchanged { at, actor },
+        "credited" => ReturnEvent::Credited { at, actor, amount: amount() },
+        "cancelled" => ReturnEvent::Cancelled { at, actor, note },
+        other => {
+            return Err(ApiError::invalid(
+                "invalid",
+                format!(
+                    "unknown type {other:?}: use approved, rejected, received, refunded, \
+                     exchanged, credited or cancelled"
+                ),
+            ))
+        }
+    })
+}
+
+fn event_write(event: &ReturnEvent, at: OffsetDateTime) -> Result<ReturnEventWrite, ApiError> {
+    Ok(ReturnEventWrite {
+        id: new_id(),
+        event_type: event.kind().to_owned(),
+        schema_version: RETURN_EVENT_SCHEMA_VERSION,
+        payload: serde_json::to_value(event)
+            .context("serializing a return event")
+            .map_err(ApiError::Internal)?,
+        actor: actor_name(event.actor()),
+        at,
+    })
 }
 
 /// Waits out the rest of [`LOOKUP_FLOOR`].

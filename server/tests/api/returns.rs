@@ -215,6 +215,198 @@ async fn two_tabs_cannot_return_more_than_was_bought(app: TestApp) {
     assert_eq!(found["lines"][0]["reason"], "already_returned");
 }
 
+impl TestApp {
+    /// Signs this client in as a new staff agent.
+    async fn sign_in_staff(&self) {
+        use server::staff::accounts::{self, Password, StaffRole};
+        let password = "correct horse battery staple";
+        accounts::create(
+            self.db.store.as_ref(),
+            "agent@shop.test",
+            StaffRole::Agent,
+            &Password::new(password),
+        )
+        .await
+        .unwrap();
+        let response = self
+            .post_json(
+                "/api/v1/staff/session",
+                &json!({ "email": "agent@shop.test", "password": password }),
+            )
+            .await;
+        assert_eq!(response.status(), 204);
+    }
+
+    async fn staff_records(&self, rma: &str, body: Value) -> reqwest::Response {
+        self.post_json(&format!("/api/v1/staff/returns/{rma}/events"), &body).await
+    }
+}
+
+async fn a_return(app: &TestApp, number: &str, reason: &str) -> String {
+    let created: Value = app
+        .request_return(json!({
+            "order_number": number, "email": "ana@example.com", "resolution": "refund",
+            "items": [ { "line": 0, "quantity": 1, "reason": reason } ]
+        }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    created["rma"].as_str().unwrap().to_owned()
+}
+
+async fn staff_receive_and_refund_a_return(app: TestApp) {
+    let number = app.confirmed_order("two black tees in M", "ana@example.com").await;
+    let rma = a_return(&app, &number, "changed_mind").await;
+
+    // Nobody signed in: nothing is revealed or changed.
+    let stranger = reqwest::Client::new();
+    for response in [
+        stranger.get(format!("{}/api/v1/staff/returns", app.address)).send().await.unwrap(),
+        stranger
+            .get(format!("{}/api/v1/staff/returns/cycle-times", app.address))
+            .send()
+            .await
+            .unwrap(),
+        stranger
+            .post(format!("{}/api/v1/staff/returns/{rma}/events", app.address))
+            .json(&json!({ "type": "received" }))
+            .send()
+            .await
+            .unwrap(),
+    ] {
+        assert_eq!(response.status(), 401);
+    }
+
+    app.sign_in_staff().await;
+    // Not before the parcel is in.
+    let early = app.staff_records(&rma, json!({ "type": "refunded" })).await;
+    assert_eq!(early.status(), 422);
+    let received = app.staff_records(&rma, json!({ "type": "received" })).await;
+    assert_eq!(received.status(), 200);
+    let refunded: Value =
+        app.staff_records(&rma, json!({ "type": "refunded" })).await.json().await.unwrap();
+    assert_eq!(refunded["status"], "refunded", "{refunded}");
+    // 2500 for the tee, less the 10 % restocking fee of "changed my mind".
+    assert_eq!(refunded["refund_amount"], 2250);
+    let timeline: Vec<&str> = refunded["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(timeline, ["requested", "approved", "received", "refunded"]);
+    let done = app.staff_records(&rma, json!({ "type": "refunded" })).await;
+    assert_eq!(done.status(), 422, "a refunded return is final");
+
+    let customer: Value = app
+        .get(&format!("/api/v1/returns/{rma}?email=ana@example.com"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(customer["status"], "refunded");
+    let times: Value =
+        app.get("/api/v1/staff/returns/cycle-times?days=7").await.json().await.unwrap();
+    assert_eq!(times["returns"], 1, "{times}");
+    assert!(times["request_to_refund_seconds"]["p50"].as_f64().unwrap() >= 0.0);
+}
+
+async fn the_review_queue_and_a_rejection_that_gives_units_back(app: TestApp) {
+    let number = app.confirmed_order("two black tees in M", "ana@example.com").await;
+    let rma = a_return(&app, &number, "damaged").await;
+    app.sign_in_staff().await;
+    let queue: Value =
+        app.get("/api/v1/staff/returns?status=in_review").await.json().await.unwrap();
+    let rmas: Vec<&str> =
+        queue["returns"].as_array().unwrap().iter().map(|r| r["rma"].as_str().unwrap()).collect();
+    assert_eq!(rmas, [rma.as_str()]);
+    let bad = app.get("/api/v1/staff/returns?status=lost").await;
+    assert_eq!(bad.status(), 422);
+
+    let before: Value = app.lookup(&number, "ana@example.com").await.json().await.unwrap();
+    assert_eq!(before["lines"][0]["returnable_quantity"], 1);
+    let rejected: Value = app
+        .staff_records(&rma, json!({ "type": "rejected", "note": "no damage on the photos" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rejected["status"], "rejected", "{rejected}");
+    let after: Value = app.lookup(&number, "ana@example.com").await.json().await.unwrap();
+    assert_eq!(after["lines"][0]["returnable_quantity"], 2, "the units are returnable again");
+    let unknown = app.staff_records(&rma, json!({ "type": "teleported" })).await;
+    assert_eq!(unknown.status(), 422);
+    let missing = app.staff_records("R-AAAAAAAA", json!({ "type": "received" })).await;
+    assert_eq!(missing.status(), 404);
+}
+
+/// Refund cycle times from event times a controlled clock sets.
+async fn cycle_times_come_from_the_event_times(app: TestApp) {
+    use std::sync::{Arc, Mutex};
+
+    use gapless_domain::returns::{RequestedItem, Resolution, ReturnPolicy, ReturnRequest};
+    use server::returns::service::{OrderProof, ReturnsService, StaffAction};
+
+    let number = app.confirmed_order("two black tees in M", "ana@example.com").await;
+    let start = OffsetDateTime::now_utc();
+    let clock = Arc::new(Mutex::new(start));
+    let now = {
+        let clock = clock.clone();
+        Arc::new(move || *clock.lock().unwrap())
+    };
+    let policy = ReturnPolicy::from_json(
+        &std::fs::read_to_string(crate::helpers::repo_path("demo/return-policy.json")).unwrap(),
+    )
+    .unwrap();
+    let service = ReturnsService::with_clock(app.db.store.clone(), policy, now);
+    let set = |at: OffsetDateTime| *clock.lock().unwrap() = at;
+    let proof = OrderProof { order_number: number.clone(), email: "ana@example.com".into() };
+    let request = ReturnRequest {
+        items: vec![RequestedItem {
+            line: 0,
+            quantity: 1,
+            reason: "too_small".into(),
+            comment: None,
+        }],
+        resolution: Resolution::Refund,
+    };
+    let act = |kind: &str| StaffAction { kind: kind.into(), amount: None, note: None };
+
+    // First return: received after 2 days, refunded after 3.
+    let first = service.request(&proof, &request).await.unwrap();
+    let first = first["rma"].as_str().unwrap().to_owned();
+    // Second: asked an hour later, received after a day, refunded on day 5.
+    set(start + Duration::hours(1));
+    let second = service.request(&proof, &request).await.unwrap();
+    let second = second["rma"].as_str().unwrap().to_owned();
+    set(start + Duration::days(1));
+    service.record(&second, &act("received"), "staff-1").await.unwrap();
+    set(start + Duration::days(2));
+    service.record(&first, &act("received"), "staff-1").await.unwrap();
+    set(start + Duration::days(3));
+    service.record(&first, &act("refunded"), "staff-1").await.unwrap();
+    set(start + Duration::days(5));
+    service.record(&second, &act("refunded"), "staff-1").await.unwrap();
+
+    let times = service.cycle_times(30).await.unwrap();
+    assert_eq!(times["returns"], 2, "{times}");
+    let secs = |d: Duration| d.as_seconds_f64();
+    let close = |value: &Value, expected: f64| {
+        let got = value.as_f64().unwrap();
+        assert!((got - expected).abs() < 0.01, "{got} != {expected}");
+    };
+    // Nearest rank over two values: p50 is the smaller, p90 the larger.
+    close(&times["request_to_refund_seconds"]["p50"], secs(Duration::days(3)));
+    close(&times["request_to_refund_seconds"]["p90"], secs(Duration::days(5) - Duration::hours(1)));
+    close(&times["receipt_to_refund_seconds"]["p50"], secs(Duration::days(1)));
+    close(&times["receipt_to_refund_seconds"]["p90"], secs(Duration::days(4)));
+    // A window that ends before both refunds counts neither.
+    set(start + Duration::days(40));
+    let later = service.cycle_times(30).await.unwrap();
+    assert_eq!(later["returns"], 0, "{later}");
+}
+
 trait TapEmail {
     fn tap_email(self, email: &str) -> Value;
 }
@@ -232,4 +424,7 @@ on_both_backends!(
     final_sale_and_closed_window_are_explained,
     bad_requests_are_4xx_and_change_nothing,
     two_tabs_cannot_return_more_than_was_bought,
+    staff_receive_and_refund_a_return,
+    the_review_queue_and_a_rejection_that_gives_units_back,
+    cycle_times_come_from_the_event_times,
 );

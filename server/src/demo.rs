@@ -1,0 +1,69 @@
+//! `gapless demo seed`: delivered demo orders at various ages, so that a new user can try
+//! the returns portal's approvals, rejections and review in the first minute. The orders
+//! go through the real chat turns (the same events, projection and stock as a shopper's)
+//! and belong to `demo@example.com`, the demo customer.
+
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use gapless_store::Store;
+use time::{Duration, OffsetDateTime};
+
+use crate::chat::service::ChatService;
+
+pub const DEMO_EMAIL: &str = "demo@example.com";
+
+/// What to order, how many days ago it was delivered, and what it lets one try.
+const ORDERS: &[(&str, i64, &str)] = &[
+    ("two black tees in M and a trail bottle", 3, "approved returns (any reason but damaged)"),
+    (
+        "a yellow rain jacket in m and a black tee in l",
+        5,
+        "a final-sale item next to a returnable one",
+    ),
+    ("a black tee in s", 10, "a return for \"Arrived damaged\", which goes to staff review"),
+    ("a trail bottle", 45, "a closed return window"),
+];
+
+/// One seeded order: its number, age and what it demonstrates.
+pub struct Seeded {
+    pub number: String,
+    pub delivered_days_ago: i64,
+    pub shows: &'static str,
+}
+
+pub async fn seed(store: Arc<dyn Store>) -> anyhow::Result<Vec<Seeded>> {
+    if store.catalog().await?.is_none() {
+        bail!("the database has no catalog yet: start the server once or run `gapless catalog import demo/catalog.json`");
+    }
+    let chat = ChatService::new(store.clone());
+    let mut seeded = Vec::new();
+    for (items, days, shows) in ORDERS {
+        let conversation = chat.start_conversation("demo").await.map_err(api)?;
+        let mut last = serde_json::Value::Null;
+        for text in [
+            (*items).to_owned(),
+            format!("my name is Demo Customer, {DEMO_EMAIL}"),
+            "ship to 1 Demo Street, Springfield, 62701, US".to_owned(),
+            "confirm".to_owned(),
+            "yes".to_owned(),
+        ] {
+            last = chat.post_message(&conversation, &text, None).await.map_err(api)?;
+        }
+        if last["order"]["status"] != "confirmed" {
+            bail!("the demo order {items:?} was not confirmed: {}", last["reply"]);
+        }
+        let number = last["order"]["number"].as_str().context("a confirmed order has a number")?;
+        let delivered = OffsetDateTime::now_utc() - Duration::days(*days);
+        store.mark_delivered(number, delivered).await?;
+        seeded.push(Seeded { number: number.to_owned(), delivered_days_ago: *days, shows });
+    }
+    Ok(seeded)
+}
+
+fn api(error: crate::api_error::ApiError) -> anyhow::Error {
+    match error {
+        crate::api_error::ApiError::Internal(cause) => cause,
+        other => anyhow::anyhow!("{other}"),
+    }
+}
