@@ -1,0 +1,40 @@
+//! The pure core of the LLM extractor: what the model is offered, what it is told, how
+//! its tool calls become [`Command`](crate::chat::command::Command)s, and when its
+//! wording of a reply may be shown.
+//!
+//! ```text
+//! catalog ─► tools() ─┐
+//! order ─► system_prompt() ─┴► (server: OpenAI-compatible chat call) ─► tool calls
+//!   ─► parse_tool_calls() ─► Extraction ─► take_turn_with() (the same validator)
+//!   ─► template reply ─► facts() ─► (server: optional phrasing call) ─► checked_reply()
+//! ```
+//!
+//! The model only proposes, exactly like the rules extractor: no tool has a price,
+//! total or discount field, every argument is parsed strictly (a call that is
+//! malformed, unknown or outside the schema is refused whole and kept for the audit
+//! trail, never repaired), and every command that does come out is validated by
+//! [`take_turn_with`](crate::chat::turn::take_turn_with) against the catalog, the order
+//! and stock. A phrased reply is shown only when it repeats every fact of the template
+//! reply unchanged and adds no number of its own.
+//!
+//! Nothing here does I/O: the server owns the HTTP client, the model name, timeouts and
+//! the audit rows.
+
+mod parse;
+mod prompt;
+mod reply;
+mod tools;
+
+#[cfg(test)]
+mod tests;
+
+pub use parse::{
+    parse_tool_calls, LlmExtraction, RejectedCall, ToolCall, MAX_ARGUMENT_BYTES, MAX_TEXT_CHARS,
+    MAX_TOOL_CALLS,
+};
+pub use prompt::system_prompt;
+pub use reply::{checked_reply, facts, MAX_REPLY_CHARS};
+pub use tools::{tools, ToolSpec, TOOL_NAMES};
+
+/// The provenance the audit trail records for commands from this extractor.
+pub const PROVENANCE: &str = "llm";
