@@ -2,6 +2,7 @@
 //! on a random port (`startup::Application`) and call the same commands as the CLI.
 
 pub mod api_error;
+pub mod audit;
 pub mod bench_writes;
 pub mod catalog_import;
 pub mod chat;

@@ -162,6 +162,7 @@ pub fn router(
         .route("/healthz", get(health::healthz))
         .merge(chat_api::routes(limits))
         .merge(openapi::routes())
+        .merge(crate::audit::routes())
         .merge(returns_api::routes(returns))
         .merge(crate::staff::api::routes())
         .leptos_routes_with_context(&state, routes, context, {

@@ -64,6 +64,14 @@ pub trait Store: Send + Sync + 'static {
 
     async fn conversation(&self, id: &str) -> Result<Option<ConversationRow>, StoreError>;
 
+    /// Conversations newest first, at most `limit`; with `words`, only those with a
+    /// message containing every word (case-insensitive). For the staff console.
+    async fn search_conversations(
+        &self,
+        words: &[String],
+        limit: u32,
+    ) -> Result<Vec<ConversationRow>, StoreError>;
+
     /// The conversation's turns in order, with their audit records.
     async fn turns(&self, conversation_id: &str) -> Result<Vec<TurnRow>, StoreError>;
 
@@ -218,6 +226,13 @@ pub struct ImportSummary {
     pub added: usize,
     pub updated: usize,
     pub removed: usize,
+}
+
+/// `word` as a LIKE pattern that matches it anywhere, with `\` escaping LIKE's own
+/// wildcards so that "100%" finds "100%" and not everything.
+fn contains_pattern(word: &str) -> String {
+    let escaped = word.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{}%", escaped.to_lowercase())
 }
 
 /// The `option_key` column: `''` for a product's own stock, `'group=value'` for a value.

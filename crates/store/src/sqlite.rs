@@ -210,6 +210,14 @@ impl Store for SqliteStore {
         self.create_conversation_impl(new).await
     }
 
+    async fn search_conversations(
+        &self,
+        words: &[String],
+        limit: u32,
+    ) -> Result<Vec<ConversationRow>, StoreError> {
+        self.search_conversations_impl(words, limit).await
+    }
+
     async fn conversation(&self, id: &str) -> Result<Option<ConversationRow>, StoreError> {
         self.conversation_impl(id).await
     }

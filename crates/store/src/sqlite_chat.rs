@@ -51,6 +51,42 @@ impl SqliteStore {
         .transpose()
     }
 
+    pub(crate) async fn search_conversations_impl(
+        &self,
+        words: &[String],
+        limit: u32,
+    ) -> Result<Vec<ConversationRow>, StoreError> {
+        let mut query = sqlx::QueryBuilder::<Sqlite>::new(
+            "SELECT c.id, c.channel, c.started_at, c.order_id, o.number AS order_number, \
+             c.outcome, c.turn_count FROM conversations c LEFT JOIN orders o ON o.id = c.order_id \
+             WHERE 1 = 1",
+        );
+        for word in words {
+            query
+                .push(
+                    " AND EXISTS (SELECT 1 FROM chat_turns t WHERE t.conversation_id = c.id \
+                     AND lower(t.text) LIKE ",
+                )
+                .push_bind(crate::contains_pattern(word))
+                .push(" ESCAPE '\\')");
+        }
+        query.push(" ORDER BY c.rowid DESC LIMIT ").push_bind(i64::from(limit));
+        let rows = query.build().fetch_all(&self.reader).await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(ConversationRow {
+                    id: row.try_get("id")?,
+                    channel: row.try_get("channel")?,
+                    started_at: row.try_get("started_at")?,
+                    order_id: row.try_get("order_id")?,
+                    order_number: row.try_get("order_number")?,
+                    outcome: row.try_get("outcome")?,
+                    turn_count: count(row.try_get("turn_count")?)?,
+                })
+            })
+            .collect()
+    }
+
     pub(crate) async fn turns_impl(
         &self,
         conversation_id: &str,

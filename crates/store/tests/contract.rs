@@ -1006,6 +1006,43 @@ async fn a_staff_role_outside_admin_and_agent_is_refused(store: Arc<dyn Store>) 
     assert_eq!(store.staff_by_email("ana@example.com").await.unwrap(), None);
 }
 
+async fn conversations_are_found_by_their_words(store: Arc<dyn Store>) {
+    let pizza = start_conversation(store.as_ref()).await;
+    store.record_turn(&turn(&pizza, 1, "Two large PEPPERONI pizzas")).await.unwrap();
+    store.record_turn(&turn(&pizza, 2, "and 100% extra cheese")).await.unwrap();
+    let tees = start_conversation(store.as_ref()).await;
+    store.record_turn(&turn(&tees, 1, "two black tees in M")).await.unwrap();
+    let silent = start_conversation(store.as_ref()).await;
+
+    let ids = |rows: Vec<gapless_store::ConversationRow>| {
+        rows.into_iter().map(|r| r.id).collect::<Vec<_>>()
+    };
+    let words = |w: &[&str]| w.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    // Newest first, all of them without words.
+    assert_eq!(
+        ids(store.search_conversations(&[], 10).await.unwrap()),
+        [silent.clone(), tees.clone(), pizza.clone()]
+    );
+    assert_eq!(ids(store.search_conversations(&[], 2).await.unwrap()), [silent, tees.clone()]);
+    // Every word must appear (in any message), in any case.
+    assert_eq!(
+        ids(store.search_conversations(&words(&["pepperoni"]), 10).await.unwrap()),
+        [pizza.clone()]
+    );
+    assert_eq!(
+        ids(store.search_conversations(&words(&["two", "cheese"]), 10).await.unwrap()),
+        [pizza.clone()]
+    );
+    assert_eq!(
+        ids(store.search_conversations(&words(&["two"]), 10).await.unwrap()),
+        [tees, pizza.clone()]
+    );
+    // LIKE's wildcards are literal.
+    assert_eq!(ids(store.search_conversations(&words(&["100%"]), 10).await.unwrap()), [pizza]);
+    assert!(store.search_conversations(&words(&["%"]), 10).await.unwrap().len() == 1);
+    assert!(store.search_conversations(&words(&["_"]), 10).await.unwrap().is_empty());
+}
+
 macro_rules! contract {
     ($($story:ident),* $(,)?) => {
         mod sqlite {
@@ -1046,6 +1083,7 @@ contract!(
     only_expired_sessions_are_swept,
     the_write_probe_commits_and_clears,
     concurrent_turns_commit_independently,
+    conversations_are_found_by_their_words,
     a_confirmed_order_is_returnable,
     a_created_return_reads_back,
     claims_never_exceed_what_was_bought,

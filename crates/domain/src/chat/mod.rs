@@ -9,6 +9,7 @@ pub mod command;
 pub mod draft;
 pub mod eval;
 pub mod extract;
+pub mod llm;
 pub mod text;
 pub mod turn;
 

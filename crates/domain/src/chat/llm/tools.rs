@@ -65,9 +65,7 @@ pub fn tools(catalog: &Catalog) -> Vec<ToolSpec> {
         "maximum": MAX_QUANTITY,
     });
     let options = vocabulary.options_schema();
-    let text = |max: usize, description: &str| {
-        json!({ "type": "string", "minLength": 1, "maxLength": max, "description": description })
-    };
+    let text = |max: usize, description: &str| json!({ "type": "string", "minLength": 1, "maxLength": max, "description": description });
     let address_field = |description: &str| text(MAX_ADDRESS_FIELD_CHARS, description);
     let order_number = json!({
         "type": "string",
@@ -111,11 +109,7 @@ pub fn tools(catalog: &Catalog) -> Vec<ToolSpec> {
              onions on the pizza\"). Only the options the shopper mentioned.",
             object([("product", target.clone()), ("options", options)], &["options"]),
         ),
-        tool(
-            REMOVE_ITEM,
-            "Remove a line from the order.",
-            object([("product", target)], &[]),
-        ),
+        tool(REMOVE_ITEM, "Remove a line from the order.", object([("product", target)], &[])),
         tool(
             IDENTIFY_CUSTOMER,
             "Record the shopper's own name, email address or phone number, as they wrote \
