@@ -6,7 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const port = process.env.E2E_PORT ?? "3107";
-const dataDir = mkdtempSync(join(tmpdir(), "gapless-e2e-"));
+// Workers load this file again: keep the first process's folder, so that tests reach the
+// server's database (e.g. to add a staff account with the CLI).
+process.env.E2E_DATA_DIR ??= mkdtempSync(join(tmpdir(), "gapless-e2e-"));
+process.env.E2E_DATABASE_URL = `sqlite://${join(process.env.E2E_DATA_DIR, "e2e.db")}`;
 
 export default defineConfig({
   testDir: "./tests",
@@ -43,7 +46,7 @@ export default defineConfig({
     stdout: "ignore",
     stderr: "pipe",
     env: {
-      DATABASE_URL: `sqlite://${join(dataDir, "e2e.db")}`,
+      DATABASE_URL: process.env.E2E_DATABASE_URL,
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: process.env.E2E_SITE_ROOT ?? "../target/site",
       GAPLESS_CATALOG: "../demo/catalog.json",

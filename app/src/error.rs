@@ -20,6 +20,9 @@ pub enum AppError {
     TooMany,
     #[error("The shop cannot take orders right now. Please try again shortly.")]
     Unavailable,
+    /// A staff page or action without a staff session.
+    #[error("Please sign in with a staff account.")]
+    SignedOut,
     /// The request did not reach the server or its answer could not be read.
     #[error("We could not reach the shop. Check your connection and try again.")]
     Transport,

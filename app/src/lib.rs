@@ -7,6 +7,7 @@ pub mod error;
 pub mod port;
 pub mod returns;
 pub mod shop;
+pub mod staff;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
@@ -70,6 +71,26 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=(StaticSegment("returns"), ParamSegment("rma"))
                         view=returns::ReturnStatusPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=StaticSegment("staff") view=staff::StaffHomePage ssr=SsrMode::Async/>
+                    <Route
+                        path=(StaticSegment("staff"), StaticSegment("conversations"))
+                        view=staff::StaffConversationsPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(
+                            StaticSegment("staff"),
+                            StaticSegment("conversations"),
+                            ParamSegment("id"),
+                        )
+                        view=staff::StaffTimelinePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(StaticSegment("staff"), StaticSegment("returns"))
+                        view=staff::StaffReturnsPage
                         ssr=SsrMode::Async
                     />
                 </Routes>

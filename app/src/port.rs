@@ -126,3 +126,51 @@ pub fn app_error(error: PortError) -> AppError {
         PortError::Internal(cause) => AppError::internal("a service call", &*cause),
     }
 }
+
+/// Who is signed in to the staff console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffIdentity {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+}
+
+/// The staff side as the console needs it: sign-in on the request's session, and the
+/// same queries and actions as `/api/v1/staff/…`. Every call that reads or changes data
+/// takes the signed-in identity, which the console gets from [`StaffPort::current`].
+#[async_trait::async_trait]
+pub trait StaffPort: Send + Sync + 'static {
+    /// The account signed in on this session, if it still exists and is enabled.
+    async fn current(
+        &self,
+        session: &tower_sessions::Session,
+    ) -> Result<Option<StaffIdentity>, PortError>;
+    /// Checks the credentials (same answer for every failure, rate limited), renews the
+    /// session id and signs the session in.
+    async fn sign_in(
+        &self,
+        session: &tower_sessions::Session,
+        email: &str,
+        password: String,
+        client: Option<IpAddr>,
+    ) -> Result<StaffIdentity, PortError>;
+    async fn sign_out(&self, session: &tower_sessions::Session) -> Result<(), PortError>;
+    /// `GET /api/v1/staff/conversations?q=…`'s body.
+    async fn conversations(&self, staff: &StaffIdentity, query: &str) -> Result<Value, PortError>;
+    /// `GET /api/v1/staff/conversations/{id}/timeline`'s body.
+    async fn timeline(&self, staff: &StaffIdentity, id: &str) -> Result<Value, PortError>;
+    /// `GET /api/v1/staff/returns?status=…`'s body.
+    async fn returns(
+        &self,
+        staff: &StaffIdentity,
+        status: Option<&str>,
+    ) -> Result<Value, PortError>;
+    /// `POST /api/v1/staff/returns/{rma}/events`.
+    async fn record_return(
+        &self,
+        staff: &StaffIdentity,
+        rma: &str,
+        kind: &str,
+        note: Option<String>,
+    ) -> Result<Value, PortError>;
+}

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use app::{
-    port::{ChatPort, ReturnsPort},
+    port::{ChatPort, ReturnsPort, StaffPort},
     shell, App,
 };
 use axum::{
@@ -45,6 +45,7 @@ use crate::{
         service::ReturnsService,
     },
     sessions::{self, DbSessionStore},
+    staff::console::StaffConsole,
 };
 
 /// What every handler, page and server function can reach.
@@ -57,6 +58,8 @@ pub struct AppState {
     pub widget: Arc<dyn ChatPort>,
     /// The returns service as the portal's server functions reach it.
     pub portal: Arc<dyn ReturnsPort>,
+    /// Sign-in, the audit trail and return actions as the staff console reaches them.
+    pub staff: Arc<dyn StaffPort>,
 }
 
 /// How often expired sessions are deleted.
@@ -119,7 +122,9 @@ impl Application {
         sessions.spawn_cleanup(SESSION_CLEANUP);
         let portal: Arc<dyn ReturnsPort> =
             Arc::new(PortalReturns::new(returns.service.clone(), returns.limiter.clone()));
-        let state = AppState { leptos_options, store, chat, widget, portal };
+        let staff: Arc<dyn StaffPort> =
+            Arc::new(StaffConsole::new(store.clone(), returns.service.clone()));
+        let state = AppState { leptos_options, store, chat, widget, portal, staff };
         let router =
             router(state, &limits, returns, sessions::layer(sessions, args.secure_cookies));
         Ok(Application { listener, router })
@@ -152,10 +157,12 @@ pub fn router(
         let store = state.store.clone();
         let widget = state.widget.clone();
         let portal = state.portal.clone();
+        let staff = state.staff.clone();
         move || {
             provide_context(store.clone());
             provide_context(widget.clone());
             provide_context(portal.clone());
+            provide_context(staff.clone());
         }
     };
     Router::new()

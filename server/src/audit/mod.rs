@@ -10,6 +10,8 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use gapless_store::Store;
+
 use crate::{api_error::ApiError, staff::extractor::StaffUser, startup::AppState};
 
 /// Most conversations one search returns.
@@ -35,13 +37,18 @@ async fn search(
     State(state): State<AppState>,
     Query(query): Query<SearchQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    if query.q.chars().count() > 500 {
+    Ok(Json(conversations(state.store.as_ref(), &query.q).await?))
+}
+
+/// The conversations matching every word of `q`, newest first.
+pub async fn conversations(store: &dyn Store, q: &str) -> Result<Value, ApiError> {
+    if q.chars().count() > 500 {
         return Err(ApiError::invalid("too_long", "search for at most 500 characters"));
     }
     let words: Vec<String> =
-        query.q.split_whitespace().take(MAX_WORDS).map(|w| w.chars().take(100).collect()).collect();
-    let rows = state.store.search_conversations(&words, PAGE).await?;
-    Ok(Json(json!({
+        q.split_whitespace().take(MAX_WORDS).map(|w| w.chars().take(100).collect()).collect();
+    let rows = store.search_conversations(&words, PAGE).await?;
+    Ok(json!({
         "conversations": rows.iter().map(|c| json!({
             "id": c.id,
             "channel": c.channel,
@@ -50,7 +57,7 @@ async fn search(
             "order_number": c.order_number,
             "turns": c.turn_count,
         })).collect::<Vec<_>>(),
-    })))
+    }))
 }
 
 async fn timeline(
@@ -58,10 +65,15 @@ async fn timeline(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
+    Ok(Json(conversation_timeline(state.store.as_ref(), &id).await?))
+}
+
+/// One conversation with every turn's audit record.
+pub async fn conversation_timeline(store: &dyn Store, id: &str) -> Result<Value, ApiError> {
     let conversation =
-        state.store.conversation(&id).await?.ok_or(ApiError::NotFound("no such conversation"))?;
-    let turns = state.store.turns(&id).await?;
-    Ok(Json(json!({
+        store.conversation(id).await?.ok_or(ApiError::NotFound("no such conversation"))?;
+    let turns = store.turns(id).await?;
+    Ok(json!({
         "id": conversation.id,
         "channel": conversation.channel,
         "started_at": rfc3339(conversation.started_at),
@@ -83,7 +95,7 @@ async fn timeline(
                 "timings_ms": audit["timings_ms"],
             })
         }).collect::<Vec<_>>(),
-    })))
+    }))
 }
 
 fn rfc3339(at: time::OffsetDateTime) -> String {

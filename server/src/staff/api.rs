@@ -28,9 +28,9 @@ use crate::{
 
 /// Sign-in attempts from one client IP: a sustained one per second, 30 at once (a
 /// shop's staff behind one office address can all sign in at nine).
-const PER_IP: Rate = Rate { per_second: 1.0, burst: 30 };
+pub(crate) const PER_IP: Rate = Rate { per_second: 1.0, burst: 30 };
 /// Sign-in attempts for one email: ten at once, then five a minute.
-const PER_EMAIL: Rate = Rate { per_second: 5.0 / 60.0, burst: 10 };
+pub(crate) const PER_EMAIL: Rate = Rate { per_second: 5.0 / 60.0, burst: 10 };
 
 /// The one answer to every failed sign-in, whatever the reason.
 const WRONG_CREDENTIALS: &str = "the email or password is not right";

@@ -4,4 +4,5 @@
 pub mod accounts;
 pub mod api;
 pub mod cli;
+pub mod console;
 pub mod extractor;

@@ -88,4 +88,66 @@ async fn staff_find_a_conversation_and_read_its_timeline(app: TestApp) {
     assert_eq!(missing.status(), 404);
 }
 
-on_both_backends!(staff_find_a_conversation_and_read_its_timeline);
+/// The console's server functions refuse a browser without a staff session and change
+/// nothing.
+async fn console_server_functions_refuse_the_signed_out(app: TestApp) {
+    let number = {
+        let chat = app.start_chat().await;
+        app.say(&chat, "two black tees in M").await;
+        app.say(&chat, "my name is Ana Ruiz, ana@example.com").await;
+        app.say(&chat, "ship to 12 Main St, Springfield, 62701, US").await;
+        app.say(&chat, "confirm").await;
+        let done = app.say(&chat, "yes").await;
+        done["order"]["number"].as_str().unwrap().to_owned()
+    };
+    let created: Value = app
+        .client
+        .post(format!("{}/api/v1/returns", app.address))
+        .json(&json!({ "order_number": number, "email": "ana@example.com", "resolution": "refund",
+                       "items": [ { "line": 0, "quantity": 1, "reason": "damaged" } ] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rma = created["rma"].as_str().unwrap();
+    for (path, form) in [
+        ("/api/staff/conversations", vec![("q", "")]),
+        ("/api/staff/timeline", vec![("id", "x")]),
+        ("/api/staff/returns", vec![("status", "in_review")]),
+        ("/api/staff/return-action", vec![("rma", rma), ("kind", "approved"), ("note", "")]),
+    ] {
+        let response = app
+            .client
+            .post(format!("{}{path}", app.address))
+            .header("Accept", "application/json")
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "{path}");
+    }
+    let me: Value = app
+        .client
+        .post(format!("{}/api/staff/me", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(me.is_null(), "{me}");
+    let status: Value = app
+        .get(&format!("/api/v1/returns/{rma}?email=ana@example.com"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "in_review", "nothing was approved");
+}
+
+on_both_backends!(
+    staff_find_a_conversation_and_read_its_timeline,
+    console_server_functions_refuse_the_signed_out,
+);

@@ -1,0 +1,78 @@
+import { test, expect } from "@playwright/test";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const gapless = fileURLToPath(new URL("../../target/gapless", import.meta.url));
+const PASSWORD = "correct horse battery staple";
+
+function addStaff(email) {
+  execFileSync(gapless, ["staff", "add", email, "--role", "agent"], {
+    input: `${PASSWORD}\n`,
+    env: { ...process.env, DATABASE_URL: process.env.E2E_DATABASE_URL, RUST_LOG: "warn" },
+  });
+}
+
+async function chat(request, texts) {
+  const { id } = await (await request.post("/api/v1/conversations")).json();
+  let last;
+  for (const text of texts) {
+    const response = await request.post(`/api/v1/conversations/${id}/messages`, { data: { text } });
+    expect(response.ok()).toBeTruthy();
+    last = await response.json();
+  }
+  return last;
+}
+
+test("staff sign in, find a conversation by a word, read its timeline and approve a return", async ({ page, request }) => {
+  addStaff("e2e-agent@shop.test");
+  await chat(request, ["hi, do you have wombat socks? two wool socks please"]);
+  const done = await chat(request, [
+    "two black tees in M",
+    "my name is Ana Ruiz, review@example.com",
+    "ship to 12 Main St, Springfield, 62701, US",
+    "confirm",
+    "yes",
+  ]);
+  const created = await (
+    await request.post("/api/v1/returns", {
+      data: {
+        order_number: done.order.number, email: "review@example.com", resolution: "refund",
+        items: [{ line: 0, quantity: 1, reason: "damaged", comment: "torn seam" }],
+      },
+    })
+  ).json();
+  expect(created.status).toBe("in_review");
+
+  // Signed out, a staff page shows nothing but the way to sign in.
+  await page.goto("/staff/conversations");
+  await expect(page.getByRole("link", { name: "sign in" })).toBeVisible();
+  await expect(page.locator(".conversation-row")).toHaveCount(0);
+
+  await page.goto("/staff");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await page.getByLabel("Email").fill("e2e-agent@shop.test");
+  await page.getByLabel("Password").fill("not the password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toContainText("not right");
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.locator(".staff-email")).toHaveText("e2e-agent@shop.test");
+
+  await page.getByRole("link", { name: "Conversations" }).click();
+  await page.getByLabel("Words the shopper typed").fill("wombat");
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page.locator(".conversation-row")).toHaveCount(1);
+  await page.locator(".conversation-row a").click();
+  const turn = page.locator(".turn").first();
+  await expect(turn).toContainText("wombat socks");
+  await expect(turn.locator(".turn-event").first()).toContainText("#1 line_added");
+  await turn.getByText("Validation").click();
+
+  await page.goto("/staff/returns");
+  const row = page.locator(`.staff-return[data-rma="${created.rma}"]`);
+  await expect(row).toBeVisible();
+  await row.getByRole("button", { name: "Approve" }).click();
+  await expect(row).toHaveCount(0);
+  const status = await (await request.get(`/api/v1/returns/${created.rma}?email=review@example.com`)).json();
+  expect(status.status).toBe("approved");
+});

@@ -1,0 +1,116 @@
+//! The staff console's way in: the same sign-in rules, queries and return actions as
+//! `/api/v1/staff/…`, for the console's server functions.
+
+use std::{net::IpAddr, sync::Arc};
+
+use app::port::{PortError, StaffIdentity, StaffPort};
+use gapless_store::Store;
+use serde_json::Value;
+use tower_sessions::Session;
+
+use super::{
+    accounts::{self, Password},
+    api::{PER_EMAIL, PER_IP},
+    extractor::SESSION_KEY,
+};
+use crate::{
+    api_error::ApiError,
+    audit,
+    chat::limits::RequestLimiter,
+    returns::service::{ReturnsService, StaffAction},
+};
+
+pub struct StaffConsole {
+    store: Arc<dyn Store>,
+    returns: Arc<ReturnsService>,
+    limiter: RequestLimiter,
+}
+
+impl StaffConsole {
+    pub fn new(store: Arc<dyn Store>, returns: Arc<ReturnsService>) -> Self {
+        StaffConsole { store, returns, limiter: RequestLimiter::new(PER_IP, PER_EMAIL) }
+    }
+}
+
+fn internal(error: impl std::error::Error + Send + Sync + 'static) -> PortError {
+    PortError::Internal(Box::new(error))
+}
+
+fn staff_error(error: ApiError) -> PortError {
+    match error {
+        ApiError::NotFound(message) => PortError::NotFound(message.to_owned()),
+        ApiError::Invalid { message, .. } | ApiError::BadRequest(message) => {
+            PortError::Rejected(message)
+        }
+        ApiError::RateLimited { retry_after } => PortError::RateLimited { retry_after },
+        ApiError::NoCatalog | ApiError::Busy => PortError::Unavailable,
+        ApiError::UnsupportedMediaType => PortError::Rejected(error.to_string()),
+        ApiError::Internal(cause) => PortError::Internal(cause.into()),
+    }
+}
+
+#[async_trait::async_trait]
+impl StaffPort for StaffConsole {
+    async fn current(&self, session: &Session) -> Result<Option<StaffIdentity>, PortError> {
+        let id: Option<String> = session.get(SESSION_KEY).await.map_err(internal)?;
+        let Some(id) = id else { return Ok(None) };
+        let account = self.store.staff_by_id(&id).await.map_err(internal)?;
+        Ok(account.filter(|a| a.disabled_at.is_none()).map(|a| StaffIdentity {
+            id: a.id,
+            email: a.email,
+            role: a.role,
+        }))
+    }
+
+    async fn sign_in(
+        &self,
+        session: &Session,
+        email: &str,
+        password: String,
+        client: Option<IpAddr>,
+    ) -> Result<StaffIdentity, PortError> {
+        self.limiter
+            .check(client, &email.trim().to_lowercase())
+            .map_err(|retry_after| PortError::RateLimited { retry_after })?;
+        let account = accounts::authenticate(self.store.as_ref(), email, &Password::new(password))
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| PortError::Rejected("The email or password is not right.".into()))?;
+        // A new session id at the change of privilege (session fixation).
+        session.cycle_id().await.map_err(internal)?;
+        session.insert(SESSION_KEY, &account.id).await.map_err(internal)?;
+        tracing::info!(staff = %account.id, "staff signed in to the console");
+        Ok(StaffIdentity { id: account.id, email: account.email, role: account.role })
+    }
+
+    async fn sign_out(&self, session: &Session) -> Result<(), PortError> {
+        session.flush().await.map_err(internal)
+    }
+
+    async fn conversations(&self, _staff: &StaffIdentity, query: &str) -> Result<Value, PortError> {
+        audit::conversations(self.store.as_ref(), query).await.map_err(staff_error)
+    }
+
+    async fn timeline(&self, _staff: &StaffIdentity, id: &str) -> Result<Value, PortError> {
+        audit::conversation_timeline(self.store.as_ref(), id).await.map_err(staff_error)
+    }
+
+    async fn returns(
+        &self,
+        _staff: &StaffIdentity,
+        status: Option<&str>,
+    ) -> Result<Value, PortError> {
+        self.returns.list(status).await.map_err(staff_error)
+    }
+
+    async fn record_return(
+        &self,
+        staff: &StaffIdentity,
+        rma: &str,
+        kind: &str,
+        note: Option<String>,
+    ) -> Result<Value, PortError> {
+        let action = StaffAction { kind: kind.to_owned(), amount: None, note };
+        self.returns.record(rma, &action, &staff.id).await.map_err(staff_error)
+    }
+}
