@@ -5,11 +5,13 @@ import { join, extname } from "node:path";
 import { brotliCompressSync, gzipSync, constants } from "node:zlib";
 
 const [root, flag] = process.argv.slice(2);
-// Raised from 200 KiB when the chat widget and the returns portal arrived (335,933 B).
-// Most of the bundle is tachys view code and one serde_json deserializer per resource and
-// server-function type. `--cfg erase_components` on the wasm alone cut 43 KB but breaks
-// hydration (the server must be built with it too); islands would cut the most.
-const budget = 340 * 1024;
+// The budget guards against regressions; it was raised from 200 KiB as the chat widget,
+// the returns portal and the staff console arrived (186,812 -> 335,933 -> 401,812 B):
+// every page is compiled into the one bundle, mostly tachys view code and one serde_json
+// deserializer per resource and server-function type. Next: keep the portal's and the
+// console's code off the shop page (islands or lazy routes); `--cfg erase_components` on
+// the wasm alone cut 13 % but broke hydration (the server must be built with it too).
+const budget = 420 * 1024;
 const exts = new Set([".js", ".wasm", ".css", ".svg", ".html"]);
 
 function* files(dir) {
