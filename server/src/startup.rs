@@ -38,7 +38,9 @@ use crate::{
         widget::WidgetChat,
     },
     cli::ServeArgs,
-    health, openapi,
+    health,
+    metrics::{self, Metrics},
+    openapi,
     returns::{
         api::{self as returns_api, ReturnsApi},
         portal::PortalReturns,
@@ -60,6 +62,7 @@ pub struct AppState {
     pub portal: Arc<dyn ReturnsPort>,
     /// Sign-in, the audit trail and return actions as the staff console reaches them.
     pub staff: Arc<dyn StaffPort>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// How often expired sessions are deleted.
@@ -124,7 +127,8 @@ impl Application {
             Arc::new(PortalReturns::new(returns.service.clone(), returns.limiter.clone()));
         let staff: Arc<dyn StaffPort> =
             Arc::new(StaffConsole::new(store.clone(), returns.service.clone()));
-        let state = AppState { leptos_options, store, chat, widget, portal, staff };
+        let metrics = Arc::new(Metrics::default());
+        let state = AppState { leptos_options, store, chat, widget, portal, staff, metrics };
         let router =
             router(state, &limits, returns, sessions::layer(sessions, args.secure_cookies));
         Ok(Application { listener, router })
@@ -167,6 +171,7 @@ pub fn router(
     };
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::scrape))
         .merge(chat_api::routes(limits))
         .merge(openapi::routes())
         .merge(crate::audit::routes())
@@ -177,7 +182,7 @@ pub fn router(
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .with_state(state)
+        .with_state(state.clone())
         .layer(sessions)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -193,6 +198,7 @@ pub fn router(
             HeaderValue::from_static("DENY"),
         ))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))

@@ -132,6 +132,9 @@ pub trait Store: Send + Sync + 'static {
     /// Removes sessions that expired before `now`; returns how many.
     async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 
+    /// Counts by outcome and status for `/metrics`: conversations, orders, returns.
+    async fn metrics_snapshot(&self) -> Result<MetricsSnapshot, StoreError>;
+
     /// One transaction that inserts one row into the scratch table `write_probe`, through
     /// the same connections as every other write: the physical limit for chat turns.
     async fn write_probe(&self) -> Result<(), StoreError>;
@@ -218,6 +221,15 @@ impl std::fmt::Display for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Row counts grouped by their state, read when `/metrics` is scraped.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MetricsSnapshot {
+    pub conversations_by_outcome: Vec<(String, u64)>,
+    pub orders_by_status: Vec<(String, u64)>,
+    pub returns_by_status: Vec<(String, u64)>,
+    pub chat_turns: u64,
 }
 
 /// What an import changed, for the CLI and the log.

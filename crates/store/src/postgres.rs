@@ -260,6 +260,37 @@ impl Store for PostgresStore {
         self.delete_expired_sessions_impl(now).await
     }
 
+    async fn metrics_snapshot(&self) -> Result<crate::MetricsSnapshot, StoreError> {
+        async fn grouped(
+            pool: &sqlx::Pool<sqlx::Postgres>,
+            sql: &str,
+        ) -> Result<Vec<(String, u64)>, StoreError> {
+            let rows: Vec<(String, i64)> = sqlx::query_as(sql).fetch_all(pool).await?;
+            Ok(rows.into_iter().map(|(key, n)| (key, u64::try_from(n).unwrap_or(0))).collect())
+        }
+        let pool = &self.pool;
+        let turns: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM chat_turns").fetch_one(pool).await?;
+        Ok(crate::MetricsSnapshot {
+            conversations_by_outcome: grouped(
+                pool,
+                "SELECT outcome, COUNT(*) FROM conversations GROUP BY outcome ORDER BY outcome",
+            )
+            .await?,
+            orders_by_status: grouped(
+                pool,
+                "SELECT status, COUNT(*) FROM orders GROUP BY status ORDER BY status",
+            )
+            .await?,
+            returns_by_status: grouped(
+                pool,
+                "SELECT status, COUNT(*) FROM returns GROUP BY status ORDER BY status",
+            )
+            .await?,
+            chat_turns: u64::try_from(turns).unwrap_or(0),
+        })
+    }
+
     async fn write_probe(&self) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO write_probe (note) VALUES ($1)")
