@@ -166,9 +166,7 @@ pub async fn return_status(rma: String) -> Result<Option<PortalReturn>, AppError
     let port = crate::port::get::<dyn crate::port::ReturnsPort>()?;
     let client = crate::port::client_ip().await;
     let status = port.status(&rma, &email, client).await.map_err(crate::port::app_error)?;
-    let order =
-        port.lookup(status["order_number"].as_str().unwrap_or_default(), &email, client).await;
-    Ok(Some(ssr::portal_return(&status, order.ok().as_ref())?))
+    Ok(Some(ssr::portal_return(&status)?))
 }
 
 #[cfg(feature = "ssr")]
@@ -292,23 +290,15 @@ mod ssr {
         parse().map_err(|e| AppError::internal("reading the order for a return", e))
     }
 
-    pub fn portal_return(status: &Value, order: Option<&Value>) -> Result<PortalReturn, AppError> {
+    pub fn portal_return(status: &Value) -> Result<PortalReturn, AppError> {
         let parse = || -> Result<PortalReturn, Unexpected> {
-            let name_of = |line: u64| {
-                order
-                    .and_then(|o| o["lines"].as_array())
-                    .and_then(|lines| lines.iter().find(|l| l["line"].as_u64() == Some(line)))
-                    .and_then(|l| l["name"].as_str())
-                    .map(str::to_owned)
-            };
             let items = status["items"]
                 .as_array()
                 .ok_or_else(|| Unexpected("items".into()))?
                 .iter()
                 .map(|item| {
-                    let line = item["line"].as_u64().unwrap_or_default();
                     Ok(PortalReturnItem {
-                        name: name_of(line).unwrap_or_else(|| {
+                        name: item["name"].as_str().map(str::to_owned).unwrap_or_else(|| {
                             item["sku"].as_str().unwrap_or("item").to_lowercase()
                         }),
                         quantity: item["quantity"].as_u64().unwrap_or_default() as u32,
@@ -323,10 +313,10 @@ mod ssr {
                 .iter()
                 .map(|t| Ok((status_label(&text(t, "status")?), text(t, "at")?.replace('T', " "))))
                 .collect::<Result<Vec<_>, Unexpected>>()?;
-            let refund = match (status["refund_amount"].as_i64(), order) {
-                (Some(amount), Some(order)) => Currency::parse(&text(order, "currency")?)
-                    .ok()
-                    .map(|currency| Money(amount).format(&currency)),
+            let refund = match (status["refund_amount"].as_i64(), status["currency"].as_str()) {
+                (Some(amount), Some(currency)) => {
+                    Currency::parse(currency).ok().map(|currency| Money(amount).format(&currency))
+                }
                 _ => None,
             };
             Ok(PortalReturn {

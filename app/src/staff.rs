@@ -324,6 +324,10 @@ pub fn StaffHomePage() -> impl IntoView {
                                 {move || error().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
                                 <button type="submit" class="button">"Sign in"</button>
                             </ActionForm>
+                            <p class="line-meta">
+                                "No account yet? An administrator creates one on the server with "
+                                <code>"gapless staff add EMAIL --role agent"</code> "."
+                            </p>
                         }
                         .into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),

@@ -115,3 +115,21 @@ where
         Ok(ApiJson(value))
     }
 }
+
+/// The page-facing form of an API error, for the app's ports; callers that word a case
+/// differently for their users match it first and fall back to this.
+impl From<ApiError> for app::port::PortError {
+    fn from(error: ApiError) -> Self {
+        use app::port::PortError;
+        match error {
+            ApiError::NotFound(message) => PortError::NotFound(message.to_owned()),
+            ApiError::Invalid { message, .. } | ApiError::BadRequest(message) => {
+                PortError::Rejected(message)
+            }
+            ApiError::UnsupportedMediaType => PortError::Rejected(error.to_string()),
+            ApiError::RateLimited { retry_after } => PortError::RateLimited { retry_after },
+            ApiError::NoCatalog | ApiError::Busy => PortError::Unavailable,
+            ApiError::Internal(cause) => PortError::Internal(cause.into()),
+        }
+    }
+}

@@ -24,11 +24,11 @@ impl WidgetChat {
 #[async_trait::async_trait]
 impl ChatPort for WidgetChat {
     async fn start(&self, channel: &str) -> Result<String, PortError> {
-        Ok(self.service.start_conversation(channel).await?)
+        self.service.start_conversation(channel).await.map_err(shopper_error)
     }
 
     async fn read(&self, conversation: &str) -> Result<Value, PortError> {
-        Ok(self.service.conversation(conversation).await?)
+        self.service.conversation(conversation).await.map_err(shopper_error)
     }
 
     async fn send(
@@ -41,38 +41,25 @@ impl ChatPort for WidgetChat {
         self.limiter
             .check(client, conversation)
             .map_err(|retry_after| PortError::RateLimited { retry_after })?;
-        Ok(self.service.post_message(conversation, text, idempotency_key).await?)
-    }
-}
-
-impl From<ApiError> for PortError {
-    fn from(error: ApiError) -> Self {
-        match error {
-            ApiError::NotFound(_) => PortError::NotFound(
-                "This conversation has ended. Reload the page to start a new one.".into(),
-            ),
-            ApiError::Invalid { .. } | ApiError::BadRequest(_) => {
-                PortError::Rejected(shopper_message(&error))
-            }
-            ApiError::UnsupportedMediaType => PortError::Rejected(error.to_string()),
-            ApiError::RateLimited { retry_after } => PortError::RateLimited { retry_after },
-            ApiError::NoCatalog | ApiError::Busy => PortError::Unavailable,
-            ApiError::Internal(cause) => PortError::Internal(cause.into()),
-        }
+        self.service.post_message(conversation, text, idempotency_key).await.map_err(shopper_error)
     }
 }
 
 /// The API's messages are for developers ("the message is empty"); a shopper reads these.
-fn shopper_message(error: &ApiError) -> String {
+fn shopper_error(error: ApiError) -> PortError {
+    let rejected = |text: String| PortError::Rejected(text);
     match error {
-        ApiError::Invalid { code: "empty", .. } => "Please type a message first.".into(),
-        ApiError::Invalid { code: "too_long", .. } => format!(
+        ApiError::NotFound(_) => PortError::NotFound(
+            "This conversation has ended. Reload the page to start a new one.".into(),
+        ),
+        ApiError::Invalid { code: "empty", .. } => rejected("Please type a message first.".into()),
+        ApiError::Invalid { code: "too_long", .. } => rejected(format!(
             "That message is too long. Please keep it under {} characters.",
             super::service::MAX_MESSAGE_CHARS
+        )),
+        ApiError::Invalid { code: "invalid_text", .. } => rejected(
+            "That message contains characters we cannot read. Please type it again.".into(),
         ),
-        ApiError::Invalid { code: "invalid_text", .. } => {
-            "That message contains characters we cannot read. Please type it again.".into()
-        }
-        other => other.to_string(),
+        other => other.into(),
     }
 }

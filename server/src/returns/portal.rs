@@ -81,11 +81,6 @@ fn customer_error(error: ApiError) -> PortError {
         ApiError::NotFound(_) => PortError::NotFound(
             "We could not find that. Check the number or code and the email, and try again.".into(),
         ),
-        ApiError::Invalid { message, .. } => PortError::Rejected(message),
-        ApiError::BadRequest(message) => PortError::Rejected(message),
-        ApiError::UnsupportedMediaType => PortError::Rejected(error.to_string()),
-        ApiError::RateLimited { retry_after } => PortError::RateLimited { retry_after },
-        ApiError::NoCatalog | ApiError::Busy => PortError::Unavailable,
-        ApiError::Internal(cause) => PortError::Internal(cause.into()),
+        other => other.into(),
     }
 }

@@ -166,7 +166,12 @@ impl ReturnsService {
             pad(started).await;
             return Err(UNKNOWN);
         };
-        render(&row)
+        self.render(&row).await
+    }
+
+    async fn render(&self, row: &gapless_store::ReturnRow) -> Result<Value, ApiError> {
+        let order = self.store.returnable_order(&row.order_number).await?;
+        render(row, order.as_ref())
     }
 
     /// Staff record what happened to a return (received, refunded, …); the state machine
@@ -211,7 +216,7 @@ impl ReturnsService {
             match self.store.update_return(&update).await {
                 Ok(()) => {
                     let row = self.store.return_by_rma(rma.as_str()).await?.ok_or(UNKNOWN)?;
-                    return render(&row);
+                    return self.render(&row).await;
                 }
                 Err(StoreError::Conflict(_)) => continue,
                 Err(other) => return Err(other.into()),
@@ -329,16 +334,25 @@ fn fold(row: &gapless_store::ReturnRow) -> Result<ReturnState, ApiError> {
 }
 
 /// A return as `GET /api/v1/returns/{rma}` shows it.
-fn render(row: &gapless_store::ReturnRow) -> Result<Value, ApiError> {
+/// `order` gives the items their names and the amounts their currency.
+fn render(
+    row: &gapless_store::ReturnRow,
+    order: Option<&ReturnableOrder>,
+) -> Result<Value, ApiError> {
     let state = fold(row)?;
+    let name = |line: usize| {
+        order.and_then(|o| o.lines.iter().find(|l| l.line as usize == line)).map(|l| &l.name)
+    };
     Ok(json!({
         "rma": row.rma,
         "order_number": row.order_number,
+        "currency": order.map(|o| &o.currency),
         "status": state.status.as_str(),
         "resolution": state.resolution.as_str(),
         "items": state.items.iter().map(|item| json!({
             "line": item.line,
             "sku": item.sku,
+            "name": name(item.line),
             "quantity": item.quantity,
             "reason": item.reason.as_str(),
             "decision": item.decision.outcome.as_str(),

@@ -14,7 +14,6 @@ use super::{
     extractor::SESSION_KEY,
 };
 use crate::{
-    api_error::ApiError,
     audit,
     chat::limits::RequestLimiter,
     returns::service::{ReturnsService, StaffAction},
@@ -34,19 +33,6 @@ impl StaffConsole {
 
 fn internal(error: impl std::error::Error + Send + Sync + 'static) -> PortError {
     PortError::Internal(Box::new(error))
-}
-
-fn staff_error(error: ApiError) -> PortError {
-    match error {
-        ApiError::NotFound(message) => PortError::NotFound(message.to_owned()),
-        ApiError::Invalid { message, .. } | ApiError::BadRequest(message) => {
-            PortError::Rejected(message)
-        }
-        ApiError::RateLimited { retry_after } => PortError::RateLimited { retry_after },
-        ApiError::NoCatalog | ApiError::Busy => PortError::Unavailable,
-        ApiError::UnsupportedMediaType => PortError::Rejected(error.to_string()),
-        ApiError::Internal(cause) => PortError::Internal(cause.into()),
-    }
 }
 
 #[async_trait::async_trait]
@@ -88,11 +74,11 @@ impl StaffPort for StaffConsole {
     }
 
     async fn conversations(&self, _staff: &StaffIdentity, query: &str) -> Result<Value, PortError> {
-        audit::conversations(self.store.as_ref(), query).await.map_err(staff_error)
+        audit::conversations(self.store.as_ref(), query).await.map_err(PortError::from)
     }
 
     async fn timeline(&self, _staff: &StaffIdentity, id: &str) -> Result<Value, PortError> {
-        audit::conversation_timeline(self.store.as_ref(), id).await.map_err(staff_error)
+        audit::conversation_timeline(self.store.as_ref(), id).await.map_err(PortError::from)
     }
 
     async fn returns(
@@ -100,7 +86,7 @@ impl StaffPort for StaffConsole {
         _staff: &StaffIdentity,
         status: Option<&str>,
     ) -> Result<Value, PortError> {
-        self.returns.list(status).await.map_err(staff_error)
+        self.returns.list(status).await.map_err(PortError::from)
     }
 
     async fn record_return(
@@ -111,6 +97,6 @@ impl StaffPort for StaffConsole {
         note: Option<String>,
     ) -> Result<Value, PortError> {
         let action = StaffAction { kind: kind.to_owned(), amount: None, note };
-        self.returns.record(rma, &action, &staff.id).await.map_err(staff_error)
+        self.returns.record(rma, &action, &staff.id).await.map_err(PortError::from)
     }
 }

@@ -63,6 +63,10 @@ async fn a_customer_returns_a_tee_and_follows_its_status(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(status["status"], "approved");
+    assert_eq!(
+        (status["items"][0]["name"].as_str(), status["currency"].as_str()),
+        (Some("tee"), Some("USD"))
+    );
     let timeline: Vec<&str> = status["timeline"]
         .as_array()
         .unwrap()
