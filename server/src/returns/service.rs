@@ -395,7 +395,7 @@ fn staff_event(
         "rejected" => ReturnEvent::Rejected { at, actor, note },
         "received" => ReturnEvent::Received { at, actor },
         "refunded" => ReturnEvent::Refunded { at, actor, amount: amount() },
-        "exchanged" => ReturnEvent::Exchanged { at, actor },
+        "exchanged" => ReturnEvent::Exchanged { at, actor, replacement: None },
         "credited" => ReturnEvent::Credited { at, actor, amount: amount() },
         "cancelled" => ReturnEvent::Cancelled { at, actor, note },
         other => {

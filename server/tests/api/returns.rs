@@ -372,6 +372,7 @@ async fn cycle_times_come_from_the_event_times(app: TestApp) {
             quantity: 1,
             reason: "too_small".into(),
             comment: None,
+            exchange: None,
         }],
         resolution: Resolution::Refund,
     };

@@ -62,6 +62,13 @@ impl Customer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OrderEvent {
+    /// The order replaces the goods of an exchange (first event only): its lines are
+    /// what the shop ships in place of what comes back, settled by the return `rma`
+    /// of order `original`, so nothing is owed for them.
+    ExchangeFor {
+        rma: String,
+        original: String,
+    },
     /// Appended at the end of the lines.
     LineAdded {
         line: PricedLine,
@@ -105,6 +112,7 @@ impl OrderEvent {
     /// The `type` tag, e.g. `line_added`.
     pub fn kind(&self) -> &'static str {
         match self {
+            OrderEvent::ExchangeFor { .. } => "exchange_for",
             OrderEvent::LineAdded { .. } => "line_added",
             OrderEvent::LineChanged { .. } => "line_changed",
             OrderEvent::LineRemoved { .. } => "line_removed",

@@ -50,6 +50,16 @@ pub struct OrderState {
     /// The line the last line event touched: what "that" and "it" mean next turn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_line: Option<usize>,
+    /// Set when the order ships the replacement of an exchange.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange_for: Option<ExchangeRef>,
+}
+
+/// The return an exchange order replaces goods for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangeRef {
+    pub rma: String,
+    pub original: String,
 }
 
 /// The order JSON of CONTRACTS §3: the state with its number, and only the fields the
@@ -64,7 +74,8 @@ impl Serialize for OrderView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let order = self.order;
-        let mut view = serializer.serialize_struct("Order", 7)?;
+        let fields = if order.exchange_for.is_some() { 8 } else { 7 };
+        let mut view = serializer.serialize_struct("Order", fields)?;
         view.serialize_field("number", self.number)?;
         view.serialize_field("status", &order.status)?;
         view.serialize_field("currency", &order.currency)?;
@@ -72,6 +83,9 @@ impl Serialize for OrderView<'_> {
         view.serialize_field("totals", &order.totals)?;
         view.serialize_field("customer", &order.customer)?;
         view.serialize_field("shipping_address", &order.shipping_address)?;
+        if let Some(exchange) = &order.exchange_for {
+            view.serialize_field("exchange_for", exchange)?;
+        }
         view.end()
     }
 }
@@ -99,6 +113,8 @@ pub enum EventError {
     NotCancellable(OrderStatus),
     #[error("the released stock is not what the order had reserved")]
     Released,
+    #[error("only a new order can be the replacement of an exchange")]
+    ExchangeNotFirst,
 }
 
 /// Where in a stream folding stopped.
@@ -122,6 +138,7 @@ impl OrderState {
             awaiting_confirmation: false,
             reservations: Vec::new(),
             last_line: None,
+            exchange_for: None,
         }
     }
 
@@ -150,6 +167,14 @@ impl OrderState {
             self.require_draft(event)?;
         }
         match event {
+            OrderEvent::ExchangeFor { rma, original } => {
+                // Only as the first event: an order cannot become a replacement later.
+                if *self != OrderState::new(self.currency) {
+                    return Err(EventError::ExchangeNotFirst);
+                }
+                self.exchange_for =
+                    Some(ExchangeRef { rma: rma.clone(), original: original.clone() });
+            }
             OrderEvent::LineAdded { line } => {
                 check_line(line)?;
                 self.lines.push(line.clone());

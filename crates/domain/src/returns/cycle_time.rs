@@ -124,6 +124,7 @@ mod tests {
             quantity: 1,
             reason: ReasonCode::parse("too_small").unwrap(),
             comment: None,
+            exchange: None,
             value: Money(2500),
             restocking_fee: Money::ZERO,
             decision: Decision {

@@ -127,6 +127,10 @@ pub struct RequestedItem {
     pub reason: String,
     #[serde(default)]
     pub comment: Option<String>,
+    /// For an exchange: the values wanted instead, by option group (`{ "Size": "L" }`);
+    /// checked by [`plan_exchanges`](super::plan_exchanges).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// A request item that passed the request-level checks.
@@ -290,6 +294,10 @@ pub struct DecidedItem {
     /// customer's favour); zero for rejected items and fee-free reasons.
     pub restocking_fee: Money,
     pub decision: Decision,
+    /// For an exchange: all the choices of the replacement line (the bought ones with
+    /// the wished values swapped in). Absent for other resolutions and rejected items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<Vec<crate::chat::command::ChoiceMention>>,
 }
 
 /// The whole request decided.
@@ -587,6 +595,7 @@ pub fn decide(
                 value: saturating_money(value),
                 restocking_fee: saturating_money(restocking_fee),
                 decision,
+                exchange: None,
             }
         })
         .collect();

@@ -18,6 +18,7 @@
 
 mod cycle_time;
 mod decide;
+mod exchange;
 mod policy;
 mod rma;
 mod status;
@@ -29,6 +30,10 @@ pub use decide::{
     decide, returnable, validate, BoughtLine, DecidedItem, Decision, NotReturnable, OrderDates,
     Outcome, RequestError, RequestedItem, ReturnDecision, ReturnItem, ReturnRequest, Returnable,
     RuleId, MAX_COMMENT_CHARS, MAX_RETURN_QUANTITY,
+};
+pub use exchange::{
+    exchange_options, plan_exchanges, replacement_order, BoughtChoices, ExchangeError,
+    ExchangeOption, ExchangeValue, ReplacementError, ReplacementItem, MAX_EXCHANGE_GROUPS,
 };
 pub use policy::{
     CustomerLimit, PolicyError, ReasonChoice, ReasonCode, ReasonCodeError, Resolution,

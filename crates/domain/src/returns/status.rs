@@ -165,10 +165,13 @@ pub enum ReturnEvent {
         actor: Actor,
         amount: Money,
     },
+    /// The replacement was sent out as order `replacement`.
     Exchanged {
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
         actor: Actor,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replacement: Option<String>,
     },
     Credited {
         #[serde(with = "time::serde::rfc3339")]
@@ -301,6 +304,8 @@ pub enum TransitionError {
     NegativeAmount(i64),
     #[error("a note has at most {MAX_NOTE_CHARS} characters, this one has {0}")]
     NoteTooLong(usize),
+    #[error("the customer asked for {}, not an exchange: record a refund or store credit", .0.words())]
+    NotAnExchange(Resolution),
 }
 
 /// Where in a stream folding stopped.
@@ -330,6 +335,8 @@ pub struct ReturnState {
     pub timeline: Vec<TimelineEntry>,
     /// What a `refunded` or `credited` event paid.
     pub amount: Option<Money>,
+    /// The order number an `exchanged` event shipped the replacement as.
+    pub replacement: Option<String>,
 }
 
 impl ReturnState {
@@ -345,6 +352,7 @@ impl ReturnState {
                 items: items.clone(),
                 timeline: vec![TimelineEntry { status: ReturnStatus::Requested, at: *at }],
                 amount: None,
+                replacement: None,
             }),
             other => Err(TransitionError::NotStarted(other.kind())),
         }
@@ -394,9 +402,15 @@ impl ReturnState {
                 return Err(TransitionError::NoteTooLong(chars));
             }
         }
+        if to == ReturnStatus::Exchanged && self.resolution != Resolution::Exchange {
+            return Err(TransitionError::NotAnExchange(self.resolution));
+        }
         // Checked everything: from here on nothing can fail half-way.
         if amount.is_some() {
             self.amount = amount;
+        }
+        if let ReturnEvent::Exchanged { replacement, .. } = event {
+            self.replacement = replacement.clone();
         }
         self.status = to;
         self.timeline.push(TimelineEntry { status: to, at: event.at() });
@@ -438,6 +452,7 @@ mod tests {
             quantity: 1,
             reason: ReasonCode::parse("too_small").unwrap(),
             comment: None,
+            exchange: None,
             value: Money(2500),
             restocking_fee: Money::ZERO,
             decision: Decision {
@@ -448,11 +463,12 @@ mod tests {
         }
     }
 
+    /// An exchange: staff may still settle it as a refund or store credit instead.
     fn requested(at: OffsetDateTime) -> ReturnEvent {
         ReturnEvent::Requested {
             at,
             actor: Actor::Customer,
-            resolution: Resolution::Refund,
+            resolution: Resolution::Exchange,
             items: vec![item()],
         }
     }
@@ -471,7 +487,7 @@ mod tests {
             ReturnStatus::InReview => ReturnEvent::SentToReview { at, actor },
             ReturnStatus::Received => ReturnEvent::Received { at, actor },
             ReturnStatus::Refunded => ReturnEvent::Refunded { at, actor, amount: Money(2500) },
-            ReturnStatus::Exchanged => ReturnEvent::Exchanged { at, actor },
+            ReturnStatus::Exchanged => ReturnEvent::Exchanged { at, actor, replacement: None },
             ReturnStatus::Credited => ReturnEvent::Credited { at, actor, amount: Money(2500) },
             ReturnStatus::Cancelled => ReturnEvent::Cancelled { at, actor, note: None },
         }
@@ -550,6 +566,26 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn only_an_exchange_can_be_exchanged_and_it_names_its_replacement() {
+        let mut refund = state_in(ReturnStatus::Received);
+        refund.resolution = Resolution::Refund;
+        let before = refund.clone();
+        let exchanged = ReturnEvent::Exchanged {
+            at: T0 + Duration::hours(100),
+            actor: staff(),
+            replacement: Some("G-100043".into()),
+        };
+        assert_eq!(
+            refund.apply(&exchanged),
+            Err(TransitionError::NotAnExchange(Resolution::Refund))
+        );
+        assert_eq!(refund, before);
+        let mut exchange = state_in(ReturnStatus::Received);
+        exchange.apply(&exchanged).unwrap();
+        assert_eq!(exchange.replacement.as_deref(), Some("G-100043"));
     }
 
     #[test]
@@ -707,7 +743,7 @@ mod tests {
 
     #[test]
     fn opening_events_follow_the_decision() {
-        let mut decision = ReturnDecision { resolution: Resolution::Refund, items: vec![item()] };
+        let mut decision = ReturnDecision { resolution: Resolution::Exchange, items: vec![item()] };
         let [first, second] = ReturnEvent::opening(&decision, Actor::Customer, T0);
         assert_eq!(first, requested(T0));
         assert_eq!(second, ReturnEvent::Approved { at: T0, actor: Actor::System, note: None });

@@ -82,6 +82,7 @@ fn request(items: &[(usize, i64, &str)], resolution: Resolution) -> ReturnReques
                 quantity: *quantity,
                 reason: (*reason).to_owned(),
                 comment: None,
+                exchange: None,
             })
             .collect(),
         resolution,
@@ -532,6 +533,7 @@ fn request_level_errors() {
             quantity: 1,
             reason: "too_small".into(),
             comment: Some(comment.to_owned()),
+            exchange: None,
         }],
         resolution: Resolution::Refund,
     };
@@ -542,6 +544,7 @@ fn request_level_errors() {
                 quantity: 1,
                 reason: "too_small".into(),
                 comment: None,
+                exchange: None,
             })
             .collect(),
         resolution: Resolution::Refund,
@@ -736,7 +739,13 @@ fn arb_line() -> impl Strategy<Value = BoughtLine> {
 
 fn arb_request(lines: usize) -> impl Strategy<Value = ReturnRequest> {
     let item = (0..lines + 1, -1i64..8, 0..REASONS.len()).prop_map(|(line, quantity, reason)| {
-        RequestedItem { line, quantity, reason: REASONS[reason].to_owned(), comment: None }
+        RequestedItem {
+            line,
+            quantity,
+            reason: REASONS[reason].to_owned(),
+            comment: None,
+            exchange: None,
+        }
     });
     (prop::collection::vec(item, 0..5), 0..Resolution::ALL.len()).prop_map(|(items, resolution)| {
         ReturnRequest { items, resolution: Resolution::ALL[resolution] }
@@ -802,7 +811,7 @@ proptest! {
             let quantity = i64::from(found.returnable_quantity.max(1));
             let request = ReturnRequest {
                 items: vec![RequestedItem {
-                    line: found.line, quantity, reason: "too_small".into(), comment: None,
+                    line: found.line, quantity, reason: "too_small".into(), comment: None, exchange: None,
                 }],
                 resolution: Resolution::Refund,
             };
