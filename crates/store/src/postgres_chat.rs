@@ -6,7 +6,8 @@ use sqlx::{types::Json, Postgres, Row, Transaction};
 use time::OffsetDateTime;
 
 use crate::{
-    option_key, postgres::PostgresStore, records::*, write_conflict, StockKey, StoreError,
+    option_key, postgres::PostgresStore, records::*, write_conflict, OrderSource, StockKey,
+    StoreError,
 };
 
 impl PostgresStore {
@@ -161,7 +162,7 @@ impl PostgresStore {
             return Err(StoreError::Conflict("the conversation moved on".into()));
         }
         if let Some(order) = &turn.order {
-            write_order(&mut tx, turn, order, now).await?;
+            write_order(&mut tx, OrderSource::turn(turn), order, now).await?;
         }
         sqlx::query(
             "INSERT INTO chat_turns (id, conversation_id, seq, text, received_at,
@@ -241,9 +242,9 @@ impl PostgresStore {
     }
 }
 
-async fn write_order(
+pub(crate) async fn write_order(
     tx: &mut Transaction<'_, Postgres>,
-    turn: &TurnWrite,
+    source: OrderSource<'_>,
     order: &OrderWrite,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
@@ -265,7 +266,7 @@ async fn write_order(
         )
         .bind(&order.order_id)
         .bind(&order.number)
-        .bind(&turn.conversation_id)
+        .bind(source.conversation_id)
         .bind(&projection.status)
         .bind(&projection.currency)
         .bind(&customer_id)
@@ -342,9 +343,9 @@ async fn write_order(
         .bind(&event.event_type)
         .bind(i64::from(event.schema_version))
         .bind(Json(&event.payload))
-        .bind(&turn.conversation_id)
-        .bind(&turn.turn_id)
-        .bind(&turn.idempotency_key)
+        .bind(source.conversation_id)
+        .bind(source.message_id)
+        .bind(source.idempotency_key)
         .bind(&order.actor)
         .bind(now)
         .execute(&mut **tx)

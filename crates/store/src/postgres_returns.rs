@@ -6,7 +6,12 @@
 use sqlx::{types::Json, Postgres, Row, Transaction};
 use time::OffsetDateTime;
 
-use crate::{postgres::PostgresStore, returns_records::*, write_conflict, StoreError};
+use serde_json::Value;
+
+use crate::{
+    postgres::PostgresStore, postgres_chat::write_order, returns_records::*, write_conflict,
+    OrderSource, StoreError,
+};
 
 impl PostgresStore {
     pub(crate) async fn returnable_order_impl(
@@ -15,7 +20,7 @@ impl PostgresStore {
     ) -> Result<Option<ReturnableOrder>, StoreError> {
         let rows = sqlx::query(
             "SELECT o.id, o.number, c.email, o.status, o.currency, o.confirmed_at,
-                    o.delivered_at, l.position, l.sku, l.name, l.quantity, l.unit_price,
+                    o.delivered_at, l.position, l.sku, l.name, l.quantity, l.unit_price, l.choices,
                     COALESCE(rc.claimed, 0) AS claimed
              FROM orders o
              LEFT JOIN customers c ON c.id = o.customer_id
@@ -50,6 +55,9 @@ impl PostgresStore {
                 name: row.try_get("name")?,
                 quantity: count(row.try_get("quantity")?)?,
                 unit_price: row.try_get("unit_price")?,
+                choices: row
+                    .try_get::<Option<Json<Value>>, _>("choices")?
+                    .map_or(Value::Null, |c| c.0),
                 claimed: count(row.try_get("claimed")?)?,
             });
         }
@@ -245,6 +253,15 @@ impl PostgresStore {
             .bind(i64::from(line))
             .execute(&mut *tx)
             .await?;
+        }
+        if let Some(order) = &update.replacement {
+            let key = format!("exchange:{rma}");
+            let source = OrderSource {
+                conversation_id: None,
+                message_id: None,
+                idempotency_key: Some(&key),
+            };
+            write_order(&mut tx, source, order, update.at).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -137,3 +137,22 @@ pub struct OrderSummary {
     pub total: i64,
     pub updated_at: OffsetDateTime,
 }
+
+/// Where an order write comes from, for the columns of its events: a chat turn, or
+/// staff acting on a return (an exchange's replacement), which has no conversation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OrderSource<'a> {
+    pub conversation_id: Option<&'a str>,
+    pub message_id: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
+}
+
+impl<'a> OrderSource<'a> {
+    pub(crate) fn turn(turn: &'a TurnWrite) -> Self {
+        OrderSource {
+            conversation_id: Some(&turn.conversation_id),
+            message_id: Some(&turn.turn_id),
+            idempotency_key: turn.idempotency_key.as_deref(),
+        }
+    }
+}

@@ -27,6 +27,8 @@ pub struct ReturnableLine {
     pub name: String,
     pub quantity: u32,
     pub unit_price: i64,
+    /// The line's choices as stored (CONTRACTS §3 `choices`).
+    pub choices: Value,
     /// Units held by returns that are approved or in review (0 when none ever were).
     pub claimed: u32,
 }
@@ -137,6 +139,10 @@ pub struct ReturnUpdate {
     /// Kept as it was when `None`.
     pub refund_amount: Option<i64>,
     pub at: OffsetDateTime,
+    /// An exchange's replacement, a new confirmed order written (and its stock
+    /// reserved) in the same transaction; the whole update fails with
+    /// [`crate::StoreError::OutOfStock`] if the stock is gone.
+    pub replacement: Option<crate::OrderWrite>,
 }
 
 /// One row of the staff list of returns.

@@ -5,7 +5,9 @@
 use sqlx::{types::Json, Row, Sqlite, Transaction};
 use time::OffsetDateTime;
 
-use crate::{option_key, records::*, sqlite::SqliteStore, write_conflict, StockKey, StoreError};
+use crate::{
+    option_key, records::*, sqlite::SqliteStore, write_conflict, OrderSource, StockKey, StoreError,
+};
 
 impl SqliteStore {
     pub(crate) async fn create_conversation_impl(
@@ -220,7 +222,7 @@ pub(crate) async fn write_turn(
         return Err(StoreError::Conflict("the conversation moved on".into()));
     }
     if let Some(order) = &turn.order {
-        write_order(tx, turn, order, now).await?;
+        write_order(tx, OrderSource::turn(turn), order, now).await?;
     }
     sqlx::query(
         "INSERT INTO chat_turns (id, conversation_id, seq, text, received_at,
@@ -243,9 +245,9 @@ pub(crate) async fn write_turn(
     Ok(())
 }
 
-async fn write_order(
+pub(crate) async fn write_order(
     tx: &mut Transaction<'_, Sqlite>,
-    turn: &TurnWrite,
+    source: OrderSource<'_>,
     order: &OrderWrite,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
@@ -267,7 +269,7 @@ async fn write_order(
         )
         .bind(&order.order_id)
         .bind(&order.number)
-        .bind(&turn.conversation_id)
+        .bind(source.conversation_id)
         .bind(&projection.status)
         .bind(&projection.currency)
         .bind(&customer_id)
@@ -347,9 +349,9 @@ async fn write_order(
                 .push_bind(&event.event_type)
                 .push_bind(i64::from(event.schema_version))
                 .push_bind(Json(&event.payload))
-                .push_bind(&turn.conversation_id)
-                .push_bind(&turn.turn_id)
-                .push_bind(&turn.idempotency_key)
+                .push_bind(source.conversation_id)
+                .push_bind(source.message_id)
+                .push_bind(source.idempotency_key)
                 .push_bind(&order.actor)
                 .push_bind(now);
         });

@@ -8,8 +8,11 @@
 use sqlx::{types::Json, Row, Sqlite, Transaction};
 use time::OffsetDateTime;
 
+use serde_json::Value;
+
 use crate::{
-    returns_records::*, sqlite::SqliteStore, sqlite_sessions::sortable, write_conflict, StoreError,
+    returns_records::*, sqlite::SqliteStore, sqlite_chat::write_order, sqlite_sessions::sortable,
+    write_conflict, OrderSource, StoreError,
 };
 
 impl SqliteStore {
@@ -19,7 +22,7 @@ impl SqliteStore {
     ) -> Result<Option<ReturnableOrder>, StoreError> {
         let rows = sqlx::query(
             "SELECT o.id, o.number, c.email, o.status, o.currency, o.confirmed_at,
-                    o.delivered_at, l.position, l.sku, l.name, l.quantity, l.unit_price,
+                    o.delivered_at, l.position, l.sku, l.name, l.quantity, l.unit_price, l.choices,
                     COALESCE(rc.claimed, 0) AS claimed
              FROM orders o
              LEFT JOIN customers c ON c.id = o.customer_id
@@ -54,6 +57,9 @@ impl SqliteStore {
                 name: row.try_get("name")?,
                 quantity: count(row.try_get("quantity")?)?,
                 unit_price: row.try_get("unit_price")?,
+                choices: row
+                    .try_get::<Option<Json<Value>>, _>("choices")?
+                    .map_or(Value::Null, |c| c.0),
                 claimed: count(row.try_get("claimed")?)?,
             });
         }
@@ -246,6 +252,15 @@ impl SqliteStore {
             .bind(i64::from(line))
             .execute(&mut *tx)
             .await?;
+        }
+        if let Some(order) = &update.replacement {
+            let key = format!("exchange:{rma}");
+            let source = OrderSource {
+                conversation_id: None,
+                message_id: None,
+                idempotency_key: Some(&key),
+            };
+            write_order(&mut tx, source, order, update.at).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -577,6 +577,7 @@ fn update(
         release: vec![],
         refund_amount: None,
         at,
+        replacement: None,
     }
 }
 
@@ -1043,6 +1044,46 @@ async fn conversations_are_found_by_their_words(store: Arc<dyn Store>) {
     assert!(store.search_conversations(&words(&["_"]), 10).await.unwrap().is_empty());
 }
 
+async fn an_exchange_writes_its_replacement_or_nothing(store: Arc<dyn Store>) {
+    store.replace_catalog(&catalog(FIRST)).await.unwrap();
+    let (order_id, number) = place_order(store.as_ref(), &[2], "confirmed").await;
+    let lookup = store.returnable_order(&number).await.unwrap().unwrap();
+    assert_eq!(lookup.lines[0].choices, json!([]), "the lookup carries the line's choices");
+    let requested = datetime!(2030-06-01 12:00:00 UTC);
+    let new = a_return(&order_id, "R-X", requested, &[(0, 2)]);
+    store.create_return(&new).await.unwrap();
+    let received = requested + Duration::days(2);
+    store.update_return(&update(&new.id, 2, "received", "received", received)).await.unwrap();
+    let before = store.stock_levels().await.unwrap()[&StockKey::product(sku("TEE"))];
+
+    // More tees than the shop has: the return stays received and no order appears.
+    let exchanged = received + Duration::days(1);
+    let too_many = before.on_hand - before.reserved + 1;
+    let replacement_number = format!("G-{}", 100_000 + store.next_order_number().await.unwrap());
+    let mut exchange = update(&new.id, 3, "exchanged", "exchanged", exchanged);
+    exchange.replacement = Some(order_write(&new_id(), &replacement_number, 0, too_many, too_many));
+    let error = store.update_return(&exchange).await.unwrap_err();
+    assert!(matches!(error, StoreError::OutOfStock { .. }), "{error:?}");
+    let row = store.return_by_rma("R-X").await.unwrap().unwrap();
+    assert_eq!((row.version, row.status.as_str()), (3, "received"));
+    assert!(store.order_summary(&replacement_number).await.unwrap().is_none());
+    assert_eq!(store.stock_levels().await.unwrap()[&StockKey::product(sku("TEE"))], before);
+
+    // Two tees: the replacement is a confirmed order with its stock reserved.
+    let replacement_id = new_id();
+    exchange.replacement = Some(order_write(&replacement_id, &replacement_number, 0, 2, 2));
+    store.update_return(&exchange).await.unwrap();
+    let row = store.return_by_rma("R-X").await.unwrap().unwrap();
+    assert_eq!((row.version, row.status.as_str()), (4, "exchanged"));
+    let summary = store.order_summary(&replacement_number).await.unwrap().unwrap();
+    assert_eq!((summary.status.as_str(), summary.total), ("confirmed", 5000));
+    let events = store.order_events(&replacement_id).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].message_id, None, "no chat turn made it");
+    let tee = store.stock_levels().await.unwrap()[&StockKey::product(sku("TEE"))];
+    assert_eq!(tee.reserved, before.reserved + 2);
+}
+
 macro_rules! contract {
     ($($story:ident),* $(,)?) => {
         mod sqlite {
@@ -1089,6 +1130,7 @@ contract!(
     claims_never_exceed_what_was_bought,
     concurrent_claims_never_return_more_than_bought,
     a_stale_return_version_writes_nothing,
+    an_exchange_writes_its_replacement_or_nothing,
     released_claims_can_be_claimed_again,
     returns_are_listed_newest_first,
     recent_returns_count_live_requests_since,
