@@ -18,5 +18,9 @@ pub mod orders;
 
 pub mod returns;
 
+/// The staff console's dashboard: conversion, exceptions, returns and refund cycle
+/// times over a period, and the SVG charts that show them.
+pub mod staff_metrics;
+
 /// Stock keys and levels: what an order may still take.
 pub mod stock;
