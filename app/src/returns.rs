@@ -32,6 +32,17 @@ pub struct PortalLine {
     /// Why nothing of it can come back, in words.
     pub blocked: Option<String>,
     pub return_by: Option<String>,
+    /// Per size or colour group, what the line could be exchanged for.
+    pub exchange: Vec<ExchangeGroup>,
+}
+
+/// One option group an exchange may change, with the values at the same price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangeGroup {
+    pub group: String,
+    pub current: Option<String>,
+    /// `(value, in stock)`.
+    pub values: Vec<(String, bool)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +62,8 @@ pub struct PortalReturn {
     pub timeline: Vec<(String, String)>,
     pub instructions: String,
     pub refund: Option<String>,
+    /// The order that ships an exchange's replacement.
+    pub replacement_order: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,15 +72,20 @@ pub struct PortalReturnItem {
     pub quantity: u32,
     pub decision: String,
     pub message: String,
+    /// For an exchange, what comes instead, e.g. "size l, color black".
+    pub exchange: Option<String>,
 }
 
 /// One line of the request form: serde_qs fields `items[i][line]`, `items[i][quantity]`,
-/// `items[i][reason]`.
+/// `items[i][reason]`, and `items[i][exchange][GROUP]` for an exchange ("" keeps the
+/// value bought).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortalItem {
     pub line: u32,
     pub quantity: u32,
     pub reason: String,
+    #[serde(default)]
+    pub exchange: std::collections::BTreeMap<String, String>,
 }
 
 /// The order the customer proved in this session, if any.
@@ -124,12 +142,24 @@ pub async fn submit_return(
         "order_number": proof.order_number,
         "email": proof.email,
         "resolution": resolution,
-        "items": chosen.iter().map(|item| serde_json::json!({
-            "line": item.line,
-            "quantity": item.quantity,
-            "reason": item.reason,
-            "comment": (!comment.is_empty()).then_some(comment),
-        })).collect::<Vec<_>>(),
+        "items": chosen.iter().map(|item| {
+            // Only an exchange names a replacement; "" in a select keeps what was bought.
+            let wish: std::collections::BTreeMap<&String, &String> = item
+                .exchange
+                .iter()
+                .filter(|(_, value)| !value.is_empty())
+                .collect();
+            let mut json = serde_json::json!({
+                "line": item.line,
+                "quantity": item.quantity,
+                "reason": item.reason,
+                "comment": (!comment.is_empty()).then_some(comment),
+            });
+            if resolution == "exchange" {
+                json["exchange"] = serde_json::json!(wish);
+            }
+            json
+        }).collect::<Vec<_>>(),
     });
     let port = crate::port::get::<dyn crate::port::ReturnsPort>()?;
     let client = crate::port::client_ip().await;
@@ -178,7 +208,7 @@ mod ssr {
     use serde_json::Value;
     use tower_sessions::Session;
 
-    use super::{Choice, PortalLine, PortalOrder, PortalReturn, PortalReturnItem};
+    use super::{Choice, ExchangeGroup, PortalLine, PortalOrder, PortalReturn, PortalReturnItem};
     use crate::error::AppError;
 
     const PROOF: &str = "returns.order";
@@ -264,6 +294,7 @@ mod ssr {
                         returnable_quantity: number("returnable_quantity")? as u32,
                         blocked: line["message"].as_str().map(str::to_owned),
                         return_by: line["return_by"].as_str().map(date),
+                        exchange: exchange_groups(&line["exchange_options"]),
                     })
                 })
                 .collect::<Result<Vec<_>, Unexpected>>()?;
@@ -304,6 +335,20 @@ mod ssr {
                         quantity: item["quantity"].as_u64().unwrap_or_default() as u32,
                         decision: text(item, "decision")?,
                         message: text(item, "message")?,
+                        exchange: item["exchange"].as_array().map(|choices| {
+                            choices
+                                .iter()
+                                .filter(|c| !c["exclude"].as_bool().unwrap_or(false))
+                                .filter_map(|c| {
+                                    Some(format!(
+                                        "{} {}",
+                                        c["group"].as_str()?,
+                                        c["value"].as_str()?
+                                    ))
+                                })
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        }),
                     })
                 })
                 .collect::<Result<Vec<_>, Unexpected>>()?;
@@ -328,9 +373,32 @@ mod ssr {
                 timeline,
                 instructions: text(status, "instructions")?,
                 refund,
+                replacement_order: status["replacement_order"].as_str().map(str::to_owned),
             })
         };
         parse().map_err(|e| AppError::internal("reading a return", e))
+    }
+
+    /// The lookup's `exchange_options` of a line; none when exchanges are not offered.
+    fn exchange_groups(options: &Value) -> Vec<ExchangeGroup> {
+        options
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|group| {
+                Some(ExchangeGroup {
+                    group: group["group"].as_str()?.to_owned(),
+                    current: group["current"].as_str().map(str::to_owned),
+                    values: group["values"]
+                        .as_array()?
+                        .iter()
+                        .filter_map(|v| {
+                            Some((v["value"].as_str()?.to_owned(), v["available"].as_bool()?))
+                        })
+                        .collect(),
+                })
+            })
+            .collect()
     }
 
     fn resolution_label(code: &str) -> String {
@@ -413,6 +481,46 @@ fn FindForms(find: ServerAction<FindOrder>) -> impl IntoView {
     .into_any()
 }
 
+/// For an exchange: per size or colour, a select whose first option keeps the value
+/// bought; sold-out values are shown but cannot be chosen.
+#[component]
+fn ExchangeChoice(index: usize, line: u32, groups: Vec<ExchangeGroup>) -> impl IntoView {
+    if groups.is_empty() {
+        return ().into_any();
+    }
+    let selects = groups
+        .into_iter()
+        .map(|group| {
+            let id = format!("exchange-{line}-{}", group.group.replace(' ', "-"));
+            let keep = match &group.current {
+                Some(current) => format!("Keep {current}"),
+                None => "Keep as bought".to_owned(),
+            };
+            view! {
+                <label for=id.clone()>{group.group.clone()}</label>
+                <select id=id name=format!("items[{index}][exchange][{}]", group.group)>
+                    <option value="">{keep}</option>
+                    {group
+                        .values
+                        .into_iter()
+                        .map(|(value, available)| {
+                            let label = if available { value.clone() } else { format!("{value} (sold out)") };
+                            view! { <option value=value disabled=!available>{label}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="field-row exchange-choice">
+            <p class="line-meta">"For an exchange, choose what you would like instead:"</p>
+            {selects}
+        </div>
+    }
+    .into_any()
+}
+
 fn action_error(value: Option<Result<(), AppError>>) -> Option<String> {
     match value {
         Some(Err(error)) => Some(error.to_string()),
@@ -465,6 +573,7 @@ fn RequestForm(order: PortalOrder, forget: ServerAction<ForgetOrder>) -> impl In
                                             .collect_view()}
                                     </select>
                                 </div>
+                                <ExchangeChoice index line=line.line groups=line.exchange.clone()/>
                                 {line.return_by.clone().map(|d| view! {
                                     <p class="line-meta">{format!("Return by {d}")}</p>
                                 })}
@@ -556,6 +665,7 @@ fn ReturnDetails(found: PortalReturn) -> impl IntoView {
         timeline,
         instructions,
         refund,
+        replacement_order,
     } = found;
     let label = status_text(&status);
     view! {
@@ -569,6 +679,9 @@ fn ReturnDetails(found: PortalReturn) -> impl IntoView {
                 <dt>"Order"</dt><dd>{order_number}</dd>
                 <dt>"You asked for"</dt><dd>{resolution}</dd>
                 {refund.map(|r| view! { <dt>"Refunded"</dt><dd>{r}</dd> })}
+                {replacement_order.map(|n| view! {
+                    <dt>"Replacement order"</dt><dd class="replacement-order">{n}</dd>
+                })}
             </dl>
             <h2>"Items"</h2>
             <ul class="return-items">
@@ -579,6 +692,9 @@ fn ReturnDetails(found: PortalReturn) -> impl IntoView {
                             <span class="item-name">{format!("{} × {}", item.quantity, item.name)}</span>
                             <span class="item-decision">{status_text(&item.decision)}</span>
                             <span class="item-message">{item.message}</span>
+                            {item.exchange.map(|e| view! {
+                                <span class="item-exchange">{format!("Exchanging for: {e}")}</span>
+                            })}
                         </li>
                     })
                     .collect_view()}

@@ -12,6 +12,7 @@ pub mod eval;
 pub mod health;
 pub mod metrics;
 pub mod openapi;
+pub mod orders;
 pub mod returns;
 pub mod sessions;
 pub mod staff;

@@ -10,6 +10,11 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use anyhow::Context;
+use gapless_domain::{
+    money::Currency,
+    orders::{OrderEvent, OrderNumber, OrderState, OrderView},
+};
 use gapless_store::Store;
 
 use crate::{api_error::ApiError, staff::extractor::StaffUser, startup::AppState};
@@ -23,6 +28,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/staff/conversations", get(search))
         .route("/api/v1/staff/conversations/{id}/timeline", get(timeline))
+        .route("/api/v1/staff/orders/{number}", get(order))
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +101,50 @@ pub async fn conversation_timeline(store: &dyn Store, id: &str) -> Result<Value,
                 "timings_ms": audit["timings_ms"],
             })
         }).collect::<Vec<_>>(),
+    }))
+}
+
+async fn order(
+    _staff: StaffUser,
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(order_events(state.store.as_ref(), &number).await?))
+}
+
+/// An order as its events leave it (CONTRACTS §3), with every event and where it came
+/// from: the conversation and turn of a chat, or the staff member of an exchange.
+pub async fn order_events(store: &dyn Store, number: &str) -> Result<Value, ApiError> {
+    const UNKNOWN: ApiError = ApiError::NotFound("no such order");
+    let number = OrderNumber::parse(number.trim()).map_err(|_| UNKNOWN)?;
+    let summary = store.order_summary(number.as_str()).await?.ok_or(UNKNOWN)?;
+    let currency = Currency::parse(&summary.currency)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("order currency: {e}")))?;
+    let rows = store.order_events(&summary.id).await?;
+    let events = rows
+        .iter()
+        .map(|row| serde_json::from_value::<OrderEvent>(row.payload.clone()))
+        .collect::<Result<Vec<_>, _>>()
+        .context("reading stored order events")
+        .map_err(ApiError::Internal)?;
+    let state = OrderState::fold(currency, &events)
+        .context("folding stored order events")
+        .map_err(ApiError::Internal)?;
+    let view = serde_json::to_value(OrderView { number: &number, order: &state })
+        .context("serializing the order")
+        .map_err(ApiError::Internal)?;
+    Ok(json!({
+        "order": view,
+        "events": rows.iter().map(|row| json!({
+            "id": row.id,
+            "seq": row.seq,
+            "type": row.event_type,
+            "actor": row.actor,
+            "at": rfc3339(row.created_at),
+            "conversation_id": row.conversation_id,
+            "turn_id": row.message_id,
+            "payload": row.payload,
+        })).collect::<Vec<_>>(),
     }))
 }
 

@@ -18,14 +18,11 @@ use gapless_domain::{
     money::Money,
     orders::{OrderEvent, OrderNumber, OrderState, OrderStatus, OrderView},
 };
-use gapless_store::{
-    new_id, ConversationRow, CustomerWrite, EventWrite, LineWrite, NewConversation,
-    OrderProjection, OrderWrite, Store, StoreError, TurnWrite,
-};
+use gapless_store::{new_id, ConversationRow, NewConversation, Store, StoreError, TurnWrite};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::api_error::ApiError;
+use crate::{api_error::ApiError, orders::order_write};
 
 /// Longest message accepted, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
@@ -184,7 +181,17 @@ impl ChatService {
                     (new_id(), 0, OrderNumber::from_sequence(n))
                 }
             };
-            (Some(order_write(order_id, version, &number, &outcome)?), Some(number))
+            (
+                Some(order_write(
+                    order_id,
+                    version,
+                    &number,
+                    &outcome.events,
+                    &outcome.order_after,
+                    "shopper",
+                )?),
+                Some(number),
+            )
         };
         let order_json = number
             .as_ref()
@@ -342,84 +349,6 @@ impl ChatService {
         *self.snapshot.write().expect("snapshot lock") = Some(snapshot.clone());
         Ok(snapshot)
     }
-}
-
-fn order_write(
-    order_id: String,
-    expected_version: u32,
-    number: &OrderNumber,
-    outcome: &TurnOutcome,
-) -> Result<OrderWrite, ApiError> {
-    let state = &outcome.order_after;
-    let mut reserve = Vec::new();
-    let mut release = Vec::new();
-    let mut events = Vec::with_capacity(outcome.events.len());
-    for event in &outcome.events {
-        match event {
-            OrderEvent::Confirmed { reservations, .. } => {
-                reserve.extend(reservations.iter().map(|r| (r.key.clone(), r.quantity)))
-            }
-            OrderEvent::Cancelled { released } => {
-                release.extend(released.iter().map(|r| (r.key.clone(), r.quantity)))
-            }
-            _ => {}
-        }
-        events.push(EventWrite {
-            id: new_id(),
-            event_type: event.kind().to_owned(),
-            schema_version: event.schema_version(),
-            payload: serde_json::to_value(event)
-                .context("serializing an order event")
-                .map_err(ApiError::Internal)?,
-        });
-    }
-    let lines = state
-        .lines
-        .iter()
-        .map(|line| {
-            Ok(LineWrite {
-                sku: line.sku.to_string(),
-                name: line.name.clone(),
-                quantity: line.quantity,
-                choices: serde_json::to_value(&line.choices)?,
-                unit_price: line.unit_price.minor(),
-                total: line.total.minor(),
-            })
-        })
-        .collect::<Result<Vec<_>, serde_json::Error>>()
-        .context("serializing order lines")
-        .map_err(ApiError::Internal)?;
-    let customer = state.customer.email.as_ref().map(|email| CustomerWrite {
-        email: email.as_str().to_owned(),
-        name: state.customer.name.clone(),
-        phone: state.customer.phone.as_ref().map(|p| p.as_str().to_owned()),
-    });
-    let shipping_address = state
-        .shipping_address
-        .as_ref()
-        .map(serde_json::to_value)
-        .transpose()
-        .context("serializing the address")
-        .map_err(ApiError::Internal)?;
-    Ok(OrderWrite {
-        order_id,
-        number: number.as_str().to_owned(),
-        expected_version,
-        events,
-        actor: "shopper".into(),
-        projection: OrderProjection {
-            status: state.status.as_str().to_owned(),
-            currency: state.currency.to_string(),
-            subtotal: state.totals.subtotal.minor(),
-            shipping: state.totals.shipping.minor(),
-            total: state.totals.total.minor(),
-            shipping_address,
-            customer,
-            lines,
-        },
-        reserve,
-        release,
-    })
 }
 
 fn check_message(text: &str) -> Result<(), ApiError> {

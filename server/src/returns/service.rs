@@ -12,21 +12,23 @@ use anyhow::Context;
 use gapless_domain::{
     catalog::Catalog,
     money::{Currency, Money},
+    orders::{ExchangeRef, OrderEvent, OrderNumber, OrderState},
     returns::{
-        cycle_time, decide, report, returnable, Actor, BoughtLine, OrderDates, Outcome,
-        Percentiles, ReturnDecision, ReturnEvent, ReturnPolicy, ReturnRequest, ReturnState,
-        ReturnStatus, RmaCode, RETURN_EVENT_SCHEMA_VERSION,
+        cycle_time, decide, exchange_options, plan_exchanges, replacement_order, report,
+        returnable, Actor, BoughtChoices, BoughtLine, OrderDates, Outcome, Percentiles,
+        ReplacementError, ReplacementItem, Resolution, ReturnDecision, ReturnEvent, ReturnPolicy,
+        ReturnRequest, ReturnState, ReturnStatus, RmaCode, RETURN_EVENT_SCHEMA_VERSION,
     },
     sku::Sku,
 };
 use gapless_store::{
-    new_id, NewReturn, ReturnEventWrite, ReturnItemWrite, ReturnUpdate, ReturnableOrder, Store,
-    StoreError,
+    new_id, NewReturn, OrderWrite, ReturnEventWrite, ReturnItemWrite, ReturnUpdate,
+    ReturnableOrder, Store, StoreError,
 };
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::api_error::ApiError;
+use crate::{api_error::ApiError, orders::order_write};
 
 /// Every lookup takes at least this long, found or not, so that timing does not tell an
 /// unknown order from a wrong email.
@@ -70,8 +72,11 @@ pub struct StaffAction {
 struct ProvenOrder {
     order: ReturnableOrder,
     lines: Vec<BoughtLine>,
+    /// Per line, what was chosen: what an exchange starts from.
+    bought: Vec<BoughtChoices>,
     dates: OrderDates,
     currency: Currency,
+    catalog: Catalog,
 }
 
 impl ReturnsService {
@@ -96,21 +101,32 @@ impl ReturnsService {
         let proven = self.prove(proof).await?;
         let now = self.now();
         let verdicts = returnable(&proven.lines, &self.policy, &proven.dates, now);
+        let stock = if self.policy.allows(Resolution::Exchange) {
+            Some(self.store.stock_levels().await?)
+        } else {
+            None
+        };
         let lines: Vec<Value> = proven
             .order
             .lines
             .iter()
             .zip(&verdicts)
-            .map(|(line, verdict)| {
+            .zip(&proven.bought)
+            .map(|((line, verdict), bought)| {
                 let mut value = json!({
                     "line": verdict.line,
                     "sku": line.sku,
                     "name": line.name,
                     "quantity": line.quantity,
                     "unit_price": line.unit_price,
+                    "choices": bought.choices,
                     "returnable_quantity": verdict.returnable_quantity,
                     "return_by": verdict.return_by.map(rfc3339),
                 });
+                if let (Some(stock), true) = (&stock, verdict.returnable_quantity > 0) {
+                    value["exchange_options"] =
+                        json!(exchange_options(&proven.catalog, bought, stock));
+                }
                 if let Some(reason) = verdict.reason {
                     value["reason"] = json!(reason.as_str());
                     value["message"] = json!(verdict.message);
@@ -139,8 +155,10 @@ impl ReturnsService {
             let email = proof.email.trim().to_lowercase();
             let since = self.policy.customer_limit.counted_since(now);
             let recent = self.store.recent_returns(&email, since).await?;
-            let decision = decide(&self.policy, &proven.lines, &proven.dates, recent, now, request)
-                .map_err(|e| ApiError::invalid(e.code(), e.to_string()))?;
+            let mut decision =
+                decide(&self.policy, &proven.lines, &proven.dates, recent, now, request)
+                    .map_err(|e| ApiError::invalid(e.code(), e.to_string()))?;
+            self.plan_exchanges(&proven, request, &mut decision).await?;
             let rma = RmaCode::from_random(uuid::Uuid::new_v4().as_u64_pair().0);
             let new = new_return(&proven.order, &email, &rma, &decision, now)?;
             match self.store.create_return(&new).await {
@@ -151,6 +169,27 @@ impl ReturnsService {
             }
         }
         Err(ApiError::Busy)
+    }
+
+    /// Checks each item's exchange wish and writes the replacement's choices into the
+    /// decision; refuses the whole request when a wish cannot be met.
+    async fn plan_exchanges(
+        &self,
+        proven: &ProvenOrder,
+        request: &ReturnRequest,
+        decision: &mut ReturnDecision,
+    ) -> Result<(), ApiError> {
+        let wishes = request.items.iter().any(|item| item.exchange.is_some());
+        if request.resolution != Resolution::Exchange && !wishes {
+            return Ok(());
+        }
+        let stock = self.store.stock_levels().await?;
+        let planned = plan_exchanges(&proven.catalog, &stock, &proven.bought, request, decision)
+            .map_err(|e| ApiError::invalid(e.code(), e.to_string()))?;
+        for (item, choices) in decision.items.iter_mut().zip(planned) {
+            item.exchange = choices;
+        }
+        Ok(())
     }
 
     /// `GET /api/v1/returns/{rma}?email=…`: the return, its status and timeline.
@@ -189,7 +228,20 @@ impl ReturnsService {
             let mut state = fold(&row)?;
             let at = self.now();
             let actor = Actor::Staff { id: staff_id.to_owned() };
-            let event = staff_event(action, &state, at, actor)?;
+            let mut event = staff_event(action, &state, at, actor.clone())?;
+            // Whether the event may happen at all, before an exchange builds its order.
+            state
+                .clone()
+                .apply(&event)
+                .map_err(|e| ApiError::invalid("illegal_transition", e.to_string()))?;
+            let replacement = match &mut event {
+                ReturnEvent::Exchanged { replacement, .. } => {
+                    let (number, write) = self.replacement(&row, &state, &actor).await?;
+                    *replacement = Some(number.as_str().to_owned());
+                    Some(write)
+                }
+                _ => None,
+            };
             state
                 .apply(&event)
                 .map_err(|e| ApiError::invalid("illegal_transition", e.to_string()))?;
@@ -212,6 +264,7 @@ impl ReturnsService {
                 release,
                 refund_amount: state.amount.map(|a| a.minor()),
                 at,
+                replacement,
             };
             match self.store.update_return(&update).await {
                 Ok(()) => {
@@ -219,10 +272,75 @@ impl ReturnsService {
                     return self.render(&row).await;
                 }
                 Err(StoreError::Conflict(_)) => continue,
+                Err(StoreError::OutOfStock { .. }) => {
+                    return Err(ApiError::invalid(
+                        "out_of_stock",
+                        "the replacement is out of stock now; record a refund or store credit \
+                         instead",
+                    ))
+                }
                 Err(other) => return Err(other.into()),
             }
         }
         Err(ApiError::Busy)
+    }
+
+    /// The order that ships an exchange's replacement: the items not rejected, in the
+    /// sizes and colours the customer chose, to the original order's customer and
+    /// address, confirmed with its stock reserved (checked again when it is written).
+    async fn replacement(
+        &self,
+        row: &gapless_store::ReturnRow,
+        state: &ReturnState,
+        actor: &Actor,
+    ) -> Result<(OrderNumber, OrderWrite), ApiError> {
+        let catalog = self.store.catalog().await?.ok_or(ApiError::NoCatalog)?;
+        let items: Vec<ReplacementItem> = state
+            .items
+            .iter()
+            .filter(|item| item.decision.outcome != Outcome::Rejected)
+            .filter_map(|item| {
+                Some(ReplacementItem {
+                    sku: item.sku.clone(),
+                    quantity: item.quantity,
+                    choices: item.exchange.clone()?,
+                })
+            })
+            .collect();
+        let events = self
+            .store
+            .order_events(&row.order_id)
+            .await?
+            .into_iter()
+            .map(|e| serde_json::from_value::<OrderEvent>(e.payload))
+            .collect::<Result<Vec<_>, _>>()
+            .context("reading the original order's events")
+            .map_err(ApiError::Internal)?;
+        let original = OrderState::fold(catalog.currency, &events)
+            .context("folding the original order")
+            .map_err(ApiError::Internal)?;
+        let stock = self.store.stock_levels().await?;
+        let exchange = ExchangeRef { rma: row.rma.clone(), original: row.order_number.clone() };
+        let (events, order) = replacement_order(
+            &catalog,
+            &stock,
+            exchange,
+            &items,
+            &original.customer,
+            original.shipping_address.as_ref(),
+        )
+        .map_err(|e| match e {
+            ReplacementError::OutOfStock { .. } => ApiError::invalid("out_of_stock", e.to_string()),
+            ReplacementError::Nothing | ReplacementError::Pricing(_) => {
+                ApiError::invalid("nothing_to_exchange", e.to_string())
+            }
+            ReplacementError::Event(cause) => {
+                ApiError::Internal(anyhow::Error::new(cause).context("building the replacement"))
+            }
+        })?;
+        let number = OrderNumber::from_sequence(self.store.next_order_number().await?);
+        let write = order_write(new_id(), 0, &number, &events, &order, &actor_name(actor))?;
+        Ok((number, write))
     }
 
     /// Returns newest first, optionally of one status (`in_review` is the review queue).
@@ -313,7 +431,7 @@ impl ReturnsService {
                     .as_deref()
                     .is_some_and(|e| e.eq_ignore_ascii_case(proof.email.trim())) =>
             {
-                Some(proven(order, &catalog)?)
+                Some(proven(order, catalog)?)
             }
             _ => None,
         };
@@ -360,7 +478,9 @@ fn render(
             "message": item.decision.message,
             "value": item.value.minor(),
             "restocking_fee": item.restocking_fee.minor(),
+            "exchange": item.exchange,
         })).collect::<Vec<_>>(),
+        "replacement_order": state.replacement,
         "timeline": state.timeline.iter().map(|t| json!({
             "status": t.status.as_str(),
             "at": rfc3339(t.at),
@@ -395,6 +515,7 @@ fn staff_event(
         "rejected" => ReturnEvent::Rejected { at, actor, note },
         "received" => ReturnEvent::Received { at, actor },
         "refunded" => ReturnEvent::Refunded { at, actor, amount: amount() },
+        // The replacement order's number is filled in once the order is built.
         "exchanged" => ReturnEvent::Exchanged { at, actor, replacement: None },
         "credited" => ReturnEvent::Credited { at, actor, amount: amount() },
         "cancelled" => ReturnEvent::Cancelled { at, actor, note },
@@ -430,7 +551,7 @@ async fn pad(started: Instant) {
     }
 }
 
-fn proven(order: ReturnableOrder, catalog: &Catalog) -> Result<ProvenOrder, ApiError> {
+fn proven(order: ReturnableOrder, catalog: Catalog) -> Result<ProvenOrder, ApiError> {
     let currency = Currency::parse(&order.currency)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("order currency: {e}")))?;
     let confirmed_at = order.confirmed_at.ok_or_else(|| {
@@ -456,8 +577,24 @@ fn proven(order: ReturnableOrder, catalog: &Catalog) -> Result<ProvenOrder, ApiE
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
+    let bought = order
+        .lines
+        .iter()
+        .map(|line| {
+            Ok(BoughtChoices {
+                sku: Sku::parse(&line.sku)
+                    .map_err(|e| anyhow::anyhow!("stored sku {:?}: {e}", line.sku))?,
+                choices: match &line.choices {
+                    Value::Null => Vec::new(),
+                    choices => serde_json::from_value(choices.clone())
+                        .with_context(|| format!("stored choices of {}", line.sku))?,
+                },
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(ApiError::Internal)?;
     let dates = OrderDates { confirmed_at, delivered_at: order.delivered_at };
-    Ok(ProvenOrder { order, lines, dates, currency })
+    Ok(ProvenOrder { order, lines, bought, dates, currency, catalog })
 }
 
 fn new_return(
@@ -533,6 +670,7 @@ fn created(rma: &RmaCode, decision: &ReturnDecision) -> Value {
             "reason": item.decision.message,
             "rule": item.decision.rule.as_str(),
             "restocking_fee": item.restocking_fee.minor(),
+            "exchange": item.exchange,
         })).collect::<Vec<_>>(),
         "instructions": instructions(status),
     })

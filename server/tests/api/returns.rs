@@ -244,6 +244,13 @@ impl TestApp {
     async fn staff_records(&self, rma: &str, body: Value) -> reqwest::Response {
         self.post_json(&format!("/api/v1/staff/returns/{rma}/events"), &body).await
     }
+
+    /// Units reserved of one option value's stock, read from the store.
+    async fn stock(&self, sku: &str, group: &str, value: &str) -> u32 {
+        use gapless_store::StockKey;
+        let key = StockKey::value(gapless_domain::sku::Sku::parse(sku).unwrap(), group, value);
+        self.db.store.stock_levels().await.unwrap()[&key].reserved
+    }
 }
 
 async fn a_return(app: &TestApp, number: &str, reason: &str) -> String {
@@ -423,6 +430,106 @@ impl TapEmail for Value {
     }
 }
 
+async fn an_exchange_ships_another_size_as_a_new_order(app: TestApp) {
+    let number = app.confirmed_order("two black tees in M", "ana@example.com").await;
+    let found: Value = app.lookup(&number, "ana@example.com").await.json().await.unwrap();
+    let options = &found["lines"][0]["exchange_options"];
+    assert_eq!(options[0]["group"], "size", "{found}");
+    assert_eq!(options[0]["current"], "m");
+    let sizes: Vec<&str> = options[0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(sizes, ["s", "l"], "xl costs more, so it is no exchange");
+
+    // Wishes that cannot be met are refused and claim nothing.
+    let exchange = |quantity: u32, wish: Value, resolution: &str| {
+        json!({
+            "order_number": number, "email": "ana@example.com", "resolution": resolution,
+            "items": [ { "line": 0, "quantity": quantity, "reason": "too_small", "exchange": wish } ]
+        })
+    };
+    for (body, code) in [
+        (exchange(1, Value::Null, "exchange"), "exchange_missing"),
+        (exchange(1, json!({ "size": "xl" }), "exchange"), "exchange_price_differs"),
+        (exchange(1, json!({ "size": "huge" }), "exchange"), "exchange_unknown_value"),
+        (exchange(1, json!({ "size": "m" }), "exchange"), "exchange_unchanged"),
+        (exchange(1, json!({ "size": "l" }), "refund"), "exchange_not_requested"),
+        (exchange(1, json!({ "size": 12 }), "exchange"), "invalid"),
+    ] {
+        let response = app.request_return(body.clone()).await;
+        assert_eq!(response.status(), 422, "{body}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], code, "{body}: {error}");
+    }
+    let again: Value = app.lookup(&number, "ana@example.com").await.json().await.unwrap();
+    assert_eq!(again["lines"][0]["returnable_quantity"], 2, "nothing was claimed");
+
+    let response = app.request_return(exchange(1, json!({ "Size": "L" }), "exchange")).await;
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["status"], "approved", "{created}");
+    assert_eq!(
+        created["items"][0]["exchange"],
+        json!([{ "group": "size", "value": "l" }, { "group": "color", "value": "black" }])
+    );
+    let rma = created["rma"].as_str().unwrap();
+
+    app.sign_in_staff().await;
+    let early = app.staff_records(rma, json!({ "type": "exchanged" })).await;
+    assert_eq!(early.status(), 422, "not before the tee is back");
+    assert_eq!(app.staff_records(rma, json!({ "type": "received" })).await.status(), 200);
+    let black_before = app.stock("TEE", "color", "black").await;
+    let response = app.staff_records(rma, json!({ "type": "exchanged" })).await;
+    assert_eq!(response.status(), 200);
+    let done: Value = response.json().await.unwrap();
+    assert_eq!(done["status"], "exchanged", "{done}");
+    let replacement = done["replacement_order"].as_str().unwrap();
+    assert_ne!(replacement, number);
+
+    let order: Value =
+        app.get(&format!("/api/v1/staff/orders/{replacement}")).await.json().await.unwrap();
+    let placed = &order["order"];
+    assert_eq!(placed["status"], "confirmed", "{order}");
+    assert_eq!(placed["exchange_for"], json!({ "rma": rma, "original": number }));
+    assert_eq!(placed["lines"][0]["quantity"], 1);
+    assert_eq!(placed["lines"][0]["choices"][0], json!({ "group": "size", "value": "l" }));
+    assert_eq!(placed["customer"]["email"], "ana@example.com");
+    assert_eq!(placed["shipping_address"]["city"], "Springfield");
+    let kinds: Vec<&str> =
+        order["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds[0], "exchange_for");
+    assert_eq!(kinds.last(), Some(&"confirmed"));
+    assert!(order["events"][0]["actor"].as_str().unwrap().starts_with("staff:"), "{order}");
+    assert_eq!(
+        app.stock("TEE", "color", "black").await,
+        black_before + 1,
+        "the new tee is reserved"
+    );
+
+    let customer: Value = app
+        .get(&format!("/api/v1/returns/{rma}?email=ana@example.com"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(customer["replacement_order"], replacement);
+    assert_eq!(app.staff_records(rma, json!({ "type": "exchanged" })).await.status(), 422);
+}
+
+async fn a_refund_cannot_be_settled_as_an_exchange(app: TestApp) {
+    let number = app.confirmed_order("two black tees in M", "ana@example.com").await;
+    let rma = a_return(&app, &number, "too_small").await;
+    app.sign_in_staff().await;
+    assert_eq!(app.staff_records(&rma, json!({ "type": "received" })).await.status(), 200);
+    let response = app.staff_records(&rma, json!({ "type": "exchanged" })).await;
+    assert_eq!(response.status(), 422);
+    let error: Value = response.json().await.unwrap();
+    assert!(error["error"]["message"].as_str().unwrap().contains("not an exchange"), "{error}");
+}
+
 on_both_backends!(
     a_customer_returns_a_tee_and_follows_its_status,
     wrong_email_unknown_order_and_garbage_get_the_same_answer,
@@ -432,4 +539,6 @@ on_both_backends!(
     staff_receive_and_refund_a_return,
     the_review_queue_and_a_rejection_that_gives_units_back,
     cycle_times_come_from_the_event_times,
+    an_exchange_ships_another_size_as_a_new_order,
+    a_refund_cannot_be_settled_as_an_exchange,
 );
