@@ -67,6 +67,26 @@ test.describe("without JavaScript", () => {
   });
 });
 
+test("a customer exchanges a tee for another size", async ({ page, request }) => {
+  const order = await placeOrder(request, "two black tees in M", "cy@example.com");
+  await page.goto("/returns");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await findOrder(page, order.number, "cy@example.com");
+  const tee = page.locator(".return-line", { hasText: "tee" });
+  await tee.getByLabel("Quantity").selectOption("1");
+  await tee.getByLabel("Reason").selectOption({ label: "Too small" });
+  // XL costs more, so only S and L are offered for the size.
+  const size = tee.getByLabel("size", { exact: true });
+  await expect(size.locator("option")).toHaveText(["Keep m", "s", "l"]);
+  await size.selectOption("l");
+  await page.getByLabel("Exchange for another size or colour").check();
+  await page.getByRole("button", { name: "Request the return" }).click();
+
+  await expect(page).toHaveURL(/\/returns\/R-[A-Z0-9]+$/);
+  await expect(page.locator(".return-status")).toHaveText("Approved");
+  await expect(page.locator(".item-exchange")).toHaveText("Exchanging for: size l, color black");
+});
+
 test("the portal fits a 360 px phone screen", async ({ page }) => {
   await page.setViewportSize({ width: 360, height: 740 });
   await page.goto("/returns");

@@ -1,0 +1,263 @@
+//! Conversations: found by the shopper's words, and each one's audit timeline from
+//! message to order event.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{
+    components::{Form, A},
+    hooks::{use_params_map, use_query_map},
+};
+use serde::{Deserialize, Serialize};
+
+use super::staff_error;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    pub id: String,
+    pub started_at: String,
+    pub outcome: String,
+    pub order_number: Option<String>,
+    pub turns: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timeline {
+    pub id: String,
+    pub started_at: String,
+    pub outcome: String,
+    pub order_number: Option<String>,
+    pub turns: Vec<TimelineTurn>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineTurn {
+    pub seq: u32,
+    pub text: String,
+    pub at: String,
+    pub extractor: String,
+    /// One line per command, and the whole extraction as JSON for the details.
+    pub commands: Vec<String>,
+    pub commands_json: String,
+    pub validation_json: String,
+    pub events: Vec<(u64, String, String)>,
+    pub order_after_json: String,
+    pub reply: String,
+    pub timings: String,
+}
+
+#[server(endpoint = "staff/conversations")]
+pub async fn staff_conversations(q: String) -> Result<Vec<ConversationSummary>, AppError> {
+    let (port, staff) = crate::staff::ssr::require().await?;
+    let found = port.conversations(&staff, &q).await.map_err(crate::port::app_error)?;
+    Ok(ssr::summaries(&found))
+}
+
+#[server(endpoint = "staff/timeline")]
+pub async fn staff_timeline(id: String) -> Result<Timeline, AppError> {
+    let (port, staff) = crate::staff::ssr::require().await?;
+    let found = port.timeline(&staff, &id).await.map_err(crate::port::app_error)?;
+    Ok(ssr::timeline(&found))
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use serde_json::Value;
+
+    use super::{ConversationSummary, Timeline, TimelineTurn};
+    use crate::staff::ssr::{pretty, text};
+
+    pub fn summaries(found: &Value) -> Vec<ConversationSummary> {
+        found["conversations"]
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .map(|c| ConversationSummary {
+                        id: text(&c["id"]),
+                        started_at: text(&c["started_at"]).replace('T', " "),
+                        outcome: text(&c["outcome"]),
+                        order_number: c["order_number"].as_str().map(str::to_owned),
+                        turns: c["turns"].as_u64().unwrap_or_default() as u32,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A command in one line: its kind and the fields that say what it asked for.
+    fn command_line(command: &Value) -> String {
+        match command.as_object() {
+            Some(object) if object.len() == 1 => {
+                let (kind, fields) = object.iter().next().expect("one entry");
+                format!("{kind} {}", serde_json::to_string(fields).unwrap_or_default())
+            }
+            _ => serde_json::to_string(command).unwrap_or_default(),
+        }
+    }
+
+    pub fn timeline(found: &Value) -> Timeline {
+        let turns = found["turns"]
+            .as_array()
+            .map(|turns| {
+                turns
+                    .iter()
+                    .map(|turn| TimelineTurn {
+                        seq: turn["seq"].as_u64().unwrap_or_default() as u32,
+                        text: text(&turn["message"]["text"]),
+                        at: text(&turn["message"]["at"]).replace('T', " "),
+                        extractor: text(&turn["extractor"]),
+                        commands: turn["commands"]
+                            .as_array()
+                            .map(|c| c.iter().map(command_line).collect())
+                            .unwrap_or_default(),
+                        commands_json: pretty(&serde_json::json!({
+                            "commands": turn["commands"], "notes": turn["notes"],
+                        })),
+                        validation_json: pretty(&turn["validation"]),
+                        events: turn["events"]
+                            .as_array()
+                            .map(|events| {
+                                events
+                                    .iter()
+                                    .map(|e| {
+                                        (
+                                            e["seq"].as_u64().unwrap_or_default(),
+                                            text(&e["type"]),
+                                            text(&e["id"]),
+                                        )
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        order_after_json: pretty(&turn["order_after"]),
+                        reply: text(&turn["reply"]),
+                        timings: turn["timings_ms"]
+                            .as_object()
+                            .map(|t| {
+                                t.iter()
+                                    .map(|(stage, ms)| {
+                                        format!("{stage} {:.2} ms", ms.as_f64().unwrap_or_default())
+                                    })
+                                    .collect::<Vec<_>>()
+                                    .join(" · ")
+                            })
+                            .unwrap_or_default(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Timeline {
+            id: text(&found["id"]),
+            started_at: text(&found["started_at"]).replace('T', " "),
+            outcome: text(&found["outcome"]),
+            order_number: found["order_number"].as_str().map(str::to_owned),
+            turns,
+        }
+    }
+}
+
+/// `/staff/conversations?q=…`: newest first, found by the shopper's words.
+#[component]
+pub fn StaffConversationsPage() -> impl IntoView {
+    let query = use_query_map();
+    let q = move || query.with(|q| q.get("q").unwrap_or_default());
+    let found = Resource::new(q, staff_conversations);
+    view! {
+        <Title text="Conversations · Staff"/>
+        <section class="staff" aria-labelledby="conversations-title">
+            <p><A href="/staff">"← Staff console"</A></p>
+            <h1 id="conversations-title">"Conversations"</h1>
+            <Form method="GET" action="" attr:class="search" attr:role="search">
+                <label for="conversation-search">"Words the shopper typed"</label>
+                <input id="conversation-search" type="search" name="q" prop:value=q/>
+                <button type="submit" class="button">"Search"</button>
+            </Form>
+            <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match found.await {
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="empty" role="status">"No conversation matches."</p>
+                        }
+                        .into_any(),
+                        Ok(list) => view! {
+                            <table class="staff-table">
+                                <caption class="visually-hidden">"Conversations, newest first"</caption>
+                                <thead><tr><th scope="col">"Started"</th><th scope="col">"Outcome"</th><th scope="col">"Order"</th><th scope="col">"Turns"</th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|c| view! {
+                                        <tr class="conversation-row">
+                                            <td><A href=format!("/staff/conversations/{}", c.id)>{c.started_at}</A></td>
+                                            <td>{c.outcome}</td>
+                                            <td>{c.order_number.unwrap_or_else(|| "—".into())}</td>
+                                            <td>{c.turns}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }
+                        .into_any(),
+                        Err(error) => staff_error(error),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// `/staff/conversations/{id}`: each turn from the message to the events it appended.
+#[component]
+pub fn StaffTimelinePage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let timeline = Resource::new(id, staff_timeline);
+    view! {
+        <Title text="Timeline · Staff"/>
+        <section class="staff" aria-labelledby="timeline-title">
+            <p><A href="/staff/conversations">"← Conversations"</A></p>
+            <h1 id="timeline-title">"Conversation timeline"</h1>
+            <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match timeline.await {
+                        Ok(t) => view! { <TimelineView timeline=t/> }.into_any(),
+                        Err(error) => staff_error(error),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn TimelineView(timeline: Timeline) -> impl IntoView {
+    let Timeline { id, started_at, outcome, order_number, turns } = timeline;
+    view! {
+        <dl class="return-facts">
+            <dt>"Conversation"</dt><dd class="mono">{id}</dd>
+            <dt>"Started"</dt><dd>{started_at}</dd>
+            <dt>"Outcome"</dt><dd>{outcome}</dd>
+            <dt>"Order"</dt><dd>{order_number.unwrap_or_else(|| "—".into())}</dd>
+        </dl>
+        <ol class="turns">
+            {turns.into_iter().map(|turn| view! {
+                <li class="turn card" id=format!("turn-{}", turn.seq)>
+                    <p class="turn-message"><strong>"Shopper: "</strong>{turn.text}</p>
+                    <p class="line-meta">{format!("turn {} · {} · extractor {}", turn.seq, turn.at, turn.extractor)}</p>
+                    <ul class="turn-commands" aria-label="Commands">
+                        {turn.commands.into_iter().map(|c| view! { <li class="mono">{c}</li> }).collect_view()}
+                    </ul>
+                    <ul class="turn-events" aria-label="Events appended">
+                        {turn.events.into_iter().map(|(seq, kind, id)| view! {
+                            <li class="turn-event"><span class="mono">{format!("#{seq} {kind}")}</span>" "<span class="line-meta mono">{id}</span></li>
+                        }).collect_view()}
+                    </ul>
+                    <p class="turn-reply"><strong>"Reply: "</strong>{turn.reply}</p>
+                    <p class="line-meta">{turn.timings}</p>
+                    <details><summary>"Extractor output"</summary><pre>{turn.commands_json}</pre></details>
+                    <details><summary>"Validation"</summary><pre>{turn.validation_json}</pre></details>
+                    <details><summary>"Order after this turn"</summary><pre>{turn.order_after_json}</pre></details>
+                </li>
+            }).collect_view()}
+        </ol>
+    }
+    .into_any()
+}

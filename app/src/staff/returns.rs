@@ -1,0 +1,153 @@
+//! The returns queue: returns by status, with the actions each one allows.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{
+    components::{Form, A},
+    hooks::use_query_map,
+};
+use serde::{Deserialize, Serialize};
+
+use super::staff_error;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnSummary {
+    pub rma: String,
+    pub order_number: String,
+    pub email: String,
+    pub status: String,
+    pub requested_at: String,
+}
+
+#[server(endpoint = "staff/returns")]
+pub async fn staff_returns(status: String) -> Result<Vec<ReturnSummary>, AppError> {
+    let (port, staff) = crate::staff::ssr::require().await?;
+    let status = (!status.is_empty()).then_some(status);
+    let found = port.returns(&staff, status.as_deref()).await.map_err(crate::port::app_error)?;
+    Ok(ssr::returns(&found))
+}
+
+#[server(endpoint = "staff/return-action")]
+pub async fn staff_return_action(
+    rma: String,
+    kind: String,
+    #[server(default)] note: String,
+) -> Result<(), AppError> {
+    let (port, staff) = crate::staff::ssr::require().await?;
+    let note = Some(note.trim().to_owned()).filter(|n| !n.is_empty());
+    port.record_return(&staff, &rma, &kind, note).await.map_err(crate::port::app_error)?;
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use serde_json::Value;
+
+    use super::ReturnSummary;
+    use crate::staff::ssr::text;
+
+    pub fn returns(found: &Value) -> Vec<ReturnSummary> {
+        found["returns"]
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .map(|r| ReturnSummary {
+                        rma: text(&r["rma"]),
+                        order_number: text(&r["order_number"]),
+                        email: text(&r["email"]),
+                        status: text(&r["status"]),
+                        requested_at: text(&r["requested_at"]).replace('T', " "),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// `/staff/returns?status=in_review`: the queue, with the actions each return allows.
+#[component]
+pub fn StaffReturnsPage() -> impl IntoView {
+    let query = use_query_map();
+    let status = move || query.with(|q| q.get("status").unwrap_or_else(|| "in_review".into()));
+    let act = ServerAction::<StaffReturnAction>::new();
+    let found = Resource::new(move || (status(), act.version().get()), |(s, _)| staff_returns(s));
+    let error = move || match act.value().get() {
+        Some(Err(error)) => Some(error.to_string()),
+        _ => None,
+    };
+    view! {
+        <Title text="Returns · Staff"/>
+        <section class="staff" aria-labelledby="staff-returns-title">
+            <p><A href="/staff">"← Staff console"</A></p>
+            <h1 id="staff-returns-title">"Returns"</h1>
+            <Form method="GET" action="" attr:class="search">
+                <label for="return-status-filter">"Status"</label>
+                <select id="return-status-filter" name="status">
+                    {["in_review", "approved", "received", "refunded", "rejected", ""].into_iter().map(|s| {
+                        let label = if s.is_empty() { "all".to_owned() } else { s.replace('_', " ") };
+                        view! { <option value=s selected=move || status() == s>{label}</option> }
+                    }).collect_view()}
+                </select>
+                <button type="submit" class="button">"Show"</button>
+            </Form>
+            {move || error().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+            <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match found.await {
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="empty" role="status">"Nothing here."</p>
+                        }
+                        .into_any(),
+                        Ok(list) => view! {
+                            <ul class="staff-returns">
+                                {list.into_iter().map(|r| view! { <ReturnRow found=r act/> }).collect_view()}
+                            </ul>
+                        }
+                        .into_any(),
+                        Err(error) => staff_error(error),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn ReturnRow(found: ReturnSummary, act: ServerAction<StaffReturnAction>) -> impl IntoView {
+    let actions: &[(&str, &str)] = match found.status.as_str() {
+        "in_review" => &[("approved", "Approve"), ("rejected", "Reject")],
+        "approved" => &[("received", "Record receipt"), ("cancelled", "Cancel")],
+        "received" => &[("refunded", "Record refund"), ("credited", "Record store credit")],
+        _ => &[],
+    };
+    let rma = found.rma.clone();
+    let note_id = format!("note-{}", found.rma);
+    view! {
+        <li class="card staff-return" data-rma=found.rma.clone()>
+            <p>
+                <strong class="mono">{found.rma.clone()}</strong>
+                {format!(" · order {} · {} · {} · asked {}", found.order_number, found.email, found.status.replace('_', " "), found.requested_at)}
+            </p>
+            <div class="staff-actions">
+                {actions.iter().map(|(kind, label)| {
+                    let rma = rma.clone();
+                    let note_id = note_id.clone();
+                    let note_for = note_id.clone();
+                    view! {
+                        <ActionForm action=act attr:class="inline-form">
+                            <input type="hidden" name="rma" value=rma/>
+                            <input type="hidden" name="kind" value=*kind/>
+                            {(*kind == "rejected").then(|| view! {
+                                <label class="visually-hidden" for=note_for>"Reason for the customer"</label>
+                                <input id=note_id name="note" placeholder="Reason for the customer" required maxlength="500"/>
+                            })}
+                            <button type="submit" class="button">{*label}</button>
+                        </ActionForm>
+                    }
+                }).collect_view()}
+            </div>
+        </li>
+    }
+    .into_any()
+}
