@@ -33,7 +33,25 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(error: ServerFnErrorErr) -> Self {
         #[cfg(feature = "ssr")]
-        tracing::warn!(%error, "server function failed before reaching its body");
+        {
+            tracing::warn!(%error, "server function failed before reaching its body");
+            // A form with a missing or malformed field: the sender's mistake, a 400.
+            if matches!(
+                error,
+                ServerFnErrorErr::Args(_)
+                    | ServerFnErrorErr::MissingArg(_)
+                    | ServerFnErrorErr::Deserialization(_)
+            ) {
+                if let Some(response) =
+                    leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+                {
+                    response.set_status(http::StatusCode::BAD_REQUEST);
+                }
+                return AppError::Rejected(
+                    "This form was incomplete; reload the page and try again.".into(),
+                );
+            }
+        }
         #[cfg(not(feature = "ssr"))]
         let _ = error;
         AppError::Transport

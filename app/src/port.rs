@@ -54,6 +54,9 @@ pub enum PortError {
     /// The input cannot be taken; the text says why, for the person at the page.
     #[error("{0}")]
     Rejected(String),
+    /// Signed in, but the role does not allow it, or the form's CSRF token is wrong.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("too many requests; retry after {retry_after} s")]
     RateLimited { retry_after: u64 },
     #[error("the service cannot answer right now")]
@@ -110,6 +113,10 @@ pub fn app_error(error: PortError) -> AppError {
             status(StatusCode::UNPROCESSABLE_ENTITY);
             AppError::Rejected(message)
         }
+        PortError::Forbidden(message) => {
+            status(StatusCode::FORBIDDEN);
+            AppError::Rejected(message)
+        }
         PortError::RateLimited { retry_after } => {
             status(StatusCode::TOO_MANY_REQUESTS);
             if let (Some(response), Ok(value)) =
@@ -133,6 +140,8 @@ pub struct StaffIdentity {
     pub id: String,
     pub email: String,
     pub role: String,
+    /// The session's CSRF token, which every console form must send back.
+    pub csrf: String,
 }
 
 /// The staff side as the console needs it: sign-in on the request's session, and the

@@ -93,6 +93,18 @@ impl IntoResponse for Unauthorized {
     }
 }
 
+/// `403 forbidden`: signed in, but the role does not allow this. Its own type for the
+/// same reason as [`Unauthorized`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Forbidden(pub &'static str);
+
+impl IntoResponse for Forbidden {
+    fn into_response(self) -> Response {
+        error_response(StatusCode::FORBIDDEN, "forbidden", self.0)
+    }
+}
+
 fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response()
 }

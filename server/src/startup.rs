@@ -183,7 +183,12 @@ pub fn router(
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::staff::guard::staff_pages,
+        ))
         .layer(sessions)
+        .layer(axum::middleware::from_fn(crate::staff::guard::same_origin))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

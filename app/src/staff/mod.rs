@@ -1,7 +1,8 @@
 //! The staff console: sign-in at `/staff`, conversations found by their words, each
 //! conversation's audit timeline from message to order event, and the returns review
 //! queue. Every server function checks the staff session itself; signed out, the pages
-//! send the browser to the sign-in form.
+//! send the browser to the sign-in form. Every form that changes something carries the
+//! session's CSRF token, and its server function checks it.
 
 pub mod conversations;
 pub mod returns;
@@ -20,26 +21,42 @@ use crate::error::{AppError, ErrorNotice};
 pub struct StaffAccount {
     pub email: String,
     pub role: String,
+    /// For the hidden `csrf` field of the console's forms.
+    pub csrf: String,
+}
+
+/// `path` if it is a staff page that sign-in may send the browser back to (`?next=`):
+/// a plain `/staff/…` path that cannot lead off the site.
+pub fn safe_next(path: &str) -> Option<&str> {
+    let safe = path.starts_with("/staff/")
+        && path.len() <= 200
+        && !path.contains("//")
+        && path.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b));
+    safe.then_some(path)
 }
 
 #[server(endpoint = "staff/me")]
 pub async fn staff_me() -> Result<Option<StaffAccount>, AppError> {
-    Ok(ssr::signed_in().await?.map(|s| StaffAccount { email: s.email, role: s.role }))
+    Ok(ssr::signed_in().await?.map(|s| StaffAccount { email: s.email, role: s.role, csrf: s.csrf }))
 }
 
 #[server(endpoint = "staff/sign-in")]
-pub async fn staff_sign_in(email: String, password: String) -> Result<(), AppError> {
+pub async fn staff_sign_in(
+    email: String,
+    password: String,
+    #[server(default)] next: String,
+) -> Result<(), AppError> {
     let port = crate::port::get::<dyn crate::port::StaffPort>()?;
     let session = crate::port::session().await?;
     let client = crate::port::client_ip().await;
     port.sign_in(&session, &email, password, client).await.map_err(crate::port::app_error)?;
-    leptos_axum::redirect("/staff");
+    leptos_axum::redirect(safe_next(&next).unwrap_or("/staff"));
     Ok(())
 }
 
 #[server(endpoint = "staff/sign-out")]
-pub async fn staff_sign_out() -> Result<(), AppError> {
-    let port = crate::port::get::<dyn crate::port::StaffPort>()?;
+pub async fn staff_sign_out(csrf: String) -> Result<(), AppError> {
+    let (port, _) = ssr::require_form(&csrf).await?;
     let session = crate::port::session().await?;
     port.sign_out(&session).await.map_err(crate::port::app_error)?;
     leptos_axum::redirect("/staff");
@@ -61,6 +78,22 @@ pub(crate) mod ssr {
         let port = crate::port::get::<dyn StaffPort>()?;
         let session = crate::port::session().await?;
         port.current(&session).await.map_err(crate::port::app_error)
+    }
+
+    /// [`require`], for a form: its `csrf` field must be the session's token, else
+    /// nothing happens and the answer is a 403.
+    pub async fn require_form(csrf: &str) -> Result<(Arc<dyn StaffPort>, StaffIdentity), AppError> {
+        let (port, staff) = require().await?;
+        let (a, b) = (staff.csrf.as_bytes(), csrf.as_bytes());
+        let same = a.len() == b.len()
+            && !a.is_empty()
+            && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0;
+        if !same {
+            return Err(crate::port::app_error(crate::port::PortError::Forbidden(
+                "This form has expired; reload the page and try again.".into(),
+            )));
+        }
+        Ok((port, staff))
     }
 
     /// The port and the signed-in staff member, or a redirect to sign-in and a 401.
@@ -108,6 +141,8 @@ pub(crate) fn staff_error(error: AppError) -> AnyView {
 /// `/staff`: the sign-in form, or the console's front page.
 #[component]
 pub fn StaffHomePage() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let next = move || query.with(|q| q.get("next").unwrap_or_default());
     let sign_in = ServerAction::<StaffSignIn>::new();
     let sign_out = ServerAction::<StaffSignOut>::new();
     let me =
@@ -130,6 +165,7 @@ pub fn StaffHomePage() -> impl IntoView {
                                 <li><A href="/staff/returns">"Returns in review"</A></li>
                             </ul>
                             <ActionForm action=sign_out>
+                                <input type="hidden" name="csrf" value=me.csrf/>
                                 <button type="submit" class="link-button">"Sign out"</button>
                             </ActionForm>
                         }
@@ -137,6 +173,7 @@ pub fn StaffHomePage() -> impl IntoView {
                         Ok(None) => view! {
                             <ActionForm action=sign_in attr:class="card form" attr:aria-labelledby="sign-in-title">
                                 <h2 id="sign-in-title">"Sign in"</h2>
+                                <input type="hidden" name="next" value=next/>
                                 <label for="staff-email">"Email"</label>
                                 <input id="staff-email" name="email" type="email" required autocomplete="username"/>
                                 <label for="staff-password">"Password"</label>

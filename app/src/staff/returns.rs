@@ -17,15 +17,23 @@ pub struct ReturnSummary {
     pub order_number: String,
     pub email: String,
     pub status: String,
+    pub resolution: String,
     pub requested_at: String,
 }
 
+/// The queue as the page shows it, with the token its forms send back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnQueue {
+    pub returns: Vec<ReturnSummary>,
+    pub csrf: String,
+}
+
 #[server(endpoint = "staff/returns")]
-pub async fn staff_returns(status: String) -> Result<Vec<ReturnSummary>, AppError> {
+pub async fn staff_returns(status: String) -> Result<ReturnQueue, AppError> {
     let (port, staff) = crate::staff::ssr::require().await?;
     let status = (!status.is_empty()).then_some(status);
     let found = port.returns(&staff, status.as_deref()).await.map_err(crate::port::app_error)?;
-    Ok(ssr::returns(&found))
+    Ok(ReturnQueue { returns: ssr::returns(&found), csrf: staff.csrf })
 }
 
 #[server(endpoint = "staff/return-action")]
@@ -33,8 +41,9 @@ pub async fn staff_return_action(
     rma: String,
     kind: String,
     #[server(default)] note: String,
+    csrf: String,
 ) -> Result<(), AppError> {
-    let (port, staff) = crate::staff::ssr::require().await?;
+    let (port, staff) = crate::staff::ssr::require_form(&csrf).await?;
     let note = Some(note.trim().to_owned()).filter(|n| !n.is_empty());
     port.record_return(&staff, &rma, &kind, note).await.map_err(crate::port::app_error)?;
     Ok(())
@@ -57,6 +66,7 @@ mod ssr {
                         order_number: text(&r["order_number"]),
                         email: text(&r["email"]),
                         status: text(&r["status"]),
+                        resolution: text(&r["resolution"]),
                         requested_at: text(&r["requested_at"]).replace('T', " "),
                     })
                     .collect()
@@ -84,7 +94,7 @@ pub fn StaffReturnsPage() -> impl IntoView {
             <Form method="GET" action="" attr:class="search">
                 <label for="return-status-filter">"Status"</label>
                 <select id="return-status-filter" name="status">
-                    {["in_review", "approved", "received", "refunded", "rejected", ""].into_iter().map(|s| {
+                    {["in_review", "approved", "received", "refunded", "exchanged", "credited", "rejected", ""].into_iter().map(|s| {
                         let label = if s.is_empty() { "all".to_owned() } else { s.replace('_', " ") };
                         view! { <option value=s selected=move || status() == s>{label}</option> }
                     }).collect_view()}
@@ -95,13 +105,16 @@ pub fn StaffReturnsPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match found.await {
-                        Ok(list) if list.is_empty() => view! {
+                        Ok(queue) if queue.returns.is_empty() => view! {
                             <p class="empty" role="status">"Nothing here."</p>
                         }
                         .into_any(),
-                        Ok(list) => view! {
+                        Ok(ReturnQueue { returns, csrf }) => view! {
                             <ul class="staff-returns">
-                                {list.into_iter().map(|r| view! { <ReturnRow found=r act/> }).collect_view()}
+                                {returns
+                                    .into_iter()
+                                    .map(|r| view! { <ReturnRow found=r act csrf=csrf.clone()/> })
+                                    .collect_view()}
                             </ul>
                         }
                         .into_any(),
@@ -114,10 +127,19 @@ pub fn StaffReturnsPage() -> impl IntoView {
 }
 
 #[component]
-fn ReturnRow(found: ReturnSummary, act: ServerAction<StaffReturnAction>) -> impl IntoView {
+fn ReturnRow(
+    found: ReturnSummary,
+    act: ServerAction<StaffReturnAction>,
+    csrf: String,
+) -> impl IntoView {
     let actions: &[(&str, &str)] = match found.status.as_str() {
         "in_review" => &[("approved", "Approve"), ("rejected", "Reject")],
         "approved" => &[("received", "Record receipt"), ("cancelled", "Cancel")],
+        "received" if found.resolution == "exchange" => &[
+            ("exchanged", "Ship the replacement"),
+            ("refunded", "Record refund"),
+            ("credited", "Record store credit"),
+        ],
         "received" => &[("refunded", "Record refund"), ("credited", "Record store credit")],
         _ => &[],
     };
@@ -127,17 +149,26 @@ fn ReturnRow(found: ReturnSummary, act: ServerAction<StaffReturnAction>) -> impl
         <li class="card staff-return" data-rma=found.rma.clone()>
             <p>
                 <strong class="mono">{found.rma.clone()}</strong>
-                {format!(" · order {} · {} · {} · asked {}", found.order_number, found.email, found.status.replace('_', " "), found.requested_at)}
+                {format!(
+                    " · order {} · {} · {} · wants {} · asked {}",
+                    found.order_number,
+                    found.email,
+                    found.status.replace('_', " "),
+                    found.resolution.replace('_', " "),
+                    found.requested_at,
+                )}
             </p>
             <div class="staff-actions">
                 {actions.iter().map(|(kind, label)| {
                     let rma = rma.clone();
                     let note_id = note_id.clone();
                     let note_for = note_id.clone();
+                    let csrf = csrf.clone();
                     view! {
                         <ActionForm action=act attr:class="inline-form">
                             <input type="hidden" name="rma" value=rma/>
                             <input type="hidden" name="kind" value=*kind/>
+                            <input type="hidden" name="csrf" value=csrf/>
                             {(*kind == "rejected").then(|| view! {
                                 <label class="visually-hidden" for=note_for>"Reason for the customer"</label>
                                 <input id=note_id name="note" placeholder="Reason for the customer" required maxlength="500"/>

@@ -152,6 +152,8 @@ pub struct ReturnListRow {
     pub order_number: String,
     pub email: String,
     pub status: String,
+    /// `refund`, `exchange` or `store_credit`: what the customer asked for.
+    pub resolution: String,
     pub requested_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }

@@ -272,7 +272,7 @@ impl SqliteStore {
         limit: u32,
     ) -> Result<Vec<ReturnListRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT r.rma, o.number, r.email, r.status, r.requested_at, r.updated_at
+            "SELECT r.rma, o.number, r.email, r.status, r.resolution, r.requested_at, r.updated_at
              FROM returns r JOIN orders o ON o.id = r.order_id
              WHERE ?1 IS NULL OR r.status = ?1
              ORDER BY r.requested_at DESC, r.id DESC
@@ -289,6 +289,7 @@ impl SqliteStore {
                     order_number: row.try_get("number")?,
                     email: row.try_get("email")?,
                     status: row.try_get("status")?,
+                    resolution: row.try_get("resolution")?,
                     requested_at: row.try_get("requested_at")?,
                     updated_at: row.try_get("updated_at")?,
                 })

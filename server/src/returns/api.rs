@@ -6,6 +6,7 @@ use std::{net::SocketAddr, sync::Arc};
 use axum::{
     extract::{ConnectInfo, FromRef, Path, Query, State},
     http::StatusCode,
+    response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
 };
@@ -17,9 +18,9 @@ use super::service::{OrderProof, ReturnsService, StaffAction};
 use gapless_store::Store;
 
 use crate::{
-    api_error::{ApiError, ApiJson},
+    api_error::{ApiError, ApiJson, Forbidden},
     chat::limits::RequestLimiter,
-    staff::extractor::StaffUser,
+    staff::{accounts::Permission, extractor::StaffUser},
 };
 
 /// The returns service and its limiter, as the handlers reach them.
@@ -142,6 +143,12 @@ async fn staff_record(
     State(api): State<ReturnsApi>,
     Path(rma): Path<String>,
     ApiJson(action): ApiJson<StaffAction>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(api.service.record(&rma, &action, &staff.id).await?))
+) -> Result<Json<Value>, Response> {
+    let needs = Permission::for_return_event(&action.kind);
+    if !staff.role.may(needs) {
+        return Err(Forbidden(needs.refusal()).into_response());
+    }
+    Ok(Json(
+        api.service.record(&rma, &action, &staff.id).await.map_err(IntoResponse::into_response)?,
+    ))
 }

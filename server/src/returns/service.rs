@@ -368,6 +368,7 @@ impl ReturnsService {
                 "order_number": r.order_number,
                 "email": r.email,
                 "status": r.status,
+                "resolution": r.resolution,
                 "requested_at": rfc3339(r.requested_at),
                 "updated_at": rfc3339(r.updated_at),
             })).collect::<Vec<_>>(),

@@ -40,6 +40,17 @@ impl StaffRole {
         }
     }
 
+    /// Whether this role may do `what`. Agents work the queues and read the audit
+    /// trail; moving money (refunds, store credit, shipping an exchange) and exporting
+    /// the audit log are for admins.
+    pub fn may(self, what: Permission) -> bool {
+        match (self, what) {
+            (StaffRole::Admin, _) => true,
+            (StaffRole::Agent, Permission::SettleReturns | Permission::ExportAudit) => false,
+            (StaffRole::Agent, _) => true,
+        }
+    }
+
     /// The role as the store keeps it; `None` for anything else.
     pub fn parse(text: &str) -> Option<StaffRole> {
         match text {
@@ -53,6 +64,40 @@ impl StaffRole {
 impl fmt::Display for StaffRole {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// What a staff action needs; [`StaffRole::may`] says who has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Conversations, timelines, orders and the metrics.
+    ReadAudit,
+    /// Handoff replies, return review (approve, reject), receipt, cancellation.
+    WorkQueues,
+    /// Refunds, store credit, and shipping an exchange's replacement.
+    SettleReturns,
+    /// The audit log as CSV.
+    ExportAudit,
+}
+
+impl Permission {
+    /// What a staff member without this permission is told.
+    pub fn refusal(self) -> &'static str {
+        match self {
+            Permission::SettleReturns => {
+                "only an admin can record a refund, store credit or exchange; ask an admin"
+            }
+            Permission::ExportAudit => "only an admin can export the audit log",
+            Permission::ReadAudit | Permission::WorkQueues => "your role does not allow this",
+        }
+    }
+
+    /// What recording a return event of `kind` needs.
+    pub fn for_return_event(kind: &str) -> Permission {
+        match kind {
+            "refunded" | "credited" | "exchanged" => Permission::SettleReturns,
+            _ => Permission::WorkQueues,
+        }
     }
 }
 

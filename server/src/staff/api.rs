@@ -18,7 +18,7 @@ use tower_sessions::Session;
 
 use super::{
     accounts::{self, Password},
-    extractor::{StaffUser, SESSION_KEY},
+    extractor::StaffUser,
 };
 use crate::{
     api_error::{ApiError, ApiJson, Unauthorized},
@@ -69,10 +69,7 @@ async fn sign_in(
     let Some(account) = account else {
         return Err(Unauthorized(WRONG_CREDENTIALS).into_response());
     };
-    // A new session id at the change of privilege: an id planted in the browser before
-    // sign-in (session fixation) is worth nothing after it.
-    session.cycle_id().await.map_err(session_error)?;
-    session.insert(SESSION_KEY, &account.id).await.map_err(session_error)?;
+    super::session::start(&session, &account.id).await.map_err(session_error)?;
     tracing::info!(staff = %account.id, "staff signed in");
     Ok(StatusCode::NO_CONTENT)
 }

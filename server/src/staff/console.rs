@@ -9,9 +9,10 @@ use serde_json::Value;
 use tower_sessions::Session;
 
 use super::{
-    accounts::{self, Password},
+    accounts::{self, Password, Permission, StaffRole},
     api::{PER_EMAIL, PER_IP},
     extractor::SESSION_KEY,
+    session,
 };
 use crate::{
     audit,
@@ -31,6 +32,16 @@ impl StaffConsole {
     }
 }
 
+/// Refuses what the staff member's role does not allow, with the same words as the API.
+pub(crate) fn allow(staff: &StaffIdentity, what: Permission) -> Result<(), PortError> {
+    let allowed = StaffRole::parse(&staff.role).is_some_and(|role| role.may(what));
+    if allowed {
+        Ok(())
+    } else {
+        Err(PortError::Forbidden(what.refusal().to_owned()))
+    }
+}
+
 fn internal(error: impl std::error::Error + Send + Sync + 'static) -> PortError {
     PortError::Internal(Box::new(error))
 }
@@ -41,11 +52,11 @@ impl StaffPort for StaffConsole {
         let id: Option<String> = session.get(SESSION_KEY).await.map_err(internal)?;
         let Some(id) = id else { return Ok(None) };
         let account = self.store.staff_by_id(&id).await.map_err(internal)?;
-        Ok(account.filter(|a| a.disabled_at.is_none()).map(|a| StaffIdentity {
-            id: a.id,
-            email: a.email,
-            role: a.role,
-        }))
+        let Some(account) = account.filter(|a| a.disabled_at.is_none()) else {
+            return Ok(None);
+        };
+        let csrf = session::csrf_token(session).await.map_err(internal)?;
+        Ok(Some(StaffIdentity { id: account.id, email: account.email, role: account.role, csrf }))
     }
 
     async fn sign_in(
@@ -62,11 +73,9 @@ impl StaffPort for StaffConsole {
             .await
             .map_err(internal)?
             .ok_or_else(|| PortError::Rejected("The email or password is not right.".into()))?;
-        // A new session id at the change of privilege (session fixation).
-        session.cycle_id().await.map_err(internal)?;
-        session.insert(SESSION_KEY, &account.id).await.map_err(internal)?;
+        let csrf = session::start(session, &account.id).await.map_err(internal)?;
         tracing::info!(staff = %account.id, "staff signed in to the console");
-        Ok(StaffIdentity { id: account.id, email: account.email, role: account.role })
+        Ok(StaffIdentity { id: account.id, email: account.email, role: account.role, csrf })
     }
 
     async fn sign_out(&self, session: &Session) -> Result<(), PortError> {
@@ -96,6 +105,7 @@ impl StaffPort for StaffConsole {
         kind: &str,
         note: Option<String>,
     ) -> Result<Value, PortError> {
+        allow(staff, Permission::for_return_event(kind))?;
         let action = StaffAction { kind: kind.to_owned(), amount: None, note };
         self.returns.record(rma, &action, &staff.id).await.map_err(PortError::from)
     }

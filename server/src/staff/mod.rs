@@ -6,3 +6,5 @@ pub mod api;
 pub mod cli;
 pub mod console;
 pub mod extractor;
+pub mod guard;
+pub mod session;

@@ -116,7 +116,10 @@ async fn console_server_functions_refuse_the_signed_out(app: TestApp) {
         ("/api/staff/conversations", vec![("q", "")]),
         ("/api/staff/timeline", vec![("id", "x")]),
         ("/api/staff/returns", vec![("status", "in_review")]),
-        ("/api/staff/return-action", vec![("rma", rma), ("kind", "approved"), ("note", "")]),
+        (
+            "/api/staff/return-action",
+            vec![("rma", rma), ("kind", "approved"), ("note", ""), ("csrf", "x")],
+        ),
     ] {
         let response = app
             .client

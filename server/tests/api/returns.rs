@@ -220,23 +220,20 @@ async fn two_tabs_cannot_return_more_than_was_bought(app: TestApp) {
 }
 
 impl TestApp {
-    /// Signs this client in as a new staff agent.
+    /// Signs this client in as a new staff admin (who may also settle returns).
     async fn sign_in_staff(&self) {
-        use server::staff::accounts::{self, Password, StaffRole};
+        self.sign_in_as(server::staff::accounts::StaffRole::Admin).await;
+    }
+
+    async fn sign_in_as(&self, role: server::staff::accounts::StaffRole) {
+        use server::staff::accounts::{self, Password};
         let password = "correct horse battery staple";
-        accounts::create(
-            self.db.store.as_ref(),
-            "agent@shop.test",
-            StaffRole::Agent,
-            &Password::new(password),
-        )
-        .await
-        .unwrap();
+        let email = format!("{role}@shop.test");
+        accounts::create(self.db.store.as_ref(), &email, role, &Password::new(password))
+            .await
+            .unwrap();
         let response = self
-            .post_json(
-                "/api/v1/staff/session",
-                &json!({ "email": "agent@shop.test", "password": password }),
-            )
+            .post_json("/api/v1/staff/session", &json!({ "email": email, "password": password }))
             .await;
         assert_eq!(response.status(), 204);
     }
@@ -519,6 +516,28 @@ async fn an_exchange_ships_another_size_as_a_new_order(app: TestApp) {
     assert_eq!(app.staff_records(rma, json!({ "type": "exchanged" })).await.status(), 422);
 }
 
+async fn an_agent_works_the_queue_but_cannot_move_money(app: TestApp) {
+    use server::staff::accounts::StaffRole;
+    let number = app.confirmed_order("two black tees in M", "ana@example.com").await;
+    let rma = a_return(&app, &number, "too_small").await;
+    app.sign_in_as(StaffRole::Agent).await;
+    assert_eq!(app.staff_records(&rma, json!({ "type": "received" })).await.status(), 200);
+    for kind in ["refunded", "credited", "exchanged"] {
+        let response = app.staff_records(&rma, json!({ "type": kind })).await;
+        assert_eq!(response.status(), 403, "{kind}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "forbidden");
+        assert!(error["error"]["message"].as_str().unwrap().contains("only an admin"), "{error}");
+    }
+    let status: Value = app
+        .get(&format!("/api/v1/returns/{rma}?email=ana@example.com"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "received", "nothing changed");
+}
+
 async fn a_refund_cannot_be_settled_as_an_exchange(app: TestApp) {
     let number = app.confirmed_order("two black tees in M", "ana@example.com").await;
     let rma = a_return(&app, &number, "too_small").await;
@@ -541,4 +560,5 @@ on_both_backends!(
     cycle_times_come_from_the_event_times,
     an_exchange_ships_another_size_as_a_new_order,
     a_refund_cannot_be_settled_as_an_exchange,
+    an_agent_works_the_queue_but_cannot_move_money,
 );

@@ -194,6 +194,122 @@ async fn sign_in_bodies_are_checked(app: TestApp) {
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
 
+async fn staff_pages_send_the_signed_out_to_sign_in_and_back(app: TestApp) {
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    for path in ["/staff/conversations", "/staff/returns", "/staff/conversations/abc-1"] {
+        let response = browser.get(format!("{}{path}", app.address)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        let location = response.headers()[header::LOCATION].to_str().unwrap().to_owned();
+        assert_eq!(location, format!("/staff?next={path}"));
+    }
+    // The sign-in page itself is open, and a sign-in goes back where it was sent from.
+    let page = browser.get(format!("{}/staff", app.address)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    app.add_staff("ana@example.com", StaffRole::Agent, ANA_PASSWORD).await;
+    let signed_in = browser
+        .post(format!("{}/api/staff/sign-in", app.address))
+        .form(&[
+            ("email", "ana@example.com"),
+            ("password", ANA_PASSWORD),
+            ("next", "/staff/returns"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.headers()[header::LOCATION], "/staff/returns");
+    let page = browser.get(format!("{}/staff/returns", app.address)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    // A `next` that leads off the site is ignored.
+    let elsewhere = browser
+        .post(format!("{}/api/staff/sign-in", app.address))
+        .form(&[
+            ("email", "ana@example.com"),
+            ("password", ANA_PASSWORD),
+            ("next", "//evil.example/staff/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.headers()[header::LOCATION], "/staff");
+}
+
+/// A console form posted without the session's CSRF token changes nothing.
+async fn console_forms_need_the_sessions_csrf_token(app: TestApp) {
+    app.add_staff("ana@example.com", StaffRole::Agent, ANA_PASSWORD).await;
+    assert_eq!(app.sign_in("ana@example.com", ANA_PASSWORD).await.status(), StatusCode::NO_CONTENT);
+    let me: Value = app
+        .client
+        .post(format!("{}/api/staff/me", app.address))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = me["csrf"].as_str().expect("the console gets its token").to_owned();
+    assert_eq!(token.len(), 64);
+
+    let sign_out = |csrf: Option<&str>| {
+        let mut form = vec![];
+        if let Some(csrf) = csrf {
+            form.push(("csrf", csrf.to_owned()));
+        }
+        app.client
+            .post(format!("{}/api/staff/sign-out", app.address))
+            .header("Accept", "application/json")
+            .form(&form)
+            .send()
+    };
+    let wrong = sign_out(Some("0".repeat(64).as_str())).await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    let missing = sign_out(None).await.unwrap();
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(app.me().await.status(), StatusCode::OK, "still signed in");
+    let right = sign_out(Some(&token)).await.unwrap();
+    assert!(right.status().is_success() || right.status().is_redirection(), "{}", right.status());
+    assert_unauthorized(app.me().await).await;
+}
+
+/// A state-changing request a browser sends for another site is refused before it runs.
+async fn cross_site_requests_are_refused(app: TestApp) {
+    app.add_staff("ana@example.com", StaffRole::Agent, ANA_PASSWORD).await;
+    let post = |path: &str, origin: Option<&str>| {
+        let mut request = app
+            .client
+            .post(format!("{}{path}", app.address))
+            .json(&json!({ "email": "ana@example.com", "password": ANA_PASSWORD }));
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        request.send()
+    };
+    let evil = post("/api/v1/staff/session", Some("https://evil.example")).await.unwrap();
+    assert_eq!(evil.status(), StatusCode::FORBIDDEN);
+    let body: Value = evil.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "cross_origin");
+    assert!(session_cookie_absent(&app).await, "no session was made");
+    let own = app.address.trim_end_matches('/').to_owned();
+    assert_eq!(post("/api/v1/staff/session", Some(&own)).await.unwrap().status(), 204);
+    // Reads are not affected.
+    let read = app
+        .client
+        .get(format!("{}/api/v1/staff/me", app.address))
+        .header(header::ORIGIN, "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::OK);
+}
+
+async fn session_cookie_absent(app: &TestApp) -> bool {
+    app.me().await.status() == StatusCode::UNAUTHORIZED
+}
+
 on_both_backends!(
     staff_sign_in_then_me_then_sign_out,
     failed_sign_ins_all_get_the_same_401,
@@ -201,4 +317,7 @@ on_both_backends!(
     signing_in_changes_the_session_id,
     sign_in_attempts_for_one_email_are_rate_limited,
     sign_in_bodies_are_checked,
+    staff_pages_send_the_signed_out_to_sign_in_and_back,
+    console_forms_need_the_sessions_csrf_token,
+    cross_site_requests_are_refused,
 );
