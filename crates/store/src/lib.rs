@@ -6,6 +6,7 @@
 
 mod postgres;
 mod postgres_chat;
+mod postgres_handoffs;
 mod postgres_returns;
 mod postgres_sessions;
 mod postgres_staff;
@@ -14,6 +15,7 @@ mod returns_records;
 mod sqlite;
 mod sqlite_chat;
 mod sqlite_commit;
+mod sqlite_handoffs;
 mod sqlite_returns;
 mod sqlite_sessions;
 mod sqlite_staff;
@@ -200,6 +202,17 @@ pub trait Store: Send + Sync + 'static {
     async fn staff_by_email(&self, email: &str) -> Result<Option<StaffRow>, StoreError>;
 
     async fn staff_by_id(&self, id: &str) -> Result<Option<StaffRow>, StoreError>;
+
+    /// Appends a staff reply to a conversation (and closes its handoff when asked), in
+    /// one transaction; `Ok(false)` and nothing written when there is no such
+    /// conversation.
+    async fn add_staff_reply(&self, reply: &StaffReplyWrite) -> Result<bool, StoreError>;
+
+    /// A conversation's staff replies, oldest first.
+    async fn staff_replies(&self, conversation_id: &str) -> Result<Vec<StaffReplyRow>, StoreError>;
+
+    /// Handed-off conversations whose handoff is not closed, oldest handoff first.
+    async fn handoff_queue(&self, limit: u32) -> Result<Vec<HandoffRow>, StoreError>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

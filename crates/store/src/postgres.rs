@@ -14,9 +14,9 @@ use time::OffsetDateTime;
 
 use crate::{
     level, option_key, stock_key_from_columns, stock_rows, Backend, ConversationRow, EventRow,
-    ImportSummary, NewConversation, NewReturn, NewStaff, OrderSummary, ReturnEventRow,
-    ReturnListRow, ReturnRow, ReturnUpdate, ReturnableOrder, StaffRow, StockLevels, Store,
-    StoreError, TurnRow, TurnWrite,
+    HandoffRow, ImportSummary, NewConversation, NewReturn, NewStaff, OrderSummary, ReturnEventRow,
+    ReturnListRow, ReturnRow, ReturnUpdate, ReturnableOrder, StaffReplyRow, StaffReplyWrite,
+    StaffRow, StockLevels, Store, StoreError, TurnRow, TurnWrite,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -359,5 +359,17 @@ impl Store for PostgresStore {
 
     async fn staff_by_id(&self, id: &str) -> Result<Option<StaffRow>, StoreError> {
         self.staff_by_id_impl(id).await
+    }
+
+    async fn add_staff_reply(&self, reply: &StaffReplyWrite) -> Result<bool, StoreError> {
+        self.add_staff_reply_impl(reply).await
+    }
+
+    async fn staff_replies(&self, conversation_id: &str) -> Result<Vec<StaffReplyRow>, StoreError> {
+        self.staff_replies_impl(conversation_id).await
+    }
+
+    async fn handoff_queue(&self, limit: u32) -> Result<Vec<HandoffRow>, StoreError> {
+        self.handoff_queue_impl(limit).await
     }
 }

@@ -78,3 +78,40 @@ mod tests {
         assert!(!shown.contains("argon2id"), "{shown}");
     }
 }
+
+/// A staff member's message into a handed-off conversation, written by
+/// [`crate::Store::add_staff_reply`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaffReplyWrite {
+    pub id: String,
+    pub conversation_id: String,
+    pub staff_id: String,
+    pub text: String,
+    pub at: OffsetDateTime,
+    /// Also close the handoff: the conversation leaves the queue.
+    pub close: bool,
+}
+
+/// A staff reply as stored, with who wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaffReplyRow {
+    pub id: String,
+    pub staff_id: String,
+    pub staff_email: String,
+    pub text: String,
+    pub at: OffsetDateTime,
+}
+
+/// One conversation waiting for a person, oldest handoff first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandoffRow {
+    pub conversation_id: String,
+    pub started_at: OffsetDateTime,
+    pub handoff_at: OffsetDateTime,
+    pub order_number: Option<String>,
+    pub turn_count: u32,
+    /// The shopper's latest message.
+    pub last_message: Option<String>,
+    /// Staff replies so far.
+    pub replies: u32,
+}

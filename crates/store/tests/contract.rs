@@ -7,7 +7,7 @@ use gapless_domain::{catalog::Catalog, sku::Sku};
 use gapless_store::{
     new_id, CustomerWrite, EventWrite, ImportSummary, LineWrite, NewConversation, NewReturn,
     NewStaff, OrderProjection, OrderWrite, ReturnEventWrite, ReturnItemRow, ReturnItemWrite,
-    ReturnUpdate, StaffRow, StockKey, StockLevel, Store, StoreError, TurnWrite,
+    ReturnUpdate, StaffReplyWrite, StaffRow, StockKey, StockLevel, Store, StoreError, TurnWrite,
 };
 use serde_json::json;
 use time::{macros::datetime, Duration, OffsetDateTime};
@@ -1084,6 +1084,62 @@ async fn an_exchange_writes_its_replacement_or_nothing(store: Arc<dyn Store>) {
     assert_eq!(tee.reserved, before.reserved + 2);
 }
 
+async fn handoffs_queue_until_staff_close_them(store: Arc<dyn Store>) {
+    let ana = new_staff("ana@example.com", "agent");
+    assert!(store.create_staff(&ana).await.unwrap());
+    let quiet = start_conversation(store.as_ref()).await;
+    store.record_turn(&turn(&quiet, 1, "two tees")).await.unwrap();
+    let first = start_conversation(store.as_ref()).await;
+    let mut ask = turn(&first, 1, "talk to a human please");
+    ask.handoff = true;
+    ask.outcome = Some("handed_off".into());
+    store.record_turn(&ask).await.unwrap();
+    let second = start_conversation(store.as_ref()).await;
+    let mut ask = turn(&second, 1, "a person, now");
+    ask.handoff = true;
+    store.record_turn(&ask).await.unwrap();
+
+    let queue = store.handoff_queue(10).await.unwrap();
+    let ids: Vec<_> = queue.iter().map(|h| h.conversation_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [first.as_str(), second.as_str()],
+        "oldest handoff first; the quiet one is not there"
+    );
+    assert_eq!(queue[0].last_message.as_deref(), Some("talk to a human please"));
+    assert_eq!((queue[0].turn_count, queue[0].replies), (1, 0));
+    assert_eq!(store.handoff_queue(1).await.unwrap().len(), 1);
+
+    let at = datetime!(2030-06-01 12:00:00.5 UTC);
+    let reply = |text: &str, close: bool, offset: i64| StaffReplyWrite {
+        id: new_id(),
+        conversation_id: first.clone(),
+        staff_id: ana.id.clone(),
+        text: text.to_owned(),
+        at: at + Duration::seconds(offset),
+        close,
+    };
+    assert!(store.add_staff_reply(&reply("Hi, Ana here.", false, 0)).await.unwrap());
+    assert_eq!(store.handoff_queue(10).await.unwrap()[0].replies, 1, "still waiting");
+    assert!(store.add_staff_reply(&reply("Sorted, thanks!", true, 9)).await.unwrap());
+    let queue = store.handoff_queue(10).await.unwrap();
+    assert_eq!(queue.iter().map(|h| h.conversation_id.clone()).collect::<Vec<_>>(), [second]);
+
+    let replies = store.staff_replies(&first).await.unwrap();
+    let texts: Vec<_> = replies.iter().map(|r| (r.text.as_str(), r.staff_email.as_str())).collect();
+    assert_eq!(
+        texts,
+        [("Hi, Ana here.", "ana@example.com"), ("Sorted, thanks!", "ana@example.com")]
+    );
+    assert_eq!(replies[0].at, at);
+    assert!(store.staff_replies(&quiet).await.unwrap().is_empty());
+
+    let mut nowhere = reply("hello?", false, 20);
+    nowhere.conversation_id = new_id();
+    assert!(!store.add_staff_reply(&nowhere).await.unwrap(), "no such conversation");
+    assert!(store.staff_replies(&nowhere.conversation_id).await.unwrap().is_empty());
+}
+
 macro_rules! contract {
     ($($story:ident),* $(,)?) => {
         mod sqlite {
@@ -1140,4 +1196,5 @@ contract!(
     a_taken_staff_email_is_not_created_again,
     concurrent_staff_creations_with_one_email_create_one,
     a_staff_role_outside_admin_and_agent_is_refused,
+    handoffs_queue_until_staff_close_them,
 );
