@@ -18,12 +18,18 @@ pub struct ChatView {
     /// Turns taken so far: the next message's idempotency key is derived from it, so a
     /// form sent twice (a double click, a resubmitted page) is taken once.
     pub turns: u32,
+    /// The shopper asked for a person: the widget looks for staff replies now and then.
+    #[serde(default)]
+    pub handed_off: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
     pub id: String,
     pub from_shopper: bool,
+    /// Written by a member of staff after a handoff, not by the assistant.
+    #[serde(default)]
+    pub from_staff: bool,
     pub text: String,
 }
 
@@ -48,6 +54,10 @@ pub struct OrderPanelLine {
     pub unit_price: String,
     pub total: String,
 }
+
+/// How often a handed-off chat looks for staff replies.
+#[cfg(feature = "hydrate")]
+const STAFF_POLL_SECONDS: u64 = 5;
 
 /// The texts the quick-reply buttons send: exactly what a shopper could type.
 pub const CONFIRM_TEXT: &str = "confirm";
@@ -132,6 +142,7 @@ mod ssr {
                     Ok(ChatMessage {
                         id: format!("{}-{}", str_at(m, "id")?, str_at(m, "role")?),
                         from_shopper: m["role"] == "shopper",
+                        from_staff: m["role"] == "staff",
                         text: str_at(m, "text")?.to_owned(),
                     })
                 })
@@ -141,7 +152,8 @@ mod ssr {
                 Value::Null => None,
                 order => Some(order_panel(order)?),
             };
-            Ok(ChatView { messages, order, turns })
+            let handed_off = conversation["outcome"] == "handed_off";
+            Ok(ChatView { messages, order, turns, handed_off })
         };
         parse().map_err(|e| AppError::internal("reading the conversation", e))
     }
@@ -236,8 +248,10 @@ mod ssr {
                 "id": "c1",
                 "messages": [
                     { "id": "t1", "role": "shopper", "text": "two black tees in M", "at": "x" },
-                    { "id": "t1", "role": "assistant", "text": "Added.", "at": "x" }
+                    { "id": "t1", "role": "assistant", "text": "Added.", "at": "x" },
+                    { "id": "r1", "role": "staff", "text": "Hi, Ana here.", "at": "y" }
                 ],
+                "outcome": "handed_off",
                 "order": {
                     "number": "G-100001", "status": "draft", "currency": "USD",
                     "lines": [ { "sku": "TEE", "name": "tee", "quantity": 2,
@@ -251,9 +265,11 @@ mod ssr {
                 }
             });
             let view = chat_view(&conversation).unwrap();
-            assert_eq!(view.turns, 1);
-            assert_eq!(view.messages.len(), 2);
+            assert_eq!(view.turns, 1, "staff replies are not turns");
+            assert_eq!(view.messages.len(), 3);
             assert!(view.messages[0].from_shopper && !view.messages[1].from_shopper);
+            assert!(view.messages[2].from_staff && !view.messages[1].from_staff);
+            assert!(view.handed_off);
             assert_ne!(view.messages[0].id, view.messages[1].id);
             let order = view.order.unwrap();
             assert_eq!(order.lines[0].choices, "size: m, extra cheese, no onions");
@@ -307,6 +323,30 @@ fn ChatPanel(initial: ChatView) -> impl IntoView {
                 input.set_value("");
                 let _ = input.focus();
             }
+        }
+    });
+    // Handed to a person: look for their replies every few seconds while the chat is
+    // open (in the browser only; the server renders what there is).
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if !(open.get() && current.with(|c| c.handed_off)) {
+            return;
+        }
+        let poll = set_interval_with_handle(
+            move || {
+                leptos::task::spawn_local(async move {
+                    if let Ok(view) = chat_state().await {
+                        if !send.pending().get_untracked() && current.with_untracked(|c| *c != view)
+                        {
+                            current.set(view);
+                        }
+                    }
+                })
+            },
+            std::time::Duration::from_secs(STAFF_POLL_SECONDS),
+        );
+        if let Ok(poll) = poll {
+            on_cleanup(move || poll.clear());
         }
     });
     // Keep the newest message in sight.
@@ -417,6 +457,8 @@ fn ChatPanel(initial: ChatView) -> impl IntoView {
 fn Message(message: ChatMessage) -> impl IntoView {
     let (class, who) = if message.from_shopper {
         ("msg msg-shopper", "You: ")
+    } else if message.from_staff {
+        ("msg msg-staff", "Shop team: ")
     } else {
         ("msg msg-assistant", "Shop: ")
     };

@@ -93,6 +93,11 @@ pub fn App() -> impl IntoView {
                         view=staff::StaffReturnsPage
                         ssr=SsrMode::Async
                     />
+                    <Route
+                        path=(StaticSegment("staff"), StaticSegment("handoffs"))
+                        view=staff::StaffHandoffsPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
             <footer class="site-footer">

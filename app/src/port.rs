@@ -174,6 +174,16 @@ pub trait StaffPort: Send + Sync + 'static {
         staff: &StaffIdentity,
         status: Option<&str>,
     ) -> Result<Value, PortError>;
+    /// `GET /api/v1/staff/handoffs`'s body.
+    async fn handoffs(&self, staff: &StaffIdentity) -> Result<Value, PortError>;
+    /// `POST /api/v1/staff/conversations/{id}/replies`.
+    async fn reply(
+        &self,
+        staff: &StaffIdentity,
+        conversation: &str,
+        text: &str,
+        close: bool,
+    ) -> Result<Value, PortError>;
     /// `POST /api/v1/staff/returns/{rma}/events`.
     async fn record_return(
         &self,

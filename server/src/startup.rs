@@ -177,6 +177,7 @@ pub fn router(
         .merge(crate::audit::routes())
         .merge(returns_api::routes(returns))
         .merge(crate::staff::api::routes())
+        .merge(crate::staff::handoffs::routes())
         .leptos_routes_with_context(&state, routes, context, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

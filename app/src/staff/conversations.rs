@@ -28,6 +28,8 @@ pub struct Timeline {
     pub outcome: String,
     pub order_number: Option<String>,
     pub turns: Vec<TimelineTurn>,
+    /// `(staff email, text, at)`: what staff wrote after a handoff.
+    pub staff_replies: Vec<(String, String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,6 +154,17 @@ mod ssr {
             outcome: text(&found["outcome"]),
             order_number: found["order_number"].as_str().map(str::to_owned),
             turns,
+            staff_replies: found["staff_replies"]
+                .as_array()
+                .map(|replies| {
+                    replies
+                        .iter()
+                        .map(|r| {
+                            (text(&r["staff"]), text(&r["text"]), text(&r["at"]).replace('T', " "))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 }
@@ -229,7 +242,7 @@ pub fn StaffTimelinePage() -> impl IntoView {
 
 #[component]
 fn TimelineView(timeline: Timeline) -> impl IntoView {
-    let Timeline { id, started_at, outcome, order_number, turns } = timeline;
+    let Timeline { id, started_at, outcome, order_number, turns, staff_replies } = timeline;
     view! {
         <dl class="return-facts">
             <dt>"Conversation"</dt><dd class="mono">{id}</dd>
@@ -258,6 +271,17 @@ fn TimelineView(timeline: Timeline) -> impl IntoView {
                 </li>
             }).collect_view()}
         </ol>
+        {(!staff_replies.is_empty()).then(|| view! {
+            <h2>"Staff replies"</h2>
+            <ol class="staff-replies">
+                {staff_replies.into_iter().map(|(staff, text, at)| view! {
+                    <li class="card staff-reply">
+                        <p><strong>{format!("{staff}: ")}</strong>{text}</p>
+                        <p class="line-meta">{at}</p>
+                    </li>
+                }).collect_view()}
+            </ol>
+        })}
     }
     .into_any()
 }

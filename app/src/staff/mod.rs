@@ -5,9 +5,11 @@
 //! session's CSRF token, and its server function checks it.
 
 pub mod conversations;
+pub mod handoffs;
 pub mod returns;
 
 pub use conversations::{StaffConversationsPage, StaffTimelinePage};
+pub use handoffs::StaffHandoffsPage;
 pub use returns::StaffReturnsPage;
 
 use leptos::prelude::*;
@@ -162,6 +164,7 @@ pub fn StaffHomePage() -> impl IntoView {
                             <p>"Signed in as " <strong class="staff-email">{me.email}</strong> " (" {me.role} ")."</p>
                             <ul class="staff-nav">
                                 <li><A href="/staff/conversations">"Conversations"</A></li>
+                                <li><A href="/staff/handoffs">"Waiting for a person"</A></li>
                                 <li><A href="/staff/returns">"Returns in review"</A></li>
                             </ul>
                             <ActionForm action=sign_out>

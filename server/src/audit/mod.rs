@@ -79,6 +79,7 @@ pub async fn conversation_timeline(store: &dyn Store, id: &str) -> Result<Value,
     let conversation =
         store.conversation(id).await?.ok_or(ApiError::NotFound("no such conversation"))?;
     let turns = store.turns(id).await?;
+    let replies = store.staff_replies(id).await?;
     Ok(json!({
         "id": conversation.id,
         "channel": conversation.channel,
@@ -101,6 +102,12 @@ pub async fn conversation_timeline(store: &dyn Store, id: &str) -> Result<Value,
                 "timings_ms": audit["timings_ms"],
             })
         }).collect::<Vec<_>>(),
+        "staff_replies": replies.iter().map(|reply| json!({
+            "id": reply.id,
+            "staff": reply.staff_email,
+            "text": reply.text,
+            "at": rfc3339(reply.at),
+        })).collect::<Vec<_>>(),
     }))
 }
 

@@ -77,13 +77,23 @@ impl ChatService {
             self.store.conversation(id).await?.ok_or(ApiError::NotFound("no such conversation"))?;
         let snapshot = self.snapshot().await?;
         let turns = self.store.turns(id).await?;
-        let mut messages = Vec::with_capacity(turns.len() * 2);
+        let replies = self.store.staff_replies(id).await?;
+        let mut messages = Vec::with_capacity(turns.len() * 2 + replies.len());
         for turn in &turns {
             let at = rfc3339(turn.received_at);
-            messages.push(json!({ "id": turn.id, "role": "shopper", "text": turn.text, "at": at }));
-            messages
-                .push(json!({ "id": turn.id, "role": "assistant", "text": turn.reply, "at": at }));
+            let shopper = json!({ "id": turn.id, "role": "shopper", "text": turn.text, "at": at });
+            let reply = json!({ "id": turn.id, "role": "assistant", "text": turn.reply, "at": at });
+            messages.push((turn.received_at, shopper));
+            messages.push((turn.received_at, reply));
         }
+        // What staff wrote after a handoff, in time order among the turns.
+        for reply in &replies {
+            let at = rfc3339(reply.at);
+            let staff = json!({ "id": reply.id, "role": "staff", "text": reply.text, "at": at });
+            messages.push((reply.at, staff));
+        }
+        messages.sort_by_key(|(at, _)| *at);
+        let messages: Vec<Value> = messages.into_iter().map(|(_, message)| message).collect();
         let order = match (&conversation.order_id, &conversation.order_number) {
             (Some(order_id), Some(number)) => {
                 let state = self.fold_order(order_id, &snapshot.catalog).await?;

@@ -12,7 +12,7 @@ use super::{
     accounts::{self, Password, Permission, StaffRole},
     api::{PER_EMAIL, PER_IP},
     extractor::SESSION_KEY,
-    session,
+    handoffs, session,
 };
 use crate::{
     audit,
@@ -96,6 +96,25 @@ impl StaffPort for StaffConsole {
         status: Option<&str>,
     ) -> Result<Value, PortError> {
         self.returns.list(status).await.map_err(PortError::from)
+    }
+
+    async fn handoffs(&self, staff: &StaffIdentity) -> Result<Value, PortError> {
+        allow(staff, Permission::ReadAudit)?;
+        handoffs::queue(self.store.as_ref()).await.map_err(PortError::from)
+    }
+
+    async fn reply(
+        &self,
+        staff: &StaffIdentity,
+        conversation: &str,
+        text: &str,
+        close: bool,
+    ) -> Result<Value, PortError> {
+        allow(staff, Permission::WorkQueues)?;
+        let body = handoffs::Reply { text: text.to_owned(), close };
+        handoffs::reply(self.store.as_ref(), &staff.id, conversation, &body)
+            .await
+            .map_err(PortError::from)
     }
 
     async fn record_return(

@@ -7,4 +7,5 @@ pub mod cli;
 pub mod console;
 pub mod extractor;
 pub mod guard;
+pub mod handoffs;
 pub mod session;

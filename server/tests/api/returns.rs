@@ -225,7 +225,7 @@ impl TestApp {
         self.sign_in_as(server::staff::accounts::StaffRole::Admin).await;
     }
 
-    async fn sign_in_as(&self, role: server::staff::accounts::StaffRole) {
+    pub(crate) async fn sign_in_as(&self, role: server::staff::accounts::StaffRole) {
         use server::staff::accounts::{self, Password};
         let password = "correct horse battery staple";
         let email = format!("{role}@shop.test");
