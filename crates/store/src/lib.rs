@@ -6,6 +6,7 @@
 
 mod postgres;
 mod postgres_chat;
+mod postgres_dashboard;
 mod postgres_handoffs;
 mod postgres_returns;
 mod postgres_sessions;
@@ -15,6 +16,7 @@ mod returns_records;
 mod sqlite;
 mod sqlite_chat;
 mod sqlite_commit;
+mod sqlite_dashboard;
 mod sqlite_handoffs;
 mod sqlite_returns;
 mod sqlite_sessions;
@@ -213,6 +215,21 @@ pub trait Store: Send + Sync + 'static {
 
     /// Handed-off conversations whose handoff is not closed, oldest handoff first.
     async fn handoff_queue(&self, limit: u32) -> Result<Vec<HandoffRow>, StoreError>;
+
+    /// What the staff dashboard counts for `[from, to)`: every conversation that started
+    /// or had its order confirmed in it, and every return requested or completed in it
+    /// (a superset: the dashboard places each fact itself).
+    async fn conversation_facts(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<ConversationFactRow>, StoreError>;
+
+    async fn return_facts(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<ReturnFactRow>, StoreError>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -156,3 +156,49 @@ impl<'a> OrderSource<'a> {
         }
     }
 }
+
+/// A conversation as the staff dashboard counts it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationFactRow {
+    pub id: String,
+    pub started_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    /// As stored: `open`, `ordered`, `handed_off`, …
+    pub outcome: String,
+    /// The first shopper message.
+    pub first_message_at: Option<OffsetDateTime>,
+    /// When its order was confirmed.
+    pub confirmed_at: Option<OffsetDateTime>,
+    pub order_number: Option<String>,
+    pub handed_off: bool,
+    pub turns: u32,
+    /// Turns whose answer asked the shopper to clarify (an unknown or ambiguous
+    /// product, a missing detail, nothing understood).
+    pub clarification_turns: u32,
+}
+
+/// A return as the staff dashboard counts it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReturnFactRow {
+    pub rma: String,
+    pub status: String,
+    pub requested_at: OffsetDateTime,
+    pub received_at: Option<OffsetDateTime>,
+    /// The refunded, exchanged or credited event.
+    pub completed_at: Option<OffsetDateTime>,
+    pub items: Vec<ReturnItemFactRow>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReturnItemFactRow {
+    pub sku: String,
+    /// The order line's name, as bought.
+    pub name: String,
+    pub reason: String,
+    pub decision: String,
+    pub quantity: u32,
+}
+
+/// The codes of a turn's notes that mean the assistant asked the shopper to clarify.
+pub const CLARIFICATION_CODES: [&str; 4] =
+    ["ambiguous_product", "unknown_product", "missing", "not_understood"];

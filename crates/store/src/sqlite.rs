@@ -13,10 +13,11 @@ use sqlx::{
 use time::OffsetDateTime;
 
 use crate::{
-    level, option_key, stock_key_from_columns, stock_rows, Backend, ConversationRow, EventRow,
-    HandoffRow, ImportSummary, NewConversation, NewReturn, NewStaff, OrderSummary, ReturnEventRow,
-    ReturnListRow, ReturnRow, ReturnUpdate, ReturnableOrder, StaffReplyRow, StaffReplyWrite,
-    StaffRow, StockLevels, Store, StoreError, TurnRow, TurnWrite,
+    level, option_key, stock_key_from_columns, stock_rows, Backend, ConversationFactRow,
+    ConversationRow, EventRow, HandoffRow, ImportSummary, NewConversation, NewReturn, NewStaff,
+    OrderSummary, ReturnEventRow, ReturnFactRow, ReturnListRow, ReturnRow, ReturnUpdate,
+    ReturnableOrder, StaffReplyRow, StaffReplyWrite, StaffRow, StockLevels, Store, StoreError,
+    TurnRow, TurnWrite,
 };
 
 use crate::sqlite_commit::TurnCommitter;
@@ -395,5 +396,21 @@ impl Store for SqliteStore {
 
     async fn handoff_queue(&self, limit: u32) -> Result<Vec<HandoffRow>, StoreError> {
         self.handoff_queue_impl(limit).await
+    }
+
+    async fn conversation_facts(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<ConversationFactRow>, StoreError> {
+        self.conversation_facts_impl(from, to).await
+    }
+
+    async fn return_facts(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<ReturnFactRow>, StoreError> {
+        self.return_facts_impl(from, to).await
     }
 }

@@ -1140,6 +1140,66 @@ async fn handoffs_queue_until_staff_close_them(store: Arc<dyn Store>) {
     assert!(store.staff_replies(&nowhere.conversation_id).await.unwrap().is_empty());
 }
 
+async fn dashboard_facts_cover_the_period(store: Arc<dyn Store>) {
+    let (order_id, number) = place_order(store.as_ref(), &[2], "confirmed").await;
+    let asking = start_conversation(store.as_ref()).await;
+    let mut unsure = turn(&asking, 1, "a wombat please");
+    unsure.response = json!({ "reply": "?", "messages": [
+        { "type": "error", "code": "unknown_product", "param": "wombat", "content": "…" } ] });
+    store.record_turn(&unsure).await.unwrap();
+    let mut fine = turn(&asking, 2, "a tee then");
+    fine.response = json!({ "reply": "ok", "messages": [
+        { "type": "info", "code": "confirmation_needed", "param": null, "content": "…" } ] });
+    fine.handoff = true;
+    store.record_turn(&fine).await.unwrap();
+
+    let now = OffsetDateTime::now_utc();
+    let (from, to) = (now - Duration::hours(1), now + Duration::hours(1));
+    let facts = store.conversation_facts(from, to).await.unwrap();
+    assert_eq!(facts.len(), 2, "{facts:?}");
+    let ordered = facts.iter().find(|f| f.order_number.as_deref() == Some(&number)).unwrap();
+    assert!(ordered.confirmed_at.is_some() && ordered.first_message_at.is_some());
+    assert_eq!((ordered.turns, ordered.clarification_turns, ordered.handed_off), (1, 0, false));
+    let asked = facts.iter().find(|f| f.id == asking).unwrap();
+    assert_eq!((asked.turns, asked.clarification_turns, asked.handed_off), (2, 1, true));
+    assert_eq!(asked.confirmed_at, None);
+    let later = store.conversation_facts(to, to + Duration::hours(1)).await.unwrap();
+    assert!(later.is_empty(), "{later:?}");
+
+    // A return requested in one period and completed in the next belongs to both.
+    let requested = datetime!(2030-06-01 12:00:00 UTC);
+    let new = a_return(&order_id, "R-F", requested, &[(0, 2)]);
+    store.create_return(&new).await.unwrap();
+    let received = requested + Duration::days(2);
+    store.update_return(&update(&new.id, 2, "received", "received", received)).await.unwrap();
+    let refunded = requested + Duration::days(40);
+    store.update_return(&update(&new.id, 3, "refunded", "refunded", refunded)).await.unwrap();
+    let june = store
+        .return_facts(datetime!(2030-06-01 00:00 UTC), datetime!(2030-07-01 00:00 UTC))
+        .await
+        .unwrap();
+    assert_eq!(june.len(), 1);
+    let fact = &june[0];
+    assert_eq!((fact.rma.as_str(), fact.status.as_str()), ("R-F", "refunded"));
+    assert_eq!((fact.received_at, fact.completed_at), (Some(received), Some(refunded)));
+    assert_eq!(fact.items.len(), 1);
+    assert_eq!(
+        (fact.items[0].sku.as_str(), fact.items[0].name.as_str(), fact.items[0].quantity),
+        ("TEE", "item 0", 2)
+    );
+    assert_eq!(fact.items[0].decision, "approved");
+    let july = store
+        .return_facts(datetime!(2030-07-01 00:00 UTC), datetime!(2030-08-01 00:00 UTC))
+        .await
+        .unwrap();
+    assert_eq!(july.iter().map(|r| r.rma.as_str()).collect::<Vec<_>>(), ["R-F"]);
+    let may = store
+        .return_facts(datetime!(2030-05-01 00:00 UTC), datetime!(2030-06-01 00:00 UTC))
+        .await
+        .unwrap();
+    assert!(may.is_empty(), "the period is half-open");
+}
+
 macro_rules! contract {
     ($($story:ident),* $(,)?) => {
         mod sqlite {
@@ -1197,4 +1257,5 @@ contract!(
     concurrent_staff_creations_with_one_email_create_one,
     a_staff_role_outside_admin_and_agent_is_refused,
     handoffs_queue_until_staff_close_them,
+    dashboard_facts_cover_the_period,
 );

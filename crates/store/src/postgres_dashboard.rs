@@ -1,0 +1,114 @@
+//! PostgreSQL: the facts behind the staff dashboard.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+
+use crate::{
+    postgres::PostgresStore, returns_records::count, sqlite_dashboard::sql_list,
+    ConversationFactRow, ReturnFactRow, ReturnItemFactRow, StoreError, CLARIFICATION_CODES,
+};
+
+impl PostgresStore {
+    pub(crate) async fn conversation_facts_impl(
+        &self,
+        from: time::OffsetDateTime,
+        to: time::OffsetDateTime,
+    ) -> Result<Vec<ConversationFactRow>, StoreError> {
+        let codes = sql_list(&CLARIFICATION_CODES);
+        let rows = sqlx::query(&format!(
+            "SELECT c.id, c.started_at, c.updated_at, c.outcome, c.handoff_at IS NOT NULL AS handed,
+                c.turn_count, o.number, o.confirmed_at,
+                (SELECT MIN(t.received_at) FROM chat_turns t WHERE t.conversation_id = c.id)
+                    AS first_message_at,
+                (SELECT COUNT(*) FROM chat_turns t WHERE t.conversation_id = c.id AND EXISTS (
+                    SELECT 1 FROM jsonb_array_elements(CASE
+                        WHEN jsonb_typeof(t.response -> 'messages') = 'array'
+                        THEN t.response -> 'messages' ELSE '[]'::jsonb END) m
+                    WHERE m ->> 'code' IN ({codes}))) AS clarifications
+             FROM conversations c LEFT JOIN orders o ON o.id = c.order_id
+             WHERE (c.started_at >= $1 AND c.started_at < $2)
+                OR (o.confirmed_at >= $1 AND o.confirmed_at < $2)"
+        ))
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ConversationFactRow {
+                    id: row.try_get("id")?,
+                    started_at: row.try_get("started_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                    outcome: row.try_get("outcome")?,
+                    first_message_at: row.try_get("first_message_at")?,
+                    confirmed_at: row.try_get("confirmed_at")?,
+                    order_number: row.try_get("number")?,
+                    handed_off: row.try_get("handed")?,
+                    turns: count(row.try_get("turn_count")?)?,
+                    clarification_turns: count(row.try_get("clarifications")?)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn return_facts_impl(
+        &self,
+        from: time::OffsetDateTime,
+        to: time::OffsetDateTime,
+    ) -> Result<Vec<ReturnFactRow>, StoreError> {
+        const IN_PERIOD: &str = "(r.requested_at >= $1 AND r.requested_at < $2)
+            OR EXISTS (SELECT 1 FROM return_events e WHERE e.return_id = r.id
+                AND e.type IN ('refunded', 'exchanged', 'credited')
+                AND e.created_at >= $1 AND e.created_at < $2)";
+        let rows = sqlx::query(&format!(
+            "SELECT r.id, r.rma, r.status, r.requested_at,
+                (SELECT MIN(e.created_at) FROM return_events e
+                 WHERE e.return_id = r.id AND e.type = 'received') AS received_at,
+                (SELECT MIN(e.created_at) FROM return_events e
+                 WHERE e.return_id = r.id AND e.type IN ('refunded', 'exchanged', 'credited'))
+                    AS completed_at
+             FROM returns r WHERE {IN_PERIOD}
+             ORDER BY r.requested_at, r.id"
+        ))
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        let items = sqlx::query(&format!(
+            "SELECT i.return_id, i.sku, COALESCE(l.name, i.sku) AS name, i.reason, i.decision,
+                i.quantity
+             FROM returns r JOIN return_items i ON i.return_id = r.id
+             LEFT JOIN order_lines l ON l.order_id = r.order_id AND l.position = i.line
+             WHERE {IN_PERIOD}
+             ORDER BY i.return_id, i.position"
+        ))
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_return: HashMap<String, Vec<ReturnItemFactRow>> = HashMap::new();
+        for row in &items {
+            by_return.entry(row.try_get("return_id")?).or_default().push(ReturnItemFactRow {
+                sku: row.try_get("sku")?,
+                name: row.try_get("name")?,
+                reason: row.try_get("reason")?,
+                decision: row.try_get("decision")?,
+                quantity: count(row.try_get("quantity")?)?,
+            });
+        }
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                Ok(ReturnFactRow {
+                    rma: row.try_get("rma")?,
+                    status: row.try_get("status")?,
+                    requested_at: row.try_get("requested_at")?,
+                    received_at: row.try_get("received_at")?,
+                    completed_at: row.try_get("completed_at")?,
+                    items: by_return.remove(&id).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+}
