@@ -98,6 +98,11 @@ pub fn App() -> impl IntoView {
                         view=staff::StaffHandoffsPage
                         ssr=SsrMode::Async
                     />
+                    <Route
+                        path=(StaticSegment("staff"), StaticSegment("metrics"))
+                        view=staff::StaffMetricsPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
             <footer class="site-footer">

@@ -174,6 +174,13 @@ pub trait StaffPort: Send + Sync + 'static {
         staff: &StaffIdentity,
         status: Option<&str>,
     ) -> Result<Value, PortError>;
+    /// `GET /api/v1/staff/metrics?from=…&to=…`'s body, with the SVG charts in `charts`.
+    async fn dashboard(
+        &self,
+        staff: &StaffIdentity,
+        from: Option<String>,
+        to: Option<String>,
+    ) -> Result<Value, PortError>;
     /// `GET /api/v1/staff/handoffs`'s body.
     async fn handoffs(&self, staff: &StaffIdentity) -> Result<Value, PortError>;
     /// `POST /api/v1/staff/conversations/{id}/replies`.

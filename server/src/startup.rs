@@ -62,6 +62,8 @@ pub struct AppState {
     pub portal: Arc<dyn ReturnsPort>,
     /// Sign-in, the audit trail and return actions as the staff console reaches them.
     pub staff: Arc<dyn StaffPort>,
+    /// The returns service itself, for what staff read about returns (the dashboard).
+    pub returns: Arc<ReturnsService>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -128,7 +130,16 @@ impl Application {
         let staff: Arc<dyn StaffPort> =
             Arc::new(StaffConsole::new(store.clone(), returns.service.clone()));
         let metrics = Arc::new(Metrics::default());
-        let state = AppState { leptos_options, store, chat, widget, portal, staff, metrics };
+        let state = AppState {
+            leptos_options,
+            store,
+            chat,
+            widget,
+            portal,
+            staff,
+            returns: returns.service.clone(),
+            metrics,
+        };
         let router =
             router(state, &limits, returns, sessions::layer(sessions, args.secure_cookies));
         Ok(Application { listener, router })
@@ -178,6 +189,7 @@ pub fn router(
         .merge(returns_api::routes(returns))
         .merge(crate::staff::api::routes())
         .merge(crate::staff::handoffs::routes())
+        .merge(crate::staff::dashboard::routes())
         .leptos_routes_with_context(&state, routes, context, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -6,10 +6,12 @@
 
 pub mod conversations;
 pub mod handoffs;
+pub mod metrics;
 pub mod returns;
 
 pub use conversations::{StaffConversationsPage, StaffTimelinePage};
 pub use handoffs::StaffHandoffsPage;
+pub use metrics::StaffMetricsPage;
 pub use returns::StaffReturnsPage;
 
 use leptos::prelude::*;
@@ -165,6 +167,7 @@ pub fn StaffHomePage() -> impl IntoView {
                             <ul class="staff-nav">
                                 <li><A href="/staff/conversations">"Conversations"</A></li>
                                 <li><A href="/staff/handoffs">"Waiting for a person"</A></li>
+                                <li><A href="/staff/metrics">"Metrics"</A></li>
                                 <li><A href="/staff/returns">"Returns in review"</A></li>
                             </ul>
                             <ActionForm action=sign_out>

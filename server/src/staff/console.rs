@@ -11,6 +11,7 @@ use tower_sessions::Session;
 use super::{
     accounts::{self, Password, Permission, StaffRole},
     api::{PER_EMAIL, PER_IP},
+    dashboard,
     extractor::SESSION_KEY,
     handoffs, session,
 };
@@ -96,6 +97,19 @@ impl StaffPort for StaffConsole {
         status: Option<&str>,
     ) -> Result<Value, PortError> {
         self.returns.list(status).await.map_err(PortError::from)
+    }
+
+    async fn dashboard(
+        &self,
+        staff: &StaffIdentity,
+        from: Option<String>,
+        to: Option<String>,
+    ) -> Result<Value, PortError> {
+        allow(staff, Permission::ReadAudit)?;
+        let now = time::OffsetDateTime::now_utc();
+        let period = dashboard::period(&dashboard::DashboardQuery { from, to }, now)?;
+        let found = dashboard::read(self.store.as_ref(), period, now).await?;
+        Ok(dashboard::to_json(&found, self.returns.policy(), true))
     }
 
     async fn handoffs(&self, staff: &StaffIdentity) -> Result<Value, PortError> {

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod api;
 pub mod cli;
 pub mod console;
+pub mod dashboard;
 pub mod extractor;
 pub mod guard;
 pub mod handoffs;

@@ -3,6 +3,7 @@
 
 mod audit;
 mod chat;
+mod dashboard;
 mod handoffs;
 mod health;
 mod helpers;

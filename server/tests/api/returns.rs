@@ -11,7 +11,7 @@ impl TestApp {
     }
 
     /// Places and confirms an order for `items` as `email`; returns its number.
-    async fn confirmed_order(&self, items: &str, email: &str) -> String {
+    pub(crate) async fn confirmed_order(&self, items: &str, email: &str) -> String {
         let chat = self.start_chat().await;
         self.say(&chat, items).await;
         self.say(&chat, &format!("my name is Ana Ruiz, {email}")).await;
@@ -238,7 +238,7 @@ impl TestApp {
         assert_eq!(response.status(), 204);
     }
 
-    async fn staff_records(&self, rma: &str, body: Value) -> reqwest::Response {
+    pub(crate) async fn staff_records(&self, rma: &str, body: Value) -> reqwest::Response {
         self.post_json(&format!("/api/v1/staff/returns/{rma}/events"), &body).await
     }
 
@@ -250,7 +250,7 @@ impl TestApp {
     }
 }
 
-async fn a_return(app: &TestApp, number: &str, reason: &str) -> String {
+pub(crate) async fn a_return(app: &TestApp, number: &str, reason: &str) -> String {
     let created: Value = app
         .request_return(json!({
             "order_number": number, "email": "ana@example.com", "resolution": "refund",

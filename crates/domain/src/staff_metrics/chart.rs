@@ -74,7 +74,7 @@ pub fn format_percent(percent: f64) -> String {
     }
 }
 
-fn format_seconds(seconds: f64) -> String {
+pub fn format_seconds(seconds: f64) -> String {
     let (scale, unit) = duration_scale(seconds.abs());
     format!("{} {unit}", number(seconds / scale))
 }

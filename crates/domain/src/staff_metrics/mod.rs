@@ -34,8 +34,8 @@ use std::fmt;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 pub use chart::{
-    bar_chart, format_duration, format_percent, line_chart, Point, Series, YUnit, CHART_HEIGHT,
-    CHART_WIDTH, NO_DATA,
+    bar_chart, format_duration, format_percent, format_seconds, line_chart, Point, Series, YUnit,
+    CHART_HEIGHT, CHART_WIDTH, NO_DATA,
 };
 
 use crate::returns::{percentiles, report, CycleTime, CycleTimeReport, ReturnStatus};

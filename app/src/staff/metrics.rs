@@ -1,0 +1,256 @@
+//! `/staff/metrics`: the dashboard. Every number says what it counts ("12 of 40") and
+//! links to the conversations or returns behind it; the charts are SVG drawn on the
+//! server by our own code (no chart library, nothing from a CDN).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{
+    components::{Form, A},
+    hooks::use_query_map,
+};
+use serde::{Deserialize, Serialize};
+
+use super::staff_error;
+use crate::error::AppError;
+
+/// One figure: what it is, its value in words, and where its rows are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Figure {
+    pub label: String,
+    pub value: String,
+    pub detail: String,
+    pub link: Option<String>,
+}
+
+/// One row of a breakdown table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Breakdown {
+    pub name: String,
+    pub units: u64,
+    pub share: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DashboardView {
+    pub from: String,
+    pub to: String,
+    pub figures: Vec<Figure>,
+    pub by_reason: Vec<Breakdown>,
+    pub by_product: Vec<Breakdown>,
+    /// `(id, svg)`; the SVG is made by `gapless_domain::staff_metrics`, text escaped.
+    pub charts: Vec<(String, String)>,
+}
+
+#[server(endpoint = "staff/metrics")]
+pub async fn staff_metrics(from: String, to: String) -> Result<DashboardView, AppError> {
+    let (port, staff) = crate::staff::ssr::require().await?;
+    let some = |text: String| Some(text).filter(|t| !t.trim().is_empty());
+    let found =
+        port.dashboard(&staff, some(from), some(to)).await.map_err(crate::port::app_error)?;
+    Ok(ssr::view(&found))
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use gapless_domain::staff_metrics::{format_percent, format_seconds};
+    use serde_json::Value;
+
+    use super::{Breakdown, DashboardView, Figure};
+    use crate::staff::ssr::text;
+
+    fn ratio(value: &Value) -> (String, String) {
+        let (n, d) =
+            (value["numerator"].as_u64().unwrap_or(0), value["denominator"].as_u64().unwrap_or(0));
+        let percent = value["percent"].as_f64().map_or_else(|| "—".to_owned(), format_percent);
+        (percent, format!("{n} of {d}"))
+    }
+
+    fn duration(stats: &Value) -> (String, String) {
+        let fmt =
+            |field: &str| stats[field].as_f64().map_or_else(|| "—".to_owned(), format_seconds);
+        (
+            format!("p50 {} · p90 {}", fmt("p50_seconds"), fmt("p90_seconds")),
+            format!("over {}", stats["count"].as_u64().unwrap_or(0)),
+        )
+    }
+
+    fn breakdown(rows: &Value, name: &str) -> Vec<Breakdown> {
+        rows.as_array()
+            .into_iter()
+            .flatten()
+            .map(|row| Breakdown {
+                name: text(&row[name]),
+                units: row["units"].as_u64().unwrap_or(0),
+                share: ratio(&row["share"]).0,
+            })
+            .collect()
+    }
+
+    pub fn view(found: &Value) -> DashboardView {
+        let from = text(&found["first_day"]);
+        let to = text(&found["last_day"]);
+        let range = format!("from={from}&to={to}");
+        let figure = |label: &str, (value, detail): (String, String), link: Option<String>| {
+            Figure { label: label.to_owned(), value, detail, link }
+        };
+        let decisions = &found["decisions"];
+        let count = |v: &Value| v.as_u64().unwrap_or(0);
+        let figures = vec![
+            figure(
+                "Conversations",
+                (count(&found["conversations"]).to_string(), "started in the period".into()),
+                Some(format!("/staff/conversations?{range}")),
+            ),
+            figure(
+                "Conversion to a confirmed order",
+                ratio(&found["conversion"]),
+                Some(format!("/staff/conversations?outcome=ordered&{range}")),
+            ),
+            figure(
+                "First message → order confirmed",
+                duration(&found["intent_to_confirmation"]),
+                Some(format!("/staff/conversations?outcome=ordered&{range}")),
+            ),
+            figure(
+                "Handed to a person",
+                ratio(&found["handoff_rate"]),
+                Some(format!("/staff/conversations?outcome=handed_off&{range}")),
+            ),
+            figure(
+                "Orders needing manual handling",
+                ratio(&found["exception_rate"]),
+                Some("/staff/handoffs".into()),
+            ),
+            figure(
+                "Turns that asked the shopper to clarify",
+                ratio(&found["clarification_rate"]),
+                None,
+            ),
+            figure(
+                "Returns requested",
+                (
+                    count(&found["returns"]).to_string(),
+                    format!("{} units", count(&found["returned_units"])),
+                ),
+                Some("/staff/returns?status=".into()),
+            ),
+            figure(
+                "Items approved · rejected · in review",
+                (
+                    format!(
+                        "{} · {} · {}",
+                        count(&decisions["approved"]),
+                        count(&decisions["rejected"]),
+                        count(&decisions["in_review"])
+                    ),
+                    "as the policy decided them".into(),
+                ),
+                Some("/staff/returns?status=in_review".into()),
+            ),
+            figure(
+                "Refund cycle: request → refund",
+                duration(&found["refund_cycle"]["request_to_complete"]),
+                Some("/staff/returns?status=refunded".into()),
+            ),
+            figure(
+                "Refund cycle: receipt → refund",
+                duration(&found["refund_cycle"]["receipt_to_complete"]),
+                Some("/staff/returns?status=refunded".into()),
+            ),
+        ];
+        let charts = found["charts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|chart| (text(&chart["id"]), text(&chart["svg"])))
+            .collect();
+        DashboardView {
+            from,
+            to,
+            figures,
+            by_reason: breakdown(&found["by_reason"], "label"),
+            by_product: breakdown(&found["by_product"], "product"),
+            charts,
+        }
+    }
+}
+
+#[component]
+pub fn StaffMetricsPage() -> impl IntoView {
+    let query = use_query_map();
+    let range = move || {
+        query.with(|q| (q.get("from").unwrap_or_default(), q.get("to").unwrap_or_default()))
+    };
+    let found = Resource::new(range, |(from, to)| staff_metrics(from, to));
+    view! {
+        <Title text="Metrics · Staff"/>
+        <section class="staff staff-metrics" aria-labelledby="metrics-title">
+            <p><A href="/staff">"← Staff console"</A></p>
+            <h1 id="metrics-title">"How the shop is doing"</h1>
+            <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match found.await {
+                        Ok(view) => view! { <DashboardBody view/> }.into_any(),
+                        Err(error) => staff_error(error),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn DashboardBody(view: DashboardView) -> impl IntoView {
+    let DashboardView { from, to, figures, by_reason, by_product, charts } = view;
+    let period = format!("{from} to {to}, both days included (UTC).");
+    view! {
+        <Form method="GET" action="" attr:class="search">
+            <label for="metrics-from">"From"</label>
+            <input id="metrics-from" type="date" name="from" value=from/>
+            <label for="metrics-to">"To"</label>
+            <input id="metrics-to" type="date" name="to" value=to/>
+            <button type="submit" class="button">"Show"</button>
+        </Form>
+        <p class="line-meta">{period}</p>
+        <ul class="figures">
+            {figures.into_iter().map(|f| view! {
+                <li class="figure card">
+                    <span class="figure-label">{f.label}</span>
+                    {match f.link {
+                        Some(link) => view! { <A href=link attr:class="figure-value">{f.value}</A> }.into_any(),
+                        None => view! { <span class="figure-value">{f.value}</span> }.into_any(),
+                    }}
+                    <span class="figure-detail line-meta">{f.detail}</span>
+                </li>
+            }).collect_view()}
+        </ul>
+        <div class="charts">
+            {charts.into_iter().map(|(id, svg)| view! {
+                <figure class="chart card" id=format!("chart-{id}") inner_html=svg></figure>
+            }).collect_view()}
+        </div>
+        <BreakdownTable caption="Returned units by reason" rows=by_reason/>
+        <BreakdownTable caption="Returned units by product" rows=by_product/>
+    }
+    .into_any()
+}
+
+#[component]
+fn BreakdownTable(caption: &'static str, rows: Vec<Breakdown>) -> impl IntoView {
+    if rows.is_empty() {
+        return view! { <p class="empty">{format!("{caption}: no returns in this period.")}</p> }
+            .into_any();
+    }
+    view! {
+        <table class="staff-table">
+            <caption>{caption}</caption>
+            <thead><tr><th scope="col">"Name"</th><th scope="col">"Units"</th><th scope="col">"Share"</th></tr></thead>
+            <tbody>
+                {rows.into_iter().map(|r| view! {
+                    <tr><td>{r.name}</td><td>{r.units}</td><td>{r.share}</td></tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}

@@ -1,0 +1,304 @@
+//! The staff dashboard: how the chat turns intent into orders, how often people step
+//! in, why goods come back and how long refunds take, over a period of days. The
+//! arithmetic and the SVG charts are the domain's (`gapless_domain::staff_metrics`);
+//! this file reads the facts, maps the store's words to the domain's, and answers
+//! `GET /api/v1/staff/metrics?from=YYYY-MM-DD&to=YYYY-MM-DD` (both days included;
+//! the last 30 days by default).
+//!
+//! What counts as what:
+//! - abandoned: a conversation still open with nothing new for [`ABANDONED_AFTER`];
+//! - needing manual handling: a conversation with an order that was handed to a person;
+//! - a clarification: a turn whose answer asked about an unknown or ambiguous product, a
+//!   missing detail, or understood nothing.
+
+use std::collections::HashMap;
+
+use axum::{
+    extract::{Query, State},
+    routing::get,
+    Json, Router,
+};
+use gapless_domain::{
+    returns::{ReturnPolicy, ReturnStatus},
+    staff_metrics::{
+        bar_chart, dashboard, line_chart, Bucketing, ConversationFacts, Dashboard, DurationStats,
+        Outcome, Period, Ratio, ReturnFacts, ReturnItemFacts, YUnit,
+    },
+};
+use gapless_store::{ConversationFactRow, ReturnFactRow, Store};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use time::{Date, Duration, OffsetDateTime};
+
+use super::extractor::StaffUser;
+use crate::{api_error::ApiError, startup::AppState};
+
+/// An open conversation quiet for this long counts as abandoned.
+pub const ABANDONED_AFTER: Duration = Duration::hours(24);
+/// The longest period one dashboard covers.
+const MAX_DAYS: i64 = 3 * 366;
+/// The period when none is asked for.
+const DEFAULT_DAYS: i64 = 30;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/staff/metrics", get(metrics))
+}
+
+/// Days as `YYYY-MM-DD`, both included; either may be left out.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardQuery {
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+async fn metrics(
+    _staff: StaffUser,
+    State(state): State<AppState>,
+    Query(query): Query<DashboardQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let now = OffsetDateTime::now_utc();
+    let period = period(&query, now)?;
+    let found = read(state.store.as_ref(), period, now).await?;
+    Ok(Json(to_json(&found, state.returns.policy(), false)))
+}
+
+/// The half-open period `[from 00:00, the day after to 00:00)` in UTC.
+pub fn period(query: &DashboardQuery, now: OffsetDateTime) -> Result<Period, ApiError> {
+    let day = |text: &Option<String>, name: &str| -> Result<Option<Date>, ApiError> {
+        let Some(text) = text.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        Date::parse(text, &format).map(Some).map_err(|_| {
+            ApiError::invalid(
+                "invalid_date",
+                format!("{name} must be a day as YYYY-MM-DD, not {text:?}"),
+            )
+        })
+    };
+    let today = now.date();
+    let to = day(&query.to, "to")?.unwrap_or(today);
+    let from = day(&query.from, "from")?.unwrap_or(to - Duration::days(DEFAULT_DAYS - 1));
+    if from > to {
+        return Err(ApiError::invalid("invalid_period", "from must not be after to"));
+    }
+    if (to - from).whole_days() >= MAX_DAYS {
+        return Err(ApiError::invalid(
+            "invalid_period",
+            format!("a dashboard covers at most {MAX_DAYS} days"),
+        ));
+    }
+    let end = to.next_day().ok_or_else(|| ApiError::invalid("invalid_period", "to is too late"))?;
+    Ok(Period { from: from.midnight().assume_utc(), to: end.midnight().assume_utc() })
+}
+
+/// The dashboard of `period`, from the store's facts.
+pub async fn read(
+    store: &dyn Store,
+    period: Period,
+    now: OffsetDateTime,
+) -> Result<Dashboard, ApiError> {
+    let conversations = store.conversation_facts(period.from, period.to).await?;
+    let returns = store.return_facts(period.from, period.to).await?;
+    let conversations: Vec<ConversationFacts> =
+        conversations.iter().map(|row| conversation(row, now)).collect();
+    let returns: Vec<ReturnFacts> = returns.iter().filter_map(return_facts).collect();
+    Ok(dashboard(&conversations, &returns, period, Bucketing::for_period(period)))
+}
+
+fn conversation(row: &ConversationFactRow, now: OffsetDateTime) -> ConversationFacts {
+    let outcome = match row.outcome.as_str() {
+        "open" if now - row.updated_at >= ABANDONED_AFTER => Some(Outcome::Abandoned),
+        other => Outcome::parse(other),
+    };
+    ConversationFacts {
+        id: row.id.clone(),
+        started_at: row.started_at,
+        outcome,
+        first_message_at: row.first_message_at,
+        confirmed_at: row.confirmed_at,
+        turns: row.turns,
+        clarification_turns: row.clarification_turns,
+        order_number: row.order_number.clone(),
+        needs_manual_handling: row.order_number.is_some() && row.handed_off,
+    }
+}
+
+/// `None` for a status the domain does not know (a newer server wrote it): such a
+/// return is left out rather than miscounted.
+fn return_facts(row: &ReturnFactRow) -> Option<ReturnFacts> {
+    let status = ReturnStatus::ALL.into_iter().find(|s| s.as_str() == row.status)?;
+    Some(ReturnFacts {
+        rma: row.rma.clone(),
+        requested_at: row.requested_at,
+        status,
+        items: row
+            .items
+            .iter()
+            .map(|item| ReturnItemFacts {
+                sku: item.sku.clone(),
+                product: item.name.clone(),
+                reason: item.reason.clone(),
+                decision: item.decision.clone(),
+                quantity: item.quantity,
+            })
+            .collect(),
+        received_at: row.received_at,
+        completed_at: row.completed_at,
+    })
+}
+
+/// The dashboard as JSON; with `charts`, also the SVG charts the console shows.
+pub fn to_json(found: &Dashboard, policy: &ReturnPolicy, charts: bool) -> Value {
+    let labels: HashMap<String, String> = policy
+        .reason_choices()
+        .into_iter()
+        .map(|choice| (choice.code.as_str().to_owned(), choice.label))
+        .collect();
+    let label = |code: &str| labels.get(code).cloned().unwrap_or_else(|| code.to_owned());
+    let ratio = |r: &Ratio| json!({ "numerator": r.numerator, "denominator": r.denominator, "percent": r.percent() });
+    let stats = |s: &DurationStats| {
+        json!({
+            "count": s.count,
+            "p50_seconds": s.p50.map(|d| d.as_seconds_f64()),
+            "p90_seconds": s.p90.map(|d| d.as_seconds_f64()),
+        })
+    };
+    let mut value = json!({
+        "from": rfc3339(found.period.from),
+        "to": rfc3339(found.period.to),
+        "first_day": found.period.from.date().to_string(),
+        "last_day": (found.period.to - Duration::days(1)).date().to_string(),
+        "bucketing": found.bucketing.as_str(),
+        "conversations": found.conversations,
+        "intent_to_confirmation": stats(&found.intent_to_confirmation),
+        "conversion": ratio(&found.conversion),
+        "exception_rate": ratio(&found.exception_rate),
+        "handoff_rate": ratio(&found.handoff_rate),
+        "clarification_rate": ratio(&found.clarification_rate),
+        "returns": found.returns,
+        "returned_units": found.returned.units,
+        "by_reason": found.by_reason.iter().map(|row| json!({
+            "reason": row.reason,
+            "label": label(&row.reason),
+            "items": row.tally.items,
+            "units": row.tally.units,
+            "share": ratio(&row.share),
+        })).collect::<Vec<_>>(),
+        "by_product": found.by_product.iter().map(|row| json!({
+            "sku": row.sku,
+            "product": row.product,
+            "items": row.tally.items,
+            "units": row.tally.units,
+            "share": ratio(&row.share),
+        })).collect::<Vec<_>>(),
+        "decisions": {
+            "approved": found.decisions.approved.items,
+            "rejected": found.decisions.rejected.items,
+            "in_review": found.decisions.in_review.items,
+        },
+        "refund_cycle": {
+            "completed": found.refund_cycle.completed,
+            "request_to_complete": stats(&found.refund_cycle.request_to_complete),
+            "receipt_to_complete": stats(&found.refund_cycle.receipt_to_complete),
+        },
+        "buckets": found.buckets.iter().map(|b| json!({
+            "start": rfc3339(b.start),
+            "conversations_started": b.conversations_started,
+            "orders_confirmed": b.orders_confirmed,
+            "refunds_completed": b.refunds.completed,
+        })).collect::<Vec<_>>(),
+    });
+    if charts {
+        let reasons: Vec<(String, u64)> =
+            found.reason_bars().into_iter().map(|(code, units)| (label(&code), units)).collect();
+        value["charts"] = json!([
+            { "id": "activity", "svg": line_chart(
+                "Conversations and confirmed orders", &found.activity_series(), YUnit::Count) },
+            { "id": "refund-cycle", "svg": line_chart(
+                "Refund cycle time", &found.refund_cycle_series(), YUnit::Duration) },
+            { "id": "reasons", "svg": bar_chart("Returned units by reason", &reasons) },
+            { "id": "products", "svg": bar_chart(
+                "Returned units by product", &found.product_bars()) },
+        ]);
+    }
+    value
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn query(from: Option<&str>, to: Option<&str>) -> DashboardQuery {
+        DashboardQuery { from: from.map(str::to_owned), to: to.map(str::to_owned) }
+    }
+
+    #[test]
+    fn a_period_is_whole_utc_days_with_both_ends_included() {
+        let now = datetime!(2030-06-15 13:45 UTC);
+        let default = period(&query(None, None), now).unwrap();
+        assert_eq!(default.from, datetime!(2030-05-17 00:00 UTC));
+        assert_eq!(default.to, datetime!(2030-06-16 00:00 UTC));
+        let june = period(&query(Some("2030-06-01"), Some("2030-06-30")), now).unwrap();
+        assert_eq!(
+            (june.from, june.to),
+            (datetime!(2030-06-01 00:00 UTC), datetime!(2030-07-01 00:00 UTC))
+        );
+    }
+
+    #[test]
+    fn bad_periods_are_refused_with_a_reason() {
+        let now = datetime!(2030-06-15 13:45 UTC);
+        for (from, to, code) in [
+            (Some("2030-6-1"), None, "invalid_date"),
+            (Some("yesterday"), None, "invalid_date"),
+            (Some("2030-06-10"), Some("2030-06-01"), "invalid_period"),
+            (Some("2000-01-01"), Some("2030-01-01"), "invalid_period"),
+        ] {
+            match period(&query(from, to), now) {
+                Err(ApiError::Invalid { code: found, .. }) => assert_eq!(found, code, "{from:?}"),
+                other => panic!("{from:?} {to:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn quiet_open_conversations_are_abandoned_and_handed_off_orders_are_exceptions() {
+        let now = datetime!(2030-06-15 12:00 UTC);
+        let row =
+            |outcome: &str, quiet_hours: i64, order: bool, handed_off: bool| ConversationFactRow {
+                id: "c".into(),
+                started_at: now - Duration::hours(48),
+                updated_at: now - Duration::hours(quiet_hours),
+                outcome: outcome.into(),
+                first_message_at: None,
+                confirmed_at: None,
+                order_number: order.then(|| "G-100001".into()),
+                handed_off,
+                turns: 1,
+                clarification_turns: 0,
+            };
+        assert_eq!(
+            conversation(&row("open", 25, false, false), now).outcome,
+            Some(Outcome::Abandoned)
+        );
+        assert_eq!(conversation(&row("open", 2, false, false), now).outcome, None);
+        assert_eq!(
+            conversation(&row("ordered", 90, true, false), now).outcome,
+            Some(Outcome::Ordered)
+        );
+        let exception = conversation(&row("handed_off", 1, true, true), now);
+        assert_eq!(exception.outcome, Some(Outcome::HandedOff));
+        assert!(exception.needs_manual_handling);
+        assert!(!conversation(&row("handed_off", 1, false, true), now).needs_manual_handling);
+    }
+}
