@@ -43,12 +43,10 @@ test("staff sign in, find a conversation by a word, read its timeline and approv
   ).json();
   expect(created.status).toBe("in_review");
 
-  // Signed out, a staff page shows nothing but the way to sign in.
+  // Signed out, a staff page sends the browser to sign in, and back after it.
   await page.goto("/staff/conversations");
-  await expect(page.getByRole("link", { name: "sign in" })).toBeVisible();
+  await expect(page).toHaveURL(/\/staff\?next=\/staff\/conversations$/);
   await expect(page.locator(".conversation-row")).toHaveCount(0);
-
-  await page.goto("/staff");
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
   await page.getByLabel("Email").fill("e2e-agent@shop.test");
   await page.getByLabel("Password").fill("not the password");
@@ -56,9 +54,8 @@ test("staff sign in, find a conversation by a word, read its timeline and approv
   await expect(page.getByRole("alert")).toContainText("not right");
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.locator(".staff-email")).toHaveText("e2e-agent@shop.test");
+  await expect(page).toHaveURL(/\/staff\/conversations$/);
 
-  await page.getByRole("link", { name: "Conversations" }).click();
   await page.getByLabel("Words the shopper typed").fill("wombat");
   await page.getByRole("button", { name: "Search" }).click();
   await expect(page.locator(".conversation-row")).toHaveCount(1);
@@ -75,4 +72,37 @@ test("staff sign in, find a conversation by a word, read its timeline and approv
   await expect(row).toHaveCount(0);
   const status = await (await request.get(`/api/v1/returns/${created.rma}?email=review@example.com`)).json();
   expect(status.status).toBe("approved");
+
+  // The dashboard draws its charts on the server; each figure links to its rows.
+  await page.goto("/staff/metrics");
+  await expect(page.locator(".chart svg[role=img]")).toHaveCount(4);
+  const conversion = page.locator(".figure", { hasText: "Conversion to a confirmed order" });
+  await expect(conversion.locator(".figure-detail")).toContainText(/\d+ of \d+/);
+  if (process.env.E2E_SCREENSHOTS) await page.screenshot({ path: `${process.env.E2E_SCREENSHOTS}/metrics.png`, fullPage: true });
+});
+
+test("a shopper asks for a person and reads the staff reply in the widget", async ({ browser }) => {
+  addStaff("e2e-handoff@shop.test");
+  const shopper = await (await browser.newContext()).newPage();
+  await shopper.goto("/");
+  await expect(shopper.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await shopper.getByRole("button", { name: "Order by chat" }).click();
+  await shopper.getByLabel("Your message").fill("can I talk to a human please");
+  await shopper.getByRole("button", { name: "Send" }).click();
+  await expect(shopper.locator(".msg-shopper")).toContainText("talk to a human");
+
+  const staff = await (await browser.newContext()).newPage();
+  await staff.goto("/staff/handoffs");
+  await expect(staff.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await staff.getByLabel("Email").fill("e2e-handoff@shop.test");
+  await staff.getByLabel("Password").fill(PASSWORD);
+  await staff.getByRole("button", { name: "Sign in" }).click();
+  await expect(staff).toHaveURL(/\/staff\/handoffs$/);
+  const card = staff.locator(".staff-handoff", { hasText: "can I talk to a human please" }).first();
+  await card.getByLabel("Reply to the shopper").fill("Hi, this is Ana from the shop. How can I help?");
+  await card.getByRole("button", { name: "Send reply" }).click();
+  await expect(staff.getByText("Reply sent.")).toBeVisible();
+
+  // The widget looks for staff replies on its own once the chat is handed off.
+  await expect(shopper.locator(".msg-staff")).toContainText("Ana from the shop", { timeout: 15000 });
 });

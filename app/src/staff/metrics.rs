@@ -130,7 +130,10 @@ mod ssr {
                 "Returns requested",
                 (
                     count(&found["returns"]).to_string(),
-                    format!("{} units", count(&found["returned_units"])),
+                    match count(&found["returned_units"]) {
+                        1 => "1 unit".to_owned(),
+                        units => format!("{units} units"),
+                    },
                 ),
                 Some("/staff/returns?status=".into()),
             ),
