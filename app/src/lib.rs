@@ -103,6 +103,11 @@ pub fn App() -> impl IntoView {
                         view=staff::StaffMetricsPage
                         ssr=SsrMode::Async
                     />
+                    <Route
+                        path=(StaticSegment("staff"), StaticSegment("orders"), ParamSegment("number"))
+                        view=staff::StaffOrderPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
             <footer class="site-footer">

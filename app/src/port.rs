@@ -181,6 +181,8 @@ pub trait StaffPort: Send + Sync + 'static {
         from: Option<String>,
         to: Option<String>,
     ) -> Result<Value, PortError>;
+    /// `GET /api/v1/staff/orders/{number}`'s body.
+    async fn order(&self, staff: &StaffIdentity, number: &str) -> Result<Value, PortError>;
     /// `GET /api/v1/staff/handoffs`'s body.
     async fn handoffs(&self, staff: &StaffIdentity) -> Result<Value, PortError>;
     /// `POST /api/v1/staff/conversations/{id}/replies`.

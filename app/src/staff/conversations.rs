@@ -248,7 +248,13 @@ fn TimelineView(timeline: Timeline) -> impl IntoView {
             <dt>"Conversation"</dt><dd class="mono">{id}</dd>
             <dt>"Started"</dt><dd>{started_at}</dd>
             <dt>"Outcome"</dt><dd>{outcome}</dd>
-            <dt>"Order"</dt><dd>{order_number.unwrap_or_else(|| "—".into())}</dd>
+            <dt>"Order"</dt>
+            <dd>
+                {match order_number.clone() {
+                    Some(number) => view! { <A href=format!("/staff/orders/{number}")>{number}</A> }.into_any(),
+                    None => "—".into_any(),
+                }}
+            </dd>
         </dl>
         <ol class="turns">
             {turns.into_iter().map(|turn| view! {
@@ -259,8 +265,15 @@ fn TimelineView(timeline: Timeline) -> impl IntoView {
                         {turn.commands.into_iter().map(|c| view! { <li class="mono">{c}</li> }).collect_view()}
                     </ul>
                     <ul class="turn-events" aria-label="Events appended">
-                        {turn.events.into_iter().map(|(seq, kind, id)| view! {
-                            <li class="turn-event"><span class="mono">{format!("#{seq} {kind}")}</span>" "<span class="line-meta mono">{id}</span></li>
+                        {turn.events.into_iter().map(|(seq, kind, id)| {
+                            let label = format!("#{seq} {kind}");
+                            let event = match order_number.clone() {
+                                Some(number) => view! {
+                                    <A href=format!("/staff/orders/{number}#event-{seq}") attr:class="mono">{label}</A>
+                                }.into_any(),
+                                None => view! { <span class="mono">{label}</span> }.into_any(),
+                            };
+                            view! { <li class="turn-event">{event}" "<span class="line-meta mono">{id}</span></li> }
                         }).collect_view()}
                     </ul>
                     <p class="turn-reply"><strong>"Reply: "</strong>{turn.reply}</p>

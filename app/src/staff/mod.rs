@@ -7,11 +7,13 @@
 pub mod conversations;
 pub mod handoffs;
 pub mod metrics;
+pub mod orders;
 pub mod returns;
 
 pub use conversations::{StaffConversationsPage, StaffTimelinePage};
 pub use handoffs::StaffHandoffsPage;
 pub use metrics::StaffMetricsPage;
+pub use orders::StaffOrderPage;
 pub use returns::StaffReturnsPage;
 
 use leptos::prelude::*;

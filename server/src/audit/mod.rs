@@ -140,6 +140,15 @@ pub async fn order_events(store: &dyn Store, number: &str) -> Result<Value, ApiE
     let view = serde_json::to_value(OrderView { number: &number, order: &state })
         .context("serializing the order")
         .map_err(ApiError::Internal)?;
+    // The turn (by its number in the conversation) that appended each event.
+    let mut turn_seq: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    let conversations: std::collections::BTreeSet<&str> =
+        rows.iter().filter_map(|row| row.conversation_id.as_deref()).collect();
+    for conversation in conversations {
+        for turn in store.turns(conversation).await? {
+            turn_seq.insert(turn.id, turn.seq);
+        }
+    }
     Ok(json!({
         "order": view,
         "events": rows.iter().map(|row| json!({
@@ -150,6 +159,7 @@ pub async fn order_events(store: &dyn Store, number: &str) -> Result<Value, ApiE
             "at": rfc3339(row.created_at),
             "conversation_id": row.conversation_id,
             "turn_id": row.message_id,
+            "turn_seq": row.message_id.as_ref().and_then(|id| turn_seq.get(id)),
             "payload": row.payload,
         })).collect::<Vec<_>>(),
     }))

@@ -112,6 +112,11 @@ impl StaffPort for StaffConsole {
         Ok(dashboard::to_json(&found, self.returns.policy(), true))
     }
 
+    async fn order(&self, staff: &StaffIdentity, number: &str) -> Result<Value, PortError> {
+        allow(staff, Permission::ReadAudit)?;
+        audit::order_events(self.store.as_ref(), number).await.map_err(PortError::from)
+    }
+
     async fn handoffs(&self, staff: &StaffIdentity) -> Result<Value, PortError> {
         allow(staff, Permission::ReadAudit)?;
         handoffs::queue(self.store.as_ref()).await.map_err(PortError::from)

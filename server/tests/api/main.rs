@@ -9,6 +9,7 @@ mod health;
 mod helpers;
 mod limits;
 mod openapi;
+mod orders;
 mod pages;
 mod returns;
 mod staff;

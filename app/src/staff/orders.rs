@@ -1,0 +1,150 @@
+//! `/staff/orders/{number}`: an order as its events leave it, each event linking back to
+//! the conversation turn that appended it (or naming the staff member who did).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::A, hooks::use_params_map};
+use serde::{Deserialize, Serialize};
+
+use super::staff_error;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderEvents {
+    pub number: String,
+    pub status: String,
+    pub total: String,
+    pub customer: String,
+    /// Set when the order ships an exchange's replacement.
+    pub exchange_for: Option<String>,
+    pub events: Vec<OrderEventRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderEventRow {
+    pub seq: u64,
+    pub kind: String,
+    pub id: String,
+    pub at: String,
+    pub actor: String,
+    /// `/staff/conversations/{id}#turn-{seq}` when a chat turn appended it.
+    pub turn_link: Option<String>,
+    pub payload: String,
+}
+
+#[server(endpoint = "staff/order")]
+pub async fn staff_order(number: String) -> Result<OrderEvents, AppError> {
+    let (port, staff) = crate::staff::ssr::require().await?;
+    let found = port.order(&staff, &number).await.map_err(crate::port::app_error)?;
+    ssr::order(&found)
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use gapless_domain::money::{Currency, Money};
+    use serde_json::Value;
+
+    use super::{OrderEventRow, OrderEvents};
+    use crate::{
+        error::AppError,
+        staff::ssr::{pretty, text},
+    };
+
+    pub fn order(found: &Value) -> Result<OrderEvents, AppError> {
+        let order = &found["order"];
+        let total =
+            match (order["totals"]["total"].as_i64(), Currency::parse(&text(&order["currency"]))) {
+                (Some(total), Ok(currency)) => Money(total).format(&currency),
+                _ => String::new(),
+            };
+        let customer = [&order["customer"]["name"], &order["customer"]["email"]]
+            .into_iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" · ");
+        let exchange_for = order["exchange_for"].as_object().map(|e| {
+            format!(
+                "Replacement for return {} of order {}",
+                e.get("rma").and_then(Value::as_str).unwrap_or_default(),
+                e.get("original").and_then(Value::as_str).unwrap_or_default()
+            )
+        });
+        let events = found["events"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| OrderEventRow {
+                seq: e["seq"].as_u64().unwrap_or_default(),
+                kind: text(&e["type"]),
+                id: text(&e["id"]),
+                at: text(&e["at"]).replace('T', " "),
+                actor: text(&e["actor"]),
+                turn_link: match (e["conversation_id"].as_str(), e["turn_seq"].as_u64()) {
+                    (Some(conversation), Some(seq)) => {
+                        Some(format!("/staff/conversations/{conversation}#turn-{seq}"))
+                    }
+                    _ => None,
+                },
+                payload: pretty(&e["payload"]),
+            })
+            .collect();
+        Ok(OrderEvents {
+            number: text(&order["number"]),
+            status: text(&order["status"]),
+            total,
+            customer,
+            exchange_for,
+            events,
+        })
+    }
+}
+
+#[component]
+pub fn StaffOrderPage() -> impl IntoView {
+    let params = use_params_map();
+    let number = move || params.with(|p| p.get("number").unwrap_or_default());
+    let found = Resource::new(number, staff_order);
+    view! {
+        <Title text="Order · Staff"/>
+        <section class="staff" aria-labelledby="order-title">
+            <p><A href="/staff/conversations">"← Conversations"</A></p>
+            <h1 id="order-title">{move || format!("Order {}", number())}</h1>
+            <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match found.await {
+                        Ok(order) => view! { <OrderView order/> }.into_any(),
+                        Err(error) => staff_error(error),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn OrderView(order: OrderEvents) -> impl IntoView {
+    let OrderEvents { number: _, status, total, customer, exchange_for, events } = order;
+    view! {
+        <dl class="return-facts">
+            <dt>"Status"</dt><dd class="order-status">{status}</dd>
+            <dt>"Total"</dt><dd>{total}</dd>
+            <dt>"Customer"</dt><dd>{customer}</dd>
+            {exchange_for.map(|e| view! { <dt>"Exchange"</dt><dd>{e}</dd> })}
+        </dl>
+        <h2>"Events"</h2>
+        <ol class="order-events">
+            {events.into_iter().map(|e| view! {
+                <li class="card order-event" id=format!("event-{}", e.seq)>
+                    <p>
+                        <strong class="mono">{format!("#{} {}", e.seq, e.kind)}</strong>
+                        {format!(" · {} · by {}", e.at, e.actor)}
+                    </p>
+                    {e.turn_link.map(|link| view! { <p><A href=link>"The turn that did this"</A></p> })}
+                    <details><summary>"Payload"</summary><pre>{e.payload}</pre></details>
+                    <p class="line-meta mono">{e.id}</p>
+                </li>
+            }).collect_view()}
+        </ol>
+    }
+    .into_any()
+}
