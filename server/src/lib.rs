@@ -10,6 +10,7 @@ pub mod cli;
 pub mod demo;
 pub mod eval;
 pub mod health;
+pub mod json_time;
 pub mod metrics;
 pub mod openapi;
 pub mod orders;

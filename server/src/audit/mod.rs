@@ -17,7 +17,9 @@ use gapless_domain::{
 };
 use gapless_store::Store;
 
-use crate::{api_error::ApiError, staff::extractor::StaffUser, startup::AppState};
+use crate::{
+    api_error::ApiError, json_time::rfc3339, staff::extractor::StaffUser, startup::AppState,
+};
 
 /// Most conversations one search returns.
 const PAGE: u32 = 100;
@@ -163,8 +165,4 @@ pub async fn order_events(store: &dyn Store, number: &str) -> Result<Value, ApiE
             "payload": row.payload,
         })).collect::<Vec<_>>(),
     }))
-}
-
-fn rfc3339(at: time::OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }

@@ -28,7 +28,7 @@ use gapless_store::{
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::{api_error::ApiError, orders::order_write};
+use crate::{api_error::ApiError, json_time::rfc3339, orders::order_write};
 
 /// Every lookup takes at least this long, found or not, so that timing does not tell an
 /// unknown order from a wrong email.
@@ -688,8 +688,4 @@ fn instructions(status: &str) -> &'static str {
         "cancelled" => "This return was cancelled.",
         _ => "",
     }
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }

@@ -31,7 +31,7 @@ use serde_json::{json, Value};
 use time::{Date, Duration, OffsetDateTime};
 
 use super::extractor::StaffUser;
-use crate::{api_error::ApiError, startup::AppState};
+use crate::{api_error::ApiError, json_time::rfc3339, startup::AppState};
 
 /// An open conversation quiet for this long counts as abandoned.
 pub const ABANDONED_AFTER: Duration = Duration::hours(24);
@@ -226,10 +226,6 @@ pub fn to_json(found: &Dashboard, policy: &ReturnPolicy, charts: bool) -> Value 
         ]);
     }
     value
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use time::OffsetDateTime;
 use super::extractor::StaffUser;
 use crate::{
     api_error::{ApiError, ApiJson},
+    json_time::rfc3339,
     startup::AppState,
 };
 
@@ -119,8 +120,4 @@ fn check_reply(text: &str) -> Result<(), ApiError> {
         return Err(ApiError::invalid("invalid_text", "the reply contains control characters"));
     }
     Ok(())
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
