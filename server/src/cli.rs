@@ -7,7 +7,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gapless_store::{redact_url, Store};
 
-use crate::{bench_writes, catalog_import, demo, eval, staff, startup, telemetry};
+use crate::{
+    bench_writes, catalog_import,
+    chat::llm::{ExtractorMode, LlmArgs},
+    demo, eval, staff, startup, telemetry,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -118,6 +122,14 @@ pub struct ServeArgs {
     /// HTTPS (directly or behind a proxy); plain-HTTP browsers would then get no session.
     #[arg(long, env = "GAPLESS_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+
+    /// Which extractor reads chat messages: `rules` (offline), `llm` (the model first,
+    /// the rules extractor when it fails) or `shadow` (rules answer, the model is audited).
+    #[arg(long, env = "GAPLESS_EXTRACTOR", value_enum, default_value = "rules")]
+    pub extractor: ExtractorMode,
+
+    #[command(flatten)]
+    pub llm: LlmArgs,
 }
 
 impl Default for ServeArgs {

@@ -94,6 +94,8 @@ fn test_args() -> ServeArgs {
         rate_lookup_per_second: 1_000.0,
         rate_lookup_burst: 1_000,
         secure_cookies: false,
+        extractor: Default::default(),
+        llm: Default::default(),
     }
 }
 

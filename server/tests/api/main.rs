@@ -6,6 +6,7 @@ mod chat;
 mod health;
 mod helpers;
 mod limits;
+mod llm;
 mod openapi;
 mod pages;
 mod returns;
