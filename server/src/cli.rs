@@ -180,7 +180,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 Ok(())
             }
-            Command::Eval(args) => eval::run(&args).map(drop),
+            Command::Eval(args) => eval::run(&args).await.map(drop),
             Command::Demo(DemoCommand::Seed) => {
                 let store = open_store(&cli.database_url).await?;
                 let seeded = demo::seed(store).await?;
