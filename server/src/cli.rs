@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use gapless_store::{redact_url, Store};
 
 use crate::{
-    bench_writes, catalog_import,
+    bench_llm, bench_writes, catalog_import,
     chat::llm::{ExtractorMode, LlmArgs},
     demo, eval, staff, startup, telemetry,
 };
@@ -46,6 +46,9 @@ pub enum Command {
     /// Measure one-row insert transactions per second on DATABASE_URL: the physical
     /// limit for chat turns on this disk (`scripts/load.mjs` runs it beside the load).
     BenchWrites(bench_writes::BenchWritesArgs),
+    /// Measure the LLM path's own cost (prompt, HTTP, parse, validate) against a
+    /// zero-delay fake model on loopback, beside the rules path. No database needed.
+    BenchLlm(bench_llm::BenchLlmArgs),
     /// Demo data for trying the product.
     #[command(subcommand)]
     Demo(DemoCommand),
@@ -200,6 +203,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 let store = open_store(&cli.database_url).await?;
                 let report = bench_writes::run(store, &args).await?;
                 println!("{report}");
+                Ok(())
+            }
+            Command::BenchLlm(args) => {
+                println!("{}", bench_llm::run(&args).await?);
                 Ok(())
             }
             Command::Staff(StaffCommand::Add(args)) => {

@@ -376,6 +376,19 @@ fn eval_compares_the_model_with_the_rules() {
     assert!(stdout.contains("llm:      2× COKE []"), "{stdout}");
 }
 
+#[test]
+fn bench_llm_times_both_paths() {
+    let output = Command::new(env!("CARGO_BIN_EXE_gapless"))
+        .current_dir(repo_path(""))
+        .env("RUST_LOG", "off")
+        .args(["bench-llm", "--turns", "20"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{stdout}{}", stderr(&output));
+    assert!(stdout.contains("llm path, 20 turns") && stdout.contains("rules path"), "{stdout}");
+}
+
 #[tokio::test]
 async fn demo_seed_places_delivered_orders_of_various_ages() {
     let db = testing::sqlite().await;
