@@ -154,6 +154,7 @@ impl ServeArgs {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     telemetry::init(cli.log_format);
+    crate::tls::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

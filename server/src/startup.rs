@@ -80,6 +80,7 @@ pub struct Application {
 impl Application {
     /// Binds the listener (port 0 picks a free one) and assembles the router.
     pub async fn build(args: &ServeArgs, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        crate::tls::install_crypto_provider();
         let listener = TcpListener::bind(args.site_addr).await.with_context(|| {
             format!(
                 "cannot listen on {} (is another server using it? set LEPTOS_SITE_ADDR to a free address)",

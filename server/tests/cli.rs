@@ -241,6 +241,7 @@ async fn serve_creates_the_database_loads_the_demo_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
 
+    server::tls::install_crypto_provider();
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     let health = loop {

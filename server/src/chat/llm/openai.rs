@@ -37,9 +37,7 @@ pub struct OpenAiCaller {
 
 impl OpenAiCaller {
     pub fn new(settings: &LlmSettings) -> anyhow::Result<Self> {
-        // reqwest is built without a default crypto provider; an error only means
-        // another part of the process installed one first.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
