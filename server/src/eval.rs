@@ -16,6 +16,7 @@ use gapless_domain::{
     orders::{price_line, totals, OrderState},
 };
 use indicatif::{ProgressBar, ProgressStyle};
+use tokio::{sync::Semaphore, task::JoinSet};
 
 use crate::chat::llm::{self, LlmArgs, LlmExtractor};
 
@@ -39,6 +40,10 @@ pub struct EvalArgs {
     /// How many failures (and disagreements) to print.
     #[arg(long, default_value_t = 20)]
     pub failures: usize,
+
+    /// Cases sent to the model at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
 
     #[command(flatten)]
     pub llm: LlmArgs,
@@ -93,7 +98,7 @@ pub async fn run(args: &EvalArgs) -> anyhow::Result<Reports> {
         reports.rules = Some(report);
     }
     if let Some(model) = &model {
-        let (report, unusable) = run_llm(&catalog, model, &cases).await;
+        let (report, unusable) = run_llm(&catalog, model, &cases, args.concurrency).await?;
         if unusable > 0 {
             println!("{unusable} turns got no usable answer from the model (nothing applied)");
         }
@@ -136,30 +141,39 @@ fn progress(len: usize) -> ProgressBar {
     )
 }
 
-/// The same harness as the rules eval: each turn's commands applied to the draft
-/// the previous turns left, whatever their outcome. The model sees that draft in its
-/// prompt. Returns the report and how many turns had no usable answer.
-async fn run_llm(catalog: &Catalog, model: &LlmExtractor, cases: &[Case]) -> (Report, usize) {
+/// The model on every case, `concurrency` cases at a time. Returns the report and how
+/// many turns had no usable answer.
+async fn run_llm(
+    catalog: &Catalog,
+    model: &LlmExtractor,
+    cases: &[Case],
+    concurrency: usize,
+) -> anyhow::Result<(Report, usize)> {
+    let shared = Arc::new(catalog.clone());
     let tools: Arc<[ToolSpec]> = tools(catalog).into();
+    let slots = Arc::new(Semaphore::new(concurrency.max(1)));
+    let bar = progress(cases.len());
+    let mut tasks = JoinSet::new();
+    for (index, case) in cases.iter().enumerate() {
+        let slot = slots.clone().acquire_owned().await.context("the eval's task limit")?;
+        let (catalog, model, tools, case) =
+            (shared.clone(), model.clone(), tools.clone(), case.clone());
+        let bar = bar.clone();
+        tasks.spawn(async move {
+            let result = llm_case(&catalog, &model, tools, &case, index).await;
+            bar.inc(1);
+            drop(slot);
+            (index, result)
+        });
+    }
+    let mut results = tasks.join_all().await;
+    bar.finish_and_clear();
+    results.sort_by_key(|(index, _)| *index);
+
     let mut report = Report { total: cases.len(), ..Report::default() };
     let mut unusable = 0;
-    let bar = progress(cases.len());
-    for (index, case) in cases.iter().enumerate() {
-        let mut draft = Draft::new();
-        for turn in &case.turns {
-            let order = prompt_order(catalog, &draft);
-            let proposal = model.propose(catalog, tools.clone(), &order, turn).await;
-            if let Err(error) = &proposal.run.answer {
-                tracing::warn!(case = index + 1, %error, "the model gave no answer");
-            }
-            if proposal.fallback.is_some() {
-                unusable += 1;
-            }
-            for command in &proposal.parsed.extraction.commands {
-                draft.apply(catalog, command);
-            }
-        }
-        let got: Vec<ExpectedLine> = draft.lines(catalog).into_iter().map(Into::into).collect();
+    for ((index, (got, not_usable)), case) in results.into_iter().zip(cases) {
+        unusable += not_usable;
         if eval::same_lines(&case.lines, &got) {
             report.exact += 1;
         } else {
@@ -170,10 +184,36 @@ async fn run_llm(catalog: &Catalog, model: &LlmExtractor, cases: &[Case]) -> (Re
                 got,
             });
         }
-        bar.set_position(index as u64 + 1);
     }
-    bar.finish_and_clear();
-    (report, unusable)
+    Ok((report, unusable))
+}
+
+/// The same harness as the rules eval: each turn's commands applied to the draft the
+/// previous turns left, whatever their outcome; the model sees that draft in its
+/// prompt. Returns the lines and how many turns had no usable answer.
+async fn llm_case(
+    catalog: &Catalog,
+    model: &LlmExtractor,
+    tools: Arc<[ToolSpec]>,
+    case: &Case,
+    index: usize,
+) -> (Vec<ExpectedLine>, usize) {
+    let mut draft = Draft::new();
+    let mut unusable = 0;
+    for turn in &case.turns {
+        let order = prompt_order(catalog, &draft);
+        let proposal = model.propose(catalog, tools.clone(), &order, turn).await;
+        if let Err(error) = &proposal.run.answer {
+            tracing::warn!(case = index + 1, %error, "the model gave no answer");
+        }
+        if proposal.fallback.is_some() {
+            unusable += 1;
+        }
+        for command in &proposal.parsed.extraction.commands {
+            draft.apply(catalog, command);
+        }
+    }
+    (draft.lines(catalog).into_iter().map(Into::into).collect(), unusable)
 }
 
 /// The draft as the model's prompt shows an order: its lines priced from the catalog.

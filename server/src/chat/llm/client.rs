@@ -83,3 +83,96 @@ impl ModelClient {
         LlmError::Timeout(u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::{collections::VecDeque, sync::Mutex};
+
+    use async_trait::async_trait;
+
+    use super::*;
+
+    /// Answers from a script, each after its pause; counts the calls.
+    struct Scripted {
+        script: Mutex<VecDeque<(Duration, Result<ModelAnswer, LlmError>)>>,
+        calls: Mutex<u32>,
+    }
+
+    impl Scripted {
+        fn new(script: Vec<(Duration, Result<ModelAnswer, LlmError>)>) -> Arc<Scripted> {
+            Arc::new(Scripted { script: Mutex::new(script.into()), calls: Mutex::new(0) })
+        }
+
+        fn calls(&self) -> u32 {
+            *self.calls.lock().unwrap()
+        }
+    }
+
+    #[async_trait]
+    impl ToolCaller for Scripted {
+        async fn call(&self, _request: &ModelRequest) -> Result<ModelAnswer, LlmError> {
+            *self.calls.lock().unwrap() += 1;
+            let next = self.script.lock().unwrap().pop_front();
+            let (pause, answer) = next.expect("a scripted answer");
+            tokio::time::sleep(pause).await;
+            answer
+        }
+    }
+
+    fn client(caller: Arc<Scripted>, timeout_ms: u64, max_retries: u32) -> ModelClient {
+        ModelClient::new(caller, "m".into(), Duration::from_millis(timeout_ms), max_retries, None)
+    }
+
+    fn request() -> ModelRequest {
+        ModelRequest {
+            model: "m".into(),
+            system: String::new(),
+            message: "hi".into(),
+            tools: Arc::from(Vec::new()),
+        }
+    }
+
+    const NOW: Duration = Duration::ZERO;
+
+    #[tokio::test]
+    async fn transient_failures_are_retried_up_to_the_limit() {
+        let caller = Scripted::new(vec![
+            (NOW, Err(LlmError::RateLimited("slow down".into()))),
+            (NOW, Err(LlmError::Server("502".into()))),
+            (NOW, Ok(ModelAnswer { model: "m".into(), ..ModelAnswer::default() })),
+        ]);
+        let run = client(caller.clone(), 5_000, 2).ask(&request()).await;
+        assert!(run.answer.is_ok(), "{:?}", run.answer);
+        assert_eq!((run.attempts, caller.calls()), (3, 3));
+
+        let caller = Scripted::new(vec![
+            (NOW, Err(LlmError::Server("500".into()))),
+            (NOW, Err(LlmError::Server("500".into()))),
+        ]);
+        let run = client(caller.clone(), 5_000, 1).ask(&request()).await;
+        assert_eq!(run.answer.unwrap_err().kind(), "server_error");
+        assert_eq!(caller.calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_not_retried() {
+        let caller = Scripted::new(vec![(NOW, Err(LlmError::Refused("401: bad key".into())))]);
+        let run = client(caller.clone(), 5_000, 3).ask(&request()).await;
+        assert_eq!(run.answer.unwrap_err().kind(), "refused");
+        assert_eq!(caller.calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_timeout_bounds_every_attempt_together() {
+        let slow = Duration::from_secs(10);
+        let caller = Scripted::new(vec![
+            (Duration::from_millis(60), Err(LlmError::Transport("reset".into()))),
+            (slow, Ok(ModelAnswer::default())),
+        ]);
+        let started = Instant::now();
+        let run = client(caller.clone(), 200, 5).ask(&request()).await;
+        assert_eq!(run.answer.unwrap_err(), LlmError::Timeout(200));
+        assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+        assert_eq!(run.attempts, 2);
+    }
+}
