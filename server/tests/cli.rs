@@ -177,6 +177,20 @@ async fn a_bad_database_url_is_one_clear_line() {
 }
 
 #[tokio::test]
+async fn the_llm_extractor_without_a_model_is_one_clear_line() {
+    let db = testing::sqlite().await;
+    let output = gapless(&db.url)
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("GAPLESS_EXTRACTOR", "llm")
+        .env_remove("GAPLESS_LLM_MODEL")
+        .env("OPENAI_API_KEY", "sk-never-shown")
+        .output()
+        .unwrap();
+    assert_one_line_failure(&output, "GAPLESS_EXTRACTOR=llm needs a model");
+    assert!(!stderr(&output).contains("sk-never-shown"));
+}
+
+#[tokio::test]
 async fn a_taken_port_is_one_clear_line() {
     let db = testing::sqlite().await;
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -205,9 +205,8 @@ impl ChatService {
         };
         let mut model_ms = None;
         if let (Some(llm), None) = (&self.llm, &proposal) {
-            let asked =
-                llm.extractor.propose(&snapshot.catalog, snapshot.tools.clone(), before, text);
-            let asked = asked.await;
+            let tools = snapshot.tools.clone();
+            let asked = llm.extractor.propose(&snapshot.catalog, tools, before, text).await;
             model_ms = Some(asked.run.latency_ms);
             if let (Some(metrics), ExtractorMode::Llm) = (&llm.metrics, llm.mode) {
                 metrics.rejected_calls(asked.parsed.rejected.len());
