@@ -26,6 +26,8 @@ enum Answer {
     Status(u16),
     /// The answer after a pause.
     Slow(Duration, Box<Answer>),
+    /// A 200 whose body is not a chat completion.
+    Garbage,
 }
 
 fn calls(list: &[(&'static str, Value)]) -> Answer {
@@ -131,6 +133,7 @@ async fn complete(
                                                "tool_calls": tool_calls })))
                 .into_response();
             }
+            Answer::Garbage => return "<html>gateway says hello</html>".into_response(),
             Answer::Echo(before, after) => {
                 let template = body["messages"][1]["content"].as_str().unwrap_or_default();
                 let text = format!("{before}{template}{after}");
@@ -371,6 +374,35 @@ async fn rate_limits_and_server_errors_fall_back(backend: Backend) {
     assert!(metrics.contains(r#"gapless_llm_errors_total{kind="server_error"} 1"#), "{metrics}");
 }
 
+async fn refusals_and_unreadable_answers_fall_back_without_retries(backend: Backend) {
+    let model = FakeModel::start(vec![Answer::Status(401), Answer::Garbage]).await;
+    let Some(app) = model.shop_with(backend, ExtractorMode::Llm, |llm| llm.max_retries = 3).await
+    else {
+        return;
+    };
+    let chat = app.start_chat().await;
+    app.say(&chat, "a coke please").await;
+    let answer = app.say(&chat, "and a diet coke").await;
+    assert_eq!(skus(&answer["order"]).len(), 2, "{answer}");
+    let turns = app.llm_timeline(&chat).await;
+    assert_eq!(turns[0]["llm"]["error"]["kind"], "refused", "{}", turns[0]);
+    assert_eq!(turns[1]["llm"]["error"]["kind"], "invalid_answer", "{}", turns[1]);
+    assert_eq!(model.requests().len(), 2, "neither is worth a retry");
+}
+
+/// A replayed idempotency key returns the first answer without asking the model again.
+async fn a_replayed_message_does_not_ask_the_model_again(backend: Backend) {
+    let model = FakeModel::start(vec![calls(&[black_tees_in_m(2)])]).await;
+    let Some(app) = model.shop(backend, ExtractorMode::Llm).await else { return };
+    let chat = app.start_chat().await;
+    let body = json!({ "text": "two black tees in M" });
+    let first: Value =
+        app.post_message(&chat, body.clone(), Some("turn-1")).await.json().await.unwrap();
+    let again: Value = app.post_message(&chat, body, Some("turn-1")).await.json().await.unwrap();
+    assert_eq!(first, again);
+    assert_eq!(model.requests().len(), 1);
+}
+
 async fn a_server_error_is_retried_within_the_timeout(backend: Backend) {
     let model = FakeModel::start(vec![Answer::Status(500), calls(&[black_tees_in_m(3)])]).await;
     let Some(app) = model.shop_with(backend, ExtractorMode::Llm, |llm| llm.max_retries = 1).await
@@ -542,6 +574,8 @@ with_a_fake_model!(
     a_slow_model_times_out_and_the_rules_answer,
     rate_limits_and_server_errors_fall_back,
     a_server_error_is_retried_within_the_timeout,
+    refusals_and_unreadable_answers_fall_back_without_retries,
+    a_replayed_message_does_not_ask_the_model_again,
     prompt_injection_in_the_message_changes_nothing,
     prompt_injection_in_a_product_description_changes_nothing,
     shadow_mode_answers_with_rules_and_records_both,
