@@ -7,7 +7,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gapless_store::{redact_url, Store};
 
-use crate::{bench_writes, catalog_import, demo, eval, staff, startup, telemetry};
+use crate::{
+    bench_llm, bench_writes, catalog_import,
+    chat::llm::{ExtractorMode, LlmArgs},
+    demo, eval, staff, startup, telemetry,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -42,6 +46,9 @@ pub enum Command {
     /// Measure one-row insert transactions per second on DATABASE_URL: the physical
     /// limit for chat turns on this disk (`scripts/load.mjs` runs it beside the load).
     BenchWrites(bench_writes::BenchWritesArgs),
+    /// Measure the LLM path's own cost (prompt, HTTP, parse, validate) against a
+    /// zero-delay fake model on loopback, beside the rules path. No database needed.
+    BenchLlm(bench_llm::BenchLlmArgs),
     /// Demo data for trying the product.
     #[command(subcommand)]
     Demo(DemoCommand),
@@ -118,6 +125,14 @@ pub struct ServeArgs {
     /// HTTPS (directly or behind a proxy); plain-HTTP browsers would then get no session.
     #[arg(long, env = "GAPLESS_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+
+    /// Which extractor reads chat messages: `rules` (offline), `llm` (the model first,
+    /// the rules extractor when it fails) or `shadow` (rules answer, the model is audited).
+    #[arg(long, env = "GAPLESS_EXTRACTOR", value_enum, default_value = "rules")]
+    pub extractor: ExtractorMode,
+
+    #[command(flatten)]
+    pub llm: LlmArgs,
 }
 
 impl Default for ServeArgs {
@@ -139,6 +154,7 @@ impl ServeArgs {
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     telemetry::init(cli.log_format);
+    crate::tls::install_crypto_provider();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -168,7 +184,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 Ok(())
             }
-            Command::Eval(args) => eval::run(&args).map(drop),
+            Command::Eval(args) => eval::run(&args).await.map(drop),
             Command::Demo(DemoCommand::Seed) => {
                 let store = open_store(&cli.database_url).await?;
                 let seeded = demo::seed(store).await?;
@@ -188,6 +204,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 let store = open_store(&cli.database_url).await?;
                 let report = bench_writes::run(store, &args).await?;
                 println!("{report}");
+                Ok(())
+            }
+            Command::BenchLlm(args) => {
+                println!("{}", bench_llm::run(&args).await?);
                 Ok(())
             }
             Command::Staff(StaffCommand::Add(args)) => {

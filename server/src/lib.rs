@@ -3,6 +3,7 @@
 
 pub mod api_error;
 pub mod audit;
+pub mod bench_llm;
 pub mod bench_writes;
 pub mod catalog_import;
 pub mod chat;
@@ -19,3 +20,4 @@ pub mod sessions;
 pub mod staff;
 pub mod startup;
 pub mod telemetry;
+pub mod tls;

@@ -1,7 +1,8 @@
 //! `/metrics` in the Prometheus text format: request counts and latencies measured by a
 //! middleware, and the shop's key counts (conversations by outcome, orders and returns by
 //! status, chat turns) read from the database at each scrape, so every app server on
-//! one PostgreSQL reports the same business figures.
+//! one PostgreSQL reports the same business figures. The LLM extractor adds the model's
+//! latency, its errors by kind and the turns that fell back to the rules extractor.
 
 use std::{sync::Arc, time::Instant};
 
@@ -31,8 +32,43 @@ struct StateLabels {
     state: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: String,
+}
+
+/// The LLM extractor's figures; cloning shares them (prometheus-client metrics are
+/// handles).
+#[derive(Debug, Clone)]
+pub struct LlmMetrics {
+    latency: Histogram,
+    errors: Family<KindLabels, Counter>,
+    fallbacks: Family<KindLabels, Counter>,
+    rejected_calls: Counter,
+}
+
+impl LlmMetrics {
+    /// One model call (retries included) that answered or failed.
+    pub fn observe_call(&self, seconds: f64) {
+        self.latency.observe(seconds);
+    }
+
+    pub fn error(&self, kind: &str) {
+        self.errors.get_or_create(&KindLabels { kind: kind.to_owned() }).inc();
+    }
+
+    pub fn fallback(&self, reason: &str) {
+        self.fallbacks.get_or_create(&KindLabels { kind: reason.to_owned() }).inc();
+    }
+
+    pub fn rejected_calls(&self, n: usize) {
+        self.rejected_calls.inc_by(n as u64);
+    }
+}
+
 pub struct Metrics {
     registry: Registry,
+    llm: LlmMetrics,
     requests: Family<StatusLabels, Counter>,
     duration: Histogram,
     conversations: Family<StateLabels, Gauge>,
@@ -67,11 +103,40 @@ impl Default for Metrics {
         registry.register("returns", "Returns by status", returns.clone());
         let chat_turns = Gauge::default();
         registry.register("chat_turns", "Chat turns recorded", chat_turns.clone());
-        Metrics { registry, requests, duration, conversations, orders, returns, chat_turns }
+        let llm = LlmMetrics {
+            // 10 ms to ~40 s: a model answers in hundreds of milliseconds to seconds.
+            latency: Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+                0.01, 2.0, 13,
+            )),
+            errors: Family::default(),
+            fallbacks: Family::default(),
+            rejected_calls: Counter::default(),
+        };
+        registry.register(
+            "llm_call_duration_seconds",
+            "Time the model took to answer one chat turn, retries included",
+            llm.latency.clone(),
+        );
+        registry.register("llm_errors", "Model calls that failed, by kind", llm.errors.clone());
+        registry.register(
+            "llm_fallbacks",
+            "Turns the rules extractor answered because the model gave nothing usable, by reason",
+            llm.fallbacks.clone(),
+        );
+        registry.register(
+            "llm_rejected_tool_calls",
+            "Tool calls refused by the strict parser",
+            llm.rejected_calls.clone(),
+        );
+        Metrics { registry, llm, requests, duration, conversations, orders, returns, chat_turns }
     }
 }
 
 impl Metrics {
+    pub fn llm(&self) -> LlmMetrics {
+        self.llm.clone()
+    }
+
     fn observe(&self, status: StatusCode, seconds: f64) {
         let class = format!("{}xx", status.as_u16() / 100);
         self.requests.get_or_create(&StatusLabels { status: class }).inc();

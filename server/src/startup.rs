@@ -34,7 +34,8 @@ use crate::{
     chat::{
         api::{self as chat_api, Limits},
         limits::{Rate, RequestLimiter},
-        service::ChatService,
+        llm::{self, ExtractorMode},
+        service::{ChatService, LlmChat},
         widget::WidgetChat,
     },
     cli::ServeArgs,
@@ -81,6 +82,7 @@ pub struct Application {
 impl Application {
     /// Binds the listener (port 0 picks a free one) and assembles the router.
     pub async fn build(args: &ServeArgs, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        crate::tls::install_crypto_provider();
         let listener = TcpListener::bind(args.site_addr).await.with_context(|| {
             format!(
                 "cannot listen on {} (is another server using it? set LEPTOS_SITE_ADDR to a free address)",
@@ -100,7 +102,8 @@ impl Application {
                 "no built front end found: pages render but will not hydrate (run `make build`)"
             );
         }
-        let chat = Arc::new(ChatService::new(store.clone()));
+        let metrics = Arc::new(Metrics::default());
+        let chat = Arc::new(ChatService::with_llm(store.clone(), llm_chat(args, &metrics)?));
         let limits = Limits {
             per_ip: Rate { per_second: args.rate_ip_per_second, burst: args.rate_ip_burst },
             per_conversation: Rate {
@@ -129,7 +132,6 @@ impl Application {
             Arc::new(PortalReturns::new(returns.service.clone(), returns.limiter.clone()));
         let staff: Arc<dyn StaffPort> =
             Arc::new(StaffConsole::new(store.clone(), returns.service.clone()));
-        let metrics = Arc::new(Metrics::default());
         let state = AppState {
             leptos_options,
             store,
@@ -237,6 +239,26 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response<Bo
         .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
         .body(Body::from("Something went wrong on our side. Please try again in a moment."))
         .expect("a static response is valid")
+}
+
+/// The model side of the chat for `GAPLESS_EXTRACTOR=llm|shadow`; `None` for `rules`.
+fn llm_chat(args: &ServeArgs, metrics: &Metrics) -> anyhow::Result<Option<LlmChat>> {
+    let mode = args.extractor;
+    if mode == ExtractorMode::Rules {
+        return Ok(None);
+    }
+    let what =
+        format!("GAPLESS_EXTRACTOR={}", if mode == ExtractorMode::Llm { "llm" } else { "shadow" });
+    let settings = args.llm.settings(&what)?;
+    tracing::info!(
+        extractor = ?mode,
+        model = %settings.model,
+        timeout_ms = settings.timeout.as_millis() as u64,
+        phrase = settings.phrase,
+        "chat extractor uses a model"
+    );
+    let extractor = llm::openai_extractor(&settings, Some(metrics.llm()))?;
+    Ok(Some(LlmChat { mode, extractor, metrics: Some(metrics.llm()) }))
 }
 
 /// Reads and validates the return policy; the error names the file and every problem.

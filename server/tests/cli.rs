@@ -177,6 +177,20 @@ async fn a_bad_database_url_is_one_clear_line() {
 }
 
 #[tokio::test]
+async fn the_llm_extractor_without_a_model_is_one_clear_line() {
+    let db = testing::sqlite().await;
+    let output = gapless(&db.url)
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("GAPLESS_EXTRACTOR", "llm")
+        .env_remove("GAPLESS_LLM_MODEL")
+        .env("OPENAI_API_KEY", "sk-never-shown")
+        .output()
+        .unwrap();
+    assert_one_line_failure(&output, "GAPLESS_EXTRACTOR=llm needs a model");
+    assert!(!stderr(&output).contains("sk-never-shown"));
+}
+
+#[tokio::test]
 async fn a_taken_port_is_one_clear_line() {
     let db = testing::sqlite().await;
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -241,6 +255,7 @@ async fn serve_creates_the_database_loads_the_demo_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
 
+    server::tls::install_crypto_provider();
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     let health = loop {
@@ -314,6 +329,79 @@ fn eval_reports_accuracy_and_holds_the_floor() {
         .output()
         .unwrap();
     assert_one_line_failure(&output, "line 2");
+}
+
+/// Two cases: "two diet cokes" (the fake model always proposes two cokes, wrong) and
+/// "a coke" then "make that 3", labelled 4 cokes (wrong for the rules extractor, right
+/// for a model that adds two cokes each turn).
+#[test]
+fn eval_compares_the_model_with_the_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = write(
+        dir.path(),
+        "cases.jsonl",
+        concat!(
+            r#"{"text": "two diet cokes please", "lines": [{"sku": "DIET-COKE", "quantity": 2}]}"#,
+            "\n",
+            r#"{"turns": ["a coke", "make that 3"], "lines": [{"sku": "COKE", "quantity": 4}]}"#,
+            "\n",
+        ),
+    );
+    let eval = |extractor: &str, base_url: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gapless"));
+        command
+            .current_dir(repo_path(""))
+            .env("RUST_LOG", "off")
+            .env_remove("GAPLESS_LLM_MODEL")
+            .args(["eval", "--extractor", extractor])
+            .arg(&cases);
+        if let Some(base_url) = base_url {
+            command.env("OPENAI_BASE_URL", base_url).env("GAPLESS_LLM_MODEL", "fake-model");
+        }
+        command.output().unwrap()
+    };
+
+    let unconfigured = eval("llm", None);
+    assert_one_line_failure(&unconfigured, "set GAPLESS_LLM_MODEL");
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let base_url = runtime.block_on(async {
+        use axum::{routing::post, Json, Router};
+        let answer = serde_json::json!({
+            "id": "chatcmpl-fake", "object": "chat.completion", "created": 1_700_000_000,
+            "model": "fake-model",
+            "choices": [ { "index": 0, "finish_reason": "tool_calls", "message": {
+                "role": "assistant", "content": null,
+                "tool_calls": [ { "id": "call_0", "type": "function", "function": {
+                    "name": "add_item", "arguments": "{\"product\": \"coke\", \"quantity\": 2}" } } ] } } ]
+        });
+        let app = Router::new()
+            .route("/v1/chat/completions", post(move || async move { Json(answer.clone()) }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{address}/v1")
+    });
+    let both = eval("both", Some(&base_url));
+    let stdout = String::from_utf8_lossy(&both.stdout).into_owned();
+    assert!(both.status.success(), "{stdout}{}", stderr(&both));
+    assert!(stdout.contains("exact match: 1/2 (50.0 %) with the rules extractor"), "{stdout}");
+    assert!(stdout.contains("exact match: 1/2 (50.0 %) with the llm extractor"), "{stdout}");
+    assert!(stdout.contains("rules and llm disagree on 2 of 2 cases"), "{stdout}");
+    assert!(stdout.contains("llm:      2× COKE []"), "{stdout}");
+}
+
+#[test]
+fn bench_llm_times_both_paths() {
+    let output = Command::new(env!("CARGO_BIN_EXE_gapless"))
+        .current_dir(repo_path(""))
+        .env("RUST_LOG", "off")
+        .args(["bench-llm", "--turns", "20"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{stdout}{}", stderr(&output));
+    assert!(stdout.contains("llm path, 20 turns") && stdout.contains("rules path"), "{stdout}");
 }
 
 #[tokio::test]

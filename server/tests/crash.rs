@@ -70,6 +70,7 @@ async fn say(client: &reqwest::Client, base: &str, chat: &str, text: &str, key: 
 }
 
 async fn burst_of_confirmations_survives_sigkill(db: TestDatabase) {
+    server::tls::install_crypto_provider();
     let client = reqwest::Client::new();
     let mut server = start(&db.url).await;
     let mut chats = Vec::new();

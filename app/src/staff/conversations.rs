@@ -46,6 +46,9 @@ pub struct TimelineTurn {
     pub order_after_json: String,
     pub reply: String,
     pub timings: String,
+    /// The model's side of the turn (raw tool calls, refused calls, tokens, fallback
+    /// reason), when a model ran.
+    pub llm_json: Option<String>,
 }
 
 #[server(endpoint = "staff/conversations")]
@@ -144,6 +147,7 @@ mod ssr {
                                     .join(" · ")
                             })
                             .unwrap_or_default(),
+                        llm_json: (!turn["llm"].is_null()).then(|| pretty(&turn["llm"])),
                     })
                     .collect()
             })
@@ -281,6 +285,9 @@ fn TimelineView(timeline: Timeline) -> impl IntoView {
                     <details><summary>"Extractor output"</summary><pre>{turn.commands_json}</pre></details>
                     <details><summary>"Validation"</summary><pre>{turn.validation_json}</pre></details>
                     <details><summary>"Order after this turn"</summary><pre>{turn.order_after_json}</pre></details>
+                    {turn.llm_json.map(|llm| view! {
+                        <details><summary>"Model"</summary><pre>{llm}</pre></details>
+                    })}
                 </li>
             }).collect_view()}
         </ol>

@@ -102,6 +102,9 @@ pub async fn conversation_timeline(store: &dyn Store, id: &str) -> Result<Value,
                 "order_after": audit["order_after"],
                 "reply": turn.reply,
                 "timings_ms": audit["timings_ms"],
+                // The model's side of the turn, when one ran: model, raw tool calls,
+                // refused calls, tokens, latency, fallback reason, shadow comparison.
+                "llm": audit["llm"],
             })
         }).collect::<Vec<_>>(),
         "staff_replies": replies.iter().map(|reply| json!({

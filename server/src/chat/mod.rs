@@ -2,5 +2,6 @@
 
 pub mod api;
 pub mod limits;
+pub mod llm;
 pub mod service;
 pub mod widget;

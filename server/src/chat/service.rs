@@ -2,6 +2,10 @@
 //! and stock; run the pure turn (`gapless_domain::chat::turn`); answer side requests
 //! (order status); write everything in one transaction; retry when a concurrent writer
 //! got there first.
+//!
+//! With an LLM configured (`GAPLESS_EXTRACTOR=llm|shadow`) the model is asked once per
+//! message, before the first attempt's validation; a retry after a lost race validates
+//! the same proposal against the fresh order instead of asking again.
 
 use std::{
     sync::{Arc, RwLock},
@@ -12,7 +16,8 @@ use anyhow::Context;
 use gapless_domain::{
     catalog::Catalog,
     chat::{
-        turn::{take_turn, SideRequest, TurnInput, TurnOutcome},
+        llm::{tools, ToolSpec},
+        turn::{take_turn, take_turn_with, SideRequest, TurnInput, TurnOutcome},
         RulesExtractor,
     },
     money::Money,
@@ -22,7 +27,8 @@ use gapless_store::{new_id, ConversationRow, NewConversation, Store, StoreError,
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::{api_error::ApiError, orders::order_write};
+use super::llm::{ExtractorMode, LlmExtractor, Proposal};
+use crate::{api_error::ApiError, json_time::rfc3339, metrics::LlmMetrics, orders::order_write};
 
 /// Longest message accepted, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
@@ -39,6 +45,8 @@ struct CatalogSnapshot {
     checked: std::sync::Mutex<Instant>,
     catalog: Catalog,
     extractor: RulesExtractor,
+    /// The model's tools for this catalog; empty without a model.
+    tools: Arc<[ToolSpec]>,
 }
 
 /// An order as its events leave it, and the seq of the last one.
@@ -50,6 +58,23 @@ struct FoldedOrder {
 pub struct ChatService {
     store: Arc<dyn Store>,
     snapshot: RwLock<Option<Arc<CatalogSnapshot>>>,
+    llm: Option<LlmChat>,
+}
+
+/// The model side of the chat: `llm` or `shadow` mode with its extractor.
+#[derive(Clone)]
+pub struct LlmChat {
+    pub mode: ExtractorMode,
+    pub extractor: LlmExtractor,
+    pub metrics: Option<LlmMetrics>,
+}
+
+/// The turn decided, and by which extractor.
+struct Decided {
+    outcome: TurnOutcome,
+    /// What the staff timeline shows: `rules`, `llm`, `llm→rules` or `rules+shadow`.
+    extractor: &'static str,
+    llm_audit: Option<Value>,
 }
 
 /// What one turn answers: CONTRACTS §2.
@@ -57,7 +82,13 @@ pub type TurnResponse = Value;
 
 impl ChatService {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        ChatService { store, snapshot: RwLock::new(None) }
+        ChatService::with_llm(store, None)
+    }
+
+    /// `llm` is `None` in `rules` mode.
+    pub fn with_llm(store: Arc<dyn Store>, llm: Option<LlmChat>) -> Self {
+        let llm = llm.filter(|llm| llm.mode.uses_model());
+        ChatService { store, snapshot: RwLock::new(None), llm }
     }
 
     pub async fn start_conversation(&self, channel: &str) -> Result<String, ApiError> {
@@ -127,6 +158,7 @@ impl ChatService {
             check_key(key)?;
         }
         let received_at = OffsetDateTime::now_utc();
+        let mut proposal = None;
         for _ in 0..ATTEMPTS {
             let conversation = self
                 .store
@@ -138,7 +170,9 @@ impl ChatService {
                     return Ok(response);
                 }
             }
-            let write = self.decide_turn(&conversation, text, idempotency_key, received_at).await?;
+            let write = self
+                .decide_turn(&conversation, text, idempotency_key, received_at, &mut proposal)
+                .await?;
             match self.store.record_turn(&write).await {
                 Ok(()) => return Ok(write.response),
                 // Someone else wrote first: read again and decide again.
@@ -158,6 +192,7 @@ impl ChatService {
         text: &str,
         idempotency_key: Option<&str>,
         received_at: OffsetDateTime,
+        proposal: &mut Option<Proposal>,
     ) -> Result<TurnWrite, ApiError> {
         let started = Instant::now();
         let snapshot = self.snapshot().await?;
@@ -167,18 +202,43 @@ impl ChatService {
 
         let fresh = OrderState::new(snapshot.catalog.currency);
         let before = order.as_ref().map_or(&fresh, |(_, state)| &state.order);
-        let turn_started = Instant::now();
-        let outcome = take_turn(TurnInput {
+        let input = TurnInput {
             catalog: &snapshot.catalog,
             extractor: &snapshot.extractor,
             stock: &stock,
             order: before,
             message: text,
             order_number: number.as_ref(),
-        });
+        };
+        let mut model_ms = None;
+        if let (Some(llm), None) = (&self.llm, &proposal) {
+            let tools = snapshot.tools.clone();
+            let asked = llm.extractor.propose(&snapshot.catalog, tools, before, text).await;
+            model_ms = Some(asked.run.latency_ms);
+            if let (Some(metrics), ExtractorMode::Llm) = (&llm.metrics, llm.mode) {
+                metrics.rejected_calls(asked.parsed.rejected.len());
+                if let Some(fallback) = &asked.fallback {
+                    metrics.fallback(fallback.kind);
+                }
+            }
+            *proposal = Some(asked);
+        }
+        let turn_started = Instant::now();
+        let Decided { outcome, extractor, mut llm_audit } = self.decide(input, proposal.as_ref());
         let turn_ms = turn_started.elapsed().as_secs_f64() * 1000.0;
 
-        let (reply, handoff) = self.answer_requests(&outcome).await?;
+        let mut base_reply = outcome.reply.clone();
+        let mut phrase_ms = None;
+        if let (Some(llm), Some(audit), "llm") = (&self.llm, llm_audit.as_mut(), extractor) {
+            if llm.extractor.phrases() {
+                let started = Instant::now();
+                let phrasing = llm.extractor.phrase(&outcome).await;
+                phrase_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+                base_reply = phrasing.reply;
+                audit["phrasing"] = phrasing.audit;
+            }
+        }
+        let (reply, handoff) = self.answer_requests(&outcome, base_reply).await?;
         let (order_write, number) = if outcome.events.is_empty() {
             (None, number)
         } else {
@@ -227,15 +287,25 @@ impl ChatService {
             })
             .unwrap_or_default();
         let confirmed = outcome.events.iter().any(|e| matches!(e, OrderEvent::Confirmed { .. }));
-        let audit = json!({
-            "extractor": "rules",
+        let mut timings = json!({ "load": loaded_ms, "turn": turn_ms });
+        if let Some(ms) = model_ms {
+            timings["model"] = json!(ms);
+        }
+        if let Some(ms) = phrase_ms {
+            timings["phrase"] = json!(ms);
+        }
+        let mut audit = json!({
+            "extractor": extractor,
             "extraction": outcome.extraction,
             "validations": outcome.validations,
             "requests": outcome.requests,
             "events": event_refs,
             "order_after": outcome.order_after,
-            "timings_ms": { "load": loaded_ms, "turn": turn_ms },
+            "timings_ms": timings,
         });
+        if let Some(llm) = llm_audit {
+            audit["llm"] = llm;
+        }
         Ok(TurnWrite {
             conversation_id: conversation.id.clone(),
             turn_id: new_id(),
@@ -243,7 +313,7 @@ impl ChatService {
             text: text.to_owned(),
             received_at,
             idempotency_key: idempotency_key.map(str::to_owned),
-            extractor: "rules".into(),
+            extractor: extractor.into(),
             audit,
             reply: reply.clone(),
             response: response.clone(),
@@ -259,9 +329,49 @@ impl ChatService {
         })
     }
 
+    /// Runs the validator over the commands of the extractor the mode picks: the
+    /// rules extractor's, or the model's proposal when it is usable. In shadow mode the
+    /// model's proposal is validated too, for the audit trail only.
+    fn decide(&self, input: TurnInput<'_>, proposal: Option<&Proposal>) -> Decided {
+        let (Some(llm), Some(proposal)) = (&self.llm, proposal) else {
+            return Decided { outcome: take_turn(input), extractor: "rules", llm_audit: None };
+        };
+        let mut audit = proposal.audit();
+        audit["mode"] = json!(if llm.mode == ExtractorMode::Shadow { "shadow" } else { "llm" });
+        match (llm.mode, proposal.extraction()) {
+            (ExtractorMode::Shadow, extraction) => {
+                let outcome = take_turn(input);
+                if let Some(extraction) = extraction {
+                    let shadow = take_turn_with(input, extraction.clone());
+                    audit["shadow"] = json!({
+                        "same_events": shadow.events == outcome.events,
+                        "commands": shadow.extraction.commands,
+                        "validations": shadow.validations,
+                        "events": shadow.events.iter().map(|e| e.kind()).collect::<Vec<_>>(),
+                        "reply": shadow.reply,
+                    });
+                }
+                Decided { outcome, extractor: "rules+shadow", llm_audit: Some(audit) }
+            }
+            (_, Some(extraction)) => Decided {
+                outcome: take_turn_with(input, extraction.clone()),
+                extractor: "llm",
+                llm_audit: Some(audit),
+            },
+            (_, None) => Decided {
+                outcome: take_turn(input),
+                extractor: "llm→rules",
+                llm_audit: Some(audit),
+            },
+        }
+    }
+
     /// The reply with the side requests answered, and whether a person was asked for.
-    async fn answer_requests(&self, outcome: &TurnOutcome) -> Result<(String, bool), ApiError> {
-        let mut reply = outcome.reply.clone();
+    async fn answer_requests(
+        &self,
+        outcome: &TurnOutcome,
+        mut reply: String,
+    ) -> Result<(String, bool), ApiError> {
         let mut handoff = false;
         for request in &outcome.requests {
             match request {
@@ -353,9 +463,12 @@ impl ChatService {
         }
         let catalog = self.store.catalog().await?.ok_or(ApiError::NoCatalog)?;
         let extractor = RulesExtractor::new(&catalog);
+        let tools: Arc<[ToolSpec]> =
+            if self.llm.is_some() { tools(&catalog).into() } else { Arc::from(Vec::new()) };
         tracing::info!(%imported_at, products = catalog.products.len(), "catalog loaded for chat");
         let checked = std::sync::Mutex::new(Instant::now());
-        let snapshot = Arc::new(CatalogSnapshot { imported_at, checked, catalog, extractor });
+        let snapshot =
+            Arc::new(CatalogSnapshot { imported_at, checked, catalog, extractor, tools });
         *self.snapshot.write().expect("snapshot lock") = Some(snapshot.clone());
         Ok(snapshot)
     }
@@ -391,8 +504,4 @@ fn check_key(key: &str) -> Result<(), ApiError> {
 fn parse_number(number: &str) -> Result<OrderNumber, ApiError> {
     OrderNumber::parse(number)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored order number {number:?}: {e}")))
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }

@@ -65,6 +65,7 @@ pub async fn spawn_app_with(
     catalog_import::import_file(db.store.as_ref(), &repo_path("demo/catalog.json"))
         .await
         .expect("the demo catalog imports");
+    server::tls::install_crypto_provider();
     let mut args = test_args();
     configure(&mut args);
     let app = Application::build(&args, db.store.clone()).await.expect("app builds");
@@ -94,6 +95,8 @@ fn test_args() -> ServeArgs {
         rate_lookup_per_second: 1_000.0,
         rate_lookup_burst: 1_000,
         secure_cookies: false,
+        extractor: Default::default(),
+        llm: Default::default(),
     }
 }
 

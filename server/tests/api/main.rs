@@ -8,6 +8,7 @@ mod handoffs;
 mod health;
 mod helpers;
 mod limits;
+mod llm;
 mod openapi;
 mod orders;
 mod pages;
