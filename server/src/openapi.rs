@@ -1,9 +1,9 @@
-//! The OpenAPI 3.1 document of the JSON chat API (CONTRACTS §2–3), served at
-//! `GET /api/v1/openapi.json`.
+//! The OpenAPI 3.1 document of the JSON chat and returns APIs (CONTRACTS §2–4), served
+//! at `GET /api/v1/openapi.json`.
 //!
-//! The handlers answer with `serde_json::Value` built in `chat::service`, so the types
+//! The handlers answer with `serde_json::Value` built in the services, so the types
 //! below exist only to describe those bodies: they are never built or serialized. Their
-//! field names must stay those of CONTRACTS §2–3; `tests/api/openapi.rs` checks them
+//! field names must stay those of CONTRACTS §2–4; `tests/api/openapi.rs` checks them
 //! against real answers of a running server.
 
 use std::sync::LazyLock;
@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use axum::{http::header, response::IntoResponse, routing::get, Router};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::{chat::api as chat_api, startup::AppState};
+use crate::{chat::api as chat_api, returns::api as returns_api, startup::AppState};
 
 /// The whole document: the chat operations and the schemas of their bodies.
 #[derive(OpenApi)]
@@ -22,12 +22,18 @@ use crate::{chat::api as chat_api, startup::AppState};
         description = "Shoppers order through chat. Start a conversation, send the shopper's \
                        messages one by one, read the reply, the order as it stands and \
                        machine-readable notes on each turn. The conversation id is an \
-                       unguessable capability: whoever holds it may read and continue it."
+                       unguessable capability: whoever holds it may read and continue it. \
+                       Customers return goods: find the order with its number and email, \
+                       ask for a return and get a decision per item at once, then follow \
+                       it by its RMA code."
     ),
     paths(
         chat_api::create_conversation,
         chat_api::post_message,
         chat_api::read_conversation,
+        returns_api::lookup,
+        returns_api::request_return,
+        returns_api::status,
     ),
     components(schemas(
         NewConversation,
@@ -46,8 +52,25 @@ use crate::{chat::api as chat_api, startup::AppState};
         Address,
         ErrorBody,
         ErrorDetail,
+        ExchangeRef,
+        OrderProof,
+        Lookup,
+        LookupLine,
+        ExchangeOption,
+        ExchangeValue,
+        ReasonChoice,
+        NewReturn,
+        NewReturnItem,
+        ReturnCreated,
+        CreatedItem,
+        ReturnView,
+        ReturnItemView,
+        TimelineEntry,
     )),
-    tags((name = "chat", description = "Ordering through chat (CONTRACTS §2–3)"))
+    tags(
+        (name = "chat", description = "Ordering through chat (CONTRACTS §2–3)"),
+        (name = "returns", description = "Returns, exchanges and refunds (CONTRACTS §4)")
+    )
 )]
 pub struct ApiDoc;
 
@@ -171,7 +194,8 @@ pub struct Conversation {
     /// asked for a person; `null` while neither happened.
     #[schema(required = true, examples("ordered", "handed_off"))]
     pub outcome: Option<String>,
-    /// Every message in order: each shopper message followed by the assistant's reply.
+    /// Every message in time order: each shopper message followed by the assistant's
+    /// reply, and what staff wrote after a handoff.
     pub messages: Vec<ConversationMessage>,
     /// The current order; `null` while there is none.
     #[schema(required = true)]
@@ -198,6 +222,8 @@ pub struct ConversationMessage {
 pub enum Role {
     Shopper,
     Assistant,
+    /// A member of the shop's staff, after the shopper asked for a person.
+    Staff,
 }
 
 /// An order (CONTRACTS §3). Amounts are integers in minor units of `currency`
@@ -239,6 +265,18 @@ pub struct Order {
     /// Where to ship; `null` until the shopper gives any of it.
     #[schema(required = true)]
     pub shipping_address: Option<Address>,
+    /// Only on an order that ships an exchange's replacement: the return and the
+    /// original order it settles (nothing is owed for it).
+    pub exchange_for: Option<ExchangeRef>,
+}
+
+/// The return an exchange's replacement order settles.
+#[derive(ToSchema)]
+pub struct ExchangeRef {
+    #[schema(examples("R-7K2M9Q4X"))]
+    pub rma: String,
+    #[schema(examples("G-100042"))]
+    pub original: String,
 }
 
 /// One line of an `Order`.
@@ -354,4 +392,191 @@ pub struct ErrorDetail {
     /// For people: what to change or when to try again.
     #[schema(examples("no such conversation"))]
     pub message: String,
+}
+
+// Returns (CONTRACTS §4).
+
+/// What proves an order: both, or nothing is said.
+#[derive(ToSchema)]
+#[schema(examples(json!({ "order_number": "G-100042", "email": "ana@example.com" })))]
+pub struct OrderProof {
+    pub order_number: String,
+    /// Compared without regard to case.
+    pub email: String,
+}
+
+/// An order the customer proved, with what can still come back.
+#[derive(ToSchema)]
+pub struct Lookup {
+    pub order_number: String,
+    /// ISO 4217 code of every amount.
+    pub currency: String,
+    pub lines: Vec<LookupLine>,
+    /// The shop's return reasons, in its order.
+    pub reasons: Vec<ReasonChoice>,
+    /// What the shop offers instead: `refund`, `exchange`, `store_credit`.
+    pub resolutions: Vec<String>,
+}
+
+/// One order line in a lookup.
+#[derive(ToSchema)]
+pub struct LookupLine {
+    /// The line's index: what a return item's `line` names.
+    pub line: u32,
+    pub sku: String,
+    pub name: String,
+    /// Units bought.
+    pub quantity: u32,
+    /// Minor units, as bought.
+    pub unit_price: i64,
+    /// What was chosen, as on the order.
+    pub choices: Vec<Choice>,
+    /// Units that may still be returned.
+    pub returnable_quantity: u32,
+    /// The last instant a return may be asked for (RFC 3339); `null` when unbounded.
+    #[schema(required = true, format = DateTime)]
+    pub return_by: Option<String>,
+    /// Only when `returnable_quantity` is 0: `final_sale`, `window_closed` or
+    /// `already_returned`.
+    pub reason: Option<String>,
+    /// The same, in words for the customer.
+    pub message: Option<String>,
+    /// Only when the shop offers exchanges and units can come back: per single-choice
+    /// group, the other values at the same unit price.
+    pub exchange_options: Option<Vec<ExchangeOption>>,
+}
+
+/// What one option group of a bought line could be exchanged for.
+#[derive(ToSchema)]
+pub struct ExchangeOption {
+    #[schema(examples("size"))]
+    pub group: String,
+    /// The value bought; `null` when the line left the group at no value.
+    #[schema(required = true)]
+    pub current: Option<String>,
+    pub values: Vec<ExchangeValue>,
+}
+
+#[derive(ToSchema)]
+pub struct ExchangeValue {
+    #[schema(examples("l"))]
+    pub value: String,
+    /// One unit is in stock now; the request checks again for its quantity.
+    pub available: bool,
+}
+
+/// A return reason of the shop's policy.
+#[derive(ToSchema)]
+#[schema(examples(json!({ "code": "too_small", "label": "Too small" })))]
+pub struct ReasonChoice {
+    pub code: String,
+    pub label: String,
+}
+
+/// A return request.
+#[derive(ToSchema)]
+#[schema(examples(json!({
+    "order_number": "G-100042", "email": "ana@example.com", "resolution": "exchange",
+    "items": [ { "line": 0, "quantity": 1, "reason": "too_small", "exchange": { "size": "l" } } ]
+})))]
+pub struct NewReturn {
+    pub order_number: String,
+    pub email: String,
+    #[schema(min_items = 1)]
+    pub items: Vec<NewReturnItem>,
+    /// `refund`, `exchange` or `store_credit`.
+    #[schema(examples("refund", "exchange", "store_credit"))]
+    pub resolution: String,
+}
+
+#[derive(ToSchema)]
+pub struct NewReturnItem {
+    /// The index of the order line.
+    pub line: u32,
+    #[schema(minimum = 1, maximum = 10000)]
+    pub quantity: i64,
+    /// One of the lookup's `reasons` codes.
+    pub reason: String,
+    /// At most 1000 characters.
+    #[schema(max_length = 1000)]
+    pub comment: Option<String>,
+    /// For an exchange, required: the values wanted instead, by group.
+    #[schema(value_type = Option<Object>, examples(json!({ "size": "l" })))]
+    pub exchange: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// The decision on a new return, per item.
+#[derive(ToSchema)]
+pub struct ReturnCreated {
+    #[schema(examples("R-7K2M9Q4X"))]
+    pub rma: String,
+    /// `approved`, `rejected` or `in_review`.
+    pub status: String,
+    pub items: Vec<CreatedItem>,
+    /// What the customer does next.
+    pub instructions: String,
+}
+
+#[derive(ToSchema)]
+pub struct CreatedItem {
+    pub line: u32,
+    pub quantity: u32,
+    /// `approved`, `rejected` or `in_review`.
+    pub decision: String,
+    /// Why, in words the customer understands.
+    pub reason: String,
+    /// The policy rule that decided.
+    pub rule: String,
+    /// Minor units kept back of the refund.
+    pub restocking_fee: i64,
+    /// For an exchange: every choice of the replacement line; `null` otherwise.
+    #[schema(required = true)]
+    pub exchange: Option<Vec<Choice>>,
+}
+
+/// A return as the customer follows it.
+#[derive(ToSchema)]
+pub struct ReturnView {
+    pub rma: String,
+    pub order_number: String,
+    #[schema(required = true)]
+    pub currency: Option<String>,
+    /// `requested`, `approved`, `rejected`, `in_review`, `received`, `refunded`,
+    /// `exchanged`, `credited` or `cancelled`.
+    pub status: String,
+    pub resolution: String,
+    pub items: Vec<ReturnItemView>,
+    pub timeline: Vec<TimelineEntry>,
+    /// Minor units refunded or credited; `null` before.
+    #[schema(required = true)]
+    pub refund_amount: Option<i64>,
+    pub instructions: String,
+    /// The order that ships an exchange's replacement; `null` before.
+    #[schema(required = true)]
+    pub replacement_order: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct ReturnItemView {
+    pub line: u32,
+    pub sku: String,
+    #[schema(required = true)]
+    pub name: Option<String>,
+    pub quantity: u32,
+    pub reason: String,
+    pub decision: String,
+    pub rule: String,
+    pub message: String,
+    /// Minor units: unit price times quantity, as bought.
+    pub value: i64,
+    pub restocking_fee: i64,
+    #[schema(required = true)]
+    pub exchange: Option<Vec<Choice>>,
+}
+
+#[derive(ToSchema)]
+pub struct TimelineEntry {
+    pub status: String,
+    #[schema(format = DateTime)]
+    pub at: String,
 }

@@ -73,6 +73,22 @@ impl ReturnsApi {
     }
 }
 
+/// Finds an order by its number and the email it was placed with.
+#[utoipa::path(
+    post,
+    path = "/api/v1/returns/lookup",
+    tag = "returns",
+    operation_id = "lookup_order",
+    request_body = crate::openapi::OrderProof,
+    responses(
+        (status = 200, description = "The order's lines and what can still come back", body = crate::openapi::Lookup),
+        (status = 404, description = "A wrong number, a wrong email and an unknown order all get this same answer, after the same time", body = crate::openapi::ErrorBody),
+        (status = 422, description = "The body does not have the fields of `OrderProof`", body = crate::openapi::ErrorBody),
+        (status = 429, description = "Too many lookups from this client IP or for this order", body = crate::openapi::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+        (status = 500, description = "Something went wrong on the server: `internal`", body = crate::openapi::ErrorBody),
+    )
+)]
 async fn lookup(
     State(api): State<ReturnsApi>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -82,6 +98,22 @@ async fn lookup(
     Ok(Json(api.service.lookup(&proof).await?))
 }
 
+/// Asks for a return; every item is decided at once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/returns",
+    tag = "returns",
+    operation_id = "request_return",
+    request_body = crate::openapi::NewReturn,
+    responses(
+        (status = 201, description = "The return with a decision per item", body = crate::openapi::ReturnCreated),
+        (status = 404, description = "No order with this number and email", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Input no portal would send (`unknown_line`, `invalid_quantity`, `unknown_reason`, `comment_too_long`, …) or an exchange that cannot be met (`exchange_missing`, `exchange_price_differs`, `exchange_out_of_stock`, …); nothing is written", body = crate::openapi::ErrorBody),
+        (status = 429, description = "Too many lookups from this client IP or for this order", body = crate::openapi::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+        (status = 500, description = "Something went wrong on the server: `internal`", body = crate::openapi::ErrorBody),
+    )
+)]
 async fn request_return(
     State(api): State<ReturnsApi>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -93,6 +125,24 @@ async fn request_return(
     Ok((StatusCode::CREATED, Json(api.service.request(&proof, &request).await?)))
 }
 
+/// A return's status and timeline, for whoever knows its RMA code and email.
+#[utoipa::path(
+    get,
+    path = "/api/v1/returns/{rma}",
+    tag = "returns",
+    operation_id = "return_status",
+    params(
+        ("rma" = String, Path, description = "The return's code, e.g. `R-7K2M9Q4X`"),
+        ("email" = String, Query, description = "The email of the order"),
+    ),
+    responses(
+        (status = 200, description = "The return as it stands", body = crate::openapi::ReturnView),
+        (status = 404, description = "No return with this code and email", body = crate::openapi::ErrorBody),
+        (status = 429, description = "Too many lookups from this client IP or for this order", body = crate::openapi::ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
+        (status = 500, description = "Something went wrong on the server: `internal`", body = crate::openapi::ErrorBody),
+    )
+)]
 async fn status(
     State(api): State<ReturnsApi>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -1,5 +1,5 @@
-//! The OpenAPI document of the chat API: what it lists, and a drift check of its
-//! schemas against the JSON a running server really answers.
+//! The OpenAPI document of the chat and returns APIs: what it lists, and a drift check
+//! of its schemas against the JSON a running server really answers.
 
 use serde_json::{Map, Value};
 use server::openapi::ApiDoc;
@@ -32,7 +32,7 @@ fn required(document: &Value, name: &str) -> Vec<String> {
 }
 
 #[test]
-fn the_document_is_openapi_3_1_with_the_three_chat_operations() {
+fn the_document_is_openapi_3_1_with_the_chat_and_returns_operations() {
     let document = document();
     assert_eq!(document["openapi"], "3.1.0");
     assert_eq!(document["info"]["title"], "Gapless API");
@@ -49,6 +49,9 @@ fn the_document_is_openapi_3_1_with_the_three_chat_operations() {
             ("/api/v1/conversations".to_owned(), vec!["post".to_owned()]),
             ("/api/v1/conversations/{id}".to_owned(), vec!["get".to_owned()]),
             ("/api/v1/conversations/{id}/messages".to_owned(), vec!["post".to_owned()]),
+            ("/api/v1/returns".to_owned(), vec!["post".to_owned()]),
+            ("/api/v1/returns/lookup".to_owned(), vec!["post".to_owned()]),
+            ("/api/v1/returns/{rma}".to_owned(), vec!["get".to_owned()]),
         ]
     );
     let created = &paths["/api/v1/conversations"]["post"]["responses"]["201"];
@@ -114,7 +117,9 @@ fn the_schemas_have_the_field_names_of_the_contracts() {
     };
     // CONTRACTS §3.
     let order = ["number", "status", "currency", "lines", "totals", "customer", "shipping_address"];
-    assert_eq!(names("Order"), sorted(&order));
+    let mut documented = order.to_vec();
+    documented.push("exchange_for");
+    assert_eq!(names("Order"), sorted(&documented));
     assert_eq!(required(&document, "Order"), order, "every Order field is always present");
     assert_eq!(
         names("OrderLine"),
@@ -145,6 +150,77 @@ fn the_schemas_have_the_field_names_of_the_contracts() {
     assert_eq!(names("ConversationMessage"), sorted(&["id", "role", "text", "at"]));
     assert_eq!(names("ErrorBody"), ["error"]);
     assert_eq!(names("ErrorDetail"), sorted(&["code", "message"]));
+    // CONTRACTS §4.
+    assert_eq!(names("OrderProof"), sorted(&["order_number", "email"]));
+    assert_eq!(names("NewReturn"), sorted(&["order_number", "email", "items", "resolution"]));
+    assert_eq!(
+        names("NewReturnItem"),
+        sorted(&["line", "quantity", "reason", "comment", "exchange"])
+    );
+    assert_eq!(required(&document, "NewReturnItem"), ["line", "quantity", "reason"]);
+    for name in ["rma", "status", "items"] {
+        assert!(names("ReturnCreated").contains(&name.to_owned()), "{name}");
+    }
+    for name in ["line", "quantity", "decision", "reason"] {
+        assert!(names("CreatedItem").contains(&name.to_owned()), "{name}");
+    }
+    assert_eq!(names("TimelineEntry"), sorted(&["status", "at"]));
+}
+
+/// A lookup, a request for an exchange and the return's status fit their schemas.
+async fn real_returns_fit_the_documented_schemas(app: TestApp) {
+    let document = document();
+    let number = app.confirmed_order("two black tees in M", "ana@example.com").await;
+    let lookup: Value = app
+        .client
+        .post(format!("{}/api/v1/returns/lookup", app.address))
+        .json(&serde_json::json!({ "order_number": number, "email": "ana@example.com" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_keys_documented(&document, "Lookup", &lookup, &[]);
+    let line = &lookup["lines"][0];
+    assert_keys_documented(&document, "LookupLine", line, &[]);
+    assert_keys_documented(&document, "ExchangeOption", &line["exchange_options"][0], &[]);
+    assert_keys_documented(&document, "ReasonChoice", &lookup["reasons"][0], &[]);
+    for name in required(&document, "LookupLine") {
+        assert!(line.get(&name).is_some(), "no {name} in {line:#}");
+    }
+
+    let created: Value = app
+        .client
+        .post(format!("{}/api/v1/returns", app.address))
+        .json(&serde_json::json!({
+            "order_number": number, "email": "ana@example.com", "resolution": "exchange",
+            "items": [ { "line": 0, "quantity": 1, "reason": "too_small", "exchange": { "size": "l" } } ]
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_keys_documented(&document, "ReturnCreated", &created, &[]);
+    assert_keys_documented(&document, "CreatedItem", &created["items"][0], &[]);
+    for name in required(&document, "CreatedItem") {
+        assert!(created["items"][0].get(&name).is_some(), "no {name} in {created:#}");
+    }
+    let rma = created["rma"].as_str().unwrap();
+    let status: Value = app
+        .get(&format!("/api/v1/returns/{rma}?email=ana@example.com"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_keys_documented(&document, "ReturnView", &status, &[]);
+    assert_keys_documented(&document, "ReturnItemView", &status["items"][0], &[]);
+    assert_keys_documented(&document, "TimelineEntry", &status["timeline"][0], &[]);
+    for name in required(&document, "ReturnView") {
+        assert!(status.get(&name).is_some(), "no {name} in {status:#}");
+    }
 }
 
 /// Every key of `value` (an object) must be a property of `schema_name`.
@@ -201,4 +277,8 @@ async fn the_app_serves_the_document(app: TestApp) {
     assert_eq!(served, document());
 }
 
-crate::on_both_backends!(a_real_turn_fits_the_documented_schemas, the_app_serves_the_document);
+crate::on_both_backends!(
+    a_real_turn_fits_the_documented_schemas,
+    real_returns_fit_the_documented_schemas,
+    the_app_serves_the_document
+);
