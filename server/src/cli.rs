@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gapless_store::{redact_url, Store};
 
-use crate::{bench_writes, catalog_import, demo, eval, staff, startup, telemetry};
+use crate::{bench_audit, bench_writes, catalog_import, demo, eval, staff, startup, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -42,6 +42,9 @@ pub enum Command {
     /// Measure one-row insert transactions per second on DATABASE_URL: the physical
     /// limit for chat turns on this disk (`scripts/load.mjs` runs it beside the load).
     BenchWrites(bench_writes::BenchWritesArgs),
+    /// Seed DATABASE_URL up to N conversations (100,000 by default) and time the staff
+    /// console's conversation list: first page, deep page, filters, word search.
+    BenchAudit(bench_audit::BenchAuditArgs),
     /// Demo data for trying the product.
     #[command(subcommand)]
     Demo(DemoCommand),
@@ -188,6 +191,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 let store = open_store(&cli.database_url).await?;
                 let report = bench_writes::run(store, &args).await?;
                 println!("{report}");
+                Ok(())
+            }
+            Command::BenchAudit(args) => {
+                let store = bench_audit::open(&cli.database_url).await?;
+                print!("{}", bench_audit::run(store, &args).await?);
                 Ok(())
             }
             Command::Staff(StaffCommand::Add(args)) => {

@@ -319,7 +319,41 @@ async fn staff_export_the_audit_log_as_csv(app: TestApp) {
     }
 }
 
+/// The console page filters by the URL (a plain GET form) and pages with "Older →".
+async fn the_console_lists_conversations_a_page_at_a_time(app: TestApp) {
+    let mut chats = Vec::new();
+    for _ in 0..51 {
+        chats.push(app.start_chat().await);
+    }
+    sign_in_agent(&app).await;
+    let today = time::OffsetDateTime::now_utc().date();
+
+    let response = app.get(&format!("/staff/conversations?outcome=open&from={today}")).await;
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.contains(r#"<form method="GET""#), "{html}");
+    assert!(html.contains(r#"<option value="open" selected"#), "{html}");
+    assert!(html.contains(&format!(r#"href="/api/v1/staff/audit.csv?from={today}""#)), "{html}");
+    assert_eq!(html.matches(r#"class="conversation-row""#).count(), 50);
+    assert!(html.contains(&chats[50]), "newest first");
+    let older = html.split(r#"rel="next""#).next().unwrap();
+    let href = older.rsplit("href=\"").next().unwrap();
+    let href = &href[..href.find('"').unwrap()].replace("&amp;", "&");
+    assert!(href.starts_with("/staff/conversations?outcome=open&from="), "{href}");
+    assert!(href.contains("cursor="), "{href}");
+
+    let html = app.get(href).await.text().await.unwrap();
+    assert_eq!(html.matches(r#"class="conversation-row""#).count(), 1);
+    assert!(html.contains(&chats[0]), "the oldest is on the second page");
+    assert!(!html.contains(r#"rel="next""#), "the last page links to no older one");
+    assert!(html.contains("← Newest"));
+
+    let html = app.get("/staff/conversations?order=G-999999").await.text().await.unwrap();
+    assert!(html.contains("No conversation matches."), "{html}");
+}
+
 on_both_backends!(
+    the_console_lists_conversations_a_page_at_a_time,
     staff_find_a_conversation_and_read_its_timeline,
     console_server_functions_refuse_the_signed_out,
     staff_filter_and_page_conversations,
