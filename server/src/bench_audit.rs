@@ -197,7 +197,7 @@ async fn seed(
                     }
                     let started = now - time::Duration::seconds((end - i) as i64 * SPACING_SECONDS);
                     seed_conversation(store.as_ref(), i, started).await?;
-                    if i % 10_000 == 0 {
+                    if i.is_multiple_of(10_000) {
                         eprintln!("seeded {i} conversations");
                     }
                 }
@@ -227,14 +227,14 @@ async fn seed_conversation(
     for seq in 1..=turns {
         let mut text =
             PHRASES[((i * 7 + u64::from(seq)) % PHRASES.len() as u64) as usize].to_owned();
-        if i % 1000 == 0 && seq == 1 {
+        if i.is_multiple_of(1000) && seq == 1 {
             text.push_str(" and a kayak");
         }
         let last = seq == turns;
-        let order = if last && i % 10 == 0 { Some(order(store).await?) } else { None };
+        let order = if last && i.is_multiple_of(10) { Some(order(store).await?) } else { None };
         let outcome = match () {
             _ if order.is_some() => Some("ordered".to_owned()),
-            _ if last && i % 7 == 0 => Some("handed_off".to_owned()),
+            _ if last && i.is_multiple_of(7) => Some("handed_off".to_owned()),
             _ => None,
         };
         let write = TurnWrite {

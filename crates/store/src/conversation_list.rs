@@ -82,7 +82,7 @@ impl PageKey {
 
     pub(crate) fn decode(cursor: &str) -> Result<PageKey, StoreError> {
         let bad = |why: &str| StoreError::BadCursor(why.to_owned());
-        if cursor.len() > 256 || cursor.len() % 2 != 0 {
+        if cursor.len() > 256 || !cursor.len().is_multiple_of(2) {
             return Err(bad("wrong length"));
         }
         let bytes = (0..cursor.len())
