@@ -133,6 +133,7 @@ pub async fn run(store: Arc<dyn Store>, args: &BenchAuditArgs) -> anyhow::Result
         ),
         ("words: rare (\"kayak\")", ConversationQuery { words: words("kayak"), ..all() }),
         ("words: short (\"M\")", ConversationQuery { words: words("M"), ..all() }),
+        ("words: none match (\"zebra\")", ConversationQuery { words: words("zebra"), ..all() }),
         ("order number", ConversationQuery { order_number: an_order, ..all() }),
         (
             "one day mid-list + common word",

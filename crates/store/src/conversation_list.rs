@@ -133,12 +133,6 @@ pub struct AuditTurnRow {
     pub turn: TurnRow,
 }
 
-/// The words that an index of three-character pieces can find, and those too short for
-/// it (matched by reading the turns).
-pub(crate) fn split_words(words: &[String]) -> (Vec<&str>, Vec<&str>) {
-    words.iter().map(String::as_str).filter(|w| !w.is_empty()).partition(|w| w.chars().count() >= 3)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use sqlx::{types::Json, Row, Sqlite, Transaction};
 use time::OffsetDateTime;
 
 use crate::{
-    conversation_list::{page, split_words, PageKey},
+    conversation_list::{page, PageKey},
     option_key,
     records::*,
     sqlite::SqliteStore,
@@ -14,6 +14,10 @@ use crate::{
     write_conflict, AuditTurnQuery, AuditTurnRow, ConversationPage, ConversationQuery, OrderSource,
     StockKey, StoreError,
 };
+
+/// Turns a word may be in and still count as rare: the trigram index lists them, and
+/// the conversations they belong to are checked against the page.
+const RARE_WORD_TURNS: i64 = 1_000;
 
 impl SqliteStore {
     pub(crate) async fn create_conversation_impl(
@@ -99,20 +103,48 @@ impl SqliteStore {
                 .push_bind(number.clone())
                 .push(")");
         }
-        let (indexed, short) = split_words(&query.words);
-        for word in indexed {
-            // A quoted FTS5 string: the trigram index matches it as a substring, with no
-            // query syntax of its own (a `"` inside is doubled).
-            sql.push(" AND c.id IN (SELECT conversation_id FROM chat_turns_fts WHERE chat_turns_fts MATCH ")
-                .push_bind(format!("\"{}\"", word.replace('"', "\"\"")))
-                .push(")");
+        // A rare word is looked up in the trigram index, and the few conversations it
+        // names are checked against the rest; a common one is checked per conversation,
+        // newest first, through the turns' (conversation_id, seq) key, which fills a page
+        // after a few hundred. Either way round costs hundreds of milliseconds at 100,000
+        // conversations (`gapless bench-audit`), so one bounded count picks per word.
+        let mut rare = Vec::new();
+        let mut common = Vec::new();
+        for word in query.words.iter().filter(|w| !w.is_empty()) {
+            if word.chars().count() >= 3 {
+                // A quoted FTS5 string: the trigram index matches it as a substring, with
+                // no query syntax of its own (a `"` inside is doubled).
+                let phrase = format!("\"{}\"", word.replace('"', "\"\""));
+                let hits: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM (SELECT 1 FROM chat_turns_fts \
+                     WHERE chat_turns_fts MATCH ? LIMIT ?)",
+                )
+                .bind(&phrase)
+                .bind(RARE_WORD_TURNS)
+                .fetch_one(&self.reader)
+                .await?;
+                if hits < RARE_WORD_TURNS {
+                    rare.push(phrase);
+                    continue;
+                }
+            }
+            // Shorter than a trigram, or common.
+            common.push(crate::contains_pattern(word));
         }
-        for word in short {
+        for phrase in rare {
+            sql.push(
+                " AND c.id IN (SELECT conversation_id FROM chat_turns_fts \
+                 WHERE chat_turns_fts MATCH ",
+            )
+            .push_bind(phrase)
+            .push(")");
+        }
+        for pattern in common {
             sql.push(
                 " AND EXISTS (SELECT 1 FROM chat_turns t WHERE t.conversation_id = c.id \
                  AND lower(t.text) LIKE ",
             )
-            .push_bind(crate::contains_pattern(word))
+            .push_bind(pattern)
             .push(" ESCAPE '\\')");
         }
         if let Some(cursor) = &query.cursor {

@@ -1074,6 +1074,32 @@ async fn conversations_are_found_by_their_words(store: Arc<dyn Store>) {
     assert_eq!(listed(store, &with(&["slim\" OR pizzas"])).await, Vec::<String>::new());
 }
 
+/// A word in more than a thousand turns is searched another way on SQLite (through each
+/// conversation's turns rather than the trigram index): the answer is the same.
+async fn a_common_word_is_found_like_a_rare_one(store: Arc<dyn Store>) {
+    let at = datetime!(2026-03-02 10:00 UTC);
+    let tasks = (0..50)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let texts: Vec<String> = (0..21).map(|n| format!("tee number {n}")).collect();
+                let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+                conversation_at(store.as_ref(), at + Duration::seconds(i), &texts, None).await
+            })
+        })
+        .collect();
+    let mut tees = futures_join(tasks).await;
+    let kayak =
+        conversation_at(store.as_ref(), at - Duration::hours(1), &["a TEE", "and a kayak"], None)
+            .await;
+    tees.reverse();
+    tees.push(kayak.clone());
+    let with = |w: &[&str]| ConversationQuery { words: words(w), ..all_conversations() };
+    assert_eq!(listed(store.as_ref(), &with(&["tee"])).await, tees);
+    assert_eq!(listed(store.as_ref(), &with(&["Tee", "kayak"])).await, [kayak.as_str()]);
+    assert_eq!(listed(store.as_ref(), &with(&["number", "kayak"])).await, Vec::<String>::new());
+}
+
 async fn conversations_are_filtered_by_outcome(store: Arc<dyn Store>) {
     let at = datetime!(2026-03-02 10:00 UTC);
     let store = store.as_ref();
@@ -1337,6 +1363,7 @@ contract!(
     the_write_probe_commits_and_clears,
     concurrent_turns_commit_independently,
     conversations_are_found_by_their_words,
+    a_common_word_is_found_like_a_rare_one,
     conversations_are_filtered_by_outcome,
     conversations_are_filtered_by_start_half_open,
     a_conversation_is_found_by_its_order_number,
