@@ -304,7 +304,7 @@ pub fn StaffConversationsPage() -> impl IntoView {
                 <A href="/staff/conversations">"Clear"</A>
             </Form>
             <p>
-                <a class="csv-download" href=move || filters.with(ConversationFilters::csv_href) download>
+                <a class="csv-download" href=move || filters.with(ConversationFilters::csv_href)>
                     "Download CSV"
                 </a>
                 <span class="line-meta">" every turn from the start date (or 30 days back) up to the end date (or today), at most 31 days"</span>
