@@ -134,6 +134,25 @@ pub fn app_error(error: PortError) -> AppError {
     }
 }
 
+/// The query of `GET /api/v1/staff/conversations`, as typed: every field is text (an
+/// empty one counts as absent) and the server says what it cannot take.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationFilter {
+    /// Words the shopper typed, all of which must appear.
+    pub q: Option<String>,
+    pub outcome: Option<String>,
+    /// Started at or after: RFC 3339 or `YYYY-MM-DD` (UTC midnight).
+    pub from: Option<String>,
+    /// Started before.
+    pub to: Option<String>,
+    /// An order number.
+    pub order: Option<String>,
+    /// The `next` of the page before.
+    pub cursor: Option<String>,
+    pub limit: Option<String>,
+}
+
 /// Who is signed in to the staff console.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StaffIdentity {
@@ -164,8 +183,12 @@ pub trait StaffPort: Send + Sync + 'static {
         client: Option<IpAddr>,
     ) -> Result<StaffIdentity, PortError>;
     async fn sign_out(&self, session: &tower_sessions::Session) -> Result<(), PortError>;
-    /// `GET /api/v1/staff/conversations?q=…`'s body.
-    async fn conversations(&self, staff: &StaffIdentity, query: &str) -> Result<Value, PortError>;
+    /// `GET /api/v1/staff/conversations?…`'s body.
+    async fn conversations(
+        &self,
+        staff: &StaffIdentity,
+        filter: &ConversationFilter,
+    ) -> Result<Value, PortError>;
     /// `GET /api/v1/staff/conversations/{id}/timeline`'s body.
     async fn timeline(&self, staff: &StaffIdentity, id: &str) -> Result<Value, PortError>;
     /// `GET /api/v1/staff/returns?status=…`'s body.

@@ -23,7 +23,7 @@ async function chat(request, texts) {
   return last;
 }
 
-test("staff sign in, find a conversation by a word, read its timeline and approve a return", async ({ page, request }) => {
+test("staff sign in, find a conversation by a word, read its timeline, filter, export CSV and approve a return", async ({ page, request }) => {
   addStaff("e2e-agent@shop.test");
   await chat(request, ["hi, do you have wombat socks? two wool socks please"]);
   const done = await chat(request, [
@@ -64,6 +64,27 @@ test("staff sign in, find a conversation by a word, read its timeline and approv
   await expect(turn).toContainText("wombat socks");
   await expect(turn.locator(".turn-event").first()).toContainText("#1 line_added");
   await turn.getByText("Validation").click();
+
+  // Filters: outcome and order number (any case), then the CSV of the same dates.
+  await page.goto("/staff/conversations");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await page.getByLabel("Outcome").selectOption("ordered");
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page).toHaveURL(/outcome=ordered/);
+  // Other tests order too: every row listed is ordered, ours among them.
+  const rows = page.locator(".conversation-row");
+  await expect(rows.locator("td:nth-child(2)").filter({ hasNotText: "ordered" })).toHaveCount(0);
+  await expect(rows.filter({ hasText: done.order.number })).toHaveCount(1);
+  await page.goto(`/staff/conversations?order=${done.order.number.toLowerCase()}`);
+  await expect(page.locator(".conversation-row")).toHaveCount(1);
+  const today = new Date().toISOString().slice(0, 10);
+  await page.goto(`/staff/conversations?from=${today}`);
+  const csvLink = page.getByRole("link", { name: "Download CSV" });
+  await expect(csvLink).toHaveAttribute("href", `/api/v1/staff/audit.csv?from=${today}`);
+  const csv = await page.request.get(await csvLink.getAttribute("href"));
+  expect(csv.status()).toBe(200);
+  expect(csv.headers()["content-type"]).toContain("text/csv");
+  expect(await csv.text()).toContain("wombat socks");
 
   await page.goto("/staff/returns");
   const row = page.locator(`.staff-return[data-rma="${created.rma}"]`);

@@ -55,7 +55,11 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        ApiError::Internal(error.into())
+        match error {
+            // The client sent it: a page link it altered or kept too long.
+            StoreError::BadCursor(_) => ApiError::invalid("bad_cursor", error.to_string()),
+            error => ApiError::Internal(error.into()),
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use gapless_store::{redact_url, Store};
 
 use crate::{
-    bench_llm, bench_writes, catalog_import,
+    bench_audit, bench_llm, bench_writes, catalog_import,
     chat::llm::{ExtractorMode, LlmArgs},
     demo, eval, staff, startup, telemetry,
 };
@@ -49,6 +49,9 @@ pub enum Command {
     /// Measure the LLM path's own cost (prompt, HTTP, parse, validate) against a
     /// zero-delay fake model on loopback, beside the rules path. No database needed.
     BenchLlm(bench_llm::BenchLlmArgs),
+    /// Seed DATABASE_URL up to N conversations (100,000 by default) and time the staff
+    /// console's conversation list: first page, deep page, filters, word search.
+    BenchAudit(bench_audit::BenchAuditArgs),
     /// Demo data for trying the product.
     #[command(subcommand)]
     Demo(DemoCommand),
@@ -208,6 +211,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Command::BenchLlm(args) => {
                 println!("{}", bench_llm::run(&args).await?);
+                Ok(())
+            }
+            Command::BenchAudit(args) => {
+                let store = bench_audit::open(&cli.database_url).await?;
+                print!("{}", bench_audit::run(store, &args).await?);
                 Ok(())
             }
             Command::Staff(StaffCommand::Add(args)) => {

@@ -3,6 +3,7 @@
 
 pub mod api_error;
 pub mod audit;
+pub mod bench_audit;
 pub mod bench_llm;
 pub mod bench_writes;
 pub mod catalog_import;

@@ -51,11 +51,91 @@ pub struct TimelineTurn {
     pub llm_json: Option<String>,
 }
 
+/// One page of the list, with what the page links to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationList {
+    pub conversations: Vec<ConversationSummary>,
+    /// The cursor of the next (older) page, if there is one.
+    pub next: Option<String>,
+}
+
+/// The list's filters as the URL carries them; empty means not filtered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationFilters {
+    pub q: String,
+    pub outcome: String,
+    pub from: String,
+    pub to: String,
+    pub order: String,
+    pub cursor: String,
+}
+
+impl ConversationFilters {
+    /// The query string of this list with `cursor` instead of the current one.
+    fn href(&self, cursor: Option<&str>) -> String {
+        let pairs = [
+            ("q", self.q.as_str()),
+            ("outcome", &self.outcome),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("order", &self.order),
+            ("cursor", cursor.unwrap_or_default()),
+        ];
+        let query: Vec<String> = pairs
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(name, value)| format!("{name}={}", url_encode(value)))
+            .collect();
+        if query.is_empty() {
+            "/staff/conversations".into()
+        } else {
+            format!("/staff/conversations?{}", query.join("&"))
+        }
+    }
+
+    /// The audit export for the dates chosen: both ends, or the last 30 days up to the
+    /// end given (today when none).
+    fn csv_href(&self) -> String {
+        let mut pairs = vec![];
+        if !self.from.is_empty() {
+            pairs.push(format!("from={}", url_encode(&self.from)));
+        }
+        if !self.to.is_empty() {
+            pairs.push(format!("to={}", url_encode(&self.to)));
+        }
+        format!("/api/v1/staff/audit.csv?{}", pairs.join("&"))
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[server(endpoint = "staff/conversations")]
-pub async fn staff_conversations(q: String) -> Result<Vec<ConversationSummary>, AppError> {
+pub async fn staff_conversations(
+    q: Option<String>,
+    outcome: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    order: Option<String>,
+    cursor: Option<String>,
+) -> Result<ConversationList, AppError> {
     let (port, staff) = crate::staff::ssr::require().await?;
-    let found = port.conversations(&staff, &q).await.map_err(crate::port::app_error)?;
-    Ok(ssr::summaries(&found))
+    let filter =
+        crate::port::ConversationFilter { q, outcome, from, to, order, cursor, limit: None };
+    let found = port.conversations(&staff, &filter).await.map_err(crate::port::app_error)?;
+    Ok(ConversationList {
+        conversations: ssr::summaries(&found),
+        next: found["next"].as_str().map(str::to_owned),
+    })
 }
 
 #[server(endpoint = "staff/timeline")]
@@ -173,27 +253,93 @@ mod ssr {
     }
 }
 
-/// `/staff/conversations?q=…`: newest first, found by the shopper's words.
+/// The outcomes staff filter by, with their labels.
+const OUTCOMES: [(&str, &str); 6] = [
+    ("", "Any outcome"),
+    ("ordered", "Ordered"),
+    ("open", "Open"),
+    ("abandoned", "Abandoned (open, idle 24 h)"),
+    ("handed_off", "Handed off"),
+    ("failed", "Failed"),
+];
+
+/// `/staff/conversations?q=…&outcome=…&from=…&to=…&order=…&cursor=…`: newest first, a
+/// page at a time. The form is a plain GET, so it filters before (and without) the wasm.
 #[component]
 pub fn StaffConversationsPage() -> impl IntoView {
     let query = use_query_map();
-    let q = move || query.with(|q| q.get("q").unwrap_or_default());
-    let found = Resource::new(q, staff_conversations);
+    let filters = Memo::new(move |_| {
+        query.with(|q| {
+            let get = |name: &str| q.get(name).unwrap_or_default();
+            ConversationFilters {
+                q: get("q"),
+                outcome: get("outcome"),
+                from: get("from"),
+                to: get("to"),
+                order: get("order"),
+                cursor: get("cursor"),
+            }
+        })
+    });
+    let found = Resource::new(
+        move || filters.get(),
+        |f| {
+            let some = |text: String| (!text.is_empty()).then_some(text);
+            staff_conversations(
+                some(f.q),
+                some(f.outcome),
+                some(f.from),
+                some(f.to),
+                some(f.order),
+                some(f.cursor),
+            )
+        },
+    );
+    let field =
+        move |get: fn(&ConversationFilters) -> &String| move || filters.with(|f| get(f).clone());
     view! {
         <Title text="Conversations · Staff"/>
         <section class="staff" aria-labelledby="conversations-title">
             <p><A href="/staff">"← Staff console"</A></p>
             <h1 id="conversations-title">"Conversations"</h1>
-            <Form method="GET" action="" attr:class="search" attr:role="search">
+            <Form method="GET" action="" attr:class="search conversation-filters" attr:role="search" attr:aria-label="Filter conversations">
                 <label for="conversation-search">"Words the shopper typed"</label>
-                <input id="conversation-search" type="search" name="q" prop:value=q/>
+                <input id="conversation-search" type="search" name="q" prop:value=field(|f| &f.q)/>
+                <label for="conversation-outcome">"Outcome"</label>
+                <select id="conversation-outcome" name="outcome">
+                    {OUTCOMES.into_iter().map(|(value, label)| view! {
+                        <option value=value selected=move || filters.with(|f| f.outcome == value)>{label}</option>
+                    }).collect_view()}
+                </select>
+                <label for="conversation-from">"Started from"</label>
+                <input id="conversation-from" type="date" name="from" prop:value=field(|f| &f.from)/>
+                <label for="conversation-to">"Started before"</label>
+                <input id="conversation-to" type="date" name="to" prop:value=field(|f| &f.to)/>
+                <label for="conversation-order">"Order number"</label>
+                <input id="conversation-order" type="text" name="order" placeholder="G-100001" size="10" prop:value=field(|f| &f.order)/>
                 <button type="submit" class="button">"Search"</button>
+                <A href="/staff/conversations">"Clear"</A>
             </Form>
+            <p>
+                <a class="csv-download" href=move || filters.with(ConversationFilters::csv_href)>
+                    "Download CSV"
+                </a>
+                <span class="line-meta">" every turn from the start date (or 30 days back) up to the end date (or today), at most 31 days"</span>
+            </p>
             <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match found.await {
-                        Ok(list) if list.is_empty() => view! {
-                            <p class="empty" role="status">"No conversation matches."</p>
+                        Ok(list) if list.conversations.is_empty() => view! {
+                            <p class="empty" role="status">
+                                {if filters.with(|f| f.cursor.is_empty()) {
+                                    "No conversation matches."
+                                } else {
+                                    "No older conversation matches."
+                                }}
+                            </p>
+                            {move || filters.with(|f| (!f.cursor.is_empty()).then(|| view! {
+                                <p><A href=f.href(None)>"← Newest"</A></p>
+                            }))}
                         }
                         .into_any(),
                         Ok(list) => view! {
@@ -201,7 +347,7 @@ pub fn StaffConversationsPage() -> impl IntoView {
                                 <caption class="visually-hidden">"Conversations, newest first"</caption>
                                 <thead><tr><th scope="col">"Started"</th><th scope="col">"Outcome"</th><th scope="col">"Order"</th><th scope="col">"Turns"</th></tr></thead>
                                 <tbody>
-                                    {list.into_iter().map(|c| view! {
+                                    {list.conversations.into_iter().map(|c| view! {
                                         <tr class="conversation-row">
                                             <td><A href=format!("/staff/conversations/{}", c.id)>{c.started_at}</A></td>
                                             <td>{c.outcome}</td>
@@ -211,6 +357,14 @@ pub fn StaffConversationsPage() -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table>
+                            <nav class="pager" aria-label="Pages">
+                                {move || filters.with(|f| (!f.cursor.is_empty()).then(|| view! {
+                                    <A href=f.href(None)>"← Newest"</A>
+                                }))}
+                                {list.next.map(|next| view! {
+                                    <A href=filters.with(|f| f.href(Some(&next))) attr:rel="next">"Older →"</A>
+                                })}
+                            </nav>
                         }
                         .into_any(),
                         Err(error) => staff_error(error),

@@ -4,6 +4,7 @@
 //! The backend is chosen by the URL scheme in [`connect`]. Both implementations pass the
 //! same contract tests (`tests/contract.rs`), so callers never branch on the backend.
 
+mod conversation_list;
 mod postgres;
 mod postgres_chat;
 mod postgres_dashboard;
@@ -30,6 +31,9 @@ pub use gapless_domain::stock::{StockKey, StockLevel, StockLevels};
 use gapless_domain::{catalog::Catalog, sku::Sku};
 use time::OffsetDateTime;
 
+pub use conversation_list::{
+    AuditTurnQuery, AuditTurnRow, ConversationPage, ConversationQuery, MAX_PAGE,
+};
 pub use postgres::PostgresStore;
 pub use records::*;
 pub use returns_records::*;
@@ -68,13 +72,17 @@ pub trait Store: Send + Sync + 'static {
 
     async fn conversation(&self, id: &str) -> Result<Option<ConversationRow>, StoreError>;
 
-    /// Conversations newest first, at most `limit`; with `words`, only those with a
-    /// message containing every word (case-insensitive). For the staff console.
-    async fn search_conversations(
+    /// One page of conversations, newest first by `(started_at, id)`, that pass every
+    /// filter of `query`; the page's `next` continues it. A cursor this store did not
+    /// hand out is [`StoreError::BadCursor`].
+    async fn list_conversations(
         &self,
-        words: &[String],
-        limit: u32,
-    ) -> Result<Vec<ConversationRow>, StoreError>;
+        query: &ConversationQuery,
+    ) -> Result<ConversationPage, StoreError>;
+
+    /// Turns received in `[from, to)`, oldest first, at most `limit` after `after`: the
+    /// audit export reads them page by page.
+    async fn audit_turns(&self, query: &AuditTurnQuery) -> Result<Vec<AuditTurnRow>, StoreError>;
 
     /// The conversation's turns in order, with their audit records.
     async fn turns(&self, conversation_id: &str) -> Result<Vec<TurnRow>, StoreError>;
@@ -340,6 +348,9 @@ pub enum StoreError {
     DuplicateTurn,
     #[error("only {available} of line {line} can still be returned")]
     OverClaimed { line: u32, available: u32 },
+    /// A paging cursor that this store did not hand out (or that was altered).
+    #[error("not a cursor of this list ({0}); start again from the first page")]
+    BadCursor(String),
 }
 
 /// Unique violations on write mean another writer got there first: a replayed

@@ -6,8 +6,12 @@ use sqlx::{types::Json, Postgres, Row, Transaction};
 use time::OffsetDateTime;
 
 use crate::{
-    option_key, postgres::PostgresStore, records::*, write_conflict, OrderSource, StockKey,
-    StoreError,
+    conversation_list::{page, PageKey},
+    option_key,
+    postgres::PostgresStore,
+    records::*,
+    write_conflict, AuditTurnQuery, AuditTurnRow, ConversationPage, ConversationQuery, OrderSource,
+    StockKey, StoreError,
 };
 
 impl PostgresStore {
@@ -54,28 +58,69 @@ impl PostgresStore {
         .transpose()
     }
 
-    pub(crate) async fn search_conversations_impl(
+    pub(crate) async fn list_conversations_impl(
         &self,
-        words: &[String],
-        limit: u32,
-    ) -> Result<Vec<ConversationRow>, StoreError> {
-        let mut query = sqlx::QueryBuilder::<Postgres>::new(
+        query: &ConversationQuery,
+    ) -> Result<ConversationPage, StoreError> {
+        let mut sql = sqlx::QueryBuilder::<Postgres>::new(
             "SELECT c.id, c.channel, c.started_at, c.order_id, o.number AS order_number, \
-             c.outcome, c.turn_count FROM conversations c LEFT JOIN orders o ON o.id = c.order_id \
-             WHERE 1 = 1",
+             CASE WHEN c.outcome = 'open' AND c.updated_at < ",
         );
-        for word in words {
-            query
-                .push(
-                    " AND EXISTS (SELECT 1 FROM chat_turns t WHERE t.conversation_id = c.id \
-                     AND lower(t.text) LIKE ",
+        sql.push_bind(query.idle_since).push(
+            " THEN 'abandoned' ELSE c.outcome END AS outcome, c.turn_count \
+             FROM conversations c LEFT JOIN orders o ON o.id = c.order_id WHERE 1 = 1",
+        );
+        match query.outcome.as_deref() {
+            None => {}
+            Some("open") => {
+                sql.push(" AND c.outcome = 'open' AND c.updated_at >= ")
+                    .push_bind(query.idle_since);
+            }
+            Some("abandoned") => {
+                sql.push(
+                    " AND (c.outcome = 'abandoned' OR (c.outcome = 'open' AND c.updated_at < ",
                 )
-                .push_bind(crate::contains_pattern(word))
-                .push(" ESCAPE '\\')");
+                .push_bind(query.idle_since)
+                .push("))");
+            }
+            Some(outcome) => {
+                sql.push(" AND c.outcome = ").push_bind(outcome.to_owned());
+            }
         }
-        query.push(" ORDER BY c.started_at DESC, c.id LIMIT ").push_bind(i64::from(limit));
-        let rows = query.build().fetch_all(&self.pool).await?;
-        rows.into_iter()
+        if let Some(from) = query.started_from {
+            sql.push(" AND c.started_at >= ").push_bind(from);
+        }
+        if let Some(to) = query.started_to {
+            sql.push(" AND c.started_at < ").push_bind(to);
+        }
+        if let Some(number) = &query.order_number {
+            sql.push(" AND c.order_id = (SELECT id FROM orders WHERE number = ")
+                .push_bind(number.clone())
+                .push(")");
+        }
+        // Every word the same way: the pg_trgm index (migration 0008), when the server
+        // has it, serves the words of three characters or more.
+        for word in query.words.iter().filter(|w| !w.is_empty()) {
+            sql.push(
+                " AND c.id IN (SELECT t.conversation_id FROM chat_turns t \
+                 WHERE lower(t.text) LIKE ",
+            )
+            .push_bind(crate::contains_pattern(word))
+            .push(" ESCAPE '\\')");
+        }
+        if let Some(cursor) = &query.cursor {
+            let key = PageKey::decode(cursor)?;
+            sql.push(" AND (c.started_at, c.id) < (")
+                .push_bind(key.started_at)
+                .push(", ")
+                .push_bind(key.id)
+                .push(")");
+        }
+        let size = query.page_size();
+        sql.push(" ORDER BY c.started_at DESC, c.id DESC LIMIT ").push_bind(i64::from(size) + 1);
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        let rows = rows
+            .into_iter()
             .map(|row| {
                 Ok(ConversationRow {
                     id: row.try_get("id")?,
@@ -85,6 +130,47 @@ impl PostgresStore {
                     order_number: row.try_get("order_number")?,
                     outcome: row.try_get("outcome")?,
                     turn_count: count(row.try_get("turn_count")?)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(page(rows, size))
+    }
+
+    pub(crate) async fn audit_turns_impl(
+        &self,
+        query: &AuditTurnQuery,
+    ) -> Result<Vec<AuditTurnRow>, StoreError> {
+        let mut sql = sqlx::QueryBuilder::<Postgres>::new(
+            "SELECT t.id, t.conversation_id, t.seq, t.text, t.received_at, t.extractor, t.reply, \
+             t.audit, t.response, o.number AS order_number \
+             FROM chat_turns t JOIN conversations c ON c.id = t.conversation_id \
+             LEFT JOIN orders o ON o.id = c.order_id WHERE t.received_at >= ",
+        );
+        sql.push_bind(query.from).push(" AND t.received_at < ").push_bind(query.to);
+        if let Some((at, id)) = &query.after {
+            sql.push(" AND (t.received_at, t.id) > (")
+                .push_bind(*at)
+                .push(", ")
+                .push_bind(id.clone())
+                .push(")");
+        }
+        sql.push(" ORDER BY t.received_at, t.id LIMIT ").push_bind(i64::from(query.limit));
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(AuditTurnRow {
+                    conversation_id: row.try_get("conversation_id")?,
+                    order_number: row.try_get("order_number")?,
+                    turn: TurnRow {
+                        id: row.try_get("id")?,
+                        seq: count(row.try_get("seq")?)?,
+                        text: row.try_get("text")?,
+                        received_at: row.try_get("received_at")?,
+                        extractor: row.try_get("extractor")?,
+                        reply: row.try_get("reply")?,
+                        audit: row.try_get::<Json<_>, _>("audit")?.0,
+                        response: row.try_get::<Json<_>, _>("response")?.0,
+                    },
                 })
             })
             .collect()

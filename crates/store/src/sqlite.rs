@@ -13,11 +13,11 @@ use sqlx::{
 use time::OffsetDateTime;
 
 use crate::{
-    level, option_key, stock_key_from_columns, stock_rows, Backend, ConversationFactRow,
-    ConversationRow, EventRow, HandoffRow, ImportSummary, NewConversation, NewReturn, NewStaff,
-    OrderSummary, ReturnEventRow, ReturnFactRow, ReturnListRow, ReturnRow, ReturnUpdate,
-    ReturnableOrder, StaffReplyRow, StaffReplyWrite, StaffRow, StockLevels, Store, StoreError,
-    TurnRow, TurnWrite,
+    level, option_key, stock_key_from_columns, stock_rows, AuditTurnQuery, AuditTurnRow, Backend,
+    ConversationFactRow, ConversationPage, ConversationQuery, ConversationRow, EventRow,
+    HandoffRow, ImportSummary, NewConversation, NewReturn, NewStaff, OrderSummary, ReturnEventRow,
+    ReturnFactRow, ReturnListRow, ReturnRow, ReturnUpdate, ReturnableOrder, StaffReplyRow,
+    StaffReplyWrite, StaffRow, StockLevels, Store, StoreError, TurnRow, TurnWrite,
 };
 
 use crate::sqlite_commit::TurnCommitter;
@@ -211,12 +211,15 @@ impl Store for SqliteStore {
         self.create_conversation_impl(new).await
     }
 
-    async fn search_conversations(
+    async fn list_conversations(
         &self,
-        words: &[String],
-        limit: u32,
-    ) -> Result<Vec<ConversationRow>, StoreError> {
-        self.search_conversations_impl(words, limit).await
+        query: &ConversationQuery,
+    ) -> Result<ConversationPage, StoreError> {
+        self.list_conversations_impl(query).await
+    }
+
+    async fn audit_turns(&self, query: &AuditTurnQuery) -> Result<Vec<AuditTurnRow>, StoreError> {
+        self.audit_turns_impl(query).await
     }
 
     async fn conversation(&self, id: &str) -> Result<Option<ConversationRow>, StoreError> {

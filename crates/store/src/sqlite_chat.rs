@@ -6,8 +6,18 @@ use sqlx::{types::Json, Row, Sqlite, Transaction};
 use time::OffsetDateTime;
 
 use crate::{
-    option_key, records::*, sqlite::SqliteStore, write_conflict, OrderSource, StockKey, StoreError,
+    conversation_list::{page, PageKey},
+    option_key,
+    records::*,
+    sqlite::SqliteStore,
+    sqlite_sessions::sortable,
+    write_conflict, AuditTurnQuery, AuditTurnRow, ConversationPage, ConversationQuery, OrderSource,
+    StockKey, StoreError,
 };
+
+/// Turns a word may be in and still count as rare: the trigram index lists them, and
+/// the conversations they belong to are checked against the page.
+const RARE_WORD_TURNS: i64 = 1_000;
 
 impl SqliteStore {
     pub(crate) async fn create_conversation_impl(
@@ -19,8 +29,8 @@ impl SqliteStore {
         )
         .bind(&new.id)
         .bind(&new.channel)
-        .bind(new.started_at)
-        .bind(new.started_at)
+        .bind(sortable(new.started_at)?)
+        .bind(sortable(new.started_at)?)
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -53,28 +63,103 @@ impl SqliteStore {
         .transpose()
     }
 
-    pub(crate) async fn search_conversations_impl(
+    pub(crate) async fn list_conversations_impl(
         &self,
-        words: &[String],
-        limit: u32,
-    ) -> Result<Vec<ConversationRow>, StoreError> {
-        let mut query = sqlx::QueryBuilder::<Sqlite>::new(
+        query: &ConversationQuery,
+    ) -> Result<ConversationPage, StoreError> {
+        let idle_since = sortable(query.idle_since)?;
+        let mut sql = sqlx::QueryBuilder::<Sqlite>::new(
             "SELECT c.id, c.channel, c.started_at, c.order_id, o.number AS order_number, \
-             c.outcome, c.turn_count FROM conversations c LEFT JOIN orders o ON o.id = c.order_id \
-             WHERE 1 = 1",
+             CASE WHEN c.outcome = 'open' AND c.updated_at < ",
         );
-        for word in words {
-            query
-                .push(
-                    " AND EXISTS (SELECT 1 FROM chat_turns t WHERE t.conversation_id = c.id \
-                     AND lower(t.text) LIKE ",
+        sql.push_bind(idle_since.clone()).push(
+            " THEN 'abandoned' ELSE c.outcome END AS outcome, c.turn_count \
+                 FROM conversations c LEFT JOIN orders o ON o.id = c.order_id WHERE 1 = 1",
+        );
+        match query.outcome.as_deref() {
+            None => {}
+            Some("open") => {
+                sql.push(" AND c.outcome = 'open' AND c.updated_at >= ").push_bind(idle_since);
+            }
+            Some("abandoned") => {
+                sql.push(
+                    " AND (c.outcome = 'abandoned' OR (c.outcome = 'open' AND c.updated_at < ",
                 )
-                .push_bind(crate::contains_pattern(word))
-                .push(" ESCAPE '\\')");
+                .push_bind(idle_since)
+                .push("))");
+            }
+            Some(outcome) => {
+                sql.push(" AND c.outcome = ").push_bind(outcome.to_owned());
+            }
         }
-        query.push(" ORDER BY c.rowid DESC LIMIT ").push_bind(i64::from(limit));
-        let rows = query.build().fetch_all(&self.reader).await?;
-        rows.into_iter()
+        if let Some(from) = query.started_from {
+            sql.push(" AND c.started_at >= ").push_bind(sortable(from)?);
+        }
+        if let Some(to) = query.started_to {
+            sql.push(" AND c.started_at < ").push_bind(sortable(to)?);
+        }
+        if let Some(number) = &query.order_number {
+            sql.push(" AND c.order_id = (SELECT id FROM orders WHERE number = ")
+                .push_bind(number.clone())
+                .push(")");
+        }
+        // A rare word is looked up in the trigram index, and the few conversations it
+        // names are checked against the rest; a common one is checked per conversation,
+        // newest first, through the turns' (conversation_id, seq) key, which fills a page
+        // after a few hundred. Either way round costs hundreds of milliseconds at 100,000
+        // conversations (`gapless bench-audit`), so one bounded count picks per word.
+        let mut rare = Vec::new();
+        let mut common = Vec::new();
+        for word in query.words.iter().filter(|w| !w.is_empty()) {
+            if word.chars().count() >= 3 {
+                // A quoted FTS5 string: the trigram index matches it as a substring, with
+                // no query syntax of its own (a `"` inside is doubled).
+                let phrase = format!("\"{}\"", word.replace('"', "\"\""));
+                let hits: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM (SELECT 1 FROM chat_turns_fts \
+                     WHERE chat_turns_fts MATCH ? LIMIT ?)",
+                )
+                .bind(&phrase)
+                .bind(RARE_WORD_TURNS)
+                .fetch_one(&self.reader)
+                .await?;
+                if hits < RARE_WORD_TURNS {
+                    rare.push(phrase);
+                    continue;
+                }
+            }
+            // Shorter than a trigram, or common.
+            common.push(crate::contains_pattern(word));
+        }
+        for phrase in rare {
+            sql.push(
+                " AND c.id IN (SELECT conversation_id FROM chat_turns_fts \
+                 WHERE chat_turns_fts MATCH ",
+            )
+            .push_bind(phrase)
+            .push(")");
+        }
+        for pattern in common {
+            sql.push(
+                " AND EXISTS (SELECT 1 FROM chat_turns t WHERE t.conversation_id = c.id \
+                 AND lower(t.text) LIKE ",
+            )
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+        }
+        if let Some(cursor) = &query.cursor {
+            let key = PageKey::decode(cursor)?;
+            sql.push(" AND (c.started_at, c.id) < (")
+                .push_bind(sortable(key.started_at)?)
+                .push(", ")
+                .push_bind(key.id)
+                .push(")");
+        }
+        let size = query.page_size();
+        sql.push(" ORDER BY c.started_at DESC, c.id DESC LIMIT ").push_bind(i64::from(size) + 1);
+        let rows = sql.build().fetch_all(&self.reader).await?;
+        let rows = rows
+            .into_iter()
             .map(|row| {
                 Ok(ConversationRow {
                     id: row.try_get("id")?,
@@ -84,6 +169,49 @@ impl SqliteStore {
                     order_number: row.try_get("order_number")?,
                     outcome: row.try_get("outcome")?,
                     turn_count: count(row.try_get("turn_count")?)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(page(rows, size))
+    }
+
+    pub(crate) async fn audit_turns_impl(
+        &self,
+        query: &AuditTurnQuery,
+    ) -> Result<Vec<AuditTurnRow>, StoreError> {
+        let mut sql = sqlx::QueryBuilder::<Sqlite>::new(
+            "SELECT t.id, t.conversation_id, t.seq, t.text, t.received_at, t.extractor, t.reply, \
+             t.audit, t.response, o.number AS order_number \
+             FROM chat_turns t JOIN conversations c ON c.id = t.conversation_id \
+             LEFT JOIN orders o ON o.id = c.order_id WHERE t.received_at >= ",
+        );
+        sql.push_bind(sortable(query.from)?)
+            .push(" AND t.received_at < ")
+            .push_bind(sortable(query.to)?);
+        if let Some((at, id)) = &query.after {
+            sql.push(" AND (t.received_at, t.id) > (")
+                .push_bind(sortable(*at)?)
+                .push(", ")
+                .push_bind(id.clone())
+                .push(")");
+        }
+        sql.push(" ORDER BY t.received_at, t.id LIMIT ").push_bind(i64::from(query.limit));
+        let rows = sql.build().fetch_all(&self.reader).await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(AuditTurnRow {
+                    conversation_id: row.try_get("conversation_id")?,
+                    order_number: row.try_get("order_number")?,
+                    turn: TurnRow {
+                        id: row.try_get("id")?,
+                        seq: count(row.try_get("seq")?)?,
+                        text: row.try_get("text")?,
+                        received_at: row.try_get("received_at")?,
+                        extractor: row.try_get("extractor")?,
+                        reply: row.try_get("reply")?,
+                        audit: row.try_get::<Json<_>, _>("audit")?.0,
+                        response: row.try_get::<Json<_>, _>("response")?.0,
+                    },
                 })
             })
             .collect()
@@ -209,11 +337,11 @@ pub(crate) async fn write_turn(
              WHERE id = ? AND turn_count = ?",
     )
     .bind(i64::from(turn.seq))
-    .bind(now)
+    .bind(sortable(now)?)
     .bind(&turn.outcome)
     .bind(order_id)
     .bind(turn.handoff)
-    .bind(now)
+    .bind(sortable(now)?)
     .bind(&turn.conversation_id)
     .bind(i64::from(turn.seq) - 1)
     .execute(&mut **tx)
@@ -233,7 +361,7 @@ pub(crate) async fn write_turn(
     .bind(&turn.conversation_id)
     .bind(i64::from(turn.seq))
     .bind(&turn.text)
-    .bind(turn.received_at)
+    .bind(sortable(turn.received_at)?)
     .bind(&turn.idempotency_key)
     .bind(&turn.extractor)
     .bind(Json(&turn.audit))

@@ -1,6 +1,6 @@
-//! SQLite: the facts behind the staff dashboard. Conversation and order times are
-//! compared as sqlx writes them; return times are fixed-width UTC text (see
-//! `sqlite_sessions.rs`).
+//! SQLite: the facts behind the staff dashboard. Times are compared as fixed-width UTC
+//! text (see `sqlite_sessions.rs`); `orders.confirmed_at` is still written by sqlx as
+//! RFC 3339, which compares the same way except within a second of a bound.
 
 use std::collections::HashMap;
 
@@ -30,8 +30,8 @@ impl SqliteStore {
              WHERE (c.started_at >= ?1 AND c.started_at < ?2)
                 OR (o.confirmed_at >= ?1 AND o.confirmed_at < ?2)"
         ))
-        .bind(from)
-        .bind(to)
+        .bind(sortable(from)?)
+        .bind(sortable(to)?)
         .fetch_all(&self.reader)
         .await?;
         rows.iter()

@@ -1,7 +1,5 @@
 //! SQLite: staff replies into handed-off conversations, and the queue of open handoffs.
-//! `staff_replies.created_at` is fixed-width UTC text (see `sqlite_sessions.rs`);
-//! `conversations.handoff_at` is written with the turn like the conversation's other
-//! times.
+//! Times are fixed-width UTC text (see `sqlite_sessions.rs`), so they sort.
 
 use sqlx::Row;
 
@@ -21,9 +19,9 @@ impl SqliteStore {
                 handoff_closed_at = CASE WHEN ? THEN ? ELSE handoff_closed_at END
              WHERE id = ?",
         )
-        .bind(reply.at)
+        .bind(sortable(reply.at)?)
         .bind(reply.close)
-        .bind(reply.at)
+        .bind(sortable(reply.at)?)
         .bind(&reply.conversation_id)
         .execute(&mut *tx)
         .await?;

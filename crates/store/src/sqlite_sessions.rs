@@ -18,7 +18,8 @@ const SORTABLE: &[BorrowedFormatItem<'_>] =
 
 /// `at` in UTC, truncated to the microsecond like PostgreSQL does.
 pub(crate) fn sortable(at: OffsetDateTime) -> Result<String, StoreError> {
-    at.to_offset(time::UtcOffset::UTC)
+    at.checked_to_offset(time::UtcOffset::UTC)
+        .ok_or_else(|| StoreError::Corrupt(format!("cannot store time {at}: out of range")))?
         .format(SORTABLE)
         .map_err(|e| StoreError::Corrupt(format!("cannot store time {at}: {e}")))
 }

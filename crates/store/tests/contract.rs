@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use gapless_domain::{catalog::Catalog, sku::Sku};
 use gapless_store::{
-    new_id, CustomerWrite, EventWrite, ImportSummary, LineWrite, NewConversation, NewReturn,
-    NewStaff, OrderProjection, OrderWrite, ReturnEventWrite, ReturnItemRow, ReturnItemWrite,
-    ReturnUpdate, StaffReplyWrite, StaffRow, StockKey, StockLevel, Store, StoreError, TurnWrite,
+    new_id, AuditTurnQuery, ConversationQuery, CustomerWrite, EventWrite, ImportSummary, LineWrite,
+    NewConversation, NewReturn, NewStaff, OrderProjection, OrderWrite, ReturnEventWrite,
+    ReturnItemRow, ReturnItemWrite, ReturnUpdate, StaffReplyWrite, StaffRow, StockKey, StockLevel,
+    Store, StoreError, TurnWrite,
 };
 use serde_json::json;
 use time::{macros::datetime, Duration, OffsetDateTime};
@@ -1007,41 +1008,278 @@ async fn a_staff_role_outside_admin_and_agent_is_refused(store: Arc<dyn Store>) 
     assert_eq!(store.staff_by_email("ana@example.com").await.unwrap(), None);
 }
 
+/// A conversation started at `at` (with a turn per text, then `outcome` if given).
+async fn conversation_at(
+    store: &dyn Store,
+    at: OffsetDateTime,
+    texts: &[&str],
+    outcome: Option<&str>,
+) -> String {
+    let id = new_id();
+    let new = NewConversation { id: id.clone(), channel: "api".into(), started_at: at };
+    store.create_conversation(&new).await.unwrap();
+    for (i, text) in texts.iter().enumerate() {
+        let mut write = turn(&id, i as u32 + 1, text);
+        if i + 1 == texts.len() {
+            write.outcome = outcome.map(str::to_owned);
+        }
+        store.record_turn(&write).await.unwrap();
+    }
+    id
+}
+
+/// Every conversation, a page of 100, none yet idle long enough to count as abandoned.
+fn all_conversations() -> ConversationQuery {
+    ConversationQuery::all(OffsetDateTime::now_utc(), Duration::hours(24))
+}
+
+async fn listed(store: &dyn Store, query: &ConversationQuery) -> Vec<String> {
+    let page = store.list_conversations(query).await.unwrap();
+    page.conversations.into_iter().map(|c| c.id).collect()
+}
+
+fn words(w: &[&str]) -> Vec<String> {
+    w.iter().map(|w| w.to_string()).collect()
+}
+
 async fn conversations_are_found_by_their_words(store: Arc<dyn Store>) {
     let pizza = start_conversation(store.as_ref()).await;
     store.record_turn(&turn(&pizza, 1, "Two large PEPPERONI pizzas")).await.unwrap();
     store.record_turn(&turn(&pizza, 2, "and 100% extra cheese")).await.unwrap();
     let tees = start_conversation(store.as_ref()).await;
-    store.record_turn(&turn(&tees, 1, "two black tees in M")).await.unwrap();
+    store.record_turn(&turn(&tees, 1, "two black tees in M \"slim\"")).await.unwrap();
     let silent = start_conversation(store.as_ref()).await;
 
-    let ids = |rows: Vec<gapless_store::ConversationRow>| {
-        rows.into_iter().map(|r| r.id).collect::<Vec<_>>()
-    };
-    let words = |w: &[&str]| w.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    let store = store.as_ref();
+    let with = |w: &[&str]| ConversationQuery { words: words(w), ..all_conversations() };
     // Newest first, all of them without words.
     assert_eq!(
-        ids(store.search_conversations(&[], 10).await.unwrap()),
-        [silent.clone(), tees.clone(), pizza.clone()]
+        listed(store, &all_conversations()).await,
+        [silent.as_str(), tees.as_str(), pizza.as_str()]
     );
-    assert_eq!(ids(store.search_conversations(&[], 2).await.unwrap()), [silent, tees.clone()]);
-    // Every word must appear (in any message), in any case.
+    let two = ConversationQuery { limit: 2, ..all_conversations() };
+    assert_eq!(listed(store, &two).await, [silent.as_str(), tees.as_str()]);
+    // Every word must appear (in any message), in any case, anywhere in a word.
+    assert_eq!(listed(store, &with(&["pepperoni"])).await, [pizza.as_str()]);
+    assert_eq!(listed(store, &with(&["eppe"])).await, [pizza.as_str()]);
+    assert_eq!(listed(store, &with(&["two", "cheese"])).await, [pizza.as_str()]);
+    assert_eq!(listed(store, &with(&["two"])).await, [tees.as_str(), pizza.as_str()]);
+    assert_eq!(listed(store, &with(&["tees", "cheese"])).await, Vec::<String>::new());
+    // Short words too, and neither LIKE's wildcards nor quotes are syntax.
+    assert_eq!(listed(store, &with(&["ee"])).await, [tees.as_str(), pizza.as_str()]);
+    assert_eq!(listed(store, &with(&["100%"])).await, [pizza.as_str()]);
+    assert_eq!(listed(store, &with(&["%"])).await, [pizza.as_str()]);
+    assert_eq!(listed(store, &with(&["_"])).await, Vec::<String>::new());
+    assert_eq!(listed(store, &with(&["\"slim\""])).await, [tees.as_str()]);
+    assert_eq!(listed(store, &with(&["slim\" OR pizzas"])).await, Vec::<String>::new());
+}
+
+/// A word in more than a thousand turns is searched another way on SQLite (through each
+/// conversation's turns rather than the trigram index): the answer is the same.
+async fn a_common_word_is_found_like_a_rare_one(store: Arc<dyn Store>) {
+    let at = datetime!(2026-03-02 10:00 UTC);
+    let tasks = (0..50)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let texts: Vec<String> = (0..21).map(|n| format!("tee number {n}")).collect();
+                let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+                conversation_at(store.as_ref(), at + Duration::seconds(i), &texts, None).await
+            })
+        })
+        .collect();
+    let mut tees = futures_join(tasks).await;
+    let kayak =
+        conversation_at(store.as_ref(), at - Duration::hours(1), &["a TEE", "and a kayak"], None)
+            .await;
+    tees.reverse();
+    tees.push(kayak.clone());
+    let with = |w: &[&str]| ConversationQuery { words: words(w), ..all_conversations() };
+    assert_eq!(listed(store.as_ref(), &with(&["tee"])).await, tees);
+    assert_eq!(listed(store.as_ref(), &with(&["Tee", "kayak"])).await, [kayak.as_str()]);
+    assert_eq!(listed(store.as_ref(), &with(&["number", "kayak"])).await, Vec::<String>::new());
+}
+
+async fn conversations_are_filtered_by_outcome(store: Arc<dyn Store>) {
+    let at = datetime!(2026-03-02 10:00 UTC);
+    let store = store.as_ref();
+    let ordered = conversation_at(store, at, &["buy"], Some("ordered")).await;
+    let handed =
+        conversation_at(store, at + Duration::minutes(1), &["help"], Some("handed_off")).await;
+    let failed = conversation_at(store, at + Duration::minutes(2), &["?"], Some("failed")).await;
+    let open = conversation_at(store, at + Duration::minutes(3), &["hi"], None).await;
+    let outcome = |o: &str| ConversationQuery { outcome: Some(o.into()), ..all_conversations() };
+    assert_eq!(listed(store, &outcome("ordered")).await, [ordered.as_str()]);
+    assert_eq!(listed(store, &outcome("handed_off")).await, [handed.as_str()]);
+    assert_eq!(listed(store, &outcome("failed")).await, [failed.as_str()]);
+    assert_eq!(listed(store, &outcome("open")).await, [open.as_str()]);
+    assert_eq!(listed(store, &outcome("abandoned")).await, Vec::<String>::new());
+    assert_eq!(listed(store, &outcome("nonsense")).await, Vec::<String>::new());
+
+    // Idle since before `idle_since`, the open conversation is abandoned, and says so.
+    let later = OffsetDateTime::now_utc() + Duration::hours(25);
+    let idle = |o: &str| ConversationQuery {
+        outcome: Some(o.into()),
+        ..ConversationQuery::all(later, Duration::hours(24))
+    };
+    assert_eq!(listed(store, &idle("abandoned")).await, [open.as_str()]);
+    assert_eq!(listed(store, &idle("open")).await, Vec::<String>::new());
+    assert_eq!(listed(store, &idle("ordered")).await, [ordered.as_str()], "only open ones go idle");
+    let page = store
+        .list_conversations(&ConversationQuery::all(later, Duration::hours(24)))
+        .await
+        .unwrap();
+    let outcomes: Vec<&str> = page.conversations.iter().map(|c| c.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["abandoned", "failed", "handed_off", "ordered"]);
+}
+
+async fn conversations_are_filtered_by_start_half_open(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let day = datetime!(2026-03-02 00:00 UTC);
+    let before = conversation_at(store, day - Duration::microseconds(1), &[], None).await;
+    let first = conversation_at(store, day, &[], None).await;
+    let within = conversation_at(store, day + Duration::milliseconds(1500), &[], None).await;
+    let last =
+        conversation_at(store, day + Duration::days(1) - Duration::microseconds(1), &[], None)
+            .await;
+    let next_day = conversation_at(store, day + Duration::days(1), &[], None).await;
+    let range =
+        |from, to| ConversationQuery { started_from: from, started_to: to, ..all_conversations() };
+    let one_day = range(Some(day), Some(day + Duration::days(1)));
+    assert_eq!(listed(store, &one_day).await, [last.as_str(), within.as_str(), first.as_str()]);
     assert_eq!(
-        ids(store.search_conversations(&words(&["pepperoni"]), 10).await.unwrap()),
-        [pizza.as_str()]
+        listed(store, &range(Some(day + Duration::days(1)), None)).await,
+        [next_day.as_str()]
     );
+    assert_eq!(listed(store, &range(None, Some(day))).await, [before.as_str()]);
+    let second = range(Some(day + Duration::seconds(1)), Some(day + Duration::seconds(2)));
+    assert_eq!(listed(store, &second).await, [within.as_str()], "sub-second times sort as times");
+}
+
+async fn a_conversation_is_found_by_its_order_number(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let with_order = start_conversation(store).await;
+    let mut write = turn(&with_order, 1, "one tee");
+    write.order = Some(order_write(&new_id(), "G-100042", 0, 1, 0));
+    store.record_turn(&write).await.unwrap();
+    let _other = conversation_at(store, OffsetDateTime::now_utc(), &["one tee"], None).await;
+    let number =
+        |n: &str| ConversationQuery { order_number: Some(n.into()), ..all_conversations() };
+    let page = store.list_conversations(&number("G-100042")).await.unwrap();
+    assert_eq!(page.conversations.len(), 1);
+    assert_eq!(page.conversations[0].id, with_order);
+    assert_eq!(page.conversations[0].order_number.as_deref(), Some("G-100042"));
+    assert_eq!(listed(store, &number("G-100043")).await, Vec::<String>::new());
     assert_eq!(
-        ids(store.search_conversations(&words(&["two", "cheese"]), 10).await.unwrap()),
-        [pizza.as_str()]
+        listed(store, &number("G-10004")).await,
+        Vec::<String>::new(),
+        "exact, not a prefix"
     );
-    assert_eq!(
-        ids(store.search_conversations(&words(&["two"]), 10).await.unwrap()),
-        [tees, pizza.clone()]
-    );
-    // LIKE's wildcards are literal.
-    assert_eq!(ids(store.search_conversations(&words(&["100%"]), 10).await.unwrap()), [pizza]);
-    assert!(store.search_conversations(&words(&["%"]), 10).await.unwrap().len() == 1);
-    assert!(store.search_conversations(&words(&["_"]), 10).await.unwrap().is_empty());
+}
+
+async fn conversation_filters_combine(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let day = datetime!(2026-03-02 00:00 UTC);
+    let wanted =
+        conversation_at(store, day + Duration::hours(9), &["red tee"], Some("ordered")).await;
+    let _open = conversation_at(store, day + Duration::hours(10), &["red tee"], None).await;
+    let _other_day =
+        conversation_at(store, day - Duration::hours(1), &["red tee"], Some("ordered")).await;
+    let _other_words =
+        conversation_at(store, day + Duration::hours(11), &["blue cap"], Some("ordered")).await;
+    let query = ConversationQuery {
+        outcome: Some("ordered".into()),
+        started_from: Some(day),
+        started_to: Some(day + Duration::days(1)),
+        words: words(&["RED", "tee"]),
+        ..all_conversations()
+    };
+    assert_eq!(listed(store, &query).await, [wanted.as_str()]);
+}
+
+async fn conversation_pages_have_no_gaps_or_repeats(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let at = datetime!(2026-03-02 12:00 UTC);
+    let mut expected = Vec::new();
+    // Five start in the same microsecond, among others: the id breaks the tie.
+    for i in 0..11 {
+        let started = if (3..8).contains(&i) { at } else { at + Duration::seconds(i) };
+        expected.push((started, conversation_at(store, started, &[], None).await));
+    }
+    expected.sort_by(|a, b| b.cmp(a));
+    let expected: Vec<String> = expected.into_iter().map(|(_, id)| id).collect();
+
+    for size in [1, 2, 3, 5, 11, 12] {
+        let mut seen = Vec::new();
+        let mut query = ConversationQuery { limit: size, ..all_conversations() };
+        let mut pages = 0;
+        loop {
+            let page = store.list_conversations(&query).await.unwrap();
+            assert!(page.conversations.len() <= size as usize);
+            seen.extend(page.conversations.into_iter().map(|c| c.id));
+            pages += 1;
+            match page.next {
+                Some(next) => query.cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, expected, "pages of {size}");
+        assert_eq!(pages, 11_usize.div_ceil(size as usize), "no empty page at the end");
+    }
+
+    // A conversation started meanwhile does not shift the pages after the first.
+    let first = store
+        .list_conversations(&ConversationQuery { limit: 4, ..all_conversations() })
+        .await
+        .unwrap();
+    conversation_at(store, at + Duration::hours(1), &[], None).await;
+    let second = ConversationQuery { limit: 4, cursor: first.next, ..all_conversations() };
+    assert_eq!(listed(store, &second).await, expected[4..8]);
+}
+
+async fn a_bad_cursor_is_refused(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    conversation_at(store, OffsetDateTime::now_utc(), &[], None).await;
+    for cursor in ["", "nonsense", "2e", "3132332e", "31322e27204f5220313d31"] {
+        let query = ConversationQuery { cursor: Some(cursor.into()), ..all_conversations() };
+        let error = store.list_conversations(&query).await.unwrap_err();
+        assert!(matches!(error, StoreError::BadCursor(_)), "{cursor:?}: {error:?}");
+        assert!(error.to_string().contains("first page"), "{error}");
+    }
+}
+
+async fn audit_turns_are_read_by_time_page_by_page(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let at = datetime!(2026-03-02 12:00 UTC);
+    let chat = conversation_at(store, at, &[], None).await;
+    let mut expected = Vec::new();
+    for (seq, offset) in [(1, 0), (2, 0), (3, 1), (4, 2), (5, 86_400)] {
+        let mut write = turn(&chat, seq, &format!("turn {seq}"));
+        write.received_at = at + Duration::seconds(offset);
+        if seq == 2 {
+            write.order = Some(order_write(&new_id(), "G-100077", 0, 1, 0));
+        }
+        store.record_turn(&write).await.unwrap();
+        if offset < 86_400 {
+            expected.push(write.turn_id);
+        }
+    }
+    let mut query = AuditTurnQuery { from: at, to: at + Duration::days(1), after: None, limit: 2 };
+    let mut seen = Vec::new();
+    loop {
+        let rows = store.audit_turns(&query).await.unwrap();
+        let Some(last) = rows.last() else { break };
+        query.after = Some((last.turn.received_at, last.turn.id.clone()));
+        for row in &rows {
+            assert_eq!(row.conversation_id, chat);
+            assert_eq!(row.order_number.as_deref(), Some("G-100077"));
+        }
+        seen.extend(rows.into_iter().map(|r| r.turn.id));
+    }
+    let mut expected_order = expected.clone();
+    // Turns 1 and 2 share a time: they come by id.
+    expected_order[..2].sort();
+    assert_eq!(seen, expected_order);
 }
 
 async fn an_exchange_writes_its_replacement_or_nothing(store: Arc<dyn Store>) {
@@ -1241,6 +1479,14 @@ contract!(
     the_write_probe_commits_and_clears,
     concurrent_turns_commit_independently,
     conversations_are_found_by_their_words,
+    a_common_word_is_found_like_a_rare_one,
+    conversations_are_filtered_by_outcome,
+    conversations_are_filtered_by_start_half_open,
+    a_conversation_is_found_by_its_order_number,
+    conversation_filters_combine,
+    conversation_pages_have_no_gaps_or_repeats,
+    a_bad_cursor_is_refused,
+    audit_turns_are_read_by_time_page_by_page,
     a_confirmed_order_is_returnable,
     a_created_return_reads_back,
     claims_never_exceed_what_was_bought,

@@ -2,62 +2,166 @@
 //! words, and each turn from the message to the order events it appended, as recorded
 //! when the turn was taken.
 
+use std::sync::Arc;
+
 use axum::{
-    extract::{Path, Query, State},
+    body::Body,
+    extract::{rejection::QueryRejection, Path, Query, State},
+    http::header,
+    response::{IntoResponse, Response},
     routing::get,
     Json, Router,
 };
 use serde::Deserialize;
 use serde_json::{json, Value};
+use time::{format_description::well_known::Rfc3339, macros::format_description, Date};
+use time::{Duration, OffsetDateTime};
 
 use anyhow::Context;
+use app::port::ConversationFilter;
 use gapless_domain::{
     money::Currency,
     orders::{OrderEvent, OrderNumber, OrderState, OrderView},
 };
-use gapless_store::Store;
+use gapless_store::{AuditTurnQuery, AuditTurnRow, ConversationQuery, Store, MAX_PAGE};
 
 use crate::{
     api_error::ApiError, json_time::rfc3339, staff::extractor::StaffUser, startup::AppState,
 };
 
-/// Most conversations one search returns.
-const PAGE: u32 = 100;
+/// Conversations one page holds unless `limit` says otherwise.
+const DEFAULT_PAGE: u32 = 50;
 /// Words beyond this many are ignored; each is at most 100 characters.
 const MAX_WORDS: usize = 8;
+/// An open conversation with no turn for this long is listed as abandoned: a shopper who
+/// has not written for a day is not coming back to that cart. Nothing stores the
+/// outcome yet (a sweeper could), so the list derives it from the last turn's time.
+pub const ABANDONED_AFTER: Duration = Duration::hours(24);
+/// The widest export: a month of turns is what an audit asks for at once, and bounds
+/// how long one download holds a database connection between pages.
+const MAX_EXPORT_DAYS: i64 = 31;
+/// Without `from`, the export starts this many days before `to` (now by default).
+const DEFAULT_EXPORT_DAYS: i64 = 30;
+/// Turns read per database round trip while the export streams.
+const EXPORT_PAGE: u32 = 500;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/staff/conversations", get(search))
         .route("/api/v1/staff/conversations/{id}/timeline", get(timeline))
         .route("/api/v1/staff/orders/{number}", get(order))
+        .route("/api/v1/staff/audit.csv", get(export))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SearchQuery {
-    #[serde(default)]
-    q: String,
+/// A query string that does not fit the URL's fields is the client's mistake: 422 with
+/// our error body rather than axum's plain-text 400.
+fn query_error(rejection: QueryRejection) -> ApiError {
+    ApiError::invalid("invalid_query", rejection.body_text())
 }
 
 async fn search(
     _staff: StaffUser,
     State(state): State<AppState>,
-    Query(query): Query<SearchQuery>,
+    query: Result<Query<ConversationFilter>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(conversations(state.store.as_ref(), &query.q).await?))
+    let Query(filter) = query.map_err(query_error)?;
+    Ok(Json(conversations(state.store.as_ref(), &filter).await?))
 }
 
-/// The conversations matching every word of `q`, newest first.
-pub async fn conversations(store: &dyn Store, q: &str) -> Result<Value, ApiError> {
+/// `Some(text)` trimmed, `None` when absent or blank (an empty form field).
+fn given(field: &Option<String>) -> Option<&str> {
+    field.as_deref().map(str::trim).filter(|text| !text.is_empty())
+}
+
+/// RFC 3339, or a date meaning that day's UTC midnight.
+fn parse_time(name: &str, text: &str) -> Result<OffsetDateTime, ApiError> {
+    let invalid = || {
+        ApiError::invalid(
+            "invalid_time",
+            format!("{name} must be a date (YYYY-MM-DD) or an RFC 3339 time, not {text:?}"),
+        )
+    };
+    let at = OffsetDateTime::parse(text, &Rfc3339)
+        .or_else(|_| {
+            Date::parse(text, format_description!("[year]-[month]-[day]"))
+                .map(|day| day.midnight().assume_utc())
+        })
+        .map_err(|_| invalid())?;
+    // Far enough from the calendar's ends that moving it to UTC cannot overflow.
+    if !(1900..=9000).contains(&at.year()) {
+        return Err(invalid());
+    }
+    Ok(at)
+}
+
+/// `[from, to)` from a query's texts, each optional; `from` must come before `to`.
+fn parse_range(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), ApiError> {
+    let from = from.map(|f| parse_time("from", f)).transpose()?;
+    let to = to.map(|t| parse_time("to", t)).transpose()?;
+    if let (Some(from), Some(to)) = (from, to) {
+        if from >= to {
+            return Err(ApiError::invalid("invalid_range", "from must be before to"));
+        }
+    }
+    Ok((from, to))
+}
+
+/// One page of the conversations that pass `filter`, newest first, with the cursor of
+/// the next page (`null` on the last).
+pub async fn conversations(
+    store: &dyn Store,
+    filter: &ConversationFilter,
+) -> Result<Value, ApiError> {
+    let q = given(&filter.q).unwrap_or_default();
     if q.chars().count() > 500 {
         return Err(ApiError::invalid("too_long", "search for at most 500 characters"));
     }
     let words: Vec<String> =
         q.split_whitespace().take(MAX_WORDS).map(|w| w.chars().take(100).collect()).collect();
-    let rows = store.search_conversations(&words, PAGE).await?;
+    let outcome = given(&filter.outcome)
+        .map(|outcome| match outcome {
+            "open" | "ordered" | "abandoned" | "handed_off" | "failed" => Ok(outcome.to_owned()),
+            _ => Err(ApiError::invalid(
+                "invalid_outcome",
+                "outcome must be one of open, ordered, abandoned, handed_off, failed",
+            )),
+        })
+        .transpose()?;
+    let (started_from, started_to) = parse_range(given(&filter.from), given(&filter.to))?;
+    let order_number = given(&filter.order)
+        .map(|number| {
+            OrderNumber::parse(number).map(|n| n.as_str().to_owned()).map_err(|_| {
+                ApiError::invalid(
+                    "invalid_order_number",
+                    "order must be an order number like G-100001",
+                )
+            })
+        })
+        .transpose()?;
+    let limit = given(&filter.limit)
+        .map(|limit| {
+            limit.parse::<u32>().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| {
+                ApiError::invalid("invalid_limit", format!("limit must be 1 to {MAX_PAGE}"))
+            })
+        })
+        .transpose()?
+        .unwrap_or(DEFAULT_PAGE);
+    let query = ConversationQuery {
+        outcome,
+        started_from,
+        started_to,
+        order_number,
+        words,
+        cursor: given(&filter.cursor).map(str::to_owned),
+        limit,
+        idle_since: OffsetDateTime::now_utc() - ABANDONED_AFTER,
+    };
+    let page = store.list_conversations(&query).await?;
     Ok(json!({
-        "conversations": rows.iter().map(|c| json!({
+        "conversations": page.conversations.iter().map(|c| json!({
             "id": c.id,
             "channel": c.channel,
             "started_at": rfc3339(c.started_at),
@@ -65,7 +169,150 @@ pub async fn conversations(store: &dyn Store, q: &str) -> Result<Value, ApiError
             "order_number": c.order_number,
             "turns": c.turn_count,
         })).collect::<Vec<_>>(),
+        "next": page.next,
     }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `GET /api/v1/staff/audit.csv?from=…&to=…`: a row per chat turn received in
+/// `[from, to)` (`to` defaults to now, `from` to 30 days before `to`), oldest first, streamed a page of turns at a time so that memory stays
+/// flat however many there are; the range is at most [`MAX_EXPORT_DAYS`]. A database
+/// failure before the first byte is a 500; after it, the body ends early (the chunked
+/// response is cut, which clients report) and the log says why.
+async fn export(
+    _staff: StaffUser,
+    State(state): State<AppState>,
+    query: Result<Query<ExportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query.map_err(query_error)?;
+    let (from, to) = parse_range(given(&query.from), given(&query.to))?;
+    let to = to.unwrap_or_else(OffsetDateTime::now_utc);
+    let from = from.unwrap_or(to - Duration::days(DEFAULT_EXPORT_DAYS));
+    if from >= to {
+        return Err(ApiError::invalid("invalid_range", "from must be before to"));
+    }
+    if to - from > Duration::days(MAX_EXPORT_DAYS) {
+        return Err(ApiError::invalid(
+            "range_too_long",
+            format!("export at most {MAX_EXPORT_DAYS} days at a time"),
+        ));
+    }
+    let mut export = Export { store: state.store.clone(), from, to, after: None, done: false };
+    let first = export.next_chunk(true).await?;
+    let rest = futures_util::stream::unfold(export, |mut export| async move {
+        if export.done {
+            return None;
+        }
+        let chunk = export.next_chunk(false).await.map_err(|error| {
+            export.done = true;
+            tracing::error!(error = format!("{error:#}"), "audit export failed while streaming");
+            std::io::Error::other("the audit export failed")
+        });
+        Some((chunk, export))
+    });
+    let body = futures_util::stream::StreamExt::chain(
+        futures_util::stream::once(async move { Ok::<_, std::io::Error>(first) }),
+        rest,
+    );
+    let filename = format!("gapless-audit-{}-{}.csv", from.date(), to.date());
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+struct Export {
+    store: Arc<dyn Store>,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+    after: Option<(OffsetDateTime, String)>,
+    done: bool,
+}
+
+const EXPORT_COLUMNS: [&str; 11] = [
+    "conversation_id",
+    "turn_seq",
+    "received_at",
+    "shopper_text",
+    "extractor",
+    "commands",
+    "validation",
+    "event_ids",
+    "event_types",
+    "reply",
+    "order_number",
+];
+
+impl Export {
+    /// The next page of turns as CSV (after the header, on the first call).
+    async fn next_chunk(&mut self, first: bool) -> Result<Vec<u8>, ApiError> {
+        let query = AuditTurnQuery {
+            from: self.from,
+            to: self.to,
+            after: self.after.take(),
+            limit: EXPORT_PAGE,
+        };
+        let rows = self.store.audit_turns(&query).await?;
+        self.done = rows.len() < EXPORT_PAGE as usize;
+        self.after = rows.last().map(|row| (row.turn.received_at, row.turn.id.clone()));
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        let write = |csv: &mut csv::Writer<Vec<u8>>| -> Result<(), csv::Error> {
+            if first {
+                csv.write_record(EXPORT_COLUMNS)?;
+            }
+            for row in &rows {
+                csv.write_record(
+                    export_row(row).iter().map(|cell| guard_formula(cell).into_owned()),
+                )?;
+            }
+            csv.flush()?;
+            Ok(())
+        };
+        write(&mut csv).context("writing CSV").map_err(ApiError::Internal)?;
+        csv.into_inner().map_err(|e| ApiError::Internal(anyhow::anyhow!("writing CSV: {e}")))
+    }
+}
+
+fn export_row(row: &AuditTurnRow) -> [String; 11] {
+    let audit = &row.turn.audit;
+    let events = audit["events"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let joined =
+        |field: &str| events.iter().filter_map(|e| e[field].as_str()).collect::<Vec<_>>().join(" ");
+    [
+        row.conversation_id.clone(),
+        row.turn.seq.to_string(),
+        rfc3339(row.turn.received_at),
+        row.turn.text.clone(),
+        row.turn.extractor.clone(),
+        audit["extraction"]["commands"].to_string(),
+        audit["validations"].to_string(),
+        joined("id"),
+        joined("type"),
+        row.turn.reply.clone(),
+        row.order_number.clone().unwrap_or_default(),
+    ]
+}
+
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, or a tab or carriage
+/// return before one) gets a leading `'`, so opening the export never executes what a
+/// shopper typed (OWASP "CSV injection").
+fn guard_formula(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
 }
 
 async fn timeline(
@@ -168,4 +415,33 @@ pub async fn order_events(store: &dyn Store, number: &str) -> Result<Value, ApiE
             "payload": row.payload,
         })).collect::<Vec<_>>(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_dates_or_rfc3339() {
+        assert_eq!(
+            parse_time("from", "2026-03-02").unwrap(),
+            time::macros::datetime!(2026-03-02 00:00 UTC)
+        );
+        assert_eq!(
+            parse_time("from", "2026-03-02T10:00:00+02:00").unwrap(),
+            time::macros::datetime!(2026-03-02 08:00 UTC)
+        );
+        for bad in ["yesterday", "2026-13-01", "0001-01-01", "2026-03-02T10:00"] {
+            assert!(parse_time("from", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn formulas_are_defused_and_the_rest_kept() {
+        assert_eq!(guard_formula("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(guard_formula("-1 tee"), "'-1 tee");
+        assert_eq!(guard_formula("@sum"), "'@sum");
+        assert_eq!(guard_formula("two tees, M"), "two tees, M");
+        assert_eq!(guard_formula(""), "");
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::{net::IpAddr, sync::Arc};
 
-use app::port::{PortError, StaffIdentity, StaffPort};
+use app::port::{ConversationFilter, PortError, StaffIdentity, StaffPort};
 use gapless_store::Store;
 use serde_json::Value;
 use tower_sessions::Session;
@@ -83,8 +83,12 @@ impl StaffPort for StaffConsole {
         session.flush().await.map_err(internal)
     }
 
-    async fn conversations(&self, _staff: &StaffIdentity, query: &str) -> Result<Value, PortError> {
-        audit::conversations(self.store.as_ref(), query).await.map_err(PortError::from)
+    async fn conversations(
+        &self,
+        _staff: &StaffIdentity,
+        filter: &ConversationFilter,
+    ) -> Result<Value, PortError> {
+        audit::conversations(self.store.as_ref(), filter).await.map_err(PortError::from)
     }
 
     async fn timeline(&self, _staff: &StaffIdentity, id: &str) -> Result<Value, PortError> {
