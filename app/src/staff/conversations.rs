@@ -324,7 +324,7 @@ pub fn StaffConversationsPage() -> impl IntoView {
                 <a class="csv-download" href=move || filters.with(ConversationFilters::csv_href)>
                     "Download CSV"
                 </a>
-                <span class="line-meta">" every turn from the start date (or 30 days back) up to the end date (or today), at most 31 days"</span>
+                <span class="line-meta">" every turn from the start date (or 30 days back) up to the end date (or today), at most 31 days; admins only"</span>
             </p>
             <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
                 {move || Suspend::new(async move {

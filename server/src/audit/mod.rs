@@ -26,7 +26,10 @@ use gapless_domain::{
 use gapless_store::{AuditTurnQuery, AuditTurnRow, ConversationQuery, Store, MAX_PAGE};
 
 use crate::{
-    api_error::ApiError, json_time::rfc3339, staff::extractor::StaffUser, startup::AppState,
+    api_error::{ApiError, Forbidden},
+    json_time::rfc3339,
+    staff::{accounts::Permission, extractor::StaffUser},
+    startup::AppState,
 };
 
 /// Conversations one page holds unless `limit` says otherwise.
@@ -186,8 +189,18 @@ struct ExportQuery {
 /// failure before the first byte is a 500; after it, the body ends early (the chunked
 /// response is cut, which clients report) and the log says why.
 async fn export(
-    _staff: StaffUser,
+    staff: StaffUser,
     State(state): State<AppState>,
+    query: Result<Query<ExportQuery>, QueryRejection>,
+) -> Result<Response, Response> {
+    if !staff.role.may(Permission::ExportAudit) {
+        return Err(Forbidden(Permission::ExportAudit.refusal()).into_response());
+    }
+    export_csv(state, query).await.map_err(IntoResponse::into_response)
+}
+
+async fn export_csv(
+    state: AppState,
     query: Result<Query<ExportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(query_error)?;

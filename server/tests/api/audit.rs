@@ -269,7 +269,13 @@ async fn staff_export_the_audit_log_as_csv(app: TestApp) {
     let anonymous =
         stranger.get(format!("{}/api/v1/staff/audit.csv", app.address)).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
+    // Agents read the trail; exporting it is for admins.
     sign_in_agent(&app).await;
+    let refused = app.get("/api/v1/staff/audit.csv").await;
+    assert_eq!(refused.status(), 403);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "forbidden");
+    app.sign_in_as(server::staff::accounts::StaffRole::Admin).await;
 
     let today = time::OffsetDateTime::now_utc().date();
     let tomorrow = today.next_day().unwrap();
