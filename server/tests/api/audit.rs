@@ -22,24 +22,7 @@ async fn staff_find_a_conversation_and_read_its_timeline(app: TestApp) {
         assert_eq!(response.status(), 401, "{path}");
     }
 
-    use server::staff::accounts::{self, Password, StaffRole};
-    let password = "correct horse battery staple";
-    accounts::create(
-        app.db.store.as_ref(),
-        "agent@shop.test",
-        StaffRole::Agent,
-        &Password::new(password),
-    )
-    .await
-    .unwrap();
-    let signed_in = app
-        .client
-        .post(format!("{}/api/v1/staff/session", app.address))
-        .json(&json!({ "email": "agent@shop.test", "password": password }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_in.status(), 204);
+    sign_in_agent(&app).await;
 
     let found: Value = app.get("/api/v1/staff/conversations?q=COKE").await.json().await.unwrap();
     let ids: Vec<&str> = found["conversations"]
@@ -151,24 +134,7 @@ async fn console_server_functions_refuse_the_signed_out(app: TestApp) {
 }
 
 async fn sign_in_agent(app: &TestApp) {
-    use server::staff::accounts::{self, Password, StaffRole};
-    let password = "correct horse battery staple";
-    accounts::create(
-        app.db.store.as_ref(),
-        "agent@shop.test",
-        StaffRole::Agent,
-        &Password::new(password),
-    )
-    .await
-    .unwrap();
-    let signed_in = app
-        .client
-        .post(format!("{}/api/v1/staff/session", app.address))
-        .json(&json!({ "email": "agent@shop.test", "password": password }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed_in.status(), 204);
+    app.sign_in_as(server::staff::accounts::StaffRole::Agent).await;
 }
 
 /// The ids of a conversations page, and its `next`.

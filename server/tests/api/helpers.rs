@@ -14,6 +14,24 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// Signs this client in as a new staff account `{role}@shop.test`.
+    pub async fn sign_in_as(&self, role: server::staff::accounts::StaffRole) {
+        use server::staff::accounts::{self, Password};
+        let password = "correct horse battery staple";
+        let email = format!("{role}@shop.test");
+        accounts::create(self.db.store.as_ref(), &email, role, &Password::new(password))
+            .await
+            .unwrap();
+        let response = self
+            .client
+            .post(format!("{}/api/v1/staff/session", self.address))
+            .json(&serde_json::json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(response.status(), 204);
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(format!("{}{path}", self.address)).send().await.expect("request sent")
     }

@@ -225,19 +225,6 @@ impl TestApp {
         self.sign_in_as(server::staff::accounts::StaffRole::Admin).await;
     }
 
-    pub(crate) async fn sign_in_as(&self, role: server::staff::accounts::StaffRole) {
-        use server::staff::accounts::{self, Password};
-        let password = "correct horse battery staple";
-        let email = format!("{role}@shop.test");
-        accounts::create(self.db.store.as_ref(), &email, role, &Password::new(password))
-            .await
-            .unwrap();
-        let response = self
-            .post_json("/api/v1/staff/session", &json!({ "email": email, "password": password }))
-            .await;
-        assert_eq!(response.status(), 204);
-    }
-
     pub(crate) async fn staff_records(&self, rma: &str, body: Value) -> reqwest::Response {
         self.post_json(&format!("/api/v1/staff/returns/{rma}/events"), &body).await
     }
