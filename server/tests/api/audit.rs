@@ -103,6 +103,11 @@ async fn console_server_functions_refuse_the_signed_out(app: TestApp) {
             "/api/staff/return-action",
             vec![("rma", rma), ("kind", "approved"), ("note", ""), ("csrf", "x")],
         ),
+        ("/api/staff/handoffs", vec![]),
+        ("/api/staff/reply", vec![("conversation", "x"), ("text", "hi"), ("csrf", "x")]),
+        ("/api/staff/metrics", vec![("from", ""), ("to", "")]),
+        ("/api/staff/order", vec![("number", number.as_str())]),
+        ("/api/staff/sign-out", vec![("csrf", "x")]),
     ] {
         let response = app
             .client
@@ -131,6 +136,37 @@ async fn console_server_functions_refuse_the_signed_out(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(status["status"], "in_review", "nothing was approved");
+
+    // Signed in as an agent, with the right token: the role still decides.
+    sign_in_agent(&app).await;
+    let me: Value = app
+        .client
+        .post(format!("{}/api/staff/me", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = me["csrf"].as_str().unwrap();
+    let refund = app
+        .client
+        .post(format!("{}/api/staff/return-action", app.address))
+        .header("Accept", "application/json")
+        .form(&[("rma", rma), ("kind", "refunded"), ("note", ""), ("csrf", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refund.status(), 403);
+    let approve = app
+        .client
+        .post(format!("{}/api/staff/return-action", app.address))
+        .header("Accept", "application/json")
+        .form(&[("rma", rma), ("kind", "approved"), ("note", ""), ("csrf", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert!(approve.status().is_success(), "{}", approve.status());
 }
 
 async fn sign_in_agent(app: &TestApp) {
