@@ -16,7 +16,7 @@ build-dev:  ## debug build, faster to compile
 e2e:        ## browser tests only, against the last build
 	scripts/test.sh e2e
 
-size:       ## brotli transfer size of the front end (budget 420 KiB)
+size:       ## brotli transfer size of the two bundles (shop 420 KiB, staff 520 KiB)
 	node scripts/compress.mjs target/site --report
 
 load:       ## turns/s and latency against the release server, beside the raw insert rate

@@ -16,29 +16,41 @@ ensure_wasm_bindgen
 ensure_node_modules
 cd "$ROOT"
 
-say "building the browser bundle ($wasm_profile)"
-cargo build --profile "$wasm_profile" -p frontend --lib --target "$WASM_TARGET" "${WASM_BUILD_STD[@]}"
+# Two bundles from the one frontend crate: the shop's (shop, chat, returns portal) and
+# the staff console's (everything, with `--features staff`), served on /staff pages only.
+say "building the browser bundles ($wasm_profile)"
 wasm_dir=$([ "$wasm_profile" = dev ] && echo debug || echo "$wasm_profile")
-
 target=${CARGO_TARGET_DIR:-target}
 site=$target/site
-wasm_in="$target/$WASM_TARGET/$wasm_dir/frontend.wasm"
+out="$target/$WASM_TARGET/$wasm_dir"
+cargo build --profile "$wasm_profile" -p frontend --lib --target "$WASM_TARGET" "${WASM_BUILD_STD[@]}"
+cp -p "$out/frontend.wasm" "$out/frontend-shop.wasm"
+cargo build --profile "$wasm_profile" -p frontend --lib --features staff --target "$WASM_TARGET" "${WASM_BUILD_STD[@]}"
+cp -p "$out/frontend.wasm" "$out/frontend-staff.wasm"
+
 stamp="$target/site-$mode.stamp"
-# wasm-bindgen and wasm-opt take ~15 s: skip them when nothing they read has changed.
-if [ -f "$site/pkg/gapless_bg.wasm" ] && [ -f "$stamp" ] && [ "$stamp" -nt "$wasm_in" ] &&
+# wasm-bindgen and wasm-opt take ~15 s a bundle: skip them when nothing they read has
+# changed.
+if [ -f "$site/pkg/gapless_bg.wasm" ] && [ -f "$site/pkg/gapless_staff_bg.wasm" ] &&
+  [ -f "$stamp" ] && [ "$stamp" -nt "$out/frontend-shop.wasm" ] &&
+  [ "$stamp" -nt "$out/frontend-staff.wasm" ] &&
   [ -z "$(find style public -newer "$stamp" 2>/dev/null)" ]; then
-  say "browser bundle is up to date"
+  say "browser bundles are up to date"
 else
   staging=$(mktemp -d "$target/site.XXXXXX")
   mkdir -p "$staging/pkg"
   cp -R public/. "$staging/"
-  wasm-bindgen "$wasm_in" --target web --no-typescript --out-dir "$staging/pkg" --out-name gapless
-  if [ "$mode" = release ]; then
-    say "optimizing the wasm (wasm-opt -Oz)"
-    wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-      --enable-mutable-globals --enable-reference-types --enable-multivalue \
-      -o "$staging/pkg/gapless_bg.wasm" "$staging/pkg/gapless_bg.wasm"
-  fi
+  for bundle in shop:gapless staff:gapless_staff; do
+    wasm_in="$out/frontend-${bundle%%:*}.wasm"
+    name=${bundle#*:}
+    wasm-bindgen "$wasm_in" --target web --no-typescript --out-dir "$staging/pkg" --out-name "$name"
+    if [ "$mode" = release ]; then
+      say "optimizing the $name wasm (wasm-opt -Oz)"
+      wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+        --enable-mutable-globals --enable-reference-types --enable-multivalue \
+        -o "$staging/pkg/${name}_bg.wasm" "$staging/pkg/${name}_bg.wasm"
+    fi
+  done
   cat style/*.css > "$staging/pkg/gapless.css"
   # Precompressed copies: the server sends .br/.gz when the browser accepts them.
   node scripts/compress.mjs "$staging"

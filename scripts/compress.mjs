@@ -5,13 +5,19 @@ import { join, extname } from "node:path";
 import { brotliCompressSync, gzipSync, constants } from "node:zlib";
 
 const [root, flag] = process.argv.slice(2);
-// The budget guards against regressions; it was raised from 200 KiB as the chat widget,
-// the returns portal and the staff console arrived (186,812 -> 335,933 -> 401,812 B):
-// every page is compiled into the one bundle, mostly tachys view code and one serde_json
-// deserializer per resource and server-function type. Next: keep the portal's and the
-// console's code off the shop page (islands or lazy routes); `--cfg erase_components` on
-// the wasm alone cut 13 % but broke hydration (the server must be built with it too).
-const budget = 420 * 1024;
+// Budgets guard against regressions, per bundle, each counted as what one page downloads
+// (wasm + js + the shared css). The shop's bundle (shop page, chat widget, returns
+// portal) is what shoppers download; it was raised from 200 KiB as the widget and the
+// portal arrived (186,812 -> 335,933 B) and the staff console moved to a bundle of its
+// own (in one bundle, everything had reached 473,146 B). The console's bundle holds
+// every page and is only sent on /staff pages. Mostly tachys view code and one
+// serde_json deserializer per resource and server-function type; `--cfg
+// erase_components` on the wasm alone cut 13 % but broke hydration (the server must be
+// built with it too).
+const bundles = [
+  { name: "shop", files: ["gapless_bg.wasm", "gapless.js", "gapless.css"], budget: 420 * 1024 },
+  { name: "staff", files: ["gapless_staff_bg.wasm", "gapless_staff.js", "gapless.css"], budget: 520 * 1024 },
+];
 const exts = new Set([".js", ".wasm", ".css", ".svg", ".html"]);
 
 function* files(dir) {
@@ -26,18 +32,23 @@ const brotli = (data) =>
   brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } });
 
 if (flag === "--report") {
-  let total = 0;
-  for (const name of ["gapless_bg.wasm", "gapless.js", "gapless.css"]) {
-    const data = readFileSync(join(root, "pkg", name));
-    const size = brotli(data).length;
-    total += size;
-    console.log(`${name.padEnd(18)} ${String(data.length).padStart(9)} B raw ${String(size).padStart(8)} B brotli`);
+  let over = false;
+  for (const bundle of bundles) {
+    let total = 0;
+    console.log(`${bundle.name} bundle:`);
+    for (const name of bundle.files) {
+      const data = readFileSync(join(root, "pkg", name));
+      const size = brotli(data).length;
+      total += size;
+      console.log(`  ${name.padEnd(22)} ${String(data.length).padStart(9)} B raw ${String(size).padStart(8)} B brotli`);
+    }
+    console.log(`  ${"total".padEnd(22)} ${" ".repeat(15)} ${String(total).padStart(8)} B brotli (budget ${bundle.budget} B)`);
+    if (total > bundle.budget) {
+      console.error(`the ${bundle.name} bundle is ${total} B brotli, over its ${bundle.budget} B budget`);
+      over = true;
+    }
   }
-  console.log(`${"total".padEnd(18)} ${" ".repeat(15)} ${String(total).padStart(8)} B brotli (budget ${budget} B)`);
-  if (total > budget) {
-    console.error(`front end is ${total} B brotli, over the ${budget} B budget`);
-    process.exit(1);
-  }
+  if (over) process.exit(1);
 } else {
   for (const path of files(root)) {
     const data = readFileSync(path);

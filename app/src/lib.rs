@@ -7,6 +7,11 @@ pub mod error;
 pub mod port;
 pub mod returns;
 pub mod shop;
+#[cfg(feature = "staff")]
+pub mod staff;
+/// The shop's bundle has no staff console: these stand in for its pages.
+#[cfg(not(feature = "staff"))]
+#[path = "staff_stub.rs"]
 pub mod staff;
 
 use leptos::prelude::*;
@@ -16,8 +21,22 @@ use leptos_router::{
     ParamSegment, SsrMode, StaticSegment,
 };
 
-/// The HTML document around every page.
+/// The wasm bundle of the staff console, beside the shop's (`options.output_name`).
+pub const STAFF_BUNDLE: &str = "gapless_staff";
+
+/// The HTML document around every page. Staff pages load the staff console's bundle;
+/// every other page the shop's, which has no console code.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let options = {
+        let mut options = options;
+        let staff_page = use_context::<http::request::Parts>()
+            .is_some_and(|parts| staff::is_staff_path(parts.uri.path()));
+        if staff_page {
+            options.output_name = std::sync::Arc::from(STAFF_BUNDLE);
+        }
+        options
+    };
     view! {
         <!DOCTYPE html>
         <html lang="en">

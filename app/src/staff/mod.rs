@@ -31,6 +31,11 @@ pub struct StaffAccount {
     pub csrf: String,
 }
 
+/// Whether `path` is a page of the staff console (and gets its bundle).
+pub fn is_staff_path(path: &str) -> bool {
+    path == "/staff" || path.starts_with("/staff/")
+}
+
 /// `path` if it is a staff page that sign-in may send the browser back to (`?next=`):
 /// a plain `/staff/…` path that cannot lead off the site.
 pub fn safe_next(path: &str) -> Option<&str> {

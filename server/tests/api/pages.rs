@@ -82,7 +82,22 @@ async fn a_database_failure_leaks_nothing(app: TestApp) {
     }
 }
 
+/// Shoppers get the shop's bundle; only staff pages load the console's.
+async fn staff_pages_load_their_own_bundle(app: TestApp) {
+    for (path, bundle) in [
+        ("/", "/pkg/gapless.js"),
+        ("/returns", "/pkg/gapless.js"),
+        ("/staff", "/pkg/gapless_staff.js"),
+    ] {
+        let html = app.get(path).await.text().await.unwrap();
+        assert!(html.contains(bundle), "{path} loads {bundle}");
+        let other = if bundle.contains("staff") { "/pkg/gapless.js" } else { "gapless_staff" };
+        assert!(!html.contains(other), "{path} does not load {other}");
+    }
+}
+
 crate::on_both_backends!(
+    staff_pages_load_their_own_bundle,
     shop_page_lists_the_catalog_from_the_database,
     shop_page_shows_low_stock_and_final_sale,
     shop_page_follows_a_new_import,
