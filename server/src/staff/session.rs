@@ -13,6 +13,11 @@ use super::extractor::SESSION_KEY;
 /// Session key of the CSRF token.
 pub const CSRF_KEY: &str = "staff.csrf";
 
+/// A signed-in staff session ends after this long without a request (a shopper's
+/// session keeps the shop's 14 days): a console left open on a shared machine does not
+/// stay signed in for days.
+pub const STAFF_IDLE: time::Duration = time::Duration::hours(8);
+
 /// Signs `account_id` in on `session`: a new session id first (an id planted in the
 /// browser before sign-in is worth nothing after it: session fixation), then the
 /// account and a fresh CSRF token.
@@ -21,6 +26,7 @@ pub async fn start(
     account_id: &str,
 ) -> Result<String, tower_sessions::session::Error> {
     session.cycle_id().await?;
+    session.set_expiry(Some(tower_sessions::Expiry::OnInactivity(STAFF_IDLE)));
     session.insert(SESSION_KEY, account_id).await?;
     let token = new_token();
     session.insert(CSRF_KEY, &token).await?;

@@ -77,6 +77,9 @@ async fn staff_sign_in_then_me_then_sign_out(app: TestApp) {
     let response = app.sign_in(" ANA@example.com", ANA_PASSWORD).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     let cookie = session_cookie(&response).expect("a session cookie at sign-in");
+    // A staff session lives 8 idle hours, not the shopper's 14 days.
+    let set_cookie = response.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(set_cookie.contains("Max-Age=28800"), "{set_cookie}");
 
     let response = app.me().await;
     assert_eq!(response.status(), StatusCode::OK);
