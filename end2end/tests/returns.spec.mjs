@@ -78,8 +78,11 @@ test("a customer exchanges a tee for another size", async ({ page, request }) =>
   // XL costs more, so only S and L are offered for the size.
   const size = tee.getByLabel("size", { exact: true });
   await expect(size.locator("option")).toHaveText(["Keep m", "s", "l"]);
-  await size.selectOption("l");
+  // Asking for an exchange without saying for what gets a sentence, not an error code.
   await page.getByLabel("Exchange for another size or colour").check();
+  await page.getByRole("button", { name: "Request the return" }).click();
+  await expect(page.getByRole("alert")).toHaveText("Choose the size or colour of the tee you would like instead.");
+  await size.selectOption("l");
   await page.getByRole("button", { name: "Request the return" }).click();
 
   await expect(page).toHaveURL(/\/returns\/R-[A-Z0-9]+$/);

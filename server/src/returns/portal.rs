@@ -81,6 +81,42 @@ fn customer_error(error: ApiError) -> PortError {
         ApiError::NotFound(_) => PortError::NotFound(
             "We could not find that. Check the number or code and the email, and try again.".into(),
         ),
+        ApiError::Invalid { message, .. } => PortError::Rejected(for_the_page(&message)),
         other => other.into(),
+    }
+}
+
+/// An API message such as `item 0: choose the size …` as a sentence for the page, which
+/// has no item numbers: `Choose the size …`. (The messages name the product themselves.)
+fn for_the_page(message: &str) -> String {
+    let rest = message
+        .strip_prefix("item ")
+        .and_then(|rest| rest.split_once(": "))
+        .filter(|(index, _)| !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(message, |(_, rest)| rest);
+    let mut chars = rest.chars();
+    let mut sentence: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
+    sentence.push_str(chars.as_str());
+    if !sentence.ends_with('.') {
+        sentence.push('.');
+    }
+    sentence
+}
+
+#[cfg(test)]
+mod tests {
+    use super::for_the_page;
+
+    #[test]
+    fn item_numbers_become_a_sentence() {
+        assert_eq!(
+            for_the_page("item 0: choose the size or colour of the tee you would like instead"),
+            "Choose the size or colour of the tee you would like instead."
+        );
+        assert_eq!(
+            for_the_page("choose at least one item to return"),
+            "Choose at least one item to return."
+        );
+        assert_eq!(for_the_page("item x: kept as it is"), "Item x: kept as it is.");
     }
 }

@@ -41,8 +41,8 @@ pub struct BoughtChoices {
 /// An exchange wish that cannot be met. `item` is the index in the request's items.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExchangeError {
-    #[error("item {item}: choose the size or colour you would like instead")]
-    Missing { item: usize },
+    #[error("item {item}: choose the size or colour of the {product} you would like instead")]
+    Missing { item: usize, product: String },
     #[error("item {item}: a replacement is only chosen when the resolution is an exchange")]
     NotAnExchange { item: usize },
     #[error("item {item}: the {product} is no longer sold, so it cannot be exchanged; choose a refund or store credit")]
@@ -165,8 +165,13 @@ pub fn plan_exchanges(
             planned.push(None);
             continue;
         }
-        let wish = wish.ok_or(ExchangeError::Missing { item })?;
         let line = &bought[decided.line];
+        let wish = wish.ok_or_else(|| ExchangeError::Missing {
+            item,
+            product: catalog
+                .product(&line.sku)
+                .map_or_else(|| line.sku.to_string(), |p| p.name.clone()),
+        })?;
         let choices = replacement_choices(catalog, line, wish, item)?;
         let priced = price_line(catalog, &line.sku, decided.quantity, &choices)
             .map_err(|error| ExchangeError::Pricing { item, error })?;
