@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row;
+use sqlx::{FromRow, Row};
 
 use crate::{
-    postgres::PostgresStore, returns_records::count, sqlite_dashboard::sql_list,
-    ConversationFactRow, ReturnFactRow, ReturnItemFactRow, StoreError, CLARIFICATION_CODES,
+    postgres::PostgresStore, sqlite_dashboard::sql_list, ConversationFactRow, ReturnFactRow,
+    ReturnItemFactRow, StoreError, CLARIFICATION_CODES,
 };
 
 impl PostgresStore {
@@ -16,16 +16,17 @@ impl PostgresStore {
         to: time::OffsetDateTime,
     ) -> Result<Vec<ConversationFactRow>, StoreError> {
         let codes = sql_list(&CLARIFICATION_CODES);
-        let rows = sqlx::query(&format!(
-            "SELECT c.id, c.started_at, c.updated_at, c.outcome, c.handoff_at IS NOT NULL AS handed,
-                c.turn_count, o.number, o.confirmed_at,
+        Ok(sqlx::query_as::<_, ConversationFactRow>(&format!(
+            "SELECT c.id, c.started_at, c.updated_at, c.outcome,
+                c.handoff_at IS NOT NULL AS handed_off, c.turn_count AS turns,
+                o.number AS order_number, o.confirmed_at,
                 (SELECT MIN(t.received_at) FROM chat_turns t WHERE t.conversation_id = c.id)
                     AS first_message_at,
                 (SELECT COUNT(*) FROM chat_turns t WHERE t.conversation_id = c.id AND EXISTS (
                     SELECT 1 FROM jsonb_array_elements(CASE
                         WHEN jsonb_typeof(t.response -> 'messages') = 'array'
                         THEN t.response -> 'messages' ELSE '[]'::jsonb END) m
-                    WHERE m ->> 'code' IN ({codes}))) AS clarifications
+                    WHERE m ->> 'code' IN ({codes}))) AS clarification_turns
              FROM conversations c LEFT JOIN orders o ON o.id = c.order_id
              WHERE (c.started_at >= $1 AND c.started_at < $2)
                 OR (o.confirmed_at >= $1 AND o.confirmed_at < $2)"
@@ -33,23 +34,7 @@ impl PostgresStore {
         .bind(from)
         .bind(to)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(ConversationFactRow {
-                    id: row.try_get("id")?,
-                    started_at: row.try_get("started_at")?,
-                    updated_at: row.try_get("updated_at")?,
-                    outcome: row.try_get("outcome")?,
-                    first_message_at: row.try_get("first_message_at")?,
-                    confirmed_at: row.try_get("confirmed_at")?,
-                    order_number: row.try_get("number")?,
-                    handed_off: row.try_get("handed")?,
-                    turns: count(row.try_get("turn_count")?)?,
-                    clarification_turns: count(row.try_get("clarifications")?)?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     pub(crate) async fn return_facts_impl(
@@ -89,13 +74,10 @@ impl PostgresStore {
         .await?;
         let mut by_return: HashMap<String, Vec<ReturnItemFactRow>> = HashMap::new();
         for row in &items {
-            by_return.entry(row.try_get("return_id")?).or_default().push(ReturnItemFactRow {
-                sku: row.try_get("sku")?,
-                name: row.try_get("name")?,
-                reason: row.try_get("reason")?,
-                decision: row.try_get("decision")?,
-                quantity: count(row.try_get("quantity")?)?,
-            });
+            by_return
+                .entry(row.try_get("return_id")?)
+                .or_default()
+                .push(ReturnItemFactRow::from_row(row)?);
         }
         rows.iter()
             .map(|row| {

@@ -1,11 +1,6 @@
 //! PostgreSQL: staff replies into handed-off conversations, and the queue of open handoffs.
 
-use sqlx::Row;
-
-use crate::{
-    postgres::PostgresStore, returns_records::count, HandoffRow, StaffReplyRow, StaffReplyWrite,
-    StoreError,
-};
+use crate::{postgres::PostgresStore, HandoffRow, StaffReplyRow, StaffReplyWrite, StoreError};
 
 impl PostgresStore {
     pub(crate) async fn add_staff_reply_impl(
@@ -46,34 +41,24 @@ impl PostgresStore {
         &self,
         conversation_id: &str,
     ) -> Result<Vec<StaffReplyRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT r.id, r.staff_id, s.email, r.text, r.created_at
+        Ok(sqlx::query_as::<_, StaffReplyRow>(
+            "SELECT r.id, r.staff_id, s.email AS staff_email, r.text, r.created_at AS at
              FROM staff_replies r JOIN staff_accounts s ON s.id = r.staff_id
              WHERE r.conversation_id = $1
              ORDER BY r.created_at, r.id",
         )
         .bind(conversation_id)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(StaffReplyRow {
-                    id: row.try_get("id")?,
-                    staff_id: row.try_get("staff_id")?,
-                    staff_email: row.try_get("email")?,
-                    text: row.try_get("text")?,
-                    at: row.try_get("created_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     pub(crate) async fn handoff_queue_impl(
         &self,
         limit: u32,
     ) -> Result<Vec<HandoffRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT c.id, c.started_at, c.handoff_at, o.number, c.turn_count,
+        Ok(sqlx::query_as::<_, HandoffRow>(
+            "SELECT c.id AS conversation_id, c.started_at, c.handoff_at, o.number AS order_number,
+                c.turn_count,
                 (SELECT t.text FROM chat_turns t WHERE t.conversation_id = c.id
                  ORDER BY t.seq DESC LIMIT 1) AS last_message,
                 (SELECT COUNT(*) FROM staff_replies r WHERE r.conversation_id = c.id) AS replies
@@ -84,19 +69,6 @@ impl PostgresStore {
         )
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(HandoffRow {
-                    conversation_id: row.try_get("id")?,
-                    started_at: row.try_get("started_at")?,
-                    handoff_at: row.try_get("handoff_at")?,
-                    order_number: row.try_get("number")?,
-                    turn_count: count(row.try_get("turn_count")?)?,
-                    last_message: row.try_get("last_message")?,
-                    replies: count(row.try_get("replies")?)?,
-                })
-            })
-            .collect()
+        .await?)
     }
 }

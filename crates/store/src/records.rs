@@ -158,7 +158,7 @@ impl<'a> OrderSource<'a> {
 }
 
 /// A conversation as the staff dashboard counts it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ConversationFactRow {
     pub id: String,
     pub started_at: OffsetDateTime,
@@ -171,9 +171,11 @@ pub struct ConversationFactRow {
     pub confirmed_at: Option<OffsetDateTime>,
     pub order_number: Option<String>,
     pub handed_off: bool,
+    #[sqlx(try_from = "i64")]
     pub turns: u32,
     /// Turns whose answer asked the shopper to clarify (an unknown or ambiguous
     /// product, a missing detail, nothing understood).
+    #[sqlx(try_from = "i64")]
     pub clarification_turns: u32,
 }
 
@@ -189,13 +191,14 @@ pub struct ReturnFactRow {
     pub items: Vec<ReturnItemFactRow>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ReturnItemFactRow {
     pub sku: String,
     /// The order line's name, as bought.
     pub name: String,
     pub reason: String,
     pub decision: String,
+    #[sqlx(try_from = "i64")]
     pub quantity: u32,
 }
 

@@ -93,7 +93,7 @@ pub struct StaffReplyWrite {
 }
 
 /// A staff reply as stored, with who wrote it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct StaffReplyRow {
     pub id: String,
     pub staff_id: String,
@@ -103,15 +103,17 @@ pub struct StaffReplyRow {
 }
 
 /// One conversation waiting for a person, oldest handoff first.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct HandoffRow {
     pub conversation_id: String,
     pub started_at: OffsetDateTime,
     pub handoff_at: OffsetDateTime,
     pub order_number: Option<String>,
+    #[sqlx(try_from = "i64")]
     pub turn_count: u32,
     /// The shopper's latest message.
     pub last_message: Option<String>,
     /// Staff replies so far.
+    #[sqlx(try_from = "i64")]
     pub replies: u32,
 }

@@ -109,25 +109,10 @@ async fn console_server_functions_refuse_the_signed_out(app: TestApp) {
         ("/api/staff/order", vec![("number", number.as_str())]),
         ("/api/staff/sign-out", vec![("csrf", "x")]),
     ] {
-        let response = app
-            .client
-            .post(format!("{}{path}", app.address))
-            .header("Accept", "application/json")
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
+        let response = console(&app, path, &form).await;
         assert_eq!(response.status(), 401, "{path}");
     }
-    let me: Value = app
-        .client
-        .post(format!("{}/api/staff/me", app.address))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = console(&app, "/api/staff/me", &[]).await.json().await.unwrap();
     assert!(me.is_null(), "{me}");
     let status: Value = app
         .get(&format!("/api/v1/returns/{rma}?email=ana@example.com"))
@@ -139,34 +124,24 @@ async fn console_server_functions_refuse_the_signed_out(app: TestApp) {
 
     // Signed in as an agent, with the right token: the role still decides.
     sign_in_agent(&app).await;
-    let me: Value = app
-        .client
-        .post(format!("{}/api/staff/me", app.address))
+    let me: Value = console(&app, "/api/staff/me", &[]).await.json().await.unwrap();
+    let csrf = me["csrf"].as_str().unwrap();
+    let action = |kind| [("rma", rma), ("kind", kind), ("note", ""), ("csrf", csrf)];
+    let refund = console(&app, "/api/staff/return-action", &action("refunded")).await;
+    assert_eq!(refund.status(), 403);
+    let approve = console(&app, "/api/staff/return-action", &action("approved")).await;
+    assert!(approve.status().is_success(), "{}", approve.status());
+}
+
+/// Posts a console server function's form, as the console's pages do.
+async fn console(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    app.client
+        .post(format!("{}{path}", app.address))
+        .header("Accept", "application/json")
+        .form(form)
         .send()
         .await
         .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let csrf = me["csrf"].as_str().unwrap();
-    let refund = app
-        .client
-        .post(format!("{}/api/staff/return-action", app.address))
-        .header("Accept", "application/json")
-        .form(&[("rma", rma), ("kind", "refunded"), ("note", ""), ("csrf", csrf)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refund.status(), 403);
-    let approve = app
-        .client
-        .post(format!("{}/api/staff/return-action", app.address))
-        .header("Accept", "application/json")
-        .form(&[("rma", rma), ("kind", "approved"), ("note", ""), ("csrf", csrf)])
-        .send()
-        .await
-        .unwrap();
-    assert!(approve.status().is_success(), "{}", approve.status());
 }
 
 async fn sign_in_agent(app: &TestApp) {
