@@ -42,6 +42,6 @@ pub use policy::{
 };
 pub use rma::{RmaCode, RmaCodeError, RMA_ALPHABET, RMA_CHARS};
 pub use status::{
-    Actor, ReturnEvent, ReturnFoldError, ReturnState, ReturnStatus, TimelineEntry, TransitionError,
-    MAX_NOTE_CHARS, RETURN_EVENT_SCHEMA_VERSION,
+    Actor, Disposition, ItemDisposition, ReturnEvent, ReturnFoldError, ReturnState, ReturnStatus,
+    TimelineEntry, TransitionError, MAX_NOTE_CHARS, RETURN_EVENT_SCHEMA_VERSION,
 };
