@@ -148,7 +148,13 @@ impl StaffPort for StaffConsole {
         note: Option<String>,
     ) -> Result<Value, PortError> {
         allow(staff, Permission::for_return_event(kind))?;
-        let action = StaffAction { kind: kind.to_owned(), amount: None, note };
+        let action = StaffAction {
+            kind: kind.to_owned(),
+            amount: None,
+            override_reason: None,
+            dispositions: Vec::new(),
+            note,
+        };
         self.returns.record(rma, &action, &staff.id).await.map_err(PortError::from)
     }
 }

@@ -12,6 +12,7 @@ mod llm;
 mod openapi;
 mod orders;
 mod pages;
+mod return_integrity;
 mod returns;
 mod staff;
 mod widget;
