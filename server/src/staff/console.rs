@@ -13,6 +13,7 @@ use super::{
     api::{PER_EMAIL, PER_IP},
     dashboard,
     extractor::SESSION_KEY,
+    gate::StaffGate,
     handoffs, session,
 };
 use crate::{
@@ -25,11 +26,13 @@ pub struct StaffConsole {
     store: Arc<dyn Store>,
     returns: Arc<ReturnsService>,
     limiter: RequestLimiter,
+    #[allow(dead_code)]
+    gate: Arc<StaffGate>,
 }
 
 impl StaffConsole {
-    pub fn new(store: Arc<dyn Store>, returns: Arc<ReturnsService>) -> Self {
-        StaffConsole { store, returns, limiter: RequestLimiter::new(PER_IP, PER_EMAIL) }
+    pub fn new(store: Arc<dyn Store>, returns: Arc<ReturnsService>, gate: Arc<StaffGate>) -> Self {
+        StaffConsole { store, returns, limiter: RequestLimiter::new(PER_IP, PER_EMAIL), gate }
     }
 }
 
