@@ -128,8 +128,14 @@ impl Application {
             chat.clone(),
             RequestLimiter::new(limits.per_ip, limits.per_conversation),
         ));
+        let staff_gate = Arc::new(StaffGate::new(
+            clock,
+            args.signin_hashes,
+            Duration::from_millis(args.signin_wait_ms),
+        ));
         let returns = ReturnsApi {
             store: store.clone(),
+            staff_gate: staff_gate.clone(),
             service: Arc::new(ReturnsService::new(
                 store.clone(),
                 load_policy(&args.return_policy)?,
@@ -143,16 +149,8 @@ impl Application {
         sessions.spawn_cleanup(SESSION_CLEANUP);
         let portal: Arc<dyn ReturnsPort> =
             Arc::new(PortalReturns::new(returns.service.clone(), returns.limiter.clone()));
-        let staff_gate = Arc::new(StaffGate::new(
-            clock,
-            args.signin_hashes,
-            Duration::from_millis(args.signin_wait_ms),
-        ));
-        let staff: Arc<dyn StaffPort> = Arc::new(StaffConsole::new(
-            store.clone(),
-            returns.service.clone(),
-            staff_gate.clone(),
-        ));
+        let staff: Arc<dyn StaffPort> =
+            Arc::new(StaffConsole::new(store.clone(), returns.service.clone(), staff_gate.clone()));
         let state = AppState {
             leptos_options,
             store,
