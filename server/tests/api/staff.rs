@@ -549,11 +549,12 @@ async fn one_attacker_cannot_lock_a_staff_member_out(app: TestApp) {
     let me = ana.get(format!("{}/api/v1/staff/me", app.address)).send().await.unwrap();
     assert_eq!(me.status(), StatusCode::OK);
 
-    // A new email per attempt does not get around the per-address limit (30 at once,
-    // then one a second; the loop itself takes a few seconds).
+    // A new email per attempt does not get around the per-address limit: 30 at once,
+    // then one a second (the loop itself takes a few seconds).
     let sprayer = browser_at("127.0.0.4");
+    let started = std::time::Instant::now();
     let mut allowed = 0;
-    for n in 0..45 {
+    for n in 0..100 {
         let email = format!("someone{n}@example.com");
         let response = app.sign_in_from(&sprayer, &email, ANA_PASSWORD).await;
         match response.status() {
@@ -562,7 +563,11 @@ async fn one_attacker_cannot_lock_a_staff_member_out(app: TestApp) {
             other => panic!("attempt {n}: {other}"),
         }
     }
-    assert!((30..45).contains(&allowed), "{allowed} attempts before the limit");
+    let most = 30.0 + started.elapsed().as_secs_f64().ceil();
+    assert!(
+        allowed >= 30 && f64::from(allowed) <= most,
+        "{allowed} attempts before the limit, at most {most} expected"
+    );
 }
 
 /// The console's sign-in form and the JSON API draw on one allowance: ten failed
