@@ -357,6 +357,7 @@ async fn a_taken_session_id_is_not_created_again(store: Arc<dyn Store>) {
 
 async fn saving_a_session_replaces_it(store: Arc<dyn Store>) {
     let first_expiry = NOW + Duration::minutes(5);
+    assert!(store.session_create("s-1", &json!({ "step": 0 }), NOW).await.unwrap());
     store.session_save("s-1", &json!({ "step": 1 }), first_expiry).await.unwrap();
     assert_eq!(
         store.session_load("s-1", NOW).await.unwrap(),
@@ -372,6 +373,33 @@ async fn saving_a_session_replaces_it(store: Arc<dyn Store>) {
     // Saving can also move the expiry earlier, into the past.
     store.session_save("s-1", &json!({ "step": 3 }), NOW - Duration::seconds(1)).await.unwrap();
     assert!(store.session_load("s-1", NOW).await.unwrap().is_none());
+}
+
+/// Saving changes a session that exists, never makes one: a session deleted (signed
+/// out) while another request still held it stays deleted when that request ends and
+/// saves, and an id nobody created is not brought into being by a save.
+async fn saving_never_brings_back_a_deleted_session(store: Arc<dyn Store>) {
+    let expires_at = NOW + Duration::hours(8);
+    let staff = json!({ "staff.id": "ana", "staff.csrf": "t" });
+    assert!(store.session_create("s-1", &staff, expires_at).await.unwrap());
+    assert!(store.session_create("s-2", &json!({ "user": "bo" }), expires_at).await.unwrap());
+    // A request loads the session; meanwhile another one signs out (deletes it).
+    let (held, _) = store.session_load("s-1", NOW).await.unwrap().expect("s-1 loads");
+    store.session_delete("s-1").await.unwrap();
+    // The first request ends and saves what it held, with a later expiry.
+    store.session_save("s-1", &held, NOW + Duration::hours(9)).await.unwrap();
+    assert_eq!(store.session_load("s-1", NOW).await.unwrap(), None);
+    assert_eq!(store.session_load("s-1", NOW - Duration::days(1)).await.unwrap(), None);
+
+    store.session_save("never-created", &staff, expires_at).await.unwrap();
+    assert_eq!(store.session_load("never-created", NOW).await.unwrap(), None);
+    // Both ids are still free (no row was written), and the other session is untouched.
+    assert!(store.session_create("s-1", &json!({}), expires_at).await.unwrap());
+    assert!(store.session_create("never-created", &json!({}), expires_at).await.unwrap());
+    assert_eq!(
+        store.session_load("s-2", NOW).await.unwrap(),
+        Some((json!({ "user": "bo" }), micros(expires_at)))
+    );
 }
 
 async fn an_expired_session_does_not_load(store: Arc<dyn Store>) {
@@ -1602,6 +1630,7 @@ contract!(
     a_created_session_loads_back,
     a_taken_session_id_is_not_created_again,
     saving_a_session_replaces_it,
+    saving_never_brings_back_a_deleted_session,
     an_expired_session_does_not_load,
     a_deleted_session_is_gone,
     only_expired_sessions_are_swept,
