@@ -46,6 +46,19 @@ pub trait ReturnsPort: Send + Sync + 'static {
     ) -> Result<Value, PortError>;
 }
 
+/// What a staff member records on a return from the console, as the form sent it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReturnActionInput {
+    pub kind: String,
+    pub note: Option<String>,
+    /// As typed, e.g. "22.50": read in the shop's currency by the server.
+    pub amount: Option<String>,
+    /// Why an amount above what is due is paid.
+    pub override_reason: Option<String>,
+    /// At receipt, `restock` or `discard` for every item instead of the policy's default.
+    pub disposition: Option<String>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PortError {
     /// Unknown, or not for this person: the text says so without saying which.
@@ -221,7 +234,6 @@ pub trait StaffPort: Send + Sync + 'static {
         &self,
         staff: &StaffIdentity,
         rma: &str,
-        kind: &str,
-        note: Option<String>,
+        action: ReturnActionInput,
     ) -> Result<Value, PortError>;
 }

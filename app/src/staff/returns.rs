@@ -41,11 +41,21 @@ pub async fn staff_return_action(
     rma: String,
     kind: String,
     #[server(default)] note: String,
+    #[server(default)] amount: String,
+    #[server(default)] override_reason: String,
+    #[server(default)] disposition: String,
     csrf: String,
 ) -> Result<(), AppError> {
     let (port, staff) = crate::staff::ssr::require_form(&csrf).await?;
-    let note = Some(note.trim().to_owned()).filter(|n| !n.is_empty());
-    port.record_return(&staff, &rma, &kind, note).await.map_err(crate::port::app_error)?;
+    let given = |text: String| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+    let action = crate::port::ReturnActionInput {
+        kind,
+        note: given(note),
+        amount: given(amount),
+        override_reason: given(override_reason),
+        disposition: given(disposition),
+    };
+    port.record_return(&staff, &rma, action).await.map_err(crate::port::app_error)?;
     Ok(())
 }
 
@@ -161,6 +171,7 @@ fn ReturnRow(
             <div class="staff-actions">
                 {actions.iter().map(|(kind, label)| {
                     let rma = rma.clone();
+                    let rma_for_fields = rma.clone();
                     let note_id = note_id.clone();
                     let note_for = note_id.clone();
                     let csrf = csrf.clone();
@@ -172,6 +183,27 @@ fn ReturnRow(
                             {(*kind == "rejected").then(|| view! {
                                 <label class="visually-hidden" for=note_for>"Reason for the customer"</label>
                                 <input id=note_id name="note" placeholder="Reason for the customer" required maxlength="500"/>
+                            })}
+                            {(*kind == "received").then(|| {
+                                let id = format!("disposition-{rma_for_fields}");
+                                view! {
+                                    <label for=id.clone()>"Items"</label>
+                                    <select id=id name="disposition">
+                                        <option value="" selected>"as the policy says"</option>
+                                        <option value="restock">"back on sale"</option>
+                                        <option value="discard">"discard"</option>
+                                    </select>
+                                }
+                            })}
+                            {matches!(*kind, "refunded" | "credited").then(|| {
+                                let amount_id = format!("amount-{kind}-{rma_for_fields}");
+                                let reason_id = format!("override-{kind}-{rma_for_fields}");
+                                view! {
+                                    <label class="visually-hidden" for=amount_id.clone()>"Amount (empty: what is due)"</label>
+                                    <input id=amount_id name="amount" inputmode="decimal" placeholder="Amount (default: due)" size="12" pattern="[0-9]+([.][0-9]+)?"/>
+                                    <label class="visually-hidden" for=reason_id.clone()>"Why more than is due"</label>
+                                    <input id=reason_id name="override_reason" placeholder="Why more than due" maxlength="500"/>
+                                }
                             })}
                             <button type="submit" class="button">{*label}</button>
                         </ActionForm>

@@ -101,8 +101,61 @@ impl<'de> Deserialize<'de> for Currency {
 #[serde(transparent)]
 pub struct Money(pub i64);
 
+/// Why a typed amount (a staff member's "22.50") is not an amount of money.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{input:?} is not an amount in {currency}: write it like {example}, with at most \
+     {digits} digits after the point"
+)]
+pub struct AmountError {
+    pub input: String,
+    pub currency: String,
+    pub example: String,
+    pub digits: u32,
+}
+
 impl Money {
     pub const ZERO: Money = Money(0);
+
+    /// Reads an amount as people type it in `currency`, e.g. "22.5", "22.50" or "22"
+    /// dollars as 2250 cents; no sign, no symbol, no more digits after the point than
+    /// the currency has, nothing that overflows.
+    pub fn parse_decimal(input: &str, currency: &Currency) -> Result<Money, AmountError> {
+        let digits = currency.minor_unit_exponent();
+        let error = || AmountError {
+            input: input.to_owned(),
+            currency: currency.to_string(),
+            example: Money(12345).format_number(digits),
+            digits,
+        };
+        let text = input.trim();
+        let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+            return Err(error());
+        }
+        if fraction.len() > digits as usize || (text.contains('.') && fraction.is_empty()) {
+            return Err(error());
+        }
+        let scale = 10i64.pow(digits);
+        let padded = format!("{fraction:0<width$}", width = digits as usize);
+        let minor = whole
+            .parse::<i64>()
+            .ok()
+            .and_then(|w| w.checked_mul(scale))
+            .and_then(|w| w.checked_add(padded.parse::<i64>().unwrap_or(0)))
+            .ok_or_else(error)?;
+        Ok(Money(minor))
+    }
+
+    /// The number alone, e.g. "123.45" for 12345 with two digits.
+    fn format_number(self, digits: u32) -> String {
+        if digits == 0 {
+            return self.0.to_string();
+        }
+        let scale = 10i64.pow(digits);
+        format!("{}.{:0width$}", self.0 / scale, self.0 % scale, width = digits as usize)
+    }
 
     pub const fn from_minor(minor: i64) -> Money {
         Money(minor)
@@ -146,6 +199,31 @@ impl Money {
             Some(symbol) => format!("{sign}{symbol}{number}"),
             None => format!("{sign}{number} {currency}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    #[test]
+    fn typed_amounts_read_in_minor_units_of_their_currency() {
+        let usd = Currency::parse("USD").unwrap();
+        let jpy = Currency::parse("JPY").unwrap();
+        for (text, minor) in [("22.50", 2250), ("22.5", 2250), ("22", 2200), (" 0.07 ", 7)] {
+            assert_eq!(Money::parse_decimal(text, &usd), Ok(Money(minor)), "{text}");
+        }
+        assert_eq!(Money::parse_decimal("1200", &jpy), Ok(Money(1200)));
+        for bad in ["", "-1", "1.234", "12.", ".5", "$12", "1,5", "1e3", "99999999999999999999"] {
+            assert!(Money::parse_decimal(bad, &usd).is_err(), "{bad:?}");
+        }
+        assert!(Money::parse_decimal("12.5", &jpy).is_err());
+        let error = Money::parse_decimal("abc", &usd).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "\"abc\" is not an amount in USD: write it like 123.45, with at most 2 digits after \
+             the point"
+        );
     }
 }
 

@@ -15,10 +15,10 @@ use gapless_domain::{
     orders::{ExchangeRef, OrderEvent, OrderNumber, OrderState},
     returns::{
         cycle_time, decide, exchange_options, plan_exchanges, replacement_order, report,
-        restocked_units, returnable, Actor, BoughtChoices, BoughtLine, ItemDisposition, OrderDates,
-        Outcome, Percentiles, ReplacementError, ReplacementItem, Resolution, ReturnDecision,
-        ReturnEvent, ReturnPolicy, ReturnRequest, ReturnState, ReturnStatus, RmaCode,
-        TransitionError, RETURN_EVENT_SCHEMA_VERSION,
+        restocked_units, returnable, Actor, BoughtChoices, BoughtLine, Disposition,
+        ItemDisposition, OrderDates, Outcome, Percentiles, ReplacementError, ReplacementItem,
+        Resolution, ReturnDecision, ReturnEvent, ReturnPolicy, ReturnRequest, ReturnState,
+        ReturnStatus, RmaCode, TransitionError, RETURN_EVENT_SCHEMA_VERSION,
     },
     sku::Sku,
 };
@@ -55,7 +55,7 @@ pub struct ReturnsService {
 }
 
 /// What staff record on a return: `POST /api/v1/staff/returns/{rma}/events`.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaffAction {
     /// `approved`, `rejected`, `received`, `refunded`, `exchanged`, `credited`, `cancelled`.
@@ -73,6 +73,10 @@ pub struct StaffAction {
     /// policy's default for their reason.
     #[serde(default)]
     pub dispositions: Vec<ItemDisposition>,
+    /// For `received`: the disposition of every line not named in `dispositions`,
+    /// instead of the policy's default.
+    #[serde(default)]
+    pub disposition: Option<Disposition>,
     #[serde(default)]
     pub note: Option<String>,
 }
@@ -241,7 +245,8 @@ impl ReturnsService {
             let mut state = fold(&row)?;
             let at = self.now();
             let actor = Actor::Staff { id: staff_id.to_owned() };
-            let dispositions = state.dispositions(&self.policy, &action.dispositions);
+            let dispositions =
+                state.dispositions(&self.policy, &action.dispositions, action.disposition);
             let mut event = staff_event(action, &state, dispositions, at, actor.clone())?;
             // Whether the event may happen at all, before an exchange builds its order.
             state.clone().apply(&event).map_err(transition_error)?;

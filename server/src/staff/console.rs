@@ -3,7 +3,8 @@
 
 use std::{net::IpAddr, sync::Arc};
 
-use app::port::{ConversationFilter, PortError, StaffIdentity, StaffPort};
+use app::port::{ConversationFilter, PortError, ReturnActionInput, StaffIdentity, StaffPort};
+use gapless_domain::{money::Money, returns::Disposition};
 use gapless_store::Store;
 use serde_json::Value;
 use tower_sessions::Session;
@@ -146,16 +147,36 @@ impl StaffPort for StaffConsole {
         &self,
         staff: &StaffIdentity,
         rma: &str,
-        kind: &str,
-        note: Option<String>,
+        input: ReturnActionInput,
     ) -> Result<Value, PortError> {
-        allow(staff, Permission::for_return_event(kind))?;
+        allow(staff, Permission::for_return_event(&input.kind))?;
+        let amount = match input.amount.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            None => None,
+            Some(typed) => {
+                let catalog = self.store.catalog().await.map_err(internal)?;
+                let currency = catalog.ok_or(PortError::Unavailable)?.currency;
+                let amount = Money::parse_decimal(typed, &currency)
+                    .map_err(|e| PortError::Rejected(e.to_string()))?;
+                Some(amount.minor())
+            }
+        };
+        let disposition = match input.disposition.as_deref() {
+            None | Some("") => None,
+            Some("restock") => Some(Disposition::Restock),
+            Some("discard") => Some(Disposition::Discard),
+            Some(other) => {
+                return Err(PortError::Rejected(format!(
+                    "{other:?} is not a disposition: choose restock or discard"
+                )))
+            }
+        };
         let action = StaffAction {
-            kind: kind.to_owned(),
-            amount: None,
-            override_reason: None,
-            dispositions: Vec::new(),
-            note,
+            kind: input.kind,
+            amount,
+            override_reason: input.override_reason,
+            disposition,
+            note: input.note,
+            ..StaffAction::default()
         };
         self.returns.record(rma, &action, &staff.id).await.map_err(PortError::from)
     }

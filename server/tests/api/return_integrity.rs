@@ -191,7 +191,61 @@ async fn the_customer_limit_holds_under_parallel_requests(app: TestApp) {
     );
 }
 
+/// The console's forms: a disposition for every item at receipt, an amount as typed,
+/// and the same caps as the API.
+async fn the_console_chooses_dispositions_and_caps_amounts(app: TestApp) {
+    let tee = StockKey::product(Sku::parse("TEE").unwrap());
+    let (_, number) = ordered(&app, "two black tees in M").await;
+    let rma = a_return(&app, &number, "changed_mind").await;
+    let before = on_hand(&app, &tee).await;
+    app.sign_in_staff().await;
+    let me: Value = app
+        .client
+        .post(format!("{}/api/staff/me", app.address))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = me["csrf"].as_str().unwrap().to_owned();
+    let form = |fields: &[(&str, &str)]| {
+        let mut form = vec![("rma", rma.clone()), ("csrf", csrf.clone())];
+        form.extend(fields.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        app.client
+            .post(format!("{}/api/staff/return-action", app.address))
+            .header("Accept", "application/json")
+            .form(&form)
+            .send()
+    };
+    let odd = form(&[("kind", "received"), ("disposition", "burn")]).await.unwrap();
+    assert!(odd.status().is_client_error(), "{}", odd.status());
+    let received = form(&[("kind", "received"), ("disposition", "discard")]).await.unwrap();
+    assert!(received.status().is_success(), "{}", received.status());
+    assert_eq!(on_hand(&app, &tee).await, before, "discarded, though the policy would restock");
+
+    // 2250 is due (2500 less 10 %): 25.00 needs a reason, 25.01 is more than was paid.
+    for (amount, reason) in [("25.00", ""), ("25.01", "goodwill"), ("twenty", "")] {
+        let refused =
+            form(&[("kind", "refunded"), ("amount", amount), ("override_reason", reason)])
+                .await
+                .unwrap();
+        assert!(refused.status().is_client_error(), "{amount}: {}", refused.status());
+        let text = refused.text().await.unwrap();
+        assert!(text.contains("due") || text.contains("paid") || text.contains("amount"), "{text}");
+    }
+    let paid =
+        form(&[("kind", "refunded"), ("amount", "25.00"), ("override_reason", "fee waived")])
+            .await
+            .unwrap();
+    assert!(paid.status().is_success(), "{}", paid.status());
+    let row = app.db.store.return_by_rma(&rma).await.unwrap().unwrap();
+    assert_eq!((row.status.as_str(), row.refund_amount), ("refunded", Some(2500)));
+}
+
 on_both_backends!(
+    the_console_chooses_dispositions_and_caps_amounts,
     a_cancelled_order_is_never_returned,
     a_returning_or_shipped_order_is_not_cancelled_in_the_chat,
     refunds_are_capped_at_what_is_due,

@@ -376,13 +376,7 @@ async fn cycle_times_come_from_the_event_times(app: TestApp) {
         }],
         resolution: Resolution::Refund,
     };
-    let act = |kind: &str| StaffAction {
-        kind: kind.into(),
-        amount: None,
-        override_reason: None,
-        dispositions: vec![],
-        note: None,
-    };
+    let act = |kind: &str| StaffAction { kind: kind.into(), ..StaffAction::default() };
 
     // First return: received after 2 days, refunded after 3.
     let first = service.request(&proof, &request).await.unwrap();

@@ -496,20 +496,22 @@ impl ReturnState {
         self.items.iter().filter(|item| item.decision.outcome != Outcome::Rejected)
     }
 
-    /// A disposition per item coming back: `chosen` where staff chose one, else the
-    /// policy's default for the item's reason. Choices for lines that are not coming
-    /// back are kept, so that applying the event refuses them by name.
+    /// A disposition per item coming back: `chosen` where staff chose one for the
+    /// line, else `rest` when staff chose one for all, else the policy's default for the
+    /// item's reason. Choices for lines that are not coming back are kept, so that
+    /// applying the event refuses them by name.
     pub fn dispositions(
         &self,
         policy: &ReturnPolicy,
         chosen: &[ItemDisposition],
+        rest: Option<Disposition>,
     ) -> Vec<ItemDisposition> {
         let mut all: Vec<ItemDisposition> = self
             .coming_back()
             .filter(|item| !chosen.iter().any(|c| c.line == item.line))
             .map(|item| ItemDisposition {
                 line: item.line,
-                disposition: policy.default_disposition(&item.reason),
+                disposition: rest.unwrap_or_else(|| policy.default_disposition(&item.reason)),
             })
             .collect();
         all.extend_from_slice(chosen);
@@ -978,8 +980,10 @@ mod tests {
         state.items[1].reason = ReasonCode::parse("damaged").unwrap();
         let restock = |line| ItemDisposition { line, disposition: Disposition::Restock };
         let discard = |line| ItemDisposition { line, disposition: Disposition::Discard };
-        assert_eq!(state.dispositions(&policy, &[]), [restock(0), discard(1)]);
-        assert_eq!(state.dispositions(&policy, &[restock(1)]), [restock(0), restock(1)]);
+        assert_eq!(state.dispositions(&policy, &[], None), [restock(0), discard(1)]);
+        assert_eq!(state.dispositions(&policy, &[restock(1)], None), [restock(0), restock(1)]);
+        let rest = Some(Disposition::Discard);
+        assert_eq!(state.dispositions(&policy, &[restock(1)], rest), [discard(0), restock(1)]);
 
         let approved = ReturnState::fold(&[
             ReturnEvent::Requested {
