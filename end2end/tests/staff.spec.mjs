@@ -23,7 +23,7 @@ async function chat(request, texts) {
   return last;
 }
 
-test("staff sign in, find a conversation by a word, read its timeline, filter, export CSV and approve a return", async ({ page, request }) => {
+test("staff sign in, find a conversation by a word, read its timeline, filter, export CSV and approve and receive a return", async ({ page, request }) => {
   // An admin: this test also downloads the audit log, which agents may not.
   addStaff("e2e-agent@shop.test", "admin");
   await chat(request, ["hi, do you have wombat socks? two wool socks please"]);
@@ -94,6 +94,16 @@ test("staff sign in, find a conversation by a word, read its timeline, filter, e
   await expect(row).toHaveCount(0);
   const status = await (await request.get(`/api/v1/returns/${created.rma}?email=review@example.com`)).json();
   expect(status.status).toBe("approved");
+
+  // The parcel arrives: a damaged item is discarded by default, staff put it back on sale.
+  await page.goto("/staff/returns?status=approved");
+  const approved = page.locator(`.staff-return[data-rma="${created.rma}"]`);
+  await approved.getByLabel("Items").selectOption("restock");
+  await approved.getByRole("button", { name: "Record receipt" }).click();
+  await expect(approved).toHaveCount(0);
+  const received = await (await request.get(`/api/v1/returns/${created.rma}?email=review@example.com`)).json();
+  expect(received.status).toBe("received");
+  expect(received.items[0].disposition).toBe("restock");
 
   // The dashboard draws its charts on the server; each figure links to its rows.
   await page.goto("/staff/metrics");
