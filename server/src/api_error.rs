@@ -85,7 +85,11 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(cause) = &self {
             tracing::error!(error = format!("{cause:#}"), "API request failed");
         }
-        error_response(status, code, &self.to_string())
+        let mut response = error_response(status, code, &self.to_string());
+        if let ApiError::RateLimited { retry_after } = &self {
+            response.headers_mut().insert(header::RETRY_AFTER, (*retry_after).max(1).into());
+        }
+        response
     }
 }
 
@@ -136,11 +140,13 @@ pub async fn json_error_bodies(request: axum::extract::Request, next: Next) -> R
     }
     let (code, message) = match status {
         StatusCode::NOT_FOUND => ("not_found", "no such endpoint"),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this endpoint does not take this method"),
-        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "the request body is larger than 64 KiB"),
-        StatusCode::SERVICE_UNAVAILABLE | StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => {
-            ("timeout", "the request took too long; try again")
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ("method_not_allowed", "this endpoint does not take this method")
         }
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "the request body is larger than 64 KiB"),
+        StatusCode::SERVICE_UNAVAILABLE
+        | StatusCode::REQUEST_TIMEOUT
+        | StatusCode::GATEWAY_TIMEOUT => ("timeout", "the request took too long; try again"),
         StatusCode::INTERNAL_SERVER_ERROR => ("internal", "something went wrong on our side"),
         status if status.is_server_error() => ("unavailable", "try again later"),
         _ => ("bad_request", "the request was not understood"),

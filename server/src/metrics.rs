@@ -244,7 +244,10 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
 /// `GET /metrics`, with `Authorization: Bearer $GAPLESS_METRICS_TOKEN`.
 pub async fn scrape(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     if state.metrics.token.is_none() {
-        return (StatusCode::NOT_FOUND, "/metrics is off: set GAPLESS_METRICS_TOKEN to scrape it\n")
+        return (
+            StatusCode::NOT_FOUND,
+            "/metrics is off: set GAPLESS_METRICS_TOKEN to scrape it\n",
+        )
             .into_response();
     }
     if !state.metrics.allows(&headers) {

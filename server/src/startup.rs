@@ -20,6 +20,7 @@ use gapless_store::Store;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
+use tower::util::option_layer;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     limit::RequestBodyLimitLayer,
@@ -27,7 +28,6 @@ use tower_http::{
     timeout::TimeoutLayer,
     trace::{DefaultOnResponse, TraceLayer},
 };
-use tower::util::option_layer;
 use tower_sessions::SessionManagerLayer;
 use tracing::Level;
 
@@ -160,13 +160,8 @@ impl Application {
             secure_cookies: args.secure_cookies,
             request_timeout: Duration::from_millis(args.request_timeout_ms.max(1)),
         };
-        let router = router(
-            state,
-            &limits,
-            returns,
-            sessions::layer(sessions, args.secure_cookies),
-            &edges,
-        );
+        let router =
+            router(state, &limits, returns, sessions::layer(sessions, args.secure_cookies), &edges);
         Ok(Application { listener, router })
     }
 

@@ -449,6 +449,7 @@ async fn the_log_never_shows_a_customers_email() {
     let mut child = gapless(&url)
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "info,tower_http=debug")
+        .env("GAPLESS_METRICS_TOKEN", "hunter2-metrics-secret")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()
@@ -474,9 +475,10 @@ async fn the_log_never_shows_a_customers_email() {
         "confirm".to_owned(),
         "yes".to_owned(),
     ] {
-        let response = post(&format!("/api/v1/conversations/{chat}/messages"), json!({ "text": text }))
-            .await
-            .unwrap();
+        let response =
+            post(&format!("/api/v1/conversations/{chat}/messages"), json!({ "text": text }))
+                .await
+                .unwrap();
         assert_eq!(response.status(), 200, "{text}");
         last = response.json().await.unwrap();
     }
@@ -517,6 +519,14 @@ async fn the_log_never_shows_a_customers_email() {
         assert_eq!(request.send().await.unwrap().status(), expected, "{query} {header:?}");
     }
 
+    let scrape = client
+        .get(format!("{base}/metrics"))
+        .bearer_auth("hunter2-metrics-secret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scrape.status(), 200);
+
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -529,7 +539,32 @@ async fn the_log_never_shows_a_customers_email() {
     assert!(log.contains(&format!("/api/v1/returns/{rma}")), "{log}");
     assert!(log.contains("/api/v1/returns/lookup"), "{log}");
     let lower = log.to_lowercase();
-    for secret in ["shopper.secret", "other.secret", "secret%40example", "secret@example"] {
+    for secret in
+        ["shopper.secret", "other.secret", "secret%40example", "secret@example", "hunter2"]
+    {
         assert!(!lower.contains(secret), "{secret} is in the log:\n{log}");
     }
+}
+
+/// The settings of issue 11 are documented in `--help`; the metrics token's value is
+/// never shown there, nor in the server's log.
+#[test]
+fn serve_help_shows_the_new_settings_but_not_the_metrics_token() {
+    let output = gapless("sqlite::memory:")
+        .args(["serve", "--help"])
+        .env("GAPLESS_METRICS_TOKEN", "hunter2-metrics-secret")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{help}{}", stderr(&output));
+    for setting in [
+        "GAPLESS_METRICS_TOKEN",
+        "GAPLESS_METRICS_REFRESH_MS",
+        "GAPLESS_REQUEST_TIMEOUT_MS",
+        "[default: 30000]",
+        "[default: 5000]",
+    ] {
+        assert!(help.contains(setting), "{setting} missing from\n{help}");
+    }
+    assert!(!help.contains("hunter2"), "{help}");
 }

@@ -29,8 +29,8 @@ use time::OffsetDateTime;
 
 use super::llm::{ExtractorMode, LlmExtractor, Proposal};
 use crate::{
-    api_error::ApiError, json_time::rfc3339, lookups, lookups::LookupLimiter,
-    metrics::LlmMetrics, orders::order_write,
+    api_error::ApiError, json_time::rfc3339, lookups, lookups::LookupLimiter, metrics::LlmMetrics,
+    orders::order_write,
 };
 
 /// Longest message accepted, in characters.

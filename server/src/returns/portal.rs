@@ -51,9 +51,7 @@ impl ReturnsPort for PortalReturns {
     async fn request(&self, request: Value, client: Option<IpAddr>) -> Result<Value, PortError> {
         let request: PortalRequest = serde_json::from_value(request)
             .map_err(|e| PortError::Internal(format!("portal request: {e}").into()))?;
-        self.limiter
-            .check_order(client, &request.order_number, &request.email)
-            .map_err(limited)?;
+        self.limiter.check_order(client, &request.order_number, &request.email).map_err(limited)?;
         let resolution = Resolution::parse(&request.resolution).ok_or_else(|| {
             PortError::Rejected(
                 "Choose what you would like instead: a refund, an exchange or store credit.".into(),

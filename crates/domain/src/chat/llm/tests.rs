@@ -716,7 +716,8 @@ mod replies {
     fn a_new_promise_falls_back_even_without_a_number() {
         let outcome = tees();
         let facts = facts(&outcome);
-        let faithful = "Great choice! I've added them:\n2 × tee (m, black): $50.00\nTotal: $50.00\n\
+        let faithful =
+            "Great choice! I've added them:\n2 × tee (m, black): $50.00\nTotal: $50.00\n\
                         What's your name, email and shipping address?";
         assert_eq!(checked_reply(&outcome.reply, &facts, faithful), faithful);
         for promise in [
