@@ -217,6 +217,15 @@ async fn metrics_need_the_bearer_token(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(basic.status(), 401);
+    // The scheme is case-insensitive (RFC 9110).
+    let lower = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .header("authorization", format!("bearer {METRICS_TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lower.status(), 200);
     let scraped = app.scrape().await;
     assert_eq!(scraped.status(), 200);
     assert_eq!(metric(&scraped.text().await.unwrap(), "gapless_chat_turns "), Some(0.0));
