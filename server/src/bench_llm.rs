@@ -125,6 +125,7 @@ pub async fn run(args: &BenchLlmArgs) -> anyhow::Result<Report> {
         order: &order,
         message: &args.message,
         order_number: None,
+        cancel_block: None,
     };
 
     let warm_up = (args.turns / 10).clamp(10, 200);

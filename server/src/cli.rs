@@ -149,6 +149,15 @@ pub struct ServeArgs {
     #[arg(long, env = "GAPLESS_EXTRACTOR", value_enum, default_value = "rules")]
     pub extractor: ExtractorMode,
 
+    /// Staff sign-in password checks (Argon2id: 19 MiB and tens of milliseconds of CPU
+    /// each) that may run at once; 0 means one per CPU core.
+    #[arg(long, env = "GAPLESS_SIGNIN_HASHES", default_value_t = 0)]
+    pub signin_hashes: usize,
+
+    /// How long a sign-in waits for a free password check before `503 busy`.
+    #[arg(long, env = "GAPLESS_SIGNIN_WAIT_MS", default_value_t = 2000)]
+    pub signin_wait_ms: u64,
+
     #[command(flatten)]
     pub llm: LlmArgs,
 }

@@ -572,6 +572,9 @@ pub struct ReturnItemView {
     pub restocking_fee: i64,
     #[schema(required = true)]
     pub exchange: Option<Vec<Choice>>,
+    /// `restock` or `discard`, once the item was received; `null` before.
+    #[schema(required = true)]
+    pub disposition: Option<String>,
 }
 
 #[derive(ToSchema)]

@@ -17,6 +17,11 @@ use tower_sessions::{
 pub const COOKIE: &str = "gapless_session";
 /// A session lives this long after its last change.
 const IDLE_DAYS: i64 = 14;
+/// Session key of a time (Unix seconds) at which the session ends, whatever the layer's
+/// expiry says: the stored row expires then, so a request that changes the session for
+/// another reason (the chat widget in a staff member's browser) cannot stretch it to
+/// [`IDLE_DAYS`]. Staff sessions keep their idle deadline here.
+pub const ENDS_AT_KEY: &str = "session.ends_at";
 
 #[derive(Clone)]
 pub struct DbSessionStore {
@@ -61,6 +66,17 @@ impl fmt::Debug for DbSessionStore {
     }
 }
 
+/// When the stored row expires: at the session's [`ENDS_AT_KEY`] when it has one, else
+/// when the layer's expiry says.
+fn expiry(record: &Record) -> OffsetDateTime {
+    record
+        .data
+        .get(ENDS_AT_KEY)
+        .and_then(serde_json::Value::as_i64)
+        .and_then(|seconds| OffsetDateTime::from_unix_timestamp(seconds).ok())
+        .unwrap_or(record.expiry_date)
+}
+
 fn backend(error: impl fmt::Display) -> session_store::Error {
     session_store::Error::Backend(error.to_string())
 }
@@ -70,22 +86,27 @@ impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         let data = serde_json::to_value(&record.data)
             .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let expires_at = expiry(record);
         // Ids are random 128-bit numbers: a collision is near impossible, but never
         // hand one shopper's session to another.
         loop {
             let id = record.id.to_string();
-            if self.store.session_create(&id, &data, record.expiry_date).await.map_err(backend)? {
+            if self.store.session_create(&id, &data, expires_at).await.map_err(backend)? {
                 return Ok(());
             }
             record.id = Id::default();
         }
     }
 
+    /// Changes the stored session and never inserts one: when another request deleted
+    /// it meanwhile (a sign-out), it stays deleted. Only [`SessionStore::create`] makes
+    /// sessions, and tower-sessions calls it for every new id (a first save, and the
+    /// save after `cycle_id` at sign-in).
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let data = serde_json::to_value(&record.data)
             .map_err(|e| session_store::Error::Encode(e.to_string()))?;
         self.store
-            .session_save(&record.id.to_string(), &data, record.expiry_date)
+            .session_save(&record.id.to_string(), &data, expiry(record))
             .await
             .map_err(backend)
     }

@@ -48,10 +48,10 @@ use crate::{
     returns::{
         api::{self as returns_api, ReturnsApi},
         portal::PortalReturns,
-        service::ReturnsService,
+        service::{Clock, ReturnsService},
     },
     sessions::{self, DbSessionStore},
-    staff::console::StaffConsole,
+    staff::{console::StaffConsole, gate::StaffGate},
 };
 
 /// What every handler, page and server function can reach.
@@ -69,6 +69,9 @@ pub struct AppState {
     /// The returns service itself, for what staff read about returns (the dashboard).
     pub returns: Arc<ReturnsService>,
     pub metrics: Arc<Metrics>,
+    /// Staff sign-in (rate limits, password checks) and staff sessions' clock, one for
+    /// the JSON API and the console.
+    pub staff_gate: Arc<StaffGate>,
 }
 
 /// How often expired sessions are deleted.
@@ -85,6 +88,16 @@ pub struct Application {
 impl Application {
     /// Binds the listener (port 0 picks a free one) and assembles the router.
     pub async fn build(args: &ServeArgs, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        Self::build_with_clock(args, store, Arc::new(time::OffsetDateTime::now_utc)).await
+    }
+
+    /// As [`Application::build`], reading the time where staff sessions need it (their
+    /// idle deadline) from `clock`: tests move it forward by hours.
+    pub async fn build_with_clock(
+        args: &ServeArgs,
+        store: Arc<dyn Store>,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
         crate::tls::install_crypto_provider();
         let listener = TcpListener::bind(args.site_addr).await.with_context(|| {
             format!(
@@ -132,8 +145,14 @@ impl Application {
             chat.clone(),
             RequestLimiter::new(limits.per_ip, limits.per_conversation),
         ));
+        let staff_gate = Arc::new(StaffGate::new(
+            clock,
+            args.signin_hashes,
+            Duration::from_millis(args.signin_wait_ms),
+        ));
         let returns = ReturnsApi {
             store: store.clone(),
+            staff_gate: staff_gate.clone(),
             service: Arc::new(ReturnsService::new(
                 store.clone(),
                 load_policy(&args.return_policy)?,
@@ -145,7 +164,7 @@ impl Application {
         let portal: Arc<dyn ReturnsPort> =
             Arc::new(PortalReturns::new(returns.service.clone(), returns.limiter.clone()));
         let staff: Arc<dyn StaffPort> =
-            Arc::new(StaffConsole::new(store.clone(), returns.service.clone()));
+            Arc::new(StaffConsole::new(store.clone(), returns.service.clone(), staff_gate.clone()));
         let state = AppState {
             leptos_options,
             store,
@@ -155,6 +174,7 @@ impl Application {
             staff,
             returns: returns.service.clone(),
             metrics,
+            staff_gate,
         };
         let edges = Edges {
             secure_cookies: args.secure_cookies,

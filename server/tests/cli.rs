@@ -140,8 +140,10 @@ async fn staff_add_takes_the_password_from_stdin_and_an_email_once() {
         assert_eq!(account.role, "admin");
         // The first line, without its newline, is the password.
         for (tried, works) in [(PASSWORD, true), (&format!("{PASSWORD}\n") as &str, false)] {
+            let limit = accounts::HashLimit::new(1, std::time::Duration::from_secs(60));
+            let password = Password::new(tried);
             let signed_in =
-                accounts::authenticate(db.store.as_ref(), "ana@example.com", &Password::new(tried))
+                accounts::authenticate(db.store.as_ref(), &limit, "ana@example.com", &password)
                     .await
                     .unwrap();
             assert_eq!(signed_in.is_some(), works, "{tried:?}");

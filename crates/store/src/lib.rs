@@ -123,7 +123,10 @@ pub trait Store: Send + Sync + 'static {
         expires_at: OffsetDateTime,
     ) -> Result<bool, StoreError>;
 
-    /// Inserts or replaces a web session.
+    /// Replaces the data and expiry of an existing web session. Does nothing when there
+    /// is no row with this id (signed out, swept, never created): a request that loaded
+    /// a session before another one deleted it must not bring it back when it saves.
+    /// [`Store::session_create`] is the only way a session comes into being.
     async fn session_save(
         &self,
         id: &str,

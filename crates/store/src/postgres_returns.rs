@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 use serde_json::Value;
 
 use crate::{
-    postgres::PostgresStore, postgres_chat::write_order, returns_records::*, write_conflict,
-    OrderSource, StoreError,
+    option_key, postgres::PostgresStore, postgres_chat::write_order, returns_records::*,
+    write_conflict, OrderSource, StoreError,
 };
 
 impl PostgresStore {
@@ -82,6 +82,7 @@ impl PostgresStore {
 
     pub(crate) async fn create_return_impl(&self, new: &NewReturn) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        check_return(&mut tx, new).await?;
         sqlx::query(
             "INSERT INTO returns (id, rma, order_id, email, status, resolution, version,
                 refund_amount, requested_at, updated_at)
@@ -254,6 +255,17 @@ impl PostgresStore {
             .execute(&mut *tx)
             .await?;
         }
+        for (key, quantity) in &update.restock {
+            sqlx::query(
+                "UPDATE stock_levels SET on_hand = on_hand + $1
+                 WHERE sku = $2 AND option_key = $3",
+            )
+            .bind(i64::from(*quantity))
+            .bind(key.sku.as_str())
+            .bind(option_key(key))
+            .execute(&mut *tx)
+            .await?;
+        }
         if let Some(order) = &update.replacement {
             let key = format!("exchange:{rma}");
             let source = OrderSource {
@@ -332,6 +344,45 @@ impl PostgresStore {
             .await?;
         Ok(updated.rows_affected() > 0)
     }
+}
+
+/// What must still hold when a return is written, checked inside its transaction:
+/// the customer is still under the return limit the decision relied on (one
+/// transaction per email at a time, by an advisory lock, so two requests cannot both
+/// count the other out), and an order that units are claimed from is confirmed, with
+/// its row locked so that a cancellation waits for this return or this return sees it.
+async fn check_return(
+    tx: &mut Transaction<'_, Postgres>,
+    new: &NewReturn,
+) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(format!("returns:{}", new.email))
+        .execute(&mut **tx)
+        .await?;
+    if let Some(max) = new.max_recent {
+        let recent: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM returns
+             WHERE email = $1 AND requested_at >= $2 AND status NOT IN ('rejected', 'cancelled')",
+        )
+        .bind(&new.email)
+        .bind(new.counted_since)
+        .fetch_one(&mut **tx)
+        .await?;
+        if recent > i64::from(max) {
+            return Err(StoreError::Conflict("the customer reached the return limit".into()));
+        }
+    }
+    if !new.claims.is_empty() {
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM orders WHERE id = $1 FOR UPDATE")
+                .bind(&new.order_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        if status.as_deref() != Some("confirmed") {
+            return Err(StoreError::Conflict("the order is no longer confirmed".into()));
+        }
+    }
+    Ok(())
 }
 
 /// Takes `quantity` units of an order line for a return, or fails with how many are

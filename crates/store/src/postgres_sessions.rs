@@ -31,16 +31,13 @@ impl PostgresStore {
         data: &serde_json::Value,
         expires_at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)
-             ON CONFLICT (id) DO UPDATE SET
-                data = excluded.data, expires_at = excluded.expires_at",
-        )
-        .bind(id)
-        .bind(Json(data))
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await?;
+        // An UPDATE, never an insert: a session deleted meanwhile stays deleted.
+        sqlx::query("UPDATE sessions SET data = $2, expires_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(Json(data))
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -51,6 +51,12 @@ pub struct NewReturn {
     /// items. The whole write fails with [`crate::StoreError::OverClaimed`] if any line
     /// has fewer left.
     pub claims: Vec<(u32, u32)>,
+    /// The customer limit the decision relied on: when `max_recent` is set, the
+    /// returns of this email requested since `counted_since` (not rejected, not
+    /// cancelled) are counted again inside the write, and more than `max_recent` fail
+    /// it with [`crate::StoreError::Conflict`], so that the caller decides again.
+    pub counted_since: OffsetDateTime,
+    pub max_recent: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -143,6 +149,9 @@ pub struct ReturnUpdate {
     /// reserved) in the same transaction; the whole update fails with
     /// [`crate::StoreError::OutOfStock`] if the stock is gone.
     pub replacement: Option<crate::OrderWrite>,
+    /// Units back on sale with this update (a receipt's `restock` items): added to
+    /// `on_hand` of each tracked key. Keys the shop does not track are skipped.
+    pub restock: Vec<(gapless_domain::stock::StockKey, u32)>,
 }
 
 /// One row of the staff list of returns.

@@ -438,6 +438,24 @@ pub(crate) async fn write_order(
         if updated.rows_affected() == 0 {
             return Err(StoreError::Conflict("the order moved on".into()));
         }
+        if projection.status == "cancelled" {
+            // After the UPDATE, which holds the order's row: a return that claims units
+            // of this order either committed before (and is seen here) or waits for us
+            // and then finds the order cancelled.
+            let blocked: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM return_claims WHERE order_id = ? AND claimed > 0)
+                     OR EXISTS (SELECT 1 FROM orders WHERE id = ? AND delivered_at IS NOT NULL)",
+            )
+            .bind(&order.order_id)
+            .bind(&order.order_id)
+            .fetch_one(&mut **tx)
+            .await?;
+            if blocked {
+                return Err(StoreError::Conflict(
+                    "the order shipped or has a return open: it cannot be cancelled".into(),
+                ));
+            }
+        }
     }
 
     sqlx::query("DELETE FROM order_lines WHERE order_id = ?")

@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 use serde_json::Value;
 
 use crate::{
-    returns_records::*, sqlite::SqliteStore, sqlite_chat::write_order, sqlite_sessions::sortable,
-    write_conflict, OrderSource, StoreError,
+    option_key, returns_records::*, sqlite::SqliteStore, sqlite_chat::write_order,
+    sqlite_sessions::sortable, write_conflict, OrderSource, StoreError,
 };
 
 impl SqliteStore {
@@ -84,6 +84,7 @@ impl SqliteStore {
 
     pub(crate) async fn create_return_impl(&self, new: &NewReturn) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
+        check_return(&mut tx, new).await?;
         sqlx::query(
             "INSERT INTO returns (id, rma, order_id, email, status, resolution, version,
                 refund_amount, requested_at, updated_at)
@@ -253,6 +254,16 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
+        for (key, quantity) in &update.restock {
+            sqlx::query(
+                "UPDATE stock_levels SET on_hand = on_hand + ? WHERE sku = ? AND option_key = ?",
+            )
+            .bind(i64::from(*quantity))
+            .bind(key.sku.as_str())
+            .bind(option_key(key))
+            .execute(&mut *tx)
+            .await?;
+        }
         if let Some(order) = &update.replacement {
             let key = format!("exchange:{rma}");
             let source = OrderSource {
@@ -331,6 +342,35 @@ impl SqliteStore {
             .await?;
         Ok(updated.rows_affected() > 0)
     }
+}
+
+/// What must still hold when a return is written, checked inside its transaction (the
+/// one writer connection runs one at a time): the customer is still under the return limit
+/// the decision relied on, and an order that units are claimed from is confirmed.
+async fn check_return(tx: &mut Transaction<'_, Sqlite>, new: &NewReturn) -> Result<(), StoreError> {
+    if let Some(max) = new.max_recent {
+        let recent: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM returns
+             WHERE email = ? AND requested_at >= ? AND status NOT IN ('rejected', 'cancelled')",
+        )
+        .bind(&new.email)
+        .bind(sortable(new.counted_since)?)
+        .fetch_one(&mut **tx)
+        .await?;
+        if recent > i64::from(max) {
+            return Err(StoreError::Conflict("the customer reached the return limit".into()));
+        }
+    }
+    if !new.claims.is_empty() {
+        let status: Option<String> = sqlx::query_scalar("SELECT status FROM orders WHERE id = ?")
+            .bind(&new.order_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if status.as_deref() != Some("confirmed") {
+            return Err(StoreError::Conflict("the order is no longer confirmed".into()));
+        }
+    }
+    Ok(())
 }
 
 /// Takes `quantity` units of an order line for a return, or fails with how many are

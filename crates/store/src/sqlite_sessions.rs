@@ -49,16 +49,13 @@ impl SqliteStore {
         data: &serde_json::Value,
         expires_at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?)
-             ON CONFLICT (id) DO UPDATE SET
-                data = excluded.data, expires_at = excluded.expires_at",
-        )
-        .bind(id)
-        .bind(Json(data))
-        .bind(sortable(expires_at)?)
-        .execute(&self.writer)
-        .await?;
+        // An UPDATE, never an insert: a session deleted meanwhile stays deleted.
+        sqlx::query("UPDATE sessions SET data = ?, expires_at = ? WHERE id = ?")
+            .bind(Json(data))
+            .bind(sortable(expires_at)?)
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 

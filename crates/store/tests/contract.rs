@@ -357,6 +357,7 @@ async fn a_taken_session_id_is_not_created_again(store: Arc<dyn Store>) {
 
 async fn saving_a_session_replaces_it(store: Arc<dyn Store>) {
     let first_expiry = NOW + Duration::minutes(5);
+    assert!(store.session_create("s-1", &json!({ "step": 0 }), NOW).await.unwrap());
     store.session_save("s-1", &json!({ "step": 1 }), first_expiry).await.unwrap();
     assert_eq!(
         store.session_load("s-1", NOW).await.unwrap(),
@@ -372,6 +373,33 @@ async fn saving_a_session_replaces_it(store: Arc<dyn Store>) {
     // Saving can also move the expiry earlier, into the past.
     store.session_save("s-1", &json!({ "step": 3 }), NOW - Duration::seconds(1)).await.unwrap();
     assert!(store.session_load("s-1", NOW).await.unwrap().is_none());
+}
+
+/// Saving changes a session that exists, never makes one: a session deleted (signed
+/// out) while another request still held it stays deleted when that request ends and
+/// saves, and an id nobody created is not brought into being by a save.
+async fn saving_never_brings_back_a_deleted_session(store: Arc<dyn Store>) {
+    let expires_at = NOW + Duration::hours(8);
+    let staff = json!({ "staff.id": "ana", "staff.csrf": "t" });
+    assert!(store.session_create("s-1", &staff, expires_at).await.unwrap());
+    assert!(store.session_create("s-2", &json!({ "user": "bo" }), expires_at).await.unwrap());
+    // A request loads the session; meanwhile another one signs out (deletes it).
+    let (held, _) = store.session_load("s-1", NOW).await.unwrap().expect("s-1 loads");
+    store.session_delete("s-1").await.unwrap();
+    // The first request ends and saves what it held, with a later expiry.
+    store.session_save("s-1", &held, NOW + Duration::hours(9)).await.unwrap();
+    assert_eq!(store.session_load("s-1", NOW).await.unwrap(), None);
+    assert_eq!(store.session_load("s-1", NOW - Duration::days(1)).await.unwrap(), None);
+
+    store.session_save("never-created", &staff, expires_at).await.unwrap();
+    assert_eq!(store.session_load("never-created", NOW).await.unwrap(), None);
+    // Both ids are still free (no row was written), and the other session is untouched.
+    assert!(store.session_create("s-1", &json!({}), expires_at).await.unwrap());
+    assert!(store.session_create("never-created", &json!({}), expires_at).await.unwrap());
+    assert_eq!(
+        store.session_load("s-2", NOW).await.unwrap(),
+        Some((json!({ "user": "bo" }), micros(expires_at)))
+    );
 }
 
 async fn an_expired_session_does_not_load(store: Arc<dyn Store>) {
@@ -554,6 +582,8 @@ fn a_return(order_id: &str, rma: &str, at: OffsetDateTime, claims: &[(u32, u32)]
             .collect(),
         events: vec![return_event("requested", at), return_event("approved", at)],
         claims: claims.to_vec(),
+        counted_since: at,
+        max_recent: None,
     }
 }
 
@@ -579,6 +609,7 @@ fn update(
         refund_amount: None,
         at,
         replacement: None,
+        restock: vec![],
     }
 }
 
@@ -1438,6 +1469,132 @@ async fn dashboard_facts_cover_the_period(store: Arc<dyn Store>) {
     assert!(may.is_empty(), "the period is half-open");
 }
 
+/// A cancellation of `order_id` (at `version`) as the chat writes it.
+async fn cancel_order(
+    store: &dyn Store,
+    order_id: &str,
+    number: &str,
+    version: u32,
+) -> Result<(), StoreError> {
+    let conversation = start_conversation(store).await;
+    let mut write = order_write(order_id, number, version, 1, 0);
+    write.projection.status = "cancelled".into();
+    write.events[0].event_type = "cancelled".into();
+    let mut cancel = turn(&conversation, 1, "cancel my order");
+    cancel.order = Some(write);
+    store.record_turn(&cancel).await
+}
+
+async fn a_cancelled_order_takes_no_claims_and_a_claimed_order_no_cancel(store: Arc<dyn Store>) {
+    let at = datetime!(2030-06-01 12:00:00 UTC);
+    // Claimed first: the cancellation is refused and writes nothing.
+    let (claimed_id, claimed_number) = place_order(store.as_ref(), &[2], "confirmed").await;
+    store.create_return(&a_return(&claimed_id, "R-C1", at, &[(0, 1)])).await.unwrap();
+    let error = cancel_order(store.as_ref(), &claimed_id, &claimed_number, 1).await.unwrap_err();
+    assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
+    assert_eq!(store.order_events(&claimed_id).await.unwrap().len(), 1);
+    let order = store.returnable_order(&claimed_number).await.unwrap().unwrap();
+    assert_eq!(order.status, "confirmed");
+
+    // Delivered: refused the same way.
+    let (delivered_id, delivered_number) = place_order(store.as_ref(), &[1], "confirmed").await;
+    assert!(store.mark_delivered(&delivered_number, at).await.unwrap());
+    let error =
+        cancel_order(store.as_ref(), &delivered_id, &delivered_number, 1).await.unwrap_err();
+    assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
+
+    // Cancelled first: a return that claims units is refused, one that claims none (all
+    // its items rejected) is kept as the record of what was asked.
+    let (order_id, number) = place_order(store.as_ref(), &[2], "confirmed").await;
+    cancel_order(store.as_ref(), &order_id, &number, 1).await.unwrap();
+    let order = store.returnable_order(&number).await.unwrap().unwrap();
+    assert_eq!(order.status, "cancelled");
+    let error = store.create_return(&a_return(&order_id, "R-C2", at, &[(0, 1)])).await.unwrap_err();
+    assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
+    assert_eq!(store.return_by_rma("R-C2").await.unwrap(), None);
+    assert_eq!(claimed(store.as_ref(), &number).await, vec![0]);
+    let mut rejected = a_return(&order_id, "R-C3", at, &[]);
+    rejected.status = "rejected".into();
+    store.create_return(&rejected).await.unwrap();
+}
+
+async fn concurrent_cancels_and_returns_never_both_win(store: Arc<dyn Store>) {
+    let at = datetime!(2030-06-01 12:00:00 UTC);
+    for round in 0..6 {
+        let (order_id, number) = place_order(store.as_ref(), &[1], "confirmed").await;
+        let returning = {
+            let store = store.clone();
+            let new = a_return(&order_id, &format!("R-RACE{round}"), at, &[(0, 1)]);
+            tokio::spawn(async move { store.create_return(&new).await })
+        };
+        let cancelling = {
+            let store = store.clone();
+            let (order_id, number) = (order_id.clone(), number.clone());
+            tokio::spawn(async move { cancel_order(store.as_ref(), &order_id, &number, 1).await })
+        };
+        let (returned, cancelled) = (returning.await.unwrap(), cancelling.await.unwrap());
+        assert!(returned.is_ok() != cancelled.is_ok(), "round {round}: {returned:?} {cancelled:?}");
+        let order = store.returnable_order(&number).await.unwrap().unwrap();
+        let expected = if returned.is_ok() { ("confirmed", 1) } else { ("cancelled", 0) };
+        assert_eq!((order.status.as_str(), order.lines[0].claimed), expected, "round {round}");
+    }
+}
+
+async fn a_return_is_written_only_under_the_limit_it_was_decided_on(store: Arc<dyn Store>) {
+    let (order_id, number) = place_order(store.as_ref(), &[10], "confirmed").await;
+    let at = datetime!(2030-06-01 12:00:00 UTC);
+    let under = |rma: &str, max_recent: Option<u32>| NewReturn {
+        counted_since: at - Duration::days(30),
+        max_recent,
+        ..a_return(&order_id, rma, at, &[(0, 1)])
+    };
+    store.create_return(&under("R-N1", Some(0))).await.unwrap();
+    // Decided as if R-N1 did not exist: refused, its claim not taken.
+    let error = store.create_return(&under("R-N2", Some(0))).await.unwrap_err();
+    assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
+    assert_eq!(claimed(store.as_ref(), &number).await, vec![1]);
+    store.create_return(&under("R-N2", Some(1))).await.unwrap();
+    store.create_return(&under("R-N3", None)).await.unwrap();
+
+    // Eight requests decided under the limit at once: exactly one is written.
+    let handles = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            let new = under(&format!("R-P{i}"), Some(3));
+            tokio::spawn(async move { store.create_return(&new).await })
+        })
+        .collect();
+    let results = futures_join(handles).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert_eq!(store.recent_returns("ana@example.com", at - Duration::days(30)).await.unwrap(), 4);
+    assert_eq!(claimed(store.as_ref(), &number).await, vec![4]);
+}
+
+async fn restocked_units_return_to_on_hand_with_the_receipt(store: Arc<dyn Store>) {
+    store.replace_catalog(&catalog(FIRST)).await.unwrap();
+    let (order_id, _) = place_order(store.as_ref(), &[2], "confirmed").await;
+    let at = datetime!(2030-06-01 12:00:00 UTC);
+    let new = a_return(&order_id, "R-STOCK", at, &[(0, 2)]);
+    store.create_return(&new).await.unwrap();
+    let tee = StockKey::product(sku("TEE"));
+    let black = StockKey::value(sku("TEE"), "color", "black");
+    let before = store.stock_levels().await.unwrap();
+    let mut receipt = update(&new.id, 2, "received", "received", at + Duration::hours(1));
+    receipt.restock =
+        vec![(tee.clone(), 2), (black.clone(), 2), (StockKey::product(sku("MUG")), 1)];
+    store.update_return(&receipt).await.unwrap();
+    let after = store.stock_levels().await.unwrap();
+    assert_eq!(after[&tee].on_hand, before[&tee].on_hand + 2);
+    assert_eq!(after[&black].on_hand, before[&black].on_hand + 2);
+    assert_eq!(after.get(&StockKey::product(sku("MUG"))), None, "untracked stays untracked");
+
+    // A stale receipt writes nothing, stock included.
+    let mut stale = update(&new.id, 2, "received", "received", at + Duration::hours(2));
+    stale.restock = vec![(tee.clone(), 5)];
+    assert!(store.update_return(&stale).await.is_err());
+    assert_eq!(store.stock_levels().await.unwrap()[&tee].on_hand, after[&tee].on_hand);
+}
+
 macro_rules! contract {
     ($($story:ident),* $(,)?) => {
         mod sqlite {
@@ -1473,6 +1630,7 @@ contract!(
     a_created_session_loads_back,
     a_taken_session_id_is_not_created_again,
     saving_a_session_replaces_it,
+    saving_never_brings_back_a_deleted_session,
     an_expired_session_does_not_load,
     a_deleted_session_is_gone,
     only_expired_sessions_are_swept,
@@ -1496,6 +1654,10 @@ contract!(
     released_claims_can_be_claimed_again,
     returns_are_listed_newest_first,
     recent_returns_count_live_requests_since,
+    a_cancelled_order_takes_no_claims_and_a_claimed_order_no_cancel,
+    concurrent_cancels_and_returns_never_both_win,
+    a_return_is_written_only_under_the_limit_it_was_decided_on,
+    restocked_units_return_to_on_hand_with_the_receipt,
     completed_return_events_cover_the_period,
     a_delivery_date_shows_in_the_lookup,
     a_created_staff_account_reads_back_by_email_and_id,

@@ -17,7 +17,7 @@ use gapless_domain::{
     catalog::Catalog,
     chat::{
         llm::{tools, ToolSpec},
-        turn::{take_turn, take_turn_with, SideRequest, TurnInput, TurnOutcome},
+        turn::{take_turn, take_turn_with, CancelBlock, SideRequest, TurnInput, TurnOutcome},
         RulesExtractor,
     },
     money::Money,
@@ -197,6 +197,21 @@ impl ChatService {
         Err(ApiError::Busy)
     }
 
+    /// Whether a confirmed order has left the shop or has a return open, which a chat
+    /// cancellation must not undo (the store checks again when it writes one).
+    async fn cancel_block(&self, number: &OrderNumber) -> Result<Option<CancelBlock>, ApiError> {
+        let Some(order) = self.store.returnable_order(number.as_str()).await? else {
+            return Ok(None);
+        };
+        Ok(if order.delivered_at.is_some() {
+            Some(CancelBlock::Shipped)
+        } else if order.lines.iter().any(|line| line.claimed > 0) {
+            Some(CancelBlock::ReturnOpen)
+        } else {
+            None
+        })
+    }
+
     /// Reads what one turn needs (catalog, order, stock), decides it with the pure
     /// turn, answers its side requests and returns the write, not yet applied.
     async fn decide_turn(
@@ -211,10 +226,14 @@ impl ChatService {
         let snapshot = self.snapshot().await?;
         let (order, number) = self.current_order(conversation, &snapshot.catalog).await?;
         let stock = self.store.stock_levels().await?;
-        let loaded_ms = started.elapsed().as_secs_f64() * 1000.0;
-
         let fresh = OrderState::new(snapshot.catalog.currency);
         let before = order.as_ref().map_or(&fresh, |(_, state)| &state.order);
+        let cancel_block = match (&number, before.status) {
+            (Some(number), OrderStatus::Confirmed) => self.cancel_block(number).await?,
+            _ => None,
+        };
+        let loaded_ms = started.elapsed().as_secs_f64() * 1000.0;
+
         let input = TurnInput {
             catalog: &snapshot.catalog,
             extractor: &snapshot.extractor,
@@ -222,6 +241,7 @@ impl ChatService {
             order: before,
             message: text,
             order_number: number.as_ref(),
+            cancel_block,
         };
         let mut model_ms = None;
         if let (Some(llm), None) = (&self.llm, &proposal) {

@@ -21,7 +21,7 @@ use gapless_store::Store;
 use crate::{
     api_error::{ApiError, ApiJson, Forbidden},
     lookups::LookupLimiter,
-    staff::{accounts::Permission, extractor::StaffUser},
+    staff::{accounts::Permission, extractor::StaffUser, gate::StaffGate},
 };
 
 /// The returns service and its limiter, as the handlers reach them.
@@ -32,11 +32,19 @@ pub struct ReturnsApi {
     pub limiter: Arc<LookupLimiter>,
     /// For the staff sign-in check.
     pub store: Arc<dyn Store>,
+    /// For the staff sessions' idle deadline, checked with the sign-in.
+    pub staff_gate: Arc<StaffGate>,
 }
 
 impl FromRef<ReturnsApi> for Arc<dyn Store> {
     fn from_ref(api: &ReturnsApi) -> Self {
         api.store.clone()
+    }
+}
+
+impl FromRef<ReturnsApi> for Arc<StaffGate> {
+    fn from_ref(api: &ReturnsApi) -> Self {
+        api.staff_gate.clone()
     }
 }
 

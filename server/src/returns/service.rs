@@ -15,9 +15,10 @@ use gapless_domain::{
     orders::{ExchangeRef, OrderEvent, OrderNumber, OrderState},
     returns::{
         cycle_time, decide, exchange_options, plan_exchanges, replacement_order, report,
-        returnable, Actor, BoughtChoices, BoughtLine, OrderDates, Outcome, Percentiles,
-        ReplacementError, ReplacementItem, Resolution, ReturnDecision, ReturnEvent, ReturnPolicy,
-        ReturnRequest, ReturnState, ReturnStatus, RmaCode, RETURN_EVENT_SCHEMA_VERSION,
+        restocked_units, returnable, Actor, BoughtChoices, BoughtLine, ItemDisposition, OrderDates,
+        Outcome, Percentiles, ReplacementError, ReplacementItem, Resolution, ReturnDecision,
+        ReturnEvent, ReturnPolicy, ReturnRequest, ReturnState, ReturnStatus, RmaCode,
+        TransitionError, RETURN_EVENT_SCHEMA_VERSION,
     },
     sku::Sku,
 };
@@ -60,10 +61,18 @@ pub struct StaffAction {
     /// `approved`, `rejected`, `received`, `refunded`, `exchanged`, `credited`, `cancelled`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// Minor units, for `refunded` and `credited`; defaults to what the approved items
-    /// are worth minus restocking fees.
+    /// Minor units, for `refunded` and `credited`; defaults to, and is capped at, what
+    /// the items coming back are worth minus restocking fees.
     #[serde(default)]
     pub amount: Option<i64>,
+    /// Required for an amount above what is due (never above what was paid); audited
+    /// with the event.
+    #[serde(default)]
+    pub override_reason: Option<String>,
+    /// For `received`: `restock` or `discard` per order line; lines not named get the
+    /// policy's default for their reason.
+    #[serde(default)]
+    pub dispositions: Vec<ItemDisposition>,
     #[serde(default)]
     pub note: Option<String>,
 }
@@ -160,7 +169,11 @@ impl ReturnsService {
                     .map_err(|e| ApiError::invalid(e.code(), e.to_string()))?;
             self.plan_exchanges(&proven, request, &mut decision).await?;
             let rma = RmaCode::from_random(uuid::Uuid::new_v4().as_u64_pair().0);
-            let new = new_return(&proven.order, &email, &rma, &decision, now)?;
+            let mut new = new_return(&proven.order, &email, &rma, &decision, now)?;
+            // Under the limit, the decision relies on staying under it: the store counts
+            // again inside the write, so parallel requests cannot all slip through.
+            let limit = self.policy.customer_limit.returns;
+            (new.counted_since, new.max_recent) = (since, (recent < limit).then(|| limit - 1));
             match self.store.create_return(&new).await {
                 Ok(()) => return Ok(created(&rma, &decision)),
                 // Another request took these units, or the code, first: decide again.
@@ -228,12 +241,16 @@ impl ReturnsService {
             let mut state = fold(&row)?;
             let at = self.now();
             let actor = Actor::Staff { id: staff_id.to_owned() };
-            let mut event = staff_event(action, &state, at, actor.clone())?;
+            let dispositions = state.dispositions(&self.policy, &action.dispositions);
+            let mut event = staff_event(action, &state, dispositions, at, actor.clone())?;
             // Whether the event may happen at all, before an exchange builds its order.
-            state
-                .clone()
-                .apply(&event)
-                .map_err(|e| ApiError::invalid("illegal_transition", e.to_string()))?;
+            state.clone().apply(&event).map_err(transition_error)?;
+            let restock = match &event {
+                ReturnEvent::Received { dispositions, .. } => {
+                    self.restock(&row, &state, dispositions).await?
+                }
+                _ => Vec::new(),
+            };
             let replacement = match &mut event {
                 ReturnEvent::Exchanged { replacement, .. } => {
                     let (number, write) = self.replacement(&row, &state, &actor).await?;
@@ -242,9 +259,7 @@ impl ReturnsService {
                 }
                 _ => None,
             };
-            state
-                .apply(&event)
-                .map_err(|e| ApiError::invalid("illegal_transition", e.to_string()))?;
+            state.apply(&event).map_err(transition_error)?;
             let release =
                 if matches!(state.status, ReturnStatus::Rejected | ReturnStatus::Cancelled) {
                     state
@@ -265,6 +280,7 @@ impl ReturnsService {
                 refund_amount: state.amount.map(|a| a.minor()),
                 at,
                 replacement,
+                restock,
             };
             match self.store.update_return(&update).await {
                 Ok(()) => {
@@ -283,6 +299,21 @@ impl ReturnsService {
             }
         }
         Err(ApiError::Busy)
+    }
+
+    /// The units a receipt puts back on sale, by the keys of the lines as bought.
+    async fn restock(
+        &self,
+        row: &gapless_store::ReturnRow,
+        state: &ReturnState,
+        dispositions: &[ItemDisposition],
+    ) -> Result<Vec<(gapless_domain::stock::StockKey, u32)>, ApiError> {
+        let catalog = self.store.catalog().await?.ok_or(ApiError::NoCatalog)?;
+        let Some(order) = self.store.returnable_order(&row.order_number).await? else {
+            return Ok(Vec::new());
+        };
+        let bought = bought_choices(&order)?;
+        Ok(restocked_units(&catalog, state, &bought, dispositions))
     }
 
     /// The order that ships an exchange's replacement: the items not rejected, in the
@@ -480,6 +511,11 @@ fn render(
             "value": item.value.minor(),
             "restocking_fee": item.restocking_fee.minor(),
             "exchange": item.exchange,
+            "disposition": state
+                .dispositions
+                .iter()
+                .find(|d| d.line == item.line)
+                .map(|d| d.disposition.as_str()),
         })).collect::<Vec<_>>(),
         "replacement_order": state.replacement,
         "timeline": state.timeline.iter().map(|t| json!({
@@ -495,30 +531,25 @@ fn render(
 fn staff_event(
     action: &StaffAction,
     state: &ReturnState,
+    dispositions: Vec<ItemDisposition>,
     at: OffsetDateTime,
     actor: Actor,
 ) -> Result<ReturnEvent, ApiError> {
-    let note = action.note.as_ref().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-    // What the approved items are worth, less restocking fees: the default refund.
-    let due = || {
-        Money(
-            state
-                .items
-                .iter()
-                .filter(|item| item.decision.outcome != Outcome::Rejected)
-                .map(|item| item.value.minor() - item.restocking_fee.minor())
-                .sum(),
-        )
+    let trimmed = |text: &Option<String>| {
+        text.as_ref().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty())
     };
-    let amount = || action.amount.map(Money).unwrap_or_else(due);
+    let note = trimmed(&action.note);
+    let override_reason = trimmed(&action.override_reason);
+    // What the items coming back are worth, less restocking fees: the default refund.
+    let amount = action.amount.map(Money).unwrap_or_else(|| state.due());
     Ok(match action.kind.as_str() {
         "approved" => ReturnEvent::Approved { at, actor, note },
         "rejected" => ReturnEvent::Rejected { at, actor, note },
-        "received" => ReturnEvent::Received { at, actor },
-        "refunded" => ReturnEvent::Refunded { at, actor, amount: amount() },
+        "received" => ReturnEvent::Received { at, actor, dispositions },
+        "refunded" => ReturnEvent::Refunded { at, actor, amount, override_reason },
         // The replacement order's number is filled in once the order is built.
         "exchanged" => ReturnEvent::Exchanged { at, actor, replacement: None },
-        "credited" => ReturnEvent::Credited { at, actor, amount: amount() },
+        "credited" => ReturnEvent::Credited { at, actor, amount, override_reason },
         "cancelled" => ReturnEvent::Cancelled { at, actor, note },
         other => {
             return Err(ApiError::invalid(
@@ -530,6 +561,20 @@ fn staff_event(
             ))
         }
     })
+}
+
+/// A refused staff event as the API's 422, with a code per kind of mistake.
+fn transition_error(error: TransitionError) -> ApiError {
+    let code = match error {
+        TransitionError::OverDue { .. } => "refund_over_due",
+        TransitionError::OverPaid { .. } => "refund_over_paid",
+        TransitionError::NegativeAmount(_)
+        | TransitionError::NoteTooLong(_)
+        | TransitionError::NotReturned(_)
+        | TransitionError::DuplicateDisposition(_) => "invalid",
+        _ => "illegal_transition",
+    };
+    ApiError::invalid(code, error.to_string())
 }
 
 fn event_write(event: &ReturnEvent, at: OffsetDateTime) -> Result<ReturnEventWrite, ApiError> {
@@ -578,7 +623,19 @@ fn proven(order: ReturnableOrder, catalog: Catalog) -> Result<ProvenOrder, ApiEr
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let bought = order
+    let bought = bought_choices(&order)?;
+    let dates = OrderDates {
+        confirmed_at,
+        delivered_at: order.delivered_at,
+        cancelled: order.status == "cancelled",
+    };
+    Ok(ProvenOrder { order, lines, bought, dates, currency, catalog })
+}
+
+/// Per order line, what was chosen: what an exchange starts from and what a restock
+/// counts against.
+fn bought_choices(order: &ReturnableOrder) -> Result<Vec<BoughtChoices>, ApiError> {
+    order
         .lines
         .iter()
         .map(|line| {
@@ -593,9 +650,7 @@ fn proven(order: ReturnableOrder, catalog: Catalog) -> Result<ProvenOrder, ApiEr
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()
-        .map_err(ApiError::Internal)?;
-    let dates = OrderDates { confirmed_at, delivered_at: order.delivered_at };
-    Ok(ProvenOrder { order, lines, bought, dates, currency, catalog })
+        .map_err(ApiError::Internal)
 }
 
 fn new_return(
@@ -647,6 +702,8 @@ fn new_return(
         items,
         events,
         claims: decision.claimed_units().map(|(line, quantity)| (line as u32, quantity)).collect(),
+        counted_since: now,
+        max_recent: None,
     })
 }
 

@@ -4,9 +4,15 @@
 //! passes, one lane: OWASP's recommended minimum) and a random 16-byte salt per hash;
 //! the PHC string stored carries the parameters, so old hashes keep verifying if the
 //! defaults change. Hashing takes tens of milliseconds of CPU, so it runs on the
-//! blocking pool, never on an async worker.
+//! blocking pool, never on an async worker, and a sign-in's check waits for one of a
+//! bounded number of permits ([`HashLimit`]) so that a flood of sign-ins cannot queue
+//! unbounded work and memory.
 
-use std::{fmt, sync::LazyLock};
+use std::{
+    fmt,
+    sync::{Arc, LazyLock},
+    time::Duration,
+};
 
 use argon2::{
     password_hash::{phc::PasswordHash, PasswordHasher, PasswordVerifier},
@@ -17,6 +23,7 @@ use gapless_store::{new_id, NewStaff, StaffRow, Store, StoreError};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Fewer characters than this is refused when an account is created.
 pub const MIN_PASSWORD_CHARS: usize = 12;
@@ -140,6 +147,8 @@ pub enum AccountError {
     Corrupt(String, String),
     #[error("password hashing failed: {0}")]
     Hashing(String),
+    #[error("too many sign-ins are being checked at once; try again in a moment")]
+    Busy,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -189,12 +198,41 @@ pub async fn create(
     })
 }
 
+/// How many password checks may run at once, and how long one waits for its turn.
+/// Each Argon2id check holds 19 MiB and a CPU core for tens of milliseconds: without a
+/// bound, sign-ins with made-up emails (which no per-email limit catches) would queue
+/// hundreds of them.
+#[derive(Debug, Clone)]
+pub struct HashLimit {
+    permits: Arc<Semaphore>,
+    wait: Duration,
+}
+
+impl HashLimit {
+    /// `at_once` checks at a time (at least one); a check that cannot start within `wait`
+    /// is refused with [`AccountError::Busy`] rather than queued longer.
+    pub fn new(at_once: usize, wait: Duration) -> Self {
+        HashLimit { permits: Arc::new(Semaphore::new(at_once.max(1))), wait }
+    }
+
+    async fn permit(&self) -> Result<OwnedSemaphorePermit, AccountError> {
+        // The semaphore is polled before the timer: a free permit is taken even when the
+        // wait is zero.
+        match tokio::time::timeout(self.wait, self.permits.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) | Err(_) => Err(AccountError::Busy),
+        }
+    }
+}
+
 /// The account `email` and `password` sign in to, or `None`: for an unknown email, a
 /// wrong password and a disabled account alike. An unknown email still costs one hash
-/// verification (against a dummy hash), so the answer's timing does not tell whether
-/// an account exists.
+/// verification (against a dummy hash, under the same [`HashLimit`]), so the answer's
+/// timing does not tell whether an account exists. [`AccountError::Busy`] when no
+/// check could start in time.
 pub async fn authenticate(
     store: &dyn Store,
+    limit: &HashLimit,
     email: &str,
     password: &Password,
 ) -> Result<Option<StaffRow>, AccountError> {
@@ -205,8 +243,9 @@ pub async fn authenticate(
         Ok(email) => store.staff_by_email(&email).await?,
         Err(_) => None,
     };
+    let permit = limit.permit().await?;
     let stored_hash = account.as_ref().map(|account| account.password_hash.clone());
-    let matches = verify(password, stored_hash).await.map_err(|e| match &account {
+    let matches = verify(password, stored_hash, permit).await.map_err(|e| match &account {
         Some(account) => AccountError::Corrupt(account.id.clone(), e),
         None => AccountError::Hashing(e),
     })?;
@@ -241,10 +280,17 @@ async fn hash(password: &Password) -> Result<String, AccountError> {
 }
 
 /// `Ok(false)` for a wrong password; `Err` when the stored hash cannot be read. Without
-/// a stored hash, checks against the dummy one and answers `Ok(false)`.
-async fn verify(password: &Password, stored_hash: Option<String>) -> Result<bool, String> {
+/// a stored hash, checks against the dummy one and answers `Ok(false)`. The `permit`
+/// is held by the blocking task itself, so it is released when the work ends, even
+/// when the request that asked was dropped meanwhile.
+async fn verify(
+    password: &Password,
+    stored_hash: Option<String>,
+    permit: OwnedSemaphorePermit,
+) -> Result<bool, String> {
     let secret = password.0.clone();
     tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let hash = stored_hash.as_deref().unwrap_or(DUMMY_HASH.as_str());
         match Argon2::default().verify_password(secret.expose_secret().as_bytes(), hash) {
             Ok(()) if stored_hash.is_none() => Ok(false),
@@ -293,6 +339,22 @@ mod tests {
         let real = hash_blocking(b"correct horse battery staple").unwrap();
         let params = |hash: &str| hash.split('$').take(4).collect::<Vec<_>>().join("$");
         assert_eq!(params(&DUMMY_HASH), params(&real));
+    }
+
+    #[tokio::test]
+    async fn a_check_that_cannot_start_in_time_is_refused_and_runs_nothing() {
+        let db = gapless_store::testing::sqlite().await;
+        let limit = HashLimit::new(1, Duration::from_millis(50));
+        let guess = Password::new("not the password 123");
+        let held = limit.permit().await.unwrap();
+        let started = std::time::Instant::now();
+        let busy = authenticate(db.store.as_ref(), &limit, "ana@example.com", &guess).await;
+        assert!(matches!(busy, Err(AccountError::Busy)), "{busy:?}");
+        assert!(started.elapsed() < Duration::from_millis(500), "{:?}", started.elapsed());
+        drop(held);
+        let checked = authenticate(db.store.as_ref(), &limit, "ana@example.com", &guess).await;
+        assert!(matches!(checked, Ok(None)), "{checked:?}");
+        assert_eq!(limit.permits.available_permits(), 1, "the permit came back");
     }
 
     #[test]

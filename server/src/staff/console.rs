@@ -9,27 +9,26 @@ use serde_json::Value;
 use tower_sessions::Session;
 
 use super::{
-    accounts::{self, Password, Permission, StaffRole},
-    api::{PER_EMAIL, PER_IP},
+    accounts::{Password, Permission, StaffRole},
     dashboard,
-    extractor::SESSION_KEY,
+    gate::{SignInError, StaffGate},
     handoffs, session,
 };
 use crate::{
     audit,
-    chat::limits::RequestLimiter,
     returns::service::{ReturnsService, StaffAction},
 };
 
 pub struct StaffConsole {
     store: Arc<dyn Store>,
     returns: Arc<ReturnsService>,
-    limiter: RequestLimiter,
+    /// The same one the JSON API signs in through: one allowance, one bound.
+    gate: Arc<StaffGate>,
 }
 
 impl StaffConsole {
-    pub fn new(store: Arc<dyn Store>, returns: Arc<ReturnsService>) -> Self {
-        StaffConsole { store, returns, limiter: RequestLimiter::new(PER_IP, PER_EMAIL) }
+    pub fn new(store: Arc<dyn Store>, returns: Arc<ReturnsService>, gate: Arc<StaffGate>) -> Self {
+        StaffConsole { store, returns, gate }
     }
 }
 
@@ -50,7 +49,7 @@ fn internal(error: impl std::error::Error + Send + Sync + 'static) -> PortError 
 #[async_trait::async_trait]
 impl StaffPort for StaffConsole {
     async fn current(&self, session: &Session) -> Result<Option<StaffIdentity>, PortError> {
-        let id: Option<String> = session.get(SESSION_KEY).await.map_err(internal)?;
+        let id = session::signed_in(session, self.gate.now()).await.map_err(internal)?;
         let Some(id) = id else { return Ok(None) };
         let account = self.store.staff_by_id(&id).await.map_err(internal)?;
         let Some(account) = account.filter(|a| a.disabled_at.is_none()) else {
@@ -67,14 +66,17 @@ impl StaffPort for StaffConsole {
         password: String,
         client: Option<IpAddr>,
     ) -> Result<StaffIdentity, PortError> {
-        self.limiter
-            .check(client, &email.trim().to_lowercase())
-            .map_err(|retry_after| PortError::RateLimited { retry_after })?;
-        let account = accounts::authenticate(self.store.as_ref(), email, &Password::new(password))
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| PortError::Rejected("The email or password is not right.".into()))?;
-        let csrf = session::start(session, &account.id).await.map_err(internal)?;
+        let account =
+            self.gate
+                .sign_in(self.store.as_ref(), email, &Password::new(password), client)
+                .await
+                .map_err(|error| match error {
+                    SignInError::RateLimited { retry_after }
+                    | SignInError::Busy { retry_after } => PortError::RateLimited { retry_after },
+                    SignInError::Failed(error) => internal(error),
+                })?
+                .ok_or_else(|| PortError::Rejected("The email or password is not right.".into()))?;
+        let csrf = session::start(session, &account.id, self.gate.now()).await.map_err(internal)?;
         tracing::info!(staff = %account.id, "staff signed in to the console");
         Ok(StaffIdentity { id: account.id, email: account.email, role: account.role, csrf })
     }
@@ -148,7 +150,13 @@ impl StaffPort for StaffConsole {
         note: Option<String>,
     ) -> Result<Value, PortError> {
         allow(staff, Permission::for_return_event(kind))?;
-        let action = StaffAction { kind: kind.to_owned(), amount: None, note };
+        let action = StaffAction {
+            kind: kind.to_owned(),
+            amount: None,
+            override_reason: None,
+            dispositions: Vec::new(),
+            note,
+        };
         self.returns.record(rma, &action, &staff.id).await.map_err(PortError::from)
     }
 }

@@ -12,7 +12,7 @@ use gapless_store::Store;
 use serde::Serialize;
 use tower_sessions::Session;
 
-use super::accounts::StaffRole;
+use super::{accounts::StaffRole, gate::StaffGate};
 use crate::api_error::{ApiError, Unauthorized};
 
 /// Session key holding the signed-in staff account's id.
@@ -22,7 +22,9 @@ pub const SESSION_KEY: &str = "staff.id";
 pub const SIGN_IN_FIRST: &str = "sign in with a staff account first";
 
 /// The signed-in staff member. The account is read on every request, so a disabled or
-/// deleted account loses access at once, not when its session expires.
+/// deleted account loses access at once, not when its session expires; each request
+/// slides the session's idle deadline, and one past it is signed out (see
+/// [`super::session::signed_in`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StaffUser {
     pub id: String,
@@ -33,6 +35,7 @@ pub struct StaffUser {
 impl<S> FromRequestParts<S> for StaffUser
 where
     Arc<dyn Store>: FromRef<S>,
+    Arc<StaffGate>: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = NotStaff;
@@ -41,7 +44,8 @@ where
         let session = Session::from_request_parts(parts, state).await.map_err(|(_, message)| {
             ApiError::Internal(anyhow::anyhow!("no session on a staff request: {message}"))
         })?;
-        let id: Option<String> = session.get(SESSION_KEY).await.map_err(|e| {
+        let now = Arc::<StaffGate>::from_ref(state).now();
+        let id = super::session::signed_in(&session, now).await.map_err(|e| {
             ApiError::Internal(anyhow::Error::new(e).context("reading the session"))
         })?;
         let Some(id) = id else {

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod console;
 pub mod dashboard;
 pub mod extractor;
+pub mod gate;
 pub mod guard;
 pub mod handoffs;
 pub mod session;

@@ -42,7 +42,23 @@ async fn the_dashboard_counts_what_happened(app: TestApp) {
     assert_eq!(ratio("exception_rate"), (0, 1), "the order was not handed off");
     assert_eq!(ratio("clarification_rate"), (1, 7), "the wombat, of 5 + 2 turns");
     assert_eq!(found["intent_to_confirmation"]["count"], 1);
-    assert!(found["intent_to_confirmation"]["p50_seconds"].as_f64().unwrap() >= 0.0);
+    // One order: its p50 is the time from the chat's first message to its confirmation,
+    // as the staff order page and the conversation's timeline show them.
+    let order: Value =
+        app.get(&format!("/api/v1/staff/orders/{number}")).await.json().await.unwrap();
+    let events = order["events"].as_array().unwrap();
+    let confirmed = events.iter().find(|e| e["type"] == "confirmed").expect("confirmed event");
+    let chat = confirmed["conversation_id"].as_str().unwrap();
+    let timeline: Value = app
+        .get(&format!("/api/v1/staff/conversations/{chat}/timeline"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let lead = instant(&confirmed["at"]) - instant(&timeline["turns"][0]["message"]["at"]);
+    let p50 = found["intent_to_confirmation"]["p50_seconds"].as_f64().unwrap();
+    assert!((p50 - lead.as_seconds_f64()).abs() < 0.001, "{p50} s, expected {lead}");
+    assert!(lead > time::Duration::ZERO, "five turns take time");
     assert_eq!(found["returns"], 1);
     assert_eq!(found["by_reason"][0]["label"], "Too small");
     assert_eq!(found["by_reason"][0]["units"], 1);
@@ -74,6 +90,11 @@ async fn the_dashboard_counts_what_happened(app: TestApp) {
     let html = page.text().await.unwrap();
     assert!(html.contains("<svg") && html.contains("Returned units by reason"), "charts drawn");
     assert!(html.contains("1 of 2"), "figures say what they count");
+}
+
+fn instant(value: &Value) -> time::OffsetDateTime {
+    let text = value.as_str().unwrap_or_else(|| panic!("not a time: {value}"));
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).unwrap()
 }
 
 on_both_backends!(the_dashboard_counts_what_happened);

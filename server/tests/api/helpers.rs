@@ -86,6 +86,15 @@ pub async fn spawn_app_with(
     backend: Backend,
     configure: impl FnOnce(&mut ServeArgs),
 ) -> Option<TestApp> {
+    spawn_app_at(backend, configure, std::sync::Arc::new(time::OffsetDateTime::now_utc)).await
+}
+
+/// As [`spawn_app_with`], with the server reading staff sessions' time from `clock`.
+pub async fn spawn_app_at(
+    backend: Backend,
+    configure: impl FnOnce(&mut ServeArgs),
+    clock: server::returns::service::Clock,
+) -> Option<TestApp> {
     let db = match backend {
         Backend::Sqlite => testing::sqlite().await,
         Backend::Postgres => testing::postgres().await?,
@@ -96,7 +105,8 @@ pub async fn spawn_app_with(
     server::tls::install_crypto_provider();
     let mut args = test_args();
     configure(&mut args);
-    let app = Application::build(&args, db.store.clone()).await.expect("app builds");
+    let app =
+        Application::build_with_clock(&args, db.store.clone(), clock).await.expect("app builds");
     let address = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder()
@@ -130,6 +140,8 @@ fn test_args() -> ServeArgs {
         metrics_token: Some(METRICS_TOKEN.to_owned().into()),
         // Every scrape reads the counts; the cache test sets its own.
         metrics_refresh_ms: 0,
+        signin_hashes: 0,
+        signin_wait_ms: 2000,
         extractor: Default::default(),
         llm: Default::default(),
     }

@@ -13,6 +13,7 @@ mod llm;
 mod openapi;
 mod orders;
 mod pages;
+mod return_integrity;
 mod returns;
 mod staff;
 mod widget;

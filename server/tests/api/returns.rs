@@ -221,7 +221,7 @@ async fn two_tabs_cannot_return_more_than_was_bought(app: TestApp) {
 
 impl TestApp {
     /// Signs this client in as a new staff admin (who may also settle returns).
-    async fn sign_in_staff(&self) {
+    pub(crate) async fn sign_in_staff(&self) {
         self.sign_in_as(server::staff::accounts::StaffRole::Admin).await;
     }
 
@@ -304,7 +304,16 @@ async fn staff_receive_and_refund_a_return(app: TestApp) {
     let times: Value =
         app.get("/api/v1/staff/returns/cycle-times?days=7").await.json().await.unwrap();
     assert_eq!(times["returns"], 1, "{times}");
-    assert!(times["request_to_refund_seconds"]["p50"].as_f64().unwrap() >= 0.0);
+    // One return: p50 is the time from its request to its refund on its own timeline.
+    let at = |status: &str| {
+        let entry = customer["timeline"].as_array().unwrap().iter().find(|t| t["status"] == status);
+        let text = entry.and_then(|t| t["at"].as_str()).expect("timeline entry");
+        OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).unwrap()
+    };
+    let expected = (at("refunded") - at("requested")).as_seconds_f64();
+    let p50 = times["request_to_refund_seconds"]["p50"].as_f64().unwrap();
+    assert!((p50 - expected).abs() < 0.001, "{p50} s, expected {expected} s");
+    assert!(expected > 0.0, "the refund came after the request");
 }
 
 async fn the_review_queue_and_a_rejection_that_gives_units_back(app: TestApp) {
@@ -367,7 +376,13 @@ async fn cycle_times_come_from_the_event_times(app: TestApp) {
         }],
         resolution: Resolution::Refund,
     };
-    let act = |kind: &str| StaffAction { kind: kind.into(), amount: None, note: None };
+    let act = |kind: &str| StaffAction {
+        kind: kind.into(),
+        amount: None,
+        override_reason: None,
+        dispositions: vec![],
+        note: None,
+    };
 
     // First return: received after 2 days, refunded after 3.
     let first = service.request(&proof, &request).await.unwrap();

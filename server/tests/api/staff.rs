@@ -1,11 +1,23 @@
 //! Staff sign-in (CONTRACTS §5): the session, `me`, identical failures, fixation and
 //! the sign-in rate limit.
 
+use std::{
+    net::IpAddr,
+    sync::{Arc, Mutex},
+};
+
 use reqwest::{header, Response, StatusCode};
 use serde_json::{json, Value};
-use server::staff::accounts::{self, Password, StaffRole};
+use server::{
+    sessions::DbSessionStore,
+    staff::accounts::{self, Password, StaffRole},
+};
+use time::{Duration, OffsetDateTime};
 
-use crate::{helpers::TestApp, on_both_backends};
+use crate::{
+    helpers::{spawn_app_at, spawn_app_with, Backend, TestApp},
+    on_both_backends,
+};
 
 const ANA_PASSWORD: &str = "correct horse battery staple";
 const BO_PASSWORD: &str = "tr0ub4dor & three";
@@ -35,6 +47,50 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A sign-in from `client` (another browser, perhaps at another address).
+    async fn sign_in_from(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> Response {
+        client
+            .post(format!("{}/api/v1/staff/session", self.address))
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A sign-in through the console's form (its server function), answered as JSON.
+    async fn console_sign_in(&self, email: &str, password: &str) -> Response {
+        self.client
+            .post(format!("{}/api/staff/sign-in", self.address))
+            .header("Accept", "application/json")
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Who the console says is signed in: `null` for nobody.
+    async fn console_me(&self) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/api/staff/me", self.address))
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    /// The stored session's expiry, `None` when the store has no such live session.
+    async fn stored_expiry(&self, cookie: &str, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        self.db.store.session_load(cookie, now).await.unwrap().map(|(_, expires_at)| expires_at)
+    }
+
     async fn sign_out(&self) -> Response {
         self.client.delete(format!("{}/api/v1/staff/session", self.address)).send().await.unwrap()
     }
@@ -51,6 +107,16 @@ impl TestApp {
         }
         request.send().await.unwrap()
     }
+}
+
+/// A browser whose requests come from `ip` (any 127.x.y.z reaches the test server).
+fn browser_at(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<IpAddr>().unwrap())
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 /// The value of the `gapless_session` cookie a response sets, if it sets one.
@@ -323,4 +389,251 @@ on_both_backends!(
     staff_pages_send_the_signed_out_to_sign_in_and_back,
     console_forms_need_the_sessions_csrf_token,
     cross_site_requests_are_refused,
+    a_sign_out_is_not_undone_by_a_request_in_flight,
+    one_attacker_cannot_lock_a_staff_member_out,
+    the_api_and_the_console_share_one_sign_in_allowance,
 );
+
+/// A clock the test moves by hand, and the server's view of it.
+fn hand_clock() -> (Arc<Mutex<OffsetDateTime>>, server::returns::service::Clock) {
+    let now = Arc::new(Mutex::new(OffsetDateTime::now_utc()));
+    let clock = {
+        let now = now.clone();
+        Arc::new(move || *now.lock().unwrap())
+    };
+    (now, clock)
+}
+
+fn assert_near(actual: Option<OffsetDateTime>, expected: OffsetDateTime, what: &str) {
+    let actual = actual.unwrap_or_else(|| panic!("{what}: no stored session"));
+    assert!(
+        (actual - expected).abs() <= Duration::seconds(2),
+        "{what}: the stored session expires at {actual}, expected {expected}"
+    );
+}
+
+/// The staff idle limit is a sliding 8 hours, read from an injected clock: a request
+/// every 7 hours keeps a staff member signed in all day (the stored session's expiry
+/// moves with each request), 8 idle hours end the session on the server, through the
+/// API and the console alike.
+async fn a_staff_session_ends_after_8_idle_hours_not_8_hours_after_sign_in(backend: Backend) {
+    let (now, clock) = hand_clock();
+    let Some(app) = spawn_app_at(backend, |_| {}, clock).await else { return };
+    let start = *now.lock().unwrap();
+    let set = |at: OffsetDateTime| *now.lock().unwrap() = at;
+    app.add_staff("ana@example.com", StaffRole::Agent, ANA_PASSWORD).await;
+
+    let response = app.sign_in("ana@example.com", ANA_PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let cookie = session_cookie(&response).expect("a session cookie at sign-in");
+    assert_near(app.stored_expiry(&cookie, start).await, start + Duration::hours(8), "sign-in");
+
+    for hours in [7, 14, 21] {
+        let at = start + Duration::hours(hours);
+        set(at);
+        assert_eq!(app.me().await.status(), StatusCode::OK, "{hours} h after sign-in");
+        let expiry = app.stored_expiry(&cookie, start).await;
+        assert_near(expiry, at + Duration::hours(8), &format!("after a request at {hours} h"));
+    }
+    // 8 hours and a minute after the last request: signed out, the session deleted.
+    set(start + Duration::hours(29) + Duration::minutes(1));
+    assert_unauthorized(app.me().await).await;
+    assert_eq!(app.stored_expiry(&cookie, start).await, None);
+
+    // The console's way in keeps the same deadline.
+    let later = start + Duration::hours(30);
+    set(later);
+    assert_eq!(app.sign_in("ana@example.com", ANA_PASSWORD).await.status(), 204);
+    set(later + Duration::hours(7));
+    assert_eq!(app.console_me().await["email"], "ana@example.com");
+    set(later + Duration::hours(15));
+    assert_eq!(app.console_me().await["email"], "ana@example.com", "slid by the last request");
+    set(later + Duration::hours(23) + Duration::minutes(1));
+    assert_eq!(app.console_me().await, Value::Null, "8 idle hours and a minute");
+    assert_unauthorized(app.me().await).await;
+}
+
+/// Whatever else changes the session (here the shop's chat widget in the same browser),
+/// a staff session still ends 8 idle hours after its last staff request, not 14 days
+/// after the change.
+async fn a_session_change_does_not_stretch_a_staff_session_to_14_days(backend: Backend) {
+    let (now, clock) = hand_clock();
+    let Some(app) = spawn_app_at(backend, |_| {}, clock).await else { return };
+    let start = *now.lock().unwrap();
+    app.add_staff("ana@example.com", StaffRole::Agent, ANA_PASSWORD).await;
+    let response = app.sign_in("ana@example.com", ANA_PASSWORD).await;
+    let cookie = session_cookie(&response).expect("a session cookie at sign-in");
+
+    let chat = app
+        .client
+        .post(format!("{}/api/chat/send", app.address))
+        .header("Accept", "application/json")
+        .form(&[("text", "hello")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chat.status(), StatusCode::OK);
+    let data = app.db.store.session_load(&cookie, start).await.unwrap().unwrap().0;
+    assert!(data["chat.conversation"].is_string(), "the chat changed the session: {data}");
+    assert_near(app.stored_expiry(&cookie, start).await, start + Duration::hours(8), "chat");
+
+    *now.lock().unwrap() = start + Duration::hours(8) + Duration::minutes(1);
+    assert_unauthorized(app.me().await).await;
+}
+
+macro_rules! with_a_hand_clock {
+    ($($test:ident),* $(,)?) => {
+        mod clocked {
+            mod sqlite {
+                $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::super::$test(crate::helpers::Backend::Sqlite).await;
+                })*
+            }
+            mod postgres {
+                $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::super::$test(crate::helpers::Backend::Postgres).await;
+                })*
+            }
+        }
+    };
+}
+
+with_a_hand_clock!(
+    a_staff_session_ends_after_8_idle_hours_not_8_hours_after_sign_in,
+    a_session_change_does_not_stretch_a_staff_session_to_14_days,
+);
+
+/// Signing out while another request of the same browser is still running: when that
+/// request ends and the session layer saves what it loaded, the session stays deleted.
+async fn a_sign_out_is_not_undone_by_a_request_in_flight(app: TestApp) {
+    let id = app.add_staff("ana@example.com", StaffRole::Agent, ANA_PASSWORD).await;
+    let response = app.sign_in("ana@example.com", ANA_PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let cookie = session_cookie(&response).expect("a session cookie at sign-in");
+
+    // The other request: the session layer has loaded its session, as it does for each.
+    let store = Arc::new(DbSessionStore::new(app.db.store.clone()));
+    let in_flight =
+        tower_sessions::Session::new(Some(cookie.parse().expect("a session id")), store, None);
+    assert_eq!(in_flight.get::<String>("staff.id").await.unwrap(), Some(id));
+
+    assert_eq!(app.sign_out().await.status(), StatusCode::NO_CONTENT);
+    assert_unauthorized(app.me_with_cookie(Some(&cookie)).await).await;
+
+    // It ends having changed the session, and the layer saves it.
+    in_flight.insert("chat.conversation", "c-1").await.unwrap();
+    in_flight.save().await.unwrap();
+    assert_unauthorized(app.me_with_cookie(Some(&cookie)).await).await;
+    assert_eq!(app.stored_expiry(&cookie, OffsetDateTime::now_utc()).await, None);
+}
+
+/// Someone guessing at Ana's password from one address is stopped there, and Ana,
+/// signing in from her own, is not locked out by it. Guessing across many emails from
+/// one address is stopped by the per-address limit.
+async fn one_attacker_cannot_lock_a_staff_member_out(app: TestApp) {
+    app.add_staff("ana@example.com", StaffRole::Admin, ANA_PASSWORD).await;
+    let attacker = browser_at("127.0.0.2");
+    for attempt in 0..10 {
+        let guess = format!("guess number {attempt}");
+        let response = app.sign_in_from(&attacker, "ana@example.com", &guess).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    let stopped = app.sign_in_from(&attacker, "Ana@example.com", ANA_PASSWORD).await;
+    assert_eq!(stopped.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    let ana = browser_at("127.0.0.3");
+    let response = app.sign_in_from(&ana, "ana@example.com", ANA_PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT, "Ana, from her own address");
+    let me = ana.get(format!("{}/api/v1/staff/me", app.address)).send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+
+    // A new email per attempt does not get around the per-address limit: 30 at once,
+    // then one a second (the loop itself takes a few seconds).
+    let sprayer = browser_at("127.0.0.4");
+    let started = std::time::Instant::now();
+    let mut allowed = 0;
+    for n in 0..100 {
+        let email = format!("someone{n}@example.com");
+        let response = app.sign_in_from(&sprayer, &email, ANA_PASSWORD).await;
+        match response.status() {
+            StatusCode::UNAUTHORIZED => allowed += 1,
+            StatusCode::TOO_MANY_REQUESTS => break,
+            other => panic!("attempt {n}: {other}"),
+        }
+    }
+    let most = 30.0 + started.elapsed().as_secs_f64().ceil();
+    assert!(
+        allowed >= 30 && f64::from(allowed) <= most,
+        "{allowed} attempts before the limit, at most {most} expected"
+    );
+}
+
+/// The console's sign-in form and the JSON API draw on one allowance: ten failed
+/// attempts through the API leave none for the console, from the same address.
+async fn the_api_and_the_console_share_one_sign_in_allowance(app: TestApp) {
+    app.add_staff("ana@example.com", StaffRole::Admin, ANA_PASSWORD).await;
+    for attempt in 0..10 {
+        let response = app.sign_in("ana@example.com", &format!("guess number {attempt}")).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    let console = app.console_sign_in("ana@example.com", ANA_PASSWORD).await;
+    assert_eq!(console.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = console.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=12).contains(&wait), "{wait}");
+    assert_unauthorized(app.me().await).await;
+}
+
+/// Sign-ins with made-up emails from many addresses (each under every rate limit) do
+/// not queue unbounded Argon2 work: with one password check allowed at once and no
+/// wait, those that find it taken are told to come back (`503 busy`, `Retry-After`);
+/// the others get the usual 401 after their (dummy) check.
+async fn password_checks_at_once_are_bounded(backend: Backend) {
+    let configure = |args: &mut server::cli::ServeArgs| {
+        args.signin_hashes = 1;
+        args.signin_wait_ms = 0;
+    };
+    let Some(app) = spawn_app_with(backend, configure).await else { return };
+    let attempts = (0..40).map(|n| {
+        let app = &app;
+        async move {
+            let browser = browser_at(&format!("127.0.1.{}", n + 1));
+            let email = format!("nobody{n}@example.com");
+            let response = app.sign_in_from(&browser, &email, "a random guess 123").await;
+            let status = response.status();
+            let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
+            let body: Value = response.json().await.unwrap();
+            (status, retry_after, body)
+        }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let (mut checked, mut busy) = (0, 0);
+    for (status, retry_after, body) in answers {
+        match status {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::SERVICE_UNAVAILABLE => {
+                busy += 1;
+                assert_eq!(body["error"]["code"], "busy", "{body}");
+                let wait: u64 =
+                    retry_after.expect("Retry-After").to_str().unwrap().parse().unwrap();
+                assert!((1..=5).contains(&wait), "{wait}");
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert!(checked >= 1, "one check at a time still runs");
+    assert!(busy >= 1, "40 sign-ins at once, one check allowed: {checked} were all checked");
+}
+
+mod bounded {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::password_checks_at_once_are_bounded(crate::helpers::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::password_checks_at_once_are_bounded(crate::helpers::Backend::Postgres).await;
+    }
+}

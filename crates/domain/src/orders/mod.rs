@@ -24,7 +24,7 @@ pub use event::{
 };
 pub use number::{OrderNumber, OrderNumberError};
 pub use pricing::{price_line, totals, PricingError};
-pub use requirements::{reservations, shortfalls, stock_requirements, Shortfall};
+pub use requirements::{reservations, shortfalls, stock_requirements, unit_keys, Shortfall};
 pub use state::{EventError, ExchangeRef, FoldError, OrderState, OrderStatus, OrderView};
 
 /// The most lines one order may have: a chat order with more is a mistake or abuse,

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
+use crate::chat::command::ChoiceMention;
 use crate::orders::event::{PricedLine, Reservation};
+use crate::sku::Sku;
 use crate::stock::{StockKey, StockLevels};
 
 /// One stock key that cannot cover what an order wants.
@@ -27,19 +29,30 @@ pub fn stock_requirements(catalog: &Catalog, lines: &[PricedLine]) -> BTreeMap<S
         *entry = entry.saturating_add(quantity);
     };
     for line in lines {
-        let Some(product) = catalog.product(&line.sku) else { continue };
-        if product.stock.is_some() {
-            need(StockKey::product(product.sku.clone()), line.quantity);
-        }
-        for choice in line.choices.iter().filter(|choice| !choice.exclude) {
-            let Some(group) = product.option(&choice.group) else { continue };
-            let Some(value) = group.value(&choice.value) else { continue };
-            if value.stock.is_some() {
-                need(StockKey::value(product.sku.clone(), &group.name, &value.name), line.quantity);
-            }
+        for key in unit_keys(catalog, &line.sku, &line.choices) {
+            need(key, line.quantity);
         }
     }
     needs
+}
+
+/// The tracked stock keys one unit of `sku` with `choices` counts against: the
+/// product's own, and each chosen value's that has its own stock. Empty for a product
+/// no longer in the catalog.
+pub fn unit_keys(catalog: &Catalog, sku: &Sku, choices: &[ChoiceMention]) -> Vec<StockKey> {
+    let Some(product) = catalog.product(sku) else { return Vec::new() };
+    let mut keys = Vec::new();
+    if product.stock.is_some() {
+        keys.push(StockKey::product(product.sku.clone()));
+    }
+    for choice in choices.iter().filter(|choice| !choice.exclude) {
+        let Some(group) = product.option(&choice.group) else { continue };
+        let Some(value) = group.value(&choice.value) else { continue };
+        if value.stock.is_some() {
+            keys.push(StockKey::value(product.sku.clone(), &group.name, &value.name));
+        }
+    }
+    keys
 }
 
 /// The keys where `levels` has less available to promise than wanted. A key absent

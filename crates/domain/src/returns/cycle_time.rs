@@ -162,11 +162,16 @@ mod tests {
                 items: vec![item()],
             },
             ReturnEvent::Approved { at: clock.0, actor: Actor::System, note: None },
-            ReturnEvent::Received { at: clock.advance(to_receipt), actor: staff() },
+            ReturnEvent::Received {
+                at: clock.advance(to_receipt),
+                actor: staff(),
+                dispositions: vec![],
+            },
             ReturnEvent::Refunded {
                 at: clock.advance(to_refund),
                 actor: staff(),
                 amount: Money(2500),
+                override_reason: None,
             },
         ]
     }
@@ -191,6 +196,7 @@ mod tests {
             at: T0 + hours(51),
             actor: Actor::System,
             amount: Money(2500),
+            override_reason: None,
         });
         let cycle = cycle_time(&credited).unwrap().unwrap();
         assert_eq!(cycle.completed, ReturnStatus::Credited);

@@ -60,6 +60,8 @@ impl BoughtLine {
 pub struct OrderDates {
     pub confirmed_at: OffsetDateTime,
     pub delivered_at: Option<OffsetDateTime>,
+    /// The order was cancelled: nothing was sent, so nothing can come back.
+    pub cancelled: bool,
 }
 
 impl OrderDates {
@@ -72,6 +74,8 @@ impl OrderDates {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NotReturnable {
+    /// The whole order was cancelled.
+    OrderCancelled,
     FinalSale,
     WindowClosed,
     AlreadyReturned,
@@ -85,6 +89,7 @@ impl NotReturnable {
     /// The rule that rejects an item of such a line.
     pub fn rule(self) -> RuleId {
         match self {
+            NotReturnable::OrderCancelled => RuleId::OrderCancelled,
             NotReturnable::FinalSale => RuleId::FinalSale,
             NotReturnable::WindowClosed => RuleId::WindowClosed,
             NotReturnable::AlreadyReturned => RuleId::AlreadyReturned,
@@ -218,6 +223,8 @@ impl Outcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleId {
+    /// Rejected: the order was cancelled, so nothing of it was sent.
+    OrderCancelled,
     /// Rejected: the product is final sale.
     FinalSale,
     /// Rejected: the return window (policy or product override) has closed.
@@ -241,6 +248,7 @@ pub enum RuleId {
 impl RuleId {
     pub fn as_str(self) -> &'static str {
         match self {
+            RuleId::OrderCancelled => "order_cancelled",
             RuleId::FinalSale => "final_sale",
             RuleId::WindowClosed => "window_closed",
             RuleId::AlreadyReturned => "already_returned",
@@ -255,7 +263,8 @@ impl RuleId {
 
     pub fn outcome(self) -> Outcome {
         match self {
-            RuleId::FinalSale
+            RuleId::OrderCancelled
+            | RuleId::FinalSale
             | RuleId::WindowClosed
             | RuleId::AlreadyReturned
             | RuleId::QuantityExceeded
@@ -349,7 +358,9 @@ fn line_status(
     let window_days = line.return_days.unwrap_or(policy.window_days);
     // `None` only beyond the calendar's end: such a window never closes.
     let return_by = dates.window_start().checked_add(Duration::days(i64::from(window_days)));
-    let blocked = if line.final_sale {
+    let blocked = if dates.cancelled {
+        Some(NotReturnable::OrderCancelled)
+    } else if line.final_sale {
         Some(NotReturnable::FinalSale)
     } else if return_by.is_some_and(|deadline| now > deadline) {
         Some(NotReturnable::WindowClosed)
@@ -372,6 +383,9 @@ fn not_returnable_message(
     dates: &OrderDates,
 ) -> String {
     match why {
+        NotReturnable::OrderCancelled => {
+            "This order was cancelled, so there is nothing to send back.".to_owned()
+        }
         NotReturnable::FinalSale => {
             "This item was a final-sale purchase and cannot be returned.".to_owned()
         }

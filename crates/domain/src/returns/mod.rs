@@ -20,6 +20,7 @@ mod cycle_time;
 mod decide;
 mod exchange;
 mod policy;
+mod restock;
 mod rma;
 mod status;
 #[cfg(test)]
@@ -40,8 +41,9 @@ pub use policy::{
     ReturnPolicy, ReturnReason, MAX_CUSTOMER_LIMIT_RETURNS, MAX_REASON_CODE_CHARS,
     MAX_REASON_LABEL_CHARS,
 };
+pub use restock::restocked_units;
 pub use rma::{RmaCode, RmaCodeError, RMA_ALPHABET, RMA_CHARS};
 pub use status::{
-    Actor, ReturnEvent, ReturnFoldError, ReturnState, ReturnStatus, TimelineEntry, TransitionError,
-    MAX_NOTE_CHARS, RETURN_EVENT_SCHEMA_VERSION,
+    Actor, Disposition, ItemDisposition, ReturnEvent, ReturnFoldError, ReturnState, ReturnStatus,
+    TimelineEntry, TransitionError, MAX_NOTE_CHARS, RETURN_EVENT_SCHEMA_VERSION,
 };

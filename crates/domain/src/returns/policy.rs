@@ -49,6 +49,9 @@ pub struct ReturnReason {
     /// Kept back from the item's value when it is returned for this reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restocking_fee_percent: Option<u8>,
+    /// Whether items returned for this reason go back on sale when they arrive, unless
+    /// staff choose otherwise at receipt (`false` for e.g. `damaged`). Default `true`.
+    pub restock: bool,
 }
 
 /// A customer asking for more than `returns` returns within `days` days goes to
@@ -217,6 +220,14 @@ impl ReturnPolicy {
             .collect()
     }
 
+    /// What happens at receipt to an item returned for `reason`, unless staff choose.
+    pub fn default_disposition(&self, reason: &ReasonCode) -> super::Disposition {
+        match self.reason(reason) {
+            Some(reason) if !reason.restock => super::Disposition::Discard,
+            _ => super::Disposition::Restock,
+        }
+    }
+
     pub fn allows(&self, resolution: Resolution) -> bool {
         self.resolutions.contains(&resolution)
     }
@@ -256,6 +267,12 @@ struct RawReason {
     #[serde(default)]
     review: bool,
     restocking_fee_percent: Option<i64>,
+    #[serde(default = "restock_by_default")]
+    restock: bool,
+}
+
+fn restock_by_default() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -370,6 +387,7 @@ fn check_policy(raw: RawPolicy) -> Result<ReturnPolicy, PolicyError> {
                 label: label.to_owned(),
                 review: raw_reason.review,
                 restocking_fee_percent,
+                restock: raw_reason.restock,
             });
         }
     }

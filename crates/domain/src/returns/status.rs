@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::decide::{DecidedItem, Outcome, ReturnDecision};
-use super::policy::Resolution;
+use super::policy::{Resolution, ReturnPolicy};
 use crate::money::Money;
 
 /// The version of the JSON payloads of [`ReturnEvent`]; stored next to each event so
@@ -153,17 +153,24 @@ pub enum ReturnEvent {
         at: OffsetDateTime,
         actor: Actor,
     },
-    /// The goods arrived at the shop.
+    /// The goods arrived at the shop, and what becomes of each item that came back.
     Received {
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
         actor: Actor,
+        /// One per item that was not rejected; empty in events from before dispositions
+        /// were recorded.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        dispositions: Vec<ItemDisposition>,
     },
     Refunded {
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
         actor: Actor,
         amount: Money,
+        /// Why staff paid more than was due (see [`ReturnState::due`]); required then.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        override_reason: Option<String>,
     },
     /// The replacement was sent out as order `replacement`.
     Exchanged {
@@ -178,6 +185,9 @@ pub enum ReturnEvent {
         at: OffsetDateTime,
         actor: Actor,
         amount: Money,
+        /// As for [`ReturnEvent::Refunded`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        override_reason: Option<String>,
     },
     /// An approved return the customer will not send after all.
     Cancelled {
@@ -257,6 +267,8 @@ impl ReturnEvent {
             ReturnEvent::Approved { note, .. }
             | ReturnEvent::Rejected { note, .. }
             | ReturnEvent::Cancelled { note, .. } => note.as_deref(),
+            ReturnEvent::Refunded { override_reason, .. }
+            | ReturnEvent::Credited { override_reason, .. } => override_reason.as_deref(),
             _ => None,
         }
     }
@@ -306,6 +318,47 @@ pub enum TransitionError {
     NoteTooLong(usize),
     #[error("the customer asked for {}, not an exchange: record a refund or store credit", .0.words())]
     NotAnExchange(Resolution),
+    #[error(
+        "{} (minor units) is more than the {} due for the items coming back, less restocking \
+         fees: give an override reason to pay more",
+        .amount.minor(), .due.minor()
+    )]
+    OverDue { amount: Money, due: Money },
+    #[error(
+        "{} (minor units) is more than the {} paid for the items coming back",
+        .amount.minor(), .paid.minor()
+    )]
+    OverPaid { amount: Money, paid: Money },
+    #[error("line {0} is not an item of this return that is coming back")]
+    NotReturned(usize),
+    #[error("line {0} has more than one disposition")]
+    DuplicateDisposition(usize),
+}
+
+/// What becomes of a returned item once it is back at the shop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    /// Back on sale: its units return to stock with the receipt.
+    Restock,
+    /// Written off (damaged, used): stock is unchanged.
+    Discard,
+}
+
+impl Disposition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::Restock => "restock",
+            Disposition::Discard => "discard",
+        }
+    }
+}
+
+/// The disposition of the item for one order line (a return has one item per line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemDisposition {
+    pub line: usize,
+    pub disposition: Disposition,
 }
 
 /// Where in a stream folding stopped.
@@ -337,6 +390,8 @@ pub struct ReturnState {
     pub amount: Option<Money>,
     /// The order number an `exchanged` event shipped the replacement as.
     pub replacement: Option<String>,
+    /// What the `received` event decided for each item that came back.
+    pub dispositions: Vec<ItemDisposition>,
 }
 
 impl ReturnState {
@@ -353,6 +408,7 @@ impl ReturnState {
                 timeline: vec![TimelineEntry { status: ReturnStatus::Requested, at: *at }],
                 amount: None,
                 replacement: None,
+                dispositions: Vec::new(),
             }),
             other => Err(TransitionError::NotStarted(other.kind())),
         }
@@ -393,8 +449,11 @@ impl ReturnState {
             }
             _ => None,
         };
-        if let Some(negative) = amount.filter(|amount| amount.minor() < 0) {
-            return Err(TransitionError::NegativeAmount(negative.minor()));
+        if let Some(amount) = amount {
+            self.check_amount(amount, event.note())?;
+        }
+        if let ReturnEvent::Received { dispositions, .. } = event {
+            self.check_dispositions(dispositions)?;
         }
         if let Some(note) = event.note() {
             let chars = note.chars().count();
@@ -412,8 +471,76 @@ impl ReturnState {
         if let ReturnEvent::Exchanged { replacement, .. } = event {
             self.replacement = replacement.clone();
         }
+        if let ReturnEvent::Received { dispositions, .. } = event {
+            self.dispositions = dispositions.clone();
+        }
         self.status = to;
         self.timeline.push(TimelineEntry { status: to, at: event.at() });
+        Ok(())
+    }
+
+    /// What the shop owes for the items coming back: their value less restocking
+    /// fees, over the items not rejected. The default, and the cap, of a refund or
+    /// store credit.
+    pub fn due(&self) -> Money {
+        Money(self.coming_back().map(|item| item.value.minor() - item.restocking_fee.minor()).sum())
+    }
+
+    /// What the customer paid for the items coming back: the most a refund or credit
+    /// can ever be, even with an override reason.
+    pub fn paid(&self) -> Money {
+        Money(self.coming_back().map(|item| item.value.minor()).sum())
+    }
+
+    fn coming_back(&self) -> impl Iterator<Item = &DecidedItem> {
+        self.items.iter().filter(|item| item.decision.outcome != Outcome::Rejected)
+    }
+
+    /// A disposition per item coming back: `chosen` where staff chose one, else the
+    /// policy's default for the item's reason. Choices for lines that are not coming
+    /// back are kept, so that applying the event refuses them by name.
+    pub fn dispositions(
+        &self,
+        policy: &ReturnPolicy,
+        chosen: &[ItemDisposition],
+    ) -> Vec<ItemDisposition> {
+        let mut all: Vec<ItemDisposition> = self
+            .coming_back()
+            .filter(|item| !chosen.iter().any(|c| c.line == item.line))
+            .map(|item| ItemDisposition {
+                line: item.line,
+                disposition: policy.default_disposition(&item.reason),
+            })
+            .collect();
+        all.extend_from_slice(chosen);
+        all.sort_by_key(|d| d.line);
+        all
+    }
+
+    fn check_amount(&self, amount: Money, reason: Option<&str>) -> Result<(), TransitionError> {
+        if amount.minor() < 0 {
+            return Err(TransitionError::NegativeAmount(amount.minor()));
+        }
+        let paid = self.paid();
+        if amount > paid {
+            return Err(TransitionError::OverPaid { amount, paid });
+        }
+        let due = self.due();
+        if amount > due && reason.is_none_or(|r| r.trim().is_empty()) {
+            return Err(TransitionError::OverDue { amount, due });
+        }
+        Ok(())
+    }
+
+    fn check_dispositions(&self, dispositions: &[ItemDisposition]) -> Result<(), TransitionError> {
+        for (i, d) in dispositions.iter().enumerate() {
+            if !self.coming_back().any(|item| item.line == d.line) {
+                return Err(TransitionError::NotReturned(d.line));
+            }
+            if dispositions[..i].iter().any(|earlier| earlier.line == d.line) {
+                return Err(TransitionError::DuplicateDisposition(d.line));
+            }
+        }
         Ok(())
     }
 
@@ -485,10 +612,14 @@ mod tests {
             ReturnStatus::Approved => ReturnEvent::Approved { at, actor, note: None },
             ReturnStatus::Rejected => ReturnEvent::Rejected { at, actor, note: None },
             ReturnStatus::InReview => ReturnEvent::SentToReview { at, actor },
-            ReturnStatus::Received => ReturnEvent::Received { at, actor },
-            ReturnStatus::Refunded => ReturnEvent::Refunded { at, actor, amount: Money(2500) },
+            ReturnStatus::Received => ReturnEvent::Received { at, actor, dispositions: vec![] },
+            ReturnStatus::Refunded => {
+                ReturnEvent::Refunded { at, actor, amount: Money(2500), override_reason: None }
+            }
             ReturnStatus::Exchanged => ReturnEvent::Exchanged { at, actor, replacement: None },
-            ReturnStatus::Credited => ReturnEvent::Credited { at, actor, amount: Money(2500) },
+            ReturnStatus::Credited => {
+                ReturnEvent::Credited { at, actor, amount: Money(2500), override_reason: None }
+            }
             ReturnStatus::Cancelled => ReturnEvent::Cancelled { at, actor, note: None },
         }
     }
@@ -681,12 +812,19 @@ mod tests {
     fn time_never_runs_backwards_but_may_stand_still() {
         let mut state = state_in(ReturnStatus::Approved);
         let at = state.updated_at();
-        let earlier = ReturnEvent::Received { at: at - Duration::seconds(1), actor: staff() };
+        let earlier = ReturnEvent::Received {
+            at: at - Duration::seconds(1),
+            actor: staff(),
+            dispositions: vec![],
+        };
         assert_eq!(
             state.apply(&earlier),
             Err(TransitionError::BackInTime { previous: at, at: at - Duration::seconds(1) })
         );
-        assert_eq!(state.apply(&ReturnEvent::Received { at, actor: staff() }), Ok(()));
+        assert_eq!(
+            state.apply(&ReturnEvent::Received { at, actor: staff(), dispositions: vec![] }),
+            Ok(())
+        );
     }
 
     #[test]
@@ -694,7 +832,12 @@ mod tests {
         let mut state = state_in(ReturnStatus::Received);
         let at = state.updated_at();
         assert_eq!(
-            state.apply(&ReturnEvent::Refunded { at, actor: staff(), amount: Money(-1) }),
+            state.apply(&ReturnEvent::Refunded {
+                at,
+                actor: staff(),
+                amount: Money(-1),
+                override_reason: None
+            }),
             Err(TransitionError::NegativeAmount(-1))
         );
         assert_eq!(state.amount, None);
@@ -753,5 +896,117 @@ mod tests {
         decision.items[0].decision.outcome = Outcome::Rejected;
         let events = ReturnEvent::opening(&decision, Actor::Customer, T0);
         assert_eq!(ReturnState::fold(&events).unwrap().status, ReturnStatus::Rejected);
+    }
+
+    /// Two items: a tee worth 2500 with no fee, and a mug worth 1500 returned with a
+    /// 10 % fee (150); the mug is rejected in `with_rejected`.
+    fn received_return(with_rejected: bool) -> ReturnState {
+        let mut mug = item();
+        mug.line = 1;
+        mug.sku = Sku::parse("MUG").unwrap();
+        mug.value = Money(1500);
+        mug.restocking_fee = Money(150);
+        if with_rejected {
+            mug.decision.outcome = Outcome::Rejected;
+        }
+        let events = vec![
+            ReturnEvent::Requested {
+                at: T0,
+                actor: Actor::Customer,
+                resolution: Resolution::Refund,
+                items: vec![item(), mug],
+            },
+            event_to(ReturnStatus::Approved, 1, staff()),
+            event_to(ReturnStatus::Received, 2, staff()),
+        ];
+        ReturnState::fold(&events).unwrap()
+    }
+
+    fn refund(amount: i64, override_reason: Option<&str>) -> ReturnEvent {
+        ReturnEvent::Refunded {
+            at: T0 + Duration::hours(3),
+            actor: staff(),
+            amount: Money(amount),
+            override_reason: override_reason.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_refund_is_capped_at_what_is_due_unless_staff_say_why() {
+        let state = received_return(false);
+        assert_eq!(state.due(), Money(2500 + 1500 - 150));
+        assert_eq!(state.paid(), Money(4000));
+        assert_eq!(state.clone().apply(&refund(3850, None)), Ok(()));
+        assert_eq!(
+            state.clone().apply(&refund(3851, None)),
+            Err(TransitionError::OverDue { amount: Money(3851), due: Money(3850) })
+        );
+        assert_eq!(
+            state.clone().apply(&refund(3900, Some("  "))),
+            Err(TransitionError::OverDue { amount: Money(3900), due: Money(3850) })
+        );
+        let mut waived = state.clone();
+        waived.apply(&refund(4000, Some("fee waived: our mistake"))).unwrap();
+        assert_eq!(waived.amount, Some(Money(4000)));
+    }
+
+    #[test]
+    fn no_reason_pays_more_than_was_paid_for_the_items_coming_back() {
+        let state = received_return(true);
+        assert_eq!(state.paid(), Money(2500), "the rejected mug is not coming back");
+        assert_eq!(
+            state.clone().apply(&refund(10_000_000, Some("goodwill"))),
+            Err(TransitionError::OverPaid { amount: Money(10_000_000), paid: Money(2500) })
+        );
+        let credit = ReturnEvent::Credited {
+            at: T0 + Duration::hours(3),
+            actor: staff(),
+            amount: Money(2501),
+            override_reason: Some("goodwill".into()),
+        };
+        assert_eq!(
+            state.clone().apply(&credit),
+            Err(TransitionError::OverPaid { amount: Money(2501), paid: Money(2500) })
+        );
+    }
+
+    #[test]
+    fn dispositions_default_from_the_policy_and_name_only_items_coming_back() {
+        let policy =
+            ReturnPolicy::from_json(include_str!("../../../../demo/return-policy.json")).unwrap();
+        let mut state = received_return(false);
+        state.items[1].reason = ReasonCode::parse("damaged").unwrap();
+        let restock = |line| ItemDisposition { line, disposition: Disposition::Restock };
+        let discard = |line| ItemDisposition { line, disposition: Disposition::Discard };
+        assert_eq!(state.dispositions(&policy, &[]), [restock(0), discard(1)]);
+        assert_eq!(state.dispositions(&policy, &[restock(1)]), [restock(0), restock(1)]);
+
+        let approved = ReturnState::fold(&[
+            ReturnEvent::Requested {
+                at: T0,
+                actor: Actor::Customer,
+                resolution: Resolution::Refund,
+                items: received_return(true).items,
+            },
+            event_to(ReturnStatus::Approved, 1, staff()),
+        ])
+        .unwrap();
+        let received = |dispositions| ReturnEvent::Received {
+            at: T0 + Duration::hours(2),
+            actor: staff(),
+            dispositions,
+        };
+        assert_eq!(
+            approved.clone().apply(&received(vec![restock(0), restock(1)])),
+            Err(TransitionError::NotReturned(1)),
+            "the mug was rejected"
+        );
+        assert_eq!(
+            approved.clone().apply(&received(vec![restock(0), discard(0)])),
+            Err(TransitionError::DuplicateDisposition(0))
+        );
+        let mut done = approved.clone();
+        done.apply(&received(vec![discard(0)])).unwrap();
+        assert_eq!(done.dispositions, [discard(0)]);
     }
 }

@@ -59,11 +59,11 @@ fn lines() -> Vec<BoughtLine> {
 }
 
 fn delivered() -> OrderDates {
-    OrderDates { confirmed_at: CONFIRMED, delivered_at: Some(DELIVERED) }
+    OrderDates { confirmed_at: CONFIRMED, delivered_at: Some(DELIVERED), cancelled: false }
 }
 
 fn undelivered() -> OrderDates {
-    OrderDates { confirmed_at: CONFIRMED, delivered_at: None }
+    OrderDates { confirmed_at: CONFIRMED, delivered_at: None, cancelled: false }
 }
 
 fn days_after_delivery(days: i64) -> OffsetDateTime {
@@ -770,6 +770,7 @@ proptest! {
         let dates = OrderDates {
             confirmed_at: CONFIRMED,
             delivered_at: delivered_known.then_some(DELIVERED),
+            cancelled: false,
         };
         for (request, recent_returns, day) in steps {
             let now = CONFIRMED + Duration::days(day);
@@ -830,4 +831,26 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn nothing_of_a_cancelled_order_can_come_back() {
+    let cancelled = OrderDates { cancelled: true, ..delivered() };
+    let found = returnable(&lines(), &policy(), &cancelled, days_after_delivery(2));
+    assert!(found
+        .iter()
+        .all(|line| line.returnable_quantity == 0
+            && line.reason == Some(NotReturnable::OrderCancelled)));
+    let decision = decide(
+        &policy(),
+        &lines(),
+        &cancelled,
+        0,
+        days_after_delivery(2),
+        &request(&[(TEE, 1, "too_small")], Resolution::Refund),
+    )
+    .unwrap();
+    assert_eq!(decision.outcome(), Outcome::Rejected);
+    assert_eq!(decision.items[0].decision.rule, RuleId::OrderCancelled);
+    assert_eq!(decision.items[0].restocking_fee, Money::ZERO);
 }

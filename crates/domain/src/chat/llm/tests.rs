@@ -637,7 +637,7 @@ fn stock() -> StockLevels {
 
 fn input<'a>(order: &'a OrderState, stock: &'a StockLevels, message: &'a str) -> TurnInput<'a> {
     let (catalog, extractor) = shared();
-    TurnInput { catalog, extractor, stock, order, message, order_number: None }
+    TurnInput { catalog, extractor, stock, order, message, order_number: None, cancel_block: None }
 }
 
 fn turn(order: &OrderState, message: &str) -> TurnOutcome {

@@ -78,6 +78,10 @@ impl Turn<'_> {
                 let text = "Okay, I've cleared your order. Tell me whenever you'd like something.";
                 Verdict::accepted(events).saying(Said::Closing(text.to_owned()))
             }
+            OrderStatus::Confirmed if self.cancel_block.is_some() => {
+                let reason = reply::cancel_refused(self.cancel_block, self.number);
+                Verdict::rejected(TurnCode::CancelRefused, reason, None)
+            }
             OrderStatus::Confirmed => {
                 let released = state.reservations.clone();
                 let text = reply::cancelled(self.number);

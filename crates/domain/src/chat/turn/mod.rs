@@ -66,6 +66,18 @@ pub struct TurnInput<'a> {
     /// The order's number once the store has assigned one: quoted when it is
     /// confirmed or cancelled, and what "where is my order?" means without a number.
     pub order_number: Option<&'a OrderNumber>,
+    /// Why the confirmed order can no longer be cancelled in the chat, if it cannot.
+    pub cancel_block: Option<CancelBlock>,
+}
+
+/// What stops a confirmed order from being cancelled by the shopper: goods that left
+/// the shop, or a return already on its way. The store checks the same again when it
+/// writes a cancellation, so a race between the two cannot slip through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelBlock {
+    Shipped,
+    ReturnOpen,
 }
 
 /// Everything one turn decided, for the store (events), the shopper (reply, notes),
@@ -126,6 +138,8 @@ pub enum TurnCode {
     EmptyOrder,
     /// The order is confirmed or cancelled and cannot be edited.
     OrderClosed,
+    /// The order shipped or has a return open: a person must handle a cancellation.
+    CancelRefused,
     /// The summary was shown; the next confirmation places the order.
     ConfirmationNeeded,
     /// The message was longer than the extractor reads.
@@ -292,6 +306,7 @@ struct Turn<'a> {
     stock: &'a StockLevels,
     message: &'a str,
     number: Option<&'a OrderNumber>,
+    cancel_block: Option<CancelBlock>,
     state: OrderState,
     events: Vec<OrderEvent>,
     validations: Vec<Validation>,
@@ -310,6 +325,7 @@ impl<'a> Turn<'a> {
             stock: input.stock,
             message: input.message,
             number: input.order_number,
+            cancel_block: input.cancel_block,
             state: input.order.clone(),
             events: Vec::new(),
             validations: Vec::new(),

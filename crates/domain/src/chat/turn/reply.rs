@@ -221,6 +221,24 @@ pub(super) fn cancelled(number: Option<&OrderNumber>) -> String {
     format!("{} is cancelled.", capitalised(&your_order(number)))
 }
 
+/// Why a confirmed order cannot be cancelled in the chat, and who can help.
+pub(super) fn cancel_refused(
+    block: Option<super::CancelBlock>,
+    number: Option<&OrderNumber>,
+) -> String {
+    let order = capitalised(&your_order(number));
+    let why = match block {
+        Some(super::CancelBlock::ReturnOpen) => {
+            format!("{order} has a return in progress, so I can't cancel it here.")
+        }
+        _ => format!("{order} has already shipped, so I can't cancel it here."),
+    };
+    format!(
+        "{why} A person from our team can help: say \"talk to a person\". Once it arrives, \
+         you can also return it at /returns."
+    )
+}
+
 /// Why an order takes no more edits.
 pub(super) fn closed(state: &OrderState, number: Option<&OrderNumber>) -> String {
     match state.status {

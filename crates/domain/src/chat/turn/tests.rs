@@ -65,6 +65,7 @@ struct Chat {
     order: OrderState,
     events: Vec<OrderEvent>,
     number: OrderNumber,
+    cancel_block: Option<CancelBlock>,
 }
 
 impl Chat {
@@ -74,6 +75,7 @@ impl Chat {
             order: OrderState::new(shared().0.currency),
             events: Vec::new(),
             number: OrderNumber::from_sequence(42),
+            cancel_block: None,
         }
     }
 
@@ -91,6 +93,7 @@ impl Chat {
             order: &self.order,
             message,
             order_number: Some(&self.number),
+            cancel_block: self.cancel_block,
         }
     }
 
@@ -993,5 +996,27 @@ proptest! {
         for (key, level) in &chat.stock {
             prop_assert!(level.reserved <= level.on_hand, "{:?} {:?}", key, level);
         }
+    }
+}
+
+#[test]
+fn a_shipped_order_or_one_with_a_return_is_not_cancelled_in_the_chat() {
+    for (block, why) in [
+        (CancelBlock::Shipped, "has already shipped"),
+        (CancelBlock::ReturnOpen, "has a return in progress"),
+    ] {
+        let mut chat = Chat::new();
+        for message in CONFIRMED {
+            chat.say(message);
+        }
+        assert_eq!(chat.order.status, OrderStatus::Confirmed);
+        chat.cancel_block = Some(block);
+        let outcome = chat.say("cancel my order");
+        assert!(outcome.events.is_empty(), "{block:?}: nothing is appended");
+        assert_eq!(outcome.order_after.status, OrderStatus::Confirmed);
+        assert_eq!(outcome.validations[0].outcome, Outcome::Rejected);
+        assert_eq!(outcome.validations[0].code, Some(TurnCode::CancelRefused));
+        assert!(outcome.reply.contains(why), "{block:?}: {}", outcome.reply);
+        assert!(outcome.reply.contains("talk to a person"), "{}", outcome.reply);
     }
 }
