@@ -35,6 +35,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         if staff_page {
             options.output_name = std::sync::Arc::from(STAFF_BUNDLE);
         }
+        set_content_security_policy();
         options
     };
     view! {
@@ -50,6 +51,30 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// The pages' Content-Security-Policy: scripts only from this origin or inline with this
+/// response's nonce (Leptos puts it on the hydration and streaming scripts), the wasm
+/// allowed to compile, styles, images and requests from this origin only, no framing,
+/// no plugins, forms posting only here.
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+         base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+#[cfg(feature = "ssr")]
+fn set_content_security_policy() {
+    let (Some(nonce), Some(response)) =
+        (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+    else {
+        return;
+    };
+    if let Ok(value) = http::HeaderValue::from_str(&content_security_policy(&nonce)) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 

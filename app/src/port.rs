@@ -37,7 +37,7 @@ pub trait ReturnsPort: Send + Sync + 'static {
     ) -> Result<Value, PortError>;
     /// `POST /api/v1/returns`: `request` is that endpoint's JSON body.
     async fn request(&self, request: Value, client: Option<IpAddr>) -> Result<Value, PortError>;
-    /// `GET /api/v1/returns/{rma}?email=…`'s body.
+    /// `GET /api/v1/returns/{rma}`'s body (the email in the `Customer-Email` header).
     async fn status(
         &self,
         rma: &str,

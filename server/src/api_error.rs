@@ -4,7 +4,8 @@
 
 use axum::{
     extract::rejection::JsonRejection,
-    http::StatusCode,
+    http::{header, StatusCode},
+    middleware::Next,
     response::{IntoResponse, Response},
     Json,
 };
@@ -22,6 +23,8 @@ pub enum ApiError {
     BadRequest(String),
     #[error("send JSON with Content-Type: application/json")]
     UnsupportedMediaType,
+    #[error("the request body is larger than 64 KiB")]
+    TooLarge,
     #[error("the shop has no catalog yet; try again later")]
     NoCatalog,
     #[error("too busy right now; try again")]
@@ -45,6 +48,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
+            ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::NoCatalog => (StatusCode::SERVICE_UNAVAILABLE, "no_catalog"),
             ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
@@ -68,6 +72,8 @@ impl From<JsonRejection> for ApiError {
         match rejection {
             JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
             JsonRejection::JsonDataError(error) => ApiError::invalid("invalid", error.body_text()),
+            // A body without Content-Length that streams past the limit.
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge,
             other => ApiError::BadRequest(other.body_text()),
         }
     }
@@ -79,7 +85,11 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(cause) = &self {
             tracing::error!(error = format!("{cause:#}"), "API request failed");
         }
-        error_response(status, code, &self.to_string())
+        let mut response = error_response(status, code, &self.to_string());
+        if let ApiError::RateLimited { retry_after } = &self {
+            response.headers_mut().insert(header::RETRY_AFTER, (*retry_after).max(1).into());
+        }
+        response
     }
 }
 
@@ -107,6 +117,48 @@ impl IntoResponse for Forbidden {
     fn into_response(self) -> Response {
         error_response(StatusCode::FORBIDDEN, "forbidden", self.0)
     }
+}
+
+/// Gives every `/api/v1` error the JSON body, also those answered before any handler
+/// ran: `413` from the body limit, `405` for a method a route lacks, `404` for no route,
+/// `503` from the request timeout, `500` from a panic. A response that already is
+/// JSON keeps its body.
+pub async fn json_error_bodies(request: axum::extract::Request, next: Next) -> Response {
+    let api = request.uri().path().starts_with("/api/v1/") || request.uri().path() == "/api/v1";
+    let response = next.run(request).await;
+    let status = response.status();
+    if !api || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let (code, message) = match status {
+        StatusCode::NOT_FOUND => ("not_found", "no such endpoint"),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ("method_not_allowed", "this endpoint does not take this method")
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "the request body is larger than 64 KiB"),
+        StatusCode::SERVICE_UNAVAILABLE
+        | StatusCode::REQUEST_TIMEOUT
+        | StatusCode::GATEWAY_TIMEOUT => ("timeout", "the request took too long; try again"),
+        StatusCode::INTERNAL_SERVER_ERROR => ("internal", "something went wrong on our side"),
+        status if status.is_server_error() => ("unavailable", "try again later"),
+        _ => ("bad_request", "the request was not understood"),
+    };
+    let mut fixed = error_response(status, code, message);
+    // Keep what the layer said beside the body (`Allow`, `Retry-After`, …).
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            fixed.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    fixed
 }
 
 fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
@@ -142,7 +194,9 @@ impl From<ApiError> for app::port::PortError {
             ApiError::Invalid { message, .. } | ApiError::BadRequest(message) => {
                 PortError::Rejected(message)
             }
-            ApiError::UnsupportedMediaType => PortError::Rejected(error.to_string()),
+            ApiError::UnsupportedMediaType | ApiError::TooLarge => {
+                PortError::Rejected(error.to_string())
+            }
             ApiError::RateLimited { retry_after } => PortError::RateLimited { retry_after },
             ApiError::NoCatalog | ApiError::Busy => PortError::Unavailable,
             ApiError::Internal(cause) => PortError::Internal(cause.into()),

@@ -6,6 +6,7 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gapless_store::{redact_url, Store};
+use secrecy::SecretString;
 
 use crate::{
     bench_audit, bench_llm, bench_writes, catalog_import,
@@ -115,19 +116,33 @@ pub struct ServeArgs {
     #[arg(long, env = "GAPLESS_RETURN_POLICY", default_value = "demo/return-policy.json")]
     pub return_policy: PathBuf,
 
-    /// Returns lookups and requests per second for one order number (or RMA), sustained;
-    /// the per-IP limit applies too.
+    /// Order lookups (returns API, portal, the chat's "where is my order") per second for
+    /// one order number, one RMA and one email each, sustained; the per-IP limit applies too.
     #[arg(long, env = "GAPLESS_RATE_LOOKUP_PER_SECOND", default_value_t = 0.2)]
     pub rate_lookup_per_second: f64,
 
-    /// Returns lookups and requests one order number (or RMA) may take in a burst.
+    /// Order lookups one order number, one RMA or one email may take in a burst.
     #[arg(long, env = "GAPLESS_RATE_LOOKUP_BURST", default_value_t = 10)]
     pub rate_lookup_burst: u32,
 
-    /// Send the session cookie only over HTTPS. Turn on when the shop is served over
-    /// HTTPS (directly or behind a proxy); plain-HTTP browsers would then get no session.
+    /// Send the session cookie only over HTTPS, and tell browsers to keep to HTTPS
+    /// (Strict-Transport-Security). Turn on when the shop is served over HTTPS (directly
+    /// or behind a proxy); plain-HTTP browsers would then get no session.
     #[arg(long, env = "GAPLESS_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+
+    /// Longest time one request may take, in milliseconds; then `503 timeout`. Keep it
+    /// above twice GAPLESS_LLM_TIMEOUT_MS when the model phrases replies.
+    #[arg(long, env = "GAPLESS_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+    pub request_timeout_ms: u64,
+
+    /// Bearer token a scraper must send to read /metrics; unset turns /metrics off.
+    #[arg(long, env = "GAPLESS_METRICS_TOKEN", hide_env_values = true, value_parser = parse_secret)]
+    pub metrics_token: Option<SecretString>,
+
+    /// How long /metrics serves one read of the shop's counts, in milliseconds.
+    #[arg(long, env = "GAPLESS_METRICS_REFRESH_MS", default_value_t = 5_000)]
+    pub metrics_refresh_ms: u64,
 
     /// Which extractor reads chat messages: `rules` (offline), `llm` (the model first,
     /// the rules extractor when it fails) or `shadow` (rules answer, the model is audited).
@@ -145,6 +160,10 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub llm: LlmArgs,
+}
+
+fn parse_secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(text.to_owned()))
 }
 
 impl Default for ServeArgs {

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod eval;
 pub mod health;
 pub mod json_time;
+pub mod lookups;
 pub mod metrics;
 pub mod openapi;
 pub mod orders;

@@ -1,10 +1,18 @@
 //! `/metrics` in the Prometheus text format: request counts and latencies measured by a
 //! middleware, and the shop's key counts (conversations by outcome, orders and returns by
-//! status, chat turns) read from the database at each scrape, so every app server on
-//! one PostgreSQL reports the same business figures. The LLM extractor adds the model's
-//! latency, its errors by kind and the turns that fell back to the rules extractor.
+//! status, chat turns) read from the database, so every app server on one PostgreSQL
+//! reports the same business figures. The LLM extractor adds the model's latency, its
+//! errors by kind and the turns that fell back to the rules extractor.
+//!
+//! Only a scraper with `GAPLESS_METRICS_TOKEN` (`Authorization: Bearer …`) reads it;
+//! without the setting it is off. The counts are full-table counts: they are read at
+//! most once per `GAPLESS_METRICS_REFRESH_MS` (one scrape reads, concurrent ones wait
+//! for it), and scrapes in between are served from that snapshot.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use axum::{
     extract::{Request, State},
@@ -12,12 +20,14 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use gapless_store::Store;
+use gapless_store::{MetricsSnapshot, Store};
 use prometheus_client::{
     encoding::{text::encode, EncodeLabelSet},
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
+
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::startup::AppState;
 
@@ -75,10 +85,25 @@ pub struct Metrics {
     orders: Family<StateLabels, Gauge>,
     returns: Family<StateLabels, Gauge>,
     chat_turns: Gauge,
+    /// The bearer token a scraper must send; `None`: `/metrics` is off.
+    token: Option<SecretString>,
+    /// How long one read of the counts is served.
+    refresh: Duration,
+    /// The counts last read and when; the lock also makes concurrent scrapes share one
+    /// read.
+    counts: tokio::sync::Mutex<Option<(Instant, Arc<MetricsSnapshot>)>>,
 }
 
 impl Default for Metrics {
+    /// Off (no token), counts read at every scrape: for tools that only need the
+    /// LLM figures.
     fn default() -> Self {
+        Metrics::new(None, Duration::ZERO)
+    }
+}
+
+impl Metrics {
+    pub fn new(token: Option<SecretString>, refresh: Duration) -> Self {
         let mut registry = Registry::with_prefix("gapless");
         let requests = Family::<StatusLabels, Counter>::default();
         registry.register(
@@ -128,7 +153,20 @@ impl Default for Metrics {
             "Tool calls refused by the strict parser",
             llm.rejected_calls.clone(),
         );
-        Metrics { registry, llm, requests, duration, conversations, orders, returns, chat_turns }
+        let token = token.filter(|t| !t.expose_secret().trim().is_empty());
+        Metrics {
+            registry,
+            llm,
+            requests,
+            duration,
+            conversations,
+            orders,
+            returns,
+            chat_turns,
+            token,
+            refresh,
+            counts: tokio::sync::Mutex::new(None),
+        }
     }
 }
 
@@ -143,8 +181,41 @@ impl Metrics {
         self.duration.observe(seconds);
     }
 
+    /// The shop's counts, read again only when the last read is older than `refresh`.
+    async fn counts(
+        &self,
+        store: &dyn Store,
+    ) -> Result<Arc<MetricsSnapshot>, gapless_store::StoreError> {
+        let mut cached = self.counts.lock().await;
+        if let Some((read_at, snapshot)) = cached.as_ref() {
+            if read_at.elapsed() < self.refresh {
+                return Ok(snapshot.clone());
+            }
+        }
+        let snapshot = Arc::new(store.metrics_snapshot().await?);
+        *cached = Some((Instant::now(), snapshot.clone()));
+        Ok(snapshot)
+    }
+
+    /// Whether `request` carries the scrape token; compared in constant time.
+    fn allows(&self, headers: &axum::http::HeaderMap) -> bool {
+        let Some(token) = &self.token else { return false };
+        let Some(sent) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token)
+        else {
+            return false;
+        };
+        let (sent, expected) = (sent.trim().as_bytes(), token.expose_secret().as_bytes());
+        sent.len() == expected.len()
+            && sent.iter().zip(expected).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
+    }
+
     async fn render(&self, store: &dyn Store) -> Result<String, gapless_store::StoreError> {
-        let snapshot = store.metrics_snapshot().await?;
+        let snapshot = self.counts(store).await?;
         for (family, counts) in [
             (&self.conversations, &snapshot.conversations_by_outcome),
             (&self.orders, &snapshot.orders_by_status),
@@ -172,8 +243,23 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
     response
 }
 
-/// `GET /metrics`.
-pub async fn scrape(State(state): State<AppState>) -> Response {
+/// `GET /metrics`, with `Authorization: Bearer $GAPLESS_METRICS_TOKEN`.
+pub async fn scrape(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if state.metrics.token.is_none() {
+        return (
+            StatusCode::NOT_FOUND,
+            "/metrics is off: set GAPLESS_METRICS_TOKEN to scrape it\n",
+        )
+            .into_response();
+    }
+    if !state.metrics.allows(&headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\"")],
+            "send Authorization: Bearer <GAPLESS_METRICS_TOKEN>\n",
+        )
+            .into_response();
+    }
     match state.metrics.render(state.store.as_ref()).await {
         Ok(text) => (
             [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],

@@ -20,11 +20,13 @@ use gapless_store::Store;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
+use tower::util::option_layer;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     limit::RequestBodyLimitLayer,
     set_header::SetResponseHeaderLayer,
-    trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer},
+    timeout::TimeoutLayer,
+    trace::{DefaultOnResponse, TraceLayer},
 };
 use tower_sessions::SessionManagerLayer;
 use tracing::Level;
@@ -40,6 +42,7 @@ use crate::{
     },
     cli::ServeArgs,
     health,
+    lookups::LookupLimiter,
     metrics::{self, Metrics},
     openapi,
     returns::{
@@ -115,8 +118,13 @@ impl Application {
                 "no built front end found: pages render but will not hydrate (run `make build`)"
             );
         }
-        let metrics = Arc::new(Metrics::default());
-        let chat = Arc::new(ChatService::with_llm(store.clone(), llm_chat(args, &metrics)?));
+        let metrics = Arc::new(Metrics::new(
+            args.metrics_token.clone(),
+            Duration::from_millis(args.metrics_refresh_ms),
+        ));
+        if args.metrics_token.is_none() {
+            tracing::info!("/metrics is off: set GAPLESS_METRICS_TOKEN to scrape it");
+        }
         let limits = Limits {
             per_ip: Rate { per_second: args.rate_ip_per_second, burst: args.rate_ip_burst },
             per_conversation: Rate {
@@ -124,6 +132,15 @@ impl Application {
                 burst: args.rate_chat_burst,
             },
         };
+        // One budget per order number, RMA and email, whichever way the lookup comes in.
+        let lookups = Arc::new(LookupLimiter::new(
+            limits.per_ip,
+            Rate { per_second: args.rate_lookup_per_second, burst: args.rate_lookup_burst },
+        ));
+        let chat = Arc::new(
+            ChatService::with_llm(store.clone(), llm_chat(args, &metrics)?)
+                .with_lookup_limits(lookups.clone()),
+        );
         let widget: Arc<dyn ChatPort> = Arc::new(WidgetChat::new(
             chat.clone(),
             RequestLimiter::new(limits.per_ip, limits.per_conversation),
@@ -140,10 +157,7 @@ impl Application {
                 store.clone(),
                 load_policy(&args.return_policy)?,
             )),
-            limiter: Arc::new(RequestLimiter::new(
-                limits.per_ip,
-                Rate { per_second: args.rate_lookup_per_second, burst: args.rate_lookup_burst },
-            )),
+            limiter: lookups,
         };
         let sessions = DbSessionStore::new(store.clone());
         sessions.spawn_cleanup(SESSION_CLEANUP);
@@ -162,8 +176,12 @@ impl Application {
             metrics,
             staff_gate,
         };
+        let edges = Edges {
+            secure_cookies: args.secure_cookies,
+            request_timeout: Duration::from_millis(args.request_timeout_ms.max(1)),
+        };
         let router =
-            router(state, &limits, returns, sessions::layer(sessions, args.secure_cookies));
+            router(state, &limits, returns, sessions::layer(sessions, args.secure_cookies), &edges);
         Ok(Application { listener, router })
     }
 
@@ -183,11 +201,24 @@ impl Application {
     }
 }
 
+/// Settings of the layers every request passes.
+#[derive(Debug, Clone)]
+pub struct Edges {
+    /// The shop is served over HTTPS: browsers are told to keep to it (HSTS).
+    pub secure_cookies: bool,
+    /// Longest time a handler may take before the request is answered `503 timeout`.
+    pub request_timeout: Duration,
+}
+
+/// One year: browsers keep to HTTPS for this long after a visit.
+const HSTS: &str = "max-age=31536000";
+
 pub fn router(
     state: AppState,
     limits: &Limits,
     returns: ReturnsApi,
     sessions: SessionManagerLayer<DbSessionStore>,
+    edges: &Edges,
 ) -> Router {
     let routes = generate_route_list(App);
     let context = {
@@ -237,11 +268,24 @@ pub fn router(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
+        .layer(option_layer(edges.secure_cookies.then(|| {
+            SetResponseHeaderLayer::if_not_present(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static(HSTS),
+            )
+        })))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            edges.request_timeout,
+        ))
+        // Outside the layers that answer on their own (body limit, timeout, panic,
+        // unknown routes and methods), so that every `/api/v1` error has the JSON body.
+        .layer(axum::middleware::from_fn(crate::api_error::json_error_bodies))
         .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(crate::telemetry::RequestSpan)
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
 }

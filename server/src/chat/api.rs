@@ -49,12 +49,9 @@ pub struct Limits {
             body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again")),
             example = json!({ "error": { "code": "rate_limited", "message": "too many messages; try again in 2 s" } })),
-        (status = 500, description = "Something went wrong on the server: `internal` (a crash answers with plain text)",
-            content(
-                (ErrorBody = "application/json",
-                    example = json!({ "error": { "code": "internal", "message": "something went wrong on our side" } })),
-                (String = "text/plain"),
-            )),
+        (status = 500, description = "Something went wrong on the server (a crash too): `internal`",
+            body = ErrorBody,
+            example = json!({ "error": { "code": "internal", "message": "something went wrong on our side" } })),
     )
 )]
 async fn create_conversation(
@@ -85,12 +82,9 @@ async fn create_conversation(
         (status = 503, description = "The shop has no catalog yet: `no_catalog`; try again later",
             body = ErrorBody,
             example = json!({ "error": { "code": "no_catalog", "message": "the shop has no catalog yet; try again later" } })),
-        (status = 500, description = "Something went wrong on the server: `internal` (a crash answers with plain text)",
-            content(
-                (ErrorBody = "application/json",
-                    example = json!({ "error": { "code": "internal", "message": "something went wrong on our side" } })),
-                (String = "text/plain"),
-            )),
+        (status = 500, description = "Something went wrong on the server (a crash too): `internal`",
+            body = ErrorBody,
+            example = json!({ "error": { "code": "internal", "message": "something went wrong on our side" } })),
     )
 )]
 async fn read_conversation(
@@ -130,7 +124,8 @@ struct NewMessage {
             example = json!({ "error": { "code": "malformed", "message": "Failed to parse the request body as JSON: EOF while parsing a value at line 1 column 9" } })),
         (status = 404, description = "No conversation has this id: `not_found`", body = ErrorBody,
             example = json!({ "error": { "code": "not_found", "message": "no such conversation" } })),
-        (status = 413, description = "The request body is larger than 64 KiB (plain text)", body = String, content_type = "text/plain"),
+        (status = 413, description = "The request body is larger than 64 KiB: `too_large`", body = ErrorBody,
+            example = json!({ "error": { "code": "too_large", "message": "the request body is larger than 64 KiB" } })),
         (status = 415, description = "The `Content-Type` is not `application/json`: `unsupported_media_type`", body = ErrorBody,
             example = json!({ "error": { "code": "unsupported_media_type", "message": "send JSON with Content-Type: application/json" } })),
         (status = 422, description = "The JSON does not fit: `empty` or `too_long` text (over 2000 characters), `invalid_text` (control characters), `invalid` (missing or unknown field, wrong type) or `invalid_idempotency_key`",
@@ -152,12 +147,9 @@ struct NewMessage {
                 ("no_catalog" = (value = json!({ "error": { "code": "no_catalog", "message": "the shop has no catalog yet; try again later" } }))),
                 ("busy" = (value = json!({ "error": { "code": "busy", "message": "too busy right now; try again" } }))),
             )),
-        (status = 500, description = "Something went wrong on the server: `internal` (a crash answers with plain text)",
-            content(
-                (ErrorBody = "application/json",
-                    example = json!({ "error": { "code": "internal", "message": "something went wrong on our side" } })),
-                (String = "text/plain"),
-            )),
+        (status = 500, description = "Something went wrong on the server (a crash too): `internal`",
+            body = ErrorBody,
+            example = json!({ "error": { "code": "internal", "message": "something went wrong on our side" } })),
     )
 )]
 async fn post_message(

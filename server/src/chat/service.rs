@@ -28,7 +28,10 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::llm::{ExtractorMode, LlmExtractor, Proposal};
-use crate::{api_error::ApiError, json_time::rfc3339, metrics::LlmMetrics, orders::order_write};
+use crate::{
+    api_error::ApiError, json_time::rfc3339, lookups, lookups::LookupLimiter, metrics::LlmMetrics,
+    orders::order_write,
+};
 
 /// Longest message accepted, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
@@ -59,6 +62,9 @@ pub struct ChatService {
     store: Arc<dyn Store>,
     snapshot: RwLock<Option<Arc<CatalogSnapshot>>>,
     llm: Option<LlmChat>,
+    /// The limits of "where is my order", shared with the returns lookups; none in
+    /// tools that run the chat offline (demo seeding).
+    lookups: Option<Arc<LookupLimiter>>,
 }
 
 /// The model side of the chat: `llm` or `shadow` mode with its extractor.
@@ -88,7 +94,14 @@ impl ChatService {
     /// `llm` is `None` in `rules` mode.
     pub fn with_llm(store: Arc<dyn Store>, llm: Option<LlmChat>) -> Self {
         let llm = llm.filter(|llm| llm.mode.uses_model());
-        ChatService { store, snapshot: RwLock::new(None), llm }
+        ChatService { store, snapshot: RwLock::new(None), llm, lookups: None }
+    }
+
+    /// Order status questions spend the budgets of `limiter` (per order number, per
+    /// email), the same as the returns lookups.
+    pub fn with_lookup_limits(mut self, limiter: Arc<LookupLimiter>) -> Self {
+        self.lookups = Some(limiter);
+        self
     }
 
     pub async fn start_conversation(&self, channel: &str) -> Result<String, ApiError> {
@@ -427,6 +440,10 @@ impl ChatService {
         Ok((Some((order_id.clone(), state)), Some(parse_number(number)?)))
     }
 
+    /// "Where is my order": the status only for the right number and email (case
+    /// ignored, as the returns lookup compares it). An unknown order and a wrong email
+    /// get the same answer after the same time ([`lookups::LOOKUP_FLOOR`]), and each
+    /// lookup spends the order number's and the email's budgets.
     async fn order_status(
         &self,
         number: Option<&OrderNumber>,
@@ -437,20 +454,31 @@ impl ChatService {
         let (Some(number), Some(email)) = (number, email) else {
             return Ok(PRIVATE.to_owned());
         };
-        let summary = self.store.order_summary(number.as_str()).await?;
-        Ok(match summary {
-            Some(summary) if summary.email.as_deref() == Some(email) => {
-                let currency = gapless_domain::money::Currency::parse(&summary.currency)
-                    .map_err(|e| ApiError::Internal(anyhow::anyhow!("order currency: {e}")))?;
-                format!(
-                    "Order {} is {}, total {}.",
-                    summary.number,
-                    summary.status,
-                    Money(summary.total).format(&currency)
-                )
+        if let Some(limiter) = &self.lookups {
+            if let Err(retry_after) = limiter.check_order(None, number.as_str(), email) {
+                return Ok(format!(
+                    "I have looked up orders too often just now. Please ask again in \
+                     {retry_after} seconds."
+                ));
             }
-            _ => PRIVATE.to_owned(),
-        })
+        }
+        let started = Instant::now();
+        let summary = self.store.order_summary(number.as_str()).await?;
+        let found = summary.filter(|summary| {
+            summary.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email.trim()))
+        });
+        let Some(summary) = found else {
+            lookups::pad(started).await;
+            return Ok(PRIVATE.to_owned());
+        };
+        let currency = gapless_domain::money::Currency::parse(&summary.currency)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("order currency: {e}")))?;
+        Ok(format!(
+            "Order {} is {}, total {}.",
+            summary.number,
+            summary.status,
+            Money(summary.total).format(&currency)
+        ))
     }
 
     async fn fold_order(&self, order_id: &str, catalog: &Catalog) -> Result<FoldedOrder, ApiError> {

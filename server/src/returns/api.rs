@@ -1,11 +1,12 @@
 //! `/api/v1/returns`: thin handlers over [`ReturnsService`]. Lookups and requests are
-//! limited per client IP and per order number, so guessing orders or emails is slow.
+//! limited per client IP, per order number (or RMA) and per email
+//! ([`LookupLimiter`]), so guessing orders or emails is slow.
 
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     extract::{ConnectInfo, FromRef, Path, Query, State},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -19,7 +20,7 @@ use gapless_store::Store;
 
 use crate::{
     api_error::{ApiError, ApiJson, Forbidden},
-    chat::limits::RequestLimiter,
+    lookups::LookupLimiter,
     staff::{accounts::Permission, extractor::StaffUser, gate::StaffGate},
 };
 
@@ -27,7 +28,8 @@ use crate::{
 #[derive(Clone)]
 pub struct ReturnsApi {
     pub service: Arc<ReturnsService>,
-    pub limiter: Arc<RequestLimiter>,
+    /// Shared with the portal and the chat's order status.
+    pub limiter: Arc<LookupLimiter>,
     /// For the staff sign-in check.
     pub store: Arc<dyn Store>,
     /// For the staff sessions' idle deadline, checked with the sign-in.
@@ -66,17 +68,21 @@ struct NewReturnBody {
     resolution: Resolution,
 }
 
+/// The old way to send the email of `GET /api/v1/returns/{rma}`: in the URL. Still
+/// read; the access log never shows query strings.
 #[derive(Debug, Deserialize)]
 struct StatusQuery {
     #[serde(default)]
     email: String,
 }
 
+/// The header that carries the email of `GET /api/v1/returns/{rma}`.
+pub const EMAIL_HEADER: &str = "customer-email";
+
 impl ReturnsApi {
-    fn check(&self, peer: SocketAddr, subject: &str) -> Result<(), ApiError> {
-        let subject = subject.trim().to_uppercase();
+    fn check_order(&self, peer: SocketAddr, proof: &OrderProof) -> Result<(), ApiError> {
         self.limiter
-            .check(Some(peer.ip()), &subject)
+            .check_order(Some(peer.ip()), &proof.order_number, &proof.email)
             .map_err(|retry_after| ApiError::RateLimited { retry_after })
     }
 }
@@ -102,7 +108,7 @@ async fn lookup(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(proof): ApiJson<OrderProof>,
 ) -> Result<Json<Value>, ApiError> {
-    api.check(peer, &proof.order_number)?;
+    api.check_order(peer, &proof)?;
     Ok(Json(api.service.lookup(&proof).await?))
 }
 
@@ -127,13 +133,15 @@ async fn request_return(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<NewReturnBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    api.check(peer, &body.order_number)?;
     let proof = OrderProof { order_number: body.order_number, email: body.email };
+    api.check_order(peer, &proof)?;
     let request = ReturnRequest { items: body.items, resolution: body.resolution };
     Ok((StatusCode::CREATED, Json(api.service.request(&proof, &request).await?)))
 }
 
-/// A return's status and timeline, for whoever knows its RMA code and email.
+/// A return's status and timeline, for whoever knows its RMA code and email. The email
+/// comes in the `Customer-Email` header, which stays out of URLs and access logs;
+/// `?email=` is still read when the header is absent.
 #[utoipa::path(
     get,
     path = "/api/v1/returns/{rma}",
@@ -141,7 +149,8 @@ async fn request_return(
     operation_id = "return_status",
     params(
         ("rma" = String, Path, description = "The return's code, e.g. `R-7K2M9Q4X`"),
-        ("email" = String, Query, description = "The email of the order"),
+        ("Customer-Email" = Option<String>, Header, description = "The email of the order"),
+        ("email" = Option<String>, Query, deprecated, description = "The email of the order, when the `Customer-Email` header is absent: kept for old clients; prefer the header"),
     ),
     responses(
         (status = 200, description = "The return as it stands", body = crate::openapi::ReturnView),
@@ -155,10 +164,19 @@ async fn status(
     State(api): State<ReturnsApi>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(rma): Path<String>,
+    headers: HeaderMap,
     Query(query): Query<StatusQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    api.check(peer, &rma)?;
-    Ok(Json(api.service.status(&rma, &query.email).await?))
+    let email = match headers.get(EMAIL_HEADER) {
+        Some(value) => value
+            .to_str()
+            .map_err(|_| ApiError::BadRequest("the Customer-Email header is not text".into()))?,
+        None => query.email.as_str(),
+    };
+    api.limiter
+        .check_return(Some(peer.ip()), &rma, email)
+        .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+    Ok(Json(api.service.status(&rma, email).await?))
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,23 +9,21 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::service::{OrderProof, ReturnsService};
-use crate::{api_error::ApiError, chat::limits::RequestLimiter};
+use crate::{api_error::ApiError, lookups::LookupLimiter};
 
 pub struct PortalReturns {
     service: Arc<ReturnsService>,
-    limiter: Arc<RequestLimiter>,
+    limiter: Arc<LookupLimiter>,
 }
 
 impl PortalReturns {
-    pub fn new(service: Arc<ReturnsService>, limiter: Arc<RequestLimiter>) -> Self {
+    pub fn new(service: Arc<ReturnsService>, limiter: Arc<LookupLimiter>) -> Self {
         PortalReturns { service, limiter }
     }
+}
 
-    fn check(&self, client: Option<IpAddr>, subject: &str) -> Result<(), PortError> {
-        self.limiter
-            .check(client, &subject.trim().to_uppercase())
-            .map_err(|retry_after| PortError::RateLimited { retry_after })
-    }
+fn limited(retry_after: u64) -> PortError {
+    PortError::RateLimited { retry_after }
 }
 
 /// `POST /api/v1/returns`'s body, as the portal's server function builds it.
@@ -45,7 +43,7 @@ impl ReturnsPort for PortalReturns {
         email: &str,
         client: Option<IpAddr>,
     ) -> Result<Value, PortError> {
-        self.check(client, order_number)?;
+        self.limiter.check_order(client, order_number, email).map_err(limited)?;
         let proof = OrderProof { order_number: order_number.to_owned(), email: email.to_owned() };
         self.service.lookup(&proof).await.map_err(customer_error)
     }
@@ -53,7 +51,7 @@ impl ReturnsPort for PortalReturns {
     async fn request(&self, request: Value, client: Option<IpAddr>) -> Result<Value, PortError> {
         let request: PortalRequest = serde_json::from_value(request)
             .map_err(|e| PortError::Internal(format!("portal request: {e}").into()))?;
-        self.check(client, &request.order_number)?;
+        self.limiter.check_order(client, &request.order_number, &request.email).map_err(limited)?;
         let resolution = Resolution::parse(&request.resolution).ok_or_else(|| {
             PortError::Rejected(
                 "Choose what you would like instead: a refund, an exchange or store credit.".into(),
@@ -70,7 +68,7 @@ impl ReturnsPort for PortalReturns {
         email: &str,
         client: Option<IpAddr>,
     ) -> Result<Value, PortError> {
-        self.check(client, rma)?;
+        self.limiter.check_return(client, rma, email).map_err(limited)?;
         self.service.status(rma, email).await.map_err(customer_error)
     }
 }

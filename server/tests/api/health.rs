@@ -27,7 +27,7 @@ fn metric(text: &str, prefix: &str) -> Option<f64> {
 }
 
 async fn metrics_report_requests_and_the_shops_counts(app: TestApp) {
-    let empty = app.get("/metrics").await.text().await.unwrap();
+    let empty = app.scrape().await.text().await.unwrap();
     assert_eq!(metric(&empty, "gapless_chat_turns "), Some(0.0), "{empty}");
 
     let chat = app.start_chat().await;
@@ -41,7 +41,7 @@ async fn metrics_report_requests_and_the_shops_counts(app: TestApp) {
         app.say(&chat, text).await;
     }
     app.get("/no/such/page").await;
-    let response = app.get("/metrics").await;
+    let response = app.scrape().await;
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-type"].to_str().unwrap().contains("openmetrics"));
     let text = response.text().await.unwrap();

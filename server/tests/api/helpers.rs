@@ -36,6 +36,16 @@ impl TestApp {
         self.client.get(format!("{}{path}", self.address)).send().await.expect("request sent")
     }
 
+    /// `GET /metrics` as a scraper with the token.
+    pub async fn scrape(&self) -> reqwest::Response {
+        self.client
+            .get(format!("{}/metrics", self.address))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// Runs raw SQL on the app's database, behind the app's back (to sabotage it).
     pub async fn execute_sql(&self, sql: &str) {
         if self.db.url.starts_with("sqlite:") {
@@ -107,6 +117,9 @@ pub async fn spawn_app_at(
     Some(TestApp { address, client, db })
 }
 
+/// The `/metrics` bearer token of test servers.
+pub const METRICS_TOKEN: &str = "test-metrics-token";
+
 /// Settings for a test server: a free port, and limits that only the limit tests hit.
 fn test_args() -> ServeArgs {
     ServeArgs {
@@ -123,6 +136,10 @@ fn test_args() -> ServeArgs {
         rate_lookup_per_second: 1_000.0,
         rate_lookup_burst: 1_000,
         secure_cookies: false,
+        request_timeout_ms: 30_000,
+        metrics_token: Some(METRICS_TOKEN.to_owned().into()),
+        // Every scrape reads the counts; the cache test sets its own.
+        metrics_refresh_ms: 0,
         signin_hashes: 0,
         signin_wait_ms: 2000,
         extractor: Default::default(),

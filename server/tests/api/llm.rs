@@ -350,7 +350,7 @@ async fn a_slow_model_times_out_and_the_rules_answer(backend: Backend) {
     assert_eq!(turns[0]["llm"]["error"]["kind"], "timeout");
     assert!(turns[0]["llm"]["fallback"].as_str().unwrap().starts_with("timeout"));
 
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.scrape().await.text().await.unwrap();
     assert!(metrics.contains(r#"gapless_llm_fallbacks_total{kind="timeout"} 1"#), "{metrics}");
     assert!(metrics.contains(r#"gapless_llm_errors_total{kind="timeout"} 1"#), "{metrics}");
     assert!(metrics.contains("gapless_llm_call_duration_seconds_count 1"), "{metrics}");
@@ -369,7 +369,7 @@ async fn rate_limits_and_server_errors_fall_back(backend: Backend) {
     assert_eq!(turns[0]["extractor"], "llm→rules");
     assert_eq!(turns[0]["llm"]["error"]["kind"], "rate_limited", "{}", turns[0]);
     assert_eq!(turns[1]["llm"]["error"]["kind"], "server_error", "{}", turns[1]);
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.scrape().await.text().await.unwrap();
     assert!(metrics.contains(r#"gapless_llm_errors_total{kind="rate_limited"} 1"#), "{metrics}");
     assert!(metrics.contains(r#"gapless_llm_errors_total{kind="server_error"} 1"#), "{metrics}");
 }

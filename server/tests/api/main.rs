@@ -4,6 +4,7 @@
 mod audit;
 mod chat;
 mod dashboard;
+mod edges;
 mod handoffs;
 mod health;
 mod helpers;

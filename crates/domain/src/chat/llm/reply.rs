@@ -1,6 +1,7 @@
 //! A reply the model phrased is shown only if it carries every fact of the template
-//! reply unchanged (lines, prices, totals, questions, numbers) and no number the
-//! template does not have; otherwise the template is.
+//! reply unchanged (lines, prices, totals, questions, numbers), no number the template
+//! does not have and no promise the template does not make (free shipping, a discount,
+//! a refund, …); otherwise the template is.
 
 use crate::chat::command::ChoiceMention;
 use crate::chat::turn::TurnOutcome;
@@ -14,7 +15,8 @@ pub const MAX_REPLY_CHARS: usize = 2000;
 /// Usable: not blank, at most [`MAX_REPLY_CHARS`] characters, containing every fact
 /// verbatim, and every word with a digit in it ("$25.00", "G-100042", "3") is a word of
 /// the template too, so a model cannot add "$5 off" or "ships in 2 days" around the
-/// facts.
+/// facts; nor may it word a promise the template does not make ([`PROMISES`]: "free
+/// shipping", "a discount", "we'll refund you", …), which needs no number.
 pub fn checked_reply(template: &str, facts: &[String], model_text: &str) -> String {
     let text = model_text.trim();
     let usable = !text.is_empty()
@@ -23,6 +25,10 @@ pub fn checked_reply(template: &str, facts: &[String], model_text: &str) -> Stri
         && {
             let known = numeric_words(template);
             numeric_words(text).iter().all(|word| known.contains(word))
+        }
+        && {
+            let made = promises(template);
+            promises(text).iter().all(|promise| made.contains(promise))
         };
     if usable {
         text.to_owned()
@@ -100,4 +106,69 @@ fn numeric_words(text: &str) -> Vec<String> {
         }
     }
     words
+}
+
+/// Words that promise money, goods or service the shop decides, not the model. A word
+/// matches its forms ("refund" matches "refunds", "refunded", "refundable"); a phrase
+/// matches as words in a row, any case. Over-matching only shows the template instead.
+pub const PROMISES: &[&str] = &[
+    "free",
+    "freebie",
+    "gratis",
+    "complimentary",
+    "on the house",
+    "no charge",
+    "no cost",
+    "discount",
+    "coupon",
+    "voucher",
+    "promo",
+    "rebate",
+    "cashback",
+    "cash back",
+    "money back",
+    "refund",
+    "reimburse",
+    "compensat",
+    "credit",
+    "waive",
+    "price match",
+    "half price",
+    "half off",
+    "percent off",
+    "cheaper",
+    "bonus",
+    "gift",
+    "upgrade",
+    "express",
+    "expedite",
+    "overnight",
+    "next day",
+    "next-day",
+    "guarantee",
+    "warranty",
+    "promise",
+];
+
+/// The [`PROMISES`] that `text` makes, each once.
+fn promises(text: &str) -> Vec<&'static str> {
+    // Lowercase words (keeping a `-` inside one) joined by single spaces, so that a
+    // phrase matches across line breaks and punctuation.
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !(c.is_alphanumeric() || c == '-'))
+        .filter(|word| !word.is_empty())
+        .collect();
+    let spaced = format!(" {}", words.join(" "));
+    PROMISES
+        .iter()
+        .copied()
+        .filter(|promise| {
+            if promise.contains(' ') {
+                spaced.contains(&format!(" {promise}"))
+            } else {
+                words.iter().any(|word| word.starts_with(promise))
+            }
+        })
+        .collect()
 }

@@ -711,6 +711,44 @@ mod replies {
         let long = format!("{faithful}{}", " ok".repeat(MAX_REPLY_CHARS));
         assert_eq!(checked_reply(&outcome.reply, &facts, &long), outcome.reply);
     }
+
+    #[test]
+    fn a_new_promise_falls_back_even_without_a_number() {
+        let outcome = tees();
+        let facts = facts(&outcome);
+        let faithful =
+            "Great choice! I've added them:\n2 × tee (m, black): $50.00\nTotal: $50.00\n\
+                        What's your name, email and shipping address?";
+        assert_eq!(checked_reply(&outcome.reply, &facts, faithful), faithful);
+        for promise in [
+            "Shipping is FREE on this one!",
+            "I've applied a discount for you.",
+            "If they don't fit, we'll refund you right away.",
+            "You'll get a full Refund, no questions asked.",
+            "Gift wrap is complimentary.",
+            "I'll waive the shipping fee.",
+            "And we'll upgrade you to express delivery.",
+            "Use this coupon next time.",
+            "Shipping is on the\nhouse today.",
+        ] {
+            let phrased = format!("{faithful}\n{promise}");
+            assert_eq!(
+                checked_reply(&outcome.reply, &facts, &phrased),
+                outcome.reply,
+                "{promise:?} was let through"
+            );
+        }
+    }
+
+    #[test]
+    fn a_promise_the_template_makes_may_be_repeated() {
+        let template = "You can ask for a refund of order G-100042 in the returns portal.";
+        let facts = vec!["G-100042".to_owned()];
+        let phrased = "Order G-100042 can be refunded: just ask in the returns portal.";
+        assert_eq!(checked_reply(template, &facts, phrased), phrased);
+        let more = "Order G-100042 can be refunded, and return shipping is free.";
+        assert_eq!(checked_reply(template, &facts, more), template);
+    }
 }
 
 mod turns {
