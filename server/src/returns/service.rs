@@ -3,10 +3,7 @@
 //! engine needs, and writes the return with its events in one transaction, deciding
 //! again when a concurrent request claimed the same units first.
 
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Instant};
 
 use anyhow::Context;
 use gapless_domain::{
@@ -29,11 +26,8 @@ use gapless_store::{
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::{api_error::ApiError, json_time::rfc3339, orders::order_write};
+use crate::{api_error::ApiError, json_time::rfc3339, lookups::pad, orders::order_write};
 
-/// Every lookup takes at least this long, found or not, so that timing does not tell an
-/// unknown order from a wrong email.
-const LOOKUP_FLOOR: Duration = Duration::from_millis(150);
 /// Tries when concurrent requests keep claiming the same units first.
 const ATTEMPTS: usize = 5;
 
@@ -209,7 +203,8 @@ impl ReturnsService {
         Ok(())
     }
 
-    /// `GET /api/v1/returns/{rma}?email=…`: the return, its status and timeline.
+    /// `GET /api/v1/returns/{rma}` (the email in `Customer-Email`): the return, its status
+    /// and timeline, or the same 404 after the same time for a wrong code or email.
     pub async fn status(&self, rma: &str, email: &str) -> Result<Value, ApiError> {
         const UNKNOWN: ApiError = ApiError::NotFound("no return with this code and email");
         let started = Instant::now();
@@ -593,13 +588,6 @@ fn event_write(event: &ReturnEvent, at: OffsetDateTime) -> Result<ReturnEventWri
         actor: actor_name(event.actor()),
         at,
     })
-}
-
-/// Waits out the rest of [`LOOKUP_FLOOR`].
-async fn pad(started: Instant) {
-    if let Some(rest) = LOOKUP_FLOOR.checked_sub(started.elapsed()) {
-        tokio::time::sleep(rest).await;
-    }
 }
 
 fn proven(order: ReturnableOrder, catalog: Catalog) -> Result<ProvenOrder, ApiError> {
