@@ -134,7 +134,7 @@ async fn console_server_functions_refuse_the_signed_out(app: TestApp) {
 }
 
 /// Posts a console server function's form, as the console's pages do.
-async fn console(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn console(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
     app.client
         .post(format!("{}{path}", app.address))
         .header("Accept", "application/json")

@@ -7,7 +7,7 @@ use gapless_domain::{sku::Sku, stock::StockKey};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::{helpers::TestApp, on_both_backends, returns::a_return};
+use crate::{audit::console, helpers::TestApp, on_both_backends, returns::a_return};
 
 /// A confirmed order of two black tees in M for ana; returns (chat, order number).
 async fn ordered(app: &TestApp, items: &str) -> (String, String) {
@@ -199,46 +199,30 @@ async fn the_console_chooses_dispositions_and_caps_amounts(app: TestApp) {
     let rma = a_return(&app, &number, "changed_mind").await;
     let before = on_hand(&app, &tee).await;
     app.sign_in_staff().await;
-    let me: Value = app
-        .client
-        .post(format!("{}/api/staff/me", app.address))
-        .header("Accept", "application/json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let csrf = me["csrf"].as_str().unwrap().to_owned();
-    let form = |fields: &[(&str, &str)]| {
-        let mut form = vec![("rma", rma.clone()), ("csrf", csrf.clone())];
-        form.extend(fields.iter().map(|(k, v)| (*k, (*v).to_owned())));
-        app.client
-            .post(format!("{}/api/staff/return-action", app.address))
-            .header("Accept", "application/json")
-            .form(&form)
-            .send()
+    let me: Value = console(&app, "/api/staff/me", &[]).await.json().await.unwrap();
+    let csrf = me["csrf"].as_str().unwrap();
+    let form = |fields: &[(&'static str, &'static str)]| {
+        let mut form = vec![("rma", rma.as_str()), ("csrf", csrf)];
+        form.extend_from_slice(fields);
+        let app = &app;
+        async move { console(app, "/api/staff/return-action", &form).await }
     };
-    let odd = form(&[("kind", "received"), ("disposition", "burn")]).await.unwrap();
+    let odd = form(&[("kind", "received"), ("disposition", "burn")]).await;
     assert!(odd.status().is_client_error(), "{}", odd.status());
-    let received = form(&[("kind", "received"), ("disposition", "discard")]).await.unwrap();
+    let received = form(&[("kind", "received"), ("disposition", "discard")]).await;
     assert!(received.status().is_success(), "{}", received.status());
     assert_eq!(on_hand(&app, &tee).await, before, "discarded, though the policy would restock");
 
     // 2250 is due (2500 less 10 %): 25.00 needs a reason, 25.01 is more than was paid.
     for (amount, reason) in [("25.00", ""), ("25.01", "goodwill"), ("twenty", "")] {
         let refused =
-            form(&[("kind", "refunded"), ("amount", amount), ("override_reason", reason)])
-                .await
-                .unwrap();
+            form(&[("kind", "refunded"), ("amount", amount), ("override_reason", reason)]).await;
         assert!(refused.status().is_client_error(), "{amount}: {}", refused.status());
         let text = refused.text().await.unwrap();
         assert!(text.contains("due") || text.contains("paid") || text.contains("amount"), "{text}");
     }
     let paid =
-        form(&[("kind", "refunded"), ("amount", "25.00"), ("override_reason", "fee waived")])
-            .await
-            .unwrap();
+        form(&[("kind", "refunded"), ("amount", "25.00"), ("override_reason", "fee waived")]).await;
     assert!(paid.status().is_success(), "{}", paid.status());
     let row = app.db.store.return_by_rma(&rma).await.unwrap().unwrap();
     assert_eq!((row.status.as_str(), row.refund_amount), ("refunded", Some(2500)));
