@@ -75,7 +75,19 @@ pub struct Qualifiers {
 impl Qualifiers {
     pub fn new(catalog_qualifiers: impl IntoIterator<Item = String>) -> Qualifiers {
         const SYNONYMS: &[(&str, &[&str])] = &[
-            ("extra", &["double", "more", "lots of", "a lot of", "loads of", "heavy", "xtra"]),
+            (
+                "extra",
+                &[
+                    "double",
+                    "more",
+                    "lots of",
+                    "a lot of",
+                    "loads of",
+                    "heavy",
+                    "xtra",
+                    "additional",
+                ],
+            ),
             ("light", &["less", "a little", "a bit of", "easy on", "easy", "lite", "not much"]),
         ];
         let mut words = HashMap::new();
@@ -325,6 +337,12 @@ fn apply_qualifiers(pieces: &mut [Piece]) {
     }
 }
 
+/// Words between a negation and what it leaves out, anywhere in its list.
+const NEGATION_FILLERS: &[&str] = &["the", "any", "more", "on", "my"];
+/// Words only between a negation and its first value: "do not add any ham", "don't
+/// want it on thin crust" (after a value, "add" starts something else).
+const NEGATION_LEADS: &[&str] = &["it", "adding", "add", "have", "put", "of"];
+
 /// A negation leaves out the values after it, across "and"/"or"/"," ("no onions or
 /// olives"), until something else starts.
 fn apply_negations(pieces: &mut [Piece]) {
@@ -343,8 +361,14 @@ fn apply_negations(pieces: &mut [Piece]) {
                     seen_value = true;
                 }
                 PieceKind::Split if seen_value => {}
-                PieceKind::Word(word)
-                    if matches!(word.as_str(), "the" | "any" | "more" | "on" | "my") => {}
+                // "no extra cheese" leaves out the extra; "no onions, extra cheese" stops.
+                PieceKind::Qualifier(_) if !seen_value => {}
+                // "without a thin crust", "don't want it on thin crust", "without adding
+                // ham".
+                PieceKind::Number(q) if q.article && !seen_value => {}
+                PieceKind::Word(word) if NEGATION_FILLERS.contains(&word.as_str()) => {}
+                PieceKind::Word(word) if !seen_value && NEGATION_LEADS.contains(&word.as_str()) => {
+                }
                 _ => break,
             }
             at += 1;
@@ -388,6 +412,39 @@ mod tests {
         assert_eq!(flags, [true, true]);
         let kinds = read("hold the onions");
         assert_eq!(kinds.iter().filter_map(excluded).collect::<Vec<_>>(), [true]);
+    }
+
+    #[test]
+    fn negation_verbs_beyond_no() {
+        for message in [
+            "pizza but avoid onions",
+            "pizza but not onions",
+            "pizza, leave off the onions",
+            "pizza minus the onions",
+            "pizza, skip the onions",
+            "pizza and do not add any onions",
+            "pizza but i don't want it on thin crust",
+            "pizza without a thin crust",
+        ] {
+            let flags: Vec<bool> = read(message).iter().filter_map(excluded).collect();
+            assert_eq!(flags, [true], "{message}");
+        }
+        let kinds = read("without onions and with olives and add ham");
+        assert_eq!(kinds.iter().filter_map(excluded).collect::<Vec<_>>(), [true, false, false]);
+    }
+
+    #[test]
+    fn no_extra_leaves_out_the_extra() {
+        let kinds = read("no extra cheese");
+        assert!(kinds.iter().any(|k| matches!(
+            k,
+            PieceKind::Value { qualifier: Some(q), exclude: true, .. } if q == "extra"
+        )));
+        let kinds = read("additional cheese");
+        assert!(kinds.iter().any(|k| matches!(
+            k,
+            PieceKind::Value { qualifier: Some(q), exclude: false, .. } if q == "extra"
+        )));
     }
 
     #[test]

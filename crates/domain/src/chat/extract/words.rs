@@ -63,7 +63,11 @@ pub const NOT_PRODUCTS: &[&str] = &[
 ];
 
 /// Words that make the following product or option a thing to leave out.
-pub const NEGATIONS: &[&str] = &["no", "without", "minus", "sans", "nix", "hold", "skip", "w/o"];
+#[rustfmt::skip]
+pub const NEGATIONS: &[&str] = &[
+    "no", "without", "minus", "sans", "nix", "hold", "skip", "w/o", "avoid", "not", "except",
+    "excluding", "omit",
+];
 
 /// Words that split a message into separate item mentions.
 pub const SPLITTERS: &[&str] = &["and", "plus", "also", "then", "or", "n", "nd"];

@@ -167,12 +167,9 @@ impl Items<'_> {
         let qualifier = qualifier.and_then(|q| {
             group.qualifiers.iter().find(|allowed| allowed.eq_ignore_ascii_case(q)).cloned()
         });
-        ChoiceMention {
-            group: group.name.clone(),
-            value: value.name.clone(),
-            qualifier: qualifier.filter(|_| !exclude),
-            exclude,
-        }
+        // An excluded value keeps its qualifier: "no extra cheese" leaves out only the
+        // extra.
+        ChoiceMention { group: group.name.clone(), value: value.name.clone(), qualifier, exclude }
     }
 
     /// What the mention says about options: values its product term implies ("buffalo
