@@ -57,6 +57,22 @@ pub struct Phrase {
     /// Option values a product term says by itself: "buffalo wings" are wings with
     /// buffalo sauce.
     pub implied: Vec<ValueHit>,
+    /// A product term that is also an option value: "guacamole" the side and the
+    /// topping. Which one is meant depends on the words around it.
+    pub also_value: Vec<ValueHit>,
+}
+
+impl Phrase {
+    /// A catalog term as such, saying nothing more.
+    fn new(words: Vec<WordId>, meaning: Meaning) -> Phrase {
+        Phrase {
+            words,
+            meaning,
+            strength: Strength::Term,
+            implied: Vec::new(),
+            also_value: Vec::new(),
+        }
+    }
 }
 
 /// A phrase found in a message: tokens `start..end`.
@@ -97,7 +113,9 @@ impl PhraseIndex {
             PhraseIndex { common: COMMON.iter().copied().collect(), ..Default::default() };
         let mut products: HashMap<Vec<WordId>, usize> = HashMap::new();
         let mut values: HashMap<Vec<WordId>, Vec<ValueHit>> = HashMap::new();
+        let mut names: Vec<Vec<WordId>> = Vec::with_capacity(catalog.products.len());
         for (p, product) in catalog.products.iter().enumerate() {
+            names.push(index.intern_term(&product.name));
             for term in std::iter::once(&product.name).chain(&product.aliases) {
                 let words = index.intern_term(term);
                 if !words.is_empty() {
@@ -124,26 +142,29 @@ impl PhraseIndex {
         for (words, p) in index.joined_terms(&products) {
             products.entry(words).or_insert(p);
         }
+        for (words, p) in index.name_variants(&products, &values) {
+            products.entry(words).or_insert(p);
+        }
         for (words, hits) in index.joined_terms(&values) {
             values.entry(words).or_insert(hits);
         }
         for (words, p) in products {
-            let implied = implied_values(&words, p, &values);
-            index.add_phrase(words, Meaning::Products(vec![p]), Strength::Term, implied);
+            let implied = implied_values(&words, &names[p], p, &values);
+            let also_value = values.get(&words).cloned().unwrap_or_default();
+            let meaning = Meaning::Products(vec![p]);
+            index.add_phrase(Phrase { implied, also_value, ..Phrase::new(words, meaning) });
         }
         for (words, hits) in values {
-            index.add_phrase(words, Meaning::Value(hits), Strength::Value, Vec::new());
+            let phrase = Phrase::new(words, Meaning::Value(hits));
+            index.add_phrase(Phrase { strength: Strength::Value, ..phrase });
         }
         for (word, owners) in heads {
-            index.add_phrase(vec![word], Meaning::Products(owners), Strength::Head, Vec::new());
+            let phrase = Phrase::new(vec![word], Meaning::Products(owners));
+            index.add_phrase(Phrase { strength: Strength::Head, ..phrase });
         }
         for (word, p) in modifiers {
-            index.add_phrase(
-                vec![word],
-                Meaning::Products(vec![p]),
-                Strength::Modifier,
-                Vec::new(),
-            );
+            let phrase = Phrase::new(vec![word], Meaning::Products(vec![p]));
+            index.add_phrase(Phrase { strength: Strength::Modifier, ..phrase });
         }
         index.add_variants();
         index.multi_groups = multi_groups(catalog);
@@ -224,16 +245,10 @@ impl PhraseIndex {
         id
     }
 
-    fn add_phrase(
-        &mut self,
-        words: Vec<WordId>,
-        meaning: Meaning,
-        strength: Strength,
-        implied: Vec<ValueHit>,
-    ) {
+    fn add_phrase(&mut self, phrase: Phrase) {
         let id = self.phrases.len();
-        self.by_first.entry(words[0]).or_default().push(id);
-        self.phrases.push(Phrase { words, meaning, strength, implied });
+        self.by_first.entry(phrase.words[0]).or_default().push(id);
+        self.phrases.push(phrase);
     }
 
     /// "rootbeer", "glutenfree": shoppers run the words of a term together.
@@ -254,6 +269,56 @@ impl PhraseIndex {
         }
         joined.sort();
         joined
+    }
+
+    /// Shorter ways to say a product's name, read off the catalog's own names: an
+    /// inner word left out ("chicken bacon ranch", "chai latte"), "n" for "and"
+    /// ("steak n cheese"), and a first word that several names share left out ("latte"
+    /// when the menu has "caffe latte", "caffe mocha" and "caffe americano"). Only
+    /// variants that point at one product and are no other term.
+    fn name_variants(
+        &mut self,
+        products: &HashMap<Vec<WordId>, usize>,
+        values: &HashMap<Vec<WordId>, Vec<ValueHit>>,
+    ) -> Vec<(Vec<WordId>, usize)> {
+        let and = self.intern("and".to_owned());
+        let n = self.intern("n".to_owned());
+        let single_terms: HashSet<WordId> =
+            products.keys().filter(|words| words.len() == 1).map(|words| words[0]).collect();
+        let mut sharing: HashMap<WordId, HashSet<usize>> = HashMap::new();
+        for (words, &p) in products.iter().filter(|(words, _)| words.len() >= 2) {
+            sharing.entry(words[0]).or_default().insert(p);
+        }
+        let mut found: HashMap<Vec<WordId>, HashSet<usize>> = HashMap::new();
+        for (words, &p) in products {
+            let mut variants = Vec::new();
+            for k in (1..words.len().saturating_sub(1)).filter(|_| words.len() >= 3) {
+                let mut shorter = words.clone();
+                shorter.remove(k);
+                variants.push(shorter);
+            }
+            if words.contains(&and) {
+                variants.push(words.iter().map(|&w| if w == and { n } else { w }).collect());
+            }
+            let first = words[0];
+            let generic = sharing.get(&first).is_some_and(|owners| owners.len() >= 2)
+                && !single_terms.contains(&first);
+            if words.len() >= 2 && generic && words[1] != and {
+                variants.push(words[1..].to_vec());
+            }
+            for variant in variants {
+                found.entry(variant).or_default().insert(p);
+            }
+        }
+        let mut variants: Vec<(Vec<WordId>, usize)> = found
+            .into_iter()
+            .filter(|(words, owners)| {
+                owners.len() == 1 && !products.contains_key(words) && !values.contains_key(words)
+            })
+            .filter_map(|(words, owners)| owners.into_iter().next().map(|p| (words, p)))
+            .collect();
+        variants.sort();
+        variants
     }
 
     /// Words shoppers use for a product without saying its whole name: the last word
@@ -343,6 +408,46 @@ impl PhraseIndex {
         for bucket in self.fuzzy_targets.values_mut() {
             bucket.sort();
         }
+    }
+
+    /// "pepper jack" for the catalog's "pepperjack": two message words that together
+    /// spell a catalog word become that one word (its span covering both). `None`
+    /// when nothing joins, the common case, so the message is not copied.
+    pub fn join_split_words(
+        &self,
+        tokens: &[Token],
+        usable: &[bool],
+    ) -> Option<(Vec<Token>, Vec<bool>)> {
+        let joins = |i: usize| {
+            let (a, b) = (&tokens[i], &tokens[i + 1]);
+            a.kind == TokenKind::Word
+                && b.kind == TokenKind::Word
+                && usable[i]
+                && usable[i + 1]
+                && a.text.chars().count() >= 3
+                && b.text.chars().count() >= 3
+                // Two catalog words are matched as a phrase, implied values and all.
+                && !(self.knows(&a.text) && self.knows(&b.text))
+                && self.knows(&format!("{}{}", a.text, b.text))
+        };
+        let first = (0..tokens.len().saturating_sub(1)).find(|&i| joins(i))?;
+        let mut joined = tokens[..first].to_vec();
+        let mut flags = usable[..first].to_vec();
+        let mut i = first;
+        while i < tokens.len() {
+            if i + 1 < tokens.len() && joins(i) {
+                let (a, b) = (&tokens[i], &tokens[i + 1]);
+                let text = format!("{}{}", a.text, b.text);
+                joined.push(Token { text, kind: TokenKind::Word, span: a.span.join(b.span) });
+                flags.push(true);
+                i += 2;
+            } else {
+                joined.push(tokens[i].clone());
+                flags.push(usable[i]);
+                i += 1;
+            }
+        }
+        Some((joined, flags))
     }
 
     /// The catalog words a message word may stand for, with the edit distance it
@@ -602,17 +707,24 @@ fn multi_groups(catalog: &Catalog) -> HashMap<Vec<String>, Vec<NamedValue>> {
     groups
 }
 
-/// The product's own option values that a term for it contains.
+/// The product's own option values that a term for it contains and its name does
+/// not: the alias "buffalo wings" says buffalo sauce, but "meatball marinara" is the
+/// name of a sub, and its marinara is no choice the shopper made.
 fn implied_values(
     words: &[WordId],
+    name: &[WordId],
     product: usize,
     values: &HashMap<Vec<WordId>, Vec<ValueHit>>,
 ) -> Vec<ValueHit> {
+    let contains = |term: &[WordId], part: &[WordId]| {
+        part.len() <= term.len() && term.windows(part.len()).any(|w| w == part)
+    };
     let mut implied: Vec<ValueHit> = values
         .iter()
         .filter(|(value_words, _)| {
             value_words.len() < words.len()
-                && words.windows(value_words.len()).any(|w| w == value_words.as_slice())
+                && contains(words, value_words)
+                && !contains(name, value_words)
         })
         .flat_map(|(_, hits)| hits.iter().filter(|hit| hit.product == product).copied())
         .collect();

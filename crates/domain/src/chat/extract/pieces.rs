@@ -20,6 +20,7 @@ pub enum PieceKind {
         said: String,
         strength: Strength,
         implied: Vec<ValueHit>,
+        also_value: Vec<ValueHit>,
     },
     Value {
         hits: Vec<ValueHit>,
@@ -161,6 +162,7 @@ pub fn pieces(
     }
     pronoun_ones(&mut found);
     let mut found = colon_quantities(found);
+    values_over_products(&mut found);
     apply_qualifiers(&mut found);
     apply_negations(&mut found);
     found
@@ -213,6 +215,43 @@ fn pronoun_ones(pieces: &mut [Piece]) {
     }
 }
 
+/// "a burrito with steak, beans and guacamole": a word that is both a product and an
+/// option value is the value when it continues the options of an item that takes it
+/// ("with ..."), or when a qualifier or negation governs it ("extra guac"). A side
+/// of its own is said as one: "and a side of guacamole".
+fn values_over_products(pieces: &mut [Piece]) {
+    for i in 0..pieces.len() {
+        let PieceKind::Product { also_value, .. } = &pieces[i].kind else { continue };
+        if also_value.is_empty() {
+            continue;
+        }
+        let governed =
+            i > 0 && matches!(pieces[i - 1].kind, PieceKind::Qualifier(_) | PieceKind::Negation);
+        let mut with = false;
+        let mut describes = false;
+        for k in (0..i).rev() {
+            match &pieces[k].kind {
+                PieceKind::Value { .. }
+                | PieceKind::Qualifier(_)
+                | PieceKind::Negation
+                | PieceKind::Split => {}
+                PieceKind::Word(word) if word == "with" => with = true,
+                PieceKind::Word(word) if matches!(word.as_str(), "the" | "some" | "add") => {}
+                PieceKind::Product { products, .. } => {
+                    describes =
+                        with && also_value.iter().any(|hit| products.contains(&hit.product));
+                    break;
+                }
+                _ => break,
+            }
+        }
+        if governed || describes {
+            let hits = also_value.clone();
+            pieces[i].kind = PieceKind::Value { hits, qualifier: None, exclude: false };
+        }
+    }
+}
+
 /// "cokes: 2": a colon between a product and a number that closes the item gives
 /// the quantity ("3 tees: 1 small, 1 medium" lists parts instead).
 fn colon_quantities(pieces: Vec<Piece>) -> Vec<Piece> {
@@ -255,6 +294,7 @@ fn phrase_piece(tokens: &[Token], hit: &PhraseMatch, index: &PhraseIndex) -> Pie
                 said: said.join(" "),
                 strength: phrase.strength,
                 implied: phrase.implied.clone(),
+                also_value: phrase.also_value.clone(),
             }
         }
         Meaning::Value(hits) => {

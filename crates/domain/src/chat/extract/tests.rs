@@ -3,7 +3,7 @@ use crate::chat::command::{
     AddressMention, ChoiceMention, Command, ItemMention, ItemRef, ProductRef,
 };
 use crate::chat::draft::Draft;
-use crate::chat::tests::demo_catalog;
+use crate::chat::tests::{demo_catalog, shop_catalog};
 
 fn extractor() -> RulesExtractor {
     RulesExtractor::new(&demo_catalog())
@@ -348,4 +348,54 @@ fn all_the_values_of_a_group() {
     assert_eq!(knots.product, known("GARLIC-KNOTS"));
     let dips: Vec<&str> = knots.choices.iter().map(|c| c.value.as_str()).collect();
     assert_eq!(dips, ["marinara", "ranch", "garlic butter"]);
+}
+
+/// The first line a message adds, read against one of `eval/shops/`.
+fn shop_item(shop: &str, message: &str) -> ItemMention {
+    let extractor = RulesExtractor::new(&shop_catalog(shop));
+    let found = extractor.extract(message, &DraftContext::empty()).commands;
+    added(found.first().expect("a command")).clone()
+}
+
+#[test]
+fn a_product_name_implies_none_of_its_words_as_options() {
+    let sub = shop_item("sandwich", "a meatball marinara on wheat");
+    assert_eq!(sub.product, known("MEATBALL_MARINARA"));
+    assert_eq!(sub.choices, [choice("bread", "wheat")]);
+    let sub = shop_item("sandwich", "a chicken & bacon ranch with extra bacon");
+    assert_eq!(
+        sub.choices,
+        [ChoiceMention { qualifier: Some("extra".into()), ..choice("topping", "bacon") }]
+    );
+    // An alias that says more than the name still implies it.
+    assert_eq!(added(&commands("buffalo wings")[0]).choices, [choice("sauce", "buffalo")]);
+}
+
+#[test]
+fn names_said_shorter_or_split_differently() {
+    let sub = shop_item("sandwich", "a chicken bacon ranch");
+    assert_eq!((sub.product, sub.choices), (known("CHICKEN_BACON_RANCH"), vec![]));
+    assert_eq!(shop_item("sandwich", "a steak n cheese").product, known("STEAK_CHEESE"));
+    let sub = shop_item("sandwich", "a tuna with pepper jack");
+    assert_eq!(sub.choices, [choice("cheese", "pepperjack")]);
+    assert_eq!(shop_item("coffee", "a latte").product, known("LATTE"));
+    assert_eq!(shop_item("coffee", "a chai latte").product, known("CHAI"));
+    assert_eq!(shop_item("coffee", "a mocha").product, known("MOCHA"));
+}
+
+#[test]
+fn a_side_that_is_also_a_topping_is_the_topping_of_the_item_described() {
+    let extractor = RulesExtractor::new(&shop_catalog("burrito"));
+    let read = |message: &str| extractor.extract(message, &DraftContext::empty()).commands;
+    let found = read("a burrito with steak, black beans and guacamole");
+    assert_eq!(found.len(), 1);
+    let burrito = added(&found[0]);
+    assert!(burrito.choices.contains(&choice("topping", "guacamole")));
+    let extra = added(&read("a bowl with chicken and extra guac")[0]).choices.clone();
+    assert!(extra.contains(&ChoiceMention {
+        qualifier: Some("extra".into()),
+        ..choice("topping", "guacamole")
+    }));
+    let found = read("a steak burrito and a side of guacamole");
+    assert_eq!(added(&found[1]).product, known("GUACAMOLE"));
 }
