@@ -399,3 +399,12 @@ fn a_side_that_is_also_a_topping_is_the_topping_of_the_item_described() {
     let found = read("a steak burrito and a side of guacamole");
     assert_eq!(added(&found[1]).product, known("GUACAMOLE"));
 }
+
+#[test]
+fn a_count_before_options_listed_with_and_counts_the_product_after_them() {
+    let found = commands("two large mushroom and onion veggie pizzas");
+    assert_eq!(found.len(), 1, "{found:?}");
+    let pizzas = added(&found[0]);
+    assert_eq!((pizzas.product.clone(), pizzas.quantity), (known("PIZZA-VEG"), Some(2)));
+    assert_eq!(pizzas.choices.len(), 3, "{:?}", pizzas.choices);
+}

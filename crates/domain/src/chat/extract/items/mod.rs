@@ -41,6 +41,7 @@ impl Items<'_> {
         // Mentions that point at other items take their product first, so that
         // options can then find every item they may belong to.
         self.resolve_ellipses(pieces, &mut mentions);
+        self.counted_lists(pieces, &mut mentions);
         self.trailing_counts(pieces, &mut mentions);
         self.resolve_pronouns(pieces, &mut mentions);
         self.distribute(pieces, &mut mentions, &mut commands);

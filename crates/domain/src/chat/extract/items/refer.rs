@@ -8,6 +8,7 @@ use crate::chat::command::{ChoiceMention, Command, ItemMention, ItemRef, Product
 use super::super::pieces::{Piece, PieceKind};
 use super::super::words::QUANTITY_FILLERS;
 use super::super::Resolved;
+use super::attach::value_hits;
 use super::segment::{first_number, Mention, Mode, Target};
 use super::Items;
 
@@ -44,6 +45,57 @@ impl Items<'_> {
             if self.contrast(pieces, &products, &bare.values, &next.values) {
                 mentions[m].target = Target::Piece(p);
                 mentions[m].quantity = first_number(pieces, mentions[m].pieces.clone());
+            }
+        }
+    }
+
+    /// "two large chicken and mushroom pizzas": a count and options, then more options
+    /// after "and" ending in the product, without a count of its own, are one item
+    /// whose options were listed before its name.
+    pub(super) fn counted_lists(&self, pieces: &[Piece], mentions: &mut [Mention]) {
+        let only_options = |mention: &Mention| {
+            mention.pieces.clone().all(|i| {
+                matches!(pieces[i].kind, PieceKind::Value { .. } | PieceKind::Qualifier(_))
+            })
+        };
+        for m in 0..mentions.len() {
+            let bare = &mentions[m];
+            let range = bare.pieces.clone();
+            let counted = matches!(pieces[range.start].kind, PieceKind::Number(_))
+                && range.len() >= 2
+                && (range.start + 1..range.end).all(|i| {
+                    matches!(pieces[i].kind, PieceKind::Value { .. } | PieceKind::Qualifier(_))
+                });
+            if bare.target != Target::Nothing || bare.mode != Mode::Add || !counted {
+                continue;
+            }
+            let Some(k) = (m + 1..mentions.len()).find(|&k| mentions[k].target != Target::Nothing)
+            else {
+                continue;
+            };
+            let Target::Piece(p) = mentions[k].target else { continue };
+            let named_after_options = (mentions[k].pieces.start..p).all(|i| {
+                matches!(pieces[i].kind, PieceKind::Value { .. } | PieceKind::Qualifier(_))
+            });
+            if mentions[k].quantity.is_some()
+                || !named_after_options
+                || !(m + 1..k).all(|j| only_options(&mentions[j]))
+            {
+                continue;
+            }
+            let products = self.products_at(pieces, p);
+            let values: Vec<usize> = (m..k).flat_map(|j| mentions[j].values.clone()).collect();
+            let fits = values
+                .iter()
+                .all(|&v| value_hits(pieces, v).iter().any(|hit| products.contains(&hit.product)));
+            if !fits {
+                continue;
+            }
+            mentions[k].quantity = first_number(pieces, range);
+            mentions[k].values.extend(values);
+            for mention in &mut mentions[m..k] {
+                mention.values.clear();
+                mention.absorbed = true;
             }
         }
     }
