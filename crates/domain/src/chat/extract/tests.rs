@@ -408,3 +408,15 @@ fn a_count_before_options_listed_with_and_counts_the_product_after_them() {
     assert_eq!((pizzas.product.clone(), pizzas.quantity), (known("PIZZA-VEG"), Some(2)));
     assert_eq!(pizzas.choices.len(), 3, "{:?}", pizzas.choices);
 }
+
+#[test]
+fn a_product_left_unsaid_is_the_only_one_that_takes_the_options() {
+    let shake = shop_item("burger", "two large chocolate please");
+    assert_eq!((shake.product, shake.quantity), (known("SHAKE"), Some(2)));
+    assert_eq!(shake.choices, [choice("size", "large"), choice("flavor", "chocolate")]);
+    // Three pizzas take ham: ask rather than guess.
+    assert!(!commands("a large with ham").iter().any(|c| matches!(c, Command::AddItem(_))));
+    // A draft line that takes the options is edited instead.
+    let found = commands_after(&["a veggie pizza"], "no onions");
+    assert!(matches!(found[..], [Command::SetChoices { .. }]), "{found:?}");
+}

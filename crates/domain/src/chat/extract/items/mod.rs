@@ -44,6 +44,7 @@ impl Items<'_> {
         self.counted_lists(pieces, &mut mentions);
         self.trailing_counts(pieces, &mut mentions);
         self.resolve_pronouns(pieces, &mut mentions);
+        self.implied_products(pieces, &mut mentions);
         self.distribute(pieces, &mut mentions, &mut commands);
         self.absorb_repeats(pieces, &mut mentions);
         let orphans = self.attach_values(pieces, &mut mentions);
@@ -183,6 +184,7 @@ impl Items<'_> {
                 self.context.lines.get(*line).map(|l| ProductRef::Known(l.sku.clone()))
             }
             Target::Unknown(product) => Some(product.clone()),
+            Target::Implied(p) => Some(ProductRef::Known(self.catalog.products[*p].sku.clone())),
             _ => None,
         }
     }
