@@ -420,3 +420,20 @@ fn a_product_left_unsaid_is_the_only_one_that_takes_the_options() {
     let found = commands_after(&["a veggie pizza"], "no onions");
     assert!(matches!(found[..], [Command::SetChoices { .. }]), "{found:?}");
 }
+
+#[test]
+fn options_before_the_next_count_finish_the_list_of_the_item_before() {
+    let found = commands("a veggie pizza with ham and olives one large pepperoni pizza");
+    assert_eq!(found.len(), 2, "{found:?}");
+    let veggie = added(&found[0]);
+    assert!(veggie.choices.contains(&choice("topping", "olives")), "{:?}", veggie.choices);
+    let pepperoni = added(&found[1]);
+    assert_eq!(pepperoni.choices, [choice("size", "large")]);
+}
+
+#[test]
+fn an_article_in_a_list_of_options_is_no_new_item() {
+    let found = commands("a veggie pizza with ham and a thin crust");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(added(&found[0]).choices.contains(&choice("crust", "thin")));
+}

@@ -47,6 +47,7 @@ impl Items<'_> {
         self.implied_products(pieces, &mut mentions);
         self.distribute(pieces, &mut mentions, &mut commands);
         self.absorb_repeats(pieces, &mut mentions);
+        self.continued_lists(pieces, &mut mentions);
         let orphans = self.attach_values(pieces, &mut mentions);
         self.corrections(pieces, &mut mentions, &mut commands);
         self.swaps(pieces, &mut mentions, &mut commands);

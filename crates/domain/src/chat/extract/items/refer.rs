@@ -100,6 +100,36 @@ impl Items<'_> {
         }
     }
 
+    /// "a pizza with ham and black olives one medium pizza with ...": options before
+    /// the count of the next item, after "and", finish the list of the item before.
+    pub(super) fn continued_lists(&self, pieces: &[Piece], mentions: &mut [Mention]) {
+        for m in 1..mentions.len() {
+            let Target::Piece(p) = mentions[m].target else { continue };
+            let start = mentions[m].pieces.start;
+            let Some(count) = (start..p).find(|&i| matches!(pieces[i].kind, PieceKind::Number(_)))
+            else {
+                continue;
+            };
+            let leading: Vec<usize> =
+                mentions[m].values.iter().copied().filter(|&v| v < count).collect();
+            let Some(earlier) = (0..m).rev().find(|&k| mentions[k].target != Target::Nothing)
+            else {
+                continue;
+            };
+            let Target::Piece(q) = mentions[earlier].target else { continue };
+            let takes = self.products_at(pieces, q);
+            let fits = leading
+                .iter()
+                .all(|&v| value_hits(pieces, v).iter().any(|hit| takes.contains(&hit.product)));
+            let other_stretch = mentions[earlier].chunk != mentions[m].chunk;
+            if leading.is_empty() || !fits || !other_stretch {
+                continue;
+            }
+            mentions[m].values.retain(|v| !leading.contains(v));
+            mentions[earlier].values.extend(leading);
+        }
+    }
+
     /// "a white one in L", "one more", "2 pairs in large": an item of the product
     /// named just before in this message, or else of the draft's last line.
     pub(super) fn resolve_pronouns(&self, pieces: &[Piece], mentions: &mut [Mention]) {
@@ -163,11 +193,21 @@ impl Items<'_> {
                 m += 1;
                 continue;
             };
+            let products = self.products_at(pieces, p);
+            // "a pizza with ham and a thin crust": after options listed with "with",
+            // "a" and more options go on with the list, unless they contradict it.
+            let listing = mentions[m].pieces.clone().any(|i| pieces[i].is_word(&["with"]));
             let parts: Vec<usize> = (m + 1..mentions.len())
                 .take_while(|&k| {
                     let part = &mentions[k];
+                    let article = first_number(pieces, part.pieces.clone())
+                        .is_some_and(|(_, article)| article);
+                    let goes_on = listing
+                        && article
+                        && !self.contrast(pieces, &products, &part.values, &mentions[m].values);
                     part.target == Target::Nothing
                         && !part.values.is_empty()
+                        && !goes_on
                         && part
                             .pieces
                             .clone()
@@ -178,7 +218,6 @@ impl Items<'_> {
                 m += 1;
                 continue;
             }
-            let products = self.products_at(pieces, p);
             let counts: Vec<(u32, bool)> = parts
                 .iter()
                 .map(|&k| first_number(pieces, mentions[k].pieces.clone()).unwrap_or((1, true)))
