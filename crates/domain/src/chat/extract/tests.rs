@@ -433,7 +433,10 @@ fn options_before_the_next_count_finish_the_list_of_the_item_before() {
 
 #[test]
 fn an_article_in_a_list_of_options_is_no_new_item() {
-    let found = commands("a veggie pizza with ham and a thin crust");
+    let extractor = RulesExtractor::new(&shop_catalog("coffee"));
+    let message = "two lattes with oat milk and an extra shot";
+    let found = extractor.extract(message, &DraftContext::empty()).commands;
     assert_eq!(found.len(), 1, "{found:?}");
-    assert!(added(&found[0]).choices.contains(&choice("crust", "thin")));
+    assert_eq!(added(&found[0]).quantity, Some(2));
+    assert!(added(&found[0]).choices.contains(&choice("style", "extra shot")));
 }
