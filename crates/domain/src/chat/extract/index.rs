@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use crate::catalog::{Catalog, GroupKind};
 use crate::chat::text::{term_words, Token, TokenKind};
 
-use super::words::COMMON;
+use super::words::{COMMON, NEGATIONS};
 
 pub type WordId = u32;
 
@@ -109,11 +109,13 @@ pub struct PhraseIndex {
 
 impl PhraseIndex {
     pub fn new(catalog: &Catalog) -> PhraseIndex {
-        let mut index =
-            PhraseIndex { common: COMMON.iter().copied().collect(), ..Default::default() };
+        // "skip the cream" is not a typo of "skim": negations are everyday words too.
+        let common = COMMON.iter().chain(NEGATIONS).copied().collect();
+        let mut index = PhraseIndex { common, ..Default::default() };
         let mut products: HashMap<Vec<WordId>, usize> = HashMap::new();
         let mut values: HashMap<Vec<WordId>, Vec<ValueHit>> = HashMap::new();
         let mut names: Vec<Vec<WordId>> = Vec::with_capacity(catalog.products.len());
+        let mut shortened: HashMap<Vec<WordId>, Vec<ValueHit>> = HashMap::new();
         for (p, product) in catalog.products.iter().enumerate() {
             names.push(index.intern_term(&product.name));
             for term in std::iter::once(&product.name).chain(&product.aliases) {
@@ -123,18 +125,31 @@ impl PhraseIndex {
                 }
             }
             for (g, group) in product.options.iter().enumerate() {
+                let group_word = term_words(&group.name).pop();
                 for (v, value) in group.values.iter().enumerate() {
+                    let hit = ValueHit { product: p, group: g, value: v };
                     for term in std::iter::once(&value.name).chain(&value.aliases) {
                         let words = index.intern_term(term);
+                        // "lunch size" in the size group is also just "lunch".
+                        let last = words.last().map(|&w| index.word(w));
+                        if words.len() >= 2 && last == group_word.as_deref() {
+                            let hits = shortened.entry(words[..words.len() - 1].to_vec());
+                            hits.or_default().push(hit);
+                        }
                         if !words.is_empty() {
                             let hits = values.entry(words).or_default();
-                            let hit = ValueHit { product: p, group: g, value: v };
                             if !hits.contains(&hit) {
                                 hits.push(hit);
                             }
                         }
                     }
                 }
+            }
+        }
+        for (words, mut hits) in shortened {
+            if !values.contains_key(&words) && !products.contains_key(&words) {
+                hits.dedup();
+                values.insert(words, hits);
             }
         }
         let value_words: HashSet<WordId> = values.keys().flatten().copied().collect();

@@ -161,7 +161,9 @@ pub fn pieces(
         i = end;
     }
     pronoun_ones(&mut found);
-    let mut found = colon_quantities(found);
+    let found = colon_quantities(found);
+    let mut found = merge_repeated_products(found);
+    verbs_not_values(&mut found, index);
     values_over_products(&mut found);
     apply_qualifiers(&mut found);
     apply_negations(&mut found);
@@ -211,6 +213,43 @@ fn pronoun_ones(pieces: &mut [Piece]) {
             && matches!(pieces[i].kind, PieceKind::Number(_))
         {
             pieces[i].kind = PieceKind::Word("one".to_owned());
+        }
+    }
+}
+
+/// "a pizza pie", "a margherita pizza pie": two names in a row, one of them as
+/// narrow as the other or narrower, are one mention of the narrower.
+fn merge_repeated_products(pieces: Vec<Piece>) -> Vec<Piece> {
+    let mut kept: Vec<Piece> = Vec::with_capacity(pieces.len());
+    for piece in pieces {
+        if let (Some(last), PieceKind::Product { products, said, .. }) =
+            (kept.last_mut(), &piece.kind)
+        {
+            if let PieceKind::Product { products: before, said: said_before, .. } = &mut last.kind {
+                let within = |a: &[usize], b: &[usize]| a.iter().all(|p| b.contains(p));
+                if within(before, products) || within(products, before) {
+                    if products.len() < before.len() {
+                        before.clone_from(products);
+                    }
+                    *said_before = format!("{said_before} {said}");
+                    last.span = last.span.join(piece.span);
+                    last.text = format!("{} {}", last.text, piece.text);
+                    continue;
+                }
+            }
+        }
+        kept.push(piece);
+    }
+    kept
+}
+
+/// "can I get ...", "can we have ...": an everyday word that is also an option value
+/// ("can" the container) is the verb when a pronoun follows it.
+fn verbs_not_values(pieces: &mut [Piece], index: &PhraseIndex) {
+    for i in 0..pieces.len().saturating_sub(1) {
+        let everyday = pieces[i].is_value() && index.is_common(&pieces[i].text);
+        if everyday && pieces[i + 1].is_word(&["i", "we", "you", "u"]) {
+            pieces[i].kind = PieceKind::Word(pieces[i].text.clone());
         }
     }
 }

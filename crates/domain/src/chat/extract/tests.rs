@@ -440,3 +440,38 @@ fn an_article_in_a_list_of_options_is_no_new_item() {
     assert_eq!(added(&found[0]).quantity, Some(2));
     assert!(added(&found[0]).choices.contains(&choice("style", "extra shot")));
 }
+
+#[test]
+fn two_names_of_one_product_in_a_row_are_one_item() {
+    let found = commands("one margherita pizza pie with ham");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(added(&found[0]).product, known("PIZZA-MARG"));
+}
+
+#[test]
+fn everyday_words_that_are_values_read_as_words_where_they_are_words() {
+    // A value named like a verb ("can" the container) before a pronoun is the verb.
+    let json = r#"{"currency": "USD", "products": [{"sku": "COLA", "name": "cola",
+        "price": 200, "options": [{"name": "container", "kind": "single",
+        "values": [{"name": "can"}, {"name": "bottle"}]}]}]}"#;
+    let extractor = RulesExtractor::new(&Catalog::from_json(json).unwrap());
+    let read = |message: &str| extractor.extract(message, &DraftContext::empty()).commands;
+    assert_eq!(added(&read("can i get two colas")[0]).choices, []);
+    assert_eq!(added(&read("two colas in cans")[0]).choices, [choice("container", "can")]);
+    // A negation is never corrected into a catalog word: "skip" is not "skim".
+    let coffee = shop_item("coffee", "a mocha, skip the whipped cream");
+    assert_eq!(
+        coffee.choices,
+        [ChoiceMention { exclude: true, ..choice("topping", "whipped cream") }]
+    );
+}
+
+#[test]
+fn a_value_named_after_its_group_can_be_said_without_the_group() {
+    let json = r#"{"currency": "USD", "products": [{"sku": "PIE", "name": "pie",
+        "price": 900, "options": [{"name": "size", "kind": "single",
+        "values": [{"name": "lunch size"}, {"name": "party size"}]}]}]}"#;
+    let extractor = RulesExtractor::new(&Catalog::from_json(json).unwrap());
+    let found = extractor.extract("two lunch pies", &DraftContext::empty()).commands;
+    assert_eq!(added(&found[0]).choices, [choice("size", "lunch size")]);
+}
