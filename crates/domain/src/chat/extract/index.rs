@@ -246,6 +246,12 @@ impl PhraseIndex {
         self.common.contains(word)
     }
 
+    /// An everyday word or one of its forms: "comes" is not a typo of "cokes".
+    fn is_everyday(&self, word: &str) -> bool {
+        let stems = ["s", "es", "d", "ed", "ing"].iter().filter_map(|end| word.strip_suffix(end));
+        self.common.contains(word) || stems.into_iter().any(|stem| self.common.contains(stem))
+    }
+
     fn intern_term(&mut self, term: &str) -> Vec<WordId> {
         term_words(term).into_iter().map(|word| self.intern(word)).collect()
     }
@@ -479,7 +485,7 @@ impl PhraseIndex {
             return found;
         }
         let length = token.chars().count();
-        if length < 4 || self.common.contains(token) || !token.chars().all(char::is_alphabetic) {
+        if length < 4 || self.is_everyday(token) || !token.chars().all(char::is_alphabetic) {
             return Vec::new();
         }
         let limit = if length >= 8 { 2 } else { 1 };

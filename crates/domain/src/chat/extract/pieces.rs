@@ -218,17 +218,19 @@ fn pronoun_ones(pieces: &mut [Piece]) {
 }
 
 /// "a pizza pie", "a margherita pizza pie": two names in a row, one of them as
-/// narrow as the other or narrower, are one mention of the narrower.
+/// narrow as the other or narrower, are one mention of the narrower. A shared last
+/// word after a name is the kind of thing it is: "steak and cheese subs".
 fn merge_repeated_products(pieces: Vec<Piece>) -> Vec<Piece> {
     let mut kept: Vec<Piece> = Vec::with_capacity(pieces.len());
     for piece in pieces {
-        if let (Some(last), PieceKind::Product { products, said, .. }) =
+        if let (Some(last), PieceKind::Product { products, said, strength, .. }) =
             (kept.last_mut(), &piece.kind)
         {
             if let PieceKind::Product { products: before, said: said_before, .. } = &mut last.kind {
                 let within = |a: &[usize], b: &[usize]| a.iter().all(|p| b.contains(p));
-                if within(before, products) || within(products, before) {
-                    if products.len() < before.len() {
+                let kind_word = *strength == Strength::Head;
+                if kind_word || within(before, products) || within(products, before) {
+                    if !kind_word && products.len() < before.len() {
                         before.clone_from(products);
                     }
                     *said_before = format!("{said_before} {said}");

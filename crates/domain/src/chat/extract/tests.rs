@@ -475,3 +475,16 @@ fn a_value_named_after_its_group_can_be_said_without_the_group() {
     let found = extractor.extract("two lunch pies", &DraftContext::empty()).commands;
     assert_eq!(added(&found[0]).choices, [choice("size", "lunch size")]);
 }
+
+#[test]
+fn a_shared_last_word_after_a_name_says_what_kind_of_thing_it_is() {
+    let sub = shop_item("sandwich", "two steak and cheese subs on white");
+    assert_eq!((sub.product, sub.quantity), (known("STEAK_CHEESE"), Some(2)));
+    assert_eq!(sub.choices, [choice("bread", "white")]);
+}
+
+#[test]
+fn forms_of_everyday_words_are_not_typos() {
+    let found = commands("a margherita pizza that comes with olives");
+    assert_eq!(found.len(), 1, "{found:?}");
+}
