@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use crate::catalog::{Catalog, GroupKind};
 use crate::chat::text::{term_words, Token, TokenKind};
 
+use super::numbers::is_number_word;
 use super::words::{COMMON, NEGATIONS};
 
 pub type WordId = u32;
@@ -249,7 +250,9 @@ impl PhraseIndex {
     /// An everyday word or one of its forms: "comes" is not a typo of "cokes".
     fn is_everyday(&self, word: &str) -> bool {
         let stems = ["s", "es", "d", "ed", "ing"].iter().filter_map(|end| word.strip_suffix(end));
-        self.common.contains(word) || stems.into_iter().any(|stem| self.common.contains(stem))
+        self.common.contains(word)
+            || is_number_word(word)
+            || stems.into_iter().any(|stem| self.common.contains(stem))
     }
 
     fn intern_term(&mut self, term: &str) -> Vec<WordId> {

@@ -488,3 +488,9 @@ fn forms_of_everyday_words_are_not_typos() {
     let found = commands("a margherita pizza that comes with olives");
     assert_eq!(found.len(), 1, "{found:?}");
 }
+
+#[test]
+fn a_number_word_is_never_a_typo() {
+    let burritos = shop_item("burrito", "four steak burritos");
+    assert_eq!((burritos.quantity, burritos.choices), (Some(4), vec![choice("protein", "steak")]));
+}
