@@ -442,17 +442,25 @@ impl PhraseIndex {
         tokens: &[Token],
         usable: &[bool],
     ) -> Option<(Vec<Token>, Vec<bool>)> {
-        let joins = |i: usize| {
+        // One buffer for every pair: this runs on each message.
+        let mut both = String::new();
+        let mut joins = |i: usize| {
             let (a, b) = (&tokens[i], &tokens[i + 1]);
-            a.kind == TokenKind::Word
+            let candidate = a.kind == TokenKind::Word
                 && b.kind == TokenKind::Word
                 && usable[i]
                 && usable[i + 1]
-                && a.text.chars().count() >= 3
-                && b.text.chars().count() >= 3
+                && a.text.len() >= 3
+                && b.text.len() >= 3
                 // Two catalog words are matched as a phrase, implied values and all.
-                && !(self.knows(&a.text) && self.knows(&b.text))
-                && self.knows(&format!("{}{}", a.text, b.text))
+                && !(self.knows(&a.text) && self.knows(&b.text));
+            if !candidate {
+                return false;
+            }
+            both.clear();
+            both.push_str(&a.text);
+            both.push_str(&b.text);
+            self.knows(&both)
         };
         let first = (0..tokens.len().saturating_sub(1)).find(|&i| joins(i))?;
         let mut joined = tokens[..first].to_vec();
