@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use crate::catalog::{Catalog, GroupKind};
 use crate::chat::text::{term_words, Token, TokenKind};
 
-use super::numbers::is_number_word;
+use super::numbers::{is_number_word, spelled_digits};
 use super::words::{COMMON, NEGATIONS};
 
 pub type WordId = u32;
@@ -537,10 +537,16 @@ impl PhraseIndex {
             .iter()
             .enumerate()
             .map(|(i, token)| match token.kind {
-                TokenKind::Word if usable[i] => seen
-                    .entry(token.text.as_str())
-                    .or_insert_with(|| self.word_candidates(&token.text))
-                    .clone(),
+                TokenKind::Word if usable[i] => {
+                    let mut found = seen
+                        .entry(token.text.as_str())
+                        .or_insert_with(|| self.word_candidates(&token.text))
+                        .clone();
+                    // "twelve inch" for "12 inch" (see `best_match_at` for when).
+                    let digits = spelled_digits(&token.text).and_then(|d| self.ids.get(&d));
+                    found.extend(digits.map(|&id| (id, 0)));
+                    found
+                }
                 TokenKind::Number if usable[i] => {
                     self.ids.get(&token.text).map(|id| vec![(*id, 0)]).unwrap_or_default()
                 }
@@ -572,8 +578,16 @@ impl PhraseIndex {
         let exact = candidates[start].iter().flat_map(|&(first, cost)| {
             self.by_first.get(&first).into_iter().flatten().map(move |&id| (id, cost))
         });
+        let spelled = tokens[start].kind == TokenKind::Word;
         for (id, first_cost) in exact.chain(self.abbreviated_at(start, tokens, usable)) {
             let phrase = &self.phrases[id];
+            // A spelled number stands for digits only before a unit said in full:
+            // "one l tee" is a tee in L, not "1 l".
+            let digits = self.word(phrase.words[0]).chars().all(|c| c.is_ascii_digit());
+            let unit = phrase.words.get(1).is_some_and(|&w| self.word(w).len() >= 3);
+            if spelled && digits && !unit {
+                continue;
+            }
             let Some(cost) = self.rest_cost(phrase, start, tokens, usable, candidates) else {
                 continue;
             };

@@ -71,6 +71,14 @@ pub fn is_number_word(word: &str) -> bool {
         || PHRASES.iter().any(|(words, _)| words.len() == 1 && words[0] == word)
 }
 
+/// The digits a spelled-out number stands for inside a catalog term: "twelve inch"
+/// for "12 inch". Not "single" or "another", which only count.
+pub fn spelled_digits(word: &str) -> Option<String> {
+    let spelled =
+        UNITS.iter().chain(TENS).filter(|(name, _)| !matches!(*name, "single" | "another"));
+    spelled.into_iter().find(|(name, _)| *name == word).map(|(_, value)| value.to_string())
+}
+
 /// The quantity starting at token `at`, if any. Quantities above `u32` are capped
 /// rather than wrapped, so the draft can reject them by name.
 pub fn quantity_at(tokens: &[Token], at: usize) -> Option<Quantity> {

@@ -494,3 +494,11 @@ fn a_number_word_is_never_a_typo() {
     let burritos = shop_item("burrito", "four steak burritos");
     assert_eq!((burritos.quantity, burritos.choices), (Some(4), vec![choice("protein", "steak")]));
 }
+
+#[test]
+fn a_spelled_number_before_a_unit_is_the_catalog_value_with_digits() {
+    let subs = shop_item("sandwich", "two twelve inch tunas");
+    assert_eq!((subs.quantity, subs.choices), (Some(2), vec![choice("size", "footlong")]));
+    let tee = added(&commands("one l tee in black")[0]).clone();
+    assert_eq!((tee.quantity, tee.choices.len()), (Some(1), 2), "{:?}", tee.choices);
+}
