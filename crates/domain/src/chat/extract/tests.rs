@@ -502,3 +502,14 @@ fn a_spelled_number_before_a_unit_is_the_catalog_value_with_digits() {
     let tee = added(&commands("one l tee in black")[0]).clone();
     assert_eq!((tee.quantity, tee.choices.len()), (Some(1), 2), "{:?}", tee.choices);
 }
+
+#[test]
+fn a_kind_of_thing_after_a_name_is_no_other_product() {
+    let sub = shop_item("sandwich", "a meatball marinara sandwich please");
+    assert_eq!(sub.product, known("MEATBALL_MARINARA"));
+    // Another word still names a product the shop may not have.
+    let found = commands("a coke zero");
+    assert!(
+        matches!(&found[0], Command::AddItem(item) if matches!(item.product, ProductRef::Unknown { .. }))
+    );
+}

@@ -62,6 +62,16 @@ pub const NOT_PRODUCTS: &[&str] = &[
     "size", "colors", "color", "options", "option", "points", "credit", "credits",
 ];
 
+/// Everyday names for kinds of thing a shop sells: after a product's name they say
+/// what it is ("a meatball marinara sandwich"), not that it is another product the
+/// way "coke zero" is.
+#[rustfmt::skip]
+pub const KIND_WORDS: &[&str] = &[
+    "sandwich", "sandwiches", "sub", "subs", "hoagie", "hoagies", "drink", "drinks", "soda",
+    "sodas", "beverage", "beverages", "pizza", "pizzas", "pie", "pies", "burger", "burgers",
+    "bowl", "bowls", "dish", "dishes", "shirt", "shirts", "item", "items",
+];
+
 /// Words that make the following product or option a thing to leave out.
 #[rustfmt::skip]
 pub const NEGATIONS: &[&str] = &[

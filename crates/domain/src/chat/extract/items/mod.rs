@@ -15,7 +15,8 @@ use crate::sku::Sku;
 
 use super::index::{PhraseIndex, ValueHit};
 use super::pieces::{Piece, PieceKind};
-use super::words::{ADD_WORDS, CHANGE_WORDS, NOT_PRODUCTS, QUANTITY_FILLERS, REMOVE_WORDS};
+use super::words::REMOVE_WORDS;
+use super::words::{ADD_WORDS, CHANGE_WORDS, KIND_WORDS, NOT_PRODUCTS, QUANTITY_FILLERS};
 use super::{DraftContext, Note, NoteCode, Resolved};
 use segment::{chunks, first_number, mention, modes, ordering_verb_before, questions};
 use segment::{split_after_product, split_between_products};
@@ -138,6 +139,7 @@ impl Items<'_> {
             && word.chars().all(char::is_alphabetic)
             && !self.index.is_common(word)
             && !self.index.knows(word)
+            && !KIND_WORDS.contains(&word)
             && !ADD_WORDS.contains(&word)
             && !CHANGE_WORDS.contains(&word)
             && !REMOVE_WORDS.contains(&word);
