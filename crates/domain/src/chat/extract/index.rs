@@ -117,20 +117,27 @@ impl PhraseIndex {
         let mut values: HashMap<Vec<WordId>, Vec<ValueHit>> = HashMap::new();
         let mut names: Vec<Vec<WordId>> = Vec::with_capacity(catalog.products.len());
         let mut shortened: HashMap<Vec<WordId>, Vec<ValueHit>> = HashMap::new();
+        // Each product's and each value's terms: one thing said several ways.
+        let mut synonyms: Vec<Vec<Vec<WordId>>> = Vec::new();
         for (p, product) in catalog.products.iter().enumerate() {
             names.push(index.intern_term(&product.name));
+            let mut said = Vec::new();
             for term in std::iter::once(&product.name).chain(&product.aliases) {
                 let words = index.intern_term(term);
                 if !words.is_empty() {
+                    said.push(words.clone());
                     products.entry(words).or_insert(p);
                 }
             }
+            synonyms.push(said);
             for (g, group) in product.options.iter().enumerate() {
                 let group_word = term_words(&group.name).pop();
                 for (v, value) in group.values.iter().enumerate() {
                     let hit = ValueHit { product: p, group: g, value: v };
+                    let mut said = Vec::new();
                     for term in std::iter::once(&value.name).chain(&value.aliases) {
                         let words = index.intern_term(term);
+                        said.push(words.clone());
                         // "lunch size" in the size group is also just "lunch".
                         let last = words.last().map(|&w| index.word(w));
                         if words.len() >= 2 && last == group_word.as_deref() {
@@ -144,6 +151,7 @@ impl PhraseIndex {
                             }
                         }
                     }
+                    synonyms.push(said);
                 }
             }
         }
@@ -158,7 +166,8 @@ impl PhraseIndex {
         for (words, p) in index.joined_terms(&products) {
             products.entry(words).or_insert(p);
         }
-        for (words, p) in index.name_variants(&products, &values) {
+        synonyms.retain(|said| said.len() >= 2);
+        for (words, p) in index.name_variants(&products, &values, &synonyms) {
             products.entry(words).or_insert(p);
         }
         for (words, hits) in index.joined_terms(&values) {
@@ -295,16 +304,27 @@ impl PhraseIndex {
         joined
     }
 
-    /// Shorter ways to say a product's name, read off the catalog's own names: an
+    /// Other ways to say a product's name, read off the catalog's own names: an
     /// inner word left out ("chicken bacon ranch", "chai latte"), "n" for "and"
-    /// ("steak n cheese"), and a first word that several names share left out ("latte"
-    /// when the menu has "caffe latte", "caffe mocha" and "caffe americano"). Only
-    /// variants that point at one product and are no other term.
+    /// ("steak n cheese"), a first word that several names share left out ("latte"
+    /// when the menu has "caffe latte", "caffe mocha" and "caffe americano"), and a
+    /// part said the way the catalog says it elsewhere ("chips and guac" when
+    /// guacamole is also called guac). Only variants that point at one product and
+    /// are no other term.
     fn name_variants(
         &mut self,
         products: &HashMap<Vec<WordId>, usize>,
         values: &HashMap<Vec<WordId>, Vec<ValueHit>>,
+        synonyms: &[Vec<Vec<WordId>>],
     ) -> Vec<(Vec<WordId>, usize)> {
+        let mut by_first: HashMap<WordId, Vec<(usize, usize)>> = HashMap::new();
+        for (s, said) in synonyms.iter().enumerate() {
+            for (k, words) in said.iter().enumerate() {
+                if let Some(&first) = words.first() {
+                    by_first.entry(first).or_default().push((s, k));
+                }
+            }
+        }
         let and = self.intern("and".to_owned());
         let n = self.intern("n".to_owned());
         let single_terms: HashSet<WordId> =
@@ -323,6 +343,19 @@ impl PhraseIndex {
             }
             if words.contains(&and) {
                 variants.push(words.iter().map(|&w| if w == and { n } else { w }).collect());
+            }
+            for (i, word) in words.iter().enumerate() {
+                for &(s, k) in by_first.get(word).into_iter().flatten() {
+                    let part = &synonyms[s][k];
+                    let end = i + part.len();
+                    if part.len() >= words.len() || words.get(i..end) != Some(part.as_slice()) {
+                        continue;
+                    }
+                    for other in synonyms[s].iter().filter(|other| *other != part) {
+                        let said = words[..i].iter().chain(other).chain(&words[end..]);
+                        variants.push(said.copied().collect());
+                    }
+                }
             }
             let first = words[0];
             let generic = sharing.get(&first).is_some_and(|owners| owners.len() >= 2)

@@ -513,3 +513,9 @@ fn a_kind_of_thing_after_a_name_is_no_other_product() {
         matches!(&found[0], Command::AddItem(item) if matches!(item.product, ProductRef::Unknown { .. }))
     );
 }
+
+#[test]
+fn a_part_of_a_name_may_be_said_the_way_the_catalog_says_it_elsewhere() {
+    let side = shop_item("burrito", "two chips and guac");
+    assert_eq!((side.product, side.quantity), (known("CHIPS_GUAC"), Some(2)));
+}
