@@ -413,6 +413,17 @@ impl PhraseIndex {
                 && !text.chars().any(|c| c.is_ascii_digit())
                 && text.chars().count() >= 3
         };
+        // "burger" is also the hamburger and the cheeseburger: a head word that ends
+        // another product's last word is theirs too.
+        for (word, owners) in heads.iter_mut() {
+            let head = self.word(*word);
+            for (words, &p) in products {
+                let last = self.word(words[words.len() - 1]);
+                if last.len() > head.len() && last.ends_with(head) && !owners.contains(&p) {
+                    owners.push(p);
+                }
+            }
+        }
         heads.retain(|word, owners| {
             owners.sort_unstable();
             usable(*word)

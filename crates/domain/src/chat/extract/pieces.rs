@@ -277,7 +277,11 @@ fn values_over_products(pieces: &mut [Piece]) {
                 | PieceKind::Negation
                 | PieceKind::Split => {}
                 PieceKind::Word(word) if word == "with" => with = true,
-                PieceKind::Word(word) if matches!(word.as_str(), "the" | "some" | "add") => {}
+                PieceKind::Word(word)
+                    if matches!(
+                        word.as_str(),
+                        "the" | "some" | "add" | "both" | "all" | "each"
+                    ) => {}
                 PieceKind::Product { products, .. } => {
                     describes =
                         with && also_value.iter().any(|hit| products.contains(&hit.product));
@@ -286,7 +290,9 @@ fn values_over_products(pieces: &mut [Piece]) {
                 _ => break,
             }
         }
-        if governed || describes {
+        // "guacamole on the side", "guac as a side": the side itself.
+        let side = pieces[i + 1..].iter().take(3).any(|p| p.is_word(&["side"]));
+        if (governed || describes) && !side {
             let hits = also_value.clone();
             pieces[i].kind = PieceKind::Value { hits, qualifier: None, exclude: false };
         }

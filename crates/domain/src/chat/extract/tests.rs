@@ -519,3 +519,23 @@ fn a_part_of_a_name_may_be_said_the_way_the_catalog_says_it_elsewhere() {
     let side = shop_item("burrito", "two chips and guac");
     assert_eq!((side.product, side.quantity), (known("CHIPS_GUAC"), Some(2)));
 }
+
+#[test]
+fn a_head_word_is_also_every_product_whose_name_ends_in_it() {
+    let extractor = RulesExtractor::new(&shop_catalog("burger"));
+    let found = extractor.extract("a burger", &DraftContext::empty()).commands;
+    let [Command::AddItem(item)] = &found[..] else { panic!("{found:?}") };
+    let ProductRef::Ambiguous { candidates, .. } = &item.product else { panic!("{item:?}") };
+    assert!(candidates.contains(&sku("HAMBURGER")) && candidates.contains(&sku("VEGGIE_BURGER")));
+}
+
+#[test]
+fn a_side_said_as_a_side_stays_a_side() {
+    let extractor = RulesExtractor::new(&shop_catalog("burrito"));
+    let read = |message: &str| extractor.extract(message, &DraftContext::empty()).commands;
+    let found = read("a burrito with carnitas, and guacamole on the side");
+    assert_eq!(added(&found[1]).product, known("GUACAMOLE"));
+    let found = read("a chicken burrito and a steak burrito, both with guac");
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(added(&found[1]).choices.contains(&choice("topping", "guacamole")));
+}
