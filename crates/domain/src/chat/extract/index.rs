@@ -13,7 +13,7 @@ use crate::catalog::{Catalog, GroupKind};
 use crate::chat::text::{term_words, Token, TokenKind};
 
 use super::numbers::{is_number_word, spelled_digits};
-use super::words::{COMMON, NEGATIONS};
+use super::words::{COMMON, NEGATIONS, UNITS_OF_MEASURE};
 
 pub type WordId = u32;
 
@@ -703,6 +703,11 @@ impl PhraseIndex {
             }
             let said = &tokens[at].text;
             let wanted = self.word(*word);
+            // "1 liter" for the catalog's "1 l", "16 oz" for "16 ounce": a unit right
+            // after digits ("one l tee" is a tee in L).
+            if tokens[at - 1].kind == TokenKind::Number && same_unit(said, wanted) {
+                continue;
+            }
             let near = said.chars().count() == 3
                 && wanted.starts_with(said.as_str())
                 && wanted.chars().count() == 4
@@ -821,6 +826,13 @@ fn implied_values(
     implied.sort_by_key(|hit| (hit.group, hit.value));
     implied.dedup();
     implied
+}
+
+/// Whether two words name the same unit of measure, in any of its spellings.
+fn same_unit(said: &str, wanted: &str) -> bool {
+    UNITS_OF_MEASURE
+        .iter()
+        .any(|spellings| spellings.contains(&said) && spellings.contains(&wanted) && said != wanted)
 }
 
 /// Plural and singular forms a shopper may use for a catalog word.

@@ -87,6 +87,7 @@ impl Qualifiers {
                     "heavy",
                     "xtra",
                     "additional",
+                    "plenty of",
                 ],
             ),
             ("light", &["less", "a little", "a bit of", "easy on", "easy", "lite", "not much"]),

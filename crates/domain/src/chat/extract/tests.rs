@@ -539,3 +539,12 @@ fn a_side_said_as_a_side_stays_a_side() {
     assert_eq!(found.len(), 2, "{found:?}");
     assert!(added(&found[1]).choices.contains(&choice("topping", "guacamole")));
 }
+
+#[test]
+fn a_unit_may_be_spelled_out_or_abbreviated() {
+    let found = commands("a trail bottle, 500 milliliters");
+    assert_eq!(added(&found[0]).choices, [choice("capacity", "500 ml")]);
+    // Alone, "l" is still the size L.
+    let tee = added(&commands("a black tee in l")[0]).clone();
+    assert!(tee.choices.contains(&choice("size", "l")));
+}

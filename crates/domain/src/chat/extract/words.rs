@@ -72,11 +72,25 @@ pub const KIND_WORDS: &[&str] = &[
     "bowl", "bowls", "dish", "dishes", "shirt", "shirts", "item", "items",
 ];
 
+/// Spellings of the same unit of measure, as option values use them after a number.
+#[rustfmt::skip]
+pub const UNITS_OF_MEASURE: &[&[&str]] = &[
+    &["l", "liter", "liters", "litre", "litres", "ltr"],
+    &["ml", "milliliter", "milliliters", "millilitre", "millilitres"],
+    &["oz", "ounce", "ounces"],
+    &["inch", "inches", "in", "inchs"],
+    &["cm", "centimeter", "centimeters", "centimetre", "centimetres"],
+    &["g", "gram", "grams", "gr"],
+    &["kg", "kilo", "kilos", "kilogram", "kilograms"],
+    &["lb", "lbs", "pound", "pounds"],
+    &["pc", "pcs", "piece", "pieces"],
+];
+
 /// Words that make the following product or option a thing to leave out.
 #[rustfmt::skip]
 pub const NEGATIONS: &[&str] = &[
     "no", "without", "minus", "sans", "nix", "hold", "skip", "w/o", "avoid", "not", "except",
-    "excluding", "omit",
+    "excluding", "exclude", "omit",
 ];
 
 /// Words that split a message into separate item mentions.
