@@ -542,8 +542,13 @@ fn a_side_said_as_a_side_stays_a_side() {
 
 #[test]
 fn a_unit_may_be_spelled_out_or_abbreviated() {
-    let found = commands("a trail bottle, 500 milliliters");
-    assert_eq!(added(&found[0]).choices, [choice("capacity", "500 ml")]);
+    let json = r#"{"currency": "USD", "products": [{"sku": "SODA", "name": "soda",
+        "price": 200, "options": [{"name": "volume", "kind": "single",
+        "values": [{"name": "12 oz"}, {"name": "16 oz"}]}]}]}"#;
+    let extractor = RulesExtractor::new(&Catalog::from_json(json).unwrap());
+    let found = extractor.extract("two sodas, 16 ounces", &DraftContext::empty()).commands;
+    let soda = added(&found[0]);
+    assert_eq!((soda.quantity, soda.choices.clone()), (Some(2), vec![choice("volume", "16 oz")]));
     // Alone, "l" is still the size L.
     let tee = added(&commands("a black tee in l")[0]).clone();
     assert!(tee.choices.contains(&choice("size", "l")));
