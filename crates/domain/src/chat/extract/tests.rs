@@ -553,3 +553,13 @@ fn a_unit_may_be_spelled_out_or_abbreviated() {
     let tee = added(&commands("a black tee in l")[0]).clone();
     assert!(tee.choices.contains(&choice("size", "l")));
 }
+
+#[test]
+fn another_like_it_with_a_list_of_its_own_does_not_add_the_first_ones_list() {
+    let found = commands("a large veggie pizza with ham and a small one with olives");
+    assert_eq!(found.len(), 2, "{found:?}");
+    let small = added(&found[1]);
+    assert!(small.choices.contains(&choice("topping", "olives")));
+    assert!(!small.choices.contains(&choice("topping", "ham")), "{:?}", small.choices);
+    assert!(small.choices.contains(&choice("size", "small")));
+}

@@ -210,8 +210,12 @@ impl Items<'_> {
             }
             _ => mentions[m].carried.clone(),
         };
-        let mut choices = inherited;
-        for choice in self.own_choices(pieces, mentions, m) {
+        let own = self.own_choices(pieces, mentions, m);
+        // "... with ham, and a small one with pepperoni": a list of its own replaces the
+        // other item's list of that group rather than adding to it.
+        let mut choices: Vec<ChoiceMention> =
+            inherited.into_iter().filter(|c| !own.iter().any(|o| o.group == c.group)).collect();
+        for choice in own {
             self.merge_choice(&products, &mut choices, choice);
         }
         choices
