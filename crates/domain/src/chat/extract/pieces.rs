@@ -208,8 +208,13 @@ fn pronoun_ones(pieces: &mut [Piece]) {
             next += 1;
         }
         let counts_next = pieces.get(next).is_some_and(|next| next.is_value() || next.is_product());
+        // "a small one with caramel": after an article and a describing word, "one" is
+        // the item even when its options follow.
+        let described_item = i >= 2
+            && pieces[i - 1].is_value()
+            && matches!(&pieces[i - 2].kind, PieceKind::Number(q) if q.article);
         if describes
-            && !counts_next
+            && (!counts_next || described_item)
             && pieces[i].text == "one"
             && matches!(pieces[i].kind, PieceKind::Number(_))
         {
