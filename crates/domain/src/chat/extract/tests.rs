@@ -563,3 +563,13 @@ fn another_like_it_with_a_list_of_its_own_does_not_add_the_first_ones_list() {
     assert!(!small.choices.contains(&choice("topping", "ham")), "{:?}", small.choices);
     assert!(small.choices.contains(&choice("size", "small")));
 }
+
+#[test]
+fn only_a_different_single_choice_makes_an_article_in_a_list_another_item() {
+    let extractor = RulesExtractor::new(&shop_catalog("coffee"));
+    let read = |message: &str| extractor.extract(message, &DraftContext::empty()).commands;
+    let found = read("a latte with vanilla and an extra shot but no caramel");
+    assert_eq!(found.len(), 1, "{found:?}");
+    let excluded = ChoiceMention { exclude: true, ..choice("syrup", "caramel") };
+    assert!(added(&found[0]).choices.contains(&excluded));
+}

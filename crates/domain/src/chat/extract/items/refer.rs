@@ -3,6 +3,7 @@
 //! already named), "make it a diet coke" and "swap the coke for a diet coke" (one
 //! item in place of another).
 
+use crate::catalog::GroupKind;
 use crate::chat::command::{ChoiceMention, Command, ItemMention, ItemRef, ProductRef, Span};
 
 use super::super::pieces::{Piece, PieceKind};
@@ -204,7 +205,12 @@ impl Items<'_> {
                         .is_some_and(|(_, article)| article);
                     let goes_on = listing
                         && article
-                        && !self.contrast(pieces, &products, &part.values, &mentions[m].values);
+                        && !self.contrast_single(
+                            pieces,
+                            &products,
+                            &part.values,
+                            &mentions[m].values,
+                        );
                     part.target == Target::Nothing
                         && !part.values.is_empty()
                         && !goes_on
@@ -480,6 +486,31 @@ impl Items<'_> {
                 let a = self.choice_for(pieces, products, v);
                 let b = self.choice_for(pieces, products, w);
                 matches!((a, b), (Some(a), Some(b)) if a.group == b.group && a.value != b.value)
+            })
+        })
+    }
+
+    /// Whether the two lists choose different values of a group that holds one: "a
+    /// large ... and a small" is another item, "with ham and a thin crust, no onions"
+    /// is not.
+    fn contrast_single(
+        &self,
+        pieces: &[Piece],
+        products: &[usize],
+        these: &[usize],
+        those: &[usize],
+    ) -> bool {
+        let single = |group: &str| {
+            products.iter().any(|&p| {
+                self.catalog.products[p].option(group).is_some_and(|g| g.kind == GroupKind::Single)
+            })
+        };
+        these.iter().any(|&v| {
+            those.iter().any(|&w| {
+                let a = self.choice_for(pieces, products, v);
+                let b = self.choice_for(pieces, products, w);
+                matches!((a, b), (Some(a), Some(b))
+                    if a.group == b.group && a.value != b.value && !a.exclude && single(&a.group))
             })
         })
     }
