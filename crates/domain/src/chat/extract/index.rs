@@ -103,6 +103,9 @@ pub struct PhraseIndex {
     phrases: Vec<Phrase>,
     by_first: HashMap<WordId, Vec<usize>>,
     common: HashSet<&'static str>,
+    /// How many words the catalog's own terms use: words interned later are derived
+    /// forms ("buffalowings"), which a shopper's two words are not joined into.
+    spelled: usize,
     /// Multi-value groups by their name's words, singular and plural ("dips"): each
     /// value name with the products' hits for it, in catalog order.
     multi_groups: HashMap<Vec<String>, Vec<NamedValue>>,
@@ -161,6 +164,7 @@ impl PhraseIndex {
                 values.insert(words, hits);
             }
         }
+        index.spelled = index.words.len();
         let value_words: HashSet<WordId> = values.keys().flatten().copied().collect();
         let (heads, modifiers) = index.derived_words(&products, &value_words);
         for (words, p) in index.joined_terms(&products) {
@@ -216,6 +220,14 @@ impl PhraseIndex {
     /// Whether the catalog knows this word in any form, typos aside.
     pub fn knows(&self, word: &str) -> bool {
         self.ids.contains_key(word) || self.variants.contains_key(word)
+    }
+
+    /// Whether a word, or a plural or singular of it, is one the catalog's own terms
+    /// use: "cheeseburgers" at a shop with a cheeseburger.
+    fn spelled_word(&self, word: &str) -> bool {
+        let own = |id: &WordId| (*id as usize) < self.spelled;
+        self.ids.get(word).is_some_and(own)
+            || self.variants.get(word).is_some_and(|ids| ids.iter().any(own))
     }
 
     /// The option values named by this number and a unit ("750 ml"), for when the
@@ -478,9 +490,10 @@ impl PhraseIndex {
         }
     }
 
-    /// "pepper jack" for the catalog's "pepperjack": two message words that together
-    /// spell a catalog word become that one word (its span covering both). `None`
-    /// when nothing joins, the common case, so the message is not copied.
+    /// "pepper jack" for the catalog's "pepperjack", "cheese burger" for "cheeseburger":
+    /// two message words that together spell a word of the catalog's own terms become
+    /// that one word (its span covering both). `None` when nothing joins, the common
+    /// case, so the message is not copied.
     pub fn join_split_words(
         &self,
         tokens: &[Token],
@@ -495,16 +508,14 @@ impl PhraseIndex {
                 && usable[i]
                 && usable[i + 1]
                 && a.text.len() >= 3
-                && b.text.len() >= 3
-                // Two catalog words are matched as a phrase, implied values and all.
-                && !(self.knows(&a.text) && self.knows(&b.text));
+                && b.text.len() >= 3;
             if !candidate {
                 return false;
             }
             both.clear();
             both.push_str(&a.text);
             both.push_str(&b.text);
-            self.knows(&both)
+            self.spelled_word(&both)
         };
         let first = (0..tokens.len().saturating_sub(1)).find(|&i| joins(i))?;
         let mut joined = tokens[..first].to_vec();

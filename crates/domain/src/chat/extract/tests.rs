@@ -573,3 +573,17 @@ fn only_a_different_single_choice_makes_an_article_in_a_list_another_item() {
     let excluded = ChoiceMention { exclude: true, ..choice("syrup", "caramel") };
     assert!(added(&found[0]).choices.contains(&excluded));
 }
+
+#[test]
+fn two_words_that_spell_a_catalog_word_are_that_word() {
+    // Both words are catalog words too: cheese a topping, burger the veggie burger.
+    let json = r#"{"currency": "USD", "products": [
+        {"sku": "CHEESEBURGER", "name": "cheeseburger", "price": 600, "options": [
+            {"name": "topping", "kind": "multi", "values": [{"name": "cheese"}, {"name": "bacon"}]}]},
+        {"sku": "VEGGIE", "name": "veggie burger", "price": 600}]}"#;
+    let extractor = RulesExtractor::new(&Catalog::from_json(json).unwrap());
+    let found = extractor.extract("two cheese burgers with bacon", &DraftContext::empty()).commands;
+    let burgers = added(&found[0]);
+    assert_eq!((burgers.product.clone(), burgers.quantity), (known("CHEESEBURGER"), Some(2)));
+    assert_eq!(burgers.choices, [choice("topping", "bacon")]);
+}
