@@ -230,6 +230,24 @@ impl PhraseIndex {
             || self.variants.get(word).is_some_and(|ids| ids.iter().any(own))
     }
 
+    /// The one-word option value of these products that starts with `prefix` ("med"
+    /// for "medium"), when exactly one does; every product's hits for it.
+    pub fn value_starting_with(&self, prefix: &str, products: &[usize]) -> Option<Vec<ValueHit>> {
+        let mut found = self.phrases.iter().filter_map(|phrase| match &phrase.meaning {
+            Meaning::Value(hits)
+                if phrase.words.len() == 1
+                    && self.word(phrase.words[0]).len() > prefix.len()
+                    && self.word(phrase.words[0]).starts_with(prefix)
+                    && hits.iter().any(|hit| products.contains(&hit.product)) =>
+            {
+                Some(hits)
+            }
+            _ => None,
+        });
+        let first = found.next()?;
+        found.next().is_none().then(|| first.clone())
+    }
+
     /// The option values named by this number and a unit ("750 ml"), for when the
     /// shopper leaves the unit out.
     pub fn values_by_number(&self, number: &str) -> Vec<ValueHit> {

@@ -165,6 +165,7 @@ pub fn pieces(
     let found = colon_quantities(found);
     let mut found = merge_repeated_products(found);
     verbs_not_values(&mut found, index);
+    abbreviated_values(&mut found, index);
     values_over_products(&mut found);
     apply_qualifiers(&mut found);
     apply_negations(&mut found);
@@ -258,6 +259,34 @@ fn verbs_not_values(pieces: &mut [Piece], index: &PhraseIndex) {
         let everyday = pieces[i].is_value() && index.is_common(&pieces[i].text);
         if everyday && pieces[i + 1].is_word(&["i", "we", "you", "u"]) {
             pieces[i].kind = PieceKind::Word(pieces[i].text.clone());
+        }
+    }
+}
+
+/// "five med diet sprites": a value the item in its stretch cannot take, that is the
+/// start of exactly one value the item can take, is that value cut short.
+fn abbreviated_values(pieces: &mut [Piece], index: &PhraseIndex) {
+    let mut longer = Vec::new();
+    let stretch_end = |i: usize| matches!(pieces[i].kind, PieceKind::Split | PieceKind::Break);
+    for i in 0..pieces.len() {
+        let PieceKind::Value { hits, .. } = &pieces[i].kind else { continue };
+        if pieces[i].text.contains(' ') || pieces[i].text.chars().count() < 3 {
+            continue;
+        }
+        let after = (i + 1..pieces.len()).take_while(|&k| !stretch_end(k));
+        let before = (0..i).rev().take_while(|&k| !stretch_end(k));
+        let Some(item) = after.chain(before).find(|&k| pieces[k].is_product()) else { continue };
+        let PieceKind::Product { products, .. } = &pieces[item].kind else { continue };
+        if hits.iter().any(|hit| products.contains(&hit.product)) {
+            continue;
+        }
+        if let Some(hits) = index.value_starting_with(&pieces[i].text, products) {
+            longer.push((i, hits));
+        }
+    }
+    for (i, value) in longer {
+        if let PieceKind::Value { hits, .. } = &mut pieces[i].kind {
+            *hits = value;
         }
     }
 }

@@ -587,3 +587,16 @@ fn two_words_that_spell_a_catalog_word_are_that_word() {
     assert_eq!((burgers.product.clone(), burgers.quantity), (known("CHEESEBURGER"), Some(2)));
     assert_eq!(burgers.choices, [choice("topping", "bacon")]);
 }
+
+#[test]
+fn a_value_the_item_cannot_take_may_be_one_it_can_cut_short() {
+    let json = r#"{"currency": "USD", "products": [
+        {"sku": "PIE", "name": "pie", "price": 900, "options": [
+            {"name": "style", "kind": "multi", "values": [{"name": "med", "aliases": ["mediterranean"]}]}]},
+        {"sku": "SODA", "name": "soda", "price": 200, "options": [
+            {"name": "size", "kind": "single", "values": [{"name": "small"}, {"name": "medium"}]}]}]}"#;
+    let extractor = RulesExtractor::new(&Catalog::from_json(json).unwrap());
+    let read = |message: &str| extractor.extract(message, &DraftContext::empty()).commands;
+    assert_eq!(added(&read("five med sodas")[0]).choices, [choice("size", "medium")]);
+    assert_eq!(added(&read("a med pie")[0]).choices, [choice("style", "med")]);
+}
