@@ -311,7 +311,17 @@ fn values_over_products(pieces: &mut [Piece]) {
                 | PieceKind::Qualifier(_)
                 | PieceKind::Negation
                 | PieceKind::Split => {}
-                PieceKind::Word(word) if word == "with" => with = true,
+                // "with", "that has", "topped with", "including": options follow.
+                PieceKind::Word(word)
+                    if matches!(
+                        word.as_str(),
+                        "with" | "has" | "have" | "having" | "including" | "topped"
+                    ) =>
+                {
+                    with = true
+                }
+                // "a burrito along with ...", "a bowl that comes with ...".
+                PieceKind::Word(_) if with => {}
                 PieceKind::Word(word)
                     if matches!(
                         word.as_str(),

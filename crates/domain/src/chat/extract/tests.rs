@@ -398,6 +398,13 @@ fn a_side_that_is_also_a_topping_is_the_topping_of_the_item_described() {
     }));
     let found = read("a steak burrito and a side of guacamole");
     assert_eq!(added(&found[1]).product, known("GUACAMOLE"));
+    for message in
+        ["a burrito along with chicken and guacamole", "a burrito that has chicken and guacamole"]
+    {
+        let found = read(message);
+        assert_eq!(found.len(), 1, "{message}: {found:?}");
+        assert!(added(&found[0]).choices.contains(&choice("topping", "guacamole")));
+    }
 }
 
 #[test]
