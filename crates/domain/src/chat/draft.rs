@@ -470,7 +470,11 @@ fn describe(catalog: &Catalog, line: &DraftLine) -> String {
     let Some(product) = catalog.product(&line.sku) else { return line.sku.to_string() };
     let choices: Vec<String> = effective_choices(product, &line.choices)
         .into_iter()
-        .map(|c| if c.exclude { format!("no {}", c.value) } else { c.value })
+        .map(|c| match (c.exclude, &c.qualifier) {
+            (true, Some(q)) => format!("no {q} {}", c.value),
+            (true, None) => format!("no {}", c.value),
+            (false, _) => c.value,
+        })
         .collect();
     let described = if choices.is_empty() {
         product.name.clone()
@@ -571,8 +575,9 @@ fn canonical_choice(product: &Product, choice: &ChoiceMention) -> Result<ChoiceM
             ),
         ));
     };
+    // An exclusion may carry a qualifier too: "no extra cheese" leaves out the extra.
     let qualifier = match &choice.qualifier {
-        Some(q) if !choice.exclude => {
+        Some(q) => {
             match group.qualifiers.iter().find(|allowed| allowed.eq_ignore_ascii_case(q.trim())) {
                 Some(allowed) => Some(allowed.clone()),
                 None => {
@@ -586,7 +591,7 @@ fn canonical_choice(product: &Product, choice: &ChoiceMention) -> Result<ChoiceM
                 }
             }
         }
-        _ => None,
+        None => None,
     };
     Ok(ChoiceMention {
         group: group.name.clone(),

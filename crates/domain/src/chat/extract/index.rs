@@ -12,7 +12,8 @@ use std::collections::{HashMap, HashSet};
 use crate::catalog::{Catalog, GroupKind};
 use crate::chat::text::{term_words, Token, TokenKind};
 
-use super::words::COMMON;
+use super::numbers::{is_number_word, spelled_digits};
+use super::words::{COMMON, NEGATIONS, UNITS_OF_MEASURE};
 
 pub type WordId = u32;
 
@@ -57,6 +58,22 @@ pub struct Phrase {
     /// Option values a product term says by itself: "buffalo wings" are wings with
     /// buffalo sauce.
     pub implied: Vec<ValueHit>,
+    /// A product term that is also an option value: "guacamole" the side and the
+    /// topping. Which one is meant depends on the words around it.
+    pub also_value: Vec<ValueHit>,
+}
+
+impl Phrase {
+    /// A catalog term as such, saying nothing more.
+    fn new(words: Vec<WordId>, meaning: Meaning) -> Phrase {
+        Phrase {
+            words,
+            meaning,
+            strength: Strength::Term,
+            implied: Vec::new(),
+            also_value: Vec::new(),
+        }
+    }
 }
 
 /// A phrase found in a message: tokens `start..end`.
@@ -86,6 +103,9 @@ pub struct PhraseIndex {
     phrases: Vec<Phrase>,
     by_first: HashMap<WordId, Vec<usize>>,
     common: HashSet<&'static str>,
+    /// How many words the catalog's own terms use: words interned later are derived
+    /// forms ("buffalowings"), which a shopper's two words are not joined into.
+    spelled: usize,
     /// Multi-value groups by their name's words, singular and plural ("dips"): each
     /// value name with the products' hits for it, in catalog order.
     multi_groups: HashMap<Vec<String>, Vec<NamedValue>>,
@@ -93,57 +113,87 @@ pub struct PhraseIndex {
 
 impl PhraseIndex {
     pub fn new(catalog: &Catalog) -> PhraseIndex {
-        let mut index =
-            PhraseIndex { common: COMMON.iter().copied().collect(), ..Default::default() };
+        // "skip the cream" is not a typo of "skim": negations are everyday words too.
+        let common = COMMON.iter().chain(NEGATIONS).copied().collect();
+        let mut index = PhraseIndex { common, ..Default::default() };
         let mut products: HashMap<Vec<WordId>, usize> = HashMap::new();
         let mut values: HashMap<Vec<WordId>, Vec<ValueHit>> = HashMap::new();
+        let mut names: Vec<Vec<WordId>> = Vec::with_capacity(catalog.products.len());
+        let mut shortened: HashMap<Vec<WordId>, Vec<ValueHit>> = HashMap::new();
+        // Each product's and each value's terms: one thing said several ways.
+        let mut synonyms: Vec<Vec<Vec<WordId>>> = Vec::new();
         for (p, product) in catalog.products.iter().enumerate() {
+            names.push(index.intern_term(&product.name));
+            let mut said = Vec::new();
             for term in std::iter::once(&product.name).chain(&product.aliases) {
                 let words = index.intern_term(term);
                 if !words.is_empty() {
+                    said.push(words.clone());
                     products.entry(words).or_insert(p);
                 }
             }
+            synonyms.push(said);
             for (g, group) in product.options.iter().enumerate() {
+                let group_word = term_words(&group.name).pop();
                 for (v, value) in group.values.iter().enumerate() {
+                    let hit = ValueHit { product: p, group: g, value: v };
+                    let mut said = Vec::new();
                     for term in std::iter::once(&value.name).chain(&value.aliases) {
                         let words = index.intern_term(term);
+                        said.push(words.clone());
+                        // "lunch size" in the size group is also just "lunch".
+                        let last = words.last().map(|&w| index.word(w));
+                        if words.len() >= 2 && last == group_word.as_deref() {
+                            let hits = shortened.entry(words[..words.len() - 1].to_vec());
+                            hits.or_default().push(hit);
+                        }
                         if !words.is_empty() {
                             let hits = values.entry(words).or_default();
-                            let hit = ValueHit { product: p, group: g, value: v };
                             if !hits.contains(&hit) {
                                 hits.push(hit);
                             }
                         }
                     }
+                    synonyms.push(said);
                 }
             }
         }
+        for (words, mut hits) in shortened {
+            if !values.contains_key(&words) && !products.contains_key(&words) {
+                hits.dedup();
+                values.insert(words, hits);
+            }
+        }
+        index.spelled = index.words.len();
         let value_words: HashSet<WordId> = values.keys().flatten().copied().collect();
         let (heads, modifiers) = index.derived_words(&products, &value_words);
         for (words, p) in index.joined_terms(&products) {
+            products.entry(words).or_insert(p);
+        }
+        synonyms.retain(|said| said.len() >= 2);
+        for (words, p) in index.name_variants(&products, &values, &synonyms) {
             products.entry(words).or_insert(p);
         }
         for (words, hits) in index.joined_terms(&values) {
             values.entry(words).or_insert(hits);
         }
         for (words, p) in products {
-            let implied = implied_values(&words, p, &values);
-            index.add_phrase(words, Meaning::Products(vec![p]), Strength::Term, implied);
+            let implied = implied_values(&words, &names[p], p, &values);
+            let also_value = values.get(&words).cloned().unwrap_or_default();
+            let meaning = Meaning::Products(vec![p]);
+            index.add_phrase(Phrase { implied, also_value, ..Phrase::new(words, meaning) });
         }
         for (words, hits) in values {
-            index.add_phrase(words, Meaning::Value(hits), Strength::Value, Vec::new());
+            let phrase = Phrase::new(words, Meaning::Value(hits));
+            index.add_phrase(Phrase { strength: Strength::Value, ..phrase });
         }
         for (word, owners) in heads {
-            index.add_phrase(vec![word], Meaning::Products(owners), Strength::Head, Vec::new());
+            let phrase = Phrase::new(vec![word], Meaning::Products(owners));
+            index.add_phrase(Phrase { strength: Strength::Head, ..phrase });
         }
         for (word, p) in modifiers {
-            index.add_phrase(
-                vec![word],
-                Meaning::Products(vec![p]),
-                Strength::Modifier,
-                Vec::new(),
-            );
+            let phrase = Phrase::new(vec![word], Meaning::Products(vec![p]));
+            index.add_phrase(Phrase { strength: Strength::Modifier, ..phrase });
         }
         index.add_variants();
         index.multi_groups = multi_groups(catalog);
@@ -170,6 +220,32 @@ impl PhraseIndex {
     /// Whether the catalog knows this word in any form, typos aside.
     pub fn knows(&self, word: &str) -> bool {
         self.ids.contains_key(word) || self.variants.contains_key(word)
+    }
+
+    /// Whether a word, or a plural or singular of it, is one the catalog's own terms
+    /// use: "cheeseburgers" at a shop with a cheeseburger.
+    fn spelled_word(&self, word: &str) -> bool {
+        let own = |id: &WordId| (*id as usize) < self.spelled;
+        self.ids.get(word).is_some_and(own)
+            || self.variants.get(word).is_some_and(|ids| ids.iter().any(own))
+    }
+
+    /// The one-word option value of these products that starts with `prefix` ("med"
+    /// for "medium"), when exactly one does; every product's hits for it.
+    pub fn value_starting_with(&self, prefix: &str, products: &[usize]) -> Option<Vec<ValueHit>> {
+        let mut found = self.phrases.iter().filter_map(|phrase| match &phrase.meaning {
+            Meaning::Value(hits)
+                if phrase.words.len() == 1
+                    && self.word(phrase.words[0]).len() > prefix.len()
+                    && self.word(phrase.words[0]).starts_with(prefix)
+                    && hits.iter().any(|hit| products.contains(&hit.product)) =>
+            {
+                Some(hits)
+            }
+            _ => None,
+        });
+        let first = found.next()?;
+        found.next().is_none().then(|| first.clone())
     }
 
     /// The option values named by this number and a unit ("750 ml"), for when the
@@ -210,6 +286,14 @@ impl PhraseIndex {
         self.common.contains(word)
     }
 
+    /// An everyday word or one of its forms: "comes" is not a typo of "cokes".
+    fn is_everyday(&self, word: &str) -> bool {
+        let stems = ["s", "es", "d", "ed", "ing"].iter().filter_map(|end| word.strip_suffix(end));
+        self.common.contains(word)
+            || is_number_word(word)
+            || stems.into_iter().any(|stem| self.common.contains(stem))
+    }
+
     fn intern_term(&mut self, term: &str) -> Vec<WordId> {
         term_words(term).into_iter().map(|word| self.intern(word)).collect()
     }
@@ -224,16 +308,10 @@ impl PhraseIndex {
         id
     }
 
-    fn add_phrase(
-        &mut self,
-        words: Vec<WordId>,
-        meaning: Meaning,
-        strength: Strength,
-        implied: Vec<ValueHit>,
-    ) {
+    fn add_phrase(&mut self, phrase: Phrase) {
         let id = self.phrases.len();
-        self.by_first.entry(words[0]).or_default().push(id);
-        self.phrases.push(Phrase { words, meaning, strength, implied });
+        self.by_first.entry(phrase.words[0]).or_default().push(id);
+        self.phrases.push(phrase);
     }
 
     /// "rootbeer", "glutenfree": shoppers run the words of a term together.
@@ -254,6 +332,80 @@ impl PhraseIndex {
         }
         joined.sort();
         joined
+    }
+
+    /// Other ways to say a product's name, read off the catalog's own names: an
+    /// inner word left out ("chicken bacon ranch", "chai latte"), "n" for "and"
+    /// ("steak n cheese"), a first word that several names share left out ("latte"
+    /// when the menu has "caffe latte", "caffe mocha" and "caffe americano"), and a
+    /// part said the way the catalog says it elsewhere ("chips and guac" when
+    /// guacamole is also called guac). Only variants that point at one product and
+    /// are no other term.
+    fn name_variants(
+        &mut self,
+        products: &HashMap<Vec<WordId>, usize>,
+        values: &HashMap<Vec<WordId>, Vec<ValueHit>>,
+        synonyms: &[Vec<Vec<WordId>>],
+    ) -> Vec<(Vec<WordId>, usize)> {
+        let mut by_first: HashMap<WordId, Vec<(usize, usize)>> = HashMap::new();
+        for (s, said) in synonyms.iter().enumerate() {
+            for (k, words) in said.iter().enumerate() {
+                if let Some(&first) = words.first() {
+                    by_first.entry(first).or_default().push((s, k));
+                }
+            }
+        }
+        let and = self.intern("and".to_owned());
+        let n = self.intern("n".to_owned());
+        let single_terms: HashSet<WordId> =
+            products.keys().filter(|words| words.len() == 1).map(|words| words[0]).collect();
+        let mut sharing: HashMap<WordId, HashSet<usize>> = HashMap::new();
+        for (words, &p) in products.iter().filter(|(words, _)| words.len() >= 2) {
+            sharing.entry(words[0]).or_default().insert(p);
+        }
+        let mut found: HashMap<Vec<WordId>, HashSet<usize>> = HashMap::new();
+        for (words, &p) in products {
+            let mut variants = Vec::new();
+            for k in (1..words.len().saturating_sub(1)).filter(|_| words.len() >= 3) {
+                let mut shorter = words.clone();
+                shorter.remove(k);
+                variants.push(shorter);
+            }
+            if words.contains(&and) {
+                variants.push(words.iter().map(|&w| if w == and { n } else { w }).collect());
+            }
+            for (i, word) in words.iter().enumerate() {
+                for &(s, k) in by_first.get(word).into_iter().flatten() {
+                    let part = &synonyms[s][k];
+                    let end = i + part.len();
+                    if part.len() >= words.len() || words.get(i..end) != Some(part.as_slice()) {
+                        continue;
+                    }
+                    for other in synonyms[s].iter().filter(|other| *other != part) {
+                        let said = words[..i].iter().chain(other).chain(&words[end..]);
+                        variants.push(said.copied().collect());
+                    }
+                }
+            }
+            let first = words[0];
+            let generic = sharing.get(&first).is_some_and(|owners| owners.len() >= 2)
+                && !single_terms.contains(&first);
+            if words.len() >= 2 && generic && words[1] != and {
+                variants.push(words[1..].to_vec());
+            }
+            for variant in variants {
+                found.entry(variant).or_default().insert(p);
+            }
+        }
+        let mut variants: Vec<(Vec<WordId>, usize)> = found
+            .into_iter()
+            .filter(|(words, owners)| {
+                owners.len() == 1 && !products.contains_key(words) && !values.contains_key(words)
+            })
+            .filter_map(|(words, owners)| owners.into_iter().next().map(|p| (words, p)))
+            .collect();
+        variants.sort();
+        variants
     }
 
     /// Words shoppers use for a product without saying its whole name: the last word
@@ -291,6 +443,17 @@ impl PhraseIndex {
                 && !text.chars().any(|c| c.is_ascii_digit())
                 && text.chars().count() >= 3
         };
+        // "burger" is also the hamburger and the cheeseburger: a head word that ends
+        // another product's last word is theirs too.
+        for (word, owners) in heads.iter_mut() {
+            let head = self.word(*word);
+            for (words, &p) in products {
+                let last = self.word(words[words.len() - 1]);
+                if last.len() > head.len() && last.ends_with(head) && !owners.contains(&p) {
+                    owners.push(p);
+                }
+            }
+        }
         heads.retain(|word, owners| {
             owners.sort_unstable();
             usable(*word)
@@ -345,6 +508,53 @@ impl PhraseIndex {
         }
     }
 
+    /// "pepper jack" for the catalog's "pepperjack", "cheese burger" for "cheeseburger":
+    /// two message words that together spell a word of the catalog's own terms become
+    /// that one word (its span covering both). `None` when nothing joins, the common
+    /// case, so the message is not copied.
+    pub fn join_split_words(
+        &self,
+        tokens: &[Token],
+        usable: &[bool],
+    ) -> Option<(Vec<Token>, Vec<bool>)> {
+        // One buffer for every pair: this runs on each message.
+        let mut both = String::new();
+        let mut joins = |i: usize| {
+            let (a, b) = (&tokens[i], &tokens[i + 1]);
+            let candidate = a.kind == TokenKind::Word
+                && b.kind == TokenKind::Word
+                && usable[i]
+                && usable[i + 1]
+                && a.text.len() >= 3
+                && b.text.len() >= 3;
+            if !candidate {
+                return false;
+            }
+            both.clear();
+            both.push_str(&a.text);
+            both.push_str(&b.text);
+            self.spelled_word(&both)
+        };
+        let first = (0..tokens.len().saturating_sub(1)).find(|&i| joins(i))?;
+        let mut joined = tokens[..first].to_vec();
+        let mut flags = usable[..first].to_vec();
+        let mut i = first;
+        while i < tokens.len() {
+            if i + 1 < tokens.len() && joins(i) {
+                let (a, b) = (&tokens[i], &tokens[i + 1]);
+                let text = format!("{}{}", a.text, b.text);
+                joined.push(Token { text, kind: TokenKind::Word, span: a.span.join(b.span) });
+                flags.push(true);
+                i += 2;
+            } else {
+                joined.push(tokens[i].clone());
+                flags.push(usable[i]);
+                i += 1;
+            }
+        }
+        Some((joined, flags))
+    }
+
     /// The catalog words a message word may stand for, with the edit distance it
     /// took: the word itself, a plural or singular form, or the closest words within
     /// one typo (two for long words). Everyday words and short words are never
@@ -359,7 +569,7 @@ impl PhraseIndex {
             return found;
         }
         let length = token.chars().count();
-        if length < 4 || self.common.contains(token) || !token.chars().all(char::is_alphabetic) {
+        if length < 4 || self.is_everyday(token) || !token.chars().all(char::is_alphabetic) {
             return Vec::new();
         }
         let limit = if length >= 8 { 2 } else { 1 };
@@ -400,10 +610,16 @@ impl PhraseIndex {
             .iter()
             .enumerate()
             .map(|(i, token)| match token.kind {
-                TokenKind::Word if usable[i] => seen
-                    .entry(token.text.as_str())
-                    .or_insert_with(|| self.word_candidates(&token.text))
-                    .clone(),
+                TokenKind::Word if usable[i] => {
+                    let mut found = seen
+                        .entry(token.text.as_str())
+                        .or_insert_with(|| self.word_candidates(&token.text))
+                        .clone();
+                    // "twelve inch" for "12 inch" (see `best_match_at` for when).
+                    let digits = spelled_digits(&token.text).and_then(|d| self.ids.get(&d));
+                    found.extend(digits.map(|&id| (id, 0)));
+                    found
+                }
                 TokenKind::Number if usable[i] => {
                     self.ids.get(&token.text).map(|id| vec![(*id, 0)]).unwrap_or_default()
                 }
@@ -435,8 +651,16 @@ impl PhraseIndex {
         let exact = candidates[start].iter().flat_map(|&(first, cost)| {
             self.by_first.get(&first).into_iter().flatten().map(move |&id| (id, cost))
         });
+        let spelled = tokens[start].kind == TokenKind::Word;
         for (id, first_cost) in exact.chain(self.abbreviated_at(start, tokens, usable)) {
             let phrase = &self.phrases[id];
+            // A spelled number stands for digits only before a unit said in full:
+            // "one l tee" is a tee in L, not "1 l".
+            let digits = self.word(phrase.words[0]).chars().all(|c| c.is_ascii_digit());
+            let unit = phrase.words.get(1).is_some_and(|&w| self.word(w).len() >= 3);
+            if spelled && digits && !unit {
+                continue;
+            }
             let Some(cost) = self.rest_cost(phrase, start, tokens, usable, candidates) else {
                 continue;
             };
@@ -508,6 +732,11 @@ impl PhraseIndex {
             }
             let said = &tokens[at].text;
             let wanted = self.word(*word);
+            // "1 liter" for the catalog's "1 l", "16 oz" for "16 ounce": a unit right
+            // after digits ("one l tee" is a tee in L).
+            if tokens[at - 1].kind == TokenKind::Number && same_unit(said, wanted) {
+                continue;
+            }
             let near = said.chars().count() == 3
                 && wanted.starts_with(said.as_str())
                 && wanted.chars().count() == 4
@@ -602,23 +831,37 @@ fn multi_groups(catalog: &Catalog) -> HashMap<Vec<String>, Vec<NamedValue>> {
     groups
 }
 
-/// The product's own option values that a term for it contains.
+/// The product's own option values that a term for it contains and its name does
+/// not: the alias "buffalo wings" says buffalo sauce, but "meatball marinara" is the
+/// name of a sub, and its marinara is no choice the shopper made.
 fn implied_values(
     words: &[WordId],
+    name: &[WordId],
     product: usize,
     values: &HashMap<Vec<WordId>, Vec<ValueHit>>,
 ) -> Vec<ValueHit> {
+    let contains = |term: &[WordId], part: &[WordId]| {
+        part.len() <= term.len() && term.windows(part.len()).any(|w| w == part)
+    };
     let mut implied: Vec<ValueHit> = values
         .iter()
         .filter(|(value_words, _)| {
             value_words.len() < words.len()
-                && words.windows(value_words.len()).any(|w| w == value_words.as_slice())
+                && contains(words, value_words)
+                && !contains(name, value_words)
         })
         .flat_map(|(_, hits)| hits.iter().filter(|hit| hit.product == product).copied())
         .collect();
     implied.sort_by_key(|hit| (hit.group, hit.value));
     implied.dedup();
     implied
+}
+
+/// Whether two words name the same unit of measure, in any of its spellings.
+fn same_unit(said: &str, wanted: &str) -> bool {
+    UNITS_OF_MEASURE
+        .iter()
+        .any(|spellings| spellings.contains(&said) && spellings.contains(&wanted) && said != wanted)
 }
 
 /// Plural and singular forms a shopper may use for a catalog word.

@@ -195,8 +195,13 @@ impl RulesExtractor {
         for range in &contact.claimed {
             usable[range.clone()].iter_mut().for_each(|flag| *flag = false);
         }
-        let matches = self.index.find_phrases(tokens, &usable);
-        let pieces = pieces(tokens, &usable, &matches, &self.index, &self.qualifiers);
+        let joined = self.index.join_split_words(tokens, &usable);
+        let (tokens, usable) = match &joined {
+            Some((tokens, usable)) => (tokens.as_slice(), usable.as_slice()),
+            None => (tokens, usable.as_slice()),
+        };
+        let matches = self.index.find_phrases(tokens, usable);
+        let pieces = pieces(tokens, usable, &matches, &self.index, &self.qualifiers);
         let items = Items { catalog: &self.catalog, index: &self.index, context };
         items.commands(&pieces, notes).into_iter().map(|(_, command)| command).collect()
     }

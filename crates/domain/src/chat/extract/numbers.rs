@@ -64,6 +64,21 @@ const PHRASES: &[(&[&str], u32)] = &[
     (&["a", "pair", "of"], 1),
 ];
 
+/// Whether a word counts on its own ("four", "twenty", "dozen"): never a typo of a
+/// catalog word ("four" is not "flour").
+pub fn is_number_word(word: &str) -> bool {
+    UNITS.iter().chain(TENS).any(|(name, _)| *name == word)
+        || PHRASES.iter().any(|(words, _)| words.len() == 1 && words[0] == word)
+}
+
+/// The digits a spelled-out number stands for inside a catalog term: "twelve inch"
+/// for "12 inch". Not "single" or "another", which only count.
+pub fn spelled_digits(word: &str) -> Option<String> {
+    let spelled =
+        UNITS.iter().chain(TENS).filter(|(name, _)| !matches!(*name, "single" | "another"));
+    spelled.into_iter().find(|(name, _)| *name == word).map(|(_, value)| value.to_string())
+}
+
 /// The quantity starting at token `at`, if any. Quantities above `u32` are capped
 /// rather than wrapped, so the draft can reject them by name.
 pub fn quantity_at(tokens: &[Token], at: usize) -> Option<Quantity> {
@@ -178,6 +193,12 @@ mod tests {
         assert_eq!((quantity.value, quantity.postfix), (2, true));
         assert_eq!(read("2x"), Some((2, 1)));
         assert_eq!(read("x 3"), Some((3, 2)));
+    }
+
+    #[test]
+    fn number_words_are_known() {
+        assert!(is_number_word("four") && is_number_word("dozen") && is_number_word("twenty"));
+        assert!(!is_number_word("flour"));
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub enum PieceKind {
         said: String,
         strength: Strength,
         implied: Vec<ValueHit>,
+        also_value: Vec<ValueHit>,
     },
     Value {
         hits: Vec<ValueHit>,
@@ -75,7 +76,20 @@ pub struct Qualifiers {
 impl Qualifiers {
     pub fn new(catalog_qualifiers: impl IntoIterator<Item = String>) -> Qualifiers {
         const SYNONYMS: &[(&str, &[&str])] = &[
-            ("extra", &["double", "more", "lots of", "a lot of", "loads of", "heavy", "xtra"]),
+            (
+                "extra",
+                &[
+                    "double",
+                    "more",
+                    "lots of",
+                    "a lot of",
+                    "loads of",
+                    "heavy",
+                    "xtra",
+                    "additional",
+                    "plenty of",
+                ],
+            ),
             ("light", &["less", "a little", "a bit of", "easy on", "easy", "lite", "not much"]),
         ];
         let mut words = HashMap::new();
@@ -148,7 +162,11 @@ pub fn pieces(
         i = end;
     }
     pronoun_ones(&mut found);
-    let mut found = colon_quantities(found);
+    let found = colon_quantities(found);
+    let mut found = merge_repeated_products(found);
+    verbs_not_values(&mut found, index);
+    abbreviated_values(&mut found, index);
+    values_over_products(&mut found);
     apply_qualifiers(&mut found);
     apply_negations(&mut found);
     found
@@ -191,12 +209,137 @@ fn pronoun_ones(pieces: &mut [Piece]) {
             next += 1;
         }
         let counts_next = pieces.get(next).is_some_and(|next| next.is_value() || next.is_product());
+        // "a small one with caramel": after an article and a describing word, "one" is
+        // the item even when its options follow.
+        let described_item = i >= 2
+            && pieces[i - 1].is_value()
+            && matches!(&pieces[i - 2].kind, PieceKind::Number(q) if q.article);
         if describes
-            && !counts_next
+            && (!counts_next || described_item)
             && pieces[i].text == "one"
             && matches!(pieces[i].kind, PieceKind::Number(_))
         {
             pieces[i].kind = PieceKind::Word("one".to_owned());
+        }
+    }
+}
+
+/// "a pizza pie", "a margherita pizza pie": two names in a row, one of them as
+/// narrow as the other or narrower, are one mention of the narrower. A shared last
+/// word after a name is the kind of thing it is: "steak and cheese subs".
+fn merge_repeated_products(pieces: Vec<Piece>) -> Vec<Piece> {
+    let mut kept: Vec<Piece> = Vec::with_capacity(pieces.len());
+    for piece in pieces {
+        if let (Some(last), PieceKind::Product { products, said, strength, .. }) =
+            (kept.last_mut(), &piece.kind)
+        {
+            if let PieceKind::Product { products: before, said: said_before, .. } = &mut last.kind {
+                let within = |a: &[usize], b: &[usize]| a.iter().all(|p| b.contains(p));
+                let kind_word = *strength == Strength::Head;
+                if kind_word || within(before, products) || within(products, before) {
+                    if !kind_word && products.len() < before.len() {
+                        before.clone_from(products);
+                    }
+                    *said_before = format!("{said_before} {said}");
+                    last.span = last.span.join(piece.span);
+                    last.text = format!("{} {}", last.text, piece.text);
+                    continue;
+                }
+            }
+        }
+        kept.push(piece);
+    }
+    kept
+}
+
+/// "can I get ...", "can we have ...": an everyday word that is also an option value
+/// ("can" the container) is the verb when a pronoun follows it.
+fn verbs_not_values(pieces: &mut [Piece], index: &PhraseIndex) {
+    for i in 0..pieces.len().saturating_sub(1) {
+        let everyday = pieces[i].is_value() && index.is_common(&pieces[i].text);
+        if everyday && pieces[i + 1].is_word(&["i", "we", "you", "u"]) {
+            pieces[i].kind = PieceKind::Word(pieces[i].text.clone());
+        }
+    }
+}
+
+/// "five med diet sprites": a value the item in its stretch cannot take, that is the
+/// start of exactly one value the item can take, is that value cut short.
+fn abbreviated_values(pieces: &mut [Piece], index: &PhraseIndex) {
+    let mut longer = Vec::new();
+    let stretch_end = |i: usize| matches!(pieces[i].kind, PieceKind::Split | PieceKind::Break);
+    for i in 0..pieces.len() {
+        let PieceKind::Value { hits, .. } = &pieces[i].kind else { continue };
+        if pieces[i].text.contains(' ') || pieces[i].text.chars().count() < 3 {
+            continue;
+        }
+        let after = (i + 1..pieces.len()).take_while(|&k| !stretch_end(k));
+        let before = (0..i).rev().take_while(|&k| !stretch_end(k));
+        let Some(item) = after.chain(before).find(|&k| pieces[k].is_product()) else { continue };
+        let PieceKind::Product { products, .. } = &pieces[item].kind else { continue };
+        if hits.iter().any(|hit| products.contains(&hit.product)) {
+            continue;
+        }
+        if let Some(hits) = index.value_starting_with(&pieces[i].text, products) {
+            longer.push((i, hits));
+        }
+    }
+    for (i, value) in longer {
+        if let PieceKind::Value { hits, .. } = &mut pieces[i].kind {
+            *hits = value;
+        }
+    }
+}
+
+/// "a burrito with steak, beans and guacamole": a word that is both a product and an
+/// option value is the value when it continues the options of an item that takes it
+/// ("with ..."), or when a qualifier or negation governs it ("extra guac"). A side
+/// of its own is said as one: "and a side of guacamole".
+fn values_over_products(pieces: &mut [Piece]) {
+    for i in 0..pieces.len() {
+        let PieceKind::Product { also_value, .. } = &pieces[i].kind else { continue };
+        if also_value.is_empty() {
+            continue;
+        }
+        let governed =
+            i > 0 && matches!(pieces[i - 1].kind, PieceKind::Qualifier(_) | PieceKind::Negation);
+        let mut with = false;
+        let mut describes = false;
+        for k in (0..i).rev() {
+            match &pieces[k].kind {
+                PieceKind::Value { .. }
+                | PieceKind::Qualifier(_)
+                | PieceKind::Negation
+                | PieceKind::Split => {}
+                // "with", "that has", "topped with", "including": options follow.
+                PieceKind::Word(word)
+                    if matches!(
+                        word.as_str(),
+                        "with" | "has" | "have" | "having" | "including" | "topped"
+                    ) =>
+                {
+                    with = true
+                }
+                // "a burrito along with ...", "a bowl that comes with ...".
+                PieceKind::Word(_) if with => {}
+                PieceKind::Word(word)
+                    if matches!(
+                        word.as_str(),
+                        "the" | "some" | "add" | "both" | "all" | "each"
+                    ) => {}
+                PieceKind::Product { products, .. } => {
+                    describes =
+                        with && also_value.iter().any(|hit| products.contains(&hit.product));
+                    break;
+                }
+                _ => break,
+            }
+        }
+        // "guacamole on the side", "guac as a side": the side itself.
+        let side = pieces[i + 1..].iter().take(3).any(|p| p.is_word(&["side"]));
+        if (governed || describes) && !side {
+            let hits = also_value.clone();
+            pieces[i].kind = PieceKind::Value { hits, qualifier: None, exclude: false };
         }
     }
 }
@@ -243,6 +386,7 @@ fn phrase_piece(tokens: &[Token], hit: &PhraseMatch, index: &PhraseIndex) -> Pie
                 said: said.join(" "),
                 strength: phrase.strength,
                 implied: phrase.implied.clone(),
+                also_value: phrase.also_value.clone(),
             }
         }
         Meaning::Value(hits) => {
@@ -325,6 +469,12 @@ fn apply_qualifiers(pieces: &mut [Piece]) {
     }
 }
 
+/// Words between a negation and what it leaves out, anywhere in its list.
+const NEGATION_FILLERS: &[&str] = &["the", "any", "more", "on", "my"];
+/// Words only between a negation and its first value: "do not add any ham", "don't
+/// want it on thin crust" (after a value, "add" starts something else).
+const NEGATION_LEADS: &[&str] = &["it", "adding", "add", "have", "put", "of"];
+
 /// A negation leaves out the values after it, across "and"/"or"/"," ("no onions or
 /// olives"), until something else starts.
 fn apply_negations(pieces: &mut [Piece]) {
@@ -343,8 +493,14 @@ fn apply_negations(pieces: &mut [Piece]) {
                     seen_value = true;
                 }
                 PieceKind::Split if seen_value => {}
-                PieceKind::Word(word)
-                    if matches!(word.as_str(), "the" | "any" | "more" | "on" | "my") => {}
+                // "no extra cheese" leaves out the extra; "no onions, extra cheese" stops.
+                PieceKind::Qualifier(_) if !seen_value => {}
+                // "without a thin crust", "don't want it on thin crust", "without adding
+                // ham".
+                PieceKind::Number(q) if q.article && !seen_value => {}
+                PieceKind::Word(word) if NEGATION_FILLERS.contains(&word.as_str()) => {}
+                PieceKind::Word(word) if !seen_value && NEGATION_LEADS.contains(&word.as_str()) => {
+                }
                 _ => break,
             }
             at += 1;
@@ -388,6 +544,39 @@ mod tests {
         assert_eq!(flags, [true, true]);
         let kinds = read("hold the onions");
         assert_eq!(kinds.iter().filter_map(excluded).collect::<Vec<_>>(), [true]);
+    }
+
+    #[test]
+    fn negation_verbs_beyond_no() {
+        for message in [
+            "pizza but avoid onions",
+            "pizza but not onions",
+            "pizza, leave off the onions",
+            "pizza minus the onions",
+            "pizza, skip the onions",
+            "pizza and do not add any onions",
+            "pizza but i don't want it on thin crust",
+            "pizza without a thin crust",
+        ] {
+            let flags: Vec<bool> = read(message).iter().filter_map(excluded).collect();
+            assert_eq!(flags, [true], "{message}");
+        }
+        let kinds = read("without onions and with olives and add ham");
+        assert_eq!(kinds.iter().filter_map(excluded).collect::<Vec<_>>(), [true, false, false]);
+    }
+
+    #[test]
+    fn no_extra_leaves_out_the_extra() {
+        let kinds = read("no extra cheese");
+        assert!(kinds.iter().any(|k| matches!(
+            k,
+            PieceKind::Value { qualifier: Some(q), exclude: true, .. } if q == "extra"
+        )));
+        let kinds = read("additional cheese");
+        assert!(kinds.iter().any(|k| matches!(
+            k,
+            PieceKind::Value { qualifier: Some(q), exclude: false, .. } if q == "extra"
+        )));
     }
 
     #[test]

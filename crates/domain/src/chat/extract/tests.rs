@@ -3,7 +3,7 @@ use crate::chat::command::{
     AddressMention, ChoiceMention, Command, ItemMention, ItemRef, ProductRef,
 };
 use crate::chat::draft::Draft;
-use crate::chat::tests::demo_catalog;
+use crate::chat::tests::{demo_catalog, shop_catalog};
 
 fn extractor() -> RulesExtractor {
     RulesExtractor::new(&demo_catalog())
@@ -348,4 +348,262 @@ fn all_the_values_of_a_group() {
     assert_eq!(knots.product, known("GARLIC-KNOTS"));
     let dips: Vec<&str> = knots.choices.iter().map(|c| c.value.as_str()).collect();
     assert_eq!(dips, ["marinara", "ranch", "garlic butter"]);
+}
+
+/// The first line a message adds, read against one of `eval/shops/`.
+fn shop_item(shop: &str, message: &str) -> ItemMention {
+    let extractor = RulesExtractor::new(&shop_catalog(shop));
+    let found = extractor.extract(message, &DraftContext::empty()).commands;
+    added(found.first().expect("a command")).clone()
+}
+
+#[test]
+fn a_product_name_implies_none_of_its_words_as_options() {
+    let sub = shop_item("sandwich", "a meatball marinara on wheat");
+    assert_eq!(sub.product, known("MEATBALL_MARINARA"));
+    assert_eq!(sub.choices, [choice("bread", "wheat")]);
+    let sub = shop_item("sandwich", "a chicken & bacon ranch with extra bacon");
+    assert_eq!(
+        sub.choices,
+        [ChoiceMention { qualifier: Some("extra".into()), ..choice("topping", "bacon") }]
+    );
+    // An alias that says more than the name still implies it.
+    assert_eq!(added(&commands("buffalo wings")[0]).choices, [choice("sauce", "buffalo")]);
+}
+
+#[test]
+fn names_said_shorter_or_split_differently() {
+    let sub = shop_item("sandwich", "a chicken bacon ranch");
+    assert_eq!((sub.product, sub.choices), (known("CHICKEN_BACON_RANCH"), vec![]));
+    assert_eq!(shop_item("sandwich", "a steak n cheese").product, known("STEAK_CHEESE"));
+    let sub = shop_item("sandwich", "a tuna with pepper jack");
+    assert_eq!(sub.choices, [choice("cheese", "pepperjack")]);
+    assert_eq!(shop_item("coffee", "a latte").product, known("LATTE"));
+    assert_eq!(shop_item("coffee", "a chai latte").product, known("CHAI"));
+    assert_eq!(shop_item("coffee", "a mocha").product, known("MOCHA"));
+}
+
+#[test]
+fn a_side_that_is_also_a_topping_is_the_topping_of_the_item_described() {
+    let extractor = RulesExtractor::new(&shop_catalog("burrito"));
+    let read = |message: &str| extractor.extract(message, &DraftContext::empty()).commands;
+    let found = read("a burrito with steak, black beans and guacamole");
+    assert_eq!(found.len(), 1);
+    let burrito = added(&found[0]);
+    assert!(burrito.choices.contains(&choice("topping", "guacamole")));
+    let extra = added(&read("a bowl with chicken and extra guac")[0]).choices.clone();
+    assert!(extra.contains(&ChoiceMention {
+        qualifier: Some("extra".into()),
+        ..choice("topping", "guacamole")
+    }));
+    let found = read("a steak burrito and a side of guacamole");
+    assert_eq!(added(&found[1]).product, known("GUACAMOLE"));
+    for message in
+        ["a burrito along with chicken and guacamole", "a burrito that has chicken and guacamole"]
+    {
+        let found = read(message);
+        assert_eq!(found.len(), 1, "{message}: {found:?}");
+        assert!(added(&found[0]).choices.contains(&choice("topping", "guacamole")));
+    }
+}
+
+#[test]
+fn a_count_before_options_listed_with_and_counts_the_product_after_them() {
+    let found = commands("two large mushroom and onion veggie pizzas");
+    assert_eq!(found.len(), 1, "{found:?}");
+    let pizzas = added(&found[0]);
+    assert_eq!((pizzas.product.clone(), pizzas.quantity), (known("PIZZA-VEG"), Some(2)));
+    assert_eq!(pizzas.choices.len(), 3, "{:?}", pizzas.choices);
+}
+
+#[test]
+fn a_product_left_unsaid_is_the_only_one_that_takes_the_options() {
+    let shake = shop_item("burger", "two large chocolate please");
+    assert_eq!((shake.product, shake.quantity), (known("SHAKE"), Some(2)));
+    assert_eq!(shake.choices, [choice("size", "large"), choice("flavor", "chocolate")]);
+    // Three pizzas take ham: ask rather than guess.
+    assert!(!commands("a large with ham").iter().any(|c| matches!(c, Command::AddItem(_))));
+    // A draft line that takes the options is edited instead.
+    let found = commands_after(&["a veggie pizza"], "no onions");
+    assert!(matches!(found[..], [Command::SetChoices { .. }]), "{found:?}");
+}
+
+#[test]
+fn options_before_the_next_count_finish_the_list_of_the_item_before() {
+    let found = commands("a veggie pizza with ham and olives one large pepperoni pizza");
+    assert_eq!(found.len(), 2, "{found:?}");
+    let veggie = added(&found[0]);
+    assert!(veggie.choices.contains(&choice("topping", "olives")), "{:?}", veggie.choices);
+    let pepperoni = added(&found[1]);
+    assert_eq!(pepperoni.choices, [choice("size", "large")]);
+}
+
+#[test]
+fn an_article_in_a_list_of_options_is_no_new_item() {
+    let extractor = RulesExtractor::new(&shop_catalog("coffee"));
+    let message = "two lattes with oat milk and an extra shot";
+    let found = extractor.extract(message, &DraftContext::empty()).commands;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(added(&found[0]).quantity, Some(2));
+    assert!(added(&found[0]).choices.contains(&choice("style", "extra shot")));
+}
+
+#[test]
+fn two_names_of_one_product_in_a_row_are_one_item() {
+    let found = commands("one margherita pizza pie with ham");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(added(&found[0]).product, known("PIZZA-MARG"));
+}
+
+#[test]
+fn everyday_words_that_are_values_read_as_words_where_they_are_words() {
+    // A value named like a verb ("can" the container) before a pronoun is the verb.
+    let json = r#"{"currency": "USD", "products": [{"sku": "COLA", "name": "cola",
+        "price": 200, "options": [{"name": "container", "kind": "single",
+        "values": [{"name": "can"}, {"name": "bottle"}]}]}]}"#;
+    let extractor = RulesExtractor::new(&Catalog::from_json(json).unwrap());
+    let read = |message: &str| extractor.extract(message, &DraftContext::empty()).commands;
+    assert_eq!(added(&read("can i get two colas")[0]).choices, []);
+    assert_eq!(added(&read("two colas in cans")[0]).choices, [choice("container", "can")]);
+    // A negation is never corrected into a catalog word: "skip" is not "skim".
+    let coffee = shop_item("coffee", "a mocha, skip the whipped cream");
+    assert_eq!(
+        coffee.choices,
+        [ChoiceMention { exclude: true, ..choice("topping", "whipped cream") }]
+    );
+}
+
+#[test]
+fn a_value_named_after_its_group_can_be_said_without_the_group() {
+    let json = r#"{"currency": "USD", "products": [{"sku": "PIE", "name": "pie",
+        "price": 900, "options": [{"name": "size", "kind": "single",
+        "values": [{"name": "lunch size"}, {"name": "party size"}]}]}]}"#;
+    let extractor = RulesExtractor::new(&Catalog::from_json(json).unwrap());
+    let found = extractor.extract("two lunch pies", &DraftContext::empty()).commands;
+    assert_eq!(added(&found[0]).choices, [choice("size", "lunch size")]);
+}
+
+#[test]
+fn a_shared_last_word_after_a_name_says_what_kind_of_thing_it_is() {
+    let sub = shop_item("sandwich", "two steak and cheese subs on white");
+    assert_eq!((sub.product, sub.quantity), (known("STEAK_CHEESE"), Some(2)));
+    assert_eq!(sub.choices, [choice("bread", "white")]);
+}
+
+#[test]
+fn forms_of_everyday_words_are_not_typos() {
+    let found = commands("a margherita pizza that comes with olives");
+    assert_eq!(found.len(), 1, "{found:?}");
+}
+
+#[test]
+fn a_number_word_is_never_a_typo() {
+    let burritos = shop_item("burrito", "four steak burritos");
+    assert_eq!((burritos.quantity, burritos.choices), (Some(4), vec![choice("protein", "steak")]));
+}
+
+#[test]
+fn a_spelled_number_before_a_unit_is_the_catalog_value_with_digits() {
+    let subs = shop_item("sandwich", "two twelve inch tunas");
+    assert_eq!((subs.quantity, subs.choices), (Some(2), vec![choice("size", "footlong")]));
+    let tee = added(&commands("one l tee in black")[0]).clone();
+    assert_eq!((tee.quantity, tee.choices.len()), (Some(1), 2), "{:?}", tee.choices);
+}
+
+#[test]
+fn a_kind_of_thing_after_a_name_is_no_other_product() {
+    let sub = shop_item("sandwich", "a meatball marinara sandwich please");
+    assert_eq!(sub.product, known("MEATBALL_MARINARA"));
+    // Another word still names a product the shop may not have.
+    let found = commands("a coke zero");
+    assert!(
+        matches!(&found[0], Command::AddItem(item) if matches!(item.product, ProductRef::Unknown { .. }))
+    );
+}
+
+#[test]
+fn a_part_of_a_name_may_be_said_the_way_the_catalog_says_it_elsewhere() {
+    let side = shop_item("burrito", "two chips and guac");
+    assert_eq!((side.product, side.quantity), (known("CHIPS_GUAC"), Some(2)));
+}
+
+#[test]
+fn a_head_word_is_also_every_product_whose_name_ends_in_it() {
+    let extractor = RulesExtractor::new(&shop_catalog("burger"));
+    let found = extractor.extract("a burger", &DraftContext::empty()).commands;
+    let [Command::AddItem(item)] = &found[..] else { panic!("{found:?}") };
+    let ProductRef::Ambiguous { candidates, .. } = &item.product else { panic!("{item:?}") };
+    assert!(candidates.contains(&sku("HAMBURGER")) && candidates.contains(&sku("VEGGIE_BURGER")));
+}
+
+#[test]
+fn a_side_said_as_a_side_stays_a_side() {
+    let extractor = RulesExtractor::new(&shop_catalog("burrito"));
+    let read = |message: &str| extractor.extract(message, &DraftContext::empty()).commands;
+    let found = read("a burrito with carnitas, and guacamole on the side");
+    assert_eq!(added(&found[1]).product, known("GUACAMOLE"));
+    let found = read("a chicken burrito and a steak burrito, both with guac");
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(added(&found[1]).choices.contains(&choice("topping", "guacamole")));
+}
+
+#[test]
+fn a_unit_may_be_spelled_out_or_abbreviated() {
+    let json = r#"{"currency": "USD", "products": [{"sku": "SODA", "name": "soda",
+        "price": 200, "options": [{"name": "volume", "kind": "single",
+        "values": [{"name": "12 oz"}, {"name": "16 oz"}]}]}]}"#;
+    let extractor = RulesExtractor::new(&Catalog::from_json(json).unwrap());
+    let found = extractor.extract("two sodas, 16 ounces", &DraftContext::empty()).commands;
+    let soda = added(&found[0]);
+    assert_eq!((soda.quantity, soda.choices.clone()), (Some(2), vec![choice("volume", "16 oz")]));
+    // Alone, "l" is still the size L.
+    let tee = added(&commands("a black tee in l")[0]).clone();
+    assert!(tee.choices.contains(&choice("size", "l")));
+}
+
+#[test]
+fn another_like_it_with_a_list_of_its_own_does_not_add_the_first_ones_list() {
+    let found = commands("a large veggie pizza with ham and a small one with olives");
+    assert_eq!(found.len(), 2, "{found:?}");
+    let small = added(&found[1]);
+    assert!(small.choices.contains(&choice("topping", "olives")));
+    assert!(!small.choices.contains(&choice("topping", "ham")), "{:?}", small.choices);
+    assert!(small.choices.contains(&choice("size", "small")));
+}
+
+#[test]
+fn only_a_different_single_choice_makes_an_article_in_a_list_another_item() {
+    let extractor = RulesExtractor::new(&shop_catalog("coffee"));
+    let read = |message: &str| extractor.extract(message, &DraftContext::empty()).commands;
+    let found = read("a latte with vanilla and an extra shot but no caramel");
+    assert_eq!(found.len(), 1, "{found:?}");
+    let excluded = ChoiceMention { exclude: true, ..choice("syrup", "caramel") };
+    assert!(added(&found[0]).choices.contains(&excluded));
+}
+
+#[test]
+fn two_words_that_spell_a_catalog_word_are_that_word() {
+    // Both words are catalog words too: cheese a topping, burger the veggie burger.
+    let json = r#"{"currency": "USD", "products": [
+        {"sku": "CHEESEBURGER", "name": "cheeseburger", "price": 600, "options": [
+            {"name": "topping", "kind": "multi", "values": [{"name": "cheese"}, {"name": "bacon"}]}]},
+        {"sku": "VEGGIE", "name": "veggie burger", "price": 600}]}"#;
+    let extractor = RulesExtractor::new(&Catalog::from_json(json).unwrap());
+    let found = extractor.extract("two cheese burgers with bacon", &DraftContext::empty()).commands;
+    let burgers = added(&found[0]);
+    assert_eq!((burgers.product.clone(), burgers.quantity), (known("CHEESEBURGER"), Some(2)));
+    assert_eq!(burgers.choices, [choice("topping", "bacon")]);
+}
+
+#[test]
+fn a_value_the_item_cannot_take_may_be_one_it_can_cut_short() {
+    let json = r#"{"currency": "USD", "products": [
+        {"sku": "PIE", "name": "pie", "price": 900, "options": [
+            {"name": "style", "kind": "multi", "values": [{"name": "med", "aliases": ["mediterranean"]}]}]},
+        {"sku": "SODA", "name": "soda", "price": 200, "options": [
+            {"name": "size", "kind": "single", "values": [{"name": "small"}, {"name": "medium"}]}]}]}"#;
+    let extractor = RulesExtractor::new(&Catalog::from_json(json).unwrap());
+    let read = |message: &str| extractor.extract(message, &DraftContext::empty()).commands;
+    assert_eq!(added(&read("five med sodas")[0]).choices, [choice("size", "medium")]);
+    assert_eq!(added(&read("a med pie")[0]).choices, [choice("style", "med")]);
 }

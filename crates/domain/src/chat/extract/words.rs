@@ -62,8 +62,36 @@ pub const NOT_PRODUCTS: &[&str] = &[
     "size", "colors", "color", "options", "option", "points", "credit", "credits",
 ];
 
+/// Everyday names for kinds of thing a shop sells: after a product's name they say
+/// what it is ("a meatball marinara sandwich"), not that it is another product the
+/// way "coke zero" is.
+#[rustfmt::skip]
+pub const KIND_WORDS: &[&str] = &[
+    "sandwich", "sandwiches", "sub", "subs", "hoagie", "hoagies", "drink", "drinks", "soda",
+    "sodas", "beverage", "beverages", "pizza", "pizzas", "pie", "pies", "burger", "burgers",
+    "bowl", "bowls", "dish", "dishes", "shirt", "shirts", "item", "items",
+];
+
+/// Spellings of the same unit of measure, as option values use them after a number.
+#[rustfmt::skip]
+pub const UNITS_OF_MEASURE: &[&[&str]] = &[
+    &["l", "liter", "liters", "litre", "litres", "ltr"],
+    &["ml", "milliliter", "milliliters", "millilitre", "millilitres"],
+    &["oz", "ounce", "ounces"],
+    &["inch", "inches", "in", "inchs"],
+    &["cm", "centimeter", "centimeters", "centimetre", "centimetres"],
+    &["g", "gram", "grams", "gr"],
+    &["kg", "kilo", "kilos", "kilogram", "kilograms"],
+    &["lb", "lbs", "pound", "pounds"],
+    &["pc", "pcs", "piece", "pieces"],
+];
+
 /// Words that make the following product or option a thing to leave out.
-pub const NEGATIONS: &[&str] = &["no", "without", "minus", "sans", "nix", "hold", "skip", "w/o"];
+#[rustfmt::skip]
+pub const NEGATIONS: &[&str] = &[
+    "no", "without", "minus", "sans", "nix", "hold", "skip", "w/o", "avoid", "not", "except",
+    "excluding", "exclude", "omit",
+];
 
 /// Words that split a message into separate item mentions.
 pub const SPLITTERS: &[&str] = &["and", "plus", "also", "then", "or", "n", "nd"];

@@ -6,7 +6,7 @@ use crate::chat::command::ChoiceMention;
 
 use super::super::index::ValueHit;
 use super::super::pieces::{Piece, PieceKind};
-use super::segment::{first_number, Mention, Target};
+use super::segment::{first_number, Mention, Mode, Target};
 use super::Items;
 
 impl Items<'_> {
@@ -56,6 +56,52 @@ impl Items<'_> {
             mention.values.sort_unstable();
         }
         orphans
+    }
+
+    /// "a thin crust with tuna and no peppers", "two large pepperoni": a counted item
+    /// with options and no product is the one product that takes all of them, when
+    /// no item named in the message or already in the draft could take them instead.
+    /// Where several products could, nothing is guessed (the shopper gets asked).
+    pub(super) fn implied_products(&self, pieces: &[Piece], mentions: &mut [Mention]) {
+        for m in 0..mentions.len() {
+            let mention = &mentions[m];
+            let counted = first_number(pieces, mention.pieces.clone()).is_some();
+            if mention.target != Target::Nothing
+                || mention.mode != Mode::Add
+                || mention.question
+                || !counted
+                || mention.values.is_empty()
+            {
+                continue;
+            }
+            let takers =
+                |products: &[usize]| mention.values.iter().any(|&v| accepts(pieces, products, v));
+            let named = (0..mentions.len()).any(|k| {
+                k != m && {
+                    let products = self.products_of(pieces, mentions, k);
+                    !products.is_empty() && takers(&products)
+                }
+            });
+            let in_draft = self.context.lines.iter().any(|line| {
+                let p = self.catalog.products.iter().position(|p| p.sku == line.sku);
+                p.is_some_and(|p| takers(&[p]))
+            });
+            if named || in_draft {
+                continue;
+            }
+            let mut candidates: Vec<usize> =
+                value_hits(pieces, mention.values[0]).iter().map(|hit| hit.product).collect();
+            for &v in &mention.values[1..] {
+                let hits = value_hits(pieces, v);
+                candidates.retain(|p| hits.iter().any(|hit| hit.product == *p));
+            }
+            candidates.sort_unstable();
+            candidates.dedup();
+            if let [product] = candidates[..] {
+                mentions[m].target = Target::Implied(product);
+                mentions[m].quantity = first_number(pieces, mentions[m].pieces.clone());
+            }
+        }
     }
 
     /// The item a stray value most likely belongs to: items in the same stretch first,
@@ -114,6 +160,7 @@ impl Items<'_> {
                 _ => Vec::new(),
             },
             Target::Like(other) if *other != m => self.products_of(pieces, mentions, *other),
+            Target::Implied(p) => vec![*p],
             Target::Line(line) => self
                 .context
                 .lines
@@ -167,12 +214,9 @@ impl Items<'_> {
         let qualifier = qualifier.and_then(|q| {
             group.qualifiers.iter().find(|allowed| allowed.eq_ignore_ascii_case(q)).cloned()
         });
-        ChoiceMention {
-            group: group.name.clone(),
-            value: value.name.clone(),
-            qualifier: qualifier.filter(|_| !exclude),
-            exclude,
-        }
+        // An excluded value keeps its qualifier: "no extra cheese" leaves out only the
+        // extra.
+        ChoiceMention { group: group.name.clone(), value: value.name.clone(), qualifier, exclude }
     }
 
     /// What the mention says about options: values its product term implies ("buffalo

@@ -15,7 +15,8 @@ use crate::sku::Sku;
 
 use super::index::{PhraseIndex, ValueHit};
 use super::pieces::{Piece, PieceKind};
-use super::words::{ADD_WORDS, CHANGE_WORDS, NOT_PRODUCTS, QUANTITY_FILLERS, REMOVE_WORDS};
+use super::words::REMOVE_WORDS;
+use super::words::{ADD_WORDS, CHANGE_WORDS, KIND_WORDS, NOT_PRODUCTS, QUANTITY_FILLERS};
 use super::{DraftContext, Note, NoteCode, Resolved};
 use segment::{chunks, first_number, mention, modes, ordering_verb_before, questions};
 use segment::{split_after_product, split_between_products};
@@ -41,10 +42,13 @@ impl Items<'_> {
         // Mentions that point at other items take their product first, so that
         // options can then find every item they may belong to.
         self.resolve_ellipses(pieces, &mut mentions);
+        self.counted_lists(pieces, &mut mentions);
         self.trailing_counts(pieces, &mut mentions);
         self.resolve_pronouns(pieces, &mut mentions);
+        self.implied_products(pieces, &mut mentions);
         self.distribute(pieces, &mut mentions, &mut commands);
         self.absorb_repeats(pieces, &mut mentions);
+        self.continued_lists(pieces, &mut mentions);
         let orphans = self.attach_values(pieces, &mut mentions);
         self.corrections(pieces, &mut mentions, &mut commands);
         self.swaps(pieces, &mut mentions, &mut commands);
@@ -135,6 +139,7 @@ impl Items<'_> {
             && word.chars().all(char::is_alphabetic)
             && !self.index.is_common(word)
             && !self.index.knows(word)
+            && !KIND_WORDS.contains(&word)
             && !ADD_WORDS.contains(&word)
             && !CHANGE_WORDS.contains(&word)
             && !REMOVE_WORDS.contains(&word);
@@ -182,6 +187,7 @@ impl Items<'_> {
                 self.context.lines.get(*line).map(|l| ProductRef::Known(l.sku.clone()))
             }
             Target::Unknown(product) => Some(product.clone()),
+            Target::Implied(p) => Some(ProductRef::Known(self.catalog.products[*p].sku.clone())),
             _ => None,
         }
     }
@@ -204,8 +210,12 @@ impl Items<'_> {
             }
             _ => mentions[m].carried.clone(),
         };
-        let mut choices = inherited;
-        for choice in self.own_choices(pieces, mentions, m) {
+        let own = self.own_choices(pieces, mentions, m);
+        // "... with ham, and a small one with pepperoni": a list of its own replaces the
+        // other item's list of that group rather than adding to it.
+        let mut choices: Vec<ChoiceMention> =
+            inherited.into_iter().filter(|c| !own.iter().any(|o| o.group == c.group)).collect();
+        for choice in own {
             self.merge_choice(&products, &mut choices, choice);
         }
         choices

@@ -3,11 +3,13 @@
 //! already named), "make it a diet coke" and "swap the coke for a diet coke" (one
 //! item in place of another).
 
+use crate::catalog::GroupKind;
 use crate::chat::command::{ChoiceMention, Command, ItemMention, ItemRef, ProductRef, Span};
 
 use super::super::pieces::{Piece, PieceKind};
 use super::super::words::QUANTITY_FILLERS;
 use super::super::Resolved;
+use super::attach::value_hits;
 use super::segment::{first_number, Mention, Mode, Target};
 use super::Items;
 
@@ -45,6 +47,87 @@ impl Items<'_> {
                 mentions[m].target = Target::Piece(p);
                 mentions[m].quantity = first_number(pieces, mentions[m].pieces.clone());
             }
+        }
+    }
+
+    /// "two large chicken and mushroom pizzas": a count and options, then more options
+    /// after "and" ending in the product, without a count of its own, are one item
+    /// whose options were listed before its name.
+    pub(super) fn counted_lists(&self, pieces: &[Piece], mentions: &mut [Mention]) {
+        let only_options = |mention: &Mention| {
+            mention.pieces.clone().all(|i| {
+                matches!(pieces[i].kind, PieceKind::Value { .. } | PieceKind::Qualifier(_))
+            })
+        };
+        for m in 0..mentions.len() {
+            let bare = &mentions[m];
+            let range = bare.pieces.clone();
+            let counted = matches!(pieces[range.start].kind, PieceKind::Number(_))
+                && range.len() >= 2
+                && (range.start + 1..range.end).all(|i| {
+                    matches!(pieces[i].kind, PieceKind::Value { .. } | PieceKind::Qualifier(_))
+                });
+            if bare.target != Target::Nothing || bare.mode != Mode::Add || !counted {
+                continue;
+            }
+            let Some(k) = (m + 1..mentions.len()).find(|&k| mentions[k].target != Target::Nothing)
+            else {
+                continue;
+            };
+            let Target::Piece(p) = mentions[k].target else { continue };
+            let named_after_options = (mentions[k].pieces.start..p).all(|i| {
+                matches!(pieces[i].kind, PieceKind::Value { .. } | PieceKind::Qualifier(_))
+            });
+            if mentions[k].quantity.is_some()
+                || !named_after_options
+                || !(m + 1..k).all(|j| only_options(&mentions[j]))
+            {
+                continue;
+            }
+            let products = self.products_at(pieces, p);
+            let values: Vec<usize> = (m..k).flat_map(|j| mentions[j].values.clone()).collect();
+            let fits = values
+                .iter()
+                .all(|&v| value_hits(pieces, v).iter().any(|hit| products.contains(&hit.product)));
+            if !fits {
+                continue;
+            }
+            mentions[k].quantity = first_number(pieces, range);
+            mentions[k].values.extend(values);
+            for mention in &mut mentions[m..k] {
+                mention.values.clear();
+                mention.absorbed = true;
+            }
+        }
+    }
+
+    /// "a pizza with ham and black olives one medium pizza with ...": options before
+    /// the count of the next item, after "and", finish the list of the item before.
+    pub(super) fn continued_lists(&self, pieces: &[Piece], mentions: &mut [Mention]) {
+        for m in 1..mentions.len() {
+            let Target::Piece(p) = mentions[m].target else { continue };
+            let start = mentions[m].pieces.start;
+            let Some(count) = (start..p).find(|&i| matches!(pieces[i].kind, PieceKind::Number(_)))
+            else {
+                continue;
+            };
+            let leading: Vec<usize> =
+                mentions[m].values.iter().copied().filter(|&v| v < count).collect();
+            let Some(earlier) = (0..m).rev().find(|&k| mentions[k].target != Target::Nothing)
+            else {
+                continue;
+            };
+            let Target::Piece(q) = mentions[earlier].target else { continue };
+            let takes = self.products_at(pieces, q);
+            let fits = leading
+                .iter()
+                .all(|&v| value_hits(pieces, v).iter().any(|hit| takes.contains(&hit.product)));
+            let other_stretch = mentions[earlier].chunk != mentions[m].chunk;
+            if leading.is_empty() || !fits || !other_stretch {
+                continue;
+            }
+            mentions[m].values.retain(|v| !leading.contains(v));
+            mentions[earlier].values.extend(leading);
         }
     }
 
@@ -111,11 +194,26 @@ impl Items<'_> {
                 m += 1;
                 continue;
             };
+            let products = self.products_at(pieces, p);
+            // "a pizza with ham and a thin crust": after options listed with "with",
+            // "a" and more options go on with the list, unless they contradict it.
+            let listing = mentions[m].pieces.clone().any(|i| pieces[i].is_word(&["with"]));
             let parts: Vec<usize> = (m + 1..mentions.len())
                 .take_while(|&k| {
                     let part = &mentions[k];
+                    let article = first_number(pieces, part.pieces.clone())
+                        .is_some_and(|(_, article)| article);
+                    let goes_on = listing
+                        && article
+                        && !self.contrast_single(
+                            pieces,
+                            &products,
+                            &part.values,
+                            &mentions[m].values,
+                        );
                     part.target == Target::Nothing
                         && !part.values.is_empty()
+                        && !goes_on
                         && part
                             .pieces
                             .clone()
@@ -126,7 +224,6 @@ impl Items<'_> {
                 m += 1;
                 continue;
             }
-            let products = self.products_at(pieces, p);
             let counts: Vec<(u32, bool)> = parts
                 .iter()
                 .map(|&k| first_number(pieces, mentions[k].pieces.clone()).unwrap_or((1, true)))
@@ -389,6 +486,31 @@ impl Items<'_> {
                 let a = self.choice_for(pieces, products, v);
                 let b = self.choice_for(pieces, products, w);
                 matches!((a, b), (Some(a), Some(b)) if a.group == b.group && a.value != b.value)
+            })
+        })
+    }
+
+    /// Whether the two lists choose different values of a group that holds one: "a
+    /// large ... and a small" is another item, "with ham and a thin crust, no onions"
+    /// is not.
+    fn contrast_single(
+        &self,
+        pieces: &[Piece],
+        products: &[usize],
+        these: &[usize],
+        those: &[usize],
+    ) -> bool {
+        let single = |group: &str| {
+            products.iter().any(|&p| {
+                self.catalog.products[p].option(group).is_some_and(|g| g.kind == GroupKind::Single)
+            })
+        };
+        these.iter().any(|&v| {
+            those.iter().any(|&w| {
+                let a = self.choice_for(pieces, products, v);
+                let b = self.choice_for(pieces, products, w);
+                matches!((a, b), (Some(a), Some(b))
+                    if a.group == b.group && a.value != b.value && !a.exclude && single(&a.group))
             })
         })
     }

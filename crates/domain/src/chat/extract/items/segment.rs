@@ -26,6 +26,9 @@ pub enum Target {
     Like(usize),
     /// The same product as this line of the draft: "one more".
     Line(usize),
+    /// The only product (catalog index) that takes every option said: "a large with
+    /// pineapple" at a shop where only the pizza has pineapple.
+    Implied(usize),
     /// "two burritos", with the products it might have meant.
     Unknown(crate::chat::command::ProductRef),
     Nothing,
