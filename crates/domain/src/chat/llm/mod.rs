@@ -3,8 +3,8 @@
 //! wording of a reply may be shown.
 //!
 //! ```text
-//! catalog ─► tools() ─┐
-//! order ─► system_prompt() ─┴► (server: OpenAI-compatible chat call) ─► tool calls
+//! catalog, order, message ─► Selection (+ search_catalog results) ─► turn_tools() ─┐
+//!                      order ─► selection_prompt() ─┴► (server: chat call) ─► tool calls
 //!   ─► parse_tool_calls() ─► Extraction ─► take_turn_with() (the same validator)
 //!   ─► template reply ─► facts() ─► (server: optional phrasing call) ─► checked_reply()
 //! ```
