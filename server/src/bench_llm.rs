@@ -8,7 +8,6 @@
 use std::{
     fmt,
     path::PathBuf,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -17,7 +16,6 @@ use axum::{http::header, routing::post, Router};
 use gapless_domain::{
     catalog::Catalog,
     chat::{
-        llm::{tools, ToolSpec},
         turn::{take_turn, take_turn_with, TurnInput},
         RulesExtractor,
     },
@@ -115,7 +113,6 @@ pub async fn run(args: &BenchLlmArgs) -> anyhow::Result<Report> {
     .settings("bench-llm")?;
     let model = llm::openai_extractor(&settings, None)?;
     let rules = RulesExtractor::new(&catalog);
-    let tools: Arc<[ToolSpec]> = tools(&catalog).into();
     let stock = StockLevels::default();
     let order = OrderState::new(catalog.currency);
     let input = TurnInput {
@@ -133,7 +130,7 @@ pub async fn run(args: &BenchLlmArgs) -> anyhow::Result<Report> {
     let mut rules_times = Vec::with_capacity(args.turns);
     for i in 0..warm_up + args.turns {
         let started = Instant::now();
-        let proposal = model.propose(&catalog, tools.clone(), &order, &args.message).await;
+        let proposal = model.propose(&rules, &order, &args.message).await;
         let extraction = proposal.extraction().cloned().with_context(|| {
             format!("the fake model's answer was not usable: {:?}", proposal.fallback)
         })?;

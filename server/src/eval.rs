@@ -10,7 +10,6 @@ use gapless_domain::{
     catalog::Catalog,
     chat::{
         eval::{self, Case, ExpectedLine, Failure, Report},
-        llm::{tools, ToolSpec},
         Draft, RulesExtractor,
     },
     orders::{price_line, totals, OrderState},
@@ -150,17 +149,17 @@ async fn run_llm(
     concurrency: usize,
 ) -> anyhow::Result<(Report, usize)> {
     let shared = Arc::new(catalog.clone());
-    let tools: Arc<[ToolSpec]> = tools(catalog).into();
+    let rules = Arc::new(RulesExtractor::new(catalog));
     let slots = Arc::new(Semaphore::new(concurrency.max(1)));
     let bar = progress(cases.len());
     let mut tasks = JoinSet::new();
     for (index, case) in cases.iter().enumerate() {
         let slot = slots.clone().acquire_owned().await.context("the eval's task limit")?;
-        let (catalog, model, tools, case) =
-            (shared.clone(), model.clone(), tools.clone(), case.clone());
+        let (catalog, model, rules, case) =
+            (shared.clone(), model.clone(), rules.clone(), case.clone());
         let bar = bar.clone();
         tasks.spawn(async move {
-            let result = llm_case(&catalog, &model, tools, &case, index).await;
+            let result = llm_case(&catalog, &model, &rules, &case, index).await;
             bar.inc(1);
             drop(slot);
             (index, result)
@@ -194,7 +193,7 @@ async fn run_llm(
 async fn llm_case(
     catalog: &Catalog,
     model: &LlmExtractor,
-    tools: Arc<[ToolSpec]>,
+    rules: &RulesExtractor,
     case: &Case,
     index: usize,
 ) -> (Vec<ExpectedLine>, usize) {
@@ -202,7 +201,7 @@ async fn llm_case(
     let mut unusable = 0;
     for turn in &case.turns {
         let order = prompt_order(catalog, &draft);
-        let proposal = model.propose(catalog, tools.clone(), &order, turn).await;
+        let proposal = model.propose(rules, &order, turn).await;
         if let Err(error) = &proposal.run.answer {
             tracing::warn!(case = index + 1, %error, "the model gave no answer");
         }

@@ -16,7 +16,6 @@ use anyhow::Context;
 use gapless_domain::{
     catalog::Catalog,
     chat::{
-        llm::{tools, ToolSpec},
         turn::{take_turn, take_turn_with, CancelBlock, SideRequest, TurnInput, TurnOutcome},
         RulesExtractor,
     },
@@ -48,8 +47,6 @@ struct CatalogSnapshot {
     checked: std::sync::Mutex<Instant>,
     catalog: Catalog,
     extractor: RulesExtractor,
-    /// The model's tools for this catalog; empty without a model.
-    tools: Arc<[ToolSpec]>,
 }
 
 /// An order as its events leave it, and the seq of the last one.
@@ -245,8 +242,7 @@ impl ChatService {
         };
         let mut model_ms = None;
         if let (Some(llm), None) = (&self.llm, &proposal) {
-            let tools = snapshot.tools.clone();
-            let asked = llm.extractor.propose(&snapshot.catalog, tools, before, text).await;
+            let asked = llm.extractor.propose(&snapshot.extractor, before, text).await;
             model_ms = Some(asked.run.latency_ms);
             if let (Some(metrics), ExtractorMode::Llm) = (&llm.metrics, llm.mode) {
                 metrics.rejected_calls(asked.parsed.rejected.len());
@@ -511,12 +507,9 @@ impl ChatService {
         }
         let catalog = self.store.catalog().await?.ok_or(ApiError::NoCatalog)?;
         let extractor = RulesExtractor::new(&catalog);
-        let tools: Arc<[ToolSpec]> =
-            if self.llm.is_some() { tools(&catalog).into() } else { Arc::from(Vec::new()) };
         tracing::info!(%imported_at, products = catalog.products.len(), "catalog loaded for chat");
         let checked = std::sync::Mutex::new(Instant::now());
-        let snapshot =
-            Arc::new(CatalogSnapshot { imported_at, checked, catalog, extractor, tools });
+        let snapshot = Arc::new(CatalogSnapshot { imported_at, checked, catalog, extractor });
         *self.snapshot.write().expect("snapshot lock") = Some(snapshot.clone());
         Ok(snapshot)
     }

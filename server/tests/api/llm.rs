@@ -221,6 +221,80 @@ fn assert_catalog_prices(order: &Value) {
     }
 }
 
+fn tool_names(request: &Value) -> Vec<String> {
+    request["tools"]
+        .as_array()
+        .map(|tools| {
+            tools.iter().map(|t| t["function"]["name"].as_str().unwrap().to_owned()).collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The enum of `add_item`'s product in a request, empty when add_item is not offered.
+fn addable(request: &Value) -> Vec<String> {
+    let tools = request["tools"].as_array().cloned().unwrap_or_default();
+    let add = tools.iter().find(|t| t["function"]["name"] == "add_item");
+    add.map(|t| {
+        t["function"]["parameters"]["properties"]["product"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+async fn a_product_the_message_does_not_name_is_found_through_search_catalog(backend: Backend) {
+    let model = FakeModel::start(vec![
+        calls(&[("search_catalog", json!({ "query": "sun cream" }))]),
+        calls(&[("add_item", json!({ "product": "sunscreen", "quantity": 2 }))]),
+    ])
+    .await;
+    let Some(app) = model.shop(backend, ExtractorMode::Llm).await else { return };
+    let chat = app.start_chat().await;
+    let answer = app.say(&chat, "two of something so my skin does not burn").await;
+    assert_eq!(skus(&answer["order"]), [("SUNSCREEN".to_owned(), 2)], "{answer}");
+    assert_catalog_prices(&answer["order"]);
+
+    let requests = model.requests();
+    assert_eq!(requests.len(), 2, "one search round, then the proposal");
+    let first = requests[0]["messages"][0]["content"].as_str().unwrap();
+    assert!(!first.contains("sunscreen"), "{first}");
+    assert!(addable(&requests[0]).is_empty(), "nothing to add before the search");
+    assert!(tool_names(&requests[0]).contains(&"search_catalog".to_owned()));
+    let second = requests[1]["messages"][0]["content"].as_str().unwrap();
+    assert!(second.contains("sunscreen [SKU SUNSCREEN]"), "{second}");
+    assert!(second.contains("search_catalog \"sun cream\" found: sunscreen."), "{second}");
+    assert_eq!(addable(&requests[1]), ["sunscreen", "SUNSCREEN"]);
+    assert_eq!(requests[1]["messages"][1]["content"], requests[0]["messages"][1]["content"]);
+
+    let turns = app.llm_timeline(&chat).await;
+    let llm = &turns[0]["llm"];
+    assert_eq!(turns[0]["extractor"], "llm", "{llm}");
+    assert_eq!(llm["calls"], 2, "{llm}");
+    assert_eq!(llm["searches"], json!([["sun cream", ["sunscreen"]]]), "{llm}");
+    assert_eq!(llm["tool_calls"][0]["name"], "add_item");
+}
+
+async fn a_model_that_only_searches_is_cut_off_and_the_rules_answer(backend: Backend) {
+    let model =
+        FakeModel::start(vec![calls(&[("search_catalog", json!({ "query": "beanie" }))])]).await;
+    let Some(app) = model.shop(backend, ExtractorMode::Llm).await else { return };
+    let chat = app.start_chat().await;
+    let answer = app.say(&chat, "a trail bottle please").await;
+    assert_eq!(skus(&answer["order"]), [("TRAIL-BOTTLE".to_owned(), 1)], "{answer}");
+    let requests = model.requests();
+    assert_eq!(requests.len(), 3, "two search rounds, then a last call");
+    assert!(!tool_names(&requests[2]).contains(&"search_catalog".to_owned()));
+    assert!(addable(&requests[2]).contains(&"beanie".to_owned()), "the searches' products");
+    let turns = app.llm_timeline(&chat).await;
+    assert_eq!(turns[0]["extractor"], "llm→rules");
+    let llm = &turns[0]["llm"];
+    assert_eq!(llm["calls"], 3, "{llm}");
+    assert!(llm["rejected_calls"][0]["reason"].as_str().unwrap().contains("unknown tool"));
+}
+
 fn skus(order: &Value) -> Vec<(String, u64)> {
     order["lines"]
         .as_array()
@@ -251,8 +325,15 @@ async fn the_models_tool_calls_become_the_order(backend: Backend) {
 
     let request = &model.requests()[0];
     assert_eq!(request["model"], "fake-model");
-    assert_eq!(request["tools"].as_array().unwrap().len(), 11);
-    assert!(request["messages"][0]["content"].as_str().unwrap().contains("[SKU TEE]"));
+    // Only the products the message names: add_item and search_catalog, no edits
+    // while the order is empty.
+    let tools = tool_names(request);
+    assert_eq!(tools.len(), 9, "{tools:?}");
+    assert!(tools.contains(&"add_item".to_owned()) && tools.contains(&"search_catalog".to_owned()));
+    assert!(!tools.contains(&"set_option".to_owned()), "{tools:?}");
+    let system = request["messages"][0]["content"].as_str().unwrap();
+    assert!(system.contains("[SKU TEE]"), "{system}");
+    assert!(!system.contains("[SKU TENT-2P]"), "only the products the message names: {system}");
     assert_eq!(request["messages"][1]["content"], "a couple of those dark cotton shirts, medium");
     assert_eq!(model.script.auth.lock().unwrap()[0], "Bearer test-key");
 
@@ -503,7 +584,7 @@ async fn prompt_injection_in_a_product_description_changes_nothing(backend: Back
 async fn shadow_mode_answers_with_rules_and_records_both(backend: Backend) {
     let model = FakeModel::start(vec![calls(&[(
         "add_item",
-        json!({ "product": "hoodie", "quantity": 1, "options": { "size": "l" } }),
+        json!({ "product": "tee", "quantity": 1, "options": { "size": "l" } }),
     )])])
     .await;
     let Some(app) = model.shop(backend, ExtractorMode::Shadow).await else { return };
@@ -518,7 +599,7 @@ async fn shadow_mode_answers_with_rules_and_records_both(backend: Backend) {
     let shadow = &turn["llm"]["shadow"];
     assert_eq!(shadow["same_events"], false, "{shadow}");
     assert_eq!(shadow["events"], json!(["line_added"]), "{shadow}");
-    assert!(shadow["commands"][0].to_string().contains("HOODIE"), "{shadow}");
+    assert!(shadow["commands"][0].to_string().contains("\"l\""), "{shadow}");
     assert_eq!(turn["events"].as_array().unwrap().len(), 1, "only the rules' events are stored");
 }
 
@@ -580,4 +661,6 @@ with_a_fake_model!(
     prompt_injection_in_a_product_description_changes_nothing,
     shadow_mode_answers_with_rules_and_records_both,
     a_phrased_reply_is_shown_only_when_it_keeps_the_facts,
+    a_product_the_message_does_not_name_is_found_through_search_catalog,
+    a_model_that_only_searches_is_cut_off_and_the_rules_answer,
 );

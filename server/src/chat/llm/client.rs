@@ -43,9 +43,19 @@ impl ModelClient {
         ModelClient { caller, model, timeout, max_retries, metrics }
     }
 
+    /// The longest a turn waits for the model, over all its calls.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     pub async fn ask(&self, request: &ModelRequest) -> ModelRun {
+        self.ask_until(request, Instant::now() + self.timeout).await
+    }
+
+    /// One call with its retries, all of them before `deadline`: several calls of one
+    /// turn share the turn's deadline.
+    pub async fn ask_until(&self, request: &ModelRequest, deadline: Instant) -> ModelRun {
         let started = Instant::now();
-        let deadline = started + self.timeout;
         let mut attempts = 0;
         let answer = loop {
             attempts += 1;

@@ -2,14 +2,16 @@
 //! decide whether the proposal is usable or the rules extractor must answer, and
 //! optionally let the model word the template reply.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use gapless_domain::{
-    catalog::Catalog,
     chat::{
-        llm::{checked_reply, facts, parse_tool_calls, system_prompt, LlmExtraction, ToolSpec},
+        llm::{
+            checked_reply, facts, parse_tool_calls, search_query, selection_prompt, turn_tools,
+            LlmExtraction, Selection, MAX_SEARCHES_PER_CALL, MAX_SEARCH_ROUNDS, SEARCH_CATALOG,
+        },
         turn::TurnOutcome,
-        Extraction,
+        Extraction, RulesExtractor,
     },
     orders::OrderState,
 };
@@ -28,6 +30,12 @@ pub struct Proposal {
     pub parsed: LlmExtraction,
     /// Why the rules extractor must answer instead, when it must.
     pub fallback: Option<Fallback>,
+    /// The model calls of the turn: one, plus one after each round of searches.
+    pub calls: u32,
+    /// The `search_catalog` queries run, with the product names each found.
+    pub searches: Vec<(String, Vec<String>)>,
+    /// The products offered in the last call, by name.
+    pub offered: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +71,9 @@ impl Proposal {
             "rejected_calls": self.parsed.rejected,
             "error": error,
             "fallback": self.fallback.as_ref().map(|f| &f.reason),
+            "calls": self.calls,
+            "searches": self.searches,
+            "offered": self.offered,
         })
     }
 }
@@ -96,20 +107,49 @@ impl LlmExtractor {
         &self.client.model
     }
 
+    /// Asks the model about `message`, offering only the products the phrase index
+    /// finds in it and those of the order (see [`Selection`]). An answer that calls
+    /// `search_catalog` is not taken: the products found join the selection and the
+    /// model is asked again, at most [`MAX_SEARCH_ROUNDS`] times, the last time without
+    /// the search tool, every call within the one turn's timeout.
     pub async fn propose(
         &self,
-        catalog: &Catalog,
-        tools: Arc<[ToolSpec]>,
+        rules: &RulesExtractor,
         order: &OrderState,
         message: &str,
     ) -> Proposal {
-        let request = ModelRequest {
-            model: self.client.model.clone(),
-            system: system_prompt(catalog, order),
-            message: message.to_owned(),
-            tools,
+        let deadline = Instant::now() + self.client.timeout();
+        let mut selection = Selection::new(rules, order, message);
+        let (mut calls, mut attempts, mut latency_ms) = (0, 0, 0.0);
+        let run = loop {
+            let searchable = (calls as usize) < MAX_SEARCH_ROUNDS;
+            let request = ModelRequest {
+                model: self.client.model.clone(),
+                system: selection_prompt(&selection, order, searchable),
+                message: message.to_owned(),
+                tools: turn_tools(&selection, order, searchable).into(),
+            };
+            let run = self.client.ask_until(&request, deadline).await;
+            calls += 1;
+            attempts += run.attempts;
+            latency_ms += run.latency_ms;
+            let searches: Vec<&str> = match &run.answer {
+                Ok(answer) if searchable => answer
+                    .tool_calls
+                    .iter()
+                    .filter(|call| call.name == SEARCH_CATALOG)
+                    .map(|call| call.arguments.as_str())
+                    .collect(),
+                _ => Vec::new(),
+            };
+            if searches.is_empty() {
+                break ModelRun { attempts, latency_ms, answer: run.answer };
+            }
+            for query in searches.into_iter().take(MAX_SEARCHES_PER_CALL).filter_map(search_query) {
+                selection.search(rules, &query);
+            }
         };
-        let run = self.client.ask(&request).await;
+        let catalog = selection.catalog();
         let (parsed, fallback) = match &run.answer {
             Err(error) => (
                 LlmExtraction::default(),
@@ -137,7 +177,15 @@ impl LlmExtractor {
                 (parsed, fallback)
             }
         };
-        Proposal { model: self.client.model.clone(), run, parsed, fallback }
+        Proposal {
+            model: self.client.model.clone(),
+            run,
+            parsed,
+            fallback,
+            calls,
+            searches: selection.searches().to_vec(),
+            offered: catalog.products.iter().map(|p| p.name.clone()).collect(),
+        }
     }
 
     pub fn phrases(&self) -> bool {

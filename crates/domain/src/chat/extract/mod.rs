@@ -184,6 +184,63 @@ impl RulesExtractor {
         Extraction { commands, notes }
     }
 
+    /// The products the message names, by index into the catalog, best first: a
+    /// product's own name or alias, then products a shared word stands for ("pizza");
+    /// only when the message names no product, the products with an option value it
+    /// names ("large"). The same phrase
+    /// lookup as [`extract`](Self::extract), forgiving plurals and typos; it reads
+    /// nothing else and changes nothing about extraction.
+    pub fn mentioned_products(&self, message: &str) -> Vec<usize> {
+        let tokens = tokenize(text::bounded(message));
+        let usable = vec![true; tokens.len()];
+        let joined = self.index.join_split_words(&tokens, &usable);
+        let (tokens, usable) = match &joined {
+            Some((tokens, usable)) => (tokens.as_slice(), usable.as_slice()),
+            None => (tokens.as_slice(), usable.as_slice()),
+        };
+        let mut ranked: Vec<(u8, usize, usize)> = Vec::new();
+        for found in self.index.find_phrases(tokens, usable) {
+            let phrase = self.index.phrase(found.phrase);
+            let rank = match (&phrase.meaning, phrase.strength) {
+                (index::Meaning::Products(_), index::Strength::Term) => 0,
+                (index::Meaning::Products(_), _) => 1,
+                (index::Meaning::Value(_), _) => 2,
+            };
+            let products: Vec<usize> = match &phrase.meaning {
+                index::Meaning::Products(products) => products.clone(),
+                index::Meaning::Value(hits) => hits.iter().map(|hit| hit.product).collect(),
+            };
+            let also = phrase.also_value.iter().map(|hit| hit.product);
+            for product in products.into_iter().chain(also) {
+                ranked.push((rank, found.start, product));
+            }
+        }
+        ranked.sort();
+        // A value ("large", "extra cheese") says which product only when no product is
+        // named: otherwise it belongs to the products named.
+        if ranked.first().is_some_and(|(rank, _, _)| *rank < 2) {
+            ranked.retain(|(rank, _, _)| *rank < 2);
+        }
+        let mut products: Vec<usize> = Vec::new();
+        for (_, _, product) in ranked {
+            if !products.contains(&product) {
+                products.push(product);
+            }
+        }
+        products
+    }
+
+    /// Products for a search the model asked for: those the words name, else names
+    /// that look like them ("did you mean").
+    pub fn search_products(&self, query: &str) -> Vec<usize> {
+        let found = self.mentioned_products(query);
+        if found.is_empty() {
+            self.index.suggestions(query)
+        } else {
+            found
+        }
+    }
+
     fn item_commands(
         &self,
         tokens: &[Token],

@@ -3,8 +3,8 @@
 //! wording of a reply may be shown.
 //!
 //! ```text
-//! catalog ─► tools() ─┐
-//! order ─► system_prompt() ─┴► (server: OpenAI-compatible chat call) ─► tool calls
+//! catalog, order, message ─► Selection (+ search_catalog results) ─► turn_tools() ─┐
+//!                      order ─► selection_prompt() ─┴► (server: chat call) ─► tool calls
 //!   ─► parse_tool_calls() ─► Extraction ─► take_turn_with() (the same validator)
 //!   ─► template reply ─► facts() ─► (server: optional phrasing call) ─► checked_reply()
 //! ```
@@ -23,6 +23,7 @@
 mod parse;
 mod prompt;
 mod reply;
+mod select;
 mod tools;
 
 #[cfg(test)]
@@ -32,9 +33,16 @@ pub use parse::{
     parse_tool_calls, LlmExtraction, RejectedCall, ToolCall, MAX_ARGUMENT_BYTES, MAX_TEXT_CHARS,
     MAX_TOOL_CALLS,
 };
-pub use prompt::system_prompt;
+pub use prompt::{selection_prompt, system_prompt};
 pub use reply::{checked_reply, facts, MAX_REPLY_CHARS};
-pub use tools::{tools, ToolSpec, TOOL_NAMES};
+pub use select::{
+    Selection, MAX_MENTIONED, MAX_ORDER_PRODUCTS, MAX_SEARCHES_PER_CALL, MAX_SEARCH_RESULTS,
+    MAX_SEARCH_ROUNDS,
+};
+pub use tools::{
+    search_query, search_tool, tools, turn_tools, ToolSpec, MAX_QUERY_CHARS, SEARCH_CATALOG,
+    TOOL_NAMES,
+};
 
 /// The provenance the audit trail records for commands from this extractor.
 pub const PROVENANCE: &str = "llm";

@@ -9,6 +9,8 @@ use crate::chat::command::ChoiceMention;
 use crate::chat::draft::{MAX_QUANTITY, MIN_QUANTITY};
 use crate::orders::{OrderState, OrderStatus};
 
+use super::Selection;
+
 const RULES: &str = "\
 You read one message from a shopper in an online shop's chat and turn it into tool calls. \
 You only propose: the shop checks every call against its catalog, stock and the order, \
@@ -41,6 +43,42 @@ pub fn system_prompt(catalog: &Catalog, draft: &OrderState) -> String {
     prompt
 }
 
+/// The system prompt for one call of a turn: the rules, only the selected products,
+/// the searches already run and the order. Its size depends on the message and the
+/// order, not on the catalog.
+pub fn selection_prompt(selection: &Selection, draft: &OrderState, searchable: bool) -> String {
+    let catalog = selection.catalog();
+    let mut prompt = RULES
+        .replace("{MIN}", &MIN_QUANTITY.to_string())
+        .replace("{MAX}", &MAX_QUANTITY.to_string());
+    let _ = write!(
+        prompt,
+        "\n\nProducts for this message ({} of the shop's {}; prices in {} are for \
+         information only, the shop decides every price and total):",
+        catalog.products.len(),
+        selection.total(),
+        catalog.currency
+    );
+    if catalog.products.is_empty() {
+        prompt.push_str("\n(none)");
+    }
+    product_lines(&mut prompt, catalog);
+    for (query, found) in selection.searches() {
+        let found = if found.is_empty() { "nothing".to_owned() } else { found.join(", ") };
+        let _ = write!(prompt, "\nsearch_catalog \"{query}\" found: {found}.");
+    }
+    prompt.push_str(if searchable {
+        "\nFor a product not listed, call search_catalog with the shopper's words first \
+         (only that tool in that answer); never guess a name."
+    } else {
+        "\nOnly the products listed can be ordered in this turn; for anything else call \
+         nothing."
+    });
+    prompt.push_str("\n\n");
+    prompt.push_str(&order_summary(draft));
+    prompt
+}
+
 /// One line per product: name, SKU, aliases, price for information, options.
 fn catalog_summary(catalog: &Catalog) -> String {
     let mut text = format!(
@@ -49,6 +87,11 @@ fn catalog_summary(catalog: &Catalog) -> String {
         catalog.products.len(),
         catalog.currency
     );
+    product_lines(&mut text, catalog);
+    text
+}
+
+fn product_lines(text: &mut String, catalog: &Catalog) {
     for product in &catalog.products {
         let _ = write!(
             text,
@@ -64,7 +107,6 @@ fn catalog_summary(catalog: &Catalog) -> String {
             let _ = write!(text, "; {}", group_summary(group));
         }
     }
-    text
 }
 
 /// "size (one, required): s, m, l", "topping (any; extra, light): cheese, olives".

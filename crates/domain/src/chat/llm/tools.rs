@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 use crate::catalog::{Catalog, GroupKind, OptionGroup, Product};
 use crate::chat::command::ChoiceMention;
 use crate::chat::draft::{MAX_QUANTITY, MIN_QUANTITY};
+use crate::orders::OrderState;
 
 use super::parse::{MAX_ADDRESS_FIELD_CHARS, MAX_EMAIL_CHARS, MAX_SHORT_CHARS, MAX_TEXT_CHARS};
 
@@ -22,6 +23,11 @@ pub const CANCEL: &str = "cancel";
 pub const ORDER_STATUS: &str = "order_status";
 pub const START_RETURN: &str = "start_return";
 pub const HAND_OFF: &str = "hand_off";
+/// Not a command: the server answers it by adding products to the turn's selection
+/// (see [`super::Selection`]), so the parser refuses it like any unknown tool.
+pub const SEARCH_CATALOG: &str = "search_catalog";
+/// The longest `search_catalog` query taken.
+pub const MAX_QUERY_CHARS: usize = 100;
 
 /// Every tool, in the order [`tools`] lists them.
 pub const TOOL_NAMES: &[&str] = &[
@@ -51,13 +57,20 @@ pub struct ToolSpec {
 
 /// The tools for this catalog. Build them once per catalog version.
 pub fn tools(catalog: &Catalog) -> Vec<ToolSpec> {
-    let vocabulary = Vocabulary::new(catalog);
+    tools_for(catalog, catalog)
+}
+
+/// The tools with `add_item` naming the products of `adding` and the edits
+/// (`change_quantity`, `set_option`, `remove_item`) those of `editing`.
+fn tools_for(adding: &Catalog, editing: &Catalog) -> Vec<ToolSpec> {
+    let vocabulary = Vocabulary::new(adding);
+    let editable = Vocabulary::new(editing);
     let product = vocabulary.product_schema();
     let target = json!({
         "type": "string",
-        "enum": vocabulary.products,
-        "description": "The product of the order line, by its name or SKU exactly as listed. \
-                        Leave out to mean the line the conversation last talked about."
+        "enum": editable.products,
+        "description": "The line's product, name or SKU as listed; leave out for the line \
+                        last talked about."
     });
     let quantity = json!({
         "type": "integer",
@@ -65,6 +78,7 @@ pub fn tools(catalog: &Catalog) -> Vec<ToolSpec> {
         "maximum": MAX_QUANTITY,
     });
     let options = vocabulary.options_schema();
+    let edit_options = editable.options_schema();
     let text = |max: usize, description: &str| json!({ "type": "string", "minLength": 1, "maxLength": max, "description": description });
     let address_field = |description: &str| text(MAX_ADDRESS_FIELD_CHARS, description);
     let order_number = json!({
@@ -75,8 +89,8 @@ pub fn tools(catalog: &Catalog) -> Vec<ToolSpec> {
     vec![
         tool(
             ADD_ITEM,
-            "Add a new line to the order: a product from the catalog, how many, and the \
-             options the shopper asked for. Only what the shopper said; never guess an option.",
+            "Add a line to the order: a listed product, how many, and only the options the \
+             shopper asked for; never guess one.",
             object(
                 [
                     ("product", product),
@@ -87,7 +101,7 @@ pub fn tools(catalog: &Catalog) -> Vec<ToolSpec> {
                             "How many. Leave out when the shopper gave no number.",
                         ),
                     ),
-                    ("options", options.clone()),
+                    ("options", options),
                 ],
                 &["product"],
             ),
@@ -107,7 +121,7 @@ pub fn tools(catalog: &Catalog) -> Vec<ToolSpec> {
             SET_OPTION,
             "Change options of a line already in the order (\"make the tee large\", \"no \
              onions on the pizza\"). Only the options the shopper mentioned.",
-            object([("product", target.clone()), ("options", options)], &["options"]),
+            object([("product", target.clone()), ("options", edit_options)], &["options"]),
         ),
         tool(REMOVE_ITEM, "Remove a line from the order.", object([("product", target)], &[])),
         tool(
@@ -170,6 +184,70 @@ pub fn tools(catalog: &Catalog) -> Vec<ToolSpec> {
             object([("reason", text(MAX_TEXT_CHARS, "Why, in a few words."))], &[]),
         ),
     ]
+}
+
+/// The tools for one call of a turn: `add_item` for the selected products, the edits
+/// for those of them in the order (each only when it has a product to name), the other
+/// command tools, and `search_catalog` when `searchable`. The parser accepts any
+/// selected product for any tool; the validator refuses an edit of a missing line.
+pub fn turn_tools(
+    selection: &super::Selection,
+    order: &OrderState,
+    searchable: bool,
+) -> Vec<ToolSpec> {
+    let adding = selection.catalog();
+    // An edit names a line already in the order, so only the order's products.
+    let editing = Catalog {
+        currency: adding.currency,
+        products: adding
+            .products
+            .iter()
+            .filter(|p| order.lines.iter().any(|line| line.sku == p.sku))
+            .cloned()
+            .collect(),
+    };
+    let edits = [CHANGE_QUANTITY, SET_OPTION, REMOVE_ITEM];
+    let mut list: Vec<ToolSpec> = tools_for(adding, &editing)
+        .into_iter()
+        .filter(|tool| tool.name != ADD_ITEM || !adding.products.is_empty())
+        .filter(|tool| !edits.contains(&tool.name) || !editing.products.is_empty())
+        .collect();
+    if searchable {
+        list.push(search_tool());
+    }
+    list
+}
+
+/// `search_catalog`: products by the shopper's words, for a product the prompt does not
+/// list. Its results are added to the list for the next call of the same turn.
+pub fn search_tool() -> ToolSpec {
+    tool(
+        SEARCH_CATALOG,
+        "Find products the catalog above does not list, by the shopper's words for them. \
+         The products found are listed for you in the next step; call no other tool with it.",
+        object(
+            [(
+                "query",
+                json!({ "type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS,
+                        "description": "The shopper's words for the product." }),
+            )],
+            &["query"],
+        ),
+    )
+}
+
+/// The query of a `search_catalog` call, when its arguments are exactly
+/// `{"query": "<1 to MAX_QUERY_CHARS characters>"}`.
+pub fn search_query(arguments: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Args {
+        query: String,
+    }
+    let args: Args = serde_json::from_str(arguments).ok()?;
+    let query = args.query.trim();
+    let length = query.chars().count();
+    (length > 0 && length <= MAX_QUERY_CHARS).then(|| query.to_owned())
 }
 
 fn tool(name: &'static str, description: &str, parameters: Value) -> ToolSpec {
@@ -276,7 +354,7 @@ impl<'a> Vocabulary<'a> {
         json!({
             "type": "string",
             "enum": self.products,
-            "description": "The product, by its name or SKU exactly as listed in the catalog."
+            "description": "Name or SKU as listed."
         })
     }
 
@@ -285,10 +363,8 @@ impl<'a> Vocabulary<'a> {
             self.groups.iter().map(|g| (g.name.clone(), g.schema())).collect();
         json!({
             "type": "object",
-            "description": "Option group → value, by the canonical names listed in the \
-                            catalog. Single-choice groups take one value; multi-choice groups \
-                            take a list of values, each possibly \"no <value>\" or \
-                            \"<qualifier> <value>\".",
+            "description": "Group → value by canonical name; a multi-choice group takes \
+                            a list.",
             "properties": properties,
             "additionalProperties": false,
         })
