@@ -33,6 +33,13 @@ if [ "$only" = all ]; then
     --min-accuracy "$EVAL_FLOOR" --failures 10
 
   "$ROOT/scripts/build.sh" release
+  # A second build with nothing changed must do nothing: no crate compiled or linked,
+  # no wasm-bindgen or wasm-opt run (a warm `make run` is seconds, not minutes).
+  say "building again: nothing may be rebuilt"
+  again=$("$ROOT/scripts/build.sh" release 2>&1)
+  if grep -E "Compiling|optimizing" <<<"$again"; then
+    die "a second release build with nothing changed rebuilt the lines above"
+  fi
 fi
 
 say "front-end size"
