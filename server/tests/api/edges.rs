@@ -150,20 +150,8 @@ async fn where_is_my_order_answers_a_wrong_email_and_an_unknown_order_alike(app:
 
 async fn return_status_takes_the_email_in_a_header(app: TestApp) {
     let number = app.confirmed_order("two black tees in M", "ana@example.com").await;
-    let created: Value = app
-        .client
-        .post(format!("{}/api/v1/returns", app.address))
-        .json(&json!({
-            "order_number": number, "email": "ana@example.com", "resolution": "refund",
-            "items": [ { "line": 0, "quantity": 1, "reason": "too_small" } ]
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let rma = created["rma"].as_str().unwrap();
+    let rma = crate::returns::a_return(&app, &number, "too_small").await;
+    let rma = rma.as_str();
     let status = |email: &'static str| {
         app.client
             .get(format!("{}/api/v1/returns/{rma}", app.address))

@@ -9,16 +9,9 @@ use time::OffsetDateTime;
 
 use crate::{audit::console, helpers::TestApp, on_both_backends, returns::a_return};
 
-/// A confirmed order of two black tees in M for ana; returns (chat, order number).
+/// A confirmed order of `items` for ana; returns (chat, order number).
 async fn ordered(app: &TestApp, items: &str) -> (String, String) {
-    let chat = app.start_chat().await;
-    app.say(&chat, items).await;
-    app.say(&chat, "my name is Ana Ruiz, ana@example.com").await;
-    app.say(&chat, "ship to 12 Main St, Springfield, 62701, US").await;
-    app.say(&chat, "confirm").await;
-    let done = app.say(&chat, "yes").await;
-    assert_eq!(done["order"]["status"], "confirmed", "{done}");
-    (chat, done["order"]["number"].as_str().unwrap().to_owned())
+    app.confirmed_in_chat(items, "ana@example.com").await
 }
 
 async fn post(app: &TestApp, path: &str, body: Value) -> reqwest::Response {

@@ -12,6 +12,11 @@ impl TestApp {
 
     /// Places and confirms an order for `items` as `email`; returns its number.
     pub(crate) async fn confirmed_order(&self, items: &str, email: &str) -> String {
+        self.confirmed_in_chat(items, email).await.1
+    }
+
+    /// As [`TestApp::confirmed_order`], with the conversation it was placed in.
+    pub(crate) async fn confirmed_in_chat(&self, items: &str, email: &str) -> (String, String) {
         let chat = self.start_chat().await;
         self.say(&chat, items).await;
         self.say(&chat, &format!("my name is Ana Ruiz, {email}")).await;
@@ -19,7 +24,7 @@ impl TestApp {
         self.say(&chat, "confirm").await;
         let done = self.say(&chat, "yes").await;
         assert_eq!(done["order"]["status"], "confirmed", "{done}");
-        done["order"]["number"].as_str().unwrap().to_owned()
+        (chat, done["order"]["number"].as_str().unwrap().to_owned())
     }
 
     async fn lookup(&self, number: &str, email: &str) -> reqwest::Response {
