@@ -349,8 +349,9 @@ impl PostgresStore {
 /// What must still hold when a return is written, checked inside its transaction:
 /// the customer is still under the return limit the decision relied on (one
 /// transaction per email at a time, by an advisory lock, so two requests cannot both
-/// count the other out), and an order that units are claimed from is confirmed, with
-/// its row locked so that a cancellation waits for this return or this return sees it.
+/// count the other out), and an order that units are claimed from was bought and is
+/// not cancelled, with its row locked so that a cancellation waits for this return or
+/// this return sees it.
 async fn check_return(
     tx: &mut Transaction<'_, Postgres>,
     new: &NewReturn,
@@ -378,8 +379,9 @@ async fn check_return(
                 .bind(&new.order_id)
                 .fetch_optional(&mut **tx)
                 .await?;
-        if status.as_deref() != Some("confirmed") {
-            return Err(StoreError::Conflict("the order is no longer confirmed".into()));
+        // Bought and not called off: later states (shipped, delivered) stay returnable.
+        if matches!(status.as_deref(), None | Some("draft" | "cancelled")) {
+            return Err(StoreError::Conflict("the order was not bought or is cancelled".into()));
         }
     }
     Ok(())

@@ -345,8 +345,9 @@ impl SqliteStore {
 }
 
 /// What must still hold when a return is written, checked inside its transaction (the
-/// one writer connection runs one at a time): the customer is still under the return limit
-/// the decision relied on, and an order that units are claimed from is confirmed.
+/// one writer connection runs one at a time): the customer is still under the return
+/// limit the decision relied on, and an order that units are claimed from was bought and
+/// is not cancelled.
 async fn check_return(tx: &mut Transaction<'_, Sqlite>, new: &NewReturn) -> Result<(), StoreError> {
     if let Some(max) = new.max_recent {
         let recent: i64 = sqlx::query_scalar(
@@ -366,8 +367,9 @@ async fn check_return(tx: &mut Transaction<'_, Sqlite>, new: &NewReturn) -> Resu
             .bind(&new.order_id)
             .fetch_optional(&mut **tx)
             .await?;
-        if status.as_deref() != Some("confirmed") {
-            return Err(StoreError::Conflict("the order is no longer confirmed".into()));
+        // Bought and not called off: later states (shipped, delivered) stay returnable.
+        if matches!(status.as_deref(), None | Some("draft" | "cancelled")) {
+            return Err(StoreError::Conflict("the order was not bought or is cancelled".into()));
         }
     }
     Ok(())
