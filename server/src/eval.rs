@@ -12,7 +12,6 @@ use gapless_domain::{
         eval::{self, Case, ExpectedLine, Failure, Report},
         Draft, RulesExtractor,
     },
-    orders::{price_line, totals, OrderState},
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::{sync::Semaphore, task::JoinSet};
@@ -200,7 +199,7 @@ async fn llm_case(
     let mut draft = Draft::new();
     let mut unusable = 0;
     for turn in &case.turns {
-        let order = prompt_order(catalog, &draft);
+        let order = gapless_domain::chat::llm::prompt_order(catalog, &draft);
         let proposal = model.propose(rules, &order, turn).await;
         if let Err(error) = &proposal.run.answer {
             tracing::warn!(case = index + 1, %error, "the model gave no answer");
@@ -213,21 +212,6 @@ async fn llm_case(
         }
     }
     (draft.lines(catalog).into_iter().map(Into::into).collect(), unusable)
-}
-
-/// The draft as the model's prompt shows an order: its lines priced from the catalog.
-fn prompt_order(catalog: &Catalog, draft: &Draft) -> OrderState {
-    let mut order = OrderState::new(catalog.currency);
-    order.lines = draft
-        .raw_lines()
-        .iter()
-        .filter_map(|line| price_line(catalog, &line.sku, line.quantity, &line.choices).ok())
-        .collect();
-    if let Ok(sum) = totals(&order.lines) {
-        order.totals = sum;
-    }
-    order.last_line = draft.context().last.filter(|&i| i < order.lines.len());
-    order
 }
 
 /// Cases one extractor got right and the other wrong, or both wrong differently.

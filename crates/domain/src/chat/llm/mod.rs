@@ -33,7 +33,7 @@ pub use parse::{
     parse_tool_calls, LlmExtraction, RejectedCall, ToolCall, MAX_ARGUMENT_BYTES, MAX_TEXT_CHARS,
     MAX_TOOL_CALLS,
 };
-pub use prompt::{selection_prompt, system_prompt};
+pub use prompt::{prompt_order, selection_prompt, system_prompt};
 pub use reply::{checked_reply, facts, MAX_REPLY_CHARS};
 pub use select::{
     Selection, MAX_MENTIONED, MAX_ORDER_PRODUCTS, MAX_SEARCHES_PER_CALL, MAX_SEARCH_RESULTS,

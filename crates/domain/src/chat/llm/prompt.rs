@@ -186,3 +186,22 @@ fn choice_text(choice: &ChoiceMention) -> String {
         (None, false) => choice.value.clone(),
     }
 }
+
+/// A draft as the model's prompt shows an order: its lines priced from the catalog,
+/// with totals and the last line touched (what the eval harness and its tests show the
+/// model between turns).
+pub fn prompt_order(catalog: &Catalog, draft: &crate::chat::Draft) -> OrderState {
+    let mut order = OrderState::new(catalog.currency);
+    order.lines = draft
+        .raw_lines()
+        .iter()
+        .filter_map(|line| {
+            crate::orders::price_line(catalog, &line.sku, line.quantity, &line.choices).ok()
+        })
+        .collect();
+    if let Ok(sum) = crate::orders::totals(&order.lines) {
+        order.totals = sum;
+    }
+    order.last_line = draft.context().last.filter(|&i| i < order.lines.len());
+    order
+}

@@ -1094,17 +1094,6 @@ mod selection_eval {
     use crate::chat::tests::{SHOPS, UTTERANCES};
     use crate::chat::Draft;
 
-    fn prompt_order(catalog: &Catalog, draft: &Draft) -> OrderState {
-        let mut order = OrderState::new(catalog.currency);
-        order.lines = draft
-            .raw_lines()
-            .iter()
-            .filter_map(|line| price_line(catalog, &line.sku, line.quantity, &line.choices).ok())
-            .collect();
-        order.last_line = draft.context().last.filter(|&i| i < order.lines.len());
-        order
-    }
-
     /// The lines the case ends with, and every product some turn offered.
     fn limited_case(
         catalog: &Catalog,
