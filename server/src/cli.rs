@@ -12,6 +12,7 @@ use crate::{
     bench_audit, bench_llm, bench_writes, catalog_import,
     chat::llm::{ExtractorMode, LlmArgs},
     demo, eval, staff, startup, telemetry,
+    webhooks::Webhooks,
 };
 
 #[derive(Debug, Parser)]
@@ -59,6 +60,27 @@ pub enum Command {
     /// Manage staff accounts (sign-in to the staff console and API).
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// Send order and return events to the shop's systems (signed webhooks).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Add an endpoint; prints its id and its signing secret (the line starting
+    /// `whsec_`), shown this once.
+    Add {
+        /// Where messages are POSTed: http:// or https://.
+        url: String,
+        /// Which events it takes, comma-separated: `*` (all, the default), `order.*`,
+        /// `return.*`, or types such as `order.confirmed,return.refunded`.
+        #[arg(long, value_delimiter = ',', default_value = "*")]
+        events: Vec<String>,
+    },
+    /// List endpoints (without secrets).
+    List,
+    /// Remove an endpoint and the messages still queued for it.
+    Remove { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +180,21 @@ pub struct ServeArgs {
     #[arg(long, env = "GAPLESS_SIGNIN_WAIT_MS", default_value_t = 2000)]
     pub signin_wait_ms: u64,
 
+    /// Deliver outbox messages to webhook endpoints from this server. Every app server
+    /// may run it (they share the work through the database); turn it off only to keep
+    /// one server from sending.
+    #[arg(long, env = "GAPLESS_WEBHOOK_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub webhook_worker: bool,
+
+    /// How long a webhook receiver may take to answer, in milliseconds; slower counts
+    /// as a failed attempt and is retried.
+    #[arg(long, env = "GAPLESS_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000)]
+    pub webhook_timeout_ms: u64,
+
+    /// Days a delivered webhook message is kept (for the console) before it is pruned.
+    #[arg(long, env = "GAPLESS_WEBHOOK_RETENTION_DAYS", default_value_t = 7)]
+    pub webhook_retention_days: u32,
+
     #[command(flatten)]
     pub llm: LlmArgs,
 }
@@ -246,6 +283,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 print!("{}", bench_audit::run(store, &args).await?);
                 Ok(())
             }
+            Command::Webhook(command) => {
+                let store = open_store(&cli.database_url).await?;
+                webhook_command(Webhooks::new(store), command).await
+            }
             Command::Staff(StaffCommand::Add(args)) => {
                 let store = open_store(&cli.database_url).await?;
                 println!("{}", staff::cli::add(store.as_ref(), &args).await?);
@@ -253,6 +294,38 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     })
+}
+
+async fn webhook_command(webhooks: Webhooks, command: WebhookCommand) -> anyhow::Result<()> {
+    match command {
+        WebhookCommand::Add { url, events } => {
+            let created = webhooks.add(&url, &events).await?;
+            println!("webhook endpoint {} added for {}", created.id, created.url);
+            println!("events: {}", created.events.join(","));
+            println!("signing secret (shown once; verify webhook-signature with it):");
+            println!("{}", created.secret);
+        }
+        WebhookCommand::List => {
+            let endpoints = webhooks.list().await?;
+            if endpoints.is_empty() {
+                println!("no webhook endpoints: add one with `gapless webhook add URL`");
+            }
+            for endpoint in endpoints {
+                println!(
+                    "{}  {}  events={}{}",
+                    endpoint.id,
+                    endpoint.url,
+                    endpoint.events.join(","),
+                    if endpoint.paused { "  (paused)" } else { "" }
+                );
+            }
+        }
+        WebhookCommand::Remove { id } => {
+            webhooks.remove(&id).await?;
+            println!("webhook endpoint {id} removed");
+        }
+    }
+    Ok(())
 }
 
 /// Connects and migrates; the error names the URL (without password) and what to check.

@@ -23,3 +23,4 @@ pub mod staff;
 pub mod startup;
 pub mod telemetry;
 pub mod tls;
+pub mod webhooks;

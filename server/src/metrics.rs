@@ -76,9 +76,31 @@ impl LlmMetrics {
     }
 }
 
+/// The webhook worker's figures; cloning shares them.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookMetrics {
+    attempts: Family<OutcomeLabels, Counter>,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
+}
+
+impl WebhookMetrics {
+    /// One attempt: `delivered`, `retry` or `failed`.
+    pub fn attempt(&self, outcome: &str) {
+        self.attempts.get_or_create(&OutcomeLabels { outcome: outcome.to_owned() }).inc();
+    }
+}
+
 pub struct Metrics {
     registry: Registry,
     llm: LlmMetrics,
+    webhooks: WebhookMetrics,
+    webhook_lag: Gauge<f64, std::sync::atomic::AtomicU64>,
+    webhook_pending: Gauge,
+    webhook_failed: Gauge,
     requests: Family<StatusLabels, Counter>,
     duration: Histogram,
     conversations: Family<StateLabels, Gauge>,
@@ -153,10 +175,38 @@ impl Metrics {
             "Tool calls refused by the strict parser",
             llm.rejected_calls.clone(),
         );
+        let webhooks = WebhookMetrics::default();
+        registry.register(
+            "webhook_attempts",
+            "Webhook sends, by outcome: delivered, retry (will be tried again), failed (given up)",
+            webhooks.attempts.clone(),
+        );
+        let webhook_lag = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        registry.register(
+            "webhook_lag_seconds",
+            "Age of the oldest webhook message not yet delivered (0 when none waits)",
+            webhook_lag.clone(),
+        );
+        let webhook_pending = Gauge::default();
+        registry.register(
+            "webhook_pending_messages",
+            "Webhook messages waiting to be delivered, across endpoints",
+            webhook_pending.clone(),
+        );
+        let webhook_failed = Gauge::default();
+        registry.register(
+            "webhook_failed_messages",
+            "Webhook messages given up on, until staff send them again",
+            webhook_failed.clone(),
+        );
         let token = token.filter(|t| !t.expose_secret().trim().is_empty());
         Metrics {
             registry,
             llm,
+            webhooks,
+            webhook_lag,
+            webhook_pending,
+            webhook_failed,
             requests,
             duration,
             conversations,
@@ -173,6 +223,10 @@ impl Metrics {
 impl Metrics {
     pub fn llm(&self) -> LlmMetrics {
         self.llm.clone()
+    }
+
+    pub fn webhooks(&self) -> WebhookMetrics {
+        self.webhooks.clone()
     }
 
     fn observe(&self, status: StatusCode, seconds: f64) {
@@ -229,6 +283,13 @@ impl Metrics {
             }
         }
         self.chat_turns.set(i64::try_from(snapshot.chat_turns).unwrap_or(i64::MAX));
+        let outbox = store.outbox_health().await?;
+        let now = gapless_store::unix_ms(time::OffsetDateTime::now_utc());
+        self.webhook_lag
+            .set(outbox.oldest_pending_ms.map_or(0.0, |at| (now - at).max(0) as f64 / 1000.0));
+        self.webhook_pending
+            .set(i64::try_from(outbox.pending + outbox.unfanned).unwrap_or(i64::MAX));
+        self.webhook_failed.set(i64::try_from(outbox.failed).unwrap_or(i64::MAX));
         let mut text = String::new();
         encode(&mut text, &self.registry).expect("writing to a String cannot fail");
         Ok(text)

@@ -52,6 +52,7 @@ use crate::{
     },
     sessions::{self, DbSessionStore},
     staff::{console::StaffConsole, gate::StaffGate},
+    webhooks::worker::{DeliveryWorker, WorkerSettings},
 };
 
 /// What every handler, page and server function can reach.
@@ -83,6 +84,8 @@ const BODY_LIMIT: usize = 64 * 1024;
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// Started with the server, stopped after it.
+    worker: Option<DeliveryWorker>,
 }
 
 impl Application {
@@ -159,6 +162,19 @@ impl Application {
             )),
             limiter: lookups,
         };
+        let worker = if args.webhook_worker {
+            let settings = WorkerSettings {
+                timeout: Duration::from_millis(args.webhook_timeout_ms.max(1)),
+                lease: Duration::from_millis(args.webhook_timeout_ms.max(1)) * 3
+                    + Duration::from_secs(30),
+                retention: Duration::from_secs(u64::from(args.webhook_retention_days) * 86_400),
+                ..WorkerSettings::default()
+            };
+            Some(DeliveryWorker::new(store.clone(), settings, Some(metrics.webhooks()))?)
+        } else {
+            tracing::info!("this server sends no webhooks (GAPLESS_WEBHOOK_WORKER=false)");
+            None
+        };
         let sessions = DbSessionStore::new(store.clone());
         sessions.spawn_cleanup(SESSION_CLEANUP);
         let portal: Arc<dyn ReturnsPort> =
@@ -182,7 +198,7 @@ impl Application {
         };
         let router =
             router(state, &limits, returns, sessions::layer(sessions, args.secure_cookies), &edges);
-        Ok(Application { listener, router })
+        Ok(Application { listener, router, worker })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -193,11 +209,18 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         tracing::info!(address = %format!("http://{}", self.local_addr()), "gapless is listening");
         // The peer address keys the per-IP rate limit.
+        let worker = self.worker.map(DeliveryWorker::spawn);
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
+        let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown_signal())
             .await
-            .context("the server stopped with an error")
+            .context("the server stopped with an error");
+        // Sends in flight finish (each within the webhook timeout); claimed messages not
+        // yet sent go back to the queue for the next start or another server.
+        if let Some(worker) = worker {
+            worker.stop().await;
+        }
+        served
     }
 }
 
@@ -243,6 +266,7 @@ pub fn router(
         .merge(crate::staff::api::routes())
         .merge(crate::staff::handoffs::routes())
         .merge(crate::staff::dashboard::routes())
+        .merge(crate::webhooks::api::routes())
         .leptos_routes_with_context(&state, routes, context, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

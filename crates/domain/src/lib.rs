@@ -24,3 +24,7 @@ pub mod staff_metrics;
 
 /// Stock keys and levels: what an order may still take.
 pub mod stock;
+
+/// Webhooks out to the shop's systems: which endpoint takes which message, and the
+/// retry schedule of one that was not delivered.
+pub mod webhooks;

@@ -23,6 +23,8 @@ mod sqlite_returns;
 mod sqlite_sessions;
 mod sqlite_staff;
 mod staff_records;
+mod webhooks;
+mod webhooks_sql;
 
 use std::sync::Arc;
 
@@ -39,11 +41,12 @@ pub use records::*;
 pub use returns_records::*;
 pub use sqlite::{SqliteDurability, SqliteStore};
 pub use staff_records::*;
+pub use webhooks::*;
 
 /// Everything the app persists. Held as `Arc<dyn Store>`: server functions cannot be
 /// generic over the backend.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: WebhookStore + Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`, for logs and `/healthz`.
     fn backend(&self) -> Backend;
 
@@ -371,6 +374,11 @@ fn write_conflict(error: sqlx::Error) -> StoreError {
         }
         _ => StoreError::Database(error),
     }
+}
+
+/// `at` as Unix milliseconds: how the outbox and webhook tables keep times they compare.
+pub fn unix_ms(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// A new random id (UUID v4, 122 random bits): unguessable, so it can serve as a

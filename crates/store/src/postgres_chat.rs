@@ -455,7 +455,8 @@ pub(crate) async fn write_order(
         .await
         .map_err(write_conflict)?;
         sqlx::query(
-            "INSERT INTO outbox (event_id, topic, payload, next_attempt_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO outbox (event_id, topic, payload, next_attempt_at, stream, seq, created_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&event.id)
         .bind(format!("order.{}", event.event_type))
@@ -468,6 +469,9 @@ pub(crate) async fn write_order(
             "payload": event.payload,
         })))
         .bind(now)
+        .bind(format!("order:{}", order.order_id))
+        .bind(seq)
+        .bind(crate::unix_ms(now))
         .execute(&mut **tx)
         .await?;
     }

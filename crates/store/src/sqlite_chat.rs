@@ -504,8 +504,10 @@ pub(crate) async fn write_order(
         events.build().execute(&mut **tx).await.map_err(write_conflict)?;
 
         let mut outbox = sqlx::QueryBuilder::<Sqlite>::new(
-            "INSERT INTO outbox (event_id, topic, payload, next_attempt_at) ",
+            "INSERT INTO outbox (event_id, topic, payload, next_attempt_at, stream, seq, created_ms) ",
         );
+        let stream = format!("order:{}", order.order_id);
+        let created_ms = crate::unix_ms(now);
         outbox.push_values(order.events.iter().enumerate(), |mut row, (offset, event)| {
             row.push_bind(&event.id)
                 .push_bind(format!("order.{}", event.event_type))
@@ -517,7 +519,10 @@ pub(crate) async fn write_order(
                     "type": event.event_type,
                     "payload": event.payload,
                 })))
-                .push_bind(now);
+                .push_bind(now)
+                .push_bind(&stream)
+                .push_bind(seq(offset))
+                .push_bind(created_ms);
         });
         outbox.build().execute(&mut **tx).await?;
     }

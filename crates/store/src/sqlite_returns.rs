@@ -449,12 +449,16 @@ async fn append_events(
         .await
         .map_err(write_conflict)?;
         sqlx::query(
-            "INSERT INTO outbox (event_id, topic, payload, next_attempt_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO outbox (event_id, topic, payload, next_attempt_at, stream, seq, created_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&event.id)
         .bind(format!("return.{}", event.event_type))
         .bind(Json(outbox_payload(return_id, rma, order_id, seq, event)))
         .bind(now)
+        .bind(format!("return:{return_id}"))
+        .bind(seq)
+        .bind(crate::unix_ms(now))
         .execute(&mut **tx)
         .await
         .map_err(write_conflict)?;

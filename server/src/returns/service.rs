@@ -485,7 +485,7 @@ fn fold(row: &gapless_store::ReturnRow) -> Result<ReturnState, ApiError> {
 
 /// A return as `GET /api/v1/returns/{rma}` shows it.
 /// `order` gives the items their names and the amounts their currency.
-fn render(
+pub(crate) fn render(
     row: &gapless_store::ReturnRow,
     order: Option<&ReturnableOrder>,
 ) -> Result<Value, ApiError> {

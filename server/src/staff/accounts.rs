@@ -53,7 +53,12 @@ impl StaffRole {
     pub fn may(self, what: Permission) -> bool {
         match (self, what) {
             (StaffRole::Admin, _) => true,
-            (StaffRole::Agent, Permission::SettleReturns | Permission::ExportAudit) => false,
+            (
+                StaffRole::Agent,
+                Permission::SettleReturns
+                | Permission::ExportAudit
+                | Permission::ManageIntegrations,
+            ) => false,
             (StaffRole::Agent, _) => true,
         }
     }
@@ -85,6 +90,8 @@ pub enum Permission {
     SettleReturns,
     /// The audit log as CSV.
     ExportAudit,
+    /// Webhook endpoints and API keys: where the shop's data goes, and who may write.
+    ManageIntegrations,
 }
 
 impl Permission {
@@ -95,6 +102,7 @@ impl Permission {
                 "only an admin can record a refund, store credit or exchange; ask an admin"
             }
             Permission::ExportAudit => "only an admin can export the audit log",
+            Permission::ManageIntegrations => "only an admin can manage webhooks and API keys",
             Permission::ReadAudit | Permission::WorkQueues => "your role does not allow this",
         }
     }

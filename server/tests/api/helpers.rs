@@ -143,6 +143,9 @@ fn test_args() -> ServeArgs {
         signin_hashes: 0,
         signin_wait_ms: 2000,
         extractor: Default::default(),
+        webhook_worker: true,
+        webhook_timeout_ms: 10_000,
+        webhook_retention_days: 7,
         llm: Default::default(),
     }
 }

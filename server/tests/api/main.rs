@@ -16,4 +16,5 @@ mod pages;
 mod return_integrity;
 mod returns;
 mod staff;
+mod webhooks;
 mod widget;

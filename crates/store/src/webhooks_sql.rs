@@ -1,0 +1,499 @@
+//! [`WebhookStore`] for both backends from one text: the statements are the same SQL
+//! (`$N` parameters work on SQLite too), except that PostgreSQL claims rows with `FOR
+//! UPDATE SKIP LOCKED` so that several app servers never take the same row at once;
+//! SQLite has one writer connection, which serializes claims anyway.
+
+use sqlx::Row;
+
+use crate::webhooks::{DeliveryRow, DeliveryStatus, EndpointRow};
+use crate::StoreError;
+
+pub(crate) fn u32_of(n: i64, what: &str) -> Result<u32, StoreError> {
+    u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("{what} out of range: {n}")))
+}
+
+pub(crate) fn endpoint_row<R: Row>(row: &R) -> Result<EndpointRow, StoreError>
+where
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let events: String = row.try_get("events")?;
+    Ok(EndpointRow {
+        id: row.try_get("id")?,
+        url: row.try_get("url")?,
+        events: serde_json::from_str(&events)
+            .map_err(|e| StoreError::Corrupt(format!("endpoint events {events:?}: {e}")))?,
+        secret: row.try_get("secret")?,
+        paused: row.try_get("paused")?,
+        created_ms: row.try_get("created_at")?,
+    })
+}
+
+pub(crate) fn delivery_row<R: Row>(row: &R) -> Result<DeliveryRow, StoreError>
+where
+    for<'r> &'r str: sqlx::ColumnIndex<R>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let status: String = row.try_get("status")?;
+    let last_status: Option<i64> = row.try_get("last_status")?;
+    let last_latency: Option<i64> = row.try_get("last_latency_ms")?;
+    Ok(DeliveryRow {
+        id: row.try_get("id")?,
+        endpoint_id: row.try_get("endpoint_id")?,
+        event_id: row.try_get("event_id")?,
+        topic: row.try_get("topic")?,
+        status: DeliveryStatus::parse(&status)?,
+        attempts: u32_of(row.try_get("attempts")?, "attempts")?,
+        created_ms: row.try_get("created_ms")?,
+        next_attempt_ms: row.try_get("next_attempt_ms")?,
+        last_attempt_ms: row.try_get("last_attempt_ms")?,
+        last_status: last_status.and_then(|s| u16::try_from(s).ok()),
+        last_latency_ms: last_latency.map(|l| u32_of(l, "latency")).transpose()?,
+        last_error: row.try_get("last_error")?,
+        done_ms: row.try_get("done_ms")?,
+    })
+}
+
+/// Implements [`crate::WebhookStore`] for `$store` on database `$db`, writing through
+/// `self.$write` and reading through `self.$read`, with `$lock` after the claiming
+/// selects.
+macro_rules! webhook_store {
+    ($store:ty, $db:ty, $write:ident, $read:ident, $lock:literal) => {
+        #[async_trait::async_trait]
+        impl crate::webhooks::WebhookStore for $store {
+            async fn add_endpoint(
+                &self,
+                new: &crate::webhooks::NewEndpoint,
+            ) -> Result<bool, crate::StoreError> {
+                let events = serde_json::to_string(&new.events)
+                    .map_err(|e| crate::StoreError::Corrupt(format!("endpoint events: {e}")))?;
+                let done = sqlx::query(
+                    "INSERT INTO webhook_endpoints (id, url, events, secret, paused, created_at)
+                     VALUES ($1, $2, $3, $4, FALSE, $5) ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(&new.id)
+                .bind(&new.url)
+                .bind(events)
+                .bind(&new.secret)
+                .bind(new.created_ms)
+                .execute(&self.$write)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn endpoints(
+                &self,
+            ) -> Result<Vec<crate::webhooks::EndpointRow>, crate::StoreError> {
+                let rows = sqlx::query(
+                    "SELECT id, url, events, secret, paused, created_at FROM webhook_endpoints
+                     ORDER BY created_at, id",
+                )
+                .fetch_all(&self.$read)
+                .await?;
+                rows.iter().map(crate::webhooks_sql::endpoint_row).collect()
+            }
+
+            async fn remove_endpoint(&self, id: &str) -> Result<bool, crate::StoreError> {
+                let mut tx = self.$write.begin().await?;
+                sqlx::query("DELETE FROM webhook_deliveries WHERE endpoint_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                let done = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_endpoint_paused(
+                &self,
+                id: &str,
+                paused: bool,
+            ) -> Result<bool, crate::StoreError> {
+                let done = sqlx::query("UPDATE webhook_endpoints SET paused = $1 WHERE id = $2")
+                    .bind(paused)
+                    .bind(id)
+                    .execute(&self.$write)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn claim_unfanned(
+                &self,
+                now_ms: i64,
+                lease_ms: i64,
+                limit: u32,
+            ) -> Result<Vec<crate::webhooks::OutboxMessage>, crate::StoreError> {
+                use sqlx::Row;
+                let rows = sqlx::query(concat!(
+                    "UPDATE outbox SET lease_ms = $1 + $2
+                     WHERE id IN (SELECT id FROM outbox
+                                  WHERE fanned_out_ms IS NULL AND (lease_ms IS NULL OR lease_ms < $1)
+                                  ORDER BY id LIMIT $3 ",
+                    $lock,
+                    ")
+                     RETURNING id, event_id, topic, stream, seq, payload"
+                ))
+                .bind(now_ms)
+                .bind(lease_ms)
+                .bind(i64::from(limit))
+                .fetch_all(&self.$write)
+                .await?;
+                let mut messages = rows
+                    .iter()
+                    .map(|row| {
+                        let id: i64 = row.try_get("id")?;
+                        let stream: Option<String> = row.try_get("stream")?;
+                        let seq: Option<i64> = row.try_get("seq")?;
+                        let (Some(stream), Some(seq)) = (stream, seq) else {
+                            return Err(crate::StoreError::Corrupt(format!(
+                                "outbox row {id} has no stream or seq"
+                            )));
+                        };
+                        let sqlx::types::Json(payload) = row.try_get("payload")?;
+                        Ok(crate::webhooks::OutboxMessage {
+                            id,
+                            event_id: row.try_get("event_id")?,
+                            topic: row.try_get("topic")?,
+                            stream,
+                            seq: crate::webhooks_sql::u32_of(seq, "seq")?,
+                            payload,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, crate::StoreError>>()?;
+                messages.sort_by_key(|m| m.id);
+                Ok(messages)
+            }
+
+            async fn fan_out(
+                &self,
+                rows: &[crate::webhooks::FanOut],
+                now_ms: i64,
+            ) -> Result<(), crate::StoreError> {
+                let mut tx = self.$write.begin().await?;
+                for row in rows {
+                    let done = sqlx::query(
+                        "UPDATE outbox SET body = $1, fanned_out_ms = $2, lease_ms = NULL
+                         WHERE id = $3 AND fanned_out_ms IS NULL",
+                    )
+                    .bind(&row.body)
+                    .bind(now_ms)
+                    .bind(row.outbox_id)
+                    .execute(&mut *tx)
+                    .await?;
+                    if done.rows_affected() == 0 {
+                        // Fanned out by another worker whose lease we outlived.
+                        continue;
+                    }
+                    for endpoint in &row.endpoint_ids {
+                        sqlx::query(
+                            "INSERT INTO webhook_deliveries
+                                (outbox_id, endpoint_id, stream, seq, created_ms, next_attempt_ms)
+                             SELECT o.id, e.id, o.stream, o.seq, COALESCE(o.created_ms, $3), $3
+                             FROM outbox o, webhook_endpoints e
+                             WHERE o.id = $1 AND e.id = $2
+                             ON CONFLICT (outbox_id, endpoint_id) DO NOTHING",
+                        )
+                        .bind(row.outbox_id)
+                        .bind(endpoint)
+                        .bind(now_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn claim_deliveries(
+                &self,
+                now_ms: i64,
+                lease_ms: i64,
+                limit: u32,
+            ) -> Result<Vec<crate::webhooks::DeliveryClaim>, crate::StoreError> {
+                use sqlx::Row;
+                let ids: Vec<i64> = sqlx::query_scalar(concat!(
+                    "UPDATE webhook_deliveries SET lease_ms = $1 + $2
+                     WHERE id IN (
+                        SELECT d.id FROM webhook_deliveries d
+                        WHERE d.status = 'pending' AND d.next_attempt_ms <= $1
+                          AND (d.lease_ms IS NULL OR d.lease_ms < $1)
+                          AND EXISTS (SELECT 1 FROM webhook_endpoints e
+                                      WHERE e.id = d.endpoint_id AND NOT e.paused)
+                          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p
+                                          WHERE p.endpoint_id = d.endpoint_id
+                                            AND p.stream = d.stream AND p.status = 'pending'
+                                            AND p.seq < d.seq)
+                          AND NOT EXISTS (SELECT 1 FROM outbox o
+                                          WHERE o.stream = d.stream AND o.seq < d.seq
+                                            AND o.fanned_out_ms IS NULL)
+                        ORDER BY d.next_attempt_ms, d.id LIMIT $3 ",
+                    $lock,
+                    ")
+                     RETURNING id"
+                ))
+                .bind(now_ms)
+                .bind(lease_ms)
+                .bind(i64::from(limit))
+                .fetch_all(&self.$write)
+                .await?;
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut query = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT d.id, d.endpoint_id, e.url, e.secret, o.event_id, o.topic, o.body,
+                            d.attempts, d.first_attempt_ms, d.created_ms
+                     FROM webhook_deliveries d
+                     JOIN webhook_endpoints e ON e.id = d.endpoint_id
+                     JOIN outbox o ON o.id = d.outbox_id
+                     WHERE d.id IN (",
+                );
+                let mut list = query.separated(", ");
+                for id in &ids {
+                    list.push_bind(*id);
+                }
+                query.push(") ORDER BY d.next_attempt_ms, d.id");
+                let rows = query.build().fetch_all(&self.$write).await?;
+                rows.iter()
+                    .map(|row| {
+                        let id: i64 = row.try_get("id")?;
+                        let body: Option<String> = row.try_get("body")?;
+                        Ok(crate::webhooks::DeliveryClaim {
+                            id,
+                            endpoint_id: row.try_get("endpoint_id")?,
+                            url: row.try_get("url")?,
+                            secret: row.try_get("secret")?,
+                            message_id: row.try_get("event_id")?,
+                            topic: row.try_get("topic")?,
+                            body: body.ok_or_else(|| {
+                                crate::StoreError::Corrupt(format!("delivery {id} has no body"))
+                            })?,
+                            attempts: crate::webhooks_sql::u32_of(
+                                row.try_get("attempts")?,
+                                "attempts",
+                            )?,
+                            first_attempt_ms: row.try_get("first_attempt_ms")?,
+                            created_ms: row.try_get("created_ms")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn record_attempt(
+                &self,
+                attempt: &crate::webhooks::AttemptRecord,
+            ) -> Result<(), crate::StoreError> {
+                use crate::webhooks::{AttemptNext, DeliveryStatus};
+                let (status, next_ms, done_ms) = match attempt.next {
+                    AttemptNext::Delivered => {
+                        (DeliveryStatus::Delivered, attempt.at_ms, Some(attempt.at_ms))
+                    }
+                    AttemptNext::RetryAt(at) => (DeliveryStatus::Pending, at, None),
+                    AttemptNext::Failed => {
+                        (DeliveryStatus::Failed, attempt.at_ms, Some(attempt.at_ms))
+                    }
+                };
+                sqlx::query(
+                    "UPDATE webhook_deliveries
+                     SET attempts = attempts + 1, lease_ms = NULL, last_attempt_ms = $2,
+                         first_attempt_ms = COALESCE(first_attempt_ms, $2), last_status = $3,
+                         last_latency_ms = $4, last_error = $5, status = $6,
+                         next_attempt_ms = $7, done_ms = $8
+                     WHERE id = $1 AND status = 'pending'",
+                )
+                .bind(attempt.delivery_id)
+                .bind(attempt.at_ms)
+                .bind(attempt.status_code.map(i64::from))
+                .bind(i64::from(attempt.latency_ms))
+                .bind(attempt.error.as_deref())
+                .bind(status.as_str())
+                .bind(next_ms)
+                .bind(done_ms)
+                .execute(&self.$write)
+                .await?;
+                Ok(())
+            }
+
+            async fn release_deliveries(&self, ids: &[i64]) -> Result<(), crate::StoreError> {
+                if ids.is_empty() {
+                    return Ok(());
+                }
+                let mut query = sqlx::QueryBuilder::<$db>::new(
+                    "UPDATE webhook_deliveries SET lease_ms = NULL WHERE status = 'pending' AND id IN (",
+                );
+                let mut list = query.separated(", ");
+                for id in ids {
+                    list.push_bind(*id);
+                }
+                query.push(")");
+                query.build().execute(&self.$write).await?;
+                Ok(())
+            }
+
+            async fn deliveries(
+                &self,
+                endpoint_id: &str,
+                status: Option<crate::webhooks::DeliveryStatus>,
+                limit: u32,
+            ) -> Result<Vec<crate::webhooks::DeliveryRow>, crate::StoreError> {
+                let rows = sqlx::query(
+                    "SELECT d.id, d.endpoint_id, o.event_id, o.topic, d.status, d.attempts,
+                            d.created_ms, d.next_attempt_ms, d.last_attempt_ms, d.last_status,
+                            d.last_latency_ms, d.last_error, d.done_ms
+                     FROM webhook_deliveries d JOIN outbox o ON o.id = d.outbox_id
+                     WHERE d.endpoint_id = $1 AND d.status = COALESCE($2, d.status)
+                     ORDER BY d.id DESC LIMIT $3",
+                )
+                .bind(endpoint_id)
+                .bind(status.map(|s| s.as_str()))
+                .bind(i64::from(limit))
+                .fetch_all(&self.$read)
+                .await?;
+                rows.iter().map(crate::webhooks_sql::delivery_row).collect()
+            }
+
+            async fn redeliver(
+                &self,
+                endpoint_id: &str,
+                delivery_id: i64,
+                now_ms: i64,
+            ) -> Result<bool, crate::StoreError> {
+                let done = sqlx::query(
+                    "UPDATE webhook_deliveries
+                     SET status = 'pending', attempts = 0, next_attempt_ms = $3, lease_ms = NULL,
+                         first_attempt_ms = NULL, done_ms = NULL
+                     WHERE id = $2 AND endpoint_id = $1 AND status = 'failed'",
+                )
+                .bind(endpoint_id)
+                .bind(delivery_id)
+                .bind(now_ms)
+                .execute(&self.$write)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn enqueue_test(
+                &self,
+                endpoint_id: &str,
+                event_id: &str,
+                body: &str,
+                now_ms: i64,
+            ) -> Result<Option<i64>, crate::StoreError> {
+                let mut tx = self.$write.begin().await?;
+                let stream = format!("test:{event_id}");
+                let outbox_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO outbox (event_id, topic, payload, next_attempt_at, stream, seq,
+                                         created_ms, body, fanned_out_ms)
+                     VALUES ($1, 'webhook.test', $2, $3, $4, 1, $5, $6, $5)
+                     RETURNING id",
+                )
+                .bind(event_id)
+                .bind(sqlx::types::Json(serde_json::json!({ "test": true })))
+                .bind(time::OffsetDateTime::now_utc())
+                .bind(&stream)
+                .bind(now_ms)
+                .bind(body)
+                .fetch_one(&mut *tx)
+                .await?;
+                let delivery: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO webhook_deliveries
+                        (outbox_id, endpoint_id, stream, seq, created_ms, next_attempt_ms)
+                     SELECT $1, id, $3, 1, $4, $4 FROM webhook_endpoints WHERE id = $2
+                     RETURNING id",
+                )
+                .bind(outbox_id)
+                .bind(endpoint_id)
+                .bind(&stream)
+                .bind(now_ms)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if delivery.is_some() {
+                    tx.commit().await?;
+                }
+                Ok(delivery)
+            }
+
+            async fn outbox_health(
+                &self,
+            ) -> Result<crate::webhooks::OutboxHealth, crate::StoreError> {
+                use sqlx::Row;
+                let row = sqlx::query(
+                    "SELECT
+                        (SELECT COUNT(*) FROM outbox WHERE fanned_out_ms IS NULL) AS unfanned,
+                        (SELECT MIN(created_ms) FROM outbox WHERE fanned_out_ms IS NULL)
+                            AS oldest_unfanned,
+                        (SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending')
+                            AS pending,
+                        (SELECT MIN(created_ms) FROM webhook_deliveries WHERE status = 'pending')
+                            AS oldest_pending,
+                        (SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'failed') AS failed",
+                )
+                .fetch_one(&self.$read)
+                .await?;
+                let count = |name: &str| -> Result<u64, crate::StoreError> {
+                    let n: i64 = row.try_get(name)?;
+                    Ok(u64::try_from(n).unwrap_or(0))
+                };
+                let oldest_unfanned: Option<i64> = row.try_get("oldest_unfanned")?;
+                let oldest_pending: Option<i64> = row.try_get("oldest_pending")?;
+                let oldest = match (oldest_unfanned, oldest_pending) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                Ok(crate::webhooks::OutboxHealth {
+                    unfanned: count("unfanned")?,
+                    pending: count("pending")?,
+                    oldest_pending_ms: oldest,
+                    failed: count("failed")?,
+                })
+            }
+
+            async fn prune_outbox(&self, before_ms: i64) -> Result<u64, crate::StoreError> {
+                // In slices, so that no one statement holds the (SQLite) writer for long.
+                const SLICE: i64 = 1_000;
+                loop {
+                    let done = sqlx::query(
+                        "DELETE FROM webhook_deliveries WHERE id IN (
+                            SELECT id FROM webhook_deliveries
+                            WHERE status = 'delivered' AND done_ms < $1 LIMIT $2)",
+                    )
+                    .bind(before_ms)
+                    .bind(SLICE)
+                    .execute(&self.$write)
+                    .await?;
+                    if done.rows_affected() < SLICE as u64 {
+                        break;
+                    }
+                }
+                let mut pruned = 0;
+                loop {
+                    let done = sqlx::query(
+                        "DELETE FROM outbox WHERE id IN (
+                            SELECT o.id FROM outbox o
+                            WHERE o.fanned_out_ms IS NOT NULL AND o.fanned_out_ms < $1
+                              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d
+                                              WHERE d.outbox_id = o.id)
+                            LIMIT $2)",
+                    )
+                    .bind(before_ms)
+                    .bind(SLICE)
+                    .execute(&self.$write)
+                    .await?;
+                    pruned += done.rows_affected();
+                    if done.rows_affected() < SLICE as u64 {
+                        break;
+                    }
+                }
+                Ok(pruned)
+            }
+        }
+    };
+}
+
+webhook_store!(crate::SqliteStore, sqlx::Sqlite, writer, reader, "");
+webhook_store!(crate::PostgresStore, sqlx::Postgres, pool, pool, "FOR UPDATE SKIP LOCKED");

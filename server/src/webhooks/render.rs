@@ -1,0 +1,224 @@
+//! The body of a webhook message (CONTRACTS §6): the event, and the order (or return)
+//! as that event left it, so that a CRM never has to fold events itself. Rendered once
+//! per outbox row when it is fanned out, then sent as stored on every attempt.
+
+use std::collections::HashMap;
+
+use anyhow::{anyhow, Context};
+use gapless_domain::{
+    money::Currency,
+    orders::{OrderEvent, OrderNumber, OrderState, OrderView},
+};
+use gapless_store::{EventRow, OutboxMessage, ReturnRow, Store};
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::json_time::rfc3339;
+
+/// What every message carries, whatever its type.
+#[derive(Debug, Serialize)]
+pub struct WebhookMessage<D> {
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When the event happened (RFC 3339).
+    pub timestamp: String,
+    pub data: D,
+}
+
+/// The event a message stands for.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRef {
+    pub id: String,
+    pub seq: u32,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrderData<'a> {
+    pub event: EventRef,
+    pub order: OrderView<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReturnData {
+    pub event: EventRef,
+    #[serde(rename = "return")]
+    pub return_: Value,
+    pub order_number: String,
+}
+
+/// The message the console's "send a test event" button sends.
+#[derive(Debug, Serialize)]
+pub struct TestData {
+    pub message: &'static str,
+}
+
+pub fn test_body(event_id: &str, at: OffsetDateTime) -> String {
+    let message = WebhookMessage {
+        kind: gapless_domain::webhooks::TEST_TOPIC.to_owned(),
+        timestamp: rfc3339(at),
+        data: TestData { message: "a test event from Gapless: your endpoint is reachable" },
+    };
+    let _ = event_id;
+    serde_json::to_string(&message).unwrap_or_default()
+}
+
+/// Renders the bodies of `messages`, reading each order or return once for the batch.
+/// A message that cannot be rendered (its events do not fold: corrupt data) is an error
+/// of its own and does not stop the others.
+pub async fn render_all(
+    store: &dyn Store,
+    messages: &[&OutboxMessage],
+) -> Vec<(i64, anyhow::Result<String>)> {
+    let mut orders: HashMap<String, anyhow::Result<OrderStream>> = HashMap::new();
+    let mut returns: HashMap<String, anyhow::Result<ReturnStream>> = HashMap::new();
+    let mut out = Vec::with_capacity(messages.len());
+    for message in messages {
+        let body = if message.topic.starts_with("order.") {
+            let order_id = field(&message.payload, "order_id");
+            match order_id {
+                Ok(order_id) => {
+                    if !orders.contains_key(order_id) {
+                        let loaded = OrderStream::load(store, &message.payload, order_id).await;
+                        orders.insert(order_id.to_owned(), loaded);
+                    }
+                    match &orders[order_id] {
+                        Ok(stream) => stream.body(message),
+                        Err(e) => Err(anyhow!("{e:#}")),
+                    }
+                }
+                Err(e) => Err(e),
+            }
+        } else if message.topic.starts_with("return.") {
+            match field(&message.payload, "rma") {
+                Ok(rma) => {
+                    if !returns.contains_key(rma) {
+                        returns.insert(rma.to_owned(), ReturnStream::load(store, rma).await);
+                    }
+                    match &returns[rma] {
+                        Ok(stream) => stream.body(message),
+                        Err(e) => Err(anyhow!("{e:#}")),
+                    }
+                }
+                Err(e) => Err(e),
+            }
+        } else {
+            Err(anyhow!("outbox row {} has the unknown topic {:?}", message.id, message.topic))
+        };
+        out.push((message.id, body));
+    }
+    out
+}
+
+fn field<'a>(payload: &'a Value, name: &str) -> anyhow::Result<&'a str> {
+    payload.get(name).and_then(Value::as_str).ok_or_else(|| anyhow!("outbox payload has no {name}"))
+}
+
+/// An order's events, read once.
+struct OrderStream {
+    number: OrderNumber,
+    currency: Currency,
+    rows: Vec<EventRow>,
+    events: Vec<OrderEvent>,
+}
+
+impl OrderStream {
+    async fn load(store: &dyn Store, payload: &Value, order_id: &str) -> anyhow::Result<Self> {
+        let number = field(payload, "order_number")?;
+        let summary = store
+            .order_summary(number)
+            .await
+            .context("reading the order")?
+            .ok_or_else(|| anyhow!("order {number} is gone"))?;
+        let currency = Currency::parse(&summary.currency)
+            .map_err(|e| anyhow!("order {number} has the currency {:?}: {e}", summary.currency))?;
+        let rows = store.order_events(order_id).await.context("reading the order's events")?;
+        let events = rows
+            .iter()
+            .map(|row| serde_json::from_value::<OrderEvent>(row.payload.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .context("reading stored order events")?;
+        let number =
+            OrderNumber::parse(number).map_err(|e| anyhow!("stored order number {number}: {e}"))?;
+        Ok(OrderStream { number, currency, rows, events })
+    }
+
+    fn body(&self, message: &OutboxMessage) -> anyhow::Result<String> {
+        let upto = message.seq as usize;
+        let row = self
+            .rows
+            .iter()
+            .find(|row| row.seq == message.seq)
+            .ok_or_else(|| anyhow!("order event {} is not stored", message.seq))?;
+        let order = OrderState::fold(self.currency, &self.events[..upto.min(self.events.len())])
+            .context("folding the order's events")?;
+        let kind = message.topic.clone();
+        let body = WebhookMessage {
+            kind,
+            timestamp: rfc3339(row.created_at),
+            data: OrderData {
+                event: EventRef {
+                    id: row.id.clone(),
+                    seq: row.seq,
+                    kind: row.event_type.clone(),
+                    at: rfc3339(row.created_at),
+                },
+                order: OrderView { number: &self.number, order: &order },
+            },
+        };
+        serde_json::to_string(&body).context("serializing the message")
+    }
+}
+
+/// A return with its events, read once.
+struct ReturnStream {
+    row: ReturnRow,
+    order: Option<gapless_store::ReturnableOrder>,
+}
+
+impl ReturnStream {
+    async fn load(store: &dyn Store, rma: &str) -> anyhow::Result<Self> {
+        let row = store
+            .return_by_rma(rma)
+            .await
+            .context("reading the return")?
+            .ok_or_else(|| anyhow!("return {rma} is gone"))?;
+        let order = store
+            .returnable_order(&row.order_number)
+            .await
+            .context("reading the return's order")?;
+        Ok(ReturnStream { row, order })
+    }
+
+    fn body(&self, message: &OutboxMessage) -> anyhow::Result<String> {
+        let event = self
+            .row
+            .events
+            .iter()
+            .find(|e| e.seq == message.seq)
+            .ok_or_else(|| anyhow!("return event {} is not stored", message.seq))?;
+        // The return as this event left it: its events up to this one.
+        let mut upto = self.row.clone();
+        upto.events.retain(|e| e.seq <= message.seq);
+        let view = crate::returns::service::render(&upto, self.order.as_ref())
+            .map_err(|e| anyhow!("rendering the return: {e}"))?;
+        let body = WebhookMessage {
+            kind: message.topic.clone(),
+            timestamp: rfc3339(event.at),
+            data: ReturnData {
+                event: EventRef {
+                    id: event.id.clone(),
+                    seq: event.seq,
+                    kind: event.event_type.clone(),
+                    at: rfc3339(event.at),
+                },
+                return_: view,
+                order_number: self.row.order_number.clone(),
+            },
+        };
+        serde_json::to_string(&body).context("serializing the message")
+    }
+}

@@ -1,0 +1,336 @@
+//! The delivery worker inside `gapless serve`: fans outbox rows out to endpoints, sends
+//! due deliveries signed per Standard Webhooks v1, records every attempt, and prunes
+//! delivered rows after the retention period.
+//!
+//! At least once: a delivery is marked delivered only after a 2xx, so a crash between
+//! the answer and the record sends it again (receivers deduplicate by `webhook-id`).
+//! Claims are leases in the database, so any number of app servers can run this loop on
+//! one PostgreSQL without sending one message twice at the same time, and rows a dead
+//! worker held come back when its lease runs out.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use futures_util::{stream, StreamExt};
+use gapless_domain::webhooks::{next_retry, takes, Retry};
+use gapless_store::{unix_ms, AttemptNext, AttemptRecord, DeliveryClaim, FanOut, Store};
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use super::render::render_all;
+use crate::metrics::WebhookMetrics;
+
+/// How the worker paces itself. The defaults are what `gapless serve` uses.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// Longest a receiver may take to answer (CONTRACTS §6: a 2xx within 10 s).
+    pub timeout: Duration,
+    /// How long a claim is the worker's; longer than `timeout`, so a live worker never
+    /// loses a claim it is still sending.
+    pub lease: Duration,
+    /// Rows fanned out and deliveries claimed per round.
+    pub batch: u32,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Rest between rounds when there was nothing to do.
+    pub idle: Duration,
+    /// Delivered messages are deleted after this long.
+    pub retention: Duration,
+    /// How often pruning runs.
+    pub prune_every: Duration,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings {
+            timeout: Duration::from_secs(10),
+            lease: Duration::from_secs(60),
+            batch: 64,
+            concurrency: 16,
+            idle: Duration::from_millis(200),
+            retention: Duration::from_secs(7 * 24 * 3600),
+            prune_every: Duration::from_secs(3600),
+        }
+    }
+}
+
+pub struct DeliveryWorker {
+    store: Arc<dyn Store>,
+    client: reqwest::Client,
+    settings: WorkerSettings,
+    metrics: Option<WebhookMetrics>,
+}
+
+/// Stops the worker: it claims nothing more, finishes the sends in flight (each
+/// bounded by the timeout) and gives back what it claimed but did not start.
+pub struct WorkerHandle {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl WorkerHandle {
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Err(error) = self.task.await {
+            tracing::error!(%error, "the webhook worker ended abnormally");
+        }
+    }
+}
+
+impl DeliveryWorker {
+    pub fn new(
+        store: Arc<dyn Store>,
+        settings: WorkerSettings,
+        metrics: Option<WebhookMetrics>,
+    ) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout)
+            // A receiver answers; it does not send us elsewhere with the signed body.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("Gapless-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(DeliveryWorker { store, client, settings, metrics })
+    }
+
+    pub fn spawn(self) -> WorkerHandle {
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(self.run(stopped));
+        WorkerHandle { stop, task }
+    }
+
+    async fn run(self, mut stopped: watch::Receiver<bool>) {
+        let mut last_prune: Option<Instant> = None;
+        loop {
+            if *stopped.borrow() {
+                break;
+            }
+            let worked = match self.round(&stopped).await {
+                Ok(worked) => worked,
+                Err(error) => {
+                    tracing::error!(error = format!("{error:#}"), "webhook delivery round failed");
+                    false
+                }
+            };
+            if last_prune.is_none_or(|at| at.elapsed() >= self.settings.prune_every) {
+                last_prune = Some(Instant::now());
+                self.prune().await;
+            }
+            if !worked {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.settings.idle) => {}
+                    _ = stopped.changed() => {}
+                }
+            }
+        }
+        tracing::info!("webhook worker stopped");
+    }
+
+    /// One round: fan out what is new, then send what is due. `true` when it did
+    /// anything (so the next round starts at once).
+    pub async fn round(&self, stopped: &watch::Receiver<bool>) -> anyhow::Result<bool> {
+        let fanned = self.fan_out().await?;
+        let sent = self.send_due(stopped).await?;
+        Ok(fanned + sent > 0)
+    }
+
+    async fn fan_out(&self) -> anyhow::Result<usize> {
+        let now = now_ms();
+        let lease = self.settings.lease.as_millis() as i64;
+        let rows = self.store.claim_unfanned(now, lease, self.settings.batch).await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let endpoints = self.store.endpoints().await?;
+        let wanted: Vec<Vec<String>> = rows
+            .iter()
+            .map(|row| {
+                endpoints
+                    .iter()
+                    .filter(|e| takes(&e.events, &row.topic))
+                    .map(|e| e.id.clone())
+                    .collect()
+            })
+            .collect();
+        // Only rows some endpoint takes are rendered.
+        let to_render: Vec<_> =
+            rows.iter().zip(&wanted).filter(|(_, w)| !w.is_empty()).map(|(r, _)| r).collect();
+        let mut bodies = render_all(self.store.as_ref(), &to_render).await.into_iter();
+        let mut fan = Vec::with_capacity(rows.len());
+        let mut blocked_streams = Vec::new();
+        for (row, endpoint_ids) in rows.iter().zip(wanted) {
+            let body = if endpoint_ids.is_empty() {
+                String::new()
+            } else {
+                match bodies.next() {
+                    Some((_, Ok(body))) => body,
+                    Some((_, Err(error))) => {
+                        // Left leased: tried again when the lease runs out, and the
+                        // stream's later messages wait for it.
+                        tracing::error!(
+                            outbox_id = row.id,
+                            topic = %row.topic,
+                            error = format!("{error:#}"),
+                            "cannot render a webhook message"
+                        );
+                        blocked_streams.push(row.stream.clone());
+                        continue;
+                    }
+                    None => continue,
+                }
+            };
+            if blocked_streams.contains(&row.stream) {
+                continue;
+            }
+            fan.push(FanOut {
+                outbox_id: row.id,
+                stream: row.stream.clone(),
+                seq: row.seq,
+                body,
+                endpoint_ids,
+            });
+        }
+        self.store.fan_out(&fan, now_ms()).await?;
+        Ok(rows.len())
+    }
+
+    async fn send_due(&self, stopped: &watch::Receiver<bool>) -> anyhow::Result<usize> {
+        let lease = self.settings.lease.as_millis() as i64;
+        let claims = self.store.claim_deliveries(now_ms(), lease, self.settings.batch).await?;
+        let count = claims.len();
+        if count == 0 {
+            return Ok(0);
+        }
+        let mut unsent = Vec::new();
+        let results: Vec<_> = stream::iter(claims)
+            .map(|claim| {
+                let stopping = *stopped.borrow();
+                async move {
+                    if stopping {
+                        return Err(claim.id);
+                    }
+                    Ok(self.attempt(&claim).await)
+                }
+            })
+            .buffer_unordered(self.settings.concurrency.max(1))
+            .collect()
+            .await;
+        for result in results {
+            match result {
+                Ok(record) => {
+                    if let Err(error) = self.store.record_attempt(&record).await {
+                        // The lease runs out and the message is sent again: at least once.
+                        tracing::error!(%error, delivery = record.delivery_id, "cannot record a webhook attempt");
+                    }
+                }
+                Err(id) => unsent.push(id),
+            }
+        }
+        if !unsent.is_empty() {
+            self.store.release_deliveries(&unsent).await?;
+        }
+        Ok(count)
+    }
+
+    /// Sends one delivery and says what comes next.
+    async fn attempt(&self, claim: &DeliveryClaim) -> AttemptRecord {
+        let started = Instant::now();
+        let at = now_ms();
+        let outcome = self.send(claim).await;
+        let latency_ms = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
+        let (status_code, error) = match outcome {
+            Ok(status) if (200..300).contains(&status) => (Some(status), None),
+            Ok(status) => (Some(status), Some(format!("HTTP {status}"))),
+            Err(reason) => (None, Some(reason)),
+        };
+        let next = if error.is_none() {
+            AttemptNext::Delivered
+        } else {
+            let failed = claim.attempts + 1;
+            match next_retry(failed, claim.first_attempt_ms.unwrap_or(at), now_ms(), jitter()) {
+                Retry::At(at) => AttemptNext::RetryAt(at),
+                Retry::GiveUp => AttemptNext::Failed,
+            }
+        };
+        if let Some(metrics) = &self.metrics {
+            metrics.attempt(match next {
+                AttemptNext::Delivered => "delivered",
+                AttemptNext::RetryAt(_) => "retry",
+                AttemptNext::Failed => "failed",
+            });
+        }
+        match (&next, &error) {
+            (AttemptNext::Failed, Some(error)) => tracing::warn!(
+                delivery = claim.id,
+                endpoint = %claim.endpoint_id,
+                topic = %claim.topic,
+                %error,
+                "webhook message failed for good; staff can send it again"
+            ),
+            (_, Some(error)) => tracing::info!(
+                delivery = claim.id,
+                endpoint = %claim.endpoint_id,
+                topic = %claim.topic,
+                %error,
+                attempts = claim.attempts + 1,
+                "webhook attempt failed; will retry"
+            ),
+            _ => {}
+        }
+        AttemptRecord { delivery_id: claim.id, at_ms: at, status_code, latency_ms, error, next }
+    }
+
+    /// The HTTP status, or why there was none. Never names the URL (it may carry a
+    /// token) nor the secret.
+    async fn send(&self, claim: &DeliveryClaim) -> Result<u16, String> {
+        let timestamp = OffsetDateTime::now_utc().unix_timestamp();
+        let signature = standardwebhooks::Webhook::new(&claim.secret)
+            .and_then(|hook| hook.sign(&claim.message_id, timestamp, claim.body.as_bytes()))
+            .map_err(|e| format!("cannot sign: {e}"))?;
+        let response = self
+            .client
+            .post(&claim.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("webhook-id", &claim.message_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(claim.body.clone())
+            .send()
+            .await
+            .map_err(describe)?;
+        Ok(response.status().as_u16())
+    }
+
+    async fn prune(&self) {
+        let cutoff = now_ms() - self.settings.retention.as_millis() as i64;
+        match self.store.prune_outbox(cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "pruned delivered webhook messages"),
+            Err(error) => tracing::error!(%error, "pruning the outbox failed"),
+        }
+    }
+}
+
+fn describe(error: reqwest::Error) -> String {
+    if error.is_timeout() {
+        "timed out".to_owned()
+    } else if error.is_connect() {
+        "could not connect".to_owned()
+    } else if error.is_builder() {
+        "not a usable URL".to_owned()
+    } else {
+        format!("{}", error.without_url())
+    }
+}
+
+fn now_ms() -> i64 {
+    unix_ms(OffsetDateTime::now_utc())
+}
+
+/// A draw in `[0, 1)` for the retry jitter.
+fn jitter() -> f64 {
+    let bits = getrandom::u64().unwrap_or(0) >> 11;
+    bits as f64 / (1u64 << 53) as f64
+}
