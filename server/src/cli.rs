@@ -81,6 +81,10 @@ pub enum WebhookCommand {
     List,
     /// Remove an endpoint and the messages still queued for it.
     Remove { id: String },
+    /// Stop sending to an endpoint; its messages queue up until it is resumed.
+    Pause { id: String },
+    /// Send to a paused endpoint again, starting with what queued up.
+    Resume { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -323,6 +327,14 @@ async fn webhook_command(webhooks: Webhooks, command: WebhookCommand) -> anyhow:
         WebhookCommand::Remove { id } => {
             webhooks.remove(&id).await?;
             println!("webhook endpoint {id} removed");
+        }
+        WebhookCommand::Pause { id } => {
+            webhooks.set_paused(&id, true).await?;
+            println!("webhook endpoint {id} paused");
+        }
+        WebhookCommand::Resume { id } => {
+            webhooks.set_paused(&id, false).await?;
+            println!("webhook endpoint {id} resumed");
         }
     }
     Ok(())

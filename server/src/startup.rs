@@ -165,8 +165,9 @@ impl Application {
         let worker = if args.webhook_worker {
             let settings = WorkerSettings {
                 timeout: Duration::from_millis(args.webhook_timeout_ms.max(1)),
-                lease: Duration::from_millis(args.webhook_timeout_ms.max(1)) * 3
-                    + Duration::from_secs(30),
+                // All of a round's sends run at once, each within the timeout.
+                lease: Duration::from_millis(args.webhook_timeout_ms.max(1)) * 2
+                    + Duration::from_secs(5),
                 retention: Duration::from_secs(u64::from(args.webhook_retention_days) * 86_400),
                 ..WorkerSettings::default()
             };

@@ -34,6 +34,10 @@ struct Server {
 }
 
 async fn start(url: &str) -> Server {
+    start_with(url, &[]).await
+}
+
+async fn start_with(url: &str, env: &[(&str, &str)]) -> Server {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(env!("CARGO_BIN_EXE_gapless"))
         .env("DATABASE_URL", url)
@@ -43,6 +47,7 @@ async fn start(url: &str) -> Server {
         .env("GAPLESS_RETURN_POLICY", repo_path("demo/return-policy.json"))
         .env("RUST_LOG", "off")
         .env("GAPLESS_RATE_IP_BURST", "100000")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -182,4 +187,124 @@ async fn sqlite_burst_of_confirmations_survives_sigkill() {
 async fn postgres_burst_of_confirmations_survives_sigkill() {
     let Some(db) = testing::postgres().await else { return };
     burst_of_confirmations_survives_sigkill(db).await;
+}
+
+/// What the loopback receiver got: (webhook-id, order number, seq) per accepted request.
+type Got = Arc<std::sync::Mutex<Vec<(String, String, u64)>>>;
+
+/// A receiver that takes every message after a pause, so that messages queue up.
+async fn slow_receiver(pause: Duration) -> (Got, String) {
+    use axum::{body::Bytes, extract::State, http::HeaderMap, routing::post, Router};
+    async fn receive(
+        State((got, pause)): State<(Got, Duration)>,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> &'static str {
+        tokio::time::sleep(pause).await;
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        let id = headers["webhook-id"].to_str().unwrap().to_owned();
+        let number = body["data"]["order"]["number"].as_str().unwrap().to_owned();
+        let seq = body["data"]["event"]["seq"].as_u64().unwrap();
+        got.lock().unwrap().push((id, number, seq));
+        "ok"
+    }
+    let got: Got = Arc::default();
+    let app = Router::new().route("/hook", post(receive)).with_state((got.clone(), pause));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (got, url)
+}
+
+/// SIGKILL while webhook messages are queued and in flight: after a restart every
+/// message arrives (at least once), and each order's in seq order.
+async fn queued_webhooks_survive_sigkill(db: TestDatabase) {
+    server::tls::install_crypto_provider();
+    let (got, url) = slow_receiver(Duration::from_millis(150)).await;
+    db.store
+        .add_endpoint(&gapless_store::NewEndpoint {
+            id: "ep_crash".into(),
+            url,
+            events: vec!["order.*".into()],
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+            created_ms: 0,
+        })
+        .await
+        .unwrap();
+    // A short timeout keeps the lease of what the dead server held short.
+    let env = [("GAPLESS_WEBHOOK_TIMEOUT_MS", "1000")];
+    let mut server = start_with(&db.url, &env).await;
+    let client = reqwest::Client::new();
+    let mut chats = Vec::new();
+    for n in 0..8 {
+        let created: Value = client
+            .post(format!("{}/api/v1/conversations", server.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let chat = created["id"].as_str().unwrap().to_owned();
+        say(&client, &server.base, &chat, "two diet cokes and a tee in m black", &format!("a{n}"))
+            .await;
+        say(&client, &server.base, &chat, "and a trail bottle", &format!("b{n}")).await;
+        chats.push(chat);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while got.lock().unwrap().len() < 3 {
+        assert!(Instant::now() < deadline, "no webhook arrived");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Command::new("kill").args(["-KILL", &server.child.id().to_string()]).status().unwrap();
+    server.child.wait().unwrap();
+    let before_restart = got.lock().unwrap().len();
+
+    let mut expected = std::collections::HashSet::new();
+    for chat in &chats {
+        let conversation = db.store.conversation(chat).await.unwrap().unwrap();
+        for row in db.store.order_events(&conversation.order_id.unwrap()).await.unwrap() {
+            expected.insert(row.id);
+        }
+    }
+    assert!(before_restart < expected.len(), "everything was sent before the kill");
+
+    let _server = start_with(&db.url, &env).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let received: std::collections::HashSet<String> =
+            got.lock().unwrap().iter().map(|(id, _, _)| id.clone()).collect();
+        if expected.is_subset(&received) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} messages arrived after the restart",
+            received.intersection(&expected).count(),
+            expected.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Per order, first arrivals in seq order (a message in flight at the kill may
+    // come twice: at least once).
+    let mut last: std::collections::HashMap<String, u64> = Default::default();
+    let mut seen = std::collections::HashSet::new();
+    for (id, number, seq) in got.lock().unwrap().iter() {
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        let before = last.insert(number.clone(), *seq).unwrap_or(0);
+        assert!(*seq > before, "order {number}: seq {seq} arrived after {before}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_queued_webhooks_survive_sigkill() {
+    queued_webhooks_survive_sigkill(testing::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_queued_webhooks_survive_sigkill() {
+    let Some(db) = testing::postgres().await else { return };
+    queued_webhooks_survive_sigkill(db).await;
 }

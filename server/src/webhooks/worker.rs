@@ -27,12 +27,12 @@ use crate::metrics::WebhookMetrics;
 pub struct WorkerSettings {
     /// Longest a receiver may take to answer (CONTRACTS §6: a 2xx within 10 s).
     pub timeout: Duration,
-    /// How long a claim is the worker's; longer than `timeout`, so a live worker never
-    /// loses a claim it is still sending.
+    /// How long a claim is the worker's: longer than `timeout`, so a live worker never
+    /// loses a claim it is still sending; what a crashed worker held comes back after it.
     pub lease: Duration,
-    /// Rows fanned out and deliveries claimed per round.
+    /// Outbox rows fanned out per round.
     pub batch: u32,
-    /// Requests in flight at once.
+    /// Deliveries claimed per round, all sent at once.
     pub concurrency: usize,
     /// Rest between rounds when there was nothing to do.
     pub idle: Duration,
@@ -46,7 +46,7 @@ impl Default for WorkerSettings {
     fn default() -> Self {
         WorkerSettings {
             timeout: Duration::from_secs(10),
-            lease: Duration::from_secs(60),
+            lease: Duration::from_secs(25),
             batch: 64,
             concurrency: 16,
             idle: Duration::from_millis(200),
@@ -198,7 +198,8 @@ impl DeliveryWorker {
 
     async fn send_due(&self, stopped: &watch::Receiver<bool>) -> anyhow::Result<usize> {
         let lease = self.settings.lease.as_millis() as i64;
-        let claims = self.store.claim_deliveries(now_ms(), lease, self.settings.batch).await?;
+        let wanted = self.settings.concurrency.clamp(1, 1000) as u32;
+        let claims = self.store.claim_deliveries(now_ms(), lease, wanted).await?;
         let count = claims.len();
         if count == 0 {
             return Ok(0);
