@@ -148,6 +148,11 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route
+                        path=(StaticSegment("staff"), StaticSegment("webhooks"))
+                        view=staff::StaffWebhooksPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
                         path=(StaticSegment("staff"), StaticSegment("orders"), ParamSegment("number"))
                         view=staff::StaffOrderPage
                         ssr=SsrMode::Async

@@ -229,6 +229,32 @@ pub trait StaffPort: Send + Sync + 'static {
         text: &str,
         close: bool,
     ) -> Result<Value, PortError>;
+    /// Webhook endpoints with their latest deliveries (admins only).
+    async fn webhooks(
+        &self,
+        staff: &StaffIdentity,
+    ) -> Result<Vec<crate::staff::webhooks::EndpointDeliveries>, PortError>;
+    /// `POST /api/v1/staff/webhooks`.
+    async fn add_webhook(
+        &self,
+        staff: &StaffIdentity,
+        url: &str,
+        events: &[String],
+    ) -> Result<crate::staff::webhooks::CreatedEndpoint, PortError>;
+    /// Pause, resume, remove, or send a test event.
+    async fn webhook_action(
+        &self,
+        staff: &StaffIdentity,
+        endpoint: &str,
+        action: crate::staff::webhooks::EndpointAction,
+    ) -> Result<(), PortError>;
+    /// A failed delivery back in the queue.
+    async fn send_again(
+        &self,
+        staff: &StaffIdentity,
+        endpoint: &str,
+        delivery: i64,
+    ) -> Result<(), PortError>;
     /// `POST /api/v1/staff/returns/{rma}/events`.
     async fn record_return(
         &self,

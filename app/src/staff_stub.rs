@@ -32,4 +32,5 @@ stand_ins!(
     StaffHandoffsPage,
     StaffReturnsPage,
     StaffMetricsPage,
+    StaffWebhooksPage,
 );

@@ -9,12 +9,14 @@ pub mod handoffs;
 pub mod metrics;
 pub mod orders;
 pub mod returns;
+pub mod webhooks;
 
 pub use conversations::{StaffConversationsPage, StaffTimelinePage};
 pub use handoffs::StaffHandoffsPage;
 pub use metrics::StaffMetricsPage;
 pub use orders::StaffOrderPage;
 pub use returns::StaffReturnsPage;
+pub use webhooks::StaffWebhooksPage;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -176,6 +178,7 @@ pub fn StaffHomePage() -> impl IntoView {
                                 <li><A href="/staff/handoffs">"Waiting for a person"</A></li>
                                 <li><A href="/staff/metrics">"Metrics"</A></li>
                                 <li><A href="/staff/returns">"Returns in review"</A></li>
+                                <li><A href="/staff/webhooks">"Webhooks"</A></li>
                             </ul>
                             <ActionForm action=sign_out>
                                 <input type="hidden" name="csrf" value=me.csrf/>

@@ -18,7 +18,9 @@ use super::{
 use crate::{
     audit,
     returns::service::{ReturnsService, StaffAction},
+    webhooks::{WebhookError, Webhooks},
 };
+use app::staff::webhooks::{CreatedEndpoint, EndpointAction, EndpointDeliveries, SHOWN_DELIVERIES};
 
 pub struct StaffConsole {
     store: Arc<dyn Store>,
@@ -47,8 +49,71 @@ fn internal(error: impl std::error::Error + Send + Sync + 'static) -> PortError 
     PortError::Internal(Box::new(error))
 }
 
+/// What the console shows of a webhook problem: the API's words.
+fn webhook_error(error: WebhookError) -> PortError {
+    match error {
+        WebhookError::Store(error) => internal(error),
+        WebhookError::UnknownEndpoint(_) => PortError::NotFound(error.to_string()),
+        other => PortError::Rejected(other.to_string()),
+    }
+}
+
 #[async_trait::async_trait]
 impl StaffPort for StaffConsole {
+    async fn webhooks(&self, staff: &StaffIdentity) -> Result<Vec<EndpointDeliveries>, PortError> {
+        allow(staff, Permission::ManageIntegrations)?;
+        let webhooks = Webhooks::new(self.store.clone());
+        let mut all = Vec::new();
+        for endpoint in webhooks.list().await.map_err(webhook_error)? {
+            let deliveries = webhooks
+                .deliveries(&endpoint.id, None, SHOWN_DELIVERIES)
+                .await
+                .map_err(webhook_error)?;
+            all.push(EndpointDeliveries { endpoint, deliveries });
+        }
+        Ok(all)
+    }
+
+    async fn add_webhook(
+        &self,
+        staff: &StaffIdentity,
+        url: &str,
+        events: &[String],
+    ) -> Result<CreatedEndpoint, PortError> {
+        allow(staff, Permission::ManageIntegrations)?;
+        Webhooks::new(self.store.clone()).add(url, events).await.map_err(webhook_error)
+    }
+
+    async fn webhook_action(
+        &self,
+        staff: &StaffIdentity,
+        endpoint: &str,
+        action: EndpointAction,
+    ) -> Result<(), PortError> {
+        allow(staff, Permission::ManageIntegrations)?;
+        let webhooks = Webhooks::new(self.store.clone());
+        match action {
+            EndpointAction::Pause => webhooks.set_paused(endpoint, true).await,
+            EndpointAction::Resume => webhooks.set_paused(endpoint, false).await,
+            EndpointAction::Remove => webhooks.remove(endpoint).await,
+            EndpointAction::Test => webhooks.send_test(endpoint).await.map(drop),
+        }
+        .map_err(webhook_error)
+    }
+
+    async fn send_again(
+        &self,
+        staff: &StaffIdentity,
+        endpoint: &str,
+        delivery: i64,
+    ) -> Result<(), PortError> {
+        allow(staff, Permission::ManageIntegrations)?;
+        Webhooks::new(self.store.clone())
+            .send_again(endpoint, delivery)
+            .await
+            .map_err(webhook_error)
+    }
+
     async fn current(&self, session: &Session) -> Result<Option<StaffIdentity>, PortError> {
         let id = session::signed_in(session, self.gate.now()).await.map_err(internal)?;
         let Some(id) = id else { return Ok(None) };

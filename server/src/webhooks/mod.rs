@@ -37,74 +37,33 @@ pub enum WebhookError {
     Store(#[from] StoreError),
 }
 
-/// An endpoint just added: the one time its secret is shown.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct CreatedEndpoint {
-    pub id: String,
-    pub url: String,
-    pub events: Vec<String>,
-    pub secret: String,
-}
+pub use app::staff::webhooks::{CreatedEndpoint, DeliveryView, EndpointView};
 
-/// An endpoint as listed: no secret.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct EndpointView {
-    pub id: String,
-    pub url: String,
-    pub events: Vec<String>,
-    pub paused: bool,
-    pub created_at: String,
-}
-
-impl From<EndpointRow> for EndpointView {
-    fn from(row: EndpointRow) -> Self {
-        EndpointView {
-            id: row.id,
-            url: row.url,
-            events: row.events,
-            paused: row.paused,
-            created_at: ms_rfc3339(row.created_ms),
-        }
+fn endpoint_view(row: EndpointRow) -> EndpointView {
+    EndpointView {
+        id: row.id,
+        url: row.url,
+        events: row.events,
+        paused: row.paused,
+        created_at: ms_rfc3339(row.created_ms),
     }
 }
 
-/// One delivery as staff see it.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct DeliveryView {
-    pub id: i64,
-    pub event_id: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// `pending`, `delivered` or `failed`.
-    pub status: String,
-    pub attempts: u32,
-    pub created_at: String,
-    /// When a pending delivery is tried next.
-    pub next_attempt_at: Option<String>,
-    pub last_attempt_at: Option<String>,
-    pub last_status: Option<u16>,
-    pub last_latency_ms: Option<u32>,
-    pub last_error: Option<String>,
-    pub done_at: Option<String>,
-}
-
-impl From<DeliveryRow> for DeliveryView {
-    fn from(row: DeliveryRow) -> Self {
-        DeliveryView {
-            id: row.id,
-            event_id: row.event_id,
-            kind: row.topic,
-            status: row.status.as_str().to_owned(),
-            attempts: row.attempts,
-            created_at: ms_rfc3339(row.created_ms),
-            next_attempt_at: (row.status == DeliveryStatus::Pending)
-                .then(|| ms_rfc3339(row.next_attempt_ms)),
-            last_attempt_at: row.last_attempt_ms.map(ms_rfc3339),
-            last_status: row.last_status,
-            last_latency_ms: row.last_latency_ms,
-            last_error: row.last_error,
-            done_at: row.done_ms.map(ms_rfc3339),
-        }
+fn delivery_view(row: DeliveryRow) -> DeliveryView {
+    DeliveryView {
+        id: row.id,
+        event_id: row.event_id,
+        kind: row.topic,
+        status: row.status.as_str().to_owned(),
+        attempts: row.attempts,
+        created_at: ms_rfc3339(row.created_ms),
+        next_attempt_at: (row.status == DeliveryStatus::Pending)
+            .then(|| ms_rfc3339(row.next_attempt_ms)),
+        last_attempt_at: row.last_attempt_ms.map(ms_rfc3339),
+        last_status: row.last_status,
+        last_latency_ms: row.last_latency_ms,
+        last_error: row.last_error,
+        done_at: row.done_ms.map(ms_rfc3339),
     }
 }
 
@@ -151,7 +110,7 @@ impl Webhooks {
     }
 
     pub async fn list(&self) -> Result<Vec<EndpointView>, WebhookError> {
-        Ok(self.store.endpoints().await?.into_iter().map(EndpointView::from).collect())
+        Ok(self.store.endpoints().await?.into_iter().map(endpoint_view).collect())
     }
 
     pub async fn remove(&self, id: &str) -> Result<(), WebhookError> {
@@ -180,7 +139,7 @@ impl Webhooks {
     ) -> Result<Vec<DeliveryView>, WebhookError> {
         self.known(id).await?;
         let rows = self.store.deliveries(id, status, limit.clamp(1, 500)).await?;
-        Ok(rows.into_iter().map(DeliveryView::from).collect())
+        Ok(rows.into_iter().map(delivery_view).collect())
     }
 
     /// A failed delivery back in the queue, due now.
