@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make load`: the release server on a fresh SQLite file (or LOAD_DATABASE_URL), then
 # scripts/load.mjs with 1 and 8 workers, each followed by the raw one-row insert rate on
-# the same database. Run `make build` first.
+# the same database. A webhook endpoint (scripts/webhook-receiver.mjs, verifying every
+# signature) takes every order event meanwhile: after each run, the messages it got and
+# their lag (arrival minus event time). Last, the delivery rate: the endpoint paused
+# during a load, then resumed, and the backlog timed. Run `make build` first.
 #   LOAD_SECONDS=6 scripts/load.sh
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -14,13 +17,51 @@ export GAPLESS_RATE_IP_BURST=1000000 GAPLESS_RATE_IP_PER_SECOND=1000000
 export GAPLESS_RATE_CHAT_BURST=1000000 GAPLESS_RATE_CHAT_PER_SECOND=1000000
 DATABASE_URL=$url LEPTOS_SITE_ADDR=127.0.0.1:$port RUST_LOG=warn target/gapless serve &
 server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$dir"' EXIT
+hook_port=$((port + 1))
+node scripts/webhook-receiver.mjs --port "$hook_port" &
+receiver=$!
+trap 'kill $server $receiver 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do
   curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break
   sleep 0.1
 done
+added=$(DATABASE_URL=$url RUST_LOG=warn target/gapless webhook add "http://127.0.0.1:$hook_port/hook")
+secret=$(grep '^whsec_' <<<"$added")
+endpoint=$(sed -n 's/^webhook endpoint \(ep_[0-9a-f]*\) added.*/\1/p' <<<"$added")
+[ -n "$secret" ] && [ -n "$endpoint" ] || die "could not add the load's webhook endpoint"
+curl -fs -X POST "http://127.0.0.1:$hook_port/reset?secret=$secret" >/dev/null
+
+# Waits until the receiver has had nothing new for a second, then prints its stats.
+settled() {
+  local before="" now
+  while true; do
+    now=$(curl -fs "http://127.0.0.1:$hook_port/stats")
+    [ "$now" = "$before" ] && { echo "$now"; return; }
+    before=$now
+    sleep 1
+  done
+}
+
 for workers in 1 8; do
   say "load: $workers worker(s), $seconds s"
+  curl -fs -X POST "http://127.0.0.1:$hook_port/reset" >/dev/null
   node scripts/load.mjs --base "http://127.0.0.1:$port" --workers "$workers" \
     --seconds "$seconds" --database-url "$url"
+  stats=$(settled)
+  node -e '
+    const s = JSON.parse(process.argv[1]);
+    console.log(`webhooks during the load: ${s.received} messages (${s.verified} verified, ${s.unique} unique), lag p50 ${s.lag_p50_ms} ms, p99 ${s.lag_p99_ms} ms`);
+  ' "$stats"
 done
+
+say "webhook delivery rate: the endpoint paused during an 8-worker load, then resumed"
+DATABASE_URL=$url RUST_LOG=warn target/gapless webhook pause "$endpoint" >/dev/null
+node scripts/load.mjs --base "http://127.0.0.1:$port" --workers 8 --seconds "$seconds" >/dev/null
+curl -fs -X POST "http://127.0.0.1:$hook_port/reset" >/dev/null
+DATABASE_URL=$url RUST_LOG=warn target/gapless webhook resume "$endpoint" >/dev/null
+stats=$(settled)
+node -e '
+  const s = JSON.parse(process.argv[1]);
+  const seconds = (s.last - s.first) / 1000;
+  console.log(`backlog of ${s.received} messages (${s.verified} verified) delivered in ${seconds.toFixed(1)} s: ${(s.received / seconds).toFixed(0)} messages/s`);
+' "$stats"
