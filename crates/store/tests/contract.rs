@@ -174,6 +174,8 @@ fn order_write(
                 unit_price: 2500,
                 total: 2500 * i64::from(quantity),
             }],
+            shipped_at: None,
+            delivered_at: None,
         },
         reserve: if reserve > 0 { vec![(StockKey::product(sku("TEE")), reserve)] } else { vec![] },
         release: vec![],
