@@ -59,6 +59,20 @@ pub enum Command {
     /// Manage staff accounts (sign-in to the staff console and API).
     #[command(subcommand)]
     Staff(StaffCommand),
+    /// Manage API keys for the shop's systems (fulfilment reports shipments with one).
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key for the system NAME and print it once: the one line of standard
+    /// output that starts with `gk_`. Only its hash is stored.
+    Add { name: String },
+    /// List the keys (never the keys themselves): id, name, created, revoked.
+    List,
+    /// Revoke the key in use with this name or id; requests with it then get 401.
+    Revoke { name_or_id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -246,12 +260,55 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 print!("{}", bench_audit::run(store, &args).await?);
                 Ok(())
             }
+            Command::ApiKey(command) => {
+                let store = open_store(&cli.database_url).await?;
+                print!("{}", api_key(store.as_ref(), command).await?);
+                Ok(())
+            }
             Command::Staff(StaffCommand::Add(args)) => {
                 let store = open_store(&cli.database_url).await?;
                 println!("{}", staff::cli::add(store.as_ref(), &args).await?);
                 Ok(())
             }
         }
+    })
+}
+
+/// What `gapless api-key …` prints.
+async fn api_key(store: &dyn Store, command: ApiKeyCommand) -> anyhow::Result<String> {
+    use crate::{fulfilment::keys, json_time::rfc3339};
+    Ok(match command {
+        ApiKeyCommand::Add { name } => {
+            let (row, key) = keys::add(store, &name).await?;
+            format!(
+                "API key {:?} created (id {}). It is shown only now; keep it secret:\n{key}\n",
+                row.name, row.id
+            )
+        }
+        ApiKeyCommand::List => {
+            let rows = store.api_keys().await?;
+            if rows.is_empty() {
+                return Ok("no API keys yet: `gapless api-key add NAME`\n".to_owned());
+            }
+            rows.iter()
+                .map(|row| {
+                    let revoked = row
+                        .revoked_at
+                        .map_or("in use".to_owned(), |at| format!("revoked {}", rfc3339(at)));
+                    format!(
+                        "{}  {}  created {}  {revoked}\n",
+                        row.id,
+                        row.name,
+                        rfc3339(row.created_at)
+                    )
+                })
+                .collect()
+        }
+        ApiKeyCommand::Revoke { name_or_id } => keys::revoke(store, &name_or_id)
+            .await?
+            .iter()
+            .map(|row| format!("revoked API key {:?} (id {})\n", row.name, row.id))
+            .collect(),
     })
 }
 

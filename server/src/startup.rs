@@ -240,6 +240,7 @@ pub fn router(
         .merge(openapi::routes())
         .merge(crate::audit::routes())
         .merge(returns_api::routes(returns))
+        .merge(crate::fulfilment::api::routes())
         .merge(crate::staff::api::routes())
         .merge(crate::staff::handoffs::routes())
         .merge(crate::staff::dashboard::routes())
