@@ -481,6 +481,10 @@ pub struct Lookup {
     pub order_number: String,
     /// ISO 4217 code of every amount.
     pub currency: String,
+    /// When the order was delivered (RFC 3339), `null` while no delivery was reported;
+    /// return windows count from it when it is known.
+    #[schema(required = true)]
+    pub delivered_at: Option<String>,
     pub lines: Vec<LookupLine>,
     /// The shop's return reasons, in its order.
     pub reasons: Vec<ReasonChoice>,
