@@ -574,3 +574,36 @@ fn serve_help_shows_the_new_settings_but_not_the_metrics_token() {
     }
     assert!(!help.contains("hunter2"), "{help}");
 }
+
+/// `gapless api-key add NAME` prints the key once (the one stdout line starting `gk_`),
+/// `list` never shows it, `revoke` stops it at once.
+#[tokio::test]
+async fn api_keys_are_added_listed_and_revoked() {
+    use server::fulfilment::keys;
+    for db in databases().await {
+        let added = gapless(&db.url).args(["api-key", "add", "warehouse"]).output().unwrap();
+        assert!(added.status.success(), "{}", stderr(&added));
+        let stdout = String::from_utf8(added.stdout).unwrap();
+        let lines: Vec<&str> = stdout.lines().filter(|line| line.starts_with("gk_")).collect();
+        assert_eq!(lines.len(), 1, "{stdout}");
+        let key = lines[0];
+        assert_eq!(key.len(), 3 + 64, "{key}");
+        let bearer = format!("Bearer {key}");
+        let found = keys::authenticate(db.store.as_ref(), Some(&bearer)).await.unwrap();
+        assert_eq!(found.expect("the printed key works").name, "warehouse");
+
+        let taken = gapless(&db.url).args(["api-key", "add", "warehouse"]).output().unwrap();
+        assert_one_line_failure(&taken, "in use");
+
+        let listed = gapless(&db.url).args(["api-key", "list"]).output().unwrap();
+        let listed = String::from_utf8(listed.stdout).unwrap();
+        assert!(listed.contains("warehouse") && listed.contains("in use"), "{listed}");
+        assert!(!listed.contains(&key[3..]), "the key itself is never listed");
+
+        let revoked = gapless(&db.url).args(["api-key", "revoke", "warehouse"]).output().unwrap();
+        assert!(revoked.status.success(), "{}", stderr(&revoked));
+        assert!(keys::authenticate(db.store.as_ref(), Some(&bearer)).await.unwrap().is_none());
+        let again = gapless(&db.url).args(["api-key", "revoke", "warehouse"]).output().unwrap();
+        assert_one_line_failure(&again, "no key in use");
+    }
+}
