@@ -172,6 +172,11 @@ pub struct ServeArgs {
     #[arg(long, env = "GAPLESS_SIGNIN_WAIT_MS", default_value_t = 2000)]
     pub signin_wait_ms: u64,
 
+    /// Days from confirmation by which the shop promises delivery: the staff dashboard's
+    /// on-time, on-time-in-full and perfect order rates count against it.
+    #[arg(long, env = "GAPLESS_DELIVERY_PROMISE_DAYS", default_value_t = 5)]
+    pub delivery_promise_days: u32,
+
     #[command(flatten)]
     pub llm: LlmArgs,
 }

@@ -435,6 +435,12 @@ async fn demo_seed_places_delivered_orders_of_various_ages() {
         let order = db.store.returnable_order(number).await.unwrap().expect("a placed order");
         assert_eq!(order.email.as_deref(), Some("demo@example.com"));
         ages.push((now - order.delivered_at.expect("delivered")).whole_days());
+        // Through the fulfilment path: events (with outbox rows), not a column set aside.
+        let summary = db.store.order_summary(number).await.unwrap().unwrap();
+        assert_eq!(summary.status, "delivered");
+        let events = db.store.order_events(&summary.id).await.unwrap();
+        let kinds: Vec<&str> = events.iter().rev().take(2).map(|e| e.event_type.as_str()).collect();
+        assert_eq!(kinds, ["delivered", "shipped"]);
     }
     assert_eq!(ages, [3, 5, 10, 45]);
 }

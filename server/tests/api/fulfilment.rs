@@ -213,7 +213,42 @@ async fn the_returns_portal_shows_the_delivery_date(app: TestApp) {
     );
 }
 
+async fn the_dashboard_counts_cycle_time_on_time_and_perfect_orders(app: TestApp) {
+    use server::staff::accounts::StaffRole;
+    let key = app.api_key("warehouse").await;
+    let on_time = app.confirmed_order("a black tee in M", "ana@example.com").await;
+    let returned = app.confirmed_order("a black tee in M", "ana@example.com").await;
+    let waiting = app.confirmed_order("a trail bottle", "ana@example.com").await;
+    let now = OffsetDateTime::now_utc();
+    for number in [&on_time, &returned] {
+        app.fulfil(&key, number, "shipped", now).await;
+        app.fulfil(&key, number, "delivered", now).await;
+    }
+    app.fulfil(&key, &waiting, "shipped", now).await;
+    let rma = crate::returns::a_return(&app, &returned, "wrong_item").await;
+    assert!(rma.starts_with("R-"), "{rma}");
+
+    app.sign_in_as(StaffRole::Agent).await;
+    let found: Value = app.get("/api/v1/staff/metrics").await.json().await.unwrap();
+    let delivery = &found["fulfilment"];
+    assert_eq!(delivery["delivery_promise_days"], 5);
+    assert_eq!(delivery["orders"], 3);
+    assert_eq!(delivery["confirmation_to_shipped"]["count"], 3);
+    assert_eq!(delivery["confirmation_to_delivered"]["count"], 2);
+    assert!(delivery["confirmation_to_delivered"]["p50_seconds"].as_f64().unwrap() >= 0.0);
+    // The shipped one is not due for five days: not yet counted either way.
+    let ratio =
+        |name: &str| (delivery[name]["numerator"].clone(), delivery[name]["denominator"].clone());
+    assert_eq!(ratio("on_time"), (json!(2), json!(2)));
+    assert_eq!(ratio("on_time_in_full"), (json!(1), json!(2)), "the wrong item was not in full");
+    assert_eq!(ratio("perfect_order"), (json!(1), json!(2)));
+    assert_eq!(delivery["imperfect_orders"], json!([returned]));
+    let page = app.get("/staff/metrics").await.text().await.unwrap();
+    assert!(page.contains("Perfect orders") && page.contains("1 of 2"), "the console shows it");
+}
+
 on_both_backends!(
+    the_dashboard_counts_cycle_time_on_time_and_perfect_orders,
     a_system_reports_shipped_then_delivered,
     the_chat_says_where_a_shipped_order_is_and_will_not_cancel_it,
     return_windows_count_from_the_reported_delivery,

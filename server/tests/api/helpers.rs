@@ -144,6 +144,7 @@ fn test_args() -> ServeArgs {
         signin_wait_ms: 2000,
         extractor: Default::default(),
         llm: Default::default(),
+        delivery_promise_days: 5,
     }
 }
 
