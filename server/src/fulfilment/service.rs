@@ -133,8 +133,14 @@ pub async fn record(
                 ))
             }
         }
-        let write =
-            order_write(summary.id.clone(), version, &number, &[event.clone()], &order, "system")?;
+        let write = order_write(
+            summary.id.clone(),
+            version,
+            &number,
+            std::slice::from_ref(&event),
+            &order,
+            "system",
+        )?;
         let response = serde_json::to_value(OrderView { number: &number, order: &order })
             .context("serializing the order")
             .map_err(ApiError::Internal)?;
