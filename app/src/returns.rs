@@ -17,6 +17,8 @@ use crate::error::{AppError, ErrorNotice};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortalOrder {
     pub order_number: String,
+    /// The day it was delivered, once a fulfilment system reported it.
+    pub delivered_on: Option<String>,
     pub lines: Vec<PortalLine>,
     pub reasons: Vec<Choice>,
     pub resolutions: Vec<Choice>,
@@ -313,6 +315,7 @@ mod ssr {
                 .collect();
             Ok(PortalOrder {
                 order_number: text(found, "order_number")?,
+                delivered_on: found["delivered_at"].as_str().map(date),
                 lines,
                 reasons,
                 resolutions,
@@ -532,7 +535,7 @@ fn action_error(value: Option<Result<(), AppError>>) -> Option<String> {
 fn RequestForm(order: PortalOrder, forget: ServerAction<ForgetOrder>) -> impl IntoView {
     let submit = ServerAction::<SubmitReturn>::new();
     let error = move || action_error(submit.value().get());
-    let PortalOrder { order_number, lines, reasons, resolutions } = order;
+    let PortalOrder { order_number, delivered_on, lines, reasons, resolutions } = order;
     let any_returnable = lines.iter().any(|l| l.returnable_quantity > 0);
     let rows = lines
         .into_iter()
@@ -590,6 +593,9 @@ fn RequestForm(order: PortalOrder, forget: ServerAction<ForgetOrder>) -> impl In
             <p class="lede">
                 "Order " <strong class="order-number">{order_number}</strong> ". Choose what to send back."
             </p>
+            {delivered_on.map(|day| view! {
+                <p class="delivered-on">"Delivered on " <time datetime=day.clone()>{day.clone()}</time> "."</p>
+            })}
             <ActionForm action=forget attr:class="inline-form">
                 <button type="submit" class="link-button">"Not your order? Start over"</button>
             </ActionForm>

@@ -293,6 +293,8 @@ async fn order(store: &dyn Store) -> anyhow::Result<OrderWrite> {
                 unit_price: 2500,
                 total: 2500,
             }],
+            shipped_at: None,
+            delivered_at: None,
         },
         reserve: vec![],
         release: vec![],

@@ -63,6 +63,9 @@ pub enum Command {
     /// Send order and return events to the shop's systems (signed webhooks).
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Manage API keys for the shop's systems (fulfilment reports shipments with one).
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +88,17 @@ pub enum WebhookCommand {
     Pause { id: String },
     /// Send to a paused endpoint again, starting with what queued up.
     Resume { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key for the system NAME and print it once: the one line of standard
+    /// output that starts with `gk_`. Only its hash is stored.
+    Add { name: String },
+    /// List the keys (never the keys themselves): id, name, created, revoked.
+    List,
+    /// Revoke the key in use with this name or id; requests with it then get 401.
+    Revoke { name_or_id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -199,6 +213,11 @@ pub struct ServeArgs {
     #[arg(long, env = "GAPLESS_WEBHOOK_RETENTION_DAYS", default_value_t = 7)]
     pub webhook_retention_days: u32,
 
+    /// Days from confirmation by which the shop promises delivery: the staff dashboard's
+    /// on-time, on-time-in-full and perfect order rates count against it.
+    #[arg(long, env = "GAPLESS_DELIVERY_PROMISE_DAYS", default_value_t = 5)]
+    pub delivery_promise_days: u32,
+
     #[command(flatten)]
     pub llm: LlmArgs,
 }
@@ -291,6 +310,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 let store = open_store(&cli.database_url).await?;
                 webhook_command(Webhooks::new(store), command).await
             }
+            Command::ApiKey(command) => {
+                let store = open_store(&cli.database_url).await?;
+                print!("{}", api_key(store.as_ref(), command).await?);
+                Ok(())
+            }
             Command::Staff(StaffCommand::Add(args)) => {
                 let store = open_store(&cli.database_url).await?;
                 println!("{}", staff::cli::add(store.as_ref(), &args).await?);
@@ -338,6 +362,44 @@ async fn webhook_command(webhooks: Webhooks, command: WebhookCommand) -> anyhow:
         }
     }
     Ok(())
+}
+
+/// What `gapless api-key …` prints.
+async fn api_key(store: &dyn Store, command: ApiKeyCommand) -> anyhow::Result<String> {
+    use crate::{fulfilment::keys, json_time::rfc3339};
+    Ok(match command {
+        ApiKeyCommand::Add { name } => {
+            let (row, key) = keys::add(store, &name).await?;
+            format!(
+                "API key {:?} created (id {}). It is shown only now; keep it secret:\n{key}\n",
+                row.name, row.id
+            )
+        }
+        ApiKeyCommand::List => {
+            let rows = store.api_keys().await?;
+            if rows.is_empty() {
+                return Ok("no API keys yet: `gapless api-key add NAME`\n".to_owned());
+            }
+            rows.iter()
+                .map(|row| {
+                    let revoked = row
+                        .revoked_at
+                        .map_or("in use".to_owned(), |at| format!("revoked {}", rfc3339(at)));
+                    format!(
+                        "{}  {}  created {}  {revoked}\n",
+                        row.id,
+                        row.name,
+                        rfc3339(row.created_at)
+                    )
+                })
+                .collect()
+        }
+        ApiKeyCommand::Revoke { name_or_id } => keys::revoke(store, &name_or_id)
+            .await?
+            .iter()
+            .map(|row| format!("revoked API key {:?} (id {})\n", row.name, row.id))
+            .collect(),
+    })
 }
 
 /// Connects and migrates; the error names the URL (without password) and what to check.

@@ -1,15 +1,22 @@
 //! `gapless demo seed`: delivered demo orders at various ages, so that a new user can try
 //! the returns portal's approvals, rejections and review in the first minute. The orders
 //! go through the real chat turns (the same events, projection and stock as a shopper's)
-//! and belong to `demo@example.com`, the demo customer.
+//! and belong to `demo@example.com`, the demo customer. Their shipments and deliveries
+//! go through the fulfilment path a warehouse system uses (`shipped` and `delivered`
+//! events with outbox rows), so the chat can say where they are and the dashboard has
+//! delivery numbers.
 
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use gapless_store::Store;
-use time::{Duration, OffsetDateTime};
+use gapless_domain::orders::FulfilmentStatus;
+use gapless_store::{ApiKeyRow, Store};
+use time::{format_description::well_known::Rfc3339, Duration, OffsetDateTime};
 
-use crate::chat::service::ChatService;
+use crate::{
+    chat::service::ChatService,
+    fulfilment::{self, service::FulfilmentReport},
+};
 
 pub const DEMO_EMAIL: &str = "demo@example.com";
 
@@ -55,10 +62,36 @@ pub async fn seed(store: Arc<dyn Store>) -> anyhow::Result<Vec<Seeded>> {
         }
         let number = last["order"]["number"].as_str().context("a confirmed order has a number")?;
         let delivered = OffsetDateTime::now_utc() - Duration::days(*days);
-        store.mark_delivered(number, delivered).await?;
+        for (status, at) in [("shipped", delivered - Duration::days(2)), ("delivered", delivered)] {
+            let report = FulfilmentReport {
+                status: if status == "shipped" {
+                    FulfilmentStatus::Shipped
+                } else {
+                    FulfilmentStatus::Delivered
+                },
+                carrier: Some("UPS".into()),
+                tracking_number: Some(format!("1ZDEMO{}", number.trim_start_matches("G-"))),
+                tracking_url: Some(format!("https://www.ups.com/track?tracknum=1ZDEMO{number}")),
+                at: Some(at.format(&Rfc3339).context("formatting a demo time")?),
+            };
+            fulfilment::service::record(store.as_ref(), &demo_system(), number, &report, None)
+                .await
+                .map_err(api)?;
+        }
         seeded.push(Seeded { number: number.to_owned(), delivered_days_ago: *days, shows });
     }
     Ok(seeded)
+}
+
+/// The system the demo reports as. It sends no Idempotency-Key, so nothing refers to
+/// this key in the database and no key needs to exist.
+fn demo_system() -> ApiKeyRow {
+    ApiKeyRow {
+        id: "demo".into(),
+        name: "gapless demo seed".into(),
+        created_at: OffsetDateTime::now_utc(),
+        revoked_at: None,
+    }
 }
 
 fn api(error: crate::api_error::ApiError) -> anyhow::Error {

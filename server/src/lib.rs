@@ -11,6 +11,7 @@ pub mod chat;
 pub mod cli;
 pub mod demo;
 pub mod eval;
+pub mod fulfilment;
 pub mod health;
 pub mod json_time;
 pub mod lookups;

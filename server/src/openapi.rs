@@ -11,7 +11,10 @@ use std::sync::LazyLock;
 use axum::{http::header, response::IntoResponse, routing::get, Router};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::{chat::api as chat_api, returns::api as returns_api, startup::AppState};
+use crate::{
+    chat::api as chat_api, fulfilment::api as fulfilment_api, returns::api as returns_api,
+    startup::AppState,
+};
 
 /// The whole document: the chat operations and the schemas of their bodies.
 #[derive(OpenApi)]
@@ -25,7 +28,8 @@ use crate::{chat::api as chat_api, returns::api as returns_api, startup::AppStat
                        unguessable capability: whoever holds it may read and continue it. \
                        Customers return goods: find the order with its number and email, \
                        ask for a return and get a decision per item at once, then follow \
-                       it by its RMA code."
+                       it by its RMA code. The shop's fulfilment systems report shipments \
+                       and deliveries with an API key."
     ),
     paths(
         chat_api::create_conversation,
@@ -34,6 +38,7 @@ use crate::{chat::api as chat_api, returns::api as returns_api, startup::AppStat
         returns_api::lookup,
         returns_api::request_return,
         returns_api::status,
+        fulfilment_api::record,
     ),
     components(schemas(
         NewConversation,
@@ -66,13 +71,37 @@ use crate::{chat::api as chat_api, returns::api as returns_api, startup::AppStat
         ReturnView,
         ReturnItemView,
         TimelineEntry,
+        FulfilmentReport,
+        Fulfilment,
     )),
+    modifiers(&ApiKeyScheme),
     tags(
         (name = "chat", description = "Ordering through chat (CONTRACTS §2–3)"),
-        (name = "returns", description = "Returns, exchanges and refunds (CONTRACTS §4)")
+        (name = "returns", description = "Returns, exchanges and refunds (CONTRACTS §4)"),
+        (name = "fulfilment", description = "Shipments and deliveries from the shop's systems (CONTRACTS §7)")
     )
 )]
 pub struct ApiDoc;
+
+/// `api_key`: `Authorization: Bearer gk_…`, a key from `gapless api-key add NAME`.
+struct ApiKeyScheme;
+
+impl utoipa::Modify for ApiKeyScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("gk_ and 64 hex digits")
+                    .description(Some("An API key for a system: `gapless api-key add NAME`"))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The document, serialized once.
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
@@ -250,8 +279,8 @@ pub struct Order {
     /// The order number shoppers and staff quote.
     #[schema(examples("G-100042"))]
     pub number: String,
-    /// `draft`, `confirmed` or `cancelled`; more may follow (`fulfilled`, …).
-    #[schema(examples("draft", "confirmed", "cancelled"))]
+    /// `draft`, `confirmed`, `cancelled`, `shipped` or `delivered`; more may follow.
+    #[schema(examples("draft", "confirmed", "cancelled", "shipped", "delivered"))]
     pub status: String,
     /// ISO 4217 code of every amount in the order.
     #[schema(examples("USD"))]
@@ -268,6 +297,47 @@ pub struct Order {
     /// Only on an order that ships an exchange's replacement: the return and the
     /// original order it settles (nothing is owed for it).
     pub exchange_for: Option<ExchangeRef>,
+    /// Only once the order shipped: what the fulfilment systems reported, oldest first.
+    pub fulfilments: Option<Vec<Fulfilment>>,
+}
+
+/// A shipment or delivery as a fulfilment system reported it.
+#[derive(ToSchema)]
+#[schema(examples(json!({ "status": "shipped", "carrier": "UPS", "tracking_number": "1Z999AA10123456784",
+    "tracking_url": "https://www.ups.com/track?tracknum=1Z999AA10123456784", "at": "2030-06-02T09:00:00Z" })))]
+pub struct Fulfilment {
+    /// `shipped` or `delivered`.
+    #[schema(examples("shipped", "delivered"))]
+    pub status: String,
+    #[schema(required = true)]
+    pub carrier: Option<String>,
+    #[schema(required = true)]
+    pub tracking_number: Option<String>,
+    #[schema(required = true)]
+    pub tracking_url: Option<String>,
+    /// RFC 3339, UTC.
+    pub at: String,
+}
+
+/// A report of `POST /api/v1/orders/{number}/fulfilments` (CONTRACTS §7).
+#[derive(ToSchema)]
+#[schema(examples(json!({ "status": "shipped", "carrier": "UPS", "tracking_number": "1Z999AA10123456784",
+    "tracking_url": "https://www.ups.com/track?tracknum=1Z999AA10123456784" })))]
+pub struct FulfilmentReport {
+    /// `shipped` or `delivered`.
+    #[schema(examples("shipped", "delivered"))]
+    pub status: String,
+    /// The carrier's name, at most 100 characters.
+    #[schema(max_length = 100)]
+    pub carrier: Option<String>,
+    /// At most 100 characters.
+    #[schema(max_length = 100)]
+    pub tracking_number: Option<String>,
+    /// An `http://` or `https://` address the customer can open.
+    #[schema(max_length = 2000)]
+    pub tracking_url: Option<String>,
+    /// When it happened (RFC 3339; not in the future); when the report arrives if left out.
+    pub at: Option<String>,
 }
 
 /// The return an exchange's replacement order settles.
@@ -411,6 +481,10 @@ pub struct Lookup {
     pub order_number: String,
     /// ISO 4217 code of every amount.
     pub currency: String,
+    /// When the order was delivered (RFC 3339), `null` while no delivery was reported;
+    /// return windows count from it when it is known.
+    #[schema(required = true)]
+    pub delivered_at: Option<String>,
     pub lines: Vec<LookupLine>,
     /// The shop's return reasons, in its order.
     pub reasons: Vec<ReasonChoice>,

@@ -83,6 +83,8 @@ pub fn order_write(
             shipping_address,
             customer,
             lines,
+            shipped_at: state.shipped_at(),
+            delivered_at: state.delivered_at(),
         },
         reserve,
         release,

@@ -73,6 +73,8 @@ pub struct AppState {
     /// Staff sign-in (rate limits, password checks) and staff sessions' clock, one for
     /// the JSON API and the console.
     pub staff_gate: Arc<StaffGate>,
+    /// `GAPLESS_DELIVERY_PROMISE_DAYS`: what the dashboard's on-time counts against.
+    pub delivery_promise: time::Duration,
 }
 
 /// How often expired sessions are deleted.
@@ -180,8 +182,11 @@ impl Application {
         sessions.spawn_cleanup(SESSION_CLEANUP);
         let portal: Arc<dyn ReturnsPort> =
             Arc::new(PortalReturns::new(returns.service.clone(), returns.limiter.clone()));
-        let staff: Arc<dyn StaffPort> =
-            Arc::new(StaffConsole::new(store.clone(), returns.service.clone(), staff_gate.clone()));
+        let delivery_promise = time::Duration::days(i64::from(args.delivery_promise_days));
+        let staff: Arc<dyn StaffPort> = Arc::new(
+            StaffConsole::new(store.clone(), returns.service.clone(), staff_gate.clone())
+                .with_delivery_promise(delivery_promise),
+        );
         let state = AppState {
             leptos_options,
             store,
@@ -192,6 +197,7 @@ impl Application {
             returns: returns.service.clone(),
             metrics,
             staff_gate,
+            delivery_promise,
         };
         let edges = Edges {
             secure_cookies: args.secure_cookies,
@@ -264,6 +270,7 @@ pub fn router(
         .merge(openapi::routes())
         .merge(crate::audit::routes())
         .merge(returns_api::routes(returns))
+        .merge(crate::fulfilment::api::routes())
         .merge(crate::staff::api::routes())
         .merge(crate::staff::handoffs::routes())
         .merge(crate::staff::dashboard::routes())

@@ -435,6 +435,12 @@ async fn demo_seed_places_delivered_orders_of_various_ages() {
         let order = db.store.returnable_order(number).await.unwrap().expect("a placed order");
         assert_eq!(order.email.as_deref(), Some("demo@example.com"));
         ages.push((now - order.delivered_at.expect("delivered")).whole_days());
+        // Through the fulfilment path: events (with outbox rows), not a column set aside.
+        let summary = db.store.order_summary(number).await.unwrap().unwrap();
+        assert_eq!(summary.status, "delivered");
+        let events = db.store.order_events(&summary.id).await.unwrap();
+        let kinds: Vec<&str> = events.iter().rev().take(2).map(|e| e.event_type.as_str()).collect();
+        assert_eq!(kinds, ["delivered", "shipped"]);
     }
     assert_eq!(ages, [3, 5, 10, 45]);
 }
@@ -573,4 +579,37 @@ fn serve_help_shows_the_new_settings_but_not_the_metrics_token() {
         assert!(help.contains(setting), "{setting} missing from\n{help}");
     }
     assert!(!help.contains("hunter2"), "{help}");
+}
+
+/// `gapless api-key add NAME` prints the key once (the one stdout line starting `gk_`),
+/// `list` never shows it, `revoke` stops it at once.
+#[tokio::test]
+async fn api_keys_are_added_listed_and_revoked() {
+    use server::fulfilment::keys;
+    for db in databases().await {
+        let added = gapless(&db.url).args(["api-key", "add", "warehouse"]).output().unwrap();
+        assert!(added.status.success(), "{}", stderr(&added));
+        let stdout = String::from_utf8(added.stdout).unwrap();
+        let lines: Vec<&str> = stdout.lines().filter(|line| line.starts_with("gk_")).collect();
+        assert_eq!(lines.len(), 1, "{stdout}");
+        let key = lines[0];
+        assert_eq!(key.len(), 3 + 64, "{key}");
+        let bearer = format!("Bearer {key}");
+        let found = keys::authenticate(db.store.as_ref(), Some(&bearer)).await.unwrap();
+        assert_eq!(found.expect("the printed key works").name, "warehouse");
+
+        let taken = gapless(&db.url).args(["api-key", "add", "warehouse"]).output().unwrap();
+        assert_one_line_failure(&taken, "in use");
+
+        let listed = gapless(&db.url).args(["api-key", "list"]).output().unwrap();
+        let listed = String::from_utf8(listed.stdout).unwrap();
+        assert!(listed.contains("warehouse") && listed.contains("in use"), "{listed}");
+        assert!(!listed.contains(&key[3..]), "the key itself is never listed");
+
+        let revoked = gapless(&db.url).args(["api-key", "revoke", "warehouse"]).output().unwrap();
+        assert!(revoked.status.success(), "{}", stderr(&revoked));
+        assert!(keys::authenticate(db.store.as_ref(), Some(&bearer)).await.unwrap().is_none());
+        let again = gapless(&db.url).args(["api-key", "revoke", "warehouse"]).output().unwrap();
+        assert_one_line_failure(&again, "no key in use");
+    }
 }

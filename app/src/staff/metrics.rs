@@ -86,6 +86,46 @@ mod ssr {
             .collect()
     }
 
+    /// Delivery numbers (orders confirmed in the period), each naming the orders behind
+    /// its misses, the first of them linked.
+    fn fulfilment_figures(found: &Value) -> Vec<Figure> {
+        if found.is_null() {
+            return Vec::new();
+        }
+        let promise = found["delivery_promise_days"].as_i64().unwrap_or(0);
+        let missed = |(value, detail): (String, String), orders: &Value, what: &str| {
+            let numbers: Vec<String> = orders.as_array().into_iter().flatten().map(text).collect();
+            let link = numbers.first().map(|n| format!("/staff/orders/{n}"));
+            let detail = match numbers.len() {
+                0 => detail,
+                n if n <= 5 => format!("{detail} · {what}: {}", numbers.join(", ")),
+                n => format!("{detail} · {what}: {} and {} more", numbers[..5].join(", "), n - 5),
+            };
+            ((value, detail), link)
+        };
+        let (on_time, late) = missed(ratio(&found["on_time"]), &found["late_orders"], "late");
+        let (perfect, imperfect) =
+            missed(ratio(&found["perfect_order"]), &found["imperfect_orders"], "not perfect");
+        let figure = |label: String, (value, detail): (String, String), link: Option<String>| {
+            Figure { label, value, detail, link }
+        };
+        vec![
+            figure(
+                "Order confirmed → shipped".into(),
+                duration(&found["confirmation_to_shipped"]),
+                None,
+            ),
+            figure(
+                "Order confirmed → delivered".into(),
+                duration(&found["confirmation_to_delivered"]),
+                None,
+            ),
+            figure(format!("Delivered on time (within {promise} days)"), on_time, late),
+            figure("On time, in full".into(), ratio(&found["on_time_in_full"]), None),
+            figure("Perfect orders".into(), perfect, imperfect),
+        ]
+    }
+
     pub fn view(found: &Value) -> DashboardView {
         let from = text(&found["first_day"]);
         let to = text(&found["last_day"]);
@@ -161,6 +201,8 @@ mod ssr {
                 Some("/staff/returns?status=refunded".into()),
             ),
         ];
+        let mut figures = figures;
+        figures.extend(fulfilment_figures(&found["fulfilment"]));
         let charts = found["charts"]
             .as_array()
             .into_iter()

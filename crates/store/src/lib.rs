@@ -5,9 +5,11 @@
 //! same contract tests (`tests/contract.rs`), so callers never branch on the backend.
 
 mod conversation_list;
+mod fulfilment_records;
 mod postgres;
 mod postgres_chat;
 mod postgres_dashboard;
+mod postgres_fulfilment;
 mod postgres_handoffs;
 mod postgres_returns;
 mod postgres_sessions;
@@ -18,6 +20,7 @@ mod sqlite;
 mod sqlite_chat;
 mod sqlite_commit;
 mod sqlite_dashboard;
+mod sqlite_fulfilment;
 mod sqlite_handoffs;
 mod sqlite_returns;
 mod sqlite_sessions;
@@ -36,6 +39,7 @@ use time::OffsetDateTime;
 pub use conversation_list::{
     AuditTurnQuery, AuditTurnRow, ConversationPage, ConversationQuery, MAX_PAGE,
 };
+pub use fulfilment_records::*;
 pub use postgres::PostgresStore;
 pub use records::*;
 pub use returns_records::*;
@@ -201,8 +205,9 @@ pub trait Store: WebhookStore + Send + Sync + 'static {
         to: OffsetDateTime,
     ) -> Result<Vec<Vec<ReturnEventRow>>, StoreError>;
 
-    /// Sets the order's `delivered_at` (demo data and, later, fulfilment); `false` for
-    /// an unknown number.
+    /// Sets the order's `delivered_at` directly, outside its events (tests that need a
+    /// delivery date without a fulfilment system); `false` for an unknown number. A
+    /// `delivered` event sets it through [`Store::record_fulfilment`].
     async fn mark_delivered(
         &self,
         order_number: &str,
@@ -244,6 +249,48 @@ pub trait Store: WebhookStore + Send + Sync + 'static {
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Vec<ReturnFactRow>, StoreError>;
+
+    // Fulfilment in (CONTRACTS §7): API keys for systems, `shipped` and `delivered`.
+
+    /// Inserts an API key; `Ok(false)` (and nothing written) when a key in use already
+    /// has this name.
+    async fn create_api_key(&self, new: &NewApiKey) -> Result<bool, StoreError>;
+
+    /// Every key, revoked ones too, oldest first.
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError>;
+
+    /// The key in use with this hash, `None` when unknown or revoked.
+    async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError>;
+
+    /// Revokes the key in use with this name or id; returns what was revoked (empty when
+    /// nothing matched).
+    async fn revoke_api_key(
+        &self,
+        name_or_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<Vec<ApiKeyRow>, StoreError>;
+
+    /// One transaction: the answer for the request's Idempotency-Key (if any), then the
+    /// order's events with an outbox row each and the projection (including
+    /// `shipped_at`/`delivered_at`), as [`Store::record_turn`] writes an order. A key
+    /// used before is [`StoreError::DuplicateTurn`], an order that moved on is
+    /// [`StoreError::Conflict`]; in both cases nothing is written.
+    async fn record_fulfilment(&self, write: &FulfilmentWrite) -> Result<(), StoreError>;
+
+    /// The answer kept for this key's `idempotency_key`.
+    async fn fulfilment_response(
+        &self,
+        api_key_id: &str,
+        idempotency_key: &str,
+    ) -> Result<Option<StoredFulfilment>, StoreError>;
+
+    /// Orders confirmed in `[from, to)` with their shipping and delivery times, whether
+    /// their conversation was handed off, and their returns' items.
+    async fn order_fulfilment_facts(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<OrderFulfilmentFactRow>, StoreError>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,6 +19,7 @@ use crate::{
     ReturnFactRow, ReturnListRow, ReturnRow, ReturnUpdate, ReturnableOrder, StaffReplyRow,
     StaffReplyWrite, StaffRow, StockLevels, Store, StoreError, TurnRow, TurnWrite,
 };
+use crate::{ApiKeyRow, FulfilmentWrite, NewApiKey, OrderFulfilmentFactRow, StoredFulfilment};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
@@ -391,5 +392,45 @@ impl Store for PostgresStore {
         to: OffsetDateTime,
     ) -> Result<Vec<ReturnFactRow>, StoreError> {
         self.return_facts_impl(from, to).await
+    }
+
+    async fn create_api_key(&self, new: &NewApiKey) -> Result<bool, StoreError> {
+        self.create_api_key_impl(new).await
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
+        self.api_keys_impl().await
+    }
+
+    async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
+        self.api_key_by_hash_impl(key_hash).await
+    }
+
+    async fn revoke_api_key(
+        &self,
+        name_or_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<Vec<ApiKeyRow>, StoreError> {
+        self.revoke_api_key_impl(name_or_id, at).await
+    }
+
+    async fn record_fulfilment(&self, write: &FulfilmentWrite) -> Result<(), StoreError> {
+        self.record_fulfilment_impl(write).await
+    }
+
+    async fn fulfilment_response(
+        &self,
+        api_key_id: &str,
+        idempotency_key: &str,
+    ) -> Result<Option<StoredFulfilment>, StoreError> {
+        self.fulfilment_response_impl(api_key_id, idempotency_key).await
+    }
+
+    async fn order_fulfilment_facts(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<OrderFulfilmentFactRow>, StoreError> {
+        self.order_fulfilment_facts_impl(from, to).await
     }
 }

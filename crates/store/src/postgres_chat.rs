@@ -372,7 +372,8 @@ pub(crate) async fn write_order(
         let updated = sqlx::query(
             "UPDATE orders SET status = $1, currency = $2, customer_id = $3, subtotal = $4,
                 shipping = $5, total = $6, shipping_address = $7, version = $8, updated_at = $9,
-                confirmed_at = COALESCE(confirmed_at, $10), cancelled_at = COALESCE(cancelled_at, $11)
+                confirmed_at = COALESCE(confirmed_at, $10), cancelled_at = COALESCE(cancelled_at, $11),
+                shipped_at = COALESCE(shipped_at, $14), delivered_at = COALESCE($15, delivered_at)
              WHERE id = $12 AND version = $13",
         )
         .bind(&projection.status)
@@ -388,6 +389,8 @@ pub(crate) async fn write_order(
         .bind(cancelled_at)
         .bind(&order.order_id)
         .bind(i64::from(order.expected_version))
+        .bind(projection.shipped_at)
+        .bind(projection.delivered_at)
         .execute(&mut **tx)
         .await?;
         if updated.rows_affected() == 0 {
@@ -399,7 +402,8 @@ pub(crate) async fn write_order(
             // and then finds the order cancelled.
             let blocked: bool = sqlx::query_scalar(
                 "SELECT EXISTS (SELECT 1 FROM return_claims WHERE order_id = $1 AND claimed > 0)
-                     OR EXISTS (SELECT 1 FROM orders WHERE id = $1 AND delivered_at IS NOT NULL)",
+                     OR EXISTS (SELECT 1 FROM orders WHERE id = $1
+                                AND (shipped_at IS NOT NULL OR delivered_at IS NOT NULL))",
             )
             .bind(&order.order_id)
             .fetch_one(&mut **tx)

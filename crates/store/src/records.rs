@@ -94,6 +94,10 @@ pub struct OrderProjection {
     pub shipping_address: Option<Value>,
     pub customer: Option<CustomerWrite>,
     pub lines: Vec<LineWrite>,
+    /// The first `shipped` event's time; kept once set.
+    pub shipped_at: Option<OffsetDateTime>,
+    /// The `delivered` event's time; kept once set (the demo may set it directly).
+    pub delivered_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

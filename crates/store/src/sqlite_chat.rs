@@ -417,7 +417,8 @@ pub(crate) async fn write_order(
         let updated = sqlx::query(
             "UPDATE orders SET status = ?, currency = ?, customer_id = ?, subtotal = ?,
                 shipping = ?, total = ?, shipping_address = ?, version = ?, updated_at = ?,
-                confirmed_at = COALESCE(confirmed_at, ?), cancelled_at = COALESCE(cancelled_at, ?)
+                confirmed_at = COALESCE(confirmed_at, ?), cancelled_at = COALESCE(cancelled_at, ?),
+                shipped_at = COALESCE(shipped_at, ?), delivered_at = COALESCE(?, delivered_at)
              WHERE id = ? AND version = ?",
         )
         .bind(&projection.status)
@@ -431,6 +432,8 @@ pub(crate) async fn write_order(
         .bind(now)
         .bind(confirmed_at)
         .bind(cancelled_at)
+        .bind(projection.shipped_at.map(sortable).transpose()?)
+        .bind(projection.delivered_at.map(sortable).transpose()?)
         .bind(&order.order_id)
         .bind(i64::from(order.expected_version))
         .execute(&mut **tx)
@@ -444,7 +447,8 @@ pub(crate) async fn write_order(
             // and then finds the order cancelled.
             let blocked: bool = sqlx::query_scalar(
                 "SELECT EXISTS (SELECT 1 FROM return_claims WHERE order_id = ? AND claimed > 0)
-                     OR EXISTS (SELECT 1 FROM orders WHERE id = ? AND delivered_at IS NOT NULL)",
+                     OR EXISTS (SELECT 1 FROM orders WHERE id = ?
+                                AND (shipped_at IS NOT NULL OR delivered_at IS NOT NULL))",
             )
             .bind(&order.order_id)
             .bind(&order.order_id)

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use gapless_domain::{catalog::Catalog, sku::Sku};
 use gapless_store::{
-    new_id, AuditTurnQuery, ConversationQuery, CustomerWrite, EventWrite, ImportSummary, LineWrite,
-    NewConversation, NewReturn, NewStaff, OrderProjection, OrderWrite, ReturnEventWrite,
-    ReturnItemRow, ReturnItemWrite, ReturnUpdate, StaffReplyWrite, StaffRow, StockKey, StockLevel,
-    Store, StoreError, TurnWrite,
+    new_id, ApiKeyRow, AuditTurnQuery, ConversationQuery, CustomerWrite, EventWrite,
+    FulfilmentWrite, ImportSummary, LineWrite, NewApiKey, NewConversation, NewReturn, NewStaff,
+    OrderProjection, OrderWrite, ReturnEventWrite, ReturnItemRow, ReturnItemWrite, ReturnUpdate,
+    StaffReplyWrite, StaffRow, StockKey, StockLevel, Store, StoreError, TurnWrite,
 };
 use serde_json::json;
 use time::{macros::datetime, Duration, OffsetDateTime};
@@ -174,6 +174,8 @@ fn order_write(
                 unit_price: 2500,
                 total: 2500 * i64::from(quantity),
             }],
+            shipped_at: None,
+            delivered_at: None,
         },
         reserve: if reserve > 0 { vec![(StockKey::product(sku("TEE")), reserve)] } else { vec![] },
         release: vec![],
@@ -1595,6 +1597,158 @@ async fn restocked_units_return_to_on_hand_with_the_receipt(store: Arc<dyn Store
     assert_eq!(store.stock_levels().await.unwrap()[&tee].on_hand, after[&tee].on_hand);
 }
 
+fn new_key(name: &str, hash: &str) -> NewApiKey {
+    NewApiKey {
+        id: new_id(),
+        name: name.to_owned(),
+        key_hash: hash.to_owned(),
+        created_at: datetime!(2030-06-01 14:00:00.123_456_789 UTC),
+    }
+}
+
+async fn api_keys_are_found_by_hash_until_revoked(store: Arc<dyn Store>) {
+    let warehouse = new_key("warehouse", "hash-1");
+    assert!(store.create_api_key(&warehouse).await.unwrap());
+    assert!(!store.create_api_key(&new_key("warehouse", "hash-2")).await.unwrap(), "name in use");
+    let carrier = new_key("carrier", "hash-3");
+    assert!(store.create_api_key(&carrier).await.unwrap());
+    let found = store.api_key_by_hash("hash-1").await.unwrap().unwrap();
+    assert_eq!(
+        found,
+        ApiKeyRow {
+            id: warehouse.id.clone(),
+            name: "warehouse".into(),
+            created_at: micros(warehouse.created_at),
+            revoked_at: None,
+        }
+    );
+    assert_eq!(store.api_key_by_hash("hash-2").await.unwrap(), None);
+
+    let at = datetime!(2030-06-02 08:00 UTC);
+    let revoked = store.revoke_api_key("warehouse", at).await.unwrap();
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0].revoked_at, Some(at));
+    assert_eq!(store.api_key_by_hash("hash-1").await.unwrap(), None, "a revoked key is unknown");
+    assert!(store.revoke_api_key("warehouse", at).await.unwrap().is_empty(), "only once");
+    // By id too; the name is free again once its key is revoked.
+    assert_eq!(store.revoke_api_key(&carrier.id, at).await.unwrap()[0].name, "carrier");
+    assert!(store.create_api_key(&new_key("warehouse", "hash-4")).await.unwrap());
+    let listed: Vec<(String, bool)> = store
+        .api_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|key| (key.name, key.revoked_at.is_some()))
+        .collect();
+    assert_eq!(listed.len(), 3);
+    assert_eq!(listed.iter().filter(|(_, revoked)| !revoked).count(), 1);
+}
+
+/// A `shipped` or `delivered` write of the order placed by [`place_order`].
+fn fulfilment(
+    order_id: &str,
+    number: &str,
+    version: u32,
+    kind: &str,
+    at: OffsetDateTime,
+    key: &str,
+    idempotency_key: Option<&str>,
+) -> FulfilmentWrite {
+    let mut order = order_write(order_id, number, version, 1, 0);
+    order.events[0].event_type = kind.to_owned();
+    order.events[0].payload = json!({ "type": kind, "at": "…" });
+    order.actor = "system".into();
+    order.projection.status = kind.to_owned();
+    if kind == "shipped" {
+        order.projection.shipped_at = Some(at);
+    } else {
+        order.projection.delivered_at = Some(at);
+    }
+    FulfilmentWrite {
+        order,
+        api_key_id: key.to_owned(),
+        idempotency_key: idempotency_key.map(str::to_owned),
+        response: json!({ "number": number, "status": kind }),
+        at,
+    }
+}
+
+async fn a_fulfilment_appends_to_the_order_once_per_idempotency_key(store: Arc<dyn Store>) {
+    store.replace_catalog(&catalog(FIRST)).await.unwrap();
+    let key = new_key("warehouse", "hash-1");
+    store.create_api_key(&key).await.unwrap();
+    let (order_id, number) = place_order(store.as_ref(), &[1], "confirmed").await;
+    let shipped_at = datetime!(2030-06-02 09:00:00.5 UTC);
+    let shipped = fulfilment(&order_id, &number, 1, "shipped", shipped_at, &key.id, Some("s-1"));
+    store.record_fulfilment(&shipped).await.unwrap();
+    let events = store.order_events(&order_id).await.unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>(),
+        ["line_added", "shipped"]
+    );
+    assert_eq!((events[1].seq, events[1].actor.as_str()), (2, "system"));
+    assert_eq!(events[1].conversation_id, None);
+    assert_eq!(store.order_summary(&number).await.unwrap().unwrap().status, "shipped");
+    let kept = store.fulfilment_response(&key.id, "s-1").await.unwrap().unwrap();
+    assert_eq!((kept.order_number.as_str(), &kept.response), (number.as_str(), &shipped.response));
+    assert_eq!(store.fulfilment_response(&key.id, "other").await.unwrap(), None);
+
+    // The same key again, even written as if at the right version: nothing.
+    let again = fulfilment(&order_id, &number, 2, "shipped", shipped_at, &key.id, Some("s-1"));
+    assert!(matches!(store.record_fulfilment(&again).await, Err(StoreError::DuplicateTurn)));
+    // A stale version: nothing.
+    let stale = fulfilment(&order_id, &number, 1, "delivered", shipped_at, &key.id, Some("d-1"));
+    assert!(matches!(store.record_fulfilment(&stale).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.fulfilment_response(&key.id, "d-1").await.unwrap(), None, "rolled back");
+    assert_eq!(store.order_events(&order_id).await.unwrap().len(), 2);
+
+    // A shipped order is not cancelled, whatever the writer believed.
+    let conversation = start_conversation(store.as_ref()).await;
+    let mut cancel = turn(&conversation, 1, "cancel");
+    let mut write = order_write(&order_id, &number, 2, 1, 0);
+    write.projection.status = "cancelled".into();
+    cancel.order = Some(write);
+    assert!(matches!(store.record_turn(&cancel).await, Err(StoreError::Conflict(_))));
+
+    let delivered_at = datetime!(2030-06-04 15:00:00.25 UTC);
+    let delivered = fulfilment(&order_id, &number, 2, "delivered", delivered_at, &key.id, None);
+    store.record_fulfilment(&delivered).await.unwrap();
+    let order = store.returnable_order(&number).await.unwrap().unwrap();
+    assert_eq!(order.delivered_at, Some(delivered_at), "return windows count from here");
+    assert_eq!(store.order_summary(&number).await.unwrap().unwrap().status, "delivered");
+
+    let now = OffsetDateTime::now_utc();
+    let facts = store
+        .order_fulfilment_facts(now - Duration::hours(1), now + Duration::hours(1))
+        .await
+        .unwrap();
+    let fact = facts.iter().find(|f| f.number == number).unwrap();
+    assert_eq!((fact.shipped_at, fact.delivered_at), (Some(shipped_at), Some(delivered_at)));
+    assert!(fact.confirmed_at.is_some() && !fact.handed_off && fact.returns.is_empty());
+    assert_eq!(fact.status, "delivered");
+    let later = store
+        .order_fulfilment_facts(now + Duration::hours(1), now + Duration::hours(2))
+        .await
+        .unwrap();
+    assert!(later.is_empty(), "{later:?}");
+}
+
+async fn order_fulfilment_facts_carry_returns_and_handoffs(store: Arc<dyn Store>) {
+    store.replace_catalog(&catalog(FIRST)).await.unwrap();
+    let (order_id, number) = place_order(store.as_ref(), &[2], "confirmed").await;
+    let requested = datetime!(2030-06-10 12:00:00 UTC);
+    store.create_return(&a_return(&order_id, "R-FACT", requested, &[(0, 1)])).await.unwrap();
+    let now = OffsetDateTime::now_utc();
+    let facts = store
+        .order_fulfilment_facts(now - Duration::hours(1), now + Duration::hours(1))
+        .await
+        .unwrap();
+    let fact = facts.iter().find(|f| f.number == number).unwrap();
+    assert_eq!(fact.returns.len(), 1);
+    assert_eq!(fact.returns[0].requested_at, requested);
+    assert_eq!((fact.shipped_at, fact.delivered_at), (None, None));
+}
+
 macro_rules! contract {
     ($($story:ident),* $(,)?) => {
         mod sqlite {
@@ -1666,4 +1820,7 @@ contract!(
     a_staff_role_outside_admin_and_agent_is_refused,
     handoffs_queue_until_staff_close_them,
     dashboard_facts_cover_the_period,
+    api_keys_are_found_by_hash_until_revoked,
+    a_fulfilment_appends_to_the_order_once_per_idempotency_key,
+    order_fulfilment_facts_carry_returns_and_handoffs,
 );

@@ -16,10 +16,12 @@ use anyhow::Context;
 use gapless_domain::{
     catalog::Catalog,
     chat::{
-        turn::{take_turn, take_turn_with, CancelBlock, SideRequest, TurnInput, TurnOutcome},
+        turn::{
+            order_status_answer, take_turn, take_turn_with, CancelBlock, SideRequest, TurnInput,
+            TurnOutcome,
+        },
         RulesExtractor,
     },
-    money::Money,
     orders::{OrderEvent, OrderNumber, OrderState, OrderStatus, OrderView},
 };
 use gapless_store::{new_id, ConversationRow, NewConversation, Store, StoreError, TurnWrite};
@@ -469,15 +471,20 @@ impl ChatService {
         };
         let currency = gapless_domain::money::Currency::parse(&summary.currency)
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("order currency: {e}")))?;
-        Ok(format!(
-            "Order {} is {}, total {}.",
-            summary.number,
-            summary.status,
-            Money(summary.total).format(&currency)
-        ))
+        // The events, not the summary row: they carry the carrier and tracking.
+        let folded = self.fold_order_in(&summary.id, currency).await?;
+        Ok(order_status_answer(number, &folded.order))
     }
 
     async fn fold_order(&self, order_id: &str, catalog: &Catalog) -> Result<FoldedOrder, ApiError> {
+        self.fold_order_in(order_id, catalog.currency).await
+    }
+
+    async fn fold_order_in(
+        &self,
+        order_id: &str,
+        currency: gapless_domain::money::Currency,
+    ) -> Result<FoldedOrder, ApiError> {
         let rows = self.store.order_events(order_id).await?;
         let version = rows.last().map_or(0, |row| row.seq);
         let events = rows
@@ -486,7 +493,7 @@ impl ChatService {
             .collect::<Result<Vec<_>, _>>()
             .context("reading stored order events")
             .map_err(ApiError::Internal)?;
-        let order = OrderState::fold(catalog.currency, &events)
+        let order = OrderState::fold(currency, &events)
             .context("folding stored order events")
             .map_err(ApiError::Internal)?;
         Ok(FoldedOrder { order, version })

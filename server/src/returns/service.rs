@@ -144,6 +144,8 @@ impl ReturnsService {
         Ok(json!({
             "order_number": proven.order.number,
             "currency": proven.currency.to_string(),
+            // Return windows count from here when it is known.
+            "delivered_at": proven.dates.delivered_at.map(rfc3339),
             "lines": lines,
             "reasons": self.policy.reason_choices(),
             "resolutions": self.policy.resolutions.iter().map(|r| r.as_str()).collect::<Vec<_>>(),

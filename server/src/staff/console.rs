@@ -27,11 +27,18 @@ pub struct StaffConsole {
     returns: Arc<ReturnsService>,
     /// The same one the JSON API signs in through: one allowance, one bound.
     gate: Arc<StaffGate>,
+    /// From confirmation to delivery, as the shop promises it (the dashboard's on-time).
+    delivery_promise: time::Duration,
 }
 
 impl StaffConsole {
     pub fn new(store: Arc<dyn Store>, returns: Arc<ReturnsService>, gate: Arc<StaffGate>) -> Self {
-        StaffConsole { store, returns, gate }
+        StaffConsole { store, returns, gate, delivery_promise: dashboard::DEFAULT_DELIVERY_PROMISE }
+    }
+
+    pub fn with_delivery_promise(mut self, promise: time::Duration) -> Self {
+        self.delivery_promise = promise;
+        self
     }
 }
 
@@ -181,7 +188,12 @@ impl StaffPort for StaffConsole {
         let now = time::OffsetDateTime::now_utc();
         let period = dashboard::period(&dashboard::DashboardQuery { from, to }, now)?;
         let found = dashboard::read(self.store.as_ref(), period, now).await?;
-        Ok(dashboard::to_json(&found, self.returns.policy(), true))
+        let mut value = dashboard::to_json(&found, self.returns.policy(), true);
+        let delivery =
+            dashboard::read_fulfilment(self.store.as_ref(), period, now, self.delivery_promise)
+                .await?;
+        value["fulfilment"] = dashboard::fulfilment_json(&delivery, self.delivery_promise);
+        Ok(value)
     }
 
     async fn order(&self, staff: &StaffIdentity, number: &str) -> Result<Value, PortError> {

@@ -9,7 +9,10 @@
 //! - abandoned: a conversation still open with nothing new for [`ABANDONED_AFTER`];
 //! - needing manual handling: a conversation with an order that was handed to a person;
 //! - a clarification: a turn whose answer asked about an unknown or ambiguous product, a
-//!   missing detail, or understood nothing.
+//!   missing detail, or understood nothing;
+//! - delivered in full: no item of the order came back for the reason
+//!   [`NOT_IN_FULL_REASON`] (the fulfilment API reports whole orders, not lines);
+//! - returned (for the perfect order rate): a return requested and not rejected.
 
 use std::collections::HashMap;
 
@@ -21,11 +24,12 @@ use axum::{
 use gapless_domain::{
     returns::{ReturnPolicy, ReturnStatus},
     staff_metrics::{
-        bar_chart, dashboard, line_chart, Bucketing, ConversationFacts, Dashboard, DurationStats,
-        Outcome, Period, Ratio, ReturnFacts, ReturnItemFacts, YUnit,
+        bar_chart, dashboard, fulfilment_metrics, line_chart, Bucketing, ConversationFacts,
+        Dashboard, DurationStats, FulfilmentMetrics, OrderFulfilmentFacts, Outcome, Period, Ratio,
+        ReturnFacts, ReturnItemFacts, YUnit,
     },
 };
-use gapless_store::{ConversationFactRow, ReturnFactRow, Store};
+use gapless_store::{ConversationFactRow, OrderFulfilmentFactRow, ReturnFactRow, Store};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::{Date, Duration, OffsetDateTime};
@@ -35,6 +39,10 @@ use crate::{api_error::ApiError, json_time::rfc3339, startup::AppState};
 
 /// An open conversation quiet for this long counts as abandoned.
 pub const ABANDONED_AFTER: Duration = Duration::hours(24);
+/// `GAPLESS_DELIVERY_PROMISE_DAYS` when not set.
+pub const DEFAULT_DELIVERY_PROMISE: Duration = Duration::days(5);
+/// The return reason that says an order did not arrive as ordered.
+pub const NOT_IN_FULL_REASON: &str = "wrong_item";
 /// The longest period one dashboard covers.
 const MAX_DAYS: i64 = 3 * 366;
 /// The period when none is asked for.
@@ -62,7 +70,61 @@ async fn metrics(
     let now = OffsetDateTime::now_utc();
     let period = period(&query, now)?;
     let found = read(state.store.as_ref(), period, now).await?;
-    Ok(Json(to_json(&found, state.returns.policy(), false)))
+    let mut value = to_json(&found, state.returns.policy(), false);
+    let delivery =
+        read_fulfilment(state.store.as_ref(), period, now, state.delivery_promise).await?;
+    value["fulfilment"] = fulfilment_json(&delivery, state.delivery_promise);
+    Ok(Json(value))
+}
+
+/// The delivery numbers of `period` (orders confirmed in it), from the store's facts.
+pub async fn read_fulfilment(
+    store: &dyn Store,
+    period: Period,
+    now: OffsetDateTime,
+    promise: Duration,
+) -> Result<FulfilmentMetrics, ApiError> {
+    let rows = store.order_fulfilment_facts(period.from, period.to).await?;
+    let facts: Vec<OrderFulfilmentFacts> = rows.iter().filter_map(order_fulfilment).collect();
+    Ok(fulfilment_metrics(&facts, period, promise, now))
+}
+
+fn order_fulfilment(row: &OrderFulfilmentFactRow) -> Option<OrderFulfilmentFacts> {
+    let live = |status: &str| status != "rejected" && status != "cancelled";
+    Some(OrderFulfilmentFacts {
+        number: row.number.clone(),
+        confirmed_at: row.confirmed_at?,
+        shipped_at: row.shipped_at,
+        delivered_at: row.delivered_at,
+        cancelled: row.status == "cancelled",
+        in_full: !row.returns.iter().any(|r| live(&r.status) && r.reason == NOT_IN_FULL_REASON),
+        exception: row.handed_off,
+        returned: row.returns.iter().any(|r| live(&r.status)),
+    })
+}
+
+/// The delivery numbers as JSON, each ratio with its numerator and denominator and the
+/// orders behind its misses.
+pub fn fulfilment_json(found: &FulfilmentMetrics, promise: Duration) -> Value {
+    let ratio = |r: &Ratio| json!({ "numerator": r.numerator, "denominator": r.denominator, "percent": r.percent() });
+    let stats = |s: &DurationStats| {
+        json!({
+            "count": s.count,
+            "p50_seconds": s.p50.map(|d| d.as_seconds_f64()),
+            "p90_seconds": s.p90.map(|d| d.as_seconds_f64()),
+        })
+    };
+    json!({
+        "delivery_promise_days": promise.whole_days(),
+        "orders": found.orders,
+        "confirmation_to_shipped": stats(&found.confirmation_to_shipped),
+        "confirmation_to_delivered": stats(&found.confirmation_to_delivered),
+        "on_time": ratio(&found.on_time),
+        "on_time_in_full": ratio(&found.on_time_in_full),
+        "perfect_order": ratio(&found.perfect),
+        "late_orders": found.late,
+        "imperfect_orders": found.not_perfect,
+    })
 }
 
 /// The half-open period `[from 00:00, the day after to 00:00)` in UTC.

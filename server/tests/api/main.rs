@@ -5,6 +5,7 @@ mod audit;
 mod chat;
 mod dashboard;
 mod edges;
+mod fulfilment;
 mod handoffs;
 mod health;
 mod helpers;

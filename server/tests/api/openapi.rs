@@ -49,6 +49,7 @@ fn the_document_is_openapi_3_1_with_the_chat_and_returns_operations() {
             ("/api/v1/conversations".to_owned(), vec!["post".to_owned()]),
             ("/api/v1/conversations/{id}".to_owned(), vec!["get".to_owned()]),
             ("/api/v1/conversations/{id}/messages".to_owned(), vec!["post".to_owned()]),
+            ("/api/v1/orders/{number}/fulfilments".to_owned(), vec!["post".to_owned()]),
             ("/api/v1/returns".to_owned(), vec!["post".to_owned()]),
             ("/api/v1/returns/lookup".to_owned(), vec!["post".to_owned()]),
             ("/api/v1/returns/{rma}".to_owned(), vec!["get".to_owned()]),
@@ -118,7 +119,7 @@ fn the_schemas_have_the_field_names_of_the_contracts() {
     // CONTRACTS §3.
     let order = ["number", "status", "currency", "lines", "totals", "customer", "shipping_address"];
     let mut documented = order.to_vec();
-    documented.push("exchange_for");
+    documented.extend(["exchange_for", "fulfilments"]);
     assert_eq!(names("Order"), sorted(&documented));
     assert_eq!(required(&document, "Order"), order, "every Order field is always present");
     assert_eq!(
@@ -165,6 +166,15 @@ fn the_schemas_have_the_field_names_of_the_contracts() {
         assert!(names("CreatedItem").contains(&name.to_owned()), "{name}");
     }
     assert_eq!(names("TimelineEntry"), sorted(&["status", "at"]));
+    // CONTRACTS §7.
+    assert_eq!(
+        names("FulfilmentReport"),
+        sorted(&["status", "carrier", "tracking_number", "tracking_url", "at"])
+    );
+    assert_eq!(
+        names("Fulfilment"),
+        sorted(&["status", "carrier", "tracking_number", "tracking_url", "at"])
+    );
 }
 
 /// A lookup, a request for an exchange and the return's status fit their schemas.
@@ -268,6 +278,22 @@ async fn a_real_turn_fits_the_documented_schemas(app: TestApp) {
     assert_keys_documented(&document, "Order", &read["order"], &[]);
 }
 
+/// A fulfilment report's answer fits the Order schema, fulfilments included.
+async fn a_real_fulfilment_fits_the_documented_schemas(app: TestApp) {
+    let document = document();
+    let key = app.api_key("warehouse").await;
+    let number = app.confirmed_order("a trail bottle", "ana@example.com").await;
+    let body = serde_json::json!({ "status": "shipped", "carrier": "UPS",
+        "tracking_number": "1Z999", "tracking_url": "https://track.example/1Z999" });
+    let order: Value = app.report(&key, &number, &body, None).await.json().await.unwrap();
+    assert_keys_documented(&document, "Order", &order, &[]);
+    let fulfilment = &order["fulfilments"][0];
+    assert_keys_documented(&document, "Fulfilment", fulfilment, &[]);
+    for name in required(&document, "Fulfilment") {
+        assert!(fulfilment.get(&name).is_some(), "no {name} in {fulfilment:#}");
+    }
+}
+
 /// The app serves the same document it is built from.
 async fn the_app_serves_the_document(app: TestApp) {
     let response = app.get("/api/v1/openapi.json").await;
@@ -280,5 +306,6 @@ async fn the_app_serves_the_document(app: TestApp) {
 crate::on_both_backends!(
     a_real_turn_fits_the_documented_schemas,
     real_returns_fit_the_documented_schemas,
+    a_real_fulfilment_fits_the_documented_schemas,
     the_app_serves_the_document
 );

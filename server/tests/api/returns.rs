@@ -27,7 +27,7 @@ impl TestApp {
         (chat, done["order"]["number"].as_str().unwrap().to_owned())
     }
 
-    async fn lookup(&self, number: &str, email: &str) -> reqwest::Response {
+    pub(crate) async fn lookup(&self, number: &str, email: &str) -> reqwest::Response {
         self.post_json("/api/v1/returns/lookup", &json!({ "order_number": number, "email": email }))
             .await
     }

@@ -10,6 +10,7 @@ use crate::chat::command::ChoiceMention;
 use crate::money::Money;
 use crate::orders::address::PostalAddress;
 use crate::orders::contact::{Email, Phone};
+use crate::orders::fulfilment::{Carrier, TrackingNumber, TrackingUrl};
 use crate::sku::Sku;
 use crate::stock::StockKey;
 
@@ -106,6 +107,24 @@ pub enum OrderEvent {
     Cancelled {
         released: Vec<Reservation>,
     },
+    /// The goods left the shop (a fulfilment system said so, CONTRACTS §7). A second
+    /// one is another parcel or corrected tracking.
+    Shipped {
+        carrier: Option<Carrier>,
+        tracking_number: Option<TrackingNumber>,
+        tracking_url: Option<TrackingUrl>,
+        /// When it happened, as the fulfilment system reported it.
+        #[serde(with = "time::serde::rfc3339")]
+        at: time::OffsetDateTime,
+    },
+    /// The goods reached the customer: return windows count from `at`.
+    Delivered {
+        carrier: Option<Carrier>,
+        tracking_number: Option<TrackingNumber>,
+        tracking_url: Option<TrackingUrl>,
+        #[serde(with = "time::serde::rfc3339")]
+        at: time::OffsetDateTime,
+    },
 }
 
 impl OrderEvent {
@@ -122,6 +141,8 @@ impl OrderEvent {
             OrderEvent::SummaryShown { .. } => "summary_shown",
             OrderEvent::Confirmed { .. } => "confirmed",
             OrderEvent::Cancelled { .. } => "cancelled",
+            OrderEvent::Shipped { .. } => "shipped",
+            OrderEvent::Delivered { .. } => "delivered",
         }
     }
 
@@ -186,12 +207,35 @@ mod tests {
             OrderEvent::SummaryShown { totals: Totals::default() },
             OrderEvent::Confirmed { totals: Totals::default(), reservations: vec![] },
             OrderEvent::Cancelled { released: vec![] },
+            OrderEvent::Shipped {
+                carrier: Some(Carrier::parse("UPS").unwrap()),
+                tracking_number: None,
+                tracking_url: None,
+                at: time::macros::datetime!(2030-06-01 10:00 UTC),
+            },
+            OrderEvent::Delivered {
+                carrier: None,
+                tracking_number: None,
+                tracking_url: None,
+                at: time::macros::datetime!(2030-06-02 10:00 UTC),
+            },
         ];
         for event in events {
             let value = serde_json::to_value(&event).unwrap();
             assert_eq!(value["type"], event.kind());
             assert_eq!(event.schema_version(), 1);
         }
+    }
+
+    #[test]
+    fn fulfilment_events_carry_rfc3339_times_and_checked_tracking() {
+        let shipped = json!({"type": "shipped", "carrier": "UPS", "tracking_number": "1Z9",
+            "tracking_url": "https://ups.example/1Z9", "at": "2030-06-01T10:00:00Z"});
+        let event: OrderEvent = serde_json::from_value(shipped.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&event).unwrap(), shipped);
+        let bad = json!({"type": "shipped", "carrier": null, "tracking_number": null,
+            "tracking_url": "javascript:alert(1)", "at": "2030-06-01T10:00:00Z"});
+        assert!(serde_json::from_value::<OrderEvent>(bad).is_err());
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod address;
 mod contact;
 mod diff;
 mod event;
+mod fulfilment;
 mod number;
 mod pricing;
 mod requirements;
@@ -21,6 +22,10 @@ pub use contact::{Email, EmailError, Phone, PhoneError};
 pub use diff::diff;
 pub use event::{
     Customer, OrderEvent, PricedLine, Reservation, Totals, ORDER_EVENT_SCHEMA_VERSION,
+};
+pub use fulfilment::{
+    Carrier, Fulfilment, FulfilmentStatus, TrackingError, TrackingNumber, TrackingUrl,
+    MAX_TRACKING_TEXT, MAX_TRACKING_URL,
 };
 pub use number::{OrderNumber, OrderNumberError};
 pub use pricing::{price_line, totals, PricingError};

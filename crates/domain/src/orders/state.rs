@@ -8,6 +8,7 @@ use crate::chat::draft::{MAX_QUANTITY, MIN_QUANTITY};
 use crate::money::{Currency, Money};
 use crate::orders::address::PostalAddress;
 use crate::orders::event::{Customer, OrderEvent, PricedLine, Reservation, Totals};
+use crate::orders::fulfilment::{Fulfilment, FulfilmentStatus};
 use crate::orders::number::OrderNumber;
 use crate::orders::pricing;
 
@@ -17,15 +18,39 @@ pub enum OrderStatus {
     Draft,
     Confirmed,
     Cancelled,
+    /// Confirmed, and at least one parcel left the shop.
+    Shipped,
+    /// Confirmed and delivered to the customer.
+    Delivered,
 }
 
 impl OrderStatus {
+    pub const ALL: [OrderStatus; 5] = [
+        OrderStatus::Draft,
+        OrderStatus::Confirmed,
+        OrderStatus::Cancelled,
+        OrderStatus::Shipped,
+        OrderStatus::Delivered,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             OrderStatus::Draft => "draft",
             OrderStatus::Confirmed => "confirmed",
             OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::Delivered => "delivered",
         }
+    }
+
+    /// The inverse of [`OrderStatus::as_str`].
+    pub fn parse(text: &str) -> Option<OrderStatus> {
+        OrderStatus::ALL.into_iter().find(|status| status.as_str() == text)
+    }
+
+    /// Goods have left the shop: the order can no longer be cancelled or changed.
+    pub fn has_shipped(self) -> bool {
+        matches!(self, OrderStatus::Shipped | OrderStatus::Delivered)
     }
 }
 
@@ -53,6 +78,9 @@ pub struct OrderState {
     /// Set when the order ships the replacement of an exchange.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange_for: Option<ExchangeRef>,
+    /// What the fulfilment systems reported, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fulfilments: Vec<Fulfilment>,
 }
 
 /// The return an exchange order replaces goods for.
@@ -74,7 +102,9 @@ impl Serialize for OrderView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let order = self.order;
-        let fields = if order.exchange_for.is_some() { 8 } else { 7 };
+        let fields = 7
+            + usize::from(order.exchange_for.is_some())
+            + usize::from(!order.fulfilments.is_empty());
         let mut view = serializer.serialize_struct("Order", fields)?;
         view.serialize_field("number", self.number)?;
         view.serialize_field("status", &order.status)?;
@@ -85,6 +115,10 @@ impl Serialize for OrderView<'_> {
         view.serialize_field("shipping_address", &order.shipping_address)?;
         if let Some(exchange) = &order.exchange_for {
             view.serialize_field("exchange_for", exchange)?;
+        }
+        // Only once something shipped, so an unshipped order keeps the shape it had.
+        if !order.fulfilments.is_empty() {
+            view.serialize_field("fulfilments", &order.fulfilments)?;
         }
         view.end()
     }
@@ -115,6 +149,10 @@ pub enum EventError {
     Released,
     #[error("only a new order can be the replacement of an exchange")]
     ExchangeNotFirst,
+    /// A fulfilment step that does not follow from where the order is: only
+    /// confirmed → shipped → delivered (or confirmed → delivered) happen.
+    #[error("an order that is {} cannot become {}", .from.as_str(), .to.as_str())]
+    IllegalTransition { from: OrderStatus, to: OrderStatus },
 }
 
 /// Where in a stream folding stopped.
@@ -139,6 +177,7 @@ impl OrderState {
             reservations: Vec::new(),
             last_line: None,
             exchange_for: None,
+            fulfilments: Vec::new(),
         }
     }
 
@@ -209,6 +248,33 @@ impl OrderState {
                 self.confirm(event, totals, reservations)?
             }
             OrderEvent::Cancelled { released } => self.cancel(released)?,
+            OrderEvent::Shipped { carrier, tracking_number, tracking_url, at } => {
+                // Another parcel (or corrected tracking) may follow the first.
+                self.transition(
+                    &[OrderStatus::Confirmed, OrderStatus::Shipped],
+                    OrderStatus::Shipped,
+                )?;
+                self.fulfilments.push(Fulfilment {
+                    status: FulfilmentStatus::Shipped,
+                    carrier: carrier.clone(),
+                    tracking_number: tracking_number.clone(),
+                    tracking_url: tracking_url.clone(),
+                    at: *at,
+                });
+            }
+            OrderEvent::Delivered { carrier, tracking_number, tracking_url, at } => {
+                self.transition(
+                    &[OrderStatus::Confirmed, OrderStatus::Shipped],
+                    OrderStatus::Delivered,
+                )?;
+                self.fulfilments.push(Fulfilment {
+                    status: FulfilmentStatus::Delivered,
+                    carrier: carrier.clone(),
+                    tracking_number: tracking_number.clone(),
+                    tracking_url: tracking_url.clone(),
+                    at: *at,
+                });
+            }
         }
         if event.changes_content() {
             self.awaiting_confirmation = false;
@@ -239,10 +305,42 @@ impl OrderState {
         Ok(())
     }
 
+    /// Moves to `to` from one of `from`, or says why not.
+    fn transition(&mut self, from: &[OrderStatus], to: OrderStatus) -> Result<(), EventError> {
+        if !from.contains(&self.status) {
+            return Err(EventError::IllegalTransition { from: self.status, to });
+        }
+        self.status = to;
+        Ok(())
+    }
+
+    /// When the order was first shipped, if it was.
+    pub fn shipped_at(&self) -> Option<time::OffsetDateTime> {
+        self.fulfilments.iter().find(|f| f.status == FulfilmentStatus::Shipped).map(|f| f.at)
+    }
+
+    /// When the order was delivered, if it was.
+    pub fn delivered_at(&self) -> Option<time::OffsetDateTime> {
+        self.fulfilments
+            .iter()
+            .rev()
+            .find(|f| f.status == FulfilmentStatus::Delivered)
+            .map(|f| f.at)
+    }
+
+    /// The latest report that came with tracking: what "where is my order" shows.
+    pub fn latest_tracking(&self) -> Option<&Fulfilment> {
+        self.fulfilments.iter().rev().find(|f| {
+            f.carrier.is_some() || f.tracking_number.is_some() || f.tracking_url.is_some()
+        })
+    }
+
     fn cancel(&mut self, released: &[Reservation]) -> Result<(), EventError> {
         match self.status {
             OrderStatus::Draft | OrderStatus::Confirmed => {}
-            OrderStatus::Cancelled => return Err(EventError::NotCancellable(self.status)),
+            OrderStatus::Cancelled | OrderStatus::Shipped | OrderStatus::Delivered => {
+                return Err(EventError::NotCancellable(self.status))
+            }
         }
         if released != self.reservations.as_slice() {
             return Err(EventError::Released);
@@ -451,6 +549,129 @@ mod tests {
         )
         .unwrap();
         assert_eq!(state.status, OrderStatus::Cancelled);
+    }
+
+    fn shipped(carrier: &str, at: time::OffsetDateTime) -> OrderEvent {
+        use crate::orders::fulfilment::{Carrier, TrackingNumber, TrackingUrl};
+        OrderEvent::Shipped {
+            carrier: Some(Carrier::parse(carrier).unwrap()),
+            tracking_number: Some(TrackingNumber::parse("1Z999").unwrap()),
+            tracking_url: Some(TrackingUrl::parse("https://track.example/1Z999").unwrap()),
+            at,
+        }
+    }
+
+    fn delivered(at: time::OffsetDateTime) -> OrderEvent {
+        OrderEvent::Delivered { carrier: None, tracking_number: None, tracking_url: None, at }
+    }
+
+    #[test]
+    fn a_confirmed_order_ships_then_is_delivered() {
+        use time::macros::datetime;
+        let (ship, deliver) = (datetime!(2030-06-02 09:00 UTC), datetime!(2030-06-04 15:30 UTC));
+        let mut state = OrderState::fold(usd(), &[added("TEE", 2, 2500), confirmed(5000)]).unwrap();
+        state.apply(&shipped("UPS", ship)).unwrap();
+        assert_eq!(state.status, OrderStatus::Shipped);
+        assert_eq!(state.shipped_at(), Some(ship));
+        assert_eq!(state.delivered_at(), None);
+        state.apply(&delivered(deliver)).unwrap();
+        assert_eq!(state.status, OrderStatus::Delivered);
+        assert_eq!((state.shipped_at(), state.delivered_at()), (Some(ship), Some(deliver)));
+        // The delivery came without tracking: the shipment's is still what to show.
+        assert_eq!(state.latest_tracking().unwrap().carrier.as_ref().unwrap().as_str(), "UPS");
+        assert_eq!(state.fulfilments.len(), 2);
+    }
+
+    #[test]
+    fn a_confirmed_order_may_be_delivered_directly_and_ship_in_parcels() {
+        use time::macros::datetime;
+        let at = datetime!(2030-06-02 09:00 UTC);
+        let base = [added("TEE", 2, 2500), confirmed(5000)];
+        let mut direct = OrderState::fold(usd(), &base).unwrap();
+        direct.apply(&delivered(at)).unwrap();
+        assert_eq!(direct.status, OrderStatus::Delivered);
+        assert_eq!(direct.shipped_at(), None);
+        let mut parcels = OrderState::fold(usd(), &base).unwrap();
+        parcels.apply(&shipped("UPS", at)).unwrap();
+        parcels.apply(&shipped("DHL", at + time::Duration::hours(2))).unwrap();
+        assert_eq!(parcels.status, OrderStatus::Shipped);
+        assert_eq!(parcels.shipped_at(), Some(at), "the first parcel counts");
+        assert_eq!(parcels.latest_tracking().unwrap().carrier.as_ref().unwrap().as_str(), "DHL");
+    }
+
+    #[test]
+    fn fulfilment_out_of_order_is_an_illegal_transition() {
+        use time::macros::datetime;
+        let at = datetime!(2030-06-02 09:00 UTC);
+        let illegal = |from, to| EventError::IllegalTransition { from, to };
+        let draft = vec![added("TEE", 2, 2500)];
+        let cancelled = vec![
+            added("TEE", 2, 2500),
+            confirmed(5000),
+            OrderEvent::Cancelled { released: reservation() },
+        ];
+        let done = vec![added("TEE", 2, 2500), confirmed(5000), delivered(at)];
+        let cases = [
+            (&draft, shipped("UPS", at), illegal(OrderStatus::Draft, OrderStatus::Shipped)),
+            (&draft, delivered(at), illegal(OrderStatus::Draft, OrderStatus::Delivered)),
+            (&cancelled, shipped("UPS", at), illegal(OrderStatus::Cancelled, OrderStatus::Shipped)),
+            (&cancelled, delivered(at), illegal(OrderStatus::Cancelled, OrderStatus::Delivered)),
+            (&done, shipped("UPS", at), illegal(OrderStatus::Delivered, OrderStatus::Shipped)),
+            (&done, delivered(at), illegal(OrderStatus::Delivered, OrderStatus::Delivered)),
+        ];
+        for (events, next, error) in cases {
+            let mut state = OrderState::fold(usd(), events).unwrap();
+            let before = state.clone();
+            assert_eq!(state.apply(&next), Err(error.clone()), "{next:?}");
+            assert_eq!(state, before, "nothing changed");
+            assert!(error.to_string().starts_with("an order that is "), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_shipped_order_can_neither_be_cancelled_nor_edited() {
+        use time::macros::datetime;
+        let at = datetime!(2030-06-02 09:00 UTC);
+        let mut state =
+            OrderState::fold(usd(), &[added("TEE", 2, 2500), confirmed(5000), shipped("UPS", at)])
+                .unwrap();
+        assert_eq!(
+            state.apply(&OrderEvent::Cancelled { released: reservation() }),
+            Err(EventError::NotCancellable(OrderStatus::Shipped))
+        );
+        assert_eq!(
+            state.apply(&added("COKE", 1, 250)),
+            Err(EventError::NotADraft { event: "line_added", status: OrderStatus::Shipped })
+        );
+    }
+
+    #[test]
+    fn the_order_json_lists_fulfilments_only_once_there_are_some() {
+        use time::macros::datetime;
+        let number = OrderNumber::from_sequence(42);
+        let mut state = OrderState::fold(usd(), &[added("TEE", 2, 2500), confirmed(5000)]).unwrap();
+        let json = serde_json::to_value(OrderView { number: &number, order: &state }).unwrap();
+        assert!(json.get("fulfilments").is_none(), "{json}");
+        state.apply(&shipped("UPS", datetime!(2030-06-02 09:00 UTC))).unwrap();
+        state.apply(&delivered(datetime!(2030-06-03 12:00 UTC))).unwrap();
+        let json = serde_json::to_value(OrderView { number: &number, order: &state }).unwrap();
+        assert_eq!(json["status"], "delivered");
+        assert_eq!(
+            json["fulfilments"],
+            serde_json::json!([
+                { "status": "shipped", "carrier": "UPS", "tracking_number": "1Z999",
+                  "tracking_url": "https://track.example/1Z999", "at": "2030-06-02T09:00:00Z" },
+                { "status": "delivered", "carrier": null, "tracking_number": null,
+                  "tracking_url": null, "at": "2030-06-03T12:00:00Z" },
+            ])
+        );
+        let back: OrderState =
+            serde_json::from_value(serde_json::to_value(&state).unwrap()).unwrap();
+        assert_eq!(back, state);
+        for status in OrderStatus::ALL {
+            assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
     }
 
     #[test]

@@ -24,6 +24,7 @@
 //! they would bend instead of producing negative durations or rates above 100 %.
 
 mod chart;
+mod fulfilment;
 #[cfg(test)]
 mod tests;
 
@@ -37,6 +38,7 @@ pub use chart::{
     bar_chart, format_duration, format_percent, format_seconds, line_chart, Point, Series, YUnit,
     CHART_HEIGHT, CHART_WIDTH, NO_DATA,
 };
+pub use fulfilment::{fulfilment_metrics, FulfilmentMetrics, OrderFulfilmentFacts};
 
 use crate::returns::{percentiles, report, CycleTime, CycleTimeReport, ReturnStatus};
 

@@ -137,6 +137,8 @@ fn order_summary(order: &OrderState) -> String {
         OrderStatus::Draft => "draft",
         OrderStatus::Confirmed => "confirmed (can only be cancelled, not edited)",
         OrderStatus::Cancelled => "cancelled",
+        OrderStatus::Shipped => "shipped (can no longer be changed or cancelled)",
+        OrderStatus::Delivered => "delivered (can no longer be changed or cancelled)",
     };
     let mut text = format!("Current order: {status}.");
     if order.lines.is_empty() {

@@ -14,7 +14,7 @@ impl Turn<'_> {
     pub(super) fn confirm(&mut self) -> Verdict {
         match self.state.status {
             OrderStatus::Draft => {}
-            OrderStatus::Confirmed => {
+            OrderStatus::Confirmed | OrderStatus::Shipped | OrderStatus::Delivered => {
                 let already = reply::already_confirmed(self.number);
                 return Verdict::accepted(Vec::new()).saying(Said::Ack(already));
             }
@@ -80,6 +80,11 @@ impl Turn<'_> {
             }
             OrderStatus::Confirmed if self.cancel_block.is_some() => {
                 let reason = reply::cancel_refused(self.cancel_block, self.number);
+                Verdict::rejected(TurnCode::CancelRefused, reason, None)
+            }
+            // Its events say so: no need for the server to have looked.
+            OrderStatus::Shipped | OrderStatus::Delivered => {
+                let reason = reply::cancel_refused(Some(super::CancelBlock::Shipped), self.number);
                 Verdict::rejected(TurnCode::CancelRefused, reason, None)
             }
             OrderStatus::Confirmed => {

@@ -51,6 +51,7 @@ use crate::chat::extract::{Extraction, Note, NoteCode, RulesExtractor};
 use crate::orders::{Email, OrderEvent, OrderNumber, OrderState};
 use crate::stock::StockLevels;
 
+pub use reply::order_status_answer;
 use reply::{Reply, Said};
 
 /// Everything one turn reads. `catalog` must be the catalog `extractor` was built from.

@@ -245,6 +245,11 @@ pub(super) fn closed(state: &OrderState, number: Option<&OrderNumber>) -> String
         crate::orders::OrderStatus::Cancelled => {
             "This order was cancelled, so it can't be changed anymore.".to_owned()
         }
+        crate::orders::OrderStatus::Shipped | crate::orders::OrderStatus::Delivered => format!(
+            "{} has already shipped, so it can't be changed here. Once it arrives you can \
+             return items at /returns, or ask to talk to a person.",
+            capitalised(&your_order(number))
+        ),
         _ => format!(
             "{} is already confirmed, so it can't be changed here. You can cancel it (\"cancel \
              my order\") or ask to talk to a person.",
@@ -416,4 +421,36 @@ pub(super) fn and_list(items: &[String]) -> String {
         [one] => one.clone(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
+}
+
+/// The answer to "where is my order" once the shopper has proven it is theirs: the
+/// status and total, and once it shipped the carrier, tracking number and link.
+pub fn order_status_answer(number: &OrderNumber, order: &OrderState) -> String {
+    let mut text = format!(
+        "Order {number} is {}, total {}.",
+        order.status.as_str(),
+        order.totals.total.format(&order.currency)
+    );
+    let when = |at: time::OffsetDateTime| {
+        let date = at.date();
+        format!("{} {} {}", date.day(), date.month(), date.year())
+    };
+    if let Some(at) = order.delivered_at() {
+        text.push_str(&format!(" It was delivered on {}.", when(at)));
+    } else if let Some(at) = order.shipped_at() {
+        text.push_str(&format!(" It shipped on {}.", when(at)));
+    }
+    if let Some(tracking) = order.latest_tracking() {
+        let carrier = tracking.carrier.as_ref().map(|c| format!(" with {c}")).unwrap_or_default();
+        let number = tracking
+            .tracking_number
+            .as_ref()
+            .map(|n| format!(", tracking number {n}"))
+            .unwrap_or_default();
+        text.push_str(&format!(" It went{carrier}{number}."));
+        if let Some(url) = &tracking.tracking_url {
+            text.push_str(&format!(" Track it here: {url}"));
+        }
+    }
+    text
 }

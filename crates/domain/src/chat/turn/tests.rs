@@ -1020,3 +1020,75 @@ fn a_shipped_order_or_one_with_a_return_is_not_cancelled_in_the_chat() {
         assert!(outcome.reply.contains("talk to a person"), "{}", outcome.reply);
     }
 }
+
+/// The CONFIRMED conversation, then a fulfilment system's `shipped` event.
+fn shipped_chat() -> Chat {
+    use crate::orders::{Carrier, TrackingNumber, TrackingUrl};
+    let mut chat = Chat::new();
+    for message in CONFIRMED {
+        chat.say(message);
+    }
+    let shipped = OrderEvent::Shipped {
+        carrier: Some(Carrier::parse("UPS").unwrap()),
+        tracking_number: Some(TrackingNumber::parse("1Z999").unwrap()),
+        tracking_url: Some(TrackingUrl::parse("https://track.example/1Z999").unwrap()),
+        at: time::macros::datetime!(2030-06-02 09:00 UTC),
+    };
+    chat.order.apply(&shipped).unwrap();
+    chat.events.push(shipped);
+    chat
+}
+
+#[test]
+fn a_shipped_order_is_not_cancelled_or_changed_in_the_chat_even_unblocked() {
+    let mut chat = shipped_chat();
+    // The server found no block (it only looks for confirmed orders): the events say it.
+    assert_eq!(chat.cancel_block, None);
+    let outcome = chat.say("cancel my order");
+    assert!(outcome.events.is_empty());
+    assert_eq!(outcome.order_after.status, OrderStatus::Shipped);
+    assert_eq!(outcome.validations[0].code, Some(TurnCode::CancelRefused));
+    assert!(outcome.reply.contains("has already shipped"), "{}", outcome.reply);
+    let outcome = chat.say("add a black tee in M");
+    assert!(outcome.events.is_empty(), "{outcome:?}");
+    assert!(outcome.reply.contains("already shipped"), "{}", outcome.reply);
+    let outcome = chat.say("confirm");
+    assert!(outcome.events.is_empty());
+}
+
+#[test]
+fn where_is_my_order_names_the_carrier_and_the_tracking_link() {
+    let mut chat = shipped_chat();
+    let number = chat.number.clone();
+    let answer = order_status_answer(&number, &chat.order);
+    let total = chat.order.totals.total.format(&chat.order.currency);
+    assert_eq!(
+        answer,
+        format!(
+            "Order {number} is shipped, total {total}. It shipped on 2 June 2030. It went \
+             with UPS, tracking number 1Z999. Track it here: https://track.example/1Z999"
+        )
+    );
+    let delivered = OrderEvent::Delivered {
+        carrier: None,
+        tracking_number: None,
+        tracking_url: None,
+        at: time::macros::datetime!(2030-06-04 15:00 UTC),
+    };
+    chat.order.apply(&delivered).unwrap();
+    let answer = order_status_answer(&number, &chat.order);
+    assert!(
+        answer.starts_with(&format!(
+            "Order {number} is delivered, total {total}. It was delivered on 4 June 2030."
+        )),
+        "{answer}"
+    );
+    assert!(answer.ends_with("Track it here: https://track.example/1Z999"), "{answer}");
+    // Before shipping: status and total only, as before.
+    let confirmed =
+        OrderState::fold(chat.order.currency, &chat.events[..chat.events.len() - 1]).unwrap();
+    assert_eq!(
+        order_status_answer(&number, &confirmed),
+        format!("Order {number} is confirmed, total {total}.")
+    );
+}

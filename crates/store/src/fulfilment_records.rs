@@ -1,0 +1,65 @@
+//! What fulfilment in (CONTRACTS §7) writes and reads: API keys for the shop's systems,
+//! a `shipped`/`delivered` write with the answer kept for its Idempotency-Key, and the
+//! facts the dashboard's delivery numbers are computed from.
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::OrderWrite;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewApiKey {
+    pub id: String,
+    pub name: String,
+    /// Hex SHA-256 of the key; the key itself is never stored.
+    pub key_hash: String,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// A `shipped` or `delivered` event (in `order`, through the same path as every other
+/// order event) and, when the request carried one, its Idempotency-Key and the answer
+/// given, written in one transaction by [`crate::Store::record_fulfilment`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FulfilmentWrite {
+    pub order: OrderWrite,
+    pub api_key_id: String,
+    pub idempotency_key: Option<String>,
+    pub response: Value,
+    pub at: OffsetDateTime,
+}
+
+/// The answer kept for an Idempotency-Key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFulfilment {
+    pub order_number: String,
+    pub response: Value,
+}
+
+/// An order as the dashboard's delivery numbers need it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderFulfilmentFactRow {
+    pub number: String,
+    pub status: String,
+    pub confirmed_at: Option<OffsetDateTime>,
+    pub shipped_at: Option<OffsetDateTime>,
+    pub delivered_at: Option<OffsetDateTime>,
+    /// Its conversation was handed to a person.
+    pub handed_off: bool,
+    /// Each item of each return of the order (not cancelled).
+    pub returns: Vec<OrderReturnFactRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct OrderReturnFactRow {
+    pub requested_at: OffsetDateTime,
+    pub status: String,
+    pub reason: String,
+}

@@ -1,0 +1,243 @@
+//! One fulfilment report: check it, fold the order, append `shipped` or `delivered`
+//! through the order write every other event takes, and keep the answer for the
+//! request's Idempotency-Key. The HTTP handler and `gapless demo seed` both call
+//! [`record`].
+
+use anyhow::Context;
+use gapless_domain::{
+    money::Currency,
+    orders::{
+        Carrier, EventError, FulfilmentStatus, OrderEvent, OrderNumber, OrderState, OrderView,
+        TrackingNumber, TrackingUrl,
+    },
+};
+use gapless_store::{ApiKeyRow, FulfilmentWrite, Store, StoreError};
+use serde::Deserialize;
+use serde_json::Value;
+use time::{format_description::well_known::Rfc3339, Duration, OffsetDateTime};
+
+use crate::{api_error::ApiError, orders::order_write};
+
+/// Tries when another writer (a shopper's turn, a second report) keeps winning the race.
+const ATTEMPTS: usize = 5;
+/// How far in the future a reported time may be: clocks disagree a little, never by days.
+const CLOCK_SKEW: Duration = Duration::minutes(5);
+
+/// The body of `POST /api/v1/orders/{number}/fulfilments` (CONTRACTS §7).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FulfilmentReport {
+    pub status: FulfilmentStatus,
+    #[serde(default)]
+    pub carrier: Option<String>,
+    #[serde(default)]
+    pub tracking_number: Option<String>,
+    #[serde(default)]
+    pub tracking_url: Option<String>,
+    /// RFC 3339; the time the report arrives when left out.
+    #[serde(default)]
+    pub at: Option<String>,
+}
+
+impl FulfilmentReport {
+    /// The event the report asks for, its values checked; `now` is when it arrived.
+    pub fn event(&self, now: OffsetDateTime) -> Result<OrderEvent, ApiError> {
+        fn text(given: &Option<String>) -> Option<&str> {
+            given.as_deref().map(str::trim).filter(|t| !t.is_empty())
+        }
+        let invalid = |e: &dyn std::fmt::Display| ApiError::invalid("invalid", e.to_string());
+        let carrier =
+            text(&self.carrier).map(Carrier::parse).transpose().map_err(|e| invalid(&e))?;
+        let tracking_number = text(&self.tracking_number)
+            .map(TrackingNumber::parse)
+            .transpose()
+            .map_err(|e| invalid(&e))?;
+        let tracking_url = text(&self.tracking_url)
+            .map(TrackingUrl::parse)
+            .transpose()
+            .map_err(|e| invalid(&e))?;
+        let at = match text(&self.at) {
+            None => now,
+            Some(at) => OffsetDateTime::parse(at, &Rfc3339).map_err(|_| {
+                ApiError::invalid("invalid", format!("at must be an RFC 3339 time, not {at:?}"))
+            })?,
+        };
+        if at > now + CLOCK_SKEW {
+            return Err(ApiError::invalid("invalid", "at is in the future"));
+        }
+        Ok(match self.status {
+            FulfilmentStatus::Shipped => {
+                OrderEvent::Shipped { carrier, tracking_number, tracking_url, at }
+            }
+            FulfilmentStatus::Delivered => {
+                OrderEvent::Delivered { carrier, tracking_number, tracking_url, at }
+            }
+        })
+    }
+}
+
+/// Idempotency-Key: 1 to 200 visible ASCII characters, as for chat messages.
+pub fn check_idempotency_key(key: &str) -> Result<(), ApiError> {
+    if key.is_empty() || key.len() > 200 || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::invalid(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 200 visible ASCII characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Appends what `report` says to order `number` and answers the order (CONTRACTS §3)
+/// with its fulfilments. The same `idempotency_key` from the same key again answers
+/// the first answer and appends nothing.
+pub async fn record(
+    store: &dyn Store,
+    key: &ApiKeyRow,
+    number: &str,
+    report: &FulfilmentReport,
+    idempotency_key: Option<&str>,
+) -> Result<Value, ApiError> {
+    if let Some(idempotency_key) = idempotency_key {
+        check_idempotency_key(idempotency_key)?;
+        if let Some(answer) = replay(store, key, number, idempotency_key).await? {
+            return Ok(answer);
+        }
+    }
+    let now = OffsetDateTime::now_utc();
+    let event = report.event(now)?;
+    const UNKNOWN: &str = "no such order";
+    let number = OrderNumber::parse(number).map_err(|_| ApiError::NotFound(UNKNOWN))?;
+    let summary = store.order_summary(number.as_str()).await?.ok_or(ApiError::NotFound(UNKNOWN))?;
+    let currency = Currency::parse(&summary.currency)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("order {number} currency: {e}")))?;
+    for _ in 0..ATTEMPTS {
+        let rows = store.order_events(&summary.id).await?;
+        let version = rows.last().map_or(0, |row| row.seq);
+        let events = rows
+            .into_iter()
+            .map(|row| serde_json::from_value::<OrderEvent>(row.payload))
+            .collect::<Result<Vec<_>, _>>()
+            .context("reading stored order events")
+            .map_err(ApiError::Internal)?;
+        let mut order = OrderState::fold(currency, &events)
+            .context("folding stored order events")
+            .map_err(ApiError::Internal)?;
+        match order.apply(&event) {
+            Ok(()) => {}
+            Err(error @ EventError::IllegalTransition { .. }) => {
+                return Err(ApiError::invalid("illegal_transition", error.to_string()))
+            }
+            Err(error) => {
+                return Err(ApiError::Internal(
+                    anyhow::Error::new(error).context("applying a fulfilment event"),
+                ))
+            }
+        }
+        let write = order_write(
+            summary.id.clone(),
+            version,
+            &number,
+            std::slice::from_ref(&event),
+            &order,
+            "system",
+        )?;
+        let response = serde_json::to_value(OrderView { number: &number, order: &order })
+            .context("serializing the order")
+            .map_err(ApiError::Internal)?;
+        let fulfilment = FulfilmentWrite {
+            order: write,
+            api_key_id: key.id.clone(),
+            idempotency_key: idempotency_key.map(str::to_owned),
+            response: response.clone(),
+            at: now,
+        };
+        match store.record_fulfilment(&fulfilment).await {
+            Ok(()) => {
+                tracing::info!(order = %number, event = event.kind(), key = %key.name, "fulfilment recorded");
+                return Ok(response);
+            }
+            // Another writer appended first: fold again and decide again.
+            Err(StoreError::Conflict(_)) => continue,
+            // The same request, concurrently: its answer is ours.
+            Err(StoreError::DuplicateTurn) => {
+                let key_used = idempotency_key.unwrap_or_default();
+                if let Some(answer) = replay(store, key, number.as_str(), key_used).await? {
+                    return Ok(answer);
+                }
+                continue;
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(ApiError::Busy)
+}
+
+/// The answer kept for this key's `idempotency_key`; a key reused for another order is
+/// an error rather than someone else's answer.
+async fn replay(
+    store: &dyn Store,
+    key: &ApiKeyRow,
+    number: &str,
+    idempotency_key: &str,
+) -> Result<Option<Value>, ApiError> {
+    let Some(stored) = store.fulfilment_response(&key.id, idempotency_key).await? else {
+        return Ok(None);
+    };
+    let same = OrderNumber::parse(number).is_ok_and(|n| n.as_str() == stored.order_number);
+    if !same {
+        return Err(ApiError::invalid(
+            "idempotency_key_reused",
+            format!("this Idempotency-Key was used for order {}", stored.order_number),
+        ));
+    }
+    Ok(Some(stored.response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn report(json: serde_json::Value) -> FulfilmentReport {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn a_report_becomes_an_event_with_checked_values() {
+        let now = datetime!(2030-06-02 12:00 UTC);
+        let shipped = report(serde_json::json!({ "status": "shipped", "carrier": " UPS ",
+            "tracking_number": "1Z9", "tracking_url": "https://ups.example/1Z9",
+            "at": "2030-06-02T10:00:00+02:00" }));
+        match shipped.event(now).unwrap() {
+            OrderEvent::Shipped { carrier, at, .. } => {
+                assert_eq!(carrier.unwrap().as_str(), "UPS");
+                assert_eq!(at, datetime!(2030-06-02 08:00 UTC));
+            }
+            other => panic!("{other:?}"),
+        }
+        let delivered = report(serde_json::json!({ "status": "delivered", "carrier": "" }));
+        assert_eq!(
+            delivered.event(now).unwrap(),
+            OrderEvent::Delivered {
+                carrier: None,
+                tracking_number: None,
+                tracking_url: None,
+                at: now
+            }
+        );
+        for bad in [
+            serde_json::json!({ "status": "shipped", "tracking_url": "javascript:alert(1)" }),
+            serde_json::json!({ "status": "shipped", "at": "yesterday" }),
+            serde_json::json!({ "status": "shipped", "at": "2030-06-03T12:00:00Z" }),
+        ] {
+            match report(bad.clone()).event(now) {
+                Err(ApiError::Invalid { code: "invalid", .. }) => {}
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        let unknown = serde_json::json!({ "status": "shipped", "price": 0 });
+        assert!(serde_json::from_value::<FulfilmentReport>(unknown).is_err());
+        let status = serde_json::json!({ "status": "lost" });
+        assert!(serde_json::from_value::<FulfilmentReport>(status).is_err());
+    }
+}
