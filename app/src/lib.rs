@@ -148,6 +148,11 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route
+                        path=(StaticSegment("staff"), StaticSegment("api-keys"))
+                        view=staff::StaffApiKeysPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
                         path=(StaticSegment("staff"), StaticSegment("webhooks"))
                         view=staff::StaffWebhooksPage
                         ssr=SsrMode::Async

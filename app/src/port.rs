@@ -248,6 +248,17 @@ pub trait StaffPort: Send + Sync + 'static {
         endpoint: &str,
         action: crate::staff::webhooks::EndpointAction,
     ) -> Result<(), PortError>;
+    /// API keys for the shop's systems, newest last (admins only).
+    async fn api_keys(
+        &self,
+        staff: &StaffIdentity,
+    ) -> Result<Vec<crate::staff::api_keys::ApiKeyView>, PortError>;
+    async fn add_api_key(
+        &self,
+        staff: &StaffIdentity,
+        name: &str,
+    ) -> Result<crate::staff::api_keys::CreatedApiKey, PortError>;
+    async fn revoke_api_key(&self, staff: &StaffIdentity, id: &str) -> Result<(), PortError>;
     /// A failed delivery back in the queue.
     async fn send_again(
         &self,

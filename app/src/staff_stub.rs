@@ -33,4 +33,5 @@ stand_ins!(
     StaffReturnsPage,
     StaffMetricsPage,
     StaffWebhooksPage,
+    StaffApiKeysPage,
 );

@@ -271,6 +271,7 @@ pub fn router(
         .merge(crate::audit::routes())
         .merge(returns_api::routes(returns))
         .merge(crate::fulfilment::api::routes())
+        .merge(crate::fulfilment::keys_api::routes())
         .merge(crate::staff::api::routes())
         .merge(crate::staff::handoffs::routes())
         .merge(crate::staff::dashboard::routes())

@@ -4,6 +4,7 @@
 //! send the browser to the sign-in form. Every form that changes something carries the
 //! session's CSRF token, and its server function checks it.
 
+pub mod api_keys;
 pub mod conversations;
 pub mod handoffs;
 pub mod metrics;
@@ -11,6 +12,7 @@ pub mod orders;
 pub mod returns;
 pub mod webhooks;
 
+pub use api_keys::StaffApiKeysPage;
 pub use conversations::{StaffConversationsPage, StaffTimelinePage};
 pub use handoffs::StaffHandoffsPage;
 pub use metrics::StaffMetricsPage;
@@ -179,6 +181,7 @@ pub fn StaffHomePage() -> impl IntoView {
                                 <li><A href="/staff/metrics">"Metrics"</A></li>
                                 <li><A href="/staff/returns">"Returns in review"</A></li>
                                 <li><A href="/staff/webhooks">"Webhooks"</A></li>
+                                <li><A href="/staff/api-keys">"API keys"</A></li>
                             </ul>
                             <ActionForm action=sign_out>
                                 <input type="hidden" name="csrf" value=me.csrf/>

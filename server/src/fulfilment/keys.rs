@@ -68,9 +68,19 @@ pub fn check_name(name: &str) -> anyhow::Result<&str> {
     Ok(name)
 }
 
+/// Why a key was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum AddKeyError {
+    /// The name breaks [`check_name`]'s rules, or is in use by another key.
+    #[error("{0}")]
+    Name(String),
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
 /// Creates a key named `name`; returns its row and the key, which is never shown again.
-pub async fn add(store: &dyn Store, name: &str) -> anyhow::Result<(ApiKeyRow, String)> {
-    let name = check_name(name)?;
+pub async fn add(store: &dyn Store, name: &str) -> Result<(ApiKeyRow, String), AddKeyError> {
+    let name = check_name(name).map_err(|e| AddKeyError::Name(e.to_string()))?;
     let key = generate()?;
     let new = NewApiKey {
         id: new_id(),
@@ -79,7 +89,9 @@ pub async fn add(store: &dyn Store, name: &str) -> anyhow::Result<(ApiKeyRow, St
         created_at: OffsetDateTime::now_utc(),
     };
     if !store.create_api_key(&new).await.context("cannot store the API key")? {
-        bail!("a key named {name:?} is in use: revoke it first or pick another name");
+        return Err(AddKeyError::Name(format!(
+            "a key named {name:?} is in use: revoke it first or pick another name"
+        )));
     }
     let row =
         ApiKeyRow { id: new.id, name: new.name, created_at: new.created_at, revoked_at: None };

@@ -6,4 +6,5 @@
 
 pub mod api;
 pub mod keys;
+pub mod keys_api;
 pub mod service;

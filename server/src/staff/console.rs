@@ -17,6 +17,7 @@ use super::{
 };
 use crate::{
     audit,
+    fulfilment::keys_api::{self, ApiKeyView, CreatedApiKey},
     returns::service::{ReturnsService, StaffAction},
     webhooks::{WebhookError, Webhooks},
 };
@@ -106,6 +107,25 @@ impl StaffPort for StaffConsole {
             EndpointAction::Test => webhooks.send_test(endpoint).await.map(drop),
         }
         .map_err(webhook_error)
+    }
+
+    async fn api_keys(&self, staff: &StaffIdentity) -> Result<Vec<ApiKeyView>, PortError> {
+        allow(staff, Permission::ManageIntegrations)?;
+        Ok(keys_api::all(self.store.as_ref()).await?)
+    }
+
+    async fn add_api_key(
+        &self,
+        staff: &StaffIdentity,
+        name: &str,
+    ) -> Result<CreatedApiKey, PortError> {
+        allow(staff, Permission::ManageIntegrations)?;
+        Ok(keys_api::create(self.store.as_ref(), name).await?)
+    }
+
+    async fn revoke_api_key(&self, staff: &StaffIdentity, id: &str) -> Result<(), PortError> {
+        allow(staff, Permission::ManageIntegrations)?;
+        Ok(keys_api::revoke_by_id(self.store.as_ref(), id).await?)
     }
 
     async fn send_again(

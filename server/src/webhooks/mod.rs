@@ -196,8 +196,11 @@ fn check_url(url: &str) -> Result<String, WebhookError> {
 
 /// `whsec_` and 32 random bytes in base64: a Standard Webhooks secret.
 fn new_secret() -> String {
+    use ring::rand::SecureRandom;
     let mut key = [0u8; 32];
-    getrandom::fill(&mut key).expect("the operating system's random source works");
+    ring::rand::SystemRandom::new()
+        .fill(&mut key)
+        .expect("the operating system's random source works");
     format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key))
 }
 

@@ -332,6 +332,9 @@ fn now_ms() -> i64 {
 
 /// A draw in `[0, 1)` for the retry jitter.
 fn jitter() -> f64 {
-    let bits = getrandom::u64().unwrap_or(0) >> 11;
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 8];
+    let _ = ring::rand::SystemRandom::new().fill(&mut bytes);
+    let bits = u64::from_le_bytes(bytes) >> 11;
     bits as f64 / (1u64 << 53) as f64
 }

@@ -247,7 +247,62 @@ async fn the_dashboard_counts_cycle_time_on_time_and_perfect_orders(app: TestApp
     assert!(page.contains("Perfect orders") && page.contains("1 of 2"), "the console shows it");
 }
 
+/// Admins create and revoke keys over the staff API; the key works until revoked, and
+/// is never listed.
+async fn admins_manage_api_keys_over_the_staff_api(app: TestApp) {
+    use server::staff::accounts::StaffRole;
+    let number = app.confirmed_order("a trail bottle", "ana@example.com").await;
+    app.sign_in_as(StaffRole::Admin).await;
+    let url = format!("{}/api/v1/staff/api-keys", app.address);
+    let response =
+        app.client.post(&url).json(&json!({ "name": "warehouse" })).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    let key = created["key"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("gk_"), "{created}");
+    let (status, code) = error_code(
+        app.client.post(&url).json(&json!({ "name": "warehouse" })).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (422, "bad_key_name"), "a taken name");
+    let (status, _) = error_code(
+        app.client.post(&url).json(&json!({ "name": "no/slashes" })).send().await.unwrap(),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let listed: Value = app.get("/api/v1/staff/api-keys").await.json().await.unwrap();
+    assert_eq!(listed["api_keys"].as_array().unwrap().len(), 1);
+    assert!(!listed.to_string().contains(&key), "a listed key shows the key");
+
+    let shipped = json!({ "status": "shipped" });
+    assert_eq!(app.report(&key, &number, &shipped, None).await.status(), 201);
+    let id = created["id"].as_str().unwrap();
+    let response = app.client.delete(format!("{url}/{id}")).send().await.unwrap();
+    assert_eq!(response.status(), 204);
+    let delivered = json!({ "status": "delivered" });
+    assert_eq!(app.report(&key, &number, &delivered, None).await.status(), 401);
+    let response = app.client.delete(format!("{url}/{id}")).send().await.unwrap();
+    assert_eq!(response.status(), 404, "revoked twice");
+}
+
+/// Agents may not see or make keys.
+async fn agents_cannot_manage_api_keys(app: TestApp) {
+    app.sign_in_as(server::staff::accounts::StaffRole::Agent).await;
+    assert_eq!(app.get("/api/v1/staff/api-keys").await.status(), 403);
+    let response = app
+        .client
+        .post(format!("{}/api/v1/staff/api-keys", app.address))
+        .json(&json!({ "name": "warehouse" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(app.db.store.api_keys().await.unwrap().is_empty());
+}
+
 on_both_backends!(
+    admins_manage_api_keys_over_the_staff_api,
+    agents_cannot_manage_api_keys,
     the_dashboard_counts_cycle_time_on_time_and_perfect_orders,
     a_system_reports_shipped_then_delivered,
     the_chat_says_where_a_shipped_order_is_and_will_not_cancel_it,

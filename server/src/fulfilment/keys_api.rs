@@ -1,0 +1,119 @@
+//! API keys over HTTP, for admins (the CLI's `gapless api-key …` in the console's and a
+//! script's reach):
+//!
+//! - `GET /api/v1/staff/api-keys` → `{ "api_keys": [ { "id", "name", "created_at",
+//!   "revoked_at" } ] }` (never a key)
+//! - `POST /api/v1/staff/api-keys` `{ "name" }` → `201 { "id", "name", "key" }` (the key
+//!   is shown only here)
+//! - `DELETE /api/v1/staff/api-keys/{id}` → `204`; the key gets `401` from then on
+
+use std::sync::Arc;
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{delete, get},
+    Json, Router,
+};
+use gapless_store::{ApiKeyRow, Store};
+use serde::Deserialize;
+use serde_json::json;
+
+pub use app::staff::api_keys::{ApiKeyView, CreatedApiKey};
+
+use super::keys::{self, AddKeyError};
+use crate::{
+    api_error::{ApiError, ApiJson, Forbidden},
+    json_time::rfc3339,
+    staff::{accounts::Permission, extractor::StaffUser},
+    startup::AppState,
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/staff/api-keys", get(list).post(add))
+        .route("/api/v1/staff/api-keys/{id}", delete(revoke))
+}
+
+pub fn view(row: ApiKeyRow) -> ApiKeyView {
+    ApiKeyView {
+        id: row.id,
+        name: row.name,
+        created_at: rfc3339(row.created_at),
+        revoked_at: row.revoked_at.map(rfc3339),
+    }
+}
+
+/// All keys, as listed.
+pub async fn all(store: &dyn Store) -> Result<Vec<ApiKeyView>, ApiError> {
+    Ok(store.api_keys().await?.into_iter().map(view).collect())
+}
+
+/// Creates a key; a bad or taken name is `422 bad_key_name`.
+pub async fn create(store: &dyn Store, name: &str) -> Result<CreatedApiKey, ApiError> {
+    match keys::add(store, name).await {
+        Ok((row, key)) => {
+            tracing::info!(key_id = %row.id, name = %row.name, "API key created");
+            Ok(CreatedApiKey { id: row.id, name: row.name, key })
+        }
+        Err(AddKeyError::Name(message)) => Err(ApiError::invalid("bad_key_name", message)),
+        Err(AddKeyError::Failed(error)) => Err(ApiError::Internal(error)),
+    }
+}
+
+/// Revokes the key in use with this id; `404` when there is none.
+pub async fn revoke_by_id(store: &dyn Store, id: &str) -> Result<(), ApiError> {
+    let in_use = store.api_keys().await?.into_iter().any(|k| k.id == id && k.revoked_at.is_none());
+    if !in_use {
+        return Err(ApiError::NotFound("no API key in use has this id"));
+    }
+    keys::revoke(store, id).await.map_err(ApiError::Internal)?;
+    tracing::info!(key_id = %id, "API key revoked");
+    Ok(())
+}
+
+fn admin(staff: &StaffUser) -> Result<(), Response> {
+    if staff.role.may(Permission::ManageIntegrations) {
+        Ok(())
+    } else {
+        Err(Forbidden(Permission::ManageIntegrations.refusal()).into_response())
+    }
+}
+
+fn store(state: &AppState) -> Arc<dyn Store> {
+    state.store.clone()
+}
+
+async fn list(staff: StaffUser, State(state): State<AppState>) -> Result<Response, Response> {
+    admin(&staff)?;
+    let keys = all(store(&state).as_ref()).await.map_err(IntoResponse::into_response)?;
+    Ok(Json(json!({ "api_keys": keys })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewKey {
+    name: String,
+}
+
+async fn add(
+    staff: StaffUser,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<NewKey>,
+) -> Result<Response, Response> {
+    admin(&staff)?;
+    let created =
+        create(store(&state).as_ref(), &body.name).await.map_err(IntoResponse::into_response)?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+async fn revoke(
+    staff: StaffUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Response> {
+    admin(&staff)?;
+    revoke_by_id(store(&state).as_ref(), &id).await.map_err(IntoResponse::into_response)?;
+    Ok(StatusCode::NO_CONTENT)
+}
