@@ -408,11 +408,11 @@ fn eval_with_a_model_that_reads_only_its_prompt() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let reader = runtime.block_on(prompt_reader::PromptReader::start());
     let sets = [
-        ("eval/utterances.jsonl", "demo/catalog.json", 569),
+        ("eval/utterances.jsonl", "demo/catalog.json", 677),
         ("eval/shops/burger/utterances.jsonl", "eval/shops/burger/catalog.json", 38),
-        ("eval/shops/burrito/utterances.jsonl", "eval/shops/burrito/catalog.json", 35),
+        ("eval/shops/burrito/utterances.jsonl", "eval/shops/burrito/catalog.json", 40),
         ("eval/shops/coffee/utterances.jsonl", "eval/shops/coffee/catalog.json", 38),
-        ("eval/shops/sandwich/utterances.jsonl", "eval/shops/sandwich/catalog.json", 42),
+        ("eval/shops/sandwich/utterances.jsonl", "eval/shops/sandwich/catalog.json", 43),
     ];
     let mut report = Vec::new();
     for (cases, catalog, floor) in sets {

@@ -259,7 +259,7 @@ fn read_prompt(system: &str) -> Option<(Catalog, DraftContext)> {
     let mut in_products = false;
     let mut order_lines: Vec<&str> = Vec::new();
     for line in system.lines() {
-        if line.starts_with("Products for this message") || line.starts_with("Catalog (") {
+        if line.starts_with("Products (") {
             in_products = true;
             continue;
         }
@@ -295,15 +295,20 @@ fn read_prompt(system: &str) -> Option<(Catalog, DraftContext)> {
     Some((catalog, context))
 }
 
-/// "tee [SKU TEE] (m, black)" → ("tee", ["m", "black"]).
+/// "tee (m, black)" → ("tee", ["m", "black"]).
 fn order_line_parts(rest: &str) -> (&str, Vec<&str>) {
-    let (name, after) = rest.split_once(" [SKU ").unwrap_or((rest, ""));
-    let choices = after
-        .split_once("] (")
-        .and_then(|(_, c)| c.strip_suffix(')'))
-        .map(|c| c.split(", ").collect())
-        .unwrap_or_default();
-    (name, choices)
+    match bracketed(rest) {
+        (name, Some(choices)) => (name, choices.split(", ").collect()),
+        (name, None) => (name, Vec::new()),
+    }
+}
+
+/// "olives (olive/black olives)" → ("olives", Some("olive/black olives")).
+fn bracketed(text: &str) -> (&str, Option<&str>) {
+    match text.strip_suffix(')').and_then(|t| t.split_once(" (")) {
+        Some((name, inside)) => (name, Some(inside)),
+        None => (text, None),
+    }
 }
 
 /// An order line's choice as the prompt shows it: "m", "no onions", "extra cheese".
@@ -325,48 +330,35 @@ fn choice(product: &Product, said: &str) -> Option<ChoiceMention> {
     None
 }
 
-/// "tee [SKU TEE] $25.00; also called: t-shirt, tshirt; size (one, required): s, m; topping
-/// (any; qualifiers: extra, light): cheese, olives".
+/// "tee (t-shirt); size, one, required: s (small), m (medium); topping, any, extra/light:
+/// cheese (mozzarella), olives".
 fn product_line(text: &str) -> Option<Listed> {
-    let mut parts: Vec<String> = Vec::new();
-    for part in text.split("; ") {
-        match parts.last_mut() {
-            Some(last) if part.starts_with("qualifiers: ") => {
-                last.push_str("; ");
-                last.push_str(part);
-            }
-            _ => parts.push(part.to_owned()),
-        }
-    }
-    let mut parts = parts.into_iter();
-    let head = parts.next()?;
-    let name = head.split_once(" [SKU ").map_or(head.as_str(), |(name, _)| name).to_owned();
-    let mut listed = Listed { name, ..Listed::default() };
+    let mut parts = text.split("; ");
+    let (name, aliases) = bracketed(parts.next()?);
+    let mut listed = Listed {
+        name: name.to_owned(),
+        aliases: aliases.map(|a| a.split(", ").map(str::to_owned).collect()).unwrap_or_default(),
+        groups: Vec::new(),
+    };
     for part in parts {
-        if let Some(aliases) = part.strip_prefix("also called: ") {
-            listed.aliases = aliases.split(", ").map(str::to_owned).collect();
-            continue;
-        }
-        let (name, rest) = part.split_once(" (")?;
-        let (how, values) = rest.split_once("): ")?;
-        let mut group = Group { name: name.to_owned(), ..Group::default() };
-        let how = match how.split_once("; qualifiers: ") {
-            Some((how, qualifiers)) => {
-                group.qualifiers = qualifiers.split(", ").map(str::to_owned).collect();
-                how
-            }
-            None => how,
-        };
+        let (how, values) = part.split_once(": ")?;
         let mut words = how.split(", ");
+        let mut group = Group { name: words.next()?.to_owned(), ..Group::default() };
         group.multi = words.next()? == "any";
         for word in words {
             if word == "required" {
                 group.required = true;
             } else if let Some(value) = word.strip_prefix("default ") {
                 group.default = Some(value.to_owned());
+            } else {
+                group.qualifiers = word.split('/').map(str::to_owned).collect();
             }
         }
-        group.values = values.split(", ").map(|v| (v.to_owned(), Vec::new())).collect();
+        for value in values.split(", ") {
+            let (value, aliases) = bracketed(value);
+            let aliases = aliases.map(|a| a.split('/').map(str::to_owned).collect());
+            group.values.push((value.to_owned(), aliases.unwrap_or_default()));
+        }
         listed.groups.push(group);
     }
     Some(listed)
