@@ -13,6 +13,8 @@ use gapless_domain::catalog::Catalog;
 use gapless_store::testing::{self, TestDatabase};
 use server::staff::accounts::{self, Password};
 
+mod prompt_reader;
+
 fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(relative)
 }
@@ -395,6 +397,46 @@ fn eval_compares_the_model_with_the_rules() {
     // model would have to search for it): refused, nothing applied.
     assert!(stdout.contains("llm:      (nothing)"), "{stdout}");
     assert!(stdout.contains("1 turns got no usable answer from the model"), "{stdout}");
+}
+
+/// `gapless eval --extractor llm` on the labelled sets against a model that knows only
+/// what each request tells it (see `prompt_reader`): its accuracy is what the prompts
+/// carry. The floors are the figures measured when the prompt was last changed; the
+/// largest request must stay within the per-turn budget.
+#[test]
+fn eval_with_a_model_that_reads_only_its_prompt() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let reader = runtime.block_on(prompt_reader::PromptReader::start());
+    let sets = [
+        ("eval/utterances.jsonl", "demo/catalog.json", 677),
+        ("eval/shops/burger/utterances.jsonl", "eval/shops/burger/catalog.json", 38),
+        ("eval/shops/burrito/utterances.jsonl", "eval/shops/burrito/catalog.json", 40),
+        ("eval/shops/coffee/utterances.jsonl", "eval/shops/coffee/catalog.json", 38),
+        ("eval/shops/sandwich/utterances.jsonl", "eval/shops/sandwich/catalog.json", 43),
+    ];
+    let mut report = Vec::new();
+    for (cases, catalog, floor) in sets {
+        let output = Command::new(env!("CARGO_BIN_EXE_gapless"))
+            .current_dir(repo_path(""))
+            .env("RUST_LOG", "off")
+            .env("OPENAI_BASE_URL", &reader.base_url)
+            .env("GAPLESS_LLM_MODEL", "prompt-reader")
+            .args(["eval", "--extractor", "llm", "--failures", "0", "--catalog", catalog, cases])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "{stdout}{}", stderr(&output));
+        let line = stdout.lines().find(|l| l.starts_with("exact match: ")).expect(&stdout);
+        let exact: usize =
+            line["exact match: ".len()..].split('/').next().unwrap().parse().unwrap();
+        let stats = reader.take_stats();
+        report.push(format!(
+            "{cases}: {line}; {} requests, {} searches, the largest {} characters ({:?})",
+            stats.requests, stats.searches, stats.largest.0, stats.largest.1
+        ));
+        assert!(exact >= floor, "{cases}: {exact} below the floor of {floor}");
+    }
+    println!("{}", report.join("\n"));
 }
 
 #[test]

@@ -264,9 +264,9 @@ async fn a_product_the_message_does_not_name_is_found_through_search_catalog(bac
     assert!(addable(&requests[0]).is_empty(), "nothing to add before the search");
     assert!(tool_names(&requests[0]).contains(&"search_catalog".to_owned()));
     let second = requests[1]["messages"][0]["content"].as_str().unwrap();
-    assert!(second.contains("sunscreen [SKU SUNSCREEN]"), "{second}");
+    assert!(second.contains("\n- sunscreen (sunblock, sun cream)"), "{second}");
     assert!(second.contains("search_catalog \"sun cream\" found: sunscreen."), "{second}");
-    assert_eq!(addable(&requests[1]), ["sunscreen", "SUNSCREEN"]);
+    assert_eq!(addable(&requests[1]), ["sunscreen"]);
     assert_eq!(requests[1]["messages"][1]["content"], requests[0]["messages"][1]["content"]);
 
     let turns = app.llm_timeline(&chat).await;
@@ -332,8 +332,10 @@ async fn the_models_tool_calls_become_the_order(backend: Backend) {
     assert!(tools.contains(&"add_item".to_owned()) && tools.contains(&"search_catalog".to_owned()));
     assert!(!tools.contains(&"set_option".to_owned()), "{tools:?}");
     let system = request["messages"][0]["content"].as_str().unwrap();
-    assert!(system.contains("[SKU TEE]"), "{system}");
-    assert!(!system.contains("[SKU TENT-2P]"), "only the products the message names: {system}");
+    assert!(system.contains("\n- tee (t-shirt, tshirt); size, one, required"), "{system}");
+    assert!(!system.contains("two-person tent"), "only the products the message names: {system}");
+    // The model is never shown a price: it has none to repeat or change.
+    assert!(!system.contains("25.00") && !system.contains('$'), "{system}");
     assert_eq!(request["messages"][1]["content"], "a couple of those dark cotton shirts, medium");
     assert_eq!(model.script.auth.lock().unwrap()[0], "Bearer test-key");
 

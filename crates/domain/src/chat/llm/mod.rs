@@ -36,8 +36,8 @@ pub use parse::{
 pub use prompt::{prompt_order, selection_prompt, system_prompt};
 pub use reply::{checked_reply, facts, MAX_REPLY_CHARS};
 pub use select::{
-    Selection, MAX_MENTIONED, MAX_ORDER_PRODUCTS, MAX_SEARCHES_PER_CALL, MAX_SEARCH_RESULTS,
-    MAX_SEARCH_ROUNDS,
+    Selection, MAX_LISTED_CHARS, MAX_MENTIONED, MAX_ORDER_PRODUCTS, MAX_SEARCHES_PER_CALL,
+    MAX_SEARCH_RESULTS, MAX_SEARCH_ROUNDS, SEARCH_RESERVE_CHARS,
 };
 pub use tools::{
     search_query, search_tool, tools, turn_tools, ToolSpec, MAX_QUERY_CHARS, SEARCH_CATALOG,

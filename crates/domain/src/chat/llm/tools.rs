@@ -10,8 +10,6 @@ use crate::chat::command::ChoiceMention;
 use crate::chat::draft::{MAX_QUANTITY, MIN_QUANTITY};
 use crate::orders::OrderState;
 
-use super::parse::{MAX_ADDRESS_FIELD_CHARS, MAX_EMAIL_CHARS, MAX_SHORT_CHARS, MAX_TEXT_CHARS};
-
 pub const ADD_ITEM: &str = "add_item";
 pub const CHANGE_QUANTITY: &str = "change_quantity";
 pub const SET_OPTION: &str = "set_option";
@@ -62,126 +60,94 @@ pub fn tools(catalog: &Catalog) -> Vec<ToolSpec> {
 
 /// The tools with `add_item` naming the products of `adding` and the edits
 /// (`change_quantity`, `set_option`, `remove_item`) those of `editing`.
+///
+/// Every word here is sent with every call, so descriptions are short and say only
+/// what the names and the prompt's rules do not; lengths are checked by the parser,
+/// not described. An object with nothing required has no `required` list.
 fn tools_for(adding: &Catalog, editing: &Catalog) -> Vec<ToolSpec> {
     let vocabulary = Vocabulary::new(adding);
     let editable = Vocabulary::new(editing);
-    let product = vocabulary.product_schema();
-    let target = json!({
-        "type": "string",
-        "enum": editable.products,
-        "description": "The line's product, name or SKU as listed; leave out for the line \
-                        last talked about."
-    });
-    let quantity = json!({
-        "type": "integer",
-        "minimum": MIN_QUANTITY,
-        "maximum": MAX_QUANTITY,
-    });
-    let options = vocabulary.options_schema();
-    let edit_options = editable.options_schema();
-    let text = |max: usize, description: &str| json!({ "type": "string", "minLength": 1, "maxLength": max, "description": description });
-    let address_field = |description: &str| text(MAX_ADDRESS_FIELD_CHARS, description);
-    let order_number = json!({
-        "type": "string",
-        "maxLength": MAX_SHORT_CHARS,
-        "description": "The order number as the shopper wrote it, e.g. G-100042."
-    });
+    let quantity = json!({ "type": "integer", "minimum": MIN_QUANTITY, "maximum": MAX_QUANTITY });
+    let string = || json!({ "type": "string" });
+    let described = |description: &str| json!({ "type": "string", "description": description });
+    let order_number = || described("As written, e.g. G-100042.");
     vec![
         tool(
             ADD_ITEM,
-            "Add a line to the order: a listed product, how many, and only the options the \
-             shopper asked for; never guess one.",
+            "Add a line: a listed product, how many, and only the options the shopper asked \
+             for.",
             object(
                 [
-                    ("product", product),
+                    ("product", vocabulary.product_schema()),
                     (
                         "quantity",
-                        with_description(
-                            quantity.clone(),
-                            "How many. Leave out when the shopper gave no number.",
-                        ),
+                        with_description(quantity.clone(), "Leave out when no number is given."),
                     ),
-                    ("options", options),
+                    ("options", vocabulary.options_schema()),
                 ],
                 &["product"],
             ),
         ),
         tool(
             CHANGE_QUANTITY,
-            "Set the quantity of a line already in the order (\"make that 3\").",
-            object(
-                [
-                    ("product", target.clone()),
-                    ("quantity", with_description(quantity, "The new quantity of the line.")),
-                ],
-                &["quantity"],
-            ),
+            "Set the quantity of a line in the order (\"make that 3\").",
+            object([("product", editable.product_schema()), ("quantity", quantity)], &["quantity"]),
         ),
         tool(
             SET_OPTION,
-            "Change options of a line already in the order (\"make the tee large\", \"no \
-             onions on the pizza\"). Only the options the shopper mentioned.",
-            object([("product", target.clone()), ("options", edit_options)], &["options"]),
-        ),
-        tool(REMOVE_ITEM, "Remove a line from the order.", object([("product", target)], &[])),
-        tool(
-            IDENTIFY_CUSTOMER,
-            "Record the shopper's own name, email address or phone number, as they wrote \
-             them. Only details the shopper gave about themselves in this message.",
+            "Change options of a line in the order (\"make it large\", \"no onions\"): only \
+             those mentioned.",
             object(
-                [
-                    ("name", text(MAX_TEXT_CHARS, "The shopper's name.")),
-                    ("email", text(MAX_EMAIL_CHARS, "The shopper's email address.")),
-                    ("phone", text(MAX_SHORT_CHARS, "The shopper's phone number.")),
-                ],
-                &[],
+                [("product", editable.product_schema()), ("options", editable.options_schema())],
+                &["options"],
             ),
         ),
         tool(
+            REMOVE_ITEM,
+            "Remove a line from the order.",
+            object([("product", editable.product_schema())], &[]),
+        ),
+        tool(
+            IDENTIFY_CUSTOMER,
+            "The shopper's own name, email or phone, as written in this message.",
+            object([("name", string()), ("email", string()), ("phone", string())], &[]),
+        ),
+        tool(
             SET_ADDRESS,
-            "Record the shipping address the shopper gave, field by field as written.",
+            "The shipping address, field by field as written.",
             object(
                 [
-                    ("line1", address_field("Street and number.")),
-                    ("line2", address_field("Apartment, suite, floor.")),
-                    ("city", address_field("City or town.")),
-                    ("postal_code", text(MAX_SHORT_CHARS, "Postal or ZIP code.")),
-                    ("region", address_field("State, province or region.")),
-                    ("country", address_field("Country, as written.")),
+                    ("line1", described("Street and number.")),
+                    ("line2", described("Apartment, suite, floor.")),
+                    ("city", string()),
+                    ("postal_code", string()),
+                    ("region", described("State, province or region.")),
+                    ("country", string()),
                 ],
                 &[],
             ),
         ),
         tool(
             CONFIRM,
-            "The shopper says the order is complete and wants to place it (\"that's all\", \
-             \"confirm\", \"yes\" to the question whether to place it).",
+            "The shopper wants the order placed as it is (\"that's all\", \"confirm\", \"yes\" \
+             to placing it).",
             object([], &[]),
         ),
         tool(CANCEL, "The shopper wants to cancel the order.", object([], &[])),
         tool(
             ORDER_STATUS,
-            "The shopper asks where an order they placed is.",
-            object(
-                [
-                    ("order_number", order_number.clone()),
-                    (
-                        "email",
-                        text(MAX_EMAIL_CHARS, "The email address the order was placed with."),
-                    ),
-                ],
-                &[],
-            ),
+            "Where is an order the shopper placed.",
+            object([("order_number", order_number()), ("email", string())], &[]),
         ),
         tool(
             START_RETURN,
-            "The shopper wants to return items of an order they placed.",
-            object([("order_number", order_number)], &[]),
+            "Return items of an order the shopper placed.",
+            object([("order_number", order_number())], &[]),
         ),
         tool(
             HAND_OFF,
-            "The shopper asks for a person, or needs something no other tool does.",
-            object([("reason", text(MAX_TEXT_CHARS, "Why, in a few words."))], &[]),
+            "The shopper wants a person, or something no other tool does.",
+            object([("reason", described("In a few words."))], &[]),
         ),
     ]
 }
@@ -223,16 +189,9 @@ pub fn turn_tools(
 pub fn search_tool() -> ToolSpec {
     tool(
         SEARCH_CATALOG,
-        "Find products the catalog above does not list, by the shopper's words for them. \
-         The products found are listed for you in the next step; call no other tool with it.",
-        object(
-            [(
-                "query",
-                json!({ "type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS,
-                        "description": "The shopper's words for the product." }),
-            )],
-            &["query"],
-        ),
+        "Find products not listed above by the shopper's words for them; they are listed \
+         in the next step. Call no other tool with it.",
+        object([("query", json!({ "type": "string", "maxLength": MAX_QUERY_CHARS }))], &["query"]),
     )
 }
 
@@ -257,12 +216,15 @@ fn tool(name: &'static str, description: &str, parameters: Value) -> ToolSpec {
 fn object<const N: usize>(properties: [(&str, Value); N], required: &[&str]) -> Value {
     let properties: Map<String, Value> =
         properties.into_iter().map(|(name, schema)| (name.to_owned(), schema)).collect();
-    json!({
+    let mut schema = json!({
         "type": "object",
         "properties": properties,
-        "required": required,
         "additionalProperties": false,
-    })
+    });
+    if !required.is_empty() {
+        schema["required"] = json!(required);
+    }
+    schema
 }
 
 fn with_description(mut schema: Value, description: &str) -> Value {
@@ -277,7 +239,8 @@ fn with_description(mut schema: Value, description: &str) -> Value {
 #[derive(Debug, Clone)]
 pub(super) struct Vocabulary<'a> {
     pub catalog: &'a Catalog,
-    /// Every product name, then every SKU that is not also a name, in catalog order.
+    /// Every product name, in catalog order. The parser also takes a SKU, but the
+    /// schemas list names only: the prompt names products by name.
     pub products: Vec<String>,
     /// Every option group name in the catalog, first seen first.
     pub groups: Vec<GroupWords>,
@@ -291,17 +254,15 @@ pub(super) struct GroupWords {
     pub multi: bool,
     /// Canonical value names of the single-choice groups of this name.
     pub values: Vec<String>,
-    /// Phrases of the multi-choice groups of this name: "onions", "no onions", "extra
-    /// cheese".
-    pub phrases: Vec<String>,
+    /// Canonical value names of the multi-choice groups of this name.
+    pub multi_values: Vec<String>,
+    /// Qualifiers of the multi-choice groups of this name ("extra", "light").
+    pub qualifiers: Vec<String>,
 }
 
 impl<'a> Vocabulary<'a> {
     pub fn new(catalog: &'a Catalog) -> Vocabulary<'a> {
-        let mut products: Vec<String> = catalog.products.iter().map(|p| p.name.clone()).collect();
-        for product in &catalog.products {
-            push_new(&mut products, product.sku.as_str());
-        }
+        let products: Vec<String> = catalog.products.iter().map(|p| p.name.clone()).collect();
         let mut groups: Vec<GroupWords> = Vec::new();
         for group in catalog.products.iter().flat_map(|p| &p.options) {
             let at = match groups.iter().position(|g| g.name == group.name) {
@@ -312,31 +273,34 @@ impl<'a> Vocabulary<'a> {
                         single: false,
                         multi: false,
                         values: Vec::new(),
-                        phrases: Vec::new(),
+                        multi_values: Vec::new(),
+                        qualifiers: Vec::new(),
                     });
                     groups.len() - 1
                 }
             };
             let words = &mut groups[at];
-            match group.kind {
+            let values = match group.kind {
                 GroupKind::Single => {
                     words.single = true;
-                    for value in &group.values {
-                        push_new(&mut words.values, &value.name);
-                    }
+                    &mut words.values
                 }
                 GroupKind::Multi => {
                     words.multi = true;
-                    for (phrase, _) in multi_phrases(group) {
-                        push_new(&mut words.phrases, &phrase);
+                    for qualifier in &group.qualifiers {
+                        push_new(&mut words.qualifiers, qualifier);
                     }
+                    &mut words.multi_values
                 }
+            };
+            for value in &group.values {
+                push_new(values, &value.name);
             }
         }
         Vocabulary { catalog, products, groups }
     }
 
-    /// The product a name or SKU from the enum means: exact, never fuzzy.
+    /// The product a name or SKU means: exact, never fuzzy.
     pub fn product(&self, said: &str) -> Option<&'a Product> {
         let by_name = self.catalog.products.iter().find(|p| p.name == said);
         let by_sku = self.catalog.products.iter().find(|p| p.sku.as_str() == said);
@@ -351,11 +315,7 @@ impl<'a> Vocabulary<'a> {
     }
 
     fn product_schema(&self) -> Value {
-        json!({
-            "type": "string",
-            "enum": self.products,
-            "description": "Name or SKU as listed."
-        })
+        json!({ "type": "string", "enum": self.products })
     }
 
     fn options_schema(&self) -> Value {
@@ -363,8 +323,6 @@ impl<'a> Vocabulary<'a> {
             self.groups.iter().map(|g| (g.name.clone(), g.schema())).collect();
         json!({
             "type": "object",
-            "description": "Group → value by canonical name; a multi-choice group takes \
-                            a list.",
             "properties": properties,
             "additionalProperties": false,
         })
@@ -372,14 +330,22 @@ impl<'a> Vocabulary<'a> {
 }
 
 impl GroupWords {
+    /// A single-choice group: one value of an enum. A multi-choice group: a list of
+    /// phrases, each a value, "no" and a value, or a qualifier and a value, written as
+    /// one pattern rather than every phrase spelled out (nine toppings and two
+    /// qualifiers would be 36 phrases). The parser takes only phrases that mean one
+    /// thing for the product.
     fn schema(&self) -> Value {
         let single = json!({ "type": "string", "enum": self.values });
+        let prefixes: Vec<String> = std::iter::once("no".to_owned())
+            .chain(self.qualifiers.iter().cloned())
+            .map(|prefix| regex_escape(&format!("{prefix} ")))
+            .collect();
+        let values: Vec<String> = self.multi_values.iter().map(|v| regex_escape(v)).collect();
+        let pattern = format!("^({})?({})$", prefixes.join("|"), values.join("|"));
         let multi = json!({
             "type": "array",
-            "items": { "type": "string", "enum": self.phrases },
-            "minItems": 1,
-            "maxItems": self.phrases.len().max(1),
-            "uniqueItems": true,
+            "items": { "type": "string", "pattern": pattern },
         });
         match (self.single, self.multi) {
             (true, true) => json!({ "anyOf": [single, multi] }),
@@ -387,6 +353,18 @@ impl GroupWords {
             _ => multi,
         }
     }
+}
+
+/// `text` as a regular expression that matches only itself.
+pub(super) fn regex_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 /// What each phrase of a multi-choice group means: the value, "no" and the value, or a
