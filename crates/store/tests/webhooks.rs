@@ -82,6 +82,8 @@ async fn write_events(
                 shipping: 0,
                 total: 0,
                 shipping_address: None,
+                shipped_at: None,
+                delivered_at: None,
                 customer: Some(CustomerWrite {
                     email: "ana@example.com".into(),
                     name: None,
