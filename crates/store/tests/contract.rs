@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use gapless_domain::{catalog::Catalog, sku::Sku};
 use gapless_store::{
-    new_id, ApiKeyRow, AuditTurnQuery, ConversationQuery, CustomerWrite, EventWrite,
+    contract, new_id, ApiKeyRow, AuditTurnQuery, ConversationQuery, CustomerWrite, EventWrite,
     FulfilmentWrite, ImportSummary, LineWrite, NewApiKey, NewConversation, NewReturn, NewStaff,
     OrderProjection, OrderWrite, ReturnEventWrite, ReturnItemRow, ReturnItemWrite, ReturnUpdate,
     StaffReplyWrite, StaffRow, StockKey, StockLevel, Store, StoreError, TurnWrite,
@@ -1747,25 +1747,6 @@ async fn order_fulfilment_facts_carry_returns_and_handoffs(store: Arc<dyn Store>
     assert_eq!(fact.returns.len(), 1);
     assert_eq!(fact.returns[0].requested_at, requested);
     assert_eq!((fact.shipped_at, fact.delivered_at), (None, None));
-}
-
-macro_rules! contract {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $story() {
-                let db = gapless_store::testing::sqlite().await;
-                super::$story(db.store.clone()).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $story() {
-                let Some(db) = gapless_store::testing::postgres().await else { return };
-                super::$story(db.store.clone()).await;
-            })*
-        }
-    };
 }
 
 contract!(

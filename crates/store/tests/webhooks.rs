@@ -4,8 +4,8 @@
 use std::{collections::HashSet, sync::Arc};
 
 use gapless_store::{
-    new_id, AttemptNext, AttemptRecord, CustomerWrite, DeliveryStatus, EventWrite, FanOut,
-    LineWrite, NewConversation, NewEndpoint, OrderProjection, OrderWrite, Store, TurnWrite,
+    contract, new_id, AttemptNext, AttemptRecord, CustomerWrite, DeliveryStatus, EventWrite,
+    FanOut, LineWrite, NewConversation, NewEndpoint, OrderProjection, OrderWrite, Store, TurnWrite,
 };
 use serde_json::json;
 use time::OffsetDateTime;
@@ -333,25 +333,6 @@ async fn removing_an_endpoint_drops_its_queue(store: Arc<dyn Store>) {
     store.remove_endpoint("gone").await.unwrap();
     assert_eq!(store.outbox_health().await.unwrap().pending, 0);
     assert!(store.claim_deliveries(2_000, LEASE, 10).await.unwrap().is_empty());
-}
-
-macro_rules! contract {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $story() {
-                let db = gapless_store::testing::sqlite().await;
-                super::$story(db.store.clone()).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $story() {
-                let Some(db) = gapless_store::testing::postgres().await else { return };
-                super::$story(db.store.clone()).await;
-            })*
-        }
-    };
 }
 
 contract!(
