@@ -72,7 +72,7 @@ pub enum Snapshot {
     Order {
         event: EventRef,
         number: OrderNumber,
-        order: OrderState,
+        order: Box<OrderState>,
     },
     Return {
         event: EventRef,
@@ -222,7 +222,7 @@ impl OrderStream {
                 at: rfc3339(row.created_at),
             },
             number: self.number.clone(),
-            order,
+            order: Box::new(order),
         })
     }
 }
