@@ -10,6 +10,7 @@ pub mod catalog_import;
 pub mod chat;
 pub mod cli;
 pub mod demo;
+pub mod email;
 pub mod eval;
 pub mod fulfilment;
 pub mod health;

@@ -41,6 +41,7 @@ use crate::{
         widget::WidgetChat,
     },
     cli::ServeArgs,
+    email::Mailer,
     health,
     lookups::LookupLimiter,
     metrics::{self, Metrics},
@@ -142,9 +143,17 @@ impl Application {
             limits.per_ip,
             Rate { per_second: args.rate_lookup_per_second, burst: args.rate_lookup_burst },
         ));
+        let mailer = match args.mail_settings()? {
+            Some(settings) => Some(Arc::new(Mailer::new(&settings)?)),
+            None => {
+                tracing::info!("customer email is off: set GAPLESS_SMTP_URL and GAPLESS_MAIL_FROM");
+                None
+            }
+        };
         let chat = Arc::new(
             ChatService::with_llm(store.clone(), llm_chat(args, &metrics)?)
-                .with_lookup_limits(lookups.clone()),
+                .with_lookup_limits(lookups.clone())
+                .with_customer_email(mailer.is_some()),
         );
         let widget: Arc<dyn ChatPort> = Arc::new(WidgetChat::new(
             chat.clone(),
@@ -173,9 +182,15 @@ impl Application {
                 retention: Duration::from_secs(u64::from(args.webhook_retention_days) * 86_400),
                 ..WorkerSettings::default()
             };
-            Some(DeliveryWorker::new(store.clone(), settings, Some(metrics.webhooks()))?)
+            let worker = DeliveryWorker::new(store.clone(), settings, Some(metrics.webhooks()))?;
+            Some(match mailer {
+                Some(mailer) => worker.with_mailer(mailer, Some(metrics.email())),
+                None => worker,
+            })
         } else {
-            tracing::info!("this server sends no webhooks (GAPLESS_WEBHOOK_WORKER=false)");
+            tracing::info!(
+                "this server sends no webhooks and no email (GAPLESS_WEBHOOK_WORKER=false)"
+            );
             None
         };
         let sessions = DbSessionStore::new(store.clone());

@@ -5,6 +5,8 @@
 //! same contract tests (`tests/contract.rs`), so callers never branch on the backend.
 
 mod conversation_list;
+mod email;
+mod email_sql;
 mod fulfilment_records;
 mod postgres;
 mod postgres_chat;
@@ -39,6 +41,7 @@ use time::OffsetDateTime;
 pub use conversation_list::{
     AuditTurnQuery, AuditTurnRow, ConversationPage, ConversationQuery, MAX_PAGE,
 };
+pub use email::*;
 pub use fulfilment_records::*;
 pub use postgres::PostgresStore;
 pub use records::*;
@@ -50,7 +53,7 @@ pub use webhooks::*;
 /// Everything the app persists. Held as `Arc<dyn Store>`: server functions cannot be
 /// generic over the backend.
 #[async_trait]
-pub trait Store: WebhookStore + Send + Sync + 'static {
+pub trait Store: WebhookStore + EmailStore + Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`, for logs and `/healthz`.
     fn backend(&self) -> Backend;
 

@@ -64,6 +64,8 @@ pub struct ChatService {
     /// The limits of "where is my order", shared with the returns lookups; none in
     /// tools that run the chat offline (demo seeding).
     lookups: Option<Arc<LookupLimiter>>,
+    /// Customer email is set up: the confirmation promises updates by mail.
+    emails_customer: bool,
 }
 
 /// The model side of the chat: `llm` or `shadow` mode with its extractor.
@@ -93,7 +95,19 @@ impl ChatService {
     /// `llm` is `None` in `rules` mode.
     pub fn with_llm(store: Arc<dyn Store>, llm: Option<LlmChat>) -> Self {
         let llm = llm.filter(|llm| llm.mode.uses_model());
-        ChatService { store, snapshot: RwLock::new(None), llm, lookups: None }
+        ChatService {
+            store,
+            snapshot: RwLock::new(None),
+            llm,
+            lookups: None,
+            emails_customer: false,
+        }
+    }
+
+    /// The shop emails customers (GAPLESS_SMTP_URL is set): the chat may promise mail.
+    pub fn with_customer_email(mut self, on: bool) -> Self {
+        self.emails_customer = on;
+        self
     }
 
     /// Order status questions spend the budgets of `limiter` (per order number, per
@@ -241,6 +255,7 @@ impl ChatService {
             message: text,
             order_number: number.as_ref(),
             cancel_block,
+            emails_customer: self.emails_customer,
         };
         let mut model_ms = None;
         if let (Some(llm), None) = (&self.llm, &proposal) {

@@ -148,6 +148,11 @@ fn test_args() -> ServeArgs {
         webhook_retention_days: 7,
         llm: Default::default(),
         delivery_promise_days: 5,
+        smtp_url: None,
+        mail_from: None,
+        shop_name: None,
+        email_templates: None,
+        smtp_timeout_ms: 5_000,
     }
 }
 

@@ -5,6 +5,7 @@ mod audit;
 mod chat;
 mod dashboard;
 mod edges;
+mod email;
 mod fulfilment;
 mod handoffs;
 mod health;
@@ -16,6 +17,8 @@ mod orders;
 mod pages;
 mod return_integrity;
 mod returns;
+#[path = "../smtp/mod.rs"]
+mod smtp;
 mod staff;
 mod webhooks;
 mod widget;

@@ -62,7 +62,7 @@ impl Turn<'_> {
             return verdict.saying(Said::Closing(summary));
         }
         let confirmed = OrderEvent::Confirmed { totals, reservations: reservations(&needs) };
-        let text = reply::confirmed(&self.state, self.number);
+        let text = reply::confirmed(&self.state, self.number, self.emails_customer);
         Verdict::accepted(vec![confirmed]).saying(Said::Closing(text))
     }
 

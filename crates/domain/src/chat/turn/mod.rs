@@ -69,6 +69,9 @@ pub struct TurnInput<'a> {
     pub order_number: Option<&'a OrderNumber>,
     /// Why the confirmed order can no longer be cancelled in the chat, if it cannot.
     pub cancel_block: Option<CancelBlock>,
+    /// The shop emails customers their order's updates (SMTP is set up): only then does
+    /// the confirmation promise them.
+    pub emails_customer: bool,
 }
 
 /// What stops a confirmed order from being cancelled by the shopper: goods that left
@@ -308,6 +311,7 @@ struct Turn<'a> {
     message: &'a str,
     number: Option<&'a OrderNumber>,
     cancel_block: Option<CancelBlock>,
+    emails_customer: bool,
     state: OrderState,
     events: Vec<OrderEvent>,
     validations: Vec<Validation>,
@@ -327,6 +331,7 @@ impl<'a> Turn<'a> {
             message: input.message,
             number: input.order_number,
             cancel_block: input.cancel_block,
+            emails_customer: input.emails_customer,
             state: input.order.clone(),
             events: Vec::new(),
             validations: Vec::new(),

@@ -194,18 +194,25 @@ pub(super) fn summary(state: &OrderState) -> String {
     )
 }
 
-pub(super) fn confirmed(state: &OrderState, number: Option<&OrderNumber>) -> String {
+/// `emails`: the shop sends order emails, so the customer's address gets the updates;
+/// without it the chat says where to follow the order instead of promising mail.
+pub(super) fn confirmed(state: &OrderState, number: Option<&OrderNumber>, emails: bool) -> String {
     let thanks = match &state.customer.name {
         Some(name) => format!("Thank you, {name}!"),
         None => "Thank you!".to_owned(),
     };
     let items: u32 = state.lines.iter().fold(0u32, |sum, line| sum.saturating_add(line.quantity));
     let items = if items == 1 { "1 item".to_owned() } else { format!("{items} items") };
-    let updates = state
-        .customer
-        .email
-        .as_ref()
-        .map_or_else(String::new, |email| format!(" We'll send updates to {email}."));
+    let updates = match (&state.customer.email, emails) {
+        (Some(email), true) => format!(" We'll send updates to {email}."),
+        _ => {
+            let ask = match number {
+                Some(number) => format!("where is my order {number}?"),
+                None => "where is my order?".to_owned(),
+            };
+            format!(" To follow it, ask here any time: \"{ask}\"")
+        }
+    };
     format!(
         "{thanks} {} is confirmed: {items}, total {}.{updates}",
         capitalised(&your_order(number)),

@@ -66,6 +66,7 @@ struct Chat {
     events: Vec<OrderEvent>,
     number: OrderNumber,
     cancel_block: Option<CancelBlock>,
+    emails_customer: bool,
 }
 
 impl Chat {
@@ -76,6 +77,7 @@ impl Chat {
             events: Vec::new(),
             number: OrderNumber::from_sequence(42),
             cancel_block: None,
+            emails_customer: true,
         }
     }
 
@@ -94,6 +96,7 @@ impl Chat {
             message,
             order_number: Some(&self.number),
             cancel_block: self.cancel_block,
+            emails_customer: self.emails_customer,
         }
     }
 
@@ -656,6 +659,22 @@ fn every_path_of_a_turn() {
         failures.len(),
         CASES.len(),
         failures.join("\n")
+    );
+}
+
+#[test]
+fn without_email_the_confirmation_says_where_to_follow_the_order() {
+    let mut chat = Chat { emails_customer: false, ..Chat::new() };
+    for message in SUMMARISED {
+        chat.say(message);
+    }
+    let outcome = chat.say("yes");
+    assert_eq!(outcome.order_after.status, OrderStatus::Confirmed);
+    assert!(!outcome.reply.contains("ana@example.com"), "{}", outcome.reply);
+    assert!(
+        outcome.reply.ends_with("To follow it, ask here any time: \"where is my order G-100042?\""),
+        "{}",
+        outcome.reply
     );
 }
 
