@@ -282,6 +282,7 @@ impl ReturnsService {
                 refund_amount: state.amount.map(|a| a.minor()),
                 at,
                 replacement,
+                order_refund: None,
                 restock,
             };
             match self.store.update_return(&update).await {
