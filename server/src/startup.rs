@@ -45,6 +45,7 @@ use crate::{
     lookups::LookupLimiter,
     metrics::{self, Metrics},
     openapi,
+    payments::Payments,
     returns::{
         api::{self as returns_api, ReturnsApi},
         portal::PortalReturns,
@@ -75,6 +76,8 @@ pub struct AppState {
     pub staff_gate: Arc<StaffGate>,
     /// `GAPLESS_DELIVERY_PROMISE_DAYS`: what the dashboard's on-time counts against.
     pub delivery_promise: time::Duration,
+    /// Stripe, with `GAPLESS_PAYMENTS=stripe`.
+    pub payments: Option<Arc<Payments>>,
 }
 
 /// How often expired sessions are deleted.
@@ -142,9 +145,11 @@ impl Application {
             limits.per_ip,
             Rate { per_second: args.rate_lookup_per_second, burst: args.rate_lookup_burst },
         ));
+        let payments = Payments::from_args(&args.payments)?;
         let chat = Arc::new(
             ChatService::with_llm(store.clone(), llm_chat(args, &metrics)?)
-                .with_lookup_limits(lookups.clone()),
+                .with_lookup_limits(lookups.clone())
+                .with_payments(payments.clone()),
         );
         let widget: Arc<dyn ChatPort> = Arc::new(WidgetChat::new(
             chat.clone(),
@@ -198,6 +203,7 @@ impl Application {
             metrics,
             staff_gate,
             delivery_promise,
+            payments,
         };
         let edges = Edges {
             secure_cookies: args.secure_cookies,
@@ -271,6 +277,7 @@ pub fn router(
         .merge(crate::audit::routes())
         .merge(returns_api::routes(returns))
         .merge(crate::fulfilment::api::routes())
+        .merge(crate::payments::webhook::routes())
         .merge(crate::staff::api::routes())
         .merge(crate::staff::handoffs::routes())
         .merge(crate::staff::dashboard::routes())

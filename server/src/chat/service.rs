@@ -17,12 +17,15 @@ use gapless_domain::{
     catalog::Catalog,
     chat::{
         turn::{
-            order_status_answer, take_turn, take_turn_with, CancelBlock, SideRequest, TurnInput,
-            TurnOutcome,
+            order_status_answer, payment, take_turn, take_turn_with, CancelBlock, SideRequest,
+            TurnInput, TurnOutcome,
         },
         RulesExtractor,
     },
-    orders::{OrderEvent, OrderNumber, OrderState, OrderStatus, OrderView},
+    money::Money,
+    orders::{
+        OrderEvent, OrderNumber, OrderState, OrderStatus, OrderView, PaymentStatus, ProviderId,
+    },
 };
 use gapless_store::{new_id, ConversationRow, NewConversation, Store, StoreError, TurnWrite};
 use serde_json::{json, Value};
@@ -31,7 +34,7 @@ use time::OffsetDateTime;
 use super::llm::{ExtractorMode, LlmExtractor, Proposal};
 use crate::{
     api_error::ApiError, json_time::rfc3339, lookups, lookups::LookupLimiter, metrics::LlmMetrics,
-    orders::order_write,
+    orders::order_write, payments::Payments,
 };
 
 /// Longest message accepted, in characters.
@@ -64,6 +67,8 @@ pub struct ChatService {
     /// The limits of "where is my order", shared with the returns lookups; none in
     /// tools that run the chat offline (demo seeding).
     lookups: Option<Arc<LookupLimiter>>,
+    /// With `GAPLESS_PAYMENTS=stripe`: confirmation asks for a payment link.
+    payments: Option<Arc<Payments>>,
 }
 
 /// The model side of the chat: `llm` or `shadow` mode with its extractor.
@@ -93,7 +98,14 @@ impl ChatService {
     /// `llm` is `None` in `rules` mode.
     pub fn with_llm(store: Arc<dyn Store>, llm: Option<LlmChat>) -> Self {
         let llm = llm.filter(|llm| llm.mode.uses_model());
-        ChatService { store, snapshot: RwLock::new(None), llm, lookups: None }
+        ChatService { store, snapshot: RwLock::new(None), llm, lookups: None, payments: None }
+    }
+
+    /// Confirmations ask `payments` for a payment link (none: orders are confirmed
+    /// unpaid).
+    pub fn with_payments(mut self, payments: Option<Arc<Payments>>) -> Self {
+        self.payments = payments;
+        self
     }
 
     /// Order status questions spend the budgets of `limiter` (per order number, per
@@ -182,11 +194,16 @@ impl ChatService {
                     return Ok(response);
                 }
             }
-            let write = self
+            let (write, abandoned_payment) = self
                 .decide_turn(&conversation, text, idempotency_key, received_at, &mut proposal)
                 .await?;
             match self.store.record_turn(&write).await {
-                Ok(()) => return Ok(write.response),
+                Ok(()) => {
+                    if let (Some(payments), Some(session)) = (&self.payments, abandoned_payment) {
+                        payments.expire(&session).await;
+                    }
+                    return Ok(write.response);
+                }
                 // Someone else wrote first: read again and decide again.
                 Err(StoreError::Conflict(_) | StoreError::OutOfStock { .. }) => continue,
                 Err(StoreError::DuplicateTurn) => continue,
@@ -212,7 +229,9 @@ impl ChatService {
     }
 
     /// Reads what one turn needs (catalog, order, stock), decides it with the pure
-    /// turn, answers its side requests and returns the write, not yet applied.
+    /// turn, asks for a payment link when it places the order, answers its side
+    /// requests and returns the write, not yet applied, with the payment link to end
+    /// once it is (the order was cancelled unpaid).
     async fn decide_turn(
         &self,
         conversation: &ConversationRow,
@@ -220,7 +239,7 @@ impl ChatService {
         idempotency_key: Option<&str>,
         received_at: OffsetDateTime,
         proposal: &mut Option<Proposal>,
-    ) -> Result<TurnWrite, ApiError> {
+    ) -> Result<(TurnWrite, Option<ProviderId>), ApiError> {
         let started = Instant::now();
         let snapshot = self.snapshot().await?;
         let (order, number) = self.current_order(conversation, &snapshot.catalog).await?;
@@ -255,8 +274,21 @@ impl ChatService {
             *proposal = Some(asked);
         }
         let turn_started = Instant::now();
-        let Decided { outcome, extractor, mut llm_audit } = self.decide(input, proposal.as_ref());
+        let Decided { mut outcome, extractor, mut llm_audit } =
+            self.decide(input, proposal.as_ref());
         let turn_ms = turn_started.elapsed().as_secs_f64() * 1000.0;
+        let mut payment_ms = None;
+        if let Some(payments) = &self.payments {
+            if payment::confirms(&outcome) && outcome.order_after.totals.total > Money::ZERO {
+                let started = Instant::now();
+                self.request_payment(payments, &order, number.as_ref(), before, &mut outcome).await;
+                payment_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        let cancels = outcome.events.iter().any(|e| matches!(e, OrderEvent::Cancelled { .. }));
+        let abandoned_payment = (cancels && before.payment.status == PaymentStatus::Pending)
+            .then(|| before.payment.session.clone())
+            .flatten();
 
         let mut base_reply = outcome.reply.clone();
         let mut phrase_ms = None;
@@ -325,6 +357,9 @@ impl ChatService {
         if let Some(ms) = phrase_ms {
             timings["phrase"] = json!(ms);
         }
+        if let Some(ms) = payment_ms {
+            timings["payment"] = json!(ms);
+        }
         let mut audit = json!({
             "extractor": extractor,
             "extraction": outcome.extraction,
@@ -337,7 +372,7 @@ impl ChatService {
         if let Some(llm) = llm_audit {
             audit["llm"] = llm;
         }
-        Ok(TurnWrite {
+        let write = TurnWrite {
             conversation_id: conversation.id.clone(),
             turn_id: new_id(),
             seq: conversation.turn_count + 1,
@@ -357,7 +392,35 @@ impl ChatService {
             },
             handoff,
             order: order_write,
-        })
+        };
+        Ok((write, abandoned_payment))
+    }
+
+    /// Adds the payment link to a turn that places the order, or takes the
+    /// confirmation back when Stripe cannot give one: an order nobody can pay holds no
+    /// stock.
+    async fn request_payment(
+        &self,
+        payments: &Payments,
+        order: &Option<(String, FoldedOrder)>,
+        number: Option<&OrderNumber>,
+        before: &OrderState,
+        outcome: &mut TurnOutcome,
+    ) {
+        // A confirmation follows a summary, so the order and its number exist.
+        let (Some((order_id, folded)), Some(number)) = (order, number) else {
+            payment::payment_unavailable(outcome, before);
+            return;
+        };
+        let requested = payments
+            .request_payment(order_id, folded.version, number, &outcome.order_after)
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|event| payment::add_payment_link(outcome, event).map_err(|e| e.to_string()));
+        if let Err(error) = requested {
+            tracing::warn!(order = %number, %error, "no payment link: the order is not placed");
+            payment::payment_unavailable(outcome, before);
+        }
     }
 
     /// Runs the validator over the commands of the extractor the mode picks: the
