@@ -16,6 +16,7 @@ use anyhow::Context;
 use gapless_domain::{
     catalog::Catalog,
     chat::{
+        command::Command,
         turn::{
             order_status_answer, payment, take_turn, take_turn_with, CancelBlock, SideRequest,
             TurnInput, TurnOutcome,
@@ -285,6 +286,9 @@ impl ChatService {
                 payment_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
             }
         }
+        if order.is_none() {
+            self.answer_payment_of_cancelled(conversation, &snapshot.catalog, &mut outcome).await?;
+        }
         let cancels = outcome.events.iter().any(|e| matches!(e, OrderEvent::Cancelled { .. }));
         let abandoned_payment = (cancels && before.payment.status == PaymentStatus::Pending)
             .then(|| before.payment.session.clone())
@@ -394,6 +398,28 @@ impl ChatService {
             order: order_write,
         };
         Ok((write, abandoned_payment))
+    }
+
+    /// "Did my payment go through?" after the conversation's order was called off (the
+    /// link ran out, or the shopper cancelled): the turn starts afresh without that
+    /// order, so the answer comes from its events here.
+    async fn answer_payment_of_cancelled(
+        &self,
+        conversation: &ConversationRow,
+        catalog: &Catalog,
+        outcome: &mut TurnOutcome,
+    ) -> Result<(), ApiError> {
+        let asks = outcome.extraction.commands.iter().any(|command| {
+            matches!(command, Command::PaymentStatus { order_number: None, email: None })
+        });
+        let (true, Some(order_id)) = (asks, &conversation.order_id) else {
+            return Ok(());
+        };
+        let last = self.fold_order(order_id, catalog).await?.order;
+        if last.status == OrderStatus::Cancelled {
+            outcome.reply = payment::payment_answer(&last.payment, &last);
+        }
+        Ok(())
     }
 
     /// Adds the payment link to a turn that places the order, or takes the
