@@ -95,6 +95,8 @@ async fn write_events(
                     unit_price: 0,
                     total: 0,
                 }],
+                shipped_at: None,
+                delivered_at: None,
             },
             reserve: vec![],
             release: vec![],
