@@ -163,10 +163,10 @@ impl Application {
         let returns = ReturnsApi {
             store: store.clone(),
             staff_gate: staff_gate.clone(),
-            service: Arc::new(ReturnsService::new(
-                store.clone(),
-                load_policy(&args.return_policy)?,
-            )),
+            service: Arc::new(
+                ReturnsService::new(store.clone(), load_policy(&args.return_policy)?)
+                    .with_payments(payments.clone()),
+            ),
             limiter: lookups,
         };
         let worker = if args.webhook_worker {

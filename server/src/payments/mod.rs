@@ -13,13 +13,21 @@ pub mod checkout;
 pub mod config;
 pub mod signature;
 pub mod stripe;
+pub mod refund;
 pub mod webhook;
 
 use std::sync::Arc;
 
-use gapless_domain::orders::{OrderEvent, OrderNumber, OrderState, PaymentUrl, ProviderId};
+use anyhow::Context;
+use gapless_domain::{
+    money::Currency,
+    orders::{OrderEvent, OrderNumber, OrderState, PaymentUrl, ProviderId},
+};
+use gapless_store::Store;
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
+
+use crate::api_error::ApiError;
 
 pub use config::{PaymentArgs, PaymentMode};
 use stripe::{Refund, StripeClient, StripeError};
@@ -115,4 +123,37 @@ impl Payments {
     pub(crate) fn webhook_secret(&self) -> &str {
         self.webhook_secret.expose_secret()
     }
+}
+
+/// An order as its events leave it, with what appending to it needs.
+pub struct StoredOrder {
+    pub id: String,
+    /// The seq of its last event.
+    pub version: u32,
+    pub number: OrderNumber,
+    pub state: OrderState,
+}
+
+/// Order `number` folded from its events; `None` when there is no such order.
+pub async fn stored_order(
+    store: &dyn Store,
+    number: &OrderNumber,
+) -> Result<Option<StoredOrder>, ApiError> {
+    let Some(summary) = store.order_summary(number.as_str()).await? else {
+        return Ok(None);
+    };
+    let currency = Currency::parse(&summary.currency)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("order {number} currency: {e}")))?;
+    let rows = store.order_events(&summary.id).await?;
+    let version = rows.last().map_or(0, |row| row.seq);
+    let events = rows
+        .into_iter()
+        .map(|row| serde_json::from_value::<OrderEvent>(row.payload))
+        .collect::<Result<Vec<_>, _>>()
+        .context("reading stored order events")
+        .map_err(ApiError::Internal)?;
+    let state = OrderState::fold(currency, &events)
+        .context("folding stored order events")
+        .map_err(ApiError::Internal)?;
+    Ok(Some(StoredOrder { id: summary.id, version, number: number.clone(), state }))
 }

@@ -4,7 +4,6 @@
 //! once (the `payment_events` table, in the same transaction as the order event), so
 //! Stripe's redeliveries change nothing.
 
-use anyhow::Context;
 use axum::{
     body::Bytes,
     extract::State,
@@ -13,7 +12,7 @@ use axum::{
     Json, Router,
 };
 use gapless_domain::{
-    money::{Currency, Money},
+    money::Money,
     orders::{EventError, OrderEvent, OrderNumber, OrderState, PaymentStatus, ProviderId},
 };
 use gapless_store::{PaymentEventWrite, Store, StoreError};
@@ -150,22 +149,11 @@ async fn decide(
     let Some(session_id) = session.id.as_deref().and_then(|id| ProviderId::parse(id).ok()) else {
         return Ok(Decision::Ignore("no session id"));
     };
-    let Some(summary) = store.order_summary(number.as_str()).await? else {
+    let Some(super::StoredOrder { id, version, state: mut order, .. }) =
+        super::stored_order(store, number).await?
+    else {
         return Ok(Decision::Ignore("no such order"));
     };
-    let currency = Currency::parse(&summary.currency)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("order {number} currency: {e}")))?;
-    let rows = store.order_events(&summary.id).await?;
-    let version = rows.last().map_or(0, |row| row.seq);
-    let events = rows
-        .into_iter()
-        .map(|row| serde_json::from_value::<OrderEvent>(row.payload))
-        .collect::<Result<Vec<_>, _>>()
-        .context("reading stored order events")
-        .map_err(ApiError::Internal)?;
-    let mut order = OrderState::fold(currency, &events)
-        .context("folding stored order events")
-        .map_err(ApiError::Internal)?;
     let order_event = match event.kind.as_str() {
         "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
             // A completed session may still wait for a bank transfer or the like: only
@@ -195,7 +183,7 @@ async fn decide(
     };
     match order.apply(&order_event) {
         Ok(()) => Ok(Decision::Append {
-            order_id: summary.id,
+            order_id: id,
             version,
             number: number.clone(),
             event: order_event,

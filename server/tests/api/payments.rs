@@ -273,12 +273,94 @@ async fn an_unpaid_order_does_not_ship_and_a_cancelled_one_ends_its_link(
     assert_eq!(app.reserved().await, reserved);
 }
 
+/// A paid order: the chat, the order number and the PaymentIntent Stripe paid it with.
+async fn paid_order(app: &TestApp, fake: &FakeStripe) -> (String, String, String) {
+    let chat = app.summarised("two black tees in M").await;
+    let done = app.say(&chat, "yes").await;
+    let session = session_id(&done["order"]);
+    let paid = fake.pay(&session);
+    assert_eq!(outcome(FakeStripe::deliver(&app.address, &paid).await).await, "recorded");
+    let intent = fake.session(&session)["payment_intent"].as_str().unwrap().to_owned();
+    (chat, done["order"]["number"].as_str().unwrap().to_owned(), intent)
+}
+
+async fn a_refund_on_a_paid_order_moves_the_money_once(app: TestApp, fake: FakeStripe) {
+    let (chat, number, intent) = paid_order(&app, &fake).await;
+    let rma = crate::returns::a_return(&app, &number, "changed_mind").await;
+    app.sign_in_staff().await;
+    let received = app.staff_records(&rma, serde_json::json!({ "type": "received" })).await;
+    assert_eq!(received.status(), 200);
+
+    // Stripe refuses: the staff member sees why, and nothing is recorded.
+    fake.refuse_refunds(true);
+    let failed = app.staff_records(&rma, serde_json::json!({ "type": "refunded" })).await;
+    assert_eq!(failed.status(), 502);
+    let body: Value = failed.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "payment_provider");
+    assert!(body["error"]["message"].as_str().unwrap().contains("refunds refused for a test"));
+    assert_eq!(fake.refunded(&intent), 0);
+    // Stripe down: the same.
+    fake.refuse_refunds(false);
+    fake.set_down(true);
+    let down = app.staff_records(&rma, serde_json::json!({ "type": "refunded" })).await;
+    assert_eq!(down.status(), 502);
+    fake.set_down(false);
+    let status: Value = app
+        .get(&format!("/api/v1/returns/{rma}?email=ana@example.com"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "received", "still waiting for the money: {status}");
+
+    // Tried again: sent once, recorded once, with one idempotency key for the event.
+    let refunded: Value = app
+        .staff_records(&rma, serde_json::json!({ "type": "refunded" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(refunded["status"], "refunded", "{refunded}");
+    assert_eq!(refunded["refund_amount"], 2250);
+    assert_eq!(fake.refunded(&intent), 2250);
+    let calls = fake.calls("/v1/refunds");
+    assert!(calls.iter().all(|c| c.idempotency_key == calls[0].idempotency_key), "{calls:?}");
+    assert_eq!(calls.last().unwrap().field("amount"), Some("2250"));
+    assert_eq!(calls.last().unwrap().field("payment_intent"), Some(intent.as_str()));
+    let order = app.order_of(&chat).await;
+    assert_eq!(order["payment"]["status"], "partially_refunded", "{order}");
+    assert_eq!(order["payment"]["refunded"], 2250);
+    assert_eq!(app.event_types(&number).await.last().unwrap(), "refunded");
+    let reply = app.say(&chat, "did my payment go through?").await;
+    assert!(reply["reply"].as_str().unwrap().contains("$22.50 of it has been refunded"), "{reply}");
+}
+
+async fn a_refund_is_never_more_than_what_was_paid(app: TestApp, fake: FakeStripe) {
+    let (_, number, intent) = paid_order(&app, &fake).await;
+    let rma = crate::returns::a_return(&app, &number, "changed_mind").await;
+    app.sign_in_staff().await;
+    app.staff_records(&rma, serde_json::json!({ "type": "received" })).await;
+    let over = app
+        .staff_records(
+            &rma,
+            serde_json::json!({ "type": "refunded", "amount": 5001, "override_reason": "goodwill" }),
+        )
+        .await;
+    assert_eq!(over.status(), 422);
+    let body: Value = over.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "refund_over_paid", "{body}");
+    assert!(fake.calls("/v1/refunds").is_empty(), "Stripe was not asked");
+    assert_eq!(fake.refunded(&intent), 0);
+}
+
 paying_on_both_backends!(
     a_confirmed_order_gets_a_payment_link_and_is_paid_once,
     an_expired_payment_cancels_the_order_and_gives_the_stock_back,
     a_bad_or_stale_signature_changes_nothing,
     stripe_down_at_confirmation_places_nothing,
     an_unpaid_order_does_not_ship_and_a_cancelled_one_ends_its_link,
+    a_refund_on_a_paid_order_moves_the_money_once,
+    a_refund_is_never_more_than_what_was_paid,
 );
 
 /// Without a provider nothing changes: orders are confirmed unpaid, and the webhook
