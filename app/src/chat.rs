@@ -302,7 +302,10 @@ mod ssr {
             });
             let panel = order_panel(&order).unwrap();
             assert_eq!(panel.payment.as_deref(), Some("pending"));
-            assert_eq!(panel.payment_url.as_deref(), Some("https://checkout.stripe.com/c/pay/cs_1"));
+            assert_eq!(
+                panel.payment_url.as_deref(),
+                Some("https://checkout.stripe.com/c/pay/cs_1")
+            );
             order["payment"] = json!({ "status": "not_required" });
             let panel = order_panel(&order).unwrap();
             assert_eq!((panel.payment, panel.payment_url), (None, None));

@@ -311,7 +311,14 @@ pub struct Order {
     "amount": 5000 })))]
 pub struct Payment {
     /// `not_required`, `pending`, `paid`, `expired`, `refunded` or `partially_refunded`.
-    #[schema(examples("not_required", "pending", "paid", "expired", "refunded", "partially_refunded"))]
+    #[schema(examples(
+        "not_required",
+        "pending",
+        "paid",
+        "expired",
+        "refunded",
+        "partially_refunded"
+    ))]
     pub status: String,
     /// `stripe`; absent when not required.
     pub provider: Option<String>,

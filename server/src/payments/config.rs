@@ -56,11 +56,11 @@ pub struct PaymentArgs {
 
     /// How long one request to Stripe may take, in milliseconds.
     #[arg(long = "stripe-timeout-ms", env = "STRIPE_TIMEOUT_MS", default_value_t = DEFAULT_TIMEOUT_MS)]
-    pub timeout_ms: u64,
+    pub stripe_timeout_ms: u64,
 
     /// Tries per Stripe request when Stripe cannot be reached or answers 5xx.
     #[arg(long = "stripe-attempts", env = "STRIPE_ATTEMPTS", default_value_t = DEFAULT_ATTEMPTS)]
-    pub attempts: u32,
+    pub stripe_attempts: u32,
 }
 
 impl Default for PaymentArgs {
@@ -72,8 +72,8 @@ impl Default for PaymentArgs {
             stripe_webhook_secret: None,
             hold_minutes: DEFAULT_HOLD_MINUTES,
             return_url: None,
-            timeout_ms: DEFAULT_TIMEOUT_MS,
-            attempts: DEFAULT_ATTEMPTS,
+            stripe_timeout_ms: DEFAULT_TIMEOUT_MS,
+            stripe_attempts: DEFAULT_ATTEMPTS,
         }
     }
 }
@@ -134,8 +134,8 @@ impl PaymentArgs {
         let stripe = StripeClient::new(
             &self.stripe_api_base,
             secret,
-            Duration::from_millis(self.timeout_ms.max(1)),
-            self.attempts,
+            Duration::from_millis(self.stripe_timeout_ms.max(1)),
+            self.stripe_attempts,
             Duration::from_millis(200),
         )?;
         tracing::info!(

@@ -11,9 +11,9 @@
 
 pub mod checkout;
 pub mod config;
+pub mod refund;
 pub mod signature;
 pub mod stripe;
-pub mod refund;
 pub mod webhook;
 
 use std::sync::Arc;

@@ -46,7 +46,10 @@ pub async fn send_refund(
     if !payment.status.received() {
         return Err(ApiError::invalid(
             "not_paid",
-            format!("order {number} was never paid ({}): there is nothing to refund", payment.status.as_str()),
+            format!(
+                "order {number} was never paid ({}): there is nothing to refund",
+                payment.status.as_str()
+            ),
         ));
     }
     let refundable = payment.refundable();
@@ -66,12 +69,13 @@ pub async fn send_refund(
         )));
     };
     let key = format!("gapless-refund-{return_id}-{return_seq}");
-    let refund = payments.refund(intent, amount.minor(), &key, &number, rma).await.map_err(|e| {
-        tracing::warn!(order = %number, rma, error = %e, "refund not sent");
-        ApiError::PaymentProvider(format!(
-            "The refund was not sent: {e}. Nothing was recorded; try again."
-        ))
-    })?;
+    let refund =
+        payments.refund(intent, amount.minor(), &key, &number, rma).await.map_err(|e| {
+            tracing::warn!(order = %number, rma, error = %e, "refund not sent");
+            ApiError::PaymentProvider(format!(
+                "The refund was not sent: {e}. Nothing was recorded; try again."
+            ))
+        })?;
     if matches!(refund.status.as_str(), "failed" | "canceled") {
         return Err(ApiError::PaymentProvider(format!(
             "Stripe did not send the refund (status {}). Nothing was recorded; try again.",

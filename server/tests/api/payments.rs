@@ -23,8 +23,8 @@ async fn spawn_paying_app(backend: Backend) -> Option<(TestApp, FakeStripe)> {
             stripe_webhook_secret: Some(WEBHOOK_SECRET.to_owned().into()),
             hold_minutes: 30,
             return_url: Some("https://shop.example/".into()),
-            timeout_ms: 2_000,
-            attempts: 3,
+            stripe_timeout_ms: 2_000,
+            stripe_attempts: 3,
         };
     })
     .await?;
