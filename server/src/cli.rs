@@ -37,7 +37,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the web server (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate,
     /// Work with the shop's catalog.
@@ -254,7 +254,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        match cli.command.unwrap_or_else(|| Command::Serve(ServeArgs::default())) {
+        match cli.command.unwrap_or_else(|| Command::Serve(Box::default())) {
             Command::Serve(args) => {
                 let store = open_store(&cli.database_url).await?;
                 startup::load_catalog_on_first_start(store.as_ref(), &args.catalog).await?;
