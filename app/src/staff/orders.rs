@@ -17,6 +17,8 @@ pub struct OrderEvents {
     pub customer: String,
     /// Set when the order ships an exchange's replacement.
     pub exchange_for: Option<String>,
+    /// `payment.status` with the amounts, when a payment provider is involved.
+    pub payment: Option<String>,
     pub events: Vec<OrderEventRow>,
 }
 
@@ -69,6 +71,19 @@ mod ssr {
                 e.get("original").and_then(Value::as_str).unwrap_or_default()
             )
         });
+        let payment = &order["payment"];
+        let payment = payment["status"].as_str().filter(|s| *s != "not_required").map(|status| {
+            let amount = |field: &str| match (
+                payment[field].as_i64(),
+                Currency::parse(&text(&order["currency"])),
+            ) {
+                (Some(minor), Ok(currency)) if minor > 0 => {
+                    format!(", {field} {}", Money(minor).format(&currency))
+                }
+                _ => String::new(),
+            };
+            format!("{}{}{}", status.replace('_', " "), amount("paid"), amount("refunded"))
+        });
         let events = found["events"]
             .as_array()
             .into_iter()
@@ -94,6 +109,7 @@ mod ssr {
             total,
             customer,
             exchange_for,
+            payment,
             events,
         })
     }
@@ -123,13 +139,14 @@ pub fn StaffOrderPage() -> impl IntoView {
 
 #[component]
 fn OrderView(order: OrderEvents) -> impl IntoView {
-    let OrderEvents { number: _, status, total, customer, exchange_for, events } = order;
+    let OrderEvents { number: _, status, total, customer, exchange_for, payment, events } = order;
     view! {
         <dl class="return-facts">
             <dt>"Status"</dt><dd class="order-status">{status}</dd>
             <dt>"Total"</dt><dd>{total}</dd>
             <dt>"Customer"</dt><dd>{customer}</dd>
             {exchange_for.map(|e| view! { <dt>"Exchange"</dt><dd>{e}</dd> })}
+            {payment.map(|p| view! { <dt>"Payment"</dt><dd class="order-payment">{p}</dd> })}
         </dl>
         <h2>"Events"</h2>
         <ol class="order-events">

@@ -333,6 +333,30 @@ async fn a_refund_on_a_paid_order_moves_the_money_once(app: TestApp, fake: FakeS
     assert_eq!(app.event_types(&number).await.last().unwrap(), "refunded");
     let reply = app.say(&chat, "did my payment go through?").await;
     assert!(reply["reply"].as_str().unwrap().contains("$22.50 of it has been refunded"), "{reply}");
+
+    // Staff read the payment and its events on the order's page, appended by the system.
+    let found: Value =
+        app.get(&format!("/api/v1/staff/orders/{number}")).await.json().await.unwrap();
+    let events: Vec<(&str, &str)> = found["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["type"].as_str().unwrap(), e["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        events[events.len() - 4..],
+        [
+            ("confirmed", "shopper"),
+            ("payment_requested", "shopper"),
+            ("paid", "system"),
+            ("refunded", "system")
+        ]
+    );
+    let page = app.get(&format!("/staff/orders/{number}")).await.text().await.unwrap();
+    assert!(
+        page.contains("partially refunded, paid $50.00, refunded $22.50"),
+        "the payment is shown"
+    );
 }
 
 async fn a_refund_is_never_more_than_what_was_paid(app: TestApp, fake: FakeStripe) {
