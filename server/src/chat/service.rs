@@ -305,6 +305,14 @@ impl ChatService {
                 audit["phrasing"] = phrasing.audit;
             }
         }
+        // However the reply was worded, the payment link made this turn is in it.
+        let requested =
+            outcome.events.iter().any(|e| matches!(e, OrderEvent::PaymentRequested { .. }));
+        if let Some(url) = outcome.order_after.payment.url.as_ref().filter(|_| requested) {
+            if !base_reply.contains(url.as_str()) {
+                base_reply.push_str(&format!(" Please pay here to complete your order: {url}"));
+            }
+        }
         let (reply, handoff) = self.answer_requests(&outcome, base_reply).await?;
         let (order_write, number) = if outcome.events.is_empty() {
             (None, number)
