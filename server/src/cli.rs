@@ -243,6 +243,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub llm: LlmArgs,
+
+    #[command(flatten)]
+    pub payments: crate::payments::PaymentArgs,
 }
 
 fn parse_secret(text: &str) -> Result<SecretString, std::convert::Infallible> {

@@ -19,6 +19,7 @@ pub mod lookups;
 pub mod metrics;
 pub mod openapi;
 pub mod orders;
+pub mod payments;
 pub mod returns;
 pub mod sessions;
 pub mod staff;

@@ -46,6 +46,7 @@ use crate::{
     lookups::LookupLimiter,
     metrics::{self, Metrics},
     openapi,
+    payments::Payments,
     returns::{
         api::{self as returns_api, ReturnsApi},
         portal::PortalReturns,
@@ -76,6 +77,8 @@ pub struct AppState {
     pub staff_gate: Arc<StaffGate>,
     /// `GAPLESS_DELIVERY_PROMISE_DAYS`: what the dashboard's on-time counts against.
     pub delivery_promise: time::Duration,
+    /// Stripe, with `GAPLESS_PAYMENTS=stripe`.
+    pub payments: Option<Arc<Payments>>,
 }
 
 /// How often expired sessions are deleted.
@@ -150,10 +153,12 @@ impl Application {
                 None
             }
         };
+        let payments = Payments::from_args(&args.payments)?;
         let chat = Arc::new(
             ChatService::with_llm(store.clone(), llm_chat(args, &metrics)?)
                 .with_lookup_limits(lookups.clone())
-                .with_customer_email(mailer.is_some()),
+                .with_customer_email(mailer.is_some())
+                .with_payments(payments.clone()),
         );
         let widget: Arc<dyn ChatPort> = Arc::new(WidgetChat::new(
             chat.clone(),
@@ -167,10 +172,10 @@ impl Application {
         let returns = ReturnsApi {
             store: store.clone(),
             staff_gate: staff_gate.clone(),
-            service: Arc::new(ReturnsService::new(
-                store.clone(),
-                load_policy(&args.return_policy)?,
-            )),
+            service: Arc::new(
+                ReturnsService::new(store.clone(), load_policy(&args.return_policy)?)
+                    .with_payments(payments.clone()),
+            ),
             limiter: lookups,
         };
         let worker = if args.webhook_worker {
@@ -213,6 +218,7 @@ impl Application {
             metrics,
             staff_gate,
             delivery_promise,
+            payments,
         };
         let edges = Edges {
             secure_cookies: args.secure_cookies,
@@ -287,6 +293,7 @@ pub fn router(
         .merge(returns_api::routes(returns))
         .merge(crate::fulfilment::api::routes())
         .merge(crate::fulfilment::keys_api::routes())
+        .merge(crate::payments::webhook::routes())
         .merge(crate::staff::api::routes())
         .merge(crate::staff::handoffs::routes())
         .merge(crate::staff::dashboard::routes())

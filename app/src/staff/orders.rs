@@ -19,6 +19,8 @@ pub struct OrderEvents {
     pub exchange_for: Option<String>,
     /// What the customer was mailed about the order and its returns, oldest first.
     pub emails: Vec<OrderEmailRow>,
+    /// `payment.status` with the amounts, when a payment provider is involved.
+    pub payment: Option<String>,
     pub events: Vec<OrderEventRow>,
 }
 
@@ -104,6 +106,19 @@ mod ssr {
                 error: e["last_error"].as_str().map(str::to_owned),
             })
             .collect();
+        let payment = &order["payment"];
+        let payment = payment["status"].as_str().filter(|s| *s != "not_required").map(|status| {
+            let amount = |field: &str| match (
+                payment[field].as_i64(),
+                Currency::parse(&text(&order["currency"])),
+            ) {
+                (Some(minor), Ok(currency)) if minor > 0 => {
+                    format!(", {field} {}", Money(minor).format(&currency))
+                }
+                _ => String::new(),
+            };
+            format!("{}{}{}", status.replace('_', " "), amount("paid"), amount("refunded"))
+        });
         let events = found["events"]
             .as_array()
             .into_iter()
@@ -130,6 +145,7 @@ mod ssr {
             customer,
             exchange_for,
             emails,
+            payment,
             events,
         })
     }
@@ -159,13 +175,15 @@ pub fn StaffOrderPage() -> impl IntoView {
 
 #[component]
 fn OrderView(order: OrderEvents) -> impl IntoView {
-    let OrderEvents { number: _, status, total, customer, exchange_for, emails, events } = order;
+    let OrderEvents { number: _, status, total, customer, exchange_for, payment, emails, events } =
+        order;
     view! {
         <dl class="return-facts">
             <dt>"Status"</dt><dd class="order-status">{status}</dd>
             <dt>"Total"</dt><dd>{total}</dd>
             <dt>"Customer"</dt><dd>{customer}</dd>
             {exchange_for.map(|e| view! { <dt>"Exchange"</dt><dd>{e}</dd> })}
+            {payment.map(|p| view! { <dt>"Payment"</dt><dd class="order-payment">{p}</dd> })}
         </dl>
         <h2>"Emails to the customer"</h2>
         {if emails.is_empty() {

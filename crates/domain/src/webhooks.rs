@@ -19,8 +19,10 @@ pub const ORDER_EVENTS: &[&str] = &[
     "cancelled",
     "shipped",
     "delivered",
+    "payment_requested",
     "paid",
     "payment_expired",
+    "refunded",
 ];
 
 pub const RETURN_EVENTS: &[&str] = &[

@@ -8,11 +8,13 @@ mod conversation_list;
 mod email;
 mod email_sql;
 mod fulfilment_records;
+mod payment_records;
 mod postgres;
 mod postgres_chat;
 mod postgres_dashboard;
 mod postgres_fulfilment;
 mod postgres_handoffs;
+mod postgres_payments;
 mod postgres_returns;
 mod postgres_sessions;
 mod postgres_staff;
@@ -24,6 +26,7 @@ mod sqlite_commit;
 mod sqlite_dashboard;
 mod sqlite_fulfilment;
 mod sqlite_handoffs;
+mod sqlite_payments;
 mod sqlite_returns;
 mod sqlite_sessions;
 mod sqlite_staff;
@@ -43,6 +46,7 @@ pub use conversation_list::{
 };
 pub use email::*;
 pub use fulfilment_records::*;
+pub use payment_records::*;
 pub use postgres::PostgresStore;
 pub use records::*;
 pub use returns_records::*;
@@ -286,6 +290,14 @@ pub trait Store: WebhookStore + EmailStore + Send + Sync + 'static {
         api_key_id: &str,
         idempotency_key: &str,
     ) -> Result<Option<StoredFulfilment>, StoreError>;
+
+    // Payments (CONTRACTS §8).
+
+    /// One transaction: remembers the provider's event by `(provider, event_id)` and
+    /// writes its order events (with outbox rows and the projection, as
+    /// [`Store::record_turn`] writes an order). `Ok(false)` and nothing written when the
+    /// event was recorded before; an order that moved on is [`StoreError::Conflict`].
+    async fn record_payment_event(&self, write: &PaymentEventWrite) -> Result<bool, StoreError>;
 
     /// Orders confirmed in `[from, to)` with their shipping and delivery times, whether
     /// their conversation was handed off, and their returns' items.

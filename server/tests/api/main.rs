@@ -6,6 +6,7 @@ mod chat;
 mod dashboard;
 mod edges;
 mod email;
+mod fake_stripe;
 mod fulfilment;
 mod handoffs;
 mod health;
@@ -15,6 +16,7 @@ mod llm;
 mod openapi;
 mod orders;
 mod pages;
+mod payments;
 mod return_integrity;
 mod returns;
 #[path = "../smtp/mod.rs"]

@@ -78,6 +78,15 @@ impl Turn<'_> {
                 let text = "Okay, I've cleared your order. Tell me whenever you'd like something.";
                 Verdict::accepted(events).saying(Said::Closing(text.to_owned()))
             }
+            // Money was received: sending it back is a person's decision (or a return).
+            OrderStatus::Confirmed if state.payment.status.received() => {
+                let reason = format!(
+                    "{} is already paid, so I can't cancel it here. Ask for a person and our \
+                     team will sort out the cancellation and the refund.",
+                    reply::capitalised_order(self.number)
+                );
+                Verdict::rejected(TurnCode::CancelRefused, reason, None)
+            }
             OrderStatus::Confirmed if self.cancel_block.is_some() => {
                 let reason = reply::cancel_refused(self.cancel_block, self.number);
                 Verdict::rejected(TurnCode::CancelRefused, reason, None)

@@ -37,6 +37,7 @@
 mod checkout;
 mod customer;
 mod lines;
+pub mod payment;
 mod reply;
 mod requests;
 #[cfg(test)]
@@ -150,6 +151,9 @@ pub enum TurnCode {
     Truncated,
     /// Nothing in the message could be used.
     NotUnderstood,
+    /// The payment provider could not be asked for a payment link: the order was not
+    /// placed.
+    PaymentUnavailable,
 }
 
 impl From<IssueCode> for TurnCode {
@@ -356,6 +360,9 @@ impl<'a> Turn<'a> {
             Command::Cancel => self.cancel(),
             Command::OrderStatus { order_number, email } => {
                 self.order_status(order_number.as_deref(), email.as_deref())
+            }
+            Command::PaymentStatus { order_number, email } => {
+                self.payment_status(order_number.as_deref(), email.as_deref())
             }
             Command::StartReturn { order_number } => self.start_return(order_number.as_deref()),
             Command::Handoff { reason } => self.handoff(reason.as_deref()),

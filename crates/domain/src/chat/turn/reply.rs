@@ -6,7 +6,7 @@ use crate::chat::command::ChoiceMention;
 use crate::chat::draft::Draft;
 use crate::chat::text::{tokenize, TokenKind};
 use crate::money::Currency;
-use crate::orders::{OrderNumber, OrderState, PostalAddress, PricedLine, Shortfall};
+use crate::orders::{OrderNumber, OrderState, PaymentStatus, PostalAddress, PricedLine, Shortfall};
 use crate::stock::StockKey;
 
 use super::TurnCode;
@@ -265,6 +265,11 @@ pub(super) fn closed(state: &OrderState, number: Option<&OrderNumber>) -> String
     }
 }
 
+/// "Your order G-100042" (or "Your order" before it has a number).
+pub(super) fn capitalised_order(number: Option<&OrderNumber>) -> String {
+    capitalised(&your_order(number))
+}
+
 fn your_order(number: Option<&OrderNumber>) -> String {
     match number {
         Some(number) => format!("your order {number}"),
@@ -458,6 +463,19 @@ pub fn order_status_answer(number: &OrderNumber, order: &OrderState) -> String {
         if let Some(url) = &tracking.tracking_url {
             text.push_str(&format!(" Track it here: {url}"));
         }
+    }
+    let payment = &order.payment;
+    let paid = |m: crate::money::Money| m.format(&order.currency);
+    match payment.status {
+        PaymentStatus::NotRequired => {}
+        PaymentStatus::Pending => text.push_str(" The payment has not arrived yet."),
+        PaymentStatus::Paid => text.push_str(&format!(" It is paid ({}).", paid(payment.paid))),
+        PaymentStatus::Expired => text.push_str(" The payment link expired unpaid."),
+        PaymentStatus::Refunded | PaymentStatus::PartiallyRefunded => text.push_str(&format!(
+            " It was paid ({}); {} has been refunded.",
+            paid(payment.paid),
+            paid(payment.refunded)
+        )),
     }
     text
 }
