@@ -203,6 +203,18 @@ mod ssr {
         ];
         let mut figures = figures;
         figures.extend(fulfilment_figures(&found["fulfilment"]));
+        if let Some(failed) = found["emails"]["failed"].as_u64() {
+            figures.push(Figure {
+                label: "Customer emails that failed".into(),
+                value: failed.to_string(),
+                detail: format!(
+                    "{} sent, {} waiting (now, not only this period)",
+                    found["emails"]["sent"].as_u64().unwrap_or_default(),
+                    found["emails"]["pending"].as_u64().unwrap_or_default()
+                ),
+                link: None,
+            });
+        }
         let charts = found["charts"]
             .as_array()
             .into_iter()

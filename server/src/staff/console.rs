@@ -207,13 +207,15 @@ impl StaffPort for StaffConsole {
         allow(staff, Permission::ReadAudit)?;
         let now = time::OffsetDateTime::now_utc();
         let period = dashboard::period(&dashboard::DashboardQuery { from, to }, now)?;
-        let found = dashboard::read(self.store.as_ref(), period, now).await?;
-        let mut value = dashboard::to_json(&found, self.returns.policy(), true);
-        let delivery =
-            dashboard::read_fulfilment(self.store.as_ref(), period, now, self.delivery_promise)
-                .await?;
-        value["fulfilment"] = dashboard::fulfilment_json(&delivery, self.delivery_promise);
-        Ok(value)
+        Ok(dashboard::everything(
+            self.store.as_ref(),
+            period,
+            now,
+            self.returns.policy(),
+            self.delivery_promise,
+            true,
+        )
+        .await?)
     }
 
     async fn order(&self, staff: &StaffIdentity, number: &str) -> Result<Value, PortError> {

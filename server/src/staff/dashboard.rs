@@ -69,12 +69,37 @@ async fn metrics(
 ) -> Result<Json<Value>, ApiError> {
     let now = OffsetDateTime::now_utc();
     let period = period(&query, now)?;
-    let found = read(state.store.as_ref(), period, now).await?;
-    let mut value = to_json(&found, state.returns.policy(), false);
-    let delivery =
-        read_fulfilment(state.store.as_ref(), period, now, state.delivery_promise).await?;
-    value["fulfilment"] = fulfilment_json(&delivery, state.delivery_promise);
+    let value = everything(
+        state.store.as_ref(),
+        period,
+        now,
+        state.returns.policy(),
+        state.delivery_promise,
+        false,
+    )
+    .await?;
     Ok(Json(value))
+}
+
+/// The whole dashboard of `period` as the API and the console show it: conversion,
+/// exceptions and returns, the delivery numbers, and the customer emails that failed or
+/// wait (those are counts of now, not of the period).
+pub async fn everything(
+    store: &dyn Store,
+    period: Period,
+    now: OffsetDateTime,
+    policy: &ReturnPolicy,
+    promise: Duration,
+    charts: bool,
+) -> Result<Value, ApiError> {
+    let found = read(store, period, now).await?;
+    let mut value = to_json(&found, policy, charts);
+    let delivery = read_fulfilment(store, period, now, promise).await?;
+    value["fulfilment"] = fulfilment_json(&delivery, promise);
+    let emails = store.email_health().await?;
+    value["emails"] =
+        json!({ "failed": emails.failed, "pending": emails.pending, "sent": emails.sent });
+    Ok(value)
 }
 
 /// The delivery numbers of `period` (orders confirmed in it), from the store's facts.

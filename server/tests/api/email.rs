@@ -201,6 +201,10 @@ async fn smtp_down_then_up_then_refusing(backend: Backend) {
     assert!(error.contains("550") && error.contains("mailbox unavailable"), "{error}");
     let metrics = app.scrape().await.text().await.unwrap();
     assert!(metrics.contains("gapless_email_failed_messages 1"), "{metrics}");
+    // The staff dashboard counts it too.
+    app.sign_in_as(StaffRole::Agent).await;
+    let dashboard: Value = app.get("/api/v1/staff/metrics").await.json().await.unwrap();
+    assert_eq!(dashboard["emails"]["failed"], 1, "{}", dashboard["emails"]);
     assert!(metrics.contains("gapless_email_attempts_total{outcome=\"failed\"} 1"), "{metrics}");
 }
 
