@@ -32,6 +32,7 @@ use tower_sessions::SessionManagerLayer;
 use tracing::Level;
 
 use crate::{
+    agents::{mcp, shop::AgentShop},
     catalog_import,
     chat::{
         api::{self as chat_api, Limits},
@@ -142,10 +143,19 @@ impl Application {
             limits.per_ip,
             Rate { per_second: args.rate_lookup_per_second, burst: args.rate_lookup_burst },
         ));
+        let returns_service =
+            Arc::new(ReturnsService::new(store.clone(), load_policy(&args.return_policy)?));
         let chat = Arc::new(
             ChatService::with_llm(store.clone(), llm_chat(args, &metrics)?)
                 .with_lookup_limits(lookups.clone()),
         );
+        let agents = Arc::new(AgentShop::new(
+            chat.clone(),
+            returns_service.clone(),
+            store.clone(),
+            lookups.clone(),
+            RequestLimiter::new(limits.per_ip, limits.per_conversation),
+        ));
         let widget: Arc<dyn ChatPort> = Arc::new(WidgetChat::new(
             chat.clone(),
             RequestLimiter::new(limits.per_ip, limits.per_conversation),
@@ -158,10 +168,7 @@ impl Application {
         let returns = ReturnsApi {
             store: store.clone(),
             staff_gate: staff_gate.clone(),
-            service: Arc::new(ReturnsService::new(
-                store.clone(),
-                load_policy(&args.return_policy)?,
-            )),
+            service: returns_service,
             limiter: lookups,
         };
         let worker = if args.webhook_worker {
@@ -203,8 +210,14 @@ impl Application {
             secure_cookies: args.secure_cookies,
             request_timeout: Duration::from_millis(args.request_timeout_ms.max(1)),
         };
-        let router =
-            router(state, &limits, returns, sessions::layer(sessions, args.secure_cookies), &edges);
+        let router = router(
+            state,
+            &limits,
+            returns,
+            agents,
+            sessions::layer(sessions, args.secure_cookies),
+            &edges,
+        );
         Ok(Application { listener, router, worker })
     }
 
@@ -247,6 +260,7 @@ pub fn router(
     state: AppState,
     limits: &Limits,
     returns: ReturnsApi,
+    agents: Arc<AgentShop>,
     sessions: SessionManagerLayer<DbSessionStore>,
     edges: &Edges,
 ) -> Router {
@@ -270,6 +284,7 @@ pub fn router(
         .merge(openapi::routes())
         .merge(crate::audit::routes())
         .merge(returns_api::routes(returns))
+        .merge(mcp::routes(agents, limits.per_ip))
         .merge(crate::fulfilment::api::routes())
         .merge(crate::fulfilment::keys_api::routes())
         .merge(crate::staff::api::routes())

@@ -11,6 +11,7 @@ mod health;
 mod helpers;
 mod limits;
 mod llm;
+mod mcp;
 mod openapi;
 mod orders;
 mod pages;
