@@ -10,7 +10,10 @@ use rmcp::{
 };
 use serde_json::{json, Value};
 
-use crate::{helpers::TestApp, on_both_backends};
+use crate::{
+    helpers::{spawn_app_with, Backend, TestApp},
+    on_both_backends,
+};
 
 /// One agent: one MCP session, and so one order draft.
 struct Agent {
@@ -19,9 +22,13 @@ struct Agent {
 
 impl TestApp {
     async fn agent(&self) -> Agent {
+        self.agent_speaking(ProtocolVersion::LATEST_WITH_INITIALIZE).await
+    }
+
+    async fn agent_speaking(&self, version: ProtocolVersion) -> Agent {
         let transport = StreamableHttpClientTransport::from_uri(format!("{}/mcp", self.address));
         let client = ClientConfig::default()
-            .with_protocol_version(ProtocolVersion::LATEST_WITH_INITIALIZE)
+            .with_protocol_version(version)
             .serve(transport)
             .await
             .expect("the MCP session starts");
@@ -291,6 +298,48 @@ async fn text_in_arguments_cannot_change_prices_or_reach_another_customers_order
     let lookup: Value = app.lookup(&theirs, "ana@example.com").await.json().await.unwrap();
     assert_eq!(lookup["lines"][0]["returnable_quantity"], 2, "their order is untouched");
     agent.stop().await;
+}
+
+/// A client that asks for the newest revision (sessionless) is offered the newest one
+/// with sessions, where its order draft lives.
+#[tokio::test]
+async fn a_client_asking_for_the_newest_revision_gets_a_session() {
+    let app = spawn_app_with(Backend::Sqlite, |_| {}).await.unwrap();
+    let agent = app.agent_speaking(ProtocolVersion::default()).await;
+    let info = agent.client.peer_info().expect("initialized").clone();
+    assert_eq!(info.protocol_version, ProtocolVersion::LATEST_WITH_INITIALIZE);
+    agent
+        .ok("update_order", json!({ "commands": [ { "add": { "sku": "COKE", "quantity": 2 } } ] }))
+        .await;
+    assert_eq!(agent.order().await["lines"][0]["quantity"], 2, "the draft outlives the call");
+    agent.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_that_calls_too_fast_is_refused_and_nothing_changes() {
+    let app = spawn_app_with(Backend::Sqlite, |args| {
+        args.rate_chat_burst = 2;
+        args.rate_chat_per_second = 0.01;
+    })
+    .await
+    .unwrap();
+    let agent = app.agent().await;
+    let coke = json!({ "commands": [ { "add": { "sku": "COKE", "quantity": 1 } } ] });
+    agent.ok("update_order", coke.clone()).await;
+    agent.ok("update_order", coke.clone()).await;
+    let limited = agent.refused("update_order", coke).await;
+    assert_eq!(limited["error"]["code"], "rate_limited", "{limited}");
+
+    // Another session has its own allowance; the first one's conversation has two turns.
+    let other = app.agent().await;
+    let peek = other.ok("search_catalog", json!({ "query": "coke" })).await;
+    assert_eq!(peek["products"][0]["sku"], "COKE", "{peek}");
+    other.stop().await;
+    agent.stop().await;
+    app.sign_in_as(server::staff::accounts::StaffRole::Agent).await;
+    let list: Value = app.get("/api/v1/staff/conversations").await.json().await.unwrap();
+    assert_eq!(list["conversations"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list["conversations"][0]["turns"], 2, "{list}");
 }
 
 on_both_backends!(
