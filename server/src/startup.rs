@@ -20,6 +20,7 @@ use gapless_store::Store;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use tower::util::option_layer;
 use tower_http::{
     catch_panic::CatchPanicLayer,
@@ -89,6 +90,8 @@ pub struct Application {
     router: Router,
     /// Started with the server, stopped after it.
     worker: Option<DeliveryWorker>,
+    /// Ends the MCP sessions when the server stops.
+    agents_stop: CancellationToken,
 }
 
 impl Application {
@@ -210,15 +213,16 @@ impl Application {
             secure_cookies: args.secure_cookies,
             request_timeout: Duration::from_millis(args.request_timeout_ms.max(1)),
         };
+        let agents_stop = CancellationToken::new();
         let router = router(
             state,
             &limits,
             returns,
-            agents,
+            mcp::routes(agents, limits.per_ip, agents_stop.clone()),
             sessions::layer(sessions, args.secure_cookies),
             &edges,
         );
-        Ok(Application { listener, router, worker })
+        Ok(Application { listener, router, worker, agents_stop })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -231,8 +235,12 @@ impl Application {
         // The peer address keys the per-IP rate limit.
         let worker = self.worker.map(DeliveryWorker::spawn);
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let agents_stop = self.agents_stop;
         let served = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                agents_stop.cancel();
+            })
             .await
             .context("the server stopped with an error");
         // Sends in flight finish (each within the webhook timeout); claimed messages not
@@ -260,7 +268,7 @@ pub fn router(
     state: AppState,
     limits: &Limits,
     returns: ReturnsApi,
-    agents: Arc<AgentShop>,
+    agents: Router<AppState>,
     sessions: SessionManagerLayer<DbSessionStore>,
     edges: &Edges,
 ) -> Router {
@@ -284,7 +292,7 @@ pub fn router(
         .merge(openapi::routes())
         .merge(crate::audit::routes())
         .merge(returns_api::routes(returns))
-        .merge(mcp::routes(agents, limits.per_ip))
+        .merge(agents)
         .merge(crate::fulfilment::api::routes())
         .merge(crate::fulfilment::keys_api::routes())
         .merge(crate::staff::api::routes())

@@ -30,6 +30,7 @@ use rmcp::{
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use tokio_util::sync::CancellationToken;
 
 use super::{
     commands::UpdateOrder,
@@ -52,15 +53,21 @@ const INSTRUCTIONS: &str = "Gapless shop. Find products with search_catalog, bui
     need the order number together with the email it was placed with.";
 
 /// `/mcp`, limited per client IP like the chat API; tool calls are limited per session
-/// inside (see [`ShopTools::call_tool`]).
-pub fn routes<S: Clone + Send + Sync + 'static>(shop: Arc<AgentShop>, per_ip: Rate) -> Router<S> {
+/// inside (see [`ShopTools::call_tool`]). Cancelling `stop` ends every session, so that
+/// their open event streams do not hold up a graceful shutdown.
+pub fn routes<S: Clone + Send + Sync + 'static>(
+    shop: Arc<AgentShop>,
+    per_ip: Rate,
+    stop: CancellationToken,
+) -> Router<S> {
     let mut manager = LocalSessionManager::default();
     manager.session_config.keep_alive = Some(SESSION_IDLE);
     // The shop is served under its own host name: rmcp's default of loopback hosts only
     // guards servers on a developer's machine against DNS rebinding. Cross-site browser
     // requests are refused before they get here (`staff::guard::same_origin`), and a
     // session is a header, never an ambient cookie.
-    let config = StreamableHttpServerConfig::default().disable_allowed_hosts();
+    let config =
+        StreamableHttpServerConfig::default().disable_allowed_hosts().with_cancellation_token(stop);
     let service = StreamableHttpService::new(
         move || Ok(ShopTools::new(shop.clone())),
         Arc::new(manager),

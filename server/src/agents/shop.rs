@@ -173,8 +173,7 @@ impl AgentShop {
         let found: Vec<&Product> = if query.trim().is_empty() {
             catalog.products.iter().take(limit).collect()
         } else {
-            let mut indices = snapshot.extractor.search_products(&query);
-            indices.dedup();
+            let indices = snapshot.extractor.search_products(&query);
             indices.into_iter().filter_map(|i| catalog.products.get(i)).take(limit).collect()
         };
         let products: Vec<Value> =
