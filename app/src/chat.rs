@@ -44,6 +44,12 @@ pub struct OrderPanelView {
     pub total: String,
     pub customer: Option<String>,
     pub address: Option<String>,
+    /// `payment.status` (CONTRACTS §8) when a payment is involved: `pending`, `paid`, …
+    #[serde(default)]
+    pub payment: Option<String>,
+    /// Where to pay, while the payment is pending.
+    #[serde(default)]
+    pub payment_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,6 +211,11 @@ mod ssr {
             total: money(totals, "total")?,
             customer: (!customer.is_empty()).then(|| customer.join(" · ")),
             address,
+            payment: order["payment"]["status"]
+                .as_str()
+                .filter(|status| *status != "not_required")
+                .map(str::to_owned),
+            payment_url: order["payment"]["url"].as_str().map(str::to_owned),
         })
     }
 
@@ -277,6 +288,27 @@ mod ssr {
             assert_eq!(order.total, "$50.00");
             assert_eq!(order.customer.as_deref(), Some("Ana · ana@example.com"));
             assert_eq!(order.address, None);
+            assert_eq!((order.payment, order.payment_url), (None, None), "no payment involved");
+        }
+
+        #[test]
+        fn a_pending_payment_gives_the_panel_its_link() {
+            let mut order = json!({
+                "number": "G-100001", "status": "confirmed", "currency": "USD", "lines": [],
+                "totals": { "subtotal": 0, "shipping": 0, "total": 0 },
+                "customer": { "name": null, "email": null, "phone": null },
+                "shipping_address": null,
+                "payment": { "status": "pending", "url": "https://checkout.stripe.com/c/pay/cs_1" }
+            });
+            let panel = order_panel(&order).unwrap();
+            assert_eq!(panel.payment.as_deref(), Some("pending"));
+            assert_eq!(
+                panel.payment_url.as_deref(),
+                Some("https://checkout.stripe.com/c/pay/cs_1")
+            );
+            order["payment"] = json!({ "status": "not_required" });
+            let panel = order_panel(&order).unwrap();
+            assert_eq!((panel.payment, panel.payment_url), (None, None));
         }
     }
 }
@@ -492,8 +524,18 @@ fn QuickReply(
 
 #[component]
 fn OrderPanel(order: OrderPanelView) -> impl IntoView {
-    let OrderPanelView { number, status, lines, subtotal, shipping, total, customer, address } =
-        order;
+    let OrderPanelView {
+        number,
+        status,
+        lines,
+        subtotal,
+        shipping,
+        total,
+        customer,
+        address,
+        payment,
+        payment_url,
+    } = order;
     let empty = lines.is_empty();
     view! {
         <section class="order-panel" aria-labelledby="order-title">
@@ -532,6 +574,22 @@ fn OrderPanel(order: OrderPanelView) -> impl IntoView {
             </dl>
             {customer.map(|c| view! { <p class="order-customer">{c}</p> })}
             {address.map(|a| view! { <p class="order-address">"Ship to: " {a}</p> })}
+            {payment
+                .map(|p| {
+                    let label = p.replace('_', " ");
+                    view! {
+                        <p class=format!("order-payment payment-{p}")>"Payment: " {label}</p>
+                    }
+                })}
+            // The server only ever gives an https:// link (or loopback in tests).
+            {payment_url
+                .map(|url| {
+                    view! {
+                        <a class="button pay-button" href=url target="_blank" rel="noopener noreferrer">
+                            "Pay now"
+                        </a>
+                    }
+                })}
         </section>
     }
     .into_any()

@@ -31,6 +31,13 @@ pub enum ApiError {
     Busy,
     #[error("too many messages; try again in {retry_after} s")]
     RateLimited { retry_after: u64 },
+    /// A payment provider's webhook whose signature does not verify (or is stale).
+    #[error("the Stripe-Signature header does not verify")]
+    BadSignature,
+    /// The payment provider refused or could not be reached; the message says which,
+    /// for the staff member who asked.
+    #[error("{0}")]
+    PaymentProvider(String),
     #[error("something went wrong on our side")]
     Internal(#[source] anyhow::Error),
 }
@@ -57,6 +64,8 @@ impl ApiError {
             ApiError::NoCatalog => (StatusCode::SERVICE_UNAVAILABLE, "no_catalog"),
             ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::BadSignature => (StatusCode::BAD_REQUEST, "bad_signature"),
+            ApiError::PaymentProvider(_) => (StatusCode::BAD_GATEWAY, "payment_provider"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -196,9 +205,10 @@ impl From<ApiError> for app::port::PortError {
         use app::port::PortError;
         match error {
             ApiError::NotFound(message) => PortError::NotFound(message.to_owned()),
-            ApiError::Invalid { message, .. } | ApiError::BadRequest(message) => {
-                PortError::Rejected(message)
-            }
+            ApiError::Invalid { message, .. }
+            | ApiError::BadRequest(message)
+            | ApiError::PaymentProvider(message) => PortError::Rejected(message),
+            ApiError::BadSignature => PortError::Rejected(error.to_string()),
             ApiError::UnsupportedMediaType | ApiError::TooLarge => {
                 PortError::Rejected(error.to_string())
             }

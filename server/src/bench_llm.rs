@@ -123,6 +123,7 @@ pub async fn run(args: &BenchLlmArgs) -> anyhow::Result<Report> {
         message: &args.message,
         order_number: None,
         cancel_block: None,
+        emails_customer: false,
     };
 
     let warm_up = (args.turns / 10).clamp(10, 200);

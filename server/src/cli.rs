@@ -37,7 +37,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the web server (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate,
     /// Work with the shop's catalog.
@@ -213,6 +213,29 @@ pub struct ServeArgs {
     #[arg(long, env = "GAPLESS_WEBHOOK_RETENTION_DAYS", default_value_t = 7)]
     pub webhook_retention_days: u32,
 
+    /// The SMTP server customer email goes through (CONTRACTS §10):
+    /// `smtp://[user:pass@]host:port` (STARTTLS when offered) or `smtps://…`. Unset: no
+    /// email, and the chat does not promise any.
+    #[arg(long, env = "GAPLESS_SMTP_URL", hide_env_values = true, value_parser = parse_secret)]
+    pub smtp_url: Option<SecretString>,
+
+    /// The sender of customer email: `Shop Name <orders@shop.example>`.
+    #[arg(long, env = "GAPLESS_MAIL_FROM")]
+    pub mail_from: Option<String>,
+
+    /// The shop's name in emails; the name in GAPLESS_MAIL_FROM when unset.
+    #[arg(long, env = "GAPLESS_SHOP_NAME")]
+    pub shop_name: Option<String>,
+
+    /// A folder of email templates replacing the built-in ones file by file
+    /// (`order_confirmed.subject`, `.txt`, `.html`, …); checked at start.
+    #[arg(long, env = "GAPLESS_EMAIL_TEMPLATES")]
+    pub email_templates: Option<PathBuf>,
+
+    /// How long one SMTP exchange may take, in milliseconds; slower is retried.
+    #[arg(long, env = "GAPLESS_SMTP_TIMEOUT_MS", default_value_t = 30_000)]
+    pub smtp_timeout_ms: u64,
+
     /// Days from confirmation by which the shop promises delivery: the staff dashboard's
     /// on-time, on-time-in-full and perfect order rates count against it.
     #[arg(long, env = "GAPLESS_DELIVERY_PROMISE_DAYS", default_value_t = 5)]
@@ -220,6 +243,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub llm: LlmArgs,
+
+    #[command(flatten)]
+    pub payments: crate::payments::PaymentArgs,
 }
 
 fn parse_secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
@@ -233,6 +259,30 @@ impl Default for ServeArgs {
 }
 
 impl ServeArgs {
+    /// The email settings, `None` when email is off; half of them is an error.
+    pub fn mail_settings(&self) -> anyhow::Result<Option<crate::email::MailSettings>> {
+        match (&self.smtp_url, &self.mail_from) {
+            (None, None) => Ok(None),
+            (Some(_), None) => {
+                anyhow::bail!(
+                    "GAPLESS_SMTP_URL is set without GAPLESS_MAIL_FROM: set both or neither"
+                )
+            }
+            (None, Some(_)) => {
+                anyhow::bail!(
+                    "GAPLESS_MAIL_FROM is set without GAPLESS_SMTP_URL: set both or neither"
+                )
+            }
+            (Some(url), Some(from)) => Ok(Some(crate::email::MailSettings {
+                smtp_url: url.clone(),
+                from: from.clone(),
+                shop_name: self.shop_name.clone(),
+                templates: self.email_templates.clone(),
+                timeout: std::time::Duration::from_millis(self.smtp_timeout_ms.max(1)),
+            })),
+        }
+    }
+
     fn parse_from_env() -> Self {
         #[derive(Parser)]
         struct Only {
@@ -251,7 +301,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        match cli.command.unwrap_or_else(|| Command::Serve(ServeArgs::default())) {
+        match cli.command.unwrap_or_else(|| Command::Serve(Box::default())) {
             Command::Serve(args) => {
                 let store = open_store(&cli.database_url).await?;
                 startup::load_catalog_on_first_start(store.as_ref(), &args.catalog).await?;

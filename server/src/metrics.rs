@@ -94,8 +94,24 @@ impl WebhookMetrics {
     }
 }
 
+/// The customer email step's figures; cloning shares them.
+#[derive(Debug, Clone, Default)]
+pub struct EmailMetrics {
+    attempts: Family<OutcomeLabels, Counter>,
+}
+
+impl EmailMetrics {
+    /// One attempt: `sent`, `retry` or `failed`.
+    pub fn attempt(&self, outcome: &str) {
+        self.attempts.get_or_create(&OutcomeLabels { outcome: outcome.to_owned() }).inc();
+    }
+}
+
 pub struct Metrics {
     registry: Registry,
+    email: EmailMetrics,
+    email_pending: Gauge,
+    email_failed: Gauge,
     llm: LlmMetrics,
     webhooks: WebhookMetrics,
     webhook_lag: Gauge<f64, std::sync::atomic::AtomicU64>,
@@ -199,9 +215,30 @@ impl Metrics {
             "Webhook messages given up on, until staff send them again",
             webhook_failed.clone(),
         );
+        let email = EmailMetrics::default();
+        registry.register(
+            "email_attempts",
+            "Customer email sends, by outcome: sent, retry (will be tried again), failed (given up)",
+            email.attempts.clone(),
+        );
+        let email_pending = Gauge::default();
+        registry.register(
+            "email_pending_messages",
+            "Customer emails waiting to be sent",
+            email_pending.clone(),
+        );
+        let email_failed = Gauge::default();
+        registry.register(
+            "email_failed_messages",
+            "Customer emails refused (5xx) or given up on; staff see why on the order page",
+            email_failed.clone(),
+        );
         let token = token.filter(|t| !t.expose_secret().trim().is_empty());
         Metrics {
             registry,
+            email,
+            email_pending,
+            email_failed,
             llm,
             webhooks,
             webhook_lag,
@@ -227,6 +264,10 @@ impl Metrics {
 
     pub fn webhooks(&self) -> WebhookMetrics {
         self.webhooks.clone()
+    }
+
+    pub fn email(&self) -> EmailMetrics {
+        self.email.clone()
     }
 
     fn observe(&self, status: StatusCode, seconds: f64) {
@@ -290,6 +331,9 @@ impl Metrics {
         self.webhook_pending
             .set(i64::try_from(outbox.pending + outbox.unfanned).unwrap_or(i64::MAX));
         self.webhook_failed.set(i64::try_from(outbox.failed).unwrap_or(i64::MAX));
+        let email = store.email_health().await?;
+        self.email_pending.set(i64::try_from(email.pending).unwrap_or(i64::MAX));
+        self.email_failed.set(i64::try_from(email.failed).unwrap_or(i64::MAX));
         let mut text = String::new();
         encode(&mut text, &self.registry).expect("writing to a String cannot fail");
         Ok(text)

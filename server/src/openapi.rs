@@ -73,6 +73,7 @@ use crate::{
         TimelineEntry,
         FulfilmentReport,
         Fulfilment,
+        Payment,
     )),
     modifiers(&ApiKeyScheme),
     tags(
@@ -299,6 +300,41 @@ pub struct Order {
     pub exchange_for: Option<ExchangeRef>,
     /// Only once the order shipped: what the fulfilment systems reported, oldest first.
     pub fulfilments: Option<Vec<Fulfilment>>,
+    /// How the order is paid (CONTRACTS §8); `not_required` without a payment provider.
+    pub payment: Payment,
+}
+
+/// An order's payment (CONTRACTS §8).
+#[derive(ToSchema)]
+#[schema(examples(json!({ "status": "pending", "provider": "stripe",
+    "url": "https://checkout.stripe.com/c/pay/cs_test_a1B2", "expires_at": "2030-06-01T11:00:00Z",
+    "amount": 5000 })))]
+pub struct Payment {
+    /// `not_required`, `pending`, `paid`, `expired`, `refunded` or `partially_refunded`.
+    #[schema(examples(
+        "not_required",
+        "pending",
+        "paid",
+        "expired",
+        "refunded",
+        "partially_refunded"
+    ))]
+    pub status: String,
+    /// `stripe`; absent when not required.
+    pub provider: Option<String>,
+    /// Only while `pending`: where the customer pays.
+    pub url: Option<String>,
+    /// Only while `pending`: when the link runs out (RFC 3339, UTC); the order is then
+    /// cancelled and its stock given back.
+    pub expires_at: Option<String>,
+    /// Minor units asked for; absent when not required.
+    pub amount: Option<i64>,
+    /// Minor units received, once paid.
+    pub paid: Option<i64>,
+    /// When it was paid (RFC 3339, UTC).
+    pub paid_at: Option<String>,
+    /// Minor units sent back so far, once paid.
+    pub refunded: Option<i64>,
 }
 
 /// A shipment or delivery as a fulfilment system reported it.

@@ -26,7 +26,7 @@ pub fn order_write(
             OrderEvent::Confirmed { reservations, .. } => {
                 reserve.extend(reservations.iter().map(|r| (r.key.clone(), r.quantity)))
             }
-            OrderEvent::Cancelled { released } => {
+            OrderEvent::Cancelled { released } | OrderEvent::PaymentExpired { released, .. } => {
                 release.extend(released.iter().map(|r| (r.key.clone(), r.quantity)))
             }
             _ => {}

@@ -43,10 +43,12 @@ use crate::{
         widget::WidgetChat,
     },
     cli::ServeArgs,
+    email::Mailer,
     health,
     lookups::LookupLimiter,
     metrics::{self, Metrics},
     openapi,
+    payments::Payments,
     returns::{
         api::{self as returns_api, ReturnsApi},
         portal::PortalReturns,
@@ -77,6 +79,8 @@ pub struct AppState {
     pub staff_gate: Arc<StaffGate>,
     /// `GAPLESS_DELIVERY_PROMISE_DAYS`: what the dashboard's on-time counts against.
     pub delivery_promise: time::Duration,
+    /// Stripe, with `GAPLESS_PAYMENTS=stripe`.
+    pub payments: Option<Arc<Payments>>,
 }
 
 /// How often expired sessions are deleted.
@@ -146,11 +150,23 @@ impl Application {
             limits.per_ip,
             Rate { per_second: args.rate_lookup_per_second, burst: args.rate_lookup_burst },
         ));
-        let returns_service =
-            Arc::new(ReturnsService::new(store.clone(), load_policy(&args.return_policy)?));
+        let mailer = match args.mail_settings()? {
+            Some(settings) => Some(Arc::new(Mailer::new(&settings)?)),
+            None => {
+                tracing::info!("customer email is off: set GAPLESS_SMTP_URL and GAPLESS_MAIL_FROM");
+                None
+            }
+        };
+        let payments = Payments::from_args(&args.payments)?;
+        let returns_service = Arc::new(
+            ReturnsService::new(store.clone(), load_policy(&args.return_policy)?)
+                .with_payments(payments.clone()),
+        );
         let chat = Arc::new(
             ChatService::with_llm(store.clone(), llm_chat(args, &metrics)?)
-                .with_lookup_limits(lookups.clone()),
+                .with_lookup_limits(lookups.clone())
+                .with_customer_email(mailer.is_some())
+                .with_payments(payments.clone()),
         );
         let agents = Arc::new(AgentShop::new(
             chat.clone(),
@@ -183,9 +199,15 @@ impl Application {
                 retention: Duration::from_secs(u64::from(args.webhook_retention_days) * 86_400),
                 ..WorkerSettings::default()
             };
-            Some(DeliveryWorker::new(store.clone(), settings, Some(metrics.webhooks()))?)
+            let worker = DeliveryWorker::new(store.clone(), settings, Some(metrics.webhooks()))?;
+            Some(match mailer {
+                Some(mailer) => worker.with_mailer(mailer, Some(metrics.email())),
+                None => worker,
+            })
         } else {
-            tracing::info!("this server sends no webhooks (GAPLESS_WEBHOOK_WORKER=false)");
+            tracing::info!(
+                "this server sends no webhooks and no email (GAPLESS_WEBHOOK_WORKER=false)"
+            );
             None
         };
         let sessions = DbSessionStore::new(store.clone());
@@ -208,6 +230,7 @@ impl Application {
             metrics,
             staff_gate,
             delivery_promise,
+            payments,
         };
         let edges = Edges {
             secure_cookies: args.secure_cookies,
@@ -295,6 +318,7 @@ pub fn router(
         .merge(agents)
         .merge(crate::fulfilment::api::routes())
         .merge(crate::fulfilment::keys_api::routes())
+        .merge(crate::payments::webhook::routes())
         .merge(crate::staff::api::routes())
         .merge(crate::staff::handoffs::routes())
         .merge(crate::staff::dashboard::routes())

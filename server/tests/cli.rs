@@ -194,6 +194,38 @@ async fn the_llm_extractor_without_a_model_is_one_clear_line() {
     assert!(!stderr(&output).contains("sk-never-shown"));
 }
 
+/// `GAPLESS_PAYMENTS=stripe` half configured does not start, names what is missing, and
+/// shows no secret; `--help` lists the payment settings without their secret values.
+#[tokio::test]
+async fn stripe_half_configured_is_one_clear_line_without_secrets() {
+    let db = testing::sqlite().await;
+    let output = gapless(&db.url)
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("GAPLESS_PAYMENTS", "stripe")
+        .env("STRIPE_SECRET_KEY", "sk_test_never_shown")
+        .env_remove("STRIPE_WEBHOOK_SECRET")
+        .env_remove("GAPLESS_PAYMENT_RETURN_URL")
+        .output()
+        .unwrap();
+    assert_one_line_failure(&output, "STRIPE_WEBHOOK_SECRET is not set");
+    assert!(stderr(&output).contains("GAPLESS_PAYMENT_RETURN_URL"));
+    assert!(!stderr(&output).contains("sk_test_never_shown"));
+
+    let help = gapless("sqlite::memory:")
+        .args(["serve", "--help"])
+        .env("STRIPE_SECRET_KEY", "sk_test_never_shown")
+        .env("STRIPE_WEBHOOK_SECRET", "whsec_never_shown")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&help.stdout).into_owned();
+    for setting in
+        ["GAPLESS_PAYMENTS", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE"]
+    {
+        assert!(text.contains(setting), "{setting} missing from\n{text}");
+    }
+    assert!(!text.contains("never_shown"), "{text}");
+}
+
 #[tokio::test]
 async fn a_taken_port_is_one_clear_line() {
     let db = testing::sqlite().await;

@@ -1,6 +1,7 @@
 //! Crash safety: the server is killed with SIGKILL in the middle of a burst of
 //! confirmations. After a restart every confirmation that was answered is there, once,
-//! and every order's events fold to what its projection says.
+//! and every order's events fold to what its projection says. The same for webhook
+//! messages and customer emails queued or in flight: all arrive after a restart.
 
 use std::{
     net::TcpListener,
@@ -19,6 +20,8 @@ use gapless_domain::{
 };
 use gapless_store::testing::{self, TestDatabase};
 use serde_json::{json, Value};
+
+mod smtp;
 
 const SHOPPERS: usize = 24;
 /// Kill the server once this many confirmations have been answered.
@@ -307,4 +310,101 @@ async fn sqlite_queued_webhooks_survive_sigkill() {
 async fn postgres_queued_webhooks_survive_sigkill() {
     let Some(db) = testing::postgres().await else { return };
     queued_webhooks_survive_sigkill(db).await;
+}
+
+/// SIGKILL while customer emails are queued and in flight (the SMTP server takes a
+/// second per message): after a restart every confirmation is mailed, at least once,
+/// each with its event's Message-ID.
+async fn queued_emails_survive_sigkill(db: TestDatabase) {
+    server::tls::install_crypto_provider();
+    let smtp = smtp::SmtpServer::start_on(
+        0,
+        smtp::SmtpServer::always_accept(),
+        Duration::from_millis(1000),
+    )
+    .await;
+    let url = smtp.url();
+    // A short webhook timeout keeps the lease of what the dead server held short.
+    let env = [
+        ("GAPLESS_WEBHOOK_TIMEOUT_MS", "1000"),
+        ("GAPLESS_SMTP_URL", url.as_str()),
+        ("GAPLESS_MAIL_FROM", "Trail Shop <orders@shop.test>"),
+    ];
+    let mut server = start_with(&db.url, &env).await;
+    let client = reqwest::Client::new();
+    let mut chats = Vec::new();
+    for n in 0..6 {
+        let created: Value = client
+            .post(format!("{}/api/v1/conversations", server.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let chat = created["id"].as_str().unwrap().to_owned();
+        let key = |step: &str| format!("{step}{n}");
+        say(&client, &server.base, &chat, "a trail bottle", &key("a")).await;
+        let who = format!("my name is Ana Ruiz, ana{n}@example.com");
+        say(&client, &server.base, &chat, &who, &key("b")).await;
+        let to = "ship to 12 Main St, Springfield, 62701, US";
+        say(&client, &server.base, &chat, to, &key("c")).await;
+        say(&client, &server.base, &chat, "confirm", &key("d")).await;
+        say(&client, &server.base, &chat, "yes", &key("e")).await;
+        chats.push(chat);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while smtp.offered() < 1 {
+        assert!(Instant::now() < deadline, "no email was offered");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Command::new("kill").args(["-KILL", &server.child.id().to_string()]).status().unwrap();
+    server.child.wait().unwrap();
+
+    let mut expected = std::collections::HashSet::new();
+    for chat in &chats {
+        let conversation = db.store.conversation(chat).await.unwrap().unwrap();
+        for row in db.store.order_events(&conversation.order_id.unwrap()).await.unwrap() {
+            if row.event_type == "confirmed" {
+                expected.insert(format!("<{}@shop.test>", row.id));
+            }
+        }
+    }
+    assert_eq!(expected.len(), 6);
+    let before_restart = smtp.accepted().len();
+    assert!(before_restart < expected.len(), "everything was mailed before the kill");
+
+    let _server = start_with(&db.url, &env).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let received: std::collections::HashSet<String> =
+            smtp.accepted().iter().filter_map(|m| m.header("Message-ID")).collect();
+        if expected.is_subset(&received) {
+            assert_eq!(received.len(), expected.len(), "a message no event stands for");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} emails arrived after the restart",
+            received.intersection(&expected).count(),
+            expected.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mailed = smtp.accepted();
+    for chat in 0..6 {
+        let to = format!("ana{chat}@example.com");
+        assert!(mailed.iter().any(|m| m.to == [to.clone()]), "nothing to {to}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_queued_emails_survive_sigkill() {
+    queued_emails_survive_sigkill(testing::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_queued_emails_survive_sigkill() {
+    let Some(db) = testing::postgres().await else { return };
+    queued_emails_survive_sigkill(db).await;
 }

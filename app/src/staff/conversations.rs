@@ -30,6 +30,9 @@ pub struct Timeline {
     pub turns: Vec<TimelineTurn>,
     /// `(staff email, text, at)`: what staff wrote after a handoff.
     pub staff_replies: Vec<(String, String, String)>,
+    /// `(subject, status, when)`: what the customer was mailed about the order.
+    #[serde(default)]
+    pub emails: Vec<(String, String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,6 +252,20 @@ mod ssr {
                         .collect()
                 })
                 .unwrap_or_default(),
+            emails: found["emails"]
+                .as_array()
+                .map(|emails| {
+                    emails
+                        .iter()
+                        .map(|e| {
+                            let when = e["done_at"]
+                                .as_str()
+                                .unwrap_or_else(|| e["queued_at"].as_str().unwrap_or_default());
+                            (text(&e["subject"]), text(&e["status"]), when.replace('T', " "))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 }
@@ -400,7 +417,7 @@ pub fn StaffTimelinePage() -> impl IntoView {
 
 #[component]
 fn TimelineView(timeline: Timeline) -> impl IntoView {
-    let Timeline { id, started_at, outcome, order_number, turns, staff_replies } = timeline;
+    let Timeline { id, started_at, outcome, order_number, turns, staff_replies, emails } = timeline;
     view! {
         <dl class="return-facts">
             <dt>"Conversation"</dt><dd class="mono">{id}</dd>
@@ -445,6 +462,17 @@ fn TimelineView(timeline: Timeline) -> impl IntoView {
                 </li>
             }).collect_view()}
         </ol>
+        {(!emails.is_empty()).then(|| view! {
+            <h2>"Emails to the customer"</h2>
+            <ol class="timeline-emails">
+                {emails.into_iter().map(|(subject, status, at)| view! {
+                    <li class="card timeline-email">
+                        <p><strong>{subject}</strong></p>
+                        <p class="line-meta">{format!("{status} · {at}")}</p>
+                    </li>
+                }).collect_view()}
+            </ol>
+        })}
         {(!staff_replies.is_empty()).then(|| view! {
             <h2>"Staff replies"</h2>
             <ol class="staff-replies">

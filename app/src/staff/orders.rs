@@ -17,7 +17,26 @@ pub struct OrderEvents {
     pub customer: String,
     /// Set when the order ships an exchange's replacement.
     pub exchange_for: Option<String>,
+    /// What the customer was mailed about the order and its returns, oldest first.
+    pub emails: Vec<OrderEmailRow>,
+    /// `payment.status` with the amounts, when a payment provider is involved.
+    pub payment: Option<String>,
     pub events: Vec<OrderEventRow>,
+}
+
+/// One customer email: what it was about, where it stands and, if the SMTP server
+/// refused it, why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderEmailRow {
+    pub kind: String,
+    pub subject: String,
+    pub to: String,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+    pub attempts: u64,
+    /// When it was sent, given up on, or last tried.
+    pub at: String,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,7 +63,7 @@ mod ssr {
     use gapless_domain::money::{Currency, Money};
     use serde_json::Value;
 
-    use super::{OrderEventRow, OrderEvents};
+    use super::{OrderEmailRow, OrderEventRow, OrderEvents};
     use crate::{
         error::AppError,
         staff::ssr::{pretty, text},
@@ -68,6 +87,37 @@ mod ssr {
                 e.get("rma").and_then(Value::as_str).unwrap_or_default(),
                 e.get("original").and_then(Value::as_str).unwrap_or_default()
             )
+        });
+        let emails = found["emails"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| OrderEmailRow {
+                kind: text(&e["type"]),
+                subject: text(&e["subject"]),
+                to: text(&e["to"]),
+                status: text(&e["status"]),
+                attempts: e["attempts"].as_u64().unwrap_or_default(),
+                at: [&e["done_at"], &e["last_attempt_at"], &e["queued_at"]]
+                    .into_iter()
+                    .find_map(Value::as_str)
+                    .unwrap_or_default()
+                    .replace('T', " "),
+                error: e["last_error"].as_str().map(str::to_owned),
+            })
+            .collect();
+        let payment = &order["payment"];
+        let payment = payment["status"].as_str().filter(|s| *s != "not_required").map(|status| {
+            let amount = |field: &str| match (
+                payment[field].as_i64(),
+                Currency::parse(&text(&order["currency"])),
+            ) {
+                (Some(minor), Ok(currency)) if minor > 0 => {
+                    format!(", {field} {}", Money(minor).format(&currency))
+                }
+                _ => String::new(),
+            };
+            format!("{}{}{}", status.replace('_', " "), amount("paid"), amount("refunded"))
         });
         let events = found["events"]
             .as_array()
@@ -94,6 +144,8 @@ mod ssr {
             total,
             customer,
             exchange_for,
+            emails,
+            payment,
             events,
         })
     }
@@ -123,14 +175,36 @@ pub fn StaffOrderPage() -> impl IntoView {
 
 #[component]
 fn OrderView(order: OrderEvents) -> impl IntoView {
-    let OrderEvents { number: _, status, total, customer, exchange_for, events } = order;
+    let OrderEvents { number: _, status, total, customer, exchange_for, payment, emails, events } =
+        order;
     view! {
         <dl class="return-facts">
             <dt>"Status"</dt><dd class="order-status">{status}</dd>
             <dt>"Total"</dt><dd>{total}</dd>
             <dt>"Customer"</dt><dd>{customer}</dd>
             {exchange_for.map(|e| view! { <dt>"Exchange"</dt><dd>{e}</dd> })}
+            {payment.map(|p| view! { <dt>"Payment"</dt><dd class="order-payment">{p}</dd> })}
         </dl>
+        <h2>"Emails to the customer"</h2>
+        {if emails.is_empty() {
+            view! { <p class="empty">"No email was sent about this order."</p> }.into_any()
+        } else {
+            view! {
+                <ul class="order-emails">
+                    {emails.into_iter().map(|e| view! {
+                        <li class=format!("card order-email email-{}", e.status)>
+                            <p>
+                                <strong>{e.subject}</strong>
+                                {format!(" · {} · {} · {} to {}", e.kind, e.status, e.at, e.to)}
+                                {(e.attempts > 1).then(|| format!(" · {} attempts", e.attempts))}
+                            </p>
+                            {e.error.map(|error| view! { <p class="email-error">{error}</p> })}
+                        </li>
+                    }).collect_view()}
+                </ul>
+            }
+            .into_any()
+        }}
         <h2>"Events"</h2>
         <ol class="order-events">
             {events.into_iter().map(|e| view! {

@@ -19,8 +19,10 @@ pub const ORDER_EVENTS: &[&str] = &[
     "cancelled",
     "shipped",
     "delivered",
+    "payment_requested",
     "paid",
     "payment_expired",
+    "refunded",
 ];
 
 pub const RETURN_EVENTS: &[&str] = &[
@@ -212,15 +214,10 @@ mod tests {
         // Retrying every time it says, it keeps going for at least 24 h, then stops.
         let mut now = 0;
         let mut failed = 1;
-        loop {
-            match next_retry(failed, 0, now, 0.5) {
-                Retry::At(at) => {
-                    assert!(at > now);
-                    now = at;
-                    failed += 1;
-                }
-                Retry::GiveUp => break,
-            }
+        while let Retry::At(at) = next_retry(failed, 0, now, 0.5) {
+            assert!(at > now);
+            now = at;
+            failed += 1;
         }
         assert!(now >= 24 * 60 * 60 * 1000, "gave up after {now} ms");
         assert!(now <= RETRY_FOR_MS);

@@ -5,12 +5,16 @@
 //! same contract tests (`tests/contract.rs`), so callers never branch on the backend.
 
 mod conversation_list;
+mod email;
+mod email_sql;
 mod fulfilment_records;
+mod payment_records;
 mod postgres;
 mod postgres_chat;
 mod postgres_dashboard;
 mod postgres_fulfilment;
 mod postgres_handoffs;
+mod postgres_payments;
 mod postgres_returns;
 mod postgres_sessions;
 mod postgres_staff;
@@ -22,6 +26,7 @@ mod sqlite_commit;
 mod sqlite_dashboard;
 mod sqlite_fulfilment;
 mod sqlite_handoffs;
+mod sqlite_payments;
 mod sqlite_returns;
 mod sqlite_sessions;
 mod sqlite_staff;
@@ -39,7 +44,9 @@ use time::OffsetDateTime;
 pub use conversation_list::{
     AuditTurnQuery, AuditTurnRow, ConversationPage, ConversationQuery, MAX_PAGE,
 };
+pub use email::*;
 pub use fulfilment_records::*;
+pub use payment_records::*;
 pub use postgres::PostgresStore;
 pub use records::*;
 pub use returns_records::*;
@@ -50,7 +57,7 @@ pub use webhooks::*;
 /// Everything the app persists. Held as `Arc<dyn Store>`: server functions cannot be
 /// generic over the backend.
 #[async_trait]
-pub trait Store: WebhookStore + Send + Sync + 'static {
+pub trait Store: WebhookStore + EmailStore + Send + Sync + 'static {
     /// `"sqlite"` or `"postgres"`, for logs and `/healthz`.
     fn backend(&self) -> Backend;
 
@@ -283,6 +290,14 @@ pub trait Store: WebhookStore + Send + Sync + 'static {
         api_key_id: &str,
         idempotency_key: &str,
     ) -> Result<Option<StoredFulfilment>, StoreError>;
+
+    // Payments (CONTRACTS §8).
+
+    /// One transaction: remembers the provider's event by `(provider, event_id)` and
+    /// writes its order events (with outbox rows and the projection, as
+    /// [`Store::record_turn`] writes an order). `Ok(false)` and nothing written when the
+    /// event was recorded before; an order that moved on is [`StoreError::Conflict`].
+    async fn record_payment_event(&self, write: &PaymentEventWrite) -> Result<bool, StoreError>;
 
     /// Orders confirmed in `[from, to)` with their shipping and delivery times, whether
     /// their conversation was handed off, and their returns' items.

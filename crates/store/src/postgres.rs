@@ -19,7 +19,10 @@ use crate::{
     ReturnFactRow, ReturnListRow, ReturnRow, ReturnUpdate, ReturnableOrder, StaffReplyRow,
     StaffReplyWrite, StaffRow, StockLevels, Store, StoreError, TurnRow, TurnWrite,
 };
-use crate::{ApiKeyRow, FulfilmentWrite, NewApiKey, OrderFulfilmentFactRow, StoredFulfilment};
+use crate::{
+    ApiKeyRow, FulfilmentWrite, NewApiKey, OrderFulfilmentFactRow, PaymentEventWrite,
+    StoredFulfilment,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
@@ -412,6 +415,10 @@ impl Store for PostgresStore {
         at: OffsetDateTime,
     ) -> Result<Vec<ApiKeyRow>, StoreError> {
         self.revoke_api_key_impl(name_or_id, at).await
+    }
+
+    async fn record_payment_event(&self, write: &PaymentEventWrite) -> Result<bool, StoreError> {
+        self.record_payment_event_impl(write).await
     }
 
     async fn record_fulfilment(&self, write: &FulfilmentWrite) -> Result<(), StoreError> {

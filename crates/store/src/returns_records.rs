@@ -149,6 +149,9 @@ pub struct ReturnUpdate {
     /// reserved) in the same transaction; the whole update fails with
     /// [`crate::StoreError::OutOfStock`] if the stock is gone.
     pub replacement: Option<crate::OrderWrite>,
+    /// The paid order's `refunded` event when the refund went back through the payment
+    /// provider, written in the same transaction.
+    pub order_refund: Option<crate::OrderWrite>,
     /// Units back on sale with this update (a receipt's `restock` items): added to
     /// `on_hand` of each tracked key. Keys the shop does not track are skipped.
     pub restock: Vec<(gapless_domain::stock::StockKey, u32)>,

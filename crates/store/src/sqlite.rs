@@ -19,7 +19,10 @@ use crate::{
     ReturnFactRow, ReturnListRow, ReturnRow, ReturnUpdate, ReturnableOrder, StaffReplyRow,
     StaffReplyWrite, StaffRow, StockLevels, Store, StoreError, TurnRow, TurnWrite,
 };
-use crate::{ApiKeyRow, FulfilmentWrite, NewApiKey, OrderFulfilmentFactRow, StoredFulfilment};
+use crate::{
+    ApiKeyRow, FulfilmentWrite, NewApiKey, OrderFulfilmentFactRow, PaymentEventWrite,
+    StoredFulfilment,
+};
 
 use crate::sqlite_commit::TurnCommitter;
 
@@ -436,6 +439,10 @@ impl Store for SqliteStore {
         at: OffsetDateTime,
     ) -> Result<Vec<ApiKeyRow>, StoreError> {
         self.revoke_api_key_impl(name_or_id, at).await
+    }
+
+    async fn record_payment_event(&self, write: &PaymentEventWrite) -> Result<bool, StoreError> {
+        self.record_payment_event_impl(write).await
     }
 
     async fn record_fulfilment(&self, write: &FulfilmentWrite) -> Result<(), StoreError> {

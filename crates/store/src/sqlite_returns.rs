@@ -273,6 +273,15 @@ impl SqliteStore {
             };
             write_order(&mut tx, source, order, update.at).await?;
         }
+        if let Some(order) = &update.order_refund {
+            let key = format!("refund:{rma}:{}", update.expected_version + 1);
+            let source = OrderSource {
+                conversation_id: None,
+                message_id: None,
+                idempotency_key: Some(&key),
+            };
+            write_order(&mut tx, source, order, update.at).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

@@ -48,3 +48,26 @@ pub async fn postgres() -> Option<TestDatabase> {
     let url = format!("{server}{separator}options=-c%20search_path%3D{schema}");
     Some(TestDatabase { store: Arc::new(store), url, _dir: None })
 }
+
+/// Declares each story (an `async fn(Arc<dyn Store>)` in the calling file) once per
+/// backend: `mod sqlite { #[tokio::test] fn story() }` and `mod postgres { … }`, the
+/// PostgreSQL run skipped visibly without `TEST_DATABASE_URL`.
+#[macro_export]
+macro_rules! contract {
+    ($($story:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $story() {
+                let db = $crate::testing::sqlite().await;
+                super::$story(db.store.clone()).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $story() {
+                let Some(db) = $crate::testing::postgres().await else { return };
+                super::$story(db.store.clone()).await;
+            })*
+        }
+    };
+}

@@ -97,7 +97,8 @@ pub struct OutboxMessage {
     pub payload: Value,
 }
 
-/// One fanned-out row: its rendered body and the endpoints that take it.
+/// One fanned-out row: its rendered body, the endpoints that take it and the email it
+/// sends the customer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FanOut {
     pub outbox_id: i64,
@@ -105,6 +106,8 @@ pub struct FanOut {
     pub seq: u32,
     pub body: String,
     pub endpoint_ids: Vec<String>,
+    /// The customer's message for this event, when it mails one.
+    pub email: Option<crate::email::NewEmail>,
 }
 
 /// A delivery a worker holds until its lease runs out: everything needed to send it.

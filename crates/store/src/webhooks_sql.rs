@@ -205,6 +205,28 @@ macro_rules! webhook_store {
                         .execute(&mut *tx)
                         .await?;
                     }
+                    if let Some(email) = &row.email {
+                        sqlx::query(
+                            "INSERT INTO email_deliveries
+                                (outbox_id, event_id, topic, stream, seq, order_number, rma,
+                                 recipient, message_id, subject, message, created_ms,
+                                 next_attempt_ms)
+                             SELECT o.id, o.event_id, o.topic, o.stream, o.seq, $2, $3, $4, $5,
+                                    $6, $7, COALESCE(o.created_ms, $8), $8
+                             FROM outbox o WHERE o.id = $1
+                             ON CONFLICT (outbox_id) DO NOTHING",
+                        )
+                        .bind(row.outbox_id)
+                        .bind(&email.order_number)
+                        .bind(email.rma.as_deref())
+                        .bind(&email.recipient)
+                        .bind(&email.message_id)
+                        .bind(&email.subject)
+                        .bind(&email.message)
+                        .bind(now_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                 }
                 tx.commit().await?;
                 Ok(())

@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use gapless_domain::{catalog::Catalog, sku::Sku};
 use gapless_store::{
-    new_id, ApiKeyRow, AuditTurnQuery, ConversationQuery, CustomerWrite, EventWrite,
+    contract, new_id, ApiKeyRow, AuditTurnQuery, ConversationQuery, CustomerWrite, EventWrite,
     FulfilmentWrite, ImportSummary, LineWrite, NewApiKey, NewConversation, NewReturn, NewStaff,
-    OrderProjection, OrderWrite, ReturnEventWrite, ReturnItemRow, ReturnItemWrite, ReturnUpdate,
-    StaffReplyWrite, StaffRow, StockKey, StockLevel, Store, StoreError, TurnWrite,
+    OrderProjection, OrderWrite, PaymentEventWrite, ReturnEventWrite, ReturnItemRow,
+    ReturnItemWrite, ReturnUpdate, StaffReplyWrite, StaffRow, StockKey, StockLevel, Store,
+    StoreError, TurnWrite,
 };
 use serde_json::json;
 use time::{macros::datetime, Duration, OffsetDateTime};
@@ -611,6 +612,7 @@ fn update(
         refund_amount: None,
         at,
         replacement: None,
+        order_refund: None,
         restock: vec![],
     }
 }
@@ -1749,23 +1751,56 @@ async fn order_fulfilment_facts_carry_returns_and_handoffs(store: Arc<dyn Store>
     assert_eq!((fact.shipped_at, fact.delivered_at), (None, None));
 }
 
-macro_rules! contract {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $story() {
-                let db = gapless_store::testing::sqlite().await;
-                super::$story(db.store.clone()).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $story() {
-                let Some(db) = gapless_store::testing::postgres().await else { return };
-                super::$story(db.store.clone()).await;
-            })*
-        }
-    };
+fn payment_event(
+    order_id: &str,
+    number: &str,
+    version: u32,
+    event_id: &str,
+    kind: &str,
+) -> PaymentEventWrite {
+    let mut order = order_write(order_id, number, version, 1, 0);
+    order.events[0].event_type = kind.to_owned();
+    order.events[0].payload = json!({ "type": kind });
+    order.actor = "system".into();
+    order.projection.status = "confirmed".into();
+    PaymentEventWrite {
+        provider: "stripe".into(),
+        event_id: event_id.to_owned(),
+        event_type: "checkout.session.completed".into(),
+        order_number: Some(number.to_owned()),
+        order: Some(order),
+        at: OffsetDateTime::now_utc(),
+    }
+}
+
+async fn a_payment_event_appends_to_the_order_once(store: Arc<dyn Store>) {
+    store.replace_catalog(&catalog(FIRST)).await.unwrap();
+    let (order_id, number) = place_order(store.as_ref(), &[1], "confirmed").await;
+    let paid = payment_event(&order_id, &number, 1, "evt_1", "paid");
+    assert!(store.record_payment_event(&paid).await.unwrap());
+    let events = store.order_events(&order_id).await.unwrap();
+    assert_eq!(
+        events.iter().map(|e| (e.seq, e.event_type.as_str(), e.actor.as_str())).collect::<Vec<_>>(),
+        [(1, "line_added", "shopper"), (2, "paid", "system")]
+    );
+    // The same Stripe event again, even written at the right version: nothing.
+    let again = payment_event(&order_id, &number, 2, "evt_1", "paid");
+    assert!(!store.record_payment_event(&again).await.unwrap());
+    assert_eq!(store.order_events(&order_id).await.unwrap().len(), 2);
+    // A stale version: a conflict, and the event id is not remembered.
+    let stale = payment_event(&order_id, &number, 1, "evt_2", "payment_expired");
+    assert!(matches!(store.record_payment_event(&stale).await, Err(StoreError::Conflict(_))));
+    let retried = payment_event(&order_id, &number, 2, "evt_2", "payment_expired");
+    assert!(store.record_payment_event(&retried).await.unwrap(), "evt_2 was rolled back");
+    // An event that changes no order is still remembered.
+    let other =
+        PaymentEventWrite { order: None, ..payment_event(&order_id, &number, 3, "evt_3", "x") };
+    assert!(store.record_payment_event(&other).await.unwrap());
+    assert!(!store.record_payment_event(&other).await.unwrap());
+    assert_eq!(store.order_events(&order_id).await.unwrap().len(), 3);
+    // Another provider's event with the same id is another event.
+    let elsewhere = PaymentEventWrite { provider: "other".into(), ..other };
+    assert!(store.record_payment_event(&elsewhere).await.unwrap());
 }
 
 contract!(
@@ -1823,4 +1858,5 @@ contract!(
     api_keys_are_found_by_hash_until_revoked,
     a_fulfilment_appends_to_the_order_once_per_idempotency_key,
     order_fulfilment_facts_carry_returns_and_handoffs,
+    a_payment_event_appends_to_the_order_once,
 );

@@ -4,13 +4,12 @@
 use std::{collections::HashSet, sync::Arc};
 
 use gapless_store::{
-    new_id, AttemptNext, AttemptRecord, CustomerWrite, DeliveryStatus, EventWrite, FanOut,
-    LineWrite, NewConversation, NewEndpoint, OrderProjection, OrderWrite, Store, TurnWrite,
+    contract, new_id, AttemptNext, AttemptRecord, DeliveryStatus, FanOut, NewEndpoint, Store,
 };
-use serde_json::json;
 use time::OffsetDateTime;
 
-const LEASE: i64 = 60_000;
+mod support;
+use support::{write_events, LEASE};
 
 fn endpoint(id: &str, events: &[&str]) -> NewEndpoint {
     NewEndpoint {
@@ -20,88 +19,6 @@ fn endpoint(id: &str, events: &[&str]) -> NewEndpoint {
         secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
         created_ms: 1,
     }
-}
-
-/// One turn of a new conversation writing `types` as the order's events after
-/// `version`; returns (conversation, order id).
-async fn write_events(
-    store: &dyn Store,
-    conversation: Option<&str>,
-    order_id: &str,
-    version: u32,
-    types: &[&str],
-) -> String {
-    let conversation = match conversation {
-        Some(c) => c.to_owned(),
-        None => {
-            let id = new_id();
-            store
-                .create_conversation(&NewConversation {
-                    id: id.clone(),
-                    channel: "api".into(),
-                    started_at: OffsetDateTime::now_utc(),
-                })
-                .await
-                .unwrap();
-            id
-        }
-    };
-    let seq = store.turns(&conversation).await.unwrap().len() as u32 + 1;
-    let number = format!("GL-{}", &order_id[..8]);
-    let write = TurnWrite {
-        conversation_id: conversation.clone(),
-        turn_id: new_id(),
-        seq,
-        text: "x".into(),
-        received_at: OffsetDateTime::now_utc(),
-        idempotency_key: None,
-        extractor: "rules".into(),
-        audit: json!({}),
-        reply: "ok".into(),
-        response: json!({}),
-        outcome: None,
-        handoff: false,
-        order: Some(OrderWrite {
-            order_id: order_id.to_owned(),
-            number,
-            expected_version: version,
-            events: types
-                .iter()
-                .map(|t| EventWrite {
-                    id: new_id(),
-                    event_type: (*t).to_owned(),
-                    schema_version: 1,
-                    payload: json!({ "type": t }),
-                })
-                .collect(),
-            actor: "shopper".into(),
-            projection: OrderProjection {
-                status: "draft".into(),
-                currency: "USD".into(),
-                subtotal: 0,
-                shipping: 0,
-                total: 0,
-                shipping_address: None,
-                customer: Some(CustomerWrite {
-                    email: "ana@example.com".into(),
-                    name: None,
-                    phone: None,
-                }),
-                lines: vec![LineWrite {
-                    sku: "TEE".into(),
-                    name: "tee".into(),
-                    quantity: 1,
-                    choices: json!([]),
-                    unit_price: 0,
-                    total: 0,
-                }],
-            },
-            reserve: vec![],
-            release: vec![],
-        }),
-    };
-    store.record_turn(&write).await.unwrap();
-    conversation
 }
 
 /// Fans out every waiting row to the endpoints whose filters take it.
@@ -120,6 +37,7 @@ async fn fan_out_all(store: &dyn Store, now: i64) -> usize {
                 .filter(|e| gapless_domain::webhooks::takes(&e.events, &row.topic))
                 .map(|e| e.id.clone())
                 .collect(),
+            email: None,
         })
         .collect();
     store.fan_out(&fan, now).await.unwrap();
@@ -331,25 +249,6 @@ async fn removing_an_endpoint_drops_its_queue(store: Arc<dyn Store>) {
     store.remove_endpoint("gone").await.unwrap();
     assert_eq!(store.outbox_health().await.unwrap().pending, 0);
     assert!(store.claim_deliveries(2_000, LEASE, 10).await.unwrap().is_empty());
-}
-
-macro_rules! contract {
-    ($($story:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $story() {
-                let db = gapless_store::testing::sqlite().await;
-                super::$story(db.store.clone()).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $story() {
-                let Some(db) = gapless_store::testing::postgres().await else { return };
-                super::$story(db.store.clone()).await;
-            })*
-        }
-    };
 }
 
 contract!(

@@ -23,7 +23,9 @@ use gapless_domain::{
     money::Currency,
     orders::{OrderEvent, OrderNumber, OrderState, OrderView},
 };
-use gapless_store::{AuditTurnQuery, AuditTurnRow, ConversationQuery, Store, MAX_PAGE};
+use gapless_store::{
+    AuditTurnQuery, AuditTurnRow, ConversationQuery, EmailStatus, Store, MAX_PAGE,
+};
 
 use crate::{
     api_error::{ApiError, Forbidden},
@@ -342,6 +344,16 @@ pub async fn conversation_timeline(store: &dyn Store, id: &str) -> Result<Value,
         store.conversation(id).await?.ok_or(ApiError::NotFound("no such conversation"))?;
     let turns = store.turns(id).await?;
     let replies = store.staff_replies(id).await?;
+    // What the customer was mailed about the conversation's order (CONTRACTS §10).
+    let emails = match &conversation.order_number {
+        Some(number) => store.order_emails(number).await?,
+        None => Vec::new(),
+    };
+    let ms = |ms: i64| {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .map(rfc3339)
+            .unwrap_or_default()
+    };
     Ok(json!({
         "id": conversation.id,
         "channel": conversation.channel,
@@ -372,6 +384,16 @@ pub async fn conversation_timeline(store: &dyn Store, id: &str) -> Result<Value,
             "staff": reply.staff_email,
             "text": reply.text,
             "at": rfc3339(reply.at),
+        })).collect::<Vec<_>>(),
+        "emails": emails.iter().map(|e| json!({
+            "event_id": e.event_id,
+            "type": e.topic,
+            "subject": e.subject,
+            "status": e.status.as_str(),
+            "attempts": e.attempts,
+            "queued_at": ms(e.created_ms),
+            "done_at": e.done_ms.map(ms),
+            "last_error": e.last_error,
         })).collect::<Vec<_>>(),
     }))
 }
@@ -414,8 +436,30 @@ pub async fn order_events(store: &dyn Store, number: &str) -> Result<Value, ApiE
             turn_seq.insert(turn.id, turn.seq);
         }
     }
+    // What the customer was mailed about this order and its returns (CONTRACTS §10).
+    let emails = store.order_emails(number.as_str()).await?;
+    let ms = |ms: i64| {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+            .map(rfc3339)
+            .unwrap_or_default()
+    };
     Ok(json!({
         "order": view,
+        "emails": emails.iter().map(|e| json!({
+            "id": e.id,
+            "event_id": e.event_id,
+            "type": e.topic,
+            "rma": e.rma,
+            "to": e.recipient,
+            "subject": e.subject,
+            "status": e.status.as_str(),
+            "attempts": e.attempts,
+            "queued_at": ms(e.created_ms),
+            "last_attempt_at": e.last_attempt_ms.map(ms),
+            "next_attempt_at": (e.status == EmailStatus::Pending).then(|| ms(e.next_attempt_ms)),
+            "last_error": e.last_error,
+            "done_at": e.done_ms.map(ms),
+        })).collect::<Vec<_>>(),
         "events": rows.iter().map(|row| json!({
             "id": row.id,
             "seq": row.seq,

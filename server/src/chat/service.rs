@@ -16,13 +16,17 @@ use anyhow::Context;
 use gapless_domain::{
     catalog::Catalog,
     chat::{
+        command::Command,
         turn::{
-            order_status_answer, take_turn, take_turn_with, CancelBlock, SideRequest, TurnInput,
-            TurnOutcome,
+            order_status_answer, payment, take_turn, take_turn_with, CancelBlock, SideRequest,
+            TurnInput, TurnOutcome,
         },
         Extraction, RulesExtractor,
     },
-    orders::{OrderEvent, OrderNumber, OrderState, OrderStatus, OrderView},
+    money::Money,
+    orders::{
+        OrderEvent, OrderNumber, OrderState, OrderStatus, OrderView, PaymentStatus, ProviderId,
+    },
 };
 use gapless_store::{new_id, ConversationRow, NewConversation, Store, StoreError, TurnWrite};
 use serde_json::{json, Value};
@@ -31,7 +35,7 @@ use time::OffsetDateTime;
 use super::llm::{ExtractorMode, LlmExtractor, Proposal};
 use crate::{
     api_error::ApiError, json_time::rfc3339, lookups, lookups::LookupLimiter, metrics::LlmMetrics,
-    orders::order_write,
+    orders::order_write, payments::Payments,
 };
 
 /// Longest message accepted, in characters.
@@ -64,6 +68,10 @@ pub struct ChatService {
     /// The limits of "where is my order", shared with the returns lookups; none in
     /// tools that run the chat offline (demo seeding).
     lookups: Option<Arc<LookupLimiter>>,
+    /// Customer email is set up: the confirmation promises updates by mail.
+    emails_customer: bool,
+    /// With `GAPLESS_PAYMENTS=stripe`: confirmation asks for a payment link.
+    payments: Option<Arc<Payments>>,
 }
 
 /// The model side of the chat: `llm` or `shadow` mode with its extractor.
@@ -104,7 +112,27 @@ impl ChatService {
     /// `llm` is `None` in `rules` mode.
     pub fn with_llm(store: Arc<dyn Store>, llm: Option<LlmChat>) -> Self {
         let llm = llm.filter(|llm| llm.mode.uses_model());
-        ChatService { store, snapshot: RwLock::new(None), llm, lookups: None }
+        ChatService {
+            store,
+            snapshot: RwLock::new(None),
+            llm,
+            lookups: None,
+            emails_customer: false,
+            payments: None,
+        }
+    }
+
+    /// The shop emails customers (GAPLESS_SMTP_URL is set): the chat may promise mail.
+    pub fn with_customer_email(mut self, on: bool) -> Self {
+        self.emails_customer = on;
+        self
+    }
+
+    /// Confirmations ask `payments` for a payment link (none: orders are confirmed
+    /// unpaid).
+    pub fn with_payments(mut self, payments: Option<Arc<Payments>>) -> Self {
+        self.payments = payments;
+        self
     }
 
     /// Order status questions spend the budgets of `limiter` (per order number, per
@@ -217,7 +245,7 @@ impl ChatService {
                     return Ok(response);
                 }
             }
-            let write = self
+            let (write, abandoned_payment) = self
                 .decide_turn(
                     &conversation,
                     text,
@@ -228,7 +256,12 @@ impl ChatService {
                 )
                 .await?;
             match self.store.record_turn(&write).await {
-                Ok(()) => return Ok(write.response),
+                Ok(()) => {
+                    if let (Some(payments), Some(session)) = (&self.payments, abandoned_payment) {
+                        payments.expire(&session).await;
+                    }
+                    return Ok(write.response);
+                }
                 // Someone else wrote first: read again and decide again.
                 Err(StoreError::Conflict(_) | StoreError::OutOfStock { .. }) => continue,
                 Err(StoreError::DuplicateTurn) => continue,
@@ -254,7 +287,9 @@ impl ChatService {
     }
 
     /// Reads what one turn needs (catalog, order, stock), decides it with the pure
-    /// turn, answers its side requests and returns the write, not yet applied.
+    /// turn, asks for a payment link when it places the order, answers its side
+    /// requests and returns the write, not yet applied, with the payment link to end
+    /// once it is (the order was cancelled unpaid).
     async fn decide_turn(
         &self,
         conversation: &ConversationRow,
@@ -263,7 +298,7 @@ impl ChatService {
         received_at: OffsetDateTime,
         source: TurnSource<'_>,
         proposal: &mut Option<Proposal>,
-    ) -> Result<TurnWrite, ApiError> {
+    ) -> Result<(TurnWrite, Option<ProviderId>), ApiError> {
         let started = Instant::now();
         let snapshot = self.snapshot().await?;
         let (order, number) = self.current_order(conversation, &snapshot.catalog).await?;
@@ -284,6 +319,7 @@ impl ChatService {
             message: text,
             order_number: number.as_ref(),
             cancel_block,
+            emails_customer: self.emails_customer,
         };
         let mut model_ms = None;
         if let (Some(llm), None, TurnSource::Message) = (&self.llm, &proposal, source) {
@@ -298,7 +334,7 @@ impl ChatService {
             *proposal = Some(asked);
         }
         let turn_started = Instant::now();
-        let Decided { outcome, extractor, mut llm_audit } = match source {
+        let Decided { mut outcome, extractor, mut llm_audit } = match source {
             TurnSource::Message => self.decide(input, proposal.as_ref()),
             TurnSource::Commands { extraction, channel } => Decided {
                 outcome: take_turn_with(input, extraction.clone()),
@@ -307,6 +343,21 @@ impl ChatService {
             },
         };
         let turn_ms = turn_started.elapsed().as_secs_f64() * 1000.0;
+        let mut payment_ms = None;
+        if let Some(payments) = &self.payments {
+            if payment::confirms(&outcome) && outcome.order_after.totals.total > Money::ZERO {
+                let started = Instant::now();
+                self.request_payment(payments, &order, number.as_ref(), before, &mut outcome).await;
+                payment_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        if order.is_none() {
+            self.answer_payment_of_cancelled(conversation, &snapshot.catalog, &mut outcome).await?;
+        }
+        let cancels = outcome.events.iter().any(|e| matches!(e, OrderEvent::Cancelled { .. }));
+        let abandoned_payment = (cancels && before.payment.status == PaymentStatus::Pending)
+            .then(|| before.payment.session.clone())
+            .flatten();
 
         let mut base_reply = outcome.reply.clone();
         let mut phrase_ms = None;
@@ -317,6 +368,14 @@ impl ChatService {
                 phrase_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
                 base_reply = phrasing.reply;
                 audit["phrasing"] = phrasing.audit;
+            }
+        }
+        // However the reply was worded, the payment link made this turn is in it.
+        let requested =
+            outcome.events.iter().any(|e| matches!(e, OrderEvent::PaymentRequested { .. }));
+        if let Some(url) = outcome.order_after.payment.url.as_ref().filter(|_| requested) {
+            if !base_reply.contains(url.as_str()) {
+                base_reply.push_str(&format!(" Please pay here to complete your order: {url}"));
             }
         }
         let (reply, handoff) = self.answer_requests(&outcome, base_reply).await?;
@@ -375,6 +434,9 @@ impl ChatService {
         if let Some(ms) = phrase_ms {
             timings["phrase"] = json!(ms);
         }
+        if let Some(ms) = payment_ms {
+            timings["payment"] = json!(ms);
+        }
         let mut audit = json!({
             "extractor": extractor,
             "extraction": outcome.extraction,
@@ -387,7 +449,7 @@ impl ChatService {
         if let Some(llm) = llm_audit {
             audit["llm"] = llm;
         }
-        Ok(TurnWrite {
+        let write = TurnWrite {
             conversation_id: conversation.id.clone(),
             turn_id: new_id(),
             seq: conversation.turn_count + 1,
@@ -407,7 +469,57 @@ impl ChatService {
             },
             handoff,
             order: order_write,
-        })
+        };
+        Ok((write, abandoned_payment))
+    }
+
+    /// "Did my payment go through?" after the conversation's order was called off (the
+    /// link ran out, or the shopper cancelled): the turn starts afresh without that
+    /// order, so the answer comes from its events here.
+    async fn answer_payment_of_cancelled(
+        &self,
+        conversation: &ConversationRow,
+        catalog: &Catalog,
+        outcome: &mut TurnOutcome,
+    ) -> Result<(), ApiError> {
+        let asks = outcome.extraction.commands.iter().any(|command| {
+            matches!(command, Command::PaymentStatus { order_number: None, email: None })
+        });
+        let (true, Some(order_id)) = (asks, &conversation.order_id) else {
+            return Ok(());
+        };
+        let last = self.fold_order(order_id, catalog).await?.order;
+        if last.status == OrderStatus::Cancelled {
+            outcome.reply = payment::payment_answer(&last.payment, &last);
+        }
+        Ok(())
+    }
+
+    /// Adds the payment link to a turn that places the order, or takes the
+    /// confirmation back when Stripe cannot give one: an order nobody can pay holds no
+    /// stock.
+    async fn request_payment(
+        &self,
+        payments: &Payments,
+        order: &Option<(String, FoldedOrder)>,
+        number: Option<&OrderNumber>,
+        before: &OrderState,
+        outcome: &mut TurnOutcome,
+    ) {
+        // A confirmation follows a summary, so the order and its number exist.
+        let (Some((order_id, folded)), Some(number)) = (order, number) else {
+            payment::payment_unavailable(outcome, before);
+            return;
+        };
+        let requested = payments
+            .request_payment(order_id, folded.version, number, &outcome.order_after)
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|event| payment::add_payment_link(outcome, event).map_err(|e| e.to_string()));
+        if let Err(error) = requested {
+            tracing::warn!(order = %number, %error, "no payment link: the order is not placed");
+            payment::payment_unavailable(outcome, before);
+        }
     }
 
     /// Runs the validator over the commands of the extractor the mode picks: the

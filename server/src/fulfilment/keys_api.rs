@@ -24,10 +24,11 @@ pub use app::staff::api_keys::{ApiKeyView, CreatedApiKey};
 
 use super::keys::{self, AddKeyError};
 use crate::{
-    api_error::{ApiError, ApiJson, Forbidden},
+    api_error::{ApiError, ApiJson},
     json_time::rfc3339,
-    staff::{accounts::Permission, extractor::StaffUser},
+    staff::extractor::StaffUser,
     startup::AppState,
+    webhooks::api::admin,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -71,14 +72,6 @@ pub async fn revoke_by_id(store: &dyn Store, id: &str) -> Result<(), ApiError> {
     keys::revoke(store, id).await.map_err(ApiError::Internal)?;
     tracing::info!(key_id = %id, "API key revoked");
     Ok(())
-}
-
-fn admin(staff: &StaffUser) -> Result<(), Response> {
-    if staff.role.may(Permission::ManageIntegrations) {
-        Ok(())
-    } else {
-        Err(Forbidden(Permission::ManageIntegrations.refusal()).into_response())
-    }
 }
 
 fn store(state: &AppState) -> Arc<dyn Store> {

@@ -127,6 +127,10 @@ pub async fn record(
             Err(error @ EventError::IllegalTransition { .. }) => {
                 return Err(ApiError::invalid("illegal_transition", error.to_string()))
             }
+            // A payment link was sent and is not paid yet (CONTRACTS §8).
+            Err(error @ EventError::Unpaid) => {
+                return Err(ApiError::invalid("unpaid", error.to_string()))
+            }
             Err(error) => {
                 return Err(ApiError::Internal(
                     anyhow::Error::new(error).context("applying a fulfilment event"),

@@ -26,7 +26,16 @@ use gapless_store::{
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::{api_error::ApiError, json_time::rfc3339, lookups::pad, orders::order_write};
+use crate::{
+    api_error::ApiError,
+    json_time::rfc3339,
+    lookups::pad,
+    orders::order_write,
+    payments::{
+        refund::{send_refund, RefundRequest},
+        Payments,
+    },
+};
 
 /// Tries when concurrent requests keep claiming the same units first.
 const ATTEMPTS: usize = 5;
@@ -46,6 +55,8 @@ pub struct ReturnsService {
     store: Arc<dyn Store>,
     policy: ReturnPolicy,
     clock: Clock,
+    /// With `GAPLESS_PAYMENTS=stripe`: refunds of paid orders go back through Stripe.
+    payments: Option<Arc<Payments>>,
 }
 
 /// What staff record on a return: `POST /api/v1/staff/returns/{rma}/events`.
@@ -92,7 +103,14 @@ impl ReturnsService {
     }
 
     pub fn with_clock(store: Arc<dyn Store>, policy: ReturnPolicy, clock: Clock) -> Self {
-        ReturnsService { store, policy, clock }
+        ReturnsService { store, policy, clock, payments: None }
+    }
+
+    /// Refunds on returns of orders paid through `payments` send the money back there
+    /// before they are recorded.
+    pub fn with_payments(mut self, payments: Option<Arc<Payments>>) -> Self {
+        self.payments = payments;
+        self
     }
 
     fn now(&self) -> OffsetDateTime {
@@ -262,6 +280,20 @@ impl ReturnsService {
                 _ => None,
             };
             state.apply(&event).map_err(transition_error)?;
+            let order_refund = match &event {
+                ReturnEvent::Refunded { amount, .. } => {
+                    let request = RefundRequest {
+                        order_number: &row.order_number,
+                        rma: rma.as_str(),
+                        return_id: &row.id,
+                        return_seq: row.version + 1,
+                        amount: *amount,
+                        at,
+                    };
+                    send_refund(self.store.as_ref(), self.payments.as_deref(), &request).await?
+                }
+                _ => None,
+            };
             let release =
                 if matches!(state.status, ReturnStatus::Rejected | ReturnStatus::Cancelled) {
                     state
@@ -282,6 +314,7 @@ impl ReturnsService {
                 refund_amount: state.amount.map(|a| a.minor()),
                 at,
                 replacement,
+                order_refund,
                 restock,
             };
             match self.store.update_return(&update).await {

@@ -66,6 +66,49 @@ pub fn test_body(event_id: &str, at: OffsetDateTime) -> String {
     serde_json::to_string(&message).unwrap_or_default()
 }
 
+/// An outbox message's order or return as its event left it: what the webhook body and
+/// the customer's email are made from.
+pub enum Snapshot {
+    Order {
+        event: EventRef,
+        number: OrderNumber,
+        order: Box<OrderState>,
+    },
+    Return {
+        event: EventRef,
+        /// The return as `GET /api/v1/returns/{rma}` shows it.
+        view: Value,
+        order_number: String,
+        /// The order's customer email, if it has one.
+        email: Option<String>,
+    },
+}
+
+impl Snapshot {
+    /// The webhook body for a message of `topic`.
+    pub fn webhook_body(&self, topic: &str) -> anyhow::Result<String> {
+        let json = match self {
+            Snapshot::Order { event, number, order } => serde_json::to_string(&WebhookMessage {
+                kind: topic.to_owned(),
+                timestamp: event.at.clone(),
+                data: OrderData { event: event.clone(), order: OrderView { number, order } },
+            }),
+            Snapshot::Return { event, view, order_number, .. } => {
+                serde_json::to_string(&WebhookMessage {
+                    kind: topic.to_owned(),
+                    timestamp: event.at.clone(),
+                    data: ReturnData {
+                        event: event.clone(),
+                        return_: view.clone(),
+                        order_number: order_number.clone(),
+                    },
+                })
+            }
+        };
+        json.context("serializing the message")
+    }
+}
+
 /// Renders the bodies of `messages`, reading each order or return once for the batch.
 /// A message that cannot be rendered (its events do not fold: corrupt data) is an error
 /// of its own and does not stop the others.
@@ -73,11 +116,27 @@ pub async fn render_all(
     store: &dyn Store,
     messages: &[&OutboxMessage],
 ) -> Vec<(i64, anyhow::Result<String>)> {
+    snapshots(store, messages)
+        .await
+        .into_iter()
+        .zip(messages)
+        .map(|((id, snapshot), message)| {
+            (id, snapshot.and_then(|snapshot| snapshot.webhook_body(&message.topic)))
+        })
+        .collect()
+}
+
+/// The order or return of each of `messages` as its event left it, reading each order
+/// or return once for the batch.
+pub async fn snapshots(
+    store: &dyn Store,
+    messages: &[&OutboxMessage],
+) -> Vec<(i64, anyhow::Result<Snapshot>)> {
     let mut orders: HashMap<String, anyhow::Result<OrderStream>> = HashMap::new();
     let mut returns: HashMap<String, anyhow::Result<ReturnStream>> = HashMap::new();
     let mut out = Vec::with_capacity(messages.len());
     for message in messages {
-        let body = if message.topic.starts_with("order.") {
+        let snapshot = if message.topic.starts_with("order.") {
             let order_id = field(&message.payload, "order_id");
             match order_id {
                 Ok(order_id) => {
@@ -86,7 +145,7 @@ pub async fn render_all(
                         orders.insert(order_id.to_owned(), loaded);
                     }
                     match &orders[order_id] {
-                        Ok(stream) => stream.body(message),
+                        Ok(stream) => stream.snapshot(message),
                         Err(e) => Err(anyhow!("{e:#}")),
                     }
                 }
@@ -99,7 +158,7 @@ pub async fn render_all(
                         returns.insert(rma.to_owned(), ReturnStream::load(store, rma).await);
                     }
                     match &returns[rma] {
-                        Ok(stream) => stream.body(message),
+                        Ok(stream) => stream.snapshot(message),
                         Err(e) => Err(anyhow!("{e:#}")),
                     }
                 }
@@ -108,7 +167,7 @@ pub async fn render_all(
         } else {
             Err(anyhow!("outbox row {} has the unknown topic {:?}", message.id, message.topic))
         };
-        out.push((message.id, body));
+        out.push((message.id, snapshot));
     }
     out
 }
@@ -146,7 +205,7 @@ impl OrderStream {
         Ok(OrderStream { number, currency, rows, events })
     }
 
-    fn body(&self, message: &OutboxMessage) -> anyhow::Result<String> {
+    fn snapshot(&self, message: &OutboxMessage) -> anyhow::Result<Snapshot> {
         let upto = message.seq as usize;
         let row = self
             .rows
@@ -155,21 +214,16 @@ impl OrderStream {
             .ok_or_else(|| anyhow!("order event {} is not stored", message.seq))?;
         let order = OrderState::fold(self.currency, &self.events[..upto.min(self.events.len())])
             .context("folding the order's events")?;
-        let kind = message.topic.clone();
-        let body = WebhookMessage {
-            kind,
-            timestamp: rfc3339(row.created_at),
-            data: OrderData {
-                event: EventRef {
-                    id: row.id.clone(),
-                    seq: row.seq,
-                    kind: row.event_type.clone(),
-                    at: rfc3339(row.created_at),
-                },
-                order: OrderView { number: &self.number, order: &order },
+        Ok(Snapshot::Order {
+            event: EventRef {
+                id: row.id.clone(),
+                seq: row.seq,
+                kind: row.event_type.clone(),
+                at: rfc3339(row.created_at),
             },
-        };
-        serde_json::to_string(&body).context("serializing the message")
+            number: self.number.clone(),
+            order: Box::new(order),
+        })
     }
 }
 
@@ -193,7 +247,7 @@ impl ReturnStream {
         Ok(ReturnStream { row, order })
     }
 
-    fn body(&self, message: &OutboxMessage) -> anyhow::Result<String> {
+    fn snapshot(&self, message: &OutboxMessage) -> anyhow::Result<Snapshot> {
         let event = self
             .row
             .events
@@ -205,20 +259,16 @@ impl ReturnStream {
         upto.events.retain(|e| e.seq <= message.seq);
         let view = crate::returns::service::render(&upto, self.order.as_ref())
             .map_err(|e| anyhow!("rendering the return: {e}"))?;
-        let body = WebhookMessage {
-            kind: message.topic.clone(),
-            timestamp: rfc3339(event.at),
-            data: ReturnData {
-                event: EventRef {
-                    id: event.id.clone(),
-                    seq: event.seq,
-                    kind: event.event_type.clone(),
-                    at: rfc3339(event.at),
-                },
-                return_: view,
-                order_number: self.row.order_number.clone(),
+        Ok(Snapshot::Return {
+            event: EventRef {
+                id: event.id.clone(),
+                seq: event.seq,
+                kind: event.event_type.clone(),
+                at: rfc3339(event.at),
             },
-        };
-        serde_json::to_string(&body).context("serializing the message")
+            view,
+            order_number: self.row.order_number.clone(),
+            email: self.order.as_ref().and_then(|o| o.email.clone()),
+        })
     }
 }

@@ -15,12 +15,16 @@ use std::{
 
 use futures_util::{stream, StreamExt};
 use gapless_domain::webhooks::{next_retry, takes, Retry};
-use gapless_store::{unix_ms, AttemptNext, AttemptRecord, DeliveryClaim, FanOut, Store};
+use gapless_store::{
+    unix_ms, AttemptNext, AttemptRecord, DeliveryClaim, EmailAttempt, EmailClaim, FanOut, NewEmail,
+    OutboxMessage, Store,
+};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use super::render::render_all;
-use crate::metrics::WebhookMetrics;
+use super::render::{snapshots, Snapshot};
+use crate::email::Mailer;
+use crate::metrics::{EmailMetrics, WebhookMetrics};
 
 /// How the worker paces itself. The defaults are what `gapless serve` uses.
 #[derive(Debug, Clone)]
@@ -61,6 +65,9 @@ pub struct DeliveryWorker {
     client: reqwest::Client,
     settings: WorkerSettings,
     metrics: Option<WebhookMetrics>,
+    /// Set when the shop mails its customers.
+    mailer: Option<Arc<Mailer>>,
+    email_metrics: Option<EmailMetrics>,
 }
 
 /// Stops the worker: it claims nothing more, finishes the sends in flight (each
@@ -92,7 +99,15 @@ impl DeliveryWorker {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("Gapless-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(DeliveryWorker { store, client, settings, metrics })
+        Ok(DeliveryWorker { store, client, settings, metrics, mailer: None, email_metrics: None })
+    }
+
+    /// Customer email as a step of each round: built when rows are fanned out, sent
+    /// after the webhooks.
+    pub fn with_mailer(mut self, mailer: Arc<Mailer>, metrics: Option<EmailMetrics>) -> Self {
+        self.mailer = Some(mailer);
+        self.email_metrics = metrics;
+        self
     }
 
     pub fn spawn(self) -> WorkerHandle {
@@ -133,7 +148,8 @@ impl DeliveryWorker {
     pub async fn round(&self, stopped: &watch::Receiver<bool>) -> anyhow::Result<bool> {
         let fanned = self.fan_out().await?;
         let sent = self.send_due(stopped).await?;
-        Ok(fanned + sent > 0)
+        let mailed = self.send_mail(stopped).await?;
+        Ok(fanned + sent + mailed > 0)
     }
 
     async fn fan_out(&self) -> anyhow::Result<usize> {
@@ -154,31 +170,42 @@ impl DeliveryWorker {
                     .collect()
             })
             .collect();
-        // Only rows some endpoint takes are rendered.
-        let to_render: Vec<_> =
-            rows.iter().zip(&wanted).filter(|(_, w)| !w.is_empty()).map(|(r, _)| r).collect();
-        let mut bodies = render_all(self.store.as_ref(), &to_render).await.into_iter();
+        let mails = |row: &OutboxMessage| {
+            self.mailer.is_some() && crate::email::compose::kind_of(&row.topic).is_some()
+        };
+        // Only rows some endpoint takes or that mail the customer are rendered.
+        let to_render: Vec<_> = rows
+            .iter()
+            .zip(&wanted)
+            .filter(|(r, w)| !w.is_empty() || mails(r))
+            .map(|(r, _)| r)
+            .collect();
+        let mut snapshots = snapshots(self.store.as_ref(), &to_render).await.into_iter();
         let mut fan = Vec::with_capacity(rows.len());
         let mut blocked_streams = Vec::new();
         for (row, endpoint_ids) in rows.iter().zip(wanted) {
-            let body = if endpoint_ids.is_empty() {
-                String::new()
+            let built = if endpoint_ids.is_empty() && !mails(row) {
+                Ok((String::new(), None))
             } else {
-                match bodies.next() {
-                    Some((_, Ok(body))) => body,
-                    Some((_, Err(error))) => {
-                        // Left leased: tried again when the lease runs out, and the
-                        // stream's later messages wait for it.
-                        tracing::error!(
-                            outbox_id = row.id,
-                            topic = %row.topic,
-                            error = format!("{error:#}"),
-                            "cannot render a webhook message"
-                        );
-                        blocked_streams.push(row.stream.clone());
-                        continue;
-                    }
+                match snapshots.next() {
+                    Some((_, Ok(snapshot))) => self.build(row, &endpoint_ids, &snapshot),
+                    Some((_, Err(error))) => Err(error),
                     None => continue,
+                }
+            };
+            let (body, email) = match built {
+                Ok(built) => built,
+                Err(error) => {
+                    // Left leased: tried again when the lease runs out, and the
+                    // stream's later messages wait for it.
+                    tracing::error!(
+                        outbox_id = row.id,
+                        topic = %row.topic,
+                        error = format!("{error:#}"),
+                        "cannot render an outbox message"
+                    );
+                    blocked_streams.push(row.stream.clone());
+                    continue;
                 }
             };
             if blocked_streams.contains(&row.stream) {
@@ -190,10 +217,31 @@ impl DeliveryWorker {
                 seq: row.seq,
                 body,
                 endpoint_ids,
+                email,
             });
         }
         self.store.fan_out(&fan, now_ms()).await?;
         Ok(rows.len())
+    }
+
+    /// The webhook body (when an endpoint takes the row) and the customer's message
+    /// (when the row mails one).
+    fn build(
+        &self,
+        row: &OutboxMessage,
+        endpoint_ids: &[String],
+        snapshot: &Snapshot,
+    ) -> anyhow::Result<(String, Option<NewEmail>)> {
+        let body = if endpoint_ids.is_empty() {
+            String::new()
+        } else {
+            snapshot.webhook_body(&row.topic)?
+        };
+        let email = match &self.mailer {
+            Some(mailer) => mailer.compose(row, snapshot)?,
+            None => None,
+        };
+        Ok((body, email))
     }
 
     async fn send_due(&self, stopped: &watch::Receiver<bool>) -> anyhow::Result<usize> {
@@ -233,6 +281,100 @@ impl DeliveryWorker {
             self.store.release_deliveries(&unsent).await?;
         }
         Ok(count)
+    }
+
+    async fn send_mail(&self, stopped: &watch::Receiver<bool>) -> anyhow::Result<usize> {
+        let Some(mailer) = &self.mailer else { return Ok(0) };
+        let lease = self.settings.lease.as_millis() as i64;
+        let wanted = self.settings.concurrency.clamp(1, 1000) as u32;
+        let claims = self.store.claim_emails(now_ms(), lease, wanted).await?;
+        let count = claims.len();
+        if count == 0 {
+            return Ok(0);
+        }
+        let results: Vec<_> = stream::iter(claims)
+            .map(|claim| {
+                let stopping = *stopped.borrow();
+                async move {
+                    if stopping {
+                        return Err(claim.id);
+                    }
+                    Ok(self.mail(mailer, &claim).await)
+                }
+            })
+            .buffer_unordered(self.settings.concurrency.max(1))
+            .collect()
+            .await;
+        let mut unsent = Vec::new();
+        for result in results {
+            match result {
+                Ok(record) => {
+                    if let Err(error) = self.store.record_email_attempt(&record).await {
+                        // The lease runs out and the message goes again, with its
+                        // Message-ID: at least once.
+                        tracing::error!(%error, email = record.email_id, "cannot record an email attempt");
+                    }
+                }
+                Err(id) => unsent.push(id),
+            }
+        }
+        if !unsent.is_empty() {
+            self.store.release_emails(&unsent).await?;
+        }
+        Ok(count)
+    }
+
+    /// Sends one message and says what comes next: a 5xx answer is final, anything
+    /// else is retried with the webhooks' backoff.
+    async fn mail(&self, mailer: &Mailer, claim: &EmailClaim) -> EmailAttempt {
+        let at = now_ms();
+        let outcome = mailer.send(claim).await;
+        let (next, error) = match outcome {
+            Ok(()) => (AttemptNext::Delivered, None),
+            Err(failure) => {
+                let next = if failure.permanent {
+                    AttemptNext::Failed
+                } else {
+                    let failed = claim.attempts + 1;
+                    match next_retry(
+                        failed,
+                        claim.first_attempt_ms.unwrap_or(at),
+                        now_ms(),
+                        jitter(),
+                    ) {
+                        Retry::At(at) => AttemptNext::RetryAt(at),
+                        Retry::GiveUp => AttemptNext::Failed,
+                    }
+                };
+                // The code only: an SMTP answer may quote the address.
+                let code = failure.code.as_deref().unwrap_or("no answer");
+                match next {
+                    AttemptNext::Failed => tracing::warn!(
+                        email = claim.id,
+                        topic = %claim.topic,
+                        smtp = code,
+                        permanent = failure.permanent,
+                        "customer email failed for good; staff see why on the order"
+                    ),
+                    _ => tracing::info!(
+                        email = claim.id,
+                        topic = %claim.topic,
+                        smtp = code,
+                        attempts = claim.attempts + 1,
+                        "customer email not accepted; will retry"
+                    ),
+                }
+                (next, Some(failure.reason))
+            }
+        };
+        if let Some(metrics) = &self.email_metrics {
+            metrics.attempt(match next {
+                AttemptNext::Delivered => "sent",
+                AttemptNext::RetryAt(_) => "retry",
+                AttemptNext::Failed => "failed",
+            });
+        }
+        EmailAttempt { email_id: claim.id, at_ms: at, error, next }
     }
 
     /// Sends one delivery and says what comes next.

@@ -147,7 +147,13 @@ fn test_args() -> ServeArgs {
         webhook_timeout_ms: 10_000,
         webhook_retention_days: 7,
         llm: Default::default(),
+        payments: Default::default(),
         delivery_promise_days: 5,
+        smtp_url: None,
+        mail_from: None,
+        shop_name: None,
+        email_templates: None,
+        smtp_timeout_ms: 5_000,
     }
 }
 

@@ -117,7 +117,16 @@ fn the_schemas_have_the_field_names_of_the_contracts() {
         names
     };
     // CONTRACTS §3.
-    let order = ["number", "status", "currency", "lines", "totals", "customer", "shipping_address"];
+    let order = [
+        "number",
+        "status",
+        "currency",
+        "lines",
+        "totals",
+        "customer",
+        "shipping_address",
+        "payment",
+    ];
     let mut documented = order.to_vec();
     documented.extend(["exchange_for", "fulfilments"]);
     assert_eq!(names("Order"), sorted(&documented));

@@ -256,7 +256,16 @@ async fn order_and_return_events_reach_a_verifying_receiver(app: TestApp) {
 
     // The console's view: every one delivered, with its answer and latency.
     let endpoint = created["id"].as_str().unwrap();
-    let deliveries = app.deliveries(endpoint, "").await;
+    // The worker records each answer just after the receiver gave it.
+    let mut deliveries = Vec::new();
+    for _ in 0..200 {
+        deliveries = app.deliveries(endpoint, "").await;
+        if deliveries.iter().all(|d| d["status"] == "delivered") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let got = receiver.received();
     assert_eq!(deliveries.len(), got.len());
     assert!(deliveries.iter().all(|d| d["status"] == "delivered" && d["last_status"] == 200));
     assert!(deliveries.iter().all(|d| d["attempts"] == 1 && d["last_latency_ms"].is_u64()));

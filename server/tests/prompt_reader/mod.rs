@@ -188,7 +188,9 @@ fn call(catalog: &Catalog, command: &Command) -> Option<(String, Value)> {
         ),
         Command::Confirm => ("confirm", json!({})),
         Command::Cancel => ("cancel", json!({})),
-        Command::OrderStatus { order_number, email } => {
+        // The model has no payment tool: "did my payment go through?" is a status question.
+        Command::OrderStatus { order_number, email }
+        | Command::PaymentStatus { order_number, email } => {
             ("order_status", present(&[("order_number", order_number), ("email", email)]))
         }
         Command::StartReturn { order_number } => {

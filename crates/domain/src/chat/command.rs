@@ -45,6 +45,11 @@ pub enum Command {
         order_number: Option<String>,
         email: Option<String>,
     },
+    /// "did my payment go through?": the conversation's own order, or the one named.
+    PaymentStatus {
+        order_number: Option<String>,
+        email: Option<String>,
+    },
     /// "I want to return my order".
     StartReturn {
         order_number: Option<String>,

@@ -207,9 +207,10 @@ impl Draft {
                     Applied::Unchanged
                 }
             }
-            Command::OrderStatus { .. } | Command::StartReturn { .. } | Command::Handoff { .. } => {
-                Applied::Unchanged
-            }
+            Command::OrderStatus { .. }
+            | Command::PaymentStatus { .. }
+            | Command::StartReturn { .. }
+            | Command::Handoff { .. } => Applied::Unchanged,
         }
     }
 

@@ -11,6 +11,7 @@ use crate::money::Money;
 use crate::orders::address::PostalAddress;
 use crate::orders::contact::{Email, Phone};
 use crate::orders::fulfilment::{Carrier, TrackingNumber, TrackingUrl};
+use crate::orders::payment::{PaymentUrl, ProviderId};
 use crate::sku::Sku;
 use crate::stock::StockKey;
 
@@ -125,6 +126,42 @@ pub enum OrderEvent {
         #[serde(with = "time::serde::rfc3339")]
         at: time::OffsetDateTime,
     },
+    /// A payment provider was asked for the confirmed total (CONTRACTS §8): the
+    /// customer pays at `url` until `expires_at`.
+    PaymentRequested {
+        /// `stripe`.
+        provider: String,
+        /// The provider's checkout (a Stripe Checkout Session id).
+        session: ProviderId,
+        url: PaymentUrl,
+        amount: Money,
+        #[serde(with = "time::serde::rfc3339")]
+        expires_at: time::OffsetDateTime,
+    },
+    /// The provider says the customer paid `amount` through `session`.
+    Paid {
+        session: ProviderId,
+        /// What refunds are made against (a Stripe PaymentIntent id).
+        payment_intent: Option<ProviderId>,
+        amount: Money,
+        #[serde(with = "time::serde::rfc3339")]
+        at: time::OffsetDateTime,
+    },
+    /// The payment link ran out unpaid: the order is called off, and `released` is
+    /// what it had reserved (nothing when it was cancelled before).
+    PaymentExpired {
+        session: ProviderId,
+        released: Vec<Reservation>,
+    },
+    /// Money sent back to the customer through the provider; `rma` is the return it
+    /// refunds.
+    Refunded {
+        refund: ProviderId,
+        amount: Money,
+        rma: Option<String>,
+        #[serde(with = "time::serde::rfc3339")]
+        at: time::OffsetDateTime,
+    },
 }
 
 impl OrderEvent {
@@ -143,6 +180,10 @@ impl OrderEvent {
             OrderEvent::Cancelled { .. } => "cancelled",
             OrderEvent::Shipped { .. } => "shipped",
             OrderEvent::Delivered { .. } => "delivered",
+            OrderEvent::PaymentRequested { .. } => "payment_requested",
+            OrderEvent::Paid { .. } => "paid",
+            OrderEvent::PaymentExpired { .. } => "payment_expired",
+            OrderEvent::Refunded { .. } => "refunded",
         }
     }
 
@@ -218,6 +259,29 @@ mod tests {
                 tracking_number: None,
                 tracking_url: None,
                 at: time::macros::datetime!(2030-06-02 10:00 UTC),
+            },
+            OrderEvent::PaymentRequested {
+                provider: "stripe".into(),
+                session: ProviderId::parse("cs_1").unwrap(),
+                url: PaymentUrl::parse("https://pay.example/cs_1").unwrap(),
+                amount: Money(5000),
+                expires_at: time::macros::datetime!(2030-06-01 11:00 UTC),
+            },
+            OrderEvent::Paid {
+                session: ProviderId::parse("cs_1").unwrap(),
+                payment_intent: None,
+                amount: Money(5000),
+                at: time::macros::datetime!(2030-06-01 10:30 UTC),
+            },
+            OrderEvent::PaymentExpired {
+                session: ProviderId::parse("cs_1").unwrap(),
+                released: vec![],
+            },
+            OrderEvent::Refunded {
+                refund: ProviderId::parse("re_1").unwrap(),
+                amount: Money(2500),
+                rma: Some("R-1".into()),
+                at: time::macros::datetime!(2030-06-09 10:30 UTC),
             },
         ];
         for event in events {

@@ -13,6 +13,7 @@ mod diff;
 mod event;
 mod fulfilment;
 mod number;
+mod payment;
 mod pricing;
 mod requirements;
 mod state;
@@ -28,6 +29,10 @@ pub use fulfilment::{
     MAX_TRACKING_TEXT, MAX_TRACKING_URL,
 };
 pub use number::{OrderNumber, OrderNumberError};
+pub use payment::{
+    Payment, PaymentStatus, PaymentTextError, PaymentUrl, PaymentView, ProviderId, MAX_PAYMENT_URL,
+    MAX_PROVIDER_ID,
+};
 pub use pricing::{price_line, totals, PricingError};
 pub use requirements::{reservations, shortfalls, stock_requirements, unit_keys, Shortfall};
 pub use state::{EventError, ExchangeRef, FoldError, OrderState, OrderStatus, OrderView};

@@ -10,6 +10,7 @@ use crate::orders::address::PostalAddress;
 use crate::orders::event::{Customer, OrderEvent, PricedLine, Reservation, Totals};
 use crate::orders::fulfilment::{Fulfilment, FulfilmentStatus};
 use crate::orders::number::OrderNumber;
+use crate::orders::payment::{Payment, PaymentStatus, PaymentView, ProviderId};
 use crate::orders::pricing;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -81,6 +82,9 @@ pub struct OrderState {
     /// What the fulfilment systems reported, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fulfilments: Vec<Fulfilment>,
+    /// `not_required` until a payment provider is asked (CONTRACTS §8).
+    #[serde(default)]
+    pub payment: Payment,
 }
 
 /// The return an exchange order replaces goods for.
@@ -102,7 +106,7 @@ impl Serialize for OrderView<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let order = self.order;
-        let fields = 7
+        let fields = 8
             + usize::from(order.exchange_for.is_some())
             + usize::from(!order.fulfilments.is_empty());
         let mut view = serializer.serialize_struct("Order", fields)?;
@@ -120,6 +124,7 @@ impl Serialize for OrderView<'_> {
         if !order.fulfilments.is_empty() {
             view.serialize_field("fulfilments", &order.fulfilments)?;
         }
+        view.serialize_field("payment", &PaymentView(&order.payment))?;
         view.end()
     }
 }
@@ -153,6 +158,20 @@ pub enum EventError {
     /// confirmed → shipped → delivered (or confirmed → delivered) happen.
     #[error("an order that is {} cannot become {}", .from.as_str(), .to.as_str())]
     IllegalTransition { from: OrderStatus, to: OrderStatus },
+    /// A payment event that does not follow from where the payment is.
+    #[error("a {event} event does not fit a payment that is {}", .payment.as_str())]
+    Payment { event: &'static str, payment: PaymentStatus },
+    /// A payment event about another checkout than the order's.
+    #[error("the payment event is about another checkout than this order's")]
+    OtherSession,
+    #[error("the amount asked for must be the order's total, and more than zero")]
+    PaymentAmount,
+    /// A refund of nothing, or of more than what is left of what was paid.
+    #[error("a refund must be more than zero and at most what was paid and not yet refunded")]
+    RefundAmount,
+    /// Goods do not leave the shop before a requested payment arrives.
+    #[error("the order is not paid yet")]
+    Unpaid,
 }
 
 /// Where in a stream folding stopped.
@@ -178,6 +197,7 @@ impl OrderState {
             last_line: None,
             exchange_for: None,
             fulfilments: Vec::new(),
+            payment: Payment::default(),
         }
     }
 
@@ -254,6 +274,7 @@ impl OrderState {
                     &[OrderStatus::Confirmed, OrderStatus::Shipped],
                     OrderStatus::Shipped,
                 )?;
+                self.require_settled_payment()?;
                 self.fulfilments.push(Fulfilment {
                     status: FulfilmentStatus::Shipped,
                     carrier: carrier.clone(),
@@ -267,6 +288,7 @@ impl OrderState {
                     &[OrderStatus::Confirmed, OrderStatus::Shipped],
                     OrderStatus::Delivered,
                 )?;
+                self.require_settled_payment()?;
                 self.fulfilments.push(Fulfilment {
                     status: FulfilmentStatus::Delivered,
                     carrier: carrier.clone(),
@@ -274,6 +296,68 @@ impl OrderState {
                     tracking_url: tracking_url.clone(),
                     at: *at,
                 });
+            }
+            OrderEvent::PaymentRequested { provider, session, url, amount, expires_at } => {
+                self.require_payment(event, &[PaymentStatus::NotRequired])?;
+                if self.status != OrderStatus::Confirmed {
+                    return Err(EventError::Payment {
+                        event: event.kind(),
+                        payment: self.payment.status,
+                    });
+                }
+                if *amount != self.totals.total || *amount <= Money::ZERO {
+                    return Err(EventError::PaymentAmount);
+                }
+                self.payment = Payment {
+                    status: PaymentStatus::Pending,
+                    provider: Some(provider.clone()),
+                    session: Some(session.clone()),
+                    url: Some(url.clone()),
+                    amount: *amount,
+                    expires_at: Some(*expires_at),
+                    ..Payment::default()
+                };
+            }
+            OrderEvent::Paid { session, payment_intent, amount, at } => {
+                // Even on an order cancelled meanwhile: money received is recorded, so
+                // that it can be sent back.
+                self.require_payment(event, &[PaymentStatus::Pending])?;
+                self.require_session(session)?;
+                if *amount < Money::ZERO {
+                    return Err(EventError::PaymentAmount);
+                }
+                self.payment.status = PaymentStatus::Paid;
+                self.payment.paid = *amount;
+                self.payment.paid_at = Some(*at);
+                self.payment.payment_intent = payment_intent.clone();
+            }
+            OrderEvent::PaymentExpired { session, released } => {
+                self.require_payment(event, &[PaymentStatus::Pending])?;
+                self.require_session(session)?;
+                match self.status {
+                    OrderStatus::Confirmed => self.cancel(released)?,
+                    // Called off before the link ran out: nothing left to give back.
+                    OrderStatus::Cancelled if released.is_empty() => {}
+                    OrderStatus::Cancelled => return Err(EventError::Released),
+                    other => return Err(EventError::NotCancellable(other)),
+                }
+                self.payment.status = PaymentStatus::Expired;
+            }
+            OrderEvent::Refunded { amount, .. } => {
+                self.require_payment(
+                    event,
+                    &[PaymentStatus::Paid, PaymentStatus::PartiallyRefunded],
+                )?;
+                if *amount <= Money::ZERO || *amount > self.payment.refundable() {
+                    return Err(EventError::RefundAmount);
+                }
+                self.payment.refunded =
+                    self.payment.refunded.checked_add(*amount).ok_or(EventError::Overflow)?;
+                self.payment.status = if self.payment.refunded == self.payment.paid {
+                    PaymentStatus::Refunded
+                } else {
+                    PaymentStatus::PartiallyRefunded
+                };
             }
         }
         if event.changes_content() {
@@ -349,6 +433,34 @@ impl OrderState {
         self.reservations.clear();
         self.awaiting_confirmation = false;
         Ok(())
+    }
+
+    fn require_payment(
+        &self,
+        event: &OrderEvent,
+        allowed: &[PaymentStatus],
+    ) -> Result<(), EventError> {
+        if allowed.contains(&self.payment.status) {
+            Ok(())
+        } else {
+            Err(EventError::Payment { event: event.kind(), payment: self.payment.status })
+        }
+    }
+
+    fn require_session(&self, session: &ProviderId) -> Result<(), EventError> {
+        if self.payment.session.as_ref() == Some(session) {
+            Ok(())
+        } else {
+            Err(EventError::OtherSession)
+        }
+    }
+
+    /// A payment asked for must have arrived before the goods leave.
+    fn require_settled_payment(&self) -> Result<(), EventError> {
+        match self.payment.status {
+            PaymentStatus::Pending | PaymentStatus::Expired => Err(EventError::Unpaid),
+            _ => Ok(()),
+        }
     }
 
     fn require_draft(&self, event: &OrderEvent) -> Result<(), EventError> {
@@ -694,5 +806,163 @@ mod tests {
         let back: OrderState =
             serde_json::from_value(serde_json::to_value(&state).unwrap()).unwrap();
         assert_eq!(back, state);
+    }
+
+    mod payments {
+        use super::*;
+        use crate::orders::payment::{PaymentUrl, ProviderId};
+        use time::macros::datetime;
+
+        fn session(id: &str) -> ProviderId {
+            ProviderId::parse(id).unwrap()
+        }
+
+        fn requested(amount: i64) -> OrderEvent {
+            OrderEvent::PaymentRequested {
+                provider: "stripe".into(),
+                session: session("cs_1"),
+                url: PaymentUrl::parse("https://pay.example/cs_1").unwrap(),
+                amount: Money(amount),
+                expires_at: datetime!(2030-06-01 11:00 UTC),
+            }
+        }
+
+        fn paid(id: &str, amount: i64) -> OrderEvent {
+            OrderEvent::Paid {
+                session: session(id),
+                payment_intent: Some(session("pi_1")),
+                amount: Money(amount),
+                at: datetime!(2030-06-01 10:30 UTC),
+            }
+        }
+
+        fn refunded(amount: i64) -> OrderEvent {
+            OrderEvent::Refunded {
+                refund: session("re_1"),
+                amount: Money(amount),
+                rma: Some("R-1".into()),
+                at: datetime!(2030-06-09 10:30 UTC),
+            }
+        }
+
+        fn pending() -> OrderState {
+            OrderState::fold(usd(), &[added("TEE", 2, 2500), confirmed(5000), requested(5000)])
+                .unwrap()
+        }
+
+        #[test]
+        fn an_order_without_a_provider_needs_no_payment() {
+            let state = OrderState::fold(usd(), &[added("TEE", 2, 2500), confirmed(5000)]).unwrap();
+            assert_eq!(state.payment.status, PaymentStatus::NotRequired);
+            let number = OrderNumber::from_sequence(42);
+            let json = serde_json::to_value(OrderView { number: &number, order: &state }).unwrap();
+            assert_eq!(json["payment"], serde_json::json!({ "status": "not_required" }));
+        }
+
+        #[test]
+        fn a_confirmed_order_is_asked_for_its_total_then_paid() {
+            let mut state = pending();
+            assert_eq!(state.payment.status, PaymentStatus::Pending);
+            assert_eq!(state.payment.url.as_ref().unwrap().as_str(), "https://pay.example/cs_1");
+            assert_eq!(state.status, OrderStatus::Confirmed);
+            state.apply(&paid("cs_1", 5000)).unwrap();
+            assert_eq!(state.payment.status, PaymentStatus::Paid);
+            assert_eq!(state.payment.paid, Money(5000));
+            assert_eq!(state.payment.payment_intent, Some(session("pi_1")));
+            assert_eq!(state.status, OrderStatus::Confirmed, "paid is not a fulfilment step");
+            assert_eq!(state.reservations, reservation(), "the stock stays held");
+            let back: OrderState =
+                serde_json::from_value(serde_json::to_value(&state).unwrap()).unwrap();
+            assert_eq!(back, state);
+        }
+
+        #[test]
+        fn payment_events_that_do_not_fit_change_nothing() {
+            let draft = OrderState::fold(usd(), &[added("TEE", 2, 2500)]).unwrap();
+            let confirmed_only =
+                OrderState::fold(usd(), &[added("TEE", 2, 2500), confirmed(5000)]).unwrap();
+            let mut paid_state = pending();
+            paid_state.apply(&paid("cs_1", 5000)).unwrap();
+            let payment =
+                |event: &OrderEvent, payment| EventError::Payment { event: event.kind(), payment };
+            let cases = [
+                (&draft, requested(5000), payment(&requested(5000), PaymentStatus::NotRequired)),
+                (&confirmed_only, requested(4000), EventError::PaymentAmount),
+                (
+                    &confirmed_only,
+                    paid("cs_1", 5000),
+                    payment(&paid("cs_1", 0), PaymentStatus::NotRequired),
+                ),
+                (&pending(), requested(5000), payment(&requested(5000), PaymentStatus::Pending)),
+                (&pending(), paid("cs_other", 5000), EventError::OtherSession),
+                (&paid_state, paid("cs_1", 5000), payment(&paid("cs_1", 0), PaymentStatus::Paid)),
+                (&pending(), refunded(100), payment(&refunded(1), PaymentStatus::Pending)),
+                (&paid_state, refunded(5001), EventError::RefundAmount),
+                (&paid_state, refunded(0), EventError::RefundAmount),
+            ];
+            for (state, event, error) in cases {
+                let mut state = state.clone();
+                let before = state.clone();
+                assert_eq!(state.apply(&event), Err(error), "{event:?}");
+                assert_eq!(state, before);
+            }
+        }
+
+        #[test]
+        fn an_expired_payment_calls_the_order_off_and_gives_the_stock_back() {
+            let mut state = pending();
+            let expired =
+                |released| OrderEvent::PaymentExpired { session: session("cs_1"), released };
+            assert_eq!(state.apply(&expired(vec![])), Err(EventError::Released));
+            state.apply(&expired(reservation())).unwrap();
+            assert_eq!(state.payment.status, PaymentStatus::Expired);
+            assert_eq!(state.status, OrderStatus::Cancelled);
+            assert!(state.reservations.is_empty());
+            // A link cannot run out twice, nor be paid once it has.
+            assert!(state.apply(&expired(vec![])).is_err());
+            assert!(state.apply(&paid("cs_1", 5000)).is_err());
+            // Cancelled in the chat first: the stock was given back then.
+            let mut cancelled = pending();
+            cancelled.apply(&OrderEvent::Cancelled { released: reservation() }).unwrap();
+            assert_eq!(cancelled.apply(&expired(reservation())), Err(EventError::Released));
+            cancelled.apply(&expired(vec![])).unwrap();
+            assert_eq!(cancelled.payment.status, PaymentStatus::Expired);
+        }
+
+        #[test]
+        fn money_received_after_a_cancellation_is_still_recorded() {
+            let mut state = pending();
+            state.apply(&OrderEvent::Cancelled { released: reservation() }).unwrap();
+            state.apply(&paid("cs_1", 5000)).unwrap();
+            assert_eq!(
+                (state.status, state.payment.status),
+                (OrderStatus::Cancelled, PaymentStatus::Paid)
+            );
+            assert_eq!(state.payment.refundable(), Money(5000));
+        }
+
+        #[test]
+        fn refunds_add_up_to_at_most_what_was_paid() {
+            let mut state = pending();
+            state.apply(&paid("cs_1", 5000)).unwrap();
+            state.apply(&refunded(2000)).unwrap();
+            assert_eq!(state.payment.status, PaymentStatus::PartiallyRefunded);
+            assert_eq!(state.apply(&refunded(3001)), Err(EventError::RefundAmount));
+            state.apply(&refunded(3000)).unwrap();
+            assert_eq!(state.payment.status, PaymentStatus::Refunded);
+            assert_eq!(state.payment.refundable(), Money::ZERO);
+            assert!(state.apply(&refunded(1)).is_err());
+        }
+
+        #[test]
+        fn goods_do_not_leave_before_the_payment_arrives() {
+            let at = datetime!(2030-06-02 09:00 UTC);
+            let mut state = pending();
+            assert_eq!(state.apply(&shipped("UPS", at)), Err(EventError::Unpaid));
+            assert_eq!(state.apply(&delivered(at)), Err(EventError::Unpaid));
+            state.apply(&paid("cs_1", 5000)).unwrap();
+            state.apply(&shipped("UPS", at)).unwrap();
+            assert_eq!(state.status, OrderStatus::Shipped);
+        }
     }
 }

@@ -12,6 +12,8 @@ pub struct Intents {
     pub confirm: Confirmation,
     pub cancel: bool,
     pub status: bool,
+    /// "did my payment go through?"
+    pub payment: bool,
     pub start_return: bool,
     pub handoff: bool,
     /// Text after "because"/"about" in a request for a person.
@@ -134,6 +136,24 @@ const STATUS: &[&[&str]] = &[
     &["hasnt", "arrived"],
 ];
 
+const PAYMENT: &[&[&str]] = &[
+    &["my", "payment"],
+    &["the", "payment"],
+    &["payment", "status"],
+    &["did", "it", "go", "through"],
+    &["did", "you", "get", "my", "money"],
+    &["did", "you", "receive", "my", "money"],
+    &["was", "i", "charged"],
+    &["have", "i", "paid"],
+    &["is", "it", "paid"],
+    &["is", "my", "order", "paid"],
+    &["did", "i", "pay"],
+    &["payment", "link"],
+    &["link", "to", "pay"],
+    &["where", "do", "i", "pay"],
+    &["how", "do", "i", "pay"],
+];
+
 const RETURN: &[&[&str]] = &[
     &["return"],
     &["returning"],
@@ -178,6 +198,7 @@ pub fn find_intents(tokens: &[Token]) -> Intents {
         confirm: confirmation(&words),
         cancel: cancels(&words),
         status: find_any(&words, STATUS).is_some(),
+        payment: find_any(&words, PAYMENT).is_some(),
         start_return: find_any(&words, RETURN).is_some_and(|at| !is_about_policy(&words, at)),
         handoff: handoff.is_some(),
         handoff_reason: handoff.and_then(|_| reason(tokens, &words)),

@@ -299,6 +299,12 @@ fn order_request(intents: &Intents, contact: &contact::Contact, message: &str) -
     if intents.start_return {
         return Some(Command::StartReturn { order_number: contact.order_number.clone() });
     }
+    if intents.payment {
+        return Some(Command::PaymentStatus {
+            order_number: contact.order_number.clone(),
+            email: contact.email.clone(),
+        });
+    }
     let status = intents.status || (contact.order_number.is_some() && !intents.cancel);
     status.then(|| Command::OrderStatus {
         order_number: contact.order_number.clone(),

@@ -678,7 +678,16 @@ fn stock() -> StockLevels {
 
 fn input<'a>(order: &'a OrderState, stock: &'a StockLevels, message: &'a str) -> TurnInput<'a> {
     let (catalog, extractor) = shared();
-    TurnInput { catalog, extractor, stock, order, message, order_number: None, cancel_block: None }
+    TurnInput {
+        catalog,
+        extractor,
+        stock,
+        order,
+        message,
+        order_number: None,
+        cancel_block: None,
+        emails_customer: true,
+    }
 }
 
 fn turn(order: &OrderState, message: &str) -> TurnOutcome {

@@ -62,7 +62,7 @@ impl Turn<'_> {
             return verdict.saying(Said::Closing(summary));
         }
         let confirmed = OrderEvent::Confirmed { totals, reservations: reservations(&needs) };
-        let text = reply::confirmed(&self.state, self.number);
+        let text = reply::confirmed(&self.state, self.number, self.emails_customer);
         Verdict::accepted(vec![confirmed]).saying(Said::Closing(text))
     }
 
@@ -77,6 +77,15 @@ impl Turn<'_> {
                 let events = diff(state, &[], &state.customer, state.shipping_address.as_ref());
                 let text = "Okay, I've cleared your order. Tell me whenever you'd like something.";
                 Verdict::accepted(events).saying(Said::Closing(text.to_owned()))
+            }
+            // Money was received: sending it back is a person's decision (or a return).
+            OrderStatus::Confirmed if state.payment.status.received() => {
+                let reason = format!(
+                    "{} is already paid, so I can't cancel it here. Ask for a person and our \
+                     team will sort out the cancellation and the refund.",
+                    reply::capitalised_order(self.number)
+                );
+                Verdict::rejected(TurnCode::CancelRefused, reason, None)
             }
             OrderStatus::Confirmed if self.cancel_block.is_some() => {
                 let reason = reply::cancel_refused(self.cancel_block, self.number);

@@ -60,7 +60,7 @@ impl Turn<'_> {
                 }),
             }
         }
-        let said = customer_acknowledgements(&self.state.customer, &customer);
+        let said = customer_acknowledgements(&self.state.customer, &customer, self.emails_customer);
         let state = &self.state;
         let events = diff(state, &state.lines, &customer, state.shipping_address.as_ref());
         partly_taken(events, said, refused)
@@ -122,13 +122,19 @@ fn partly_taken(
     }
 }
 
-fn customer_acknowledgements(before: &Customer, after: &Customer) -> Vec<Said> {
+/// What the shopper is told about the details they gave. The shop's email is promised
+/// only when it sends email (`emails`).
+fn customer_acknowledgements(before: &Customer, after: &Customer, emails: bool) -> Vec<Said> {
     let mut said = Vec::new();
     if let Some(name) = after.name.as_ref().filter(|_| after.name != before.name) {
         said.push(Said::Ack(format!("Thanks, {name}.")));
     }
     if let Some(email) = after.email.as_ref().filter(|_| after.email != before.email) {
-        said.push(Said::Ack(format!("I'll send order updates to {email}.")));
+        said.push(Said::Ack(if emails {
+            format!("I'll send order updates to {email}.")
+        } else {
+            format!("Your email {email} is noted.")
+        }));
     }
     if let Some(phone) = after.phone.as_ref().filter(|_| after.phone != before.phone) {
         said.push(Said::Ack(format!("Your phone number {phone} is noted.")));

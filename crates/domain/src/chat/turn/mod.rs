@@ -37,6 +37,7 @@
 mod checkout;
 mod customer;
 mod lines;
+pub mod payment;
 mod reply;
 mod requests;
 #[cfg(test)]
@@ -69,6 +70,9 @@ pub struct TurnInput<'a> {
     pub order_number: Option<&'a OrderNumber>,
     /// Why the confirmed order can no longer be cancelled in the chat, if it cannot.
     pub cancel_block: Option<CancelBlock>,
+    /// The shop emails customers their order's updates (SMTP is set up): only then does
+    /// the confirmation promise them.
+    pub emails_customer: bool,
 }
 
 /// What stops a confirmed order from being cancelled by the shopper: goods that left
@@ -147,6 +151,9 @@ pub enum TurnCode {
     Truncated,
     /// Nothing in the message could be used.
     NotUnderstood,
+    /// The payment provider could not be asked for a payment link: the order was not
+    /// placed.
+    PaymentUnavailable,
 }
 
 impl From<IssueCode> for TurnCode {
@@ -308,6 +315,7 @@ struct Turn<'a> {
     message: &'a str,
     number: Option<&'a OrderNumber>,
     cancel_block: Option<CancelBlock>,
+    emails_customer: bool,
     state: OrderState,
     events: Vec<OrderEvent>,
     validations: Vec<Validation>,
@@ -327,6 +335,7 @@ impl<'a> Turn<'a> {
             message: input.message,
             number: input.order_number,
             cancel_block: input.cancel_block,
+            emails_customer: input.emails_customer,
             state: input.order.clone(),
             events: Vec::new(),
             validations: Vec::new(),
@@ -351,6 +360,9 @@ impl<'a> Turn<'a> {
             Command::Cancel => self.cancel(),
             Command::OrderStatus { order_number, email } => {
                 self.order_status(order_number.as_deref(), email.as_deref())
+            }
+            Command::PaymentStatus { order_number, email } => {
+                self.payment_status(order_number.as_deref(), email.as_deref())
             }
             Command::StartReturn { order_number } => self.start_return(order_number.as_deref()),
             Command::Handoff { reason } => self.handoff(reason.as_deref()),

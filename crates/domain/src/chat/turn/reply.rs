@@ -6,7 +6,7 @@ use crate::chat::command::ChoiceMention;
 use crate::chat::draft::Draft;
 use crate::chat::text::{tokenize, TokenKind};
 use crate::money::Currency;
-use crate::orders::{OrderNumber, OrderState, PostalAddress, PricedLine, Shortfall};
+use crate::orders::{OrderNumber, OrderState, PaymentStatus, PostalAddress, PricedLine, Shortfall};
 use crate::stock::StockKey;
 
 use super::TurnCode;
@@ -194,18 +194,25 @@ pub(super) fn summary(state: &OrderState) -> String {
     )
 }
 
-pub(super) fn confirmed(state: &OrderState, number: Option<&OrderNumber>) -> String {
+/// `emails`: the shop sends order emails, so the customer's address gets the updates;
+/// without it the chat says where to follow the order instead of promising mail.
+pub(super) fn confirmed(state: &OrderState, number: Option<&OrderNumber>, emails: bool) -> String {
     let thanks = match &state.customer.name {
         Some(name) => format!("Thank you, {name}!"),
         None => "Thank you!".to_owned(),
     };
     let items: u32 = state.lines.iter().fold(0u32, |sum, line| sum.saturating_add(line.quantity));
     let items = if items == 1 { "1 item".to_owned() } else { format!("{items} items") };
-    let updates = state
-        .customer
-        .email
-        .as_ref()
-        .map_or_else(String::new, |email| format!(" We'll send updates to {email}."));
+    let updates = match (&state.customer.email, emails) {
+        (Some(email), true) => format!(" We'll send updates to {email}."),
+        _ => {
+            let ask = match number {
+                Some(number) => format!("where is my order {number}?"),
+                None => "where is my order?".to_owned(),
+            };
+            format!(" To follow it, ask here any time: \"{ask}\"")
+        }
+    };
     format!(
         "{thanks} {} is confirmed: {items}, total {}.{updates}",
         capitalised(&your_order(number)),
@@ -256,6 +263,11 @@ pub(super) fn closed(state: &OrderState, number: Option<&OrderNumber>) -> String
             capitalised(&your_order(number))
         ),
     }
+}
+
+/// "Your order G-100042" (or "Your order" before it has a number).
+pub(super) fn capitalised_order(number: Option<&OrderNumber>) -> String {
+    capitalised(&your_order(number))
 }
 
 fn your_order(number: Option<&OrderNumber>) -> String {
@@ -451,6 +463,19 @@ pub fn order_status_answer(number: &OrderNumber, order: &OrderState) -> String {
         if let Some(url) = &tracking.tracking_url {
             text.push_str(&format!(" Track it here: {url}"));
         }
+    }
+    let payment = &order.payment;
+    let paid = |m: crate::money::Money| m.format(&order.currency);
+    match payment.status {
+        PaymentStatus::NotRequired => {}
+        PaymentStatus::Pending => text.push_str(" The payment has not arrived yet."),
+        PaymentStatus::Paid => text.push_str(&format!(" It is paid ({}).", paid(payment.paid))),
+        PaymentStatus::Expired => text.push_str(" The payment link expired unpaid."),
+        PaymentStatus::Refunded | PaymentStatus::PartiallyRefunded => text.push_str(&format!(
+            " It was paid ({}); {} has been refunded.",
+            paid(payment.paid),
+            paid(payment.refunded)
+        )),
     }
     text
 }

@@ -42,6 +42,33 @@ impl Turn<'_> {
         verdict
     }
 
+    /// "Did my payment go through?": the conversation's own placed order is answered
+    /// from its events (the conversation id is the shopper's capability, and the order
+    /// is shown in it anyway); any other order goes through the status lookup, which
+    /// needs its number and email and also tells how its payment stands.
+    pub(super) fn payment_status(&mut self, number: Option<&str>, email: Option<&str>) -> Verdict {
+        let own = match (number.map(OrderNumber::parse), self.number) {
+            (None, Some(_)) => true,
+            (Some(Ok(given)), Some(own)) => given == *own,
+            _ => false,
+        };
+        if own && !self.state.is_draft() {
+            let text = super::payment::payment_answer(&self.state.payment, &self.state);
+            return Verdict::accepted(Vec::new()).saying(Said::Closing(text));
+        }
+        if number.is_none() && email.is_none() {
+            let text = if self.state.lines.is_empty() {
+                "You haven't placed an order in this chat. Which order do you mean? Please give \
+                 me its number (it looks like G-100042) and the email address you used."
+            } else {
+                "Your order isn't placed yet, so nothing has been charged. Say \"confirm\" when \
+                 you're ready."
+            };
+            return Verdict::accepted(Vec::new()).saying(Said::Closing(text.to_owned()));
+        }
+        self.order_status(number, email)
+    }
+
     pub(super) fn start_return(&mut self, number: Option<&str>) -> Verdict {
         let mut notes = Vec::new();
         let number = self.order_number_from(number, &mut notes);

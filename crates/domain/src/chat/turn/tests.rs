@@ -66,6 +66,7 @@ struct Chat {
     events: Vec<OrderEvent>,
     number: OrderNumber,
     cancel_block: Option<CancelBlock>,
+    emails_customer: bool,
 }
 
 impl Chat {
@@ -76,6 +77,7 @@ impl Chat {
             events: Vec::new(),
             number: OrderNumber::from_sequence(42),
             cancel_block: None,
+            emails_customer: true,
         }
     }
 
@@ -94,6 +96,7 @@ impl Chat {
             message,
             order_number: Some(&self.number),
             cancel_block: self.cancel_block,
+            emails_customer: self.emails_customer,
         }
     }
 
@@ -660,6 +663,27 @@ fn every_path_of_a_turn() {
 }
 
 #[test]
+fn without_email_the_confirmation_says_where_to_follow_the_order() {
+    let mut chat = Chat { emails_customer: false, ..Chat::new() };
+    let mut promised = Vec::new();
+    for message in SUMMARISED {
+        let outcome = chat.say(message);
+        if outcome.reply.contains("send") {
+            promised.push(outcome.reply);
+        }
+    }
+    assert!(promised.is_empty(), "email promised without email: {promised:?}");
+    let outcome = chat.say("yes");
+    assert_eq!(outcome.order_after.status, OrderStatus::Confirmed);
+    assert!(!outcome.reply.contains("ana@example.com"), "{}", outcome.reply);
+    assert!(
+        outcome.reply.ends_with("To follow it, ask here any time: \"where is my order G-100042?\""),
+        "{}",
+        outcome.reply
+    );
+}
+
+#[test]
 fn cancelling_a_draft_keeps_who_the_shopper_is() {
     let mut chat = Chat::new();
     for message in ["2 cokes", NAMED, SHIP] {
@@ -1091,4 +1115,148 @@ fn where_is_my_order_names_the_carrier_and_the_tracking_link() {
         order_status_answer(&number, &confirmed),
         format!("Order {number} is confirmed, total {total}.")
     );
+}
+
+mod payments {
+    use super::*;
+    use crate::orders::{PaymentStatus, PaymentUrl, ProviderId};
+    use time::macros::datetime;
+
+    fn session() -> ProviderId {
+        ProviderId::parse("cs_test_1").unwrap()
+    }
+
+    fn requested(order: &OrderState) -> OrderEvent {
+        OrderEvent::PaymentRequested {
+            provider: "stripe".into(),
+            session: session(),
+            url: PaymentUrl::parse("https://pay.example/cs_test_1").unwrap(),
+            amount: order.totals.total,
+            expires_at: datetime!(2030-06-01 11:00 UTC),
+        }
+    }
+
+    /// SUMMARISED, then "confirm" with a payment link added as the server adds it.
+    fn pending_chat() -> Chat {
+        let mut chat = Chat::new();
+        for message in SUMMARISED {
+            chat.say(message);
+        }
+        let mut outcome = take_turn(chat.input("confirm"));
+        assert!(payment::confirms(&outcome));
+        let event = requested(&outcome.order_after);
+        payment::add_payment_link(&mut outcome, event).unwrap();
+        chat.store(&outcome);
+        assert!(outcome.reply.contains("Please pay $"), "{}", outcome.reply);
+        assert!(outcome.reply.ends_with("here to complete it: https://pay.example/cs_test_1"));
+        let confirm = &outcome.validations[0];
+        assert_eq!(confirm.events, vec![0, 1], "the confirm command made both events");
+        chat
+    }
+
+    #[test]
+    fn a_confirmation_carries_the_payment_link() {
+        let chat = pending_chat();
+        assert_eq!(chat.order.status, OrderStatus::Confirmed);
+        assert_eq!(chat.order.payment.status, PaymentStatus::Pending);
+        let json =
+            serde_json::to_value(OrderView { number: &chat.number, order: &chat.order }).unwrap();
+        assert_eq!(json["payment"]["status"], "pending");
+        assert_eq!(json["payment"]["url"], "https://pay.example/cs_test_1");
+    }
+
+    #[test]
+    fn without_a_payment_link_nothing_is_placed() {
+        let mut chat = Chat::new();
+        for message in SUMMARISED {
+            chat.say(message);
+        }
+        let before = chat.order.clone();
+        let mut outcome = take_turn(chat.input("confirm"));
+        payment::payment_unavailable(&mut outcome, &before);
+        chat.store(&outcome);
+        assert!(outcome.events.is_empty());
+        assert_eq!(chat.order, before, "still awaiting confirmation, nothing reserved");
+        assert_eq!(outcome.validations[0].outcome, Outcome::Rejected);
+        assert_eq!(outcome.validations[0].code, Some(TurnCode::PaymentUnavailable));
+        assert_eq!(outcome.notes.last().unwrap().code, TurnCode::PaymentUnavailable);
+        assert!(outcome.reply.contains("not placed yet"), "{}", outcome.reply);
+        let json = serde_json::to_value(&outcome.notes).unwrap();
+        assert_eq!(json.as_array().unwrap().last().unwrap()["code"], "payment_unavailable");
+        // The next "confirm" places it.
+        let outcome = chat.say("confirm");
+        assert!(payment::confirms(&outcome));
+    }
+
+    #[test]
+    fn did_my_payment_go_through_answers_from_the_order() {
+        let mut chat = pending_chat();
+        for question in ["did my payment go through?", "was I charged?", "is it paid"] {
+            let outcome = chat.say(question);
+            assert!(outcome.events.is_empty());
+            assert!(outcome.requests.is_empty(), "answered here: {question}");
+            assert!(
+                outcome.reply.starts_with("I haven't received your payment yet."),
+                "{question}: {}",
+                outcome.reply
+            );
+        }
+        let paid = OrderEvent::Paid {
+            session: session(),
+            payment_intent: None,
+            amount: chat.order.totals.total,
+            at: datetime!(2030-06-01 10:30 UTC),
+        };
+        chat.order.apply(&paid).unwrap();
+        chat.events.push(paid);
+        let outcome = chat.say("did my payment go through?");
+        let total = chat.order.totals.total.format(&chat.order.currency);
+        assert_eq!(outcome.reply, format!("Yes, your payment of {total} went through."));
+        assert!(order_status_answer(&chat.number, &chat.order)
+            .ends_with(&format!("It is paid ({total}).")));
+    }
+
+    #[test]
+    fn a_payment_question_before_ordering_or_about_another_order() {
+        let mut chat = Chat::new();
+        let outcome = chat.say("did my payment go through?");
+        assert!(outcome.reply.contains("haven't placed an order"), "{}", outcome.reply);
+        chat.say("a coke");
+        let outcome = chat.say("did my payment go through?");
+        assert!(outcome.reply.contains("isn't placed yet"), "{}", outcome.reply);
+        let outcome = chat.say("did my payment for G-100017 go through? ana@example.com");
+        assert!(
+            matches!(
+                &outcome.requests[..],
+                [SideRequest::OrderStatus { number: Some(_), email: Some(_) }]
+            ),
+            "{:?}",
+            outcome.requests
+        );
+    }
+
+    #[test]
+    fn a_paid_order_is_not_cancelled_in_the_chat() {
+        let mut chat = pending_chat();
+        let paid = OrderEvent::Paid {
+            session: session(),
+            payment_intent: None,
+            amount: chat.order.totals.total,
+            at: datetime!(2030-06-01 10:30 UTC),
+        };
+        chat.order.apply(&paid).unwrap();
+        chat.events.push(paid);
+        let outcome = chat.say("cancel my order");
+        assert!(outcome.events.is_empty());
+        assert_eq!(outcome.validations[0].code, Some(TurnCode::CancelRefused));
+        assert!(outcome.reply.contains("already paid"), "{}", outcome.reply);
+    }
+
+    #[test]
+    fn an_unpaid_order_may_still_be_cancelled() {
+        let mut chat = pending_chat();
+        let outcome = chat.say("cancel my order");
+        assert_eq!(outcome.order_after.status, OrderStatus::Cancelled);
+        assert_eq!(outcome.order_after.payment.status, PaymentStatus::Pending);
+    }
 }

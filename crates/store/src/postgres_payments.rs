@@ -1,0 +1,41 @@
+//! PostgreSQL: a payment provider's webhook events with the order events they append.
+
+use crate::{
+    payment_records::PaymentEventWrite, postgres::PostgresStore, postgres_chat::write_order,
+    OrderSource, StoreError,
+};
+
+impl PostgresStore {
+    pub(crate) async fn record_payment_event_impl(
+        &self,
+        write: &PaymentEventWrite,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // First, so that a second delivery stops before anything else is written.
+        let inserted = sqlx::query(
+            "INSERT INTO payment_events (provider, event_id, type, order_number, received_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(&write.provider)
+        .bind(&write.event_id)
+        .bind(&write.event_type)
+        .bind(&write.order_number)
+        .bind(write.at)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        if let Some(order) = &write.order {
+            let key = format!("{}:{}", write.provider, write.event_id);
+            let source = OrderSource {
+                conversation_id: None,
+                message_id: None,
+                idempotency_key: Some(&key),
+            };
+            write_order(&mut tx, source, order, write.at).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+}
