@@ -47,6 +47,11 @@ impl ApiError {
         ApiError::Invalid { code, message: message.into() }
     }
 
+    /// The `code` of the error body: what an agent's tool error carries too.
+    pub fn code(&self) -> &'static str {
+        self.status_and_code().1
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),

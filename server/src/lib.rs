@@ -1,6 +1,7 @@
 //! The `gapless` binary as a library, so that black-box tests can start the real server
 //! on a random port (`startup::Application`) and call the same commands as the CLI.
 
+pub mod agents;
 pub mod api_error;
 pub mod audit;
 pub mod bench_audit;

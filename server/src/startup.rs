@@ -20,6 +20,7 @@ use gapless_store::Store;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use tower::util::option_layer;
 use tower_http::{
     catch_panic::CatchPanicLayer,
@@ -32,6 +33,7 @@ use tower_sessions::SessionManagerLayer;
 use tracing::Level;
 
 use crate::{
+    agents::{mcp, shop::AgentShop},
     catalog_import,
     chat::{
         api::{self as chat_api, Limits},
@@ -92,6 +94,8 @@ pub struct Application {
     router: Router,
     /// Started with the server, stopped after it.
     worker: Option<DeliveryWorker>,
+    /// Ends the MCP sessions when the server stops.
+    agents_stop: CancellationToken,
 }
 
 impl Application {
@@ -154,12 +158,23 @@ impl Application {
             }
         };
         let payments = Payments::from_args(&args.payments)?;
+        let returns_service = Arc::new(
+            ReturnsService::new(store.clone(), load_policy(&args.return_policy)?)
+                .with_payments(payments.clone()),
+        );
         let chat = Arc::new(
             ChatService::with_llm(store.clone(), llm_chat(args, &metrics)?)
                 .with_lookup_limits(lookups.clone())
                 .with_customer_email(mailer.is_some())
                 .with_payments(payments.clone()),
         );
+        let agents = Arc::new(AgentShop::new(
+            chat.clone(),
+            returns_service.clone(),
+            store.clone(),
+            lookups.clone(),
+            RequestLimiter::new(limits.per_ip, limits.per_conversation),
+        ));
         let widget: Arc<dyn ChatPort> = Arc::new(WidgetChat::new(
             chat.clone(),
             RequestLimiter::new(limits.per_ip, limits.per_conversation),
@@ -172,10 +187,7 @@ impl Application {
         let returns = ReturnsApi {
             store: store.clone(),
             staff_gate: staff_gate.clone(),
-            service: Arc::new(
-                ReturnsService::new(store.clone(), load_policy(&args.return_policy)?)
-                    .with_payments(payments.clone()),
-            ),
+            service: returns_service,
             limiter: lookups,
         };
         let worker = if args.webhook_worker {
@@ -224,9 +236,16 @@ impl Application {
             secure_cookies: args.secure_cookies,
             request_timeout: Duration::from_millis(args.request_timeout_ms.max(1)),
         };
-        let router =
-            router(state, &limits, returns, sessions::layer(sessions, args.secure_cookies), &edges);
-        Ok(Application { listener, router, worker })
+        let agents_stop = CancellationToken::new();
+        let router = router(
+            state,
+            &limits,
+            returns,
+            mcp::routes(agents, limits.per_ip, agents_stop.clone()),
+            sessions::layer(sessions, args.secure_cookies),
+            &edges,
+        );
+        Ok(Application { listener, router, worker, agents_stop })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -239,8 +258,12 @@ impl Application {
         // The peer address keys the per-IP rate limit.
         let worker = self.worker.map(DeliveryWorker::spawn);
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let agents_stop = self.agents_stop;
         let served = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                agents_stop.cancel();
+            })
             .await
             .context("the server stopped with an error");
         // Sends in flight finish (each within the webhook timeout); claimed messages not
@@ -268,6 +291,7 @@ pub fn router(
     state: AppState,
     limits: &Limits,
     returns: ReturnsApi,
+    agents: Router<AppState>,
     sessions: SessionManagerLayer<DbSessionStore>,
     edges: &Edges,
 ) -> Router {
@@ -291,6 +315,7 @@ pub fn router(
         .merge(openapi::routes())
         .merge(crate::audit::routes())
         .merge(returns_api::routes(returns))
+        .merge(agents)
         .merge(crate::fulfilment::api::routes())
         .merge(crate::fulfilment::keys_api::routes())
         .merge(crate::payments::webhook::routes())

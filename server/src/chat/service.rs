@@ -21,7 +21,7 @@ use gapless_domain::{
             order_status_answer, payment, take_turn, take_turn_with, CancelBlock, SideRequest,
             TurnInput, TurnOutcome,
         },
-        RulesExtractor,
+        Extraction, RulesExtractor,
     },
     money::Money,
     orders::{
@@ -47,12 +47,12 @@ const ATTEMPTS: usize = 5;
 const CATALOG_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The catalog and the extractor index built from it, rebuilt when an import is seen.
-struct CatalogSnapshot {
+pub struct CatalogSnapshot {
     imported_at: OffsetDateTime,
     /// When `imported_at` was last confirmed against the database.
     checked: std::sync::Mutex<Instant>,
-    catalog: Catalog,
-    extractor: RulesExtractor,
+    pub catalog: Catalog,
+    pub extractor: RulesExtractor,
 }
 
 /// An order as its events leave it, and the seq of the last one.
@@ -92,6 +92,17 @@ struct Decided {
 
 /// What one turn answers: CONTRACTS §2.
 pub type TurnResponse = Value;
+
+/// Where a turn's commands come from.
+#[derive(Debug, Clone, Copy)]
+pub enum TurnSource<'a> {
+    /// A shopper's message, read by the extractor the mode picks.
+    Message,
+    /// Commands an agent sent already typed (MCP, ACP): validated as they are, with no
+    /// extractor and no model. `channel` is what the staff timeline shows as the
+    /// extractor.
+    Commands { extraction: &'a Extraction, channel: &'static str },
+}
 
 impl ChatService {
     pub fn new(store: Arc<dyn Store>) -> Self {
@@ -194,6 +205,30 @@ impl ChatService {
         idempotency_key: Option<&str>,
     ) -> Result<TurnResponse, ApiError> {
         check_message(text)?;
+        self.turn(conversation_id, text, idempotency_key, TurnSource::Message).await
+    }
+
+    /// Takes one turn of commands an agent sent typed: the same validator, write and
+    /// audit record as a message, with `text` (what the agent sent, for the timeline)
+    /// in place of the shopper's words.
+    pub async fn post_commands(
+        &self,
+        conversation_id: &str,
+        text: &str,
+        extraction: &Extraction,
+        channel: &'static str,
+    ) -> Result<TurnResponse, ApiError> {
+        check_message(text)?;
+        self.turn(conversation_id, text, None, TurnSource::Commands { extraction, channel }).await
+    }
+
+    async fn turn(
+        &self,
+        conversation_id: &str,
+        text: &str,
+        idempotency_key: Option<&str>,
+        source: TurnSource<'_>,
+    ) -> Result<TurnResponse, ApiError> {
         if let Some(key) = idempotency_key {
             check_key(key)?;
         }
@@ -211,7 +246,14 @@ impl ChatService {
                 }
             }
             let (write, abandoned_payment) = self
-                .decide_turn(&conversation, text, idempotency_key, received_at, &mut proposal)
+                .decide_turn(
+                    &conversation,
+                    text,
+                    idempotency_key,
+                    received_at,
+                    source,
+                    &mut proposal,
+                )
                 .await?;
             match self.store.record_turn(&write).await {
                 Ok(()) => {
@@ -254,6 +296,7 @@ impl ChatService {
         text: &str,
         idempotency_key: Option<&str>,
         received_at: OffsetDateTime,
+        source: TurnSource<'_>,
         proposal: &mut Option<Proposal>,
     ) -> Result<(TurnWrite, Option<ProviderId>), ApiError> {
         let started = Instant::now();
@@ -279,7 +322,7 @@ impl ChatService {
             emails_customer: self.emails_customer,
         };
         let mut model_ms = None;
-        if let (Some(llm), None) = (&self.llm, &proposal) {
+        if let (Some(llm), None, TurnSource::Message) = (&self.llm, &proposal, source) {
             let asked = llm.extractor.propose(&snapshot.extractor, before, text).await;
             model_ms = Some(asked.run.latency_ms);
             if let (Some(metrics), ExtractorMode::Llm) = (&llm.metrics, llm.mode) {
@@ -291,8 +334,14 @@ impl ChatService {
             *proposal = Some(asked);
         }
         let turn_started = Instant::now();
-        let Decided { mut outcome, extractor, mut llm_audit } =
-            self.decide(input, proposal.as_ref());
+        let Decided { mut outcome, extractor, mut llm_audit } = match source {
+            TurnSource::Message => self.decide(input, proposal.as_ref()),
+            TurnSource::Commands { extraction, channel } => Decided {
+                outcome: take_turn_with(input, extraction.clone()),
+                extractor: channel,
+                llm_audit: None,
+            },
+        };
         let turn_ms = turn_started.elapsed().as_secs_f64() * 1000.0;
         let mut payment_ms = None;
         if let Some(payments) = &self.payments {
@@ -610,6 +659,12 @@ impl ChatService {
             .context("folding stored order events")
             .map_err(ApiError::Internal)?;
         Ok(FoldedOrder { order, version })
+    }
+
+    /// The catalog the chat validates against, with the extractor's index over it: what
+    /// agents search and name products from.
+    pub async fn catalog(&self) -> Result<Arc<CatalogSnapshot>, ApiError> {
+        self.snapshot().await
     }
 
     /// The cached catalog, rebuilt when `gapless catalog import` ran since it was built.

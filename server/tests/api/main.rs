@@ -13,6 +13,7 @@ mod health;
 mod helpers;
 mod limits;
 mod llm;
+mod mcp;
 mod openapi;
 mod orders;
 mod pages;

@@ -139,6 +139,9 @@ pub enum ItemRef {
     /// "that", "it": the line the conversation last touched.
     Last,
     Product(ProductRef),
+    /// The line at this index of the order's `lines`, as an agent names it (MCP, ACP):
+    /// exact where a product name would be ambiguous between two lines.
+    Line(usize),
 }
 
 /// A shipping address as found in the message; the validator checks the formats.

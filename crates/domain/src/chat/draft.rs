@@ -418,6 +418,14 @@ impl Draft {
                         "Your order is empty, so there is nothing to change yet.",
                     )
                 }),
+            ItemRef::Line(at) if *at < self.lines.len() => Ok(*at),
+            ItemRef::Line(at) => Err(Applied::rejected(
+                IssueCode::NotInOrder,
+                format!(
+                    "Your order has no line {at}: its lines are numbered from 0 to {}.",
+                    self.lines.len().saturating_sub(1)
+                ),
+            )),
             ItemRef::Product(product) => {
                 let (candidates, said) = match product {
                     ProductRef::Known(sku) => (std::slice::from_ref(sku), name_of(catalog, sku)),

@@ -299,3 +299,24 @@ fn remove_moves_the_last_line_pointer() {
     assert_eq!(draft.lines(&catalog)[0].quantity, 4);
     assert_eq!(draft.context().last, Some(0));
 }
+
+#[test]
+fn a_line_index_names_one_of_two_lines_of_the_same_product() {
+    let catalog = demo_catalog();
+    let mut draft = Draft::new();
+    draft.apply(&catalog, &add("TEE", Some(1), &[c("size", "m"), c("color", "black")]));
+    draft.apply(&catalog, &add("TEE", Some(1), &[c("size", "l"), c("color", "white")]));
+    let change =
+        Command::ChangeQuantity { target: ItemRef::Line(0), quantity: 3, span: Span::default() };
+    assert!(draft.apply(&catalog, &change).is_changed());
+    assert_eq!((draft.raw_lines()[0].quantity, draft.raw_lines()[1].quantity), (3, 1));
+    assert!(draft.apply(&catalog, &set(ItemRef::Line(1), &[c("size", "s")])).is_changed());
+    assert!(draft.raw_lines()[1].choices.contains(&c("size", "s")));
+
+    let missing = Command::RemoveItem { target: ItemRef::Line(2), span: Span::default() };
+    match draft.apply(&catalog, &missing) {
+        Applied::Rejected(rejection) => assert_eq!(rejection.code, IssueCode::NotInOrder),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(draft.raw_lines().len(), 2);
+}

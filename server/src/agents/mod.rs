@@ -1,0 +1,13 @@
+//! Agents as shoppers (issue 16, CONTRACTS §9): someone else's assistant orders and
+//! returns here with exactly a widget shopper's guarantees.
+//!
+//! - [`shop`]: what an agent may do, over the chat and returns services: the same
+//!   validator, the same audit trail (turns of a conversation with channel `mcp`), the
+//!   same lookup budgets.
+//! - [`commands`]: the typed order commands and how they become the chat's commands.
+//! - [`mcp`]: the MCP server at `/mcp` (Streamable HTTP, rmcp), one order draft per
+//!   session.
+
+pub mod commands;
+pub mod mcp;
+pub mod shop;
