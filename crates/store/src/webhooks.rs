@@ -231,7 +231,13 @@ pub trait WebhookStore: Send + Sync {
 
     /// Records an attempt and frees the lease. Does nothing to a delivery that is no
     /// longer pending.
-    async fn record_attempt(&self, attempt: &AttemptRecord) -> Result<(), StoreError>;
+    async fn record_attempt(&self, attempt: &AttemptRecord) -> Result<(), StoreError> {
+        self.record_attempts(std::slice::from_ref(attempt)).await
+    }
+
+    /// [`WebhookStore::record_attempt`] for a whole round in one transaction: one
+    /// write (one fsync on SQLite) however many were sent.
+    async fn record_attempts(&self, attempts: &[AttemptRecord]) -> Result<(), StoreError>;
 
     /// Gives claimed deliveries back unsent (a worker shutting down).
     async fn release_deliveries(&self, ids: &[i64]) -> Result<(), StoreError>;

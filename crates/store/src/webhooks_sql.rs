@@ -306,11 +306,16 @@ macro_rules! webhook_store {
                     .collect()
             }
 
-            async fn record_attempt(
+            async fn record_attempts(
                 &self,
-                attempt: &crate::webhooks::AttemptRecord,
+                attempts: &[crate::webhooks::AttemptRecord],
             ) -> Result<(), crate::StoreError> {
                 use crate::webhooks::{AttemptNext, DeliveryStatus};
+                if attempts.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.$write.begin().await?;
+                for attempt in attempts {
                 let (status, next_ms, done_ms) = match attempt.next {
                     AttemptNext::Delivered => {
                         (DeliveryStatus::Delivered, attempt.at_ms, Some(attempt.at_ms))
@@ -336,8 +341,10 @@ macro_rules! webhook_store {
                 .bind(status.as_str())
                 .bind(next_ms)
                 .bind(done_ms)
-                .execute(&self.$write)
+                .execute(&mut *tx)
                 .await?;
+                }
+                tx.commit().await?;
                 Ok(())
             }
 

@@ -266,16 +266,18 @@ impl DeliveryWorker {
             .buffer_unordered(self.settings.concurrency.max(1))
             .collect()
             .await;
+        let mut records = Vec::with_capacity(results.len());
         for result in results {
             match result {
-                Ok(record) => {
-                    if let Err(error) = self.store.record_attempt(&record).await {
-                        // The lease runs out and the message is sent again: at least once.
-                        tracing::error!(%error, delivery = record.delivery_id, "cannot record a webhook attempt");
-                    }
-                }
+                Ok(record) => records.push(record),
                 Err(id) => unsent.push(id),
             }
+        }
+        // One write for the round: the writer (SQLite's one connection) is shared with
+        // the chat's turns, so fewer, larger writes keep delivery up with the chat.
+        if let Err(error) = self.store.record_attempts(&records).await {
+            // The leases run out and the messages are sent again: at least once.
+            tracing::error!(%error, deliveries = records.len(), "cannot record webhook attempts");
         }
         if !unsent.is_empty() {
             self.store.release_deliveries(&unsent).await?;
