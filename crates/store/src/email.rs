@@ -150,7 +150,12 @@ pub trait EmailStore: Send + Sync {
 
     /// Records an attempt and frees the lease. Does nothing to a message that is no
     /// longer pending.
-    async fn record_email_attempt(&self, attempt: &EmailAttempt) -> Result<(), StoreError>;
+    async fn record_email_attempt(&self, attempt: &EmailAttempt) -> Result<(), StoreError> {
+        self.record_email_attempts(std::slice::from_ref(attempt)).await
+    }
+
+    /// [`EmailStore::record_email_attempt`] for a whole round in one transaction.
+    async fn record_email_attempts(&self, attempts: &[EmailAttempt]) -> Result<(), StoreError>;
 
     /// Gives claimed messages back unsent (a worker shutting down).
     async fn release_emails(&self, ids: &[i64]) -> Result<(), StoreError>;

@@ -92,11 +92,16 @@ macro_rules! email_store {
                 Ok(claims)
             }
 
-            async fn record_email_attempt(
+            async fn record_email_attempts(
                 &self,
-                attempt: &crate::email::EmailAttempt,
+                attempts: &[crate::email::EmailAttempt],
             ) -> Result<(), crate::StoreError> {
                 use crate::{email::EmailStatus, webhooks::AttemptNext};
+                if attempts.is_empty() {
+                    return Ok(());
+                }
+                let mut tx = self.$write.begin().await?;
+                for attempt in attempts {
                 let (status, next_ms, done_ms) = match attempt.next {
                     AttemptNext::Delivered => {
                         (EmailStatus::Sent, attempt.at_ms, Some(attempt.at_ms))
@@ -117,8 +122,10 @@ macro_rules! email_store {
                 .bind(status.as_str())
                 .bind(next_ms)
                 .bind(done_ms)
-                .execute(&self.$write)
+                .execute(&mut *tx)
                 .await?;
+                }
+                tx.commit().await?;
                 Ok(())
             }
 

@@ -157,7 +157,7 @@ impl Webhooks {
     pub async fn send_test(&self, id: &str) -> Result<i64, WebhookError> {
         let now = OffsetDateTime::now_utc();
         let event_id = format!("test_{}", new_id());
-        let body = render::test_body(&event_id, now);
+        let body = render::test_body(now);
         self.store
             .enqueue_test(id, &event_id, &body, unix_ms(now))
             .await?

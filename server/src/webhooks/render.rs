@@ -56,13 +56,12 @@ pub struct TestData {
     pub message: &'static str,
 }
 
-pub fn test_body(event_id: &str, at: OffsetDateTime) -> String {
+pub fn test_body(at: OffsetDateTime) -> String {
     let message = WebhookMessage {
         kind: gapless_domain::webhooks::TEST_TOPIC.to_owned(),
         timestamp: rfc3339(at),
         data: TestData { message: "a test event from Gapless: your endpoint is reachable" },
     };
-    let _ = event_id;
     serde_json::to_string(&message).unwrap_or_default()
 }
 

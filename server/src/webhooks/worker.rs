@@ -308,17 +308,18 @@ impl DeliveryWorker {
             .collect()
             .await;
         let mut unsent = Vec::new();
+        let mut records = Vec::with_capacity(results.len());
         for result in results {
             match result {
-                Ok(record) => {
-                    if let Err(error) = self.store.record_email_attempt(&record).await {
-                        // The lease runs out and the message goes again, with its
-                        // Message-ID: at least once.
-                        tracing::error!(%error, email = record.email_id, "cannot record an email attempt");
-                    }
-                }
+                Ok(record) => records.push(record),
                 Err(id) => unsent.push(id),
             }
+        }
+        // One write for the round, as for webhooks.
+        if let Err(error) = self.store.record_email_attempts(&records).await {
+            // The leases run out and the messages go again, with their Message-IDs: at
+            // least once.
+            tracing::error!(%error, emails = records.len(), "cannot record email attempts");
         }
         if !unsent.is_empty() {
             self.store.release_emails(&unsent).await?;
