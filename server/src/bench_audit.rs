@@ -295,6 +295,8 @@ async fn order(store: &dyn Store) -> anyhow::Result<OrderWrite> {
             }],
             shipped_at: None,
             delivered_at: None,
+            payment_status: "not_required".into(),
+            payment_expires_at: None,
         },
         reserve: vec![],
         release: vec![],

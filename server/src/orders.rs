@@ -3,7 +3,7 @@
 //! returns (an exchange's replacement) both write orders this way.
 
 use anyhow::Context;
-use gapless_domain::orders::{OrderEvent, OrderNumber, OrderState};
+use gapless_domain::orders::{OrderEvent, OrderNumber, OrderState, PaymentStatus};
 use gapless_store::{new_id, CustomerWrite, EventWrite, LineWrite, OrderProjection, OrderWrite};
 
 use crate::api_error::ApiError;
@@ -85,6 +85,10 @@ pub fn order_write(
             lines,
             shipped_at: state.shipped_at(),
             delivered_at: state.delivered_at(),
+            payment_status: state.payment.status.as_str().to_owned(),
+            payment_expires_at: (state.payment.status == PaymentStatus::Pending)
+                .then_some(state.payment.expires_at)
+                .flatten(),
         },
         reserve,
         release,

@@ -48,7 +48,10 @@ use crate::{
     lookups::LookupLimiter,
     metrics::{self, Metrics},
     openapi,
-    payments::Payments,
+    payments::{
+        sweep::{self, SweepSettings},
+        Payments,
+    },
     returns::{
         api::{self as returns_api, ReturnsApi},
         portal::PortalReturns,
@@ -96,6 +99,14 @@ pub struct Application {
     worker: Option<DeliveryWorker>,
     /// Ends the MCP sessions when the server stops.
     agents_stop: CancellationToken,
+    /// Started with the server when payments are on, stopped after it.
+    payment_sweep: Option<PaymentSweep>,
+}
+
+struct PaymentSweep {
+    store: Arc<dyn Store>,
+    payments: Arc<Payments>,
+    settings: SweepSettings,
 }
 
 impl Application {
@@ -158,6 +169,17 @@ impl Application {
             }
         };
         let payments = Payments::from_args(&args.payments)?;
+        let payment_sweep = match (&payments, args.payments.sweep_seconds) {
+            (Some(payments), seconds) if seconds > 0 => Some(PaymentSweep {
+                store: store.clone(),
+                payments: payments.clone(),
+                settings: SweepSettings {
+                    interval: Duration::from_secs(seconds),
+                    ..SweepSettings::default()
+                },
+            }),
+            _ => None,
+        };
         let returns_service = Arc::new(
             ReturnsService::new(store.clone(), load_policy(&args.return_policy)?)
                 .with_payments(payments.clone()),
@@ -245,7 +267,7 @@ impl Application {
             sessions::layer(sessions, args.secure_cookies),
             &edges,
         );
-        Ok(Application { listener, router, worker, agents_stop })
+        Ok(Application { listener, router, worker, agents_stop, payment_sweep })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -257,6 +279,10 @@ impl Application {
         tracing::info!(address = %format!("http://{}", self.local_addr()), "gapless is listening");
         // The peer address keys the per-IP rate limit.
         let worker = self.worker.map(DeliveryWorker::spawn);
+        let sweep_stop = CancellationToken::new();
+        let sweep = self.payment_sweep.map(|PaymentSweep { store, payments, settings }| {
+            sweep::spawn(store, payments, settings, sweep_stop.clone())
+        });
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let agents_stop = self.agents_stop;
         let served = axum::serve(self.listener, service)
@@ -270,6 +296,13 @@ impl Application {
         // yet sent go back to the queue for the next start or another server.
         if let Some(worker) = worker {
             worker.stop().await;
+        }
+        sweep_stop.cancel();
+        if let Some(sweep) = sweep {
+            // A round in flight finishes its current Stripe call or is dropped; either
+            // way the next start picks the order up again.
+            sweep.abort();
+            let _ = sweep.await;
         }
         served
     }

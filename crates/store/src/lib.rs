@@ -299,6 +299,17 @@ pub trait Store: WebhookStore + EmailStore + Send + Sync + 'static {
     /// event was recorded before; an order that moved on is [`StoreError::Conflict`].
     async fn record_payment_event(&self, write: &PaymentEventWrite) -> Result<bool, StoreError>;
 
+    /// Orders whose payment the sweep must look at, at most `limit`, most overdue
+    /// first: a pending payment link that ran out before `expired_before` (its
+    /// provider's `expired` event never came), and a cancelled order that still holds
+    /// money received (it must go back). Order numbers; the sweep folds each order's
+    /// events before it acts.
+    async fn payment_followups(
+        &self,
+        expired_before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError>;
+
     /// Orders confirmed in `[from, to)` with their shipping and delivery times, whether
     /// their conversation was handed off, and their returns' items.
     async fn order_fulfilment_facts(

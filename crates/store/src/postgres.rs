@@ -421,6 +421,14 @@ impl Store for PostgresStore {
         self.record_payment_event_impl(write).await
     }
 
+    async fn payment_followups(
+        &self,
+        expired_before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        self.payment_followups_impl(expired_before, limit).await
+    }
+
     async fn record_fulfilment(&self, write: &FulfilmentWrite) -> Result<(), StoreError> {
         self.record_fulfilment_impl(write).await
     }

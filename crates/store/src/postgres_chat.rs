@@ -347,8 +347,8 @@ pub(crate) async fn write_order(
         sqlx::query(
             "INSERT INTO orders (id, number, conversation_id, status, currency, customer_id,
                 subtotal, shipping, total, shipping_address, version, created_at, updated_at,
-                confirmed_at, cancelled_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                confirmed_at, cancelled_at, payment_status, payment_expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(&order.order_id)
         .bind(&order.number)
@@ -365,6 +365,8 @@ pub(crate) async fn write_order(
         .bind(now)
         .bind(confirmed_at)
         .bind(cancelled_at)
+        .bind(&projection.payment_status)
+        .bind(projection.payment_expires_at)
         .execute(&mut **tx)
         .await
         .map_err(write_conflict)?;
@@ -373,7 +375,8 @@ pub(crate) async fn write_order(
             "UPDATE orders SET status = $1, currency = $2, customer_id = $3, subtotal = $4,
                 shipping = $5, total = $6, shipping_address = $7, version = $8, updated_at = $9,
                 confirmed_at = COALESCE(confirmed_at, $10), cancelled_at = COALESCE(cancelled_at, $11),
-                shipped_at = COALESCE(shipped_at, $14), delivered_at = COALESCE($15, delivered_at)
+                shipped_at = COALESCE(shipped_at, $14), delivered_at = COALESCE($15, delivered_at),
+                payment_status = $16, payment_expires_at = $17
              WHERE id = $12 AND version = $13",
         )
         .bind(&projection.status)
@@ -391,6 +394,8 @@ pub(crate) async fn write_order(
         .bind(i64::from(order.expected_version))
         .bind(projection.shipped_at)
         .bind(projection.delivered_at)
+        .bind(&projection.payment_status)
+        .bind(projection.payment_expires_at)
         .execute(&mut **tx)
         .await?;
         if updated.rows_affected() == 0 {

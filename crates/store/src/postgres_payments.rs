@@ -38,4 +38,24 @@ impl PostgresStore {
         tx.commit().await?;
         Ok(true)
     }
+
+    pub(crate) async fn payment_followups_impl(
+        &self,
+        expired_before: time::OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT number FROM (
+                 SELECT number, payment_expires_at AS due FROM orders
+                 WHERE payment_status = 'pending' AND payment_expires_at < $1
+                 UNION ALL
+                 SELECT number, updated_at AS due FROM orders
+                 WHERE status = 'cancelled' AND payment_status IN ('paid', 'partially_refunded')
+             ) AS due_orders ORDER BY due LIMIT $2",
+        )
+        .bind(expired_before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
+    }
 }

@@ -20,7 +20,7 @@ impl PostgresStore {
     ) -> Result<Option<ReturnableOrder>, StoreError> {
         let rows = sqlx::query(
             "SELECT o.id, o.number, c.email, o.status, o.currency, o.confirmed_at,
-                    o.delivered_at, l.position, l.sku, l.name, l.quantity, l.unit_price, l.choices,
+                    o.delivered_at, o.payment_status, l.position, l.sku, l.name, l.quantity, l.unit_price, l.choices,
                     COALESCE(rc.claimed, 0) AS claimed
              FROM orders o
              LEFT JOIN customers c ON c.id = o.customer_id
@@ -43,6 +43,7 @@ impl PostgresStore {
             currency: first.try_get("currency")?,
             confirmed_at: first.try_get("confirmed_at")?,
             delivered_at: first.try_get("delivered_at")?,
+            payment_status: first.try_get("payment_status")?,
             lines: Vec::with_capacity(rows.len()),
         };
         for row in &rows {

@@ -98,6 +98,10 @@ pub struct OrderProjection {
     pub shipped_at: Option<OffsetDateTime>,
     /// The `delivered` event's time; kept once set (the demo may set it directly).
     pub delivered_at: Option<OffsetDateTime>,
+    /// `payment.status` (CONTRACTS §8): `not_required` for orders without a provider.
+    pub payment_status: String,
+    /// When a pending payment link runs out; `None` when none is pending.
+    pub payment_expires_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -16,6 +16,9 @@ pub struct ReturnableOrder {
     pub currency: String,
     pub confirmed_at: Option<OffsetDateTime>,
     pub delivered_at: Option<OffsetDateTime>,
+    /// `payment.status` (CONTRACTS §8): a return needs the order paid, or no payment
+    /// required.
+    pub payment_status: String,
     pub lines: Vec<ReturnableLine>,
 }
 

@@ -392,8 +392,8 @@ pub(crate) async fn write_order(
         sqlx::query(
             "INSERT INTO orders (id, number, conversation_id, status, currency, customer_id,
                 subtotal, shipping, total, shipping_address, version, created_at, updated_at,
-                confirmed_at, cancelled_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                confirmed_at, cancelled_at, payment_status, payment_expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&order.order_id)
         .bind(&order.number)
@@ -410,6 +410,8 @@ pub(crate) async fn write_order(
         .bind(now)
         .bind(confirmed_at)
         .bind(cancelled_at)
+        .bind(&projection.payment_status)
+        .bind(projection.payment_expires_at.map(sortable).transpose()?)
         .execute(&mut **tx)
         .await
         .map_err(write_conflict)?;
@@ -418,7 +420,8 @@ pub(crate) async fn write_order(
             "UPDATE orders SET status = ?, currency = ?, customer_id = ?, subtotal = ?,
                 shipping = ?, total = ?, shipping_address = ?, version = ?, updated_at = ?,
                 confirmed_at = COALESCE(confirmed_at, ?), cancelled_at = COALESCE(cancelled_at, ?),
-                shipped_at = COALESCE(shipped_at, ?), delivered_at = COALESCE(?, delivered_at)
+                shipped_at = COALESCE(shipped_at, ?), delivered_at = COALESCE(?, delivered_at),
+                payment_status = ?, payment_expires_at = ?
              WHERE id = ? AND version = ?",
         )
         .bind(&projection.status)
@@ -434,6 +437,8 @@ pub(crate) async fn write_order(
         .bind(cancelled_at)
         .bind(projection.shipped_at.map(sortable).transpose()?)
         .bind(projection.delivered_at.map(sortable).transpose()?)
+        .bind(&projection.payment_status)
+        .bind(projection.payment_expires_at.map(sortable).transpose()?)
         .bind(&order.order_id)
         .bind(i64::from(order.expected_version))
         .execute(&mut **tx)

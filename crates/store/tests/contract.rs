@@ -177,6 +177,8 @@ fn order_write(
             }],
             shipped_at: None,
             delivered_at: None,
+            payment_status: "not_required".into(),
+            payment_expires_at: None,
         },
         reserve: if reserve > 0 { vec![(StockKey::product(sku("TEE")), reserve)] } else { vec![] },
         release: vec![],

@@ -35,7 +35,8 @@ use time::OffsetDateTime;
 use super::llm::{ExtractorMode, LlmExtractor, Proposal};
 use crate::{
     api_error::ApiError, json_time::rfc3339, lookups, lookups::LookupLimiter, metrics::LlmMetrics,
-    orders::order_write, payments::Payments,
+    orders::order_write,
+    payments::{refund::refund_cancelled, Payments},
 };
 
 /// Longest message accepted, in characters.
@@ -56,6 +57,14 @@ pub struct CatalogSnapshot {
 }
 
 /// An order as its events leave it, and the seq of the last one.
+/// What the payment provider must do once a turn's cancellation is stored.
+enum PaymentFollowUp {
+    /// The order was cancelled unpaid: its payment link ends.
+    EndLink(ProviderId),
+    /// The order was cancelled paid: the money goes back.
+    Refund(OrderNumber),
+}
+
 struct FoldedOrder {
     order: OrderState,
     version: u32,
@@ -245,7 +254,7 @@ impl ChatService {
                     return Ok(response);
                 }
             }
-            let (write, abandoned_payment) = self
+            let (write, follow_up) = self
                 .decide_turn(
                     &conversation,
                     text,
@@ -257,8 +266,8 @@ impl ChatService {
                 .await?;
             match self.store.record_turn(&write).await {
                 Ok(()) => {
-                    if let (Some(payments), Some(session)) = (&self.payments, abandoned_payment) {
-                        payments.expire(&session).await;
+                    if let (Some(payments), Some(follow_up)) = (&self.payments, follow_up) {
+                        self.follow_up_payment(payments, follow_up).await;
                     }
                     return Ok(write.response);
                 }
@@ -269,6 +278,26 @@ impl ChatService {
             }
         }
         Err(ApiError::Busy)
+    }
+
+    /// What a stored cancellation asks of the payment provider: the open link ends
+    /// now, or the money paid goes back. Neither holds the shopper's answer up for
+    /// long: ending a link is one quick call (and the link runs out anyway), and the
+    /// refund is sent in the background; the payment sweep retries either if it fails.
+    async fn follow_up_payment(&self, payments: &Arc<Payments>, follow_up: PaymentFollowUp) {
+        match follow_up {
+            PaymentFollowUp::EndLink(session) => payments.expire(&session).await,
+            PaymentFollowUp::Refund(number) => {
+                let (store, payments) = (self.store.clone(), payments.clone());
+                tokio::spawn(async move {
+                    if let Err(error) =
+                        refund_cancelled(store.as_ref(), &payments, &number).await
+                    {
+                        tracing::warn!(order = %number, %error, "refund of a cancelled order not sent yet");
+                    }
+                });
+            }
+        }
     }
 
     /// Whether a confirmed order has left the shop or has a return open, which a chat
@@ -298,7 +327,7 @@ impl ChatService {
         received_at: OffsetDateTime,
         source: TurnSource<'_>,
         proposal: &mut Option<Proposal>,
-    ) -> Result<(TurnWrite, Option<ProviderId>), ApiError> {
+    ) -> Result<(TurnWrite, Option<PaymentFollowUp>), ApiError> {
         let started = Instant::now();
         let snapshot = self.snapshot().await?;
         let (order, number) = self.current_order(conversation, &snapshot.catalog).await?;
@@ -355,9 +384,13 @@ impl ChatService {
             self.answer_payment_of_cancelled(conversation, &snapshot.catalog, &mut outcome).await?;
         }
         let cancels = outcome.events.iter().any(|e| matches!(e, OrderEvent::Cancelled { .. }));
-        let abandoned_payment = (cancels && before.payment.status == PaymentStatus::Pending)
+        let mut follow_up = (cancels && before.payment.status == PaymentStatus::Pending)
             .then(|| before.payment.session.clone())
-            .flatten();
+            .flatten()
+            .map(PaymentFollowUp::EndLink);
+        if payment::refund_due(&outcome, before) {
+            follow_up = number.clone().map(PaymentFollowUp::Refund);
+        }
 
         let mut base_reply = outcome.reply.clone();
         let mut phrase_ms = None;
@@ -470,7 +503,7 @@ impl ChatService {
             handoff,
             order: order_write,
         };
-        Ok((write, abandoned_payment))
+        Ok((write, follow_up))
     }
 
     /// "Did my payment go through?" after the conversation's order was called off (the

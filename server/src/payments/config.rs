@@ -13,6 +13,7 @@ pub const DEFAULT_HOLD_MINUTES: u32 = 60;
 const HOLD_MINUTES: std::ops::RangeInclusive<u32> = 30..=1440;
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_ATTEMPTS: u32 = 3;
+pub const DEFAULT_SWEEP_SECONDS: u64 = 60;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum PaymentMode {
@@ -61,6 +62,12 @@ pub struct PaymentArgs {
     /// Tries per Stripe request when Stripe cannot be reached or answers 5xx.
     #[arg(long = "stripe-attempts", env = "STRIPE_ATTEMPTS", default_value_t = DEFAULT_ATTEMPTS)]
     pub stripe_attempts: u32,
+
+    /// Seconds between payment sweeps, which settle with Stripe what its webhooks did
+    /// not tell (links past their expiry, refunds of cancelled orders still owed);
+    /// 0 turns the sweep off.
+    #[arg(long = "payment-sweep-seconds", env = "GAPLESS_PAYMENT_SWEEP_SECONDS", default_value_t = DEFAULT_SWEEP_SECONDS)]
+    pub sweep_seconds: u64,
 }
 
 impl Default for PaymentArgs {
@@ -74,6 +81,7 @@ impl Default for PaymentArgs {
             return_url: None,
             stripe_timeout_ms: DEFAULT_TIMEOUT_MS,
             stripe_attempts: DEFAULT_ATTEMPTS,
+            sweep_seconds: DEFAULT_SWEEP_SECONDS,
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod refund;
 pub mod signature;
 pub mod stripe;
+pub mod sweep;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -96,28 +97,49 @@ impl Payments {
     /// then sends `checkout.session.expired`, which records it. Best effort: a link
     /// that stays open runs out at its expiry anyway.
     pub async fn expire(&self, session: &ProviderId) {
-        let key = format!("gapless-expire-{session}");
-        if let Err(error) = self.stripe.expire_checkout_session(session.as_str(), &key).await {
+        if let Err(error) = self.expire_now(session).await {
             tracing::warn!(%session, %error, "could not end the payment link of a cancelled order");
         }
     }
 
-    /// Sends `amount` (minor units) of the payment `payment_intent` back.
+    /// Sends `amount` (minor units) of the payment `payment_intent` back: for return
+    /// `rma`, or for the whole order when it was cancelled (`None`).
     pub async fn refund(
         &self,
         payment_intent: &ProviderId,
         amount: i64,
         idempotency_key: &str,
         number: &OrderNumber,
-        rma: &str,
+        rma: Option<&str>,
     ) -> Result<Refund, StripeError> {
-        let form = vec![
+        let mut form = vec![
             ("payment_intent".to_owned(), payment_intent.to_string()),
             ("amount".to_owned(), amount.to_string()),
             ("metadata[order_number]".to_owned(), number.to_string()),
-            ("metadata[rma]".to_owned(), rma.to_owned()),
         ];
+        match rma {
+            Some(rma) => form.push(("metadata[rma]".to_owned(), rma.to_owned())),
+            None => form.push(("reason".to_owned(), "requested_by_customer".to_owned())),
+        }
         self.stripe.create_refund(&form, idempotency_key).await
+    }
+
+    /// The Checkout Session as Stripe has it now.
+    pub async fn checkout_session(
+        &self,
+        session: &ProviderId,
+    ) -> Result<stripe::CheckoutSession, StripeError> {
+        self.stripe.retrieve_checkout_session(session.as_str()).await
+    }
+
+    /// Ends an open payment link now and returns the session as it then is; Stripe
+    /// refuses when the session is no longer open (paid meanwhile).
+    pub async fn expire_now(
+        &self,
+        session: &ProviderId,
+    ) -> Result<stripe::CheckoutSession, StripeError> {
+        let key = format!("gapless-expire-{session}");
+        self.stripe.expire_checkout_session(session.as_str(), &key).await
     }
 
     pub(crate) fn webhook_secret(&self) -> &str {

@@ -7,12 +7,12 @@
 
 use gapless_domain::{
     money::Money,
-    orders::{OrderEvent, OrderNumber, PaymentStatus},
+    orders::{OrderEvent, OrderNumber, OrderStatus, PaymentStatus, ProviderId},
 };
-use gapless_store::{OrderWrite, Store};
+use gapless_store::{OrderWrite, PaymentEventWrite, Store, StoreError};
 use time::OffsetDateTime;
 
-use super::{stored_order, Payments};
+use super::{stored_order, Payments, PROVIDER};
 use crate::{api_error::ApiError, orders::order_write};
 
 /// A refund a staff member recorded on a return.
@@ -70,7 +70,7 @@ pub async fn send_refund(
     };
     let key = format!("gapless-refund-{return_id}-{return_seq}");
     let refund =
-        payments.refund(intent, amount.minor(), &key, &number, rma).await.map_err(|e| {
+        payments.refund(intent, amount.minor(), &key, &number, Some(rma)).await.map_err(|e| {
             tracing::warn!(order = %number, rma, error = %e, "refund not sent");
             ApiError::PaymentProvider(format!(
                 "The refund was not sent: {e}. Nothing was recorded; try again."
@@ -82,7 +82,7 @@ pub async fn send_refund(
             refund.status
         )));
     }
-    let refund_id = gapless_domain::orders::ProviderId::parse(&refund.id).map_err(|_| {
+    let refund_id = ProviderId::parse(&refund.id).map_err(|_| {
         ApiError::Internal(anyhow::anyhow!("Stripe refund id {:?} is not an id", refund.id))
     })?;
     let event = OrderEvent::Refunded {
@@ -97,4 +97,82 @@ pub async fn send_refund(
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("applying a refund")))?;
     tracing::info!(order = %number, rma, refund = %refund.id, amount = refund.amount, "refund sent");
     Ok(Some(order_write(order.id, order.version, &number, &[event], &state, "system")?))
+}
+
+/// Tries when another writer keeps moving the order on.
+const ATTEMPTS: usize = 5;
+
+/// Sends back what a cancelled order still holds of its payment, and records the
+/// order's `refunded` event; the amount sent, or `None` when there was nothing to send
+/// (the order is not cancelled, was never paid, or was refunded already).
+///
+/// A customer who cancels a paid order in the chat, and a payment that arrives for an
+/// order cancelled meanwhile, both end here; the payment sweep calls it again for any
+/// that failed, until Stripe accepts. The idempotency key is the order's own (one
+/// cancellation refund per order), so a retry after a lost answer or a crash between
+/// Stripe's acceptance and our write gets the same refund back instead of a second one.
+pub async fn refund_cancelled(
+    store: &dyn Store,
+    payments: &Payments,
+    number: &OrderNumber,
+) -> Result<Option<Money>, ApiError> {
+    for _ in 0..ATTEMPTS {
+        let Some(order) = stored_order(store, number).await? else { return Ok(None) };
+        let payment = &order.state.payment;
+        let amount = payment.refundable();
+        if order.state.status != OrderStatus::Cancelled
+            || !payment.status.received()
+            || amount <= Money::ZERO
+        {
+            return Ok(None);
+        }
+        let Some(intent) = &payment.payment_intent else {
+            return Err(ApiError::PaymentProvider(format!(
+                "order {number} was paid without a payment id Stripe can refund against"
+            )));
+        };
+        let key = format!("gapless-cancel-refund-{}", order.id);
+        let refund = payments.refund(intent, amount.minor(), &key, number, None).await.map_err(
+            |e| ApiError::PaymentProvider(format!("the refund of cancelled order {number}: {e}")),
+        )?;
+        if matches!(refund.status.as_str(), "failed" | "canceled") {
+            return Err(ApiError::PaymentProvider(format!(
+                "Stripe did not send the refund of cancelled order {number} (status {})",
+                refund.status
+            )));
+        }
+        let refund_id = ProviderId::parse(&refund.id).map_err(|_| {
+            ApiError::Internal(anyhow::anyhow!("Stripe refund id {:?} is not an id", refund.id))
+        })?;
+        let event = OrderEvent::Refunded {
+            refund: refund_id,
+            amount: Money(refund.amount),
+            rma: None,
+            at: OffsetDateTime::now_utc(),
+        };
+        let mut state = order.state;
+        state
+            .apply(&event)
+            .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("applying a refund")))?;
+        // Kept by the refund's id like a provider event: the same refund twice (two
+        // sweeps at once) is written once.
+        let write = PaymentEventWrite {
+            provider: PROVIDER.to_owned(),
+            event_id: refund.id.clone(),
+            event_type: "refund.sent".to_owned(),
+            order_number: Some(number.to_string()),
+            order: Some(order_write(order.id, order.version, number, &[event], &state, "system")?),
+            at: OffsetDateTime::now_utc(),
+        };
+        match store.record_payment_event(&write).await {
+            Ok(true) => {
+                tracing::info!(order = %number, refund = %refund.id, amount = refund.amount, "refund of a cancelled order sent");
+                return Ok(Some(Money(refund.amount)));
+            }
+            Ok(false) => return Ok(None),
+            Err(StoreError::Conflict(_)) => continue,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(ApiError::Busy)
 }

@@ -32,6 +32,16 @@ pub struct CheckoutSession {
     pub url: Option<String>,
     pub amount_total: Option<i64>,
     pub expires_at: i64,
+    /// `open`, `complete` or `expired`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// `paid`, `unpaid` or `no_payment_required`.
+    #[serde(default)]
+    pub payment_status: Option<String>,
+    #[serde(default)]
+    pub payment_intent: Option<String>,
+    #[serde(default)]
+    pub client_reference_id: Option<String>,
 }
 
 /// A refund as far as we read it.
@@ -113,6 +123,15 @@ impl StripeClient {
         self.post(&path, &[], idempotency_key).await
     }
 
+    /// `GET /v1/checkout/sessions/{id}`: the session as Stripe has it now.
+    pub async fn retrieve_checkout_session(
+        &self,
+        session: &str,
+    ) -> Result<CheckoutSession, StripeError> {
+        let path = format!("/v1/checkout/sessions/{session}");
+        self.send(reqwest::Method::GET, &path, &[], None).await
+    }
+
     /// `POST /v1/refunds`.
     pub async fn create_refund(
         &self,
@@ -128,6 +147,19 @@ impl StripeClient {
         form: &[(String, String)],
         idempotency_key: &str,
     ) -> Result<T, StripeError> {
+        self.send(reqwest::Method::POST, path, form, Some(idempotency_key)).await
+    }
+
+    /// One request, tried again on 5xx and connection errors: a POST always carries
+    /// an idempotency key, so a retry never does anything twice; a GET changes
+    /// nothing.
+    async fn send<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        form: &[(String, String)],
+        idempotency_key: Option<&str>,
+    ) -> Result<T, StripeError> {
         let url = format!("{}{path}", self.base);
         let mut delay = self.first_delay;
         let mut last = StripeError::Unavailable("not tried".into());
@@ -136,14 +168,12 @@ impl StripeClient {
                 tokio::time::sleep(delay).await;
                 delay = delay.saturating_mul(2);
             }
-            let sent = self
-                .http
-                .post(&url)
-                .bearer_auth(self.secret.expose_secret())
-                .header("Idempotency-Key", idempotency_key)
-                .form(form)
-                .send()
-                .await;
+            let mut request =
+                self.http.request(method.clone(), &url).bearer_auth(self.secret.expose_secret());
+            if let Some(key) = idempotency_key {
+                request = request.header("Idempotency-Key", key).form(form);
+            }
+            let sent = request.send().await;
             let response = match sent {
                 Ok(response) => response,
                 Err(error) => {

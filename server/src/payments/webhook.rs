@@ -77,6 +77,21 @@ async fn receive(
     let event: StripeEvent = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("not a Stripe event: {e}")))?;
     let outcome = handle(state.store.as_ref(), &event).await?;
+    if outcome == "recorded" {
+        // Paid for an order cancelled meanwhile: the money goes back. Stripe's request
+        // does not wait for that; the payment sweep tries again if it fails.
+        let number = event.data.object.client_reference_id.as_deref().map(OrderNumber::parse);
+        if let Some(Ok(number)) = number {
+            let (store, payments) = (state.store.clone(), payments.clone());
+            tokio::spawn(async move {
+                if let Err(error) =
+                    super::refund::refund_cancelled(store.as_ref(), &payments, &number).await
+                {
+                    tracing::warn!(order = %number, %error, "refund of a cancelled order not sent yet");
+                }
+            });
+        }
+    }
     Ok((StatusCode::OK, Json(json!({ "received": true, "outcome": outcome }))))
 }
 

@@ -9,7 +9,7 @@ use anyhow::Context;
 use gapless_domain::{
     catalog::Catalog,
     money::{Currency, Money},
-    orders::{ExchangeRef, OrderEvent, OrderNumber, OrderState},
+    orders::{ExchangeRef, OrderEvent, OrderNumber, OrderState, PaymentStatus},
     returns::{
         cycle_time, decide, exchange_options, plan_exchanges, replacement_order, report,
         restocked_units, returnable, Actor, BoughtChoices, BoughtLine, Disposition,
@@ -656,6 +656,7 @@ fn proven(order: ReturnableOrder, catalog: Catalog) -> Result<ProvenOrder, ApiEr
         confirmed_at,
         delivered_at: order.delivered_at,
         cancelled: order.status == "cancelled",
+        unpaid: order.payment_status == PaymentStatus::Pending.as_str(),
     };
     Ok(ProvenOrder { order, lines, bought, dates, currency, catalog })
 }

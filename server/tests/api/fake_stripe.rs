@@ -11,7 +11,7 @@ use std::{
 use axum::{
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
-    routing::post,
+    routing::{get, post},
     Form, Json, Router,
 };
 use hmac::{Hmac, Mac};
@@ -66,6 +66,7 @@ impl FakeStripe {
         let fake = FakeStripe { address, inner };
         let router = Router::new()
             .route("/v1/checkout/sessions", post(create_session))
+            .route("/v1/checkout/sessions/{id}", get(retrieve_session))
             .route("/v1/checkout/sessions/{id}/expire", post(expire_session))
             .route("/v1/refunds", post(create_refund))
             .with_state(fake.clone());
@@ -269,10 +270,36 @@ async fn expire_session(
             "No such checkout.session",
         );
     };
+    if session["status"] != "open" {
+        return stripe_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "Only Checkout Sessions with a status in [\"open\"] can be expired.",
+        );
+    }
     session["status"] = json!("expired");
     let session = session.clone();
     drop(inner);
     remember(&fake, &headers, (StatusCode::OK, Json(session)))
+}
+
+async fn retrieve_session(
+    State(fake): State<FakeStripe>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Answer {
+    let path = format!("/v1/checkout/sessions/{id}");
+    if let Err(answer) = begin(&fake, &path, &headers, &[]) {
+        return answer;
+    }
+    match fake.inner.lock().unwrap().sessions.get(&id) {
+        Some(session) => (StatusCode::OK, Json(session.clone())),
+        None => stripe_error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "No such checkout.session",
+        ),
+    }
 }
 
 async fn create_refund(

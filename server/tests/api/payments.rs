@@ -3,32 +3,48 @@
 //! (once, however often it is sent) or expired (giving the stock back), a bad signature
 //! changes nothing, and Stripe being down places no order.
 
+use std::time::Duration;
+
 use serde_json::Value;
-use server::payments::{PaymentArgs, PaymentMode};
+use server::payments::{
+    sweep::{sweep_once, SweepSettings, Swept},
+    PaymentArgs, PaymentMode,
+};
+use time::OffsetDateTime;
 
 use crate::{
     fake_stripe::{FakeStripe, SECRET_KEY, WEBHOOK_SECRET},
     helpers::{spawn_app, spawn_app_with, Backend, TestApp},
 };
 
+/// `GAPLESS_PAYMENTS=stripe` against the fake Stripe at `base`.
+fn stripe_args(base: String) -> PaymentArgs {
+    PaymentArgs {
+        mode: PaymentMode::Stripe,
+        stripe_api_base: base,
+        stripe_secret_key: Some(SECRET_KEY.to_owned().into()),
+        stripe_webhook_secret: Some(WEBHOOK_SECRET.to_owned().into()),
+        hold_minutes: 30,
+        return_url: Some("https://shop.example/".into()),
+        stripe_timeout_ms: 2_000,
+        stripe_attempts: 3,
+        // The tests run the sweep themselves, at the time they choose.
+        sweep_seconds: 0,
+    }
+}
+
 /// An app with `GAPLESS_PAYMENTS=stripe` against a fresh fake Stripe.
 async fn spawn_paying_app(backend: Backend) -> Option<(TestApp, FakeStripe)> {
     let fake = FakeStripe::start().await;
     let base = fake.address.clone();
-    let app = spawn_app_with(backend, move |args| {
-        args.payments = PaymentArgs {
-            mode: PaymentMode::Stripe,
-            stripe_api_base: base,
-            stripe_secret_key: Some(SECRET_KEY.to_owned().into()),
-            stripe_webhook_secret: Some(WEBHOOK_SECRET.to_owned().into()),
-            hold_minutes: 30,
-            return_url: Some("https://shop.example/".into()),
-            stripe_timeout_ms: 2_000,
-            stripe_attempts: 3,
-        };
-    })
-    .await?;
+    let app = spawn_app_with(backend, move |args| args.payments = stripe_args(base)).await?;
     Some((app, fake))
+}
+
+/// One round of the payment sweep at time `at`, as the server runs it.
+async fn sweep(app: &TestApp, fake: &FakeStripe, at: OffsetDateTime) -> Swept {
+    let payments = stripe_args(fake.address.clone()).payments().unwrap().unwrap();
+    sweep_once(app.db.store.as_ref(), &payments, SweepSettings::default(), at).await.unwrap()
 }
 
 macro_rules! paying_on_both_backends {
@@ -385,7 +401,172 @@ paying_on_both_backends!(
     an_unpaid_order_does_not_ship_and_a_cancelled_one_ends_its_link,
     a_refund_on_a_paid_order_moves_the_money_once,
     a_refund_is_never_more_than_what_was_paid,
+    a_paid_order_cancelled_in_the_chat_is_refunded,
+    a_refund_stripe_refused_is_sent_by_the_sweep,
+    a_payment_for_an_order_cancelled_meanwhile_goes_back,
+    links_whose_webhook_never_came_are_settled_by_the_sweep,
+    an_unpaid_order_cannot_be_returned,
 );
+
+/// Polls the chat's order until its payment has `status` (a refund is sent in the
+/// background, after the answer).
+async fn payment_becomes(app: &TestApp, chat: &str, status: &str) -> Value {
+    for _ in 0..100 {
+        let order = app.order_of(chat).await;
+        if order["payment"]["status"] == status {
+            return order;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the payment never became {status}: {}", app.order_of(chat).await);
+}
+
+async fn a_paid_order_cancelled_in_the_chat_is_refunded(app: TestApp, fake: FakeStripe) {
+    let before = app.reserved().await;
+    let (chat, number, intent) = paid_order(&app, &fake).await;
+    let cancelled = app.say(&chat, "cancel my order").await;
+    assert_eq!(cancelled["order"]["status"], "cancelled", "{cancelled}");
+    assert!(
+        cancelled["reply"].as_str().unwrap().ends_with(
+            "The $50.00 you paid is being refunded to your original payment method."
+        ),
+        "{cancelled}"
+    );
+    assert_eq!(app.reserved().await, before, "the stock is back");
+    let order = payment_becomes(&app, &chat, "refunded").await;
+    assert_eq!(order["payment"]["refunded"], 5000, "{order}");
+    assert_eq!(fake.refunded(&intent), 5000);
+    let calls = fake.calls("/v1/refunds");
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].field("amount"), Some("5000"));
+    assert_eq!(calls[0].field("payment_intent"), Some(intent.as_str()));
+    assert_eq!(calls[0].field("reason"), Some("requested_by_customer"));
+    assert!(calls[0].idempotency_key.as_deref().is_some_and(|k| k.starts_with("gapless-cancel-refund-")));
+    let events = app.event_types(&number).await;
+    assert_eq!(events[events.len() - 2..], ["cancelled", "refunded"], "{events:?}");
+    let topics = app.outbox_topics().await;
+    assert_eq!(topics.iter().filter(|t| *t == "order.refunded").count(), 1, "{topics:?}");
+    let reply = app.say(&chat, "did my payment go through?").await;
+    assert!(reply["reply"].as_str().unwrap().contains("$50.00 has been refunded"), "{reply}");
+    // Nothing is left for the sweep.
+    let now = OffsetDateTime::now_utc();
+    assert_eq!(sweep(&app, &fake, now).await, Swept::default());
+    assert_eq!(fake.calls("/v1/refunds").len(), 1);
+}
+
+async fn a_refund_stripe_refused_is_sent_by_the_sweep(app: TestApp, fake: FakeStripe) {
+    let (chat, number, intent) = paid_order(&app, &fake).await;
+    fake.refuse_refunds(true);
+    let cancelled = app.say(&chat, "cancel my order").await;
+    assert_eq!(cancelled["order"]["status"], "cancelled", "{cancelled}");
+    for _ in 0..100 {
+        if !fake.calls("/v1/refunds").is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(fake.calls("/v1/refunds").len(), 1, "the refund was asked for once");
+    assert_eq!(app.order_of(&chat).await["payment"]["status"], "paid", "and not recorded");
+
+    // Still refused: counted as failed, nothing recorded, tried again next round.
+    let now = OffsetDateTime::now_utc();
+    assert_eq!(sweep(&app, &fake, now).await, Swept { failed: 1, ..Swept::default() });
+    assert_eq!(app.order_of(&chat).await["payment"]["status"], "paid");
+    // Stripe takes it: sent once, recorded once.
+    fake.refuse_refunds(false);
+    assert_eq!(sweep(&app, &fake, now).await, Swept { refunded: 1, ..Swept::default() });
+    let order = app.order_of(&chat).await;
+    assert_eq!(order["payment"]["status"], "refunded", "{order}");
+    assert_eq!(fake.refunded(&intent), 5000);
+    let calls = fake.calls("/v1/refunds");
+    assert!(calls.iter().all(|c| c.idempotency_key == calls[0].idempotency_key), "{calls:?}");
+    assert_eq!(sweep(&app, &fake, now).await, Swept::default());
+    let events = app.event_types(&number).await;
+    assert_eq!(events.iter().filter(|e| *e == "refunded").count(), 1, "{events:?}");
+}
+
+async fn a_payment_for_an_order_cancelled_meanwhile_goes_back(app: TestApp, fake: FakeStripe) {
+    let chat = app.summarised("two black tees in M").await;
+    let done = app.say(&chat, "yes").await;
+    let session = session_id(&done["order"]);
+    // The customer pays on Stripe's page while asking the chat to cancel.
+    let paid = fake.pay(&session);
+    let cancelled = app.say(&chat, "cancel my order").await;
+    assert_eq!(cancelled["order"]["status"], "cancelled", "{cancelled}");
+    // Stripe would not end a paid link; then its `completed` event arrives.
+    assert_eq!(outcome(FakeStripe::deliver(&app.address, &paid).await).await, "recorded");
+    let intent = fake.session(&session)["payment_intent"].as_str().unwrap().to_owned();
+    let order = payment_becomes(&app, &chat, "refunded").await;
+    assert_eq!(order["status"], "cancelled");
+    assert_eq!(fake.refunded(&intent), 5000);
+}
+
+async fn links_whose_webhook_never_came_are_settled_by_the_sweep(app: TestApp, fake: FakeStripe) {
+    let before = app.reserved().await;
+    // A: never paid, and Stripe's `expired` event is lost.
+    let a = app.summarised("two black tees in M").await;
+    let a_done = app.say(&a, "yes").await;
+    let a_session = session_id(&a_done["order"]);
+    // B: paid, but Stripe's `completed` event is lost.
+    let b = app.summarised("two black tees in M").await;
+    let b_done = app.say(&b, "yes").await;
+    let b_session = session_id(&b_done["order"]);
+    let b_paid = fake.pay(&b_session);
+    let held = app.reserved().await;
+    assert!(held > before);
+
+    // Before the links (30 minutes) and the grace after them run out: left alone.
+    let now = OffsetDateTime::now_utc();
+    assert_eq!(sweep(&app, &fake, now + time::Duration::minutes(35)).await, Swept::default());
+    assert!(fake.calls(&format!("/v1/checkout/sessions/{a_session}")).is_empty());
+
+    // Later, Stripe is asked, and what it says is recorded.
+    let later = now + time::Duration::hours(1);
+    let swept = sweep(&app, &fake, later).await;
+    assert_eq!(swept, Swept { paid: 1, expired: 1, ..Swept::default() });
+    assert_eq!(fake.calls(&format!("/v1/checkout/sessions/{a_session}/expire")).len(), 1);
+    assert!(fake.calls(&format!("/v1/checkout/sessions/{b_session}/expire")).is_empty());
+    let a_order = app.order_of(&a).await;
+    assert_eq!((&a_order["status"], &a_order["payment"]["status"]), (&"cancelled".into(), &"expired".into()));
+    let b_order = app.order_of(&b).await;
+    assert_eq!((&b_order["status"], &b_order["payment"]["status"]), (&"confirmed".into(), &"paid".into()));
+    assert!(app.reserved().await < held, "A's stock is back");
+
+    // Stripe's late events change nothing.
+    let a_expired = fake.expire(&a_session);
+    assert_eq!(outcome(FakeStripe::deliver(&app.address, &a_expired).await).await, "ignored");
+    assert_eq!(outcome(FakeStripe::deliver(&app.address, &b_paid).await).await, "ignored");
+    for (chat, kind) in [(&a_done, "payment_expired"), (&b_done, "paid")] {
+        let events = app.event_types(chat["order"]["number"].as_str().unwrap()).await;
+        assert_eq!(events.iter().filter(|e| *e == kind).count(), 1, "{events:?}");
+    }
+    assert_eq!(sweep(&app, &fake, later).await, Swept::default());
+}
+
+async fn an_unpaid_order_cannot_be_returned(app: TestApp, fake: FakeStripe) {
+    let chat = app.summarised("two black tees in M").await;
+    let done = app.say(&chat, "yes").await;
+    let number = done["order"]["number"].as_str().unwrap().to_owned();
+    let proof = serde_json::json!({ "order_number": number, "email": "ana@example.com" });
+    let post = |path: &str, body: Value| {
+        app.client.post(format!("{}{path}", app.address)).json(&body).send()
+    };
+    let lookup: Value =
+        post("/api/v1/returns/lookup", proof.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(lookup["lines"][0]["returnable_quantity"], 0, "{lookup}");
+    assert_eq!(lookup["lines"][0]["reason"], "not_paid", "{lookup}");
+    let request = serde_json::json!({ "order_number": number, "email": "ana@example.com",
+        "resolution": "refund", "items": [ { "line": 0, "quantity": 1, "reason": "too_small" } ] });
+    let created: Value =
+        post("/api/v1/returns", request.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(created["status"], "rejected", "{created}");
+    assert_eq!(created["items"][0]["rule"], "not_paid", "{created}");
+    // Once paid, it can.
+    let paid = fake.pay(&session_id(&done["order"]));
+    assert_eq!(outcome(FakeStripe::deliver(&app.address, &paid).await).await, "recorded");
+    let lookup: Value = post("/api/v1/returns/lookup", proof).await.unwrap().json().await.unwrap();
+    assert_eq!(lookup["lines"][0]["returnable_quantity"], 2, "{lookup}");
+}
 
 /// Without a provider nothing changes: orders are confirmed unpaid, and the webhook
 /// endpoint says payments are off.

@@ -62,6 +62,9 @@ pub struct OrderDates {
     pub delivered_at: Option<OffsetDateTime>,
     /// The order was cancelled: nothing was sent, so nothing can come back.
     pub cancelled: bool,
+    /// The order waits for its payment (CONTRACTS §8): nothing was bought yet, so
+    /// nothing can be returned or refunded.
+    pub unpaid: bool,
 }
 
 impl OrderDates {
@@ -76,6 +79,8 @@ impl OrderDates {
 pub enum NotReturnable {
     /// The whole order was cancelled.
     OrderCancelled,
+    /// The order is not paid yet.
+    NotPaid,
     FinalSale,
     WindowClosed,
     AlreadyReturned,
@@ -90,6 +95,7 @@ impl NotReturnable {
     pub fn rule(self) -> RuleId {
         match self {
             NotReturnable::OrderCancelled => RuleId::OrderCancelled,
+            NotReturnable::NotPaid => RuleId::NotPaid,
             NotReturnable::FinalSale => RuleId::FinalSale,
             NotReturnable::WindowClosed => RuleId::WindowClosed,
             NotReturnable::AlreadyReturned => RuleId::AlreadyReturned,
@@ -225,6 +231,8 @@ impl Outcome {
 pub enum RuleId {
     /// Rejected: the order was cancelled, so nothing of it was sent.
     OrderCancelled,
+    /// Rejected: the order waits for its payment, so nothing was bought yet.
+    NotPaid,
     /// Rejected: the product is final sale.
     FinalSale,
     /// Rejected: the return window (policy or product override) has closed.
@@ -249,6 +257,7 @@ impl RuleId {
     pub fn as_str(self) -> &'static str {
         match self {
             RuleId::OrderCancelled => "order_cancelled",
+            RuleId::NotPaid => "not_paid",
             RuleId::FinalSale => "final_sale",
             RuleId::WindowClosed => "window_closed",
             RuleId::AlreadyReturned => "already_returned",
@@ -264,6 +273,7 @@ impl RuleId {
     pub fn outcome(self) -> Outcome {
         match self {
             RuleId::OrderCancelled
+            | RuleId::NotPaid
             | RuleId::FinalSale
             | RuleId::WindowClosed
             | RuleId::AlreadyReturned
@@ -360,6 +370,8 @@ fn line_status(
     let return_by = dates.window_start().checked_add(Duration::days(i64::from(window_days)));
     let blocked = if dates.cancelled {
         Some(NotReturnable::OrderCancelled)
+    } else if dates.unpaid {
+        Some(NotReturnable::NotPaid)
     } else if line.final_sale {
         Some(NotReturnable::FinalSale)
     } else if return_by.is_some_and(|deadline| now > deadline) {
@@ -386,6 +398,10 @@ fn not_returnable_message(
         NotReturnable::OrderCancelled => {
             "This order was cancelled, so there is nothing to send back.".to_owned()
         }
+        NotReturnable::NotPaid => "This order is not paid yet, so there is nothing to return \
+                                   or refund. Pay it with the link we sent, or ask us to \
+                                   cancel it."
+            .to_owned(),
         NotReturnable::FinalSale => {
             "This item was a final-sale purchase and cannot be returned.".to_owned()
         }

@@ -59,11 +59,11 @@ fn lines() -> Vec<BoughtLine> {
 }
 
 fn delivered() -> OrderDates {
-    OrderDates { confirmed_at: CONFIRMED, delivered_at: Some(DELIVERED), cancelled: false }
+    OrderDates { confirmed_at: CONFIRMED, delivered_at: Some(DELIVERED), cancelled: false, unpaid: false }
 }
 
 fn undelivered() -> OrderDates {
-    OrderDates { confirmed_at: CONFIRMED, delivered_at: None, cancelled: false }
+    OrderDates { confirmed_at: CONFIRMED, delivered_at: None, cancelled: false, unpaid: false }
 }
 
 fn days_after_delivery(days: i64) -> OffsetDateTime {
@@ -771,6 +771,7 @@ proptest! {
             confirmed_at: CONFIRMED,
             delivered_at: delivered_known.then_some(DELIVERED),
             cancelled: false,
+            unpaid: false,
         };
         for (request, recent_returns, day) in steps {
             let now = CONFIRMED + Duration::days(day);
@@ -853,4 +854,36 @@ fn nothing_of_a_cancelled_order_can_come_back() {
     assert_eq!(decision.outcome(), Outcome::Rejected);
     assert_eq!(decision.items[0].decision.rule, RuleId::OrderCancelled);
     assert_eq!(decision.items[0].restocking_fee, Money::ZERO);
+}
+
+#[test]
+fn nothing_of_an_unpaid_order_can_be_returned() {
+    let unpaid = OrderDates { unpaid: true, ..undelivered() };
+    let found = returnable(&lines(), &policy(), &unpaid, CONFIRMED + Duration::days(1));
+    assert!(found.iter().all(|line| line.returnable_quantity == 0
+        && line.reason == Some(NotReturnable::NotPaid)
+        && line.message.as_deref().is_some_and(|m| m.contains("not paid"))));
+    let decision = decide(
+        &policy(),
+        &lines(),
+        &unpaid,
+        0,
+        CONFIRMED + Duration::days(1),
+        &request(&[(TEE, 1, "too_small")], Resolution::Refund),
+    )
+    .unwrap();
+    assert_eq!(decision.outcome(), Outcome::Rejected);
+    assert_eq!(decision.items[0].decision.rule, RuleId::NotPaid);
+    // Once paid, the same request goes through.
+    let paid = OrderDates { unpaid: false, ..unpaid };
+    let decision = decide(
+        &policy(),
+        &lines(),
+        &paid,
+        0,
+        CONFIRMED + Duration::days(1),
+        &request(&[(TEE, 1, "too_small")], Resolution::Refund),
+    )
+    .unwrap();
+    assert_ne!(decision.items[0].decision.rule, RuleId::NotPaid);
 }

@@ -72,6 +72,8 @@ pub async fn write_events(
                 shipping_address: None,
                 shipped_at: None,
                 delivered_at: None,
+                payment_status: "not_required".into(),
+                payment_expires_at: None,
                 customer: Some(CustomerWrite {
                     email: "ana@example.com".into(),
                     name: None,

@@ -78,15 +78,6 @@ impl Turn<'_> {
                 let text = "Okay, I've cleared your order. Tell me whenever you'd like something.";
                 Verdict::accepted(events).saying(Said::Closing(text.to_owned()))
             }
-            // Money was received: sending it back is a person's decision (or a return).
-            OrderStatus::Confirmed if state.payment.status.received() => {
-                let reason = format!(
-                    "{} is already paid, so I can't cancel it here. Ask for a person and our \
-                     team will sort out the cancellation and the refund.",
-                    reply::capitalised_order(self.number)
-                );
-                Verdict::rejected(TurnCode::CancelRefused, reason, None)
-            }
             OrderStatus::Confirmed if self.cancel_block.is_some() => {
                 let reason = reply::cancel_refused(self.cancel_block, self.number);
                 Verdict::rejected(TurnCode::CancelRefused, reason, None)
@@ -98,7 +89,16 @@ impl Turn<'_> {
             }
             OrderStatus::Confirmed => {
                 let released = state.reservations.clone();
-                let text = reply::cancelled(self.number);
+                let mut text = reply::cancelled(self.number);
+                // Money received goes back: the server sends the refund once the
+                // cancellation is stored (and keeps trying until the provider takes it).
+                let refundable = state.payment.refundable();
+                if state.payment.status.received() && refundable > crate::money::Money::ZERO {
+                    text.push_str(&format!(
+                        " The {} you paid is being refunded to your original payment method.",
+                        refundable.format(&state.currency)
+                    ));
+                }
                 Verdict::accepted(vec![OrderEvent::Cancelled { released }])
                     .saying(Said::Closing(text))
             }

@@ -4,7 +4,10 @@
 //! cannot be reached, takes the confirmation back so that nothing is reserved for an
 //! order nobody can pay. Both stay pure: the server does the I/O in between.
 
-use crate::orders::{OrderEvent, OrderState, Payment, PaymentStatus};
+use crate::{
+    money::Money,
+    orders::{OrderEvent, OrderState, Payment, PaymentStatus},
+};
 
 use super::{NoteKind, TurnCode, TurnNote, TurnOutcome};
 
@@ -73,6 +76,13 @@ pub fn payment_unavailable(outcome: &mut TurnOutcome, before: &OrderState) {
         param: None,
         content: SORRY.to_owned(),
     });
+}
+
+/// Whether a turn cancels an order that holds money received: the server then sends
+/// it back once the cancellation is stored (the turn's reply already says so).
+pub fn refund_due(outcome: &TurnOutcome, before: &OrderState) -> bool {
+    let cancels = outcome.events.iter().any(|e| matches!(e, OrderEvent::Cancelled { .. }));
+    cancels && before.payment.status.received() && before.payment.refundable() > Money::ZERO
 }
 
 /// "Did my payment go through?" for the conversation's own order.

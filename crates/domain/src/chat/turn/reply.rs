@@ -265,11 +265,6 @@ pub(super) fn closed(state: &OrderState, number: Option<&OrderNumber>) -> String
     }
 }
 
-/// "Your order G-100042" (or "Your order" before it has a number).
-pub(super) fn capitalised_order(number: Option<&OrderNumber>) -> String {
-    capitalised(&your_order(number))
-}
-
 fn your_order(number: Option<&OrderNumber>) -> String {
     match number {
         Some(number) => format!("your order {number}"),

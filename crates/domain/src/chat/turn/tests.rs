@@ -1236,7 +1236,7 @@ mod payments {
     }
 
     #[test]
-    fn a_paid_order_is_not_cancelled_in_the_chat() {
+    fn a_paid_order_cancelled_in_the_chat_is_refunded() {
         let mut chat = pending_chat();
         let paid = OrderEvent::Paid {
             session: session(),
@@ -1246,10 +1246,25 @@ mod payments {
         };
         chat.order.apply(&paid).unwrap();
         chat.events.push(paid);
+        let before = chat.order.clone();
         let outcome = chat.say("cancel my order");
-        assert!(outcome.events.is_empty());
-        assert_eq!(outcome.validations[0].code, Some(TurnCode::CancelRefused));
-        assert!(outcome.reply.contains("already paid"), "{}", outcome.reply);
+        assert_eq!(outcome.order_after.status, OrderStatus::Cancelled);
+        assert!(matches!(&outcome.events[..], [OrderEvent::Cancelled { .. }]), "{:?}", outcome.events);
+        let total = before.totals.total.format(&before.currency);
+        assert!(
+            outcome.reply.ends_with(&format!(
+                "The {total} you paid is being refunded to your original payment method."
+            )),
+            "{}",
+            outcome.reply
+        );
+        assert!(payment::refund_due(&outcome, &before));
+        // An unpaid order's cancellation owes nothing back.
+        let mut unpaid = pending_chat();
+        let before = unpaid.order.clone();
+        let outcome = unpaid.say("cancel my order");
+        assert!(!payment::refund_due(&outcome, &before));
+        assert!(!outcome.reply.contains("refunded"), "{}", outcome.reply);
     }
 
     #[test]
