@@ -15,6 +15,7 @@ use crate::webhooks::render::Snapshot;
 pub fn kind_of(topic: &str) -> Option<&'static str> {
     match topic {
         "order.confirmed" => Some("order_confirmed"),
+        "order.payment_requested" => Some("payment_link"),
         "order.shipped" => Some("order_shipped"),
         "return.approved" | "return.rejected" | "return.sent_to_review" => Some("return_decision"),
         "return.refunded" => Some("return_refunded"),
@@ -35,6 +36,7 @@ pub fn context(shop_name: &str, snapshot: &Snapshot) -> Option<(String, Value)> 
                     "shop": shop,
                     "order": order_context(number.as_str(), order),
                     "shipment": shipment(order),
+                    "payment": payment(order),
                 }),
             ))
         }
@@ -93,6 +95,24 @@ fn order_context(number: &str, order: &OrderState) -> Value {
         "shipping": money(order.totals.shipping),
         "total": money(order.totals.total),
         "shipping_address": order.shipping_address.as_ref().map(ToString::to_string),
+    })
+}
+
+/// The payment the customer is asked for: amount, link and until when it works.
+fn payment(order: &OrderState) -> Value {
+    let payment = &order.payment;
+    let expires_at = payment.expires_at.and_then(|at| {
+        at.to_offset(time::UtcOffset::UTC)
+            .format(time::macros::format_description!(
+                "[day padding:none] [month repr:long] [year], [hour]:[minute] UTC"
+            ))
+            .ok()
+    });
+    json!({
+        "status": payment.status.as_str(),
+        "amount": payment.amount.format(&order.currency),
+        "url": payment.url.as_ref().map(|url| url.as_str()),
+        "expires_at": expires_at,
     })
 }
 

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 /// The kinds of message and what each template sees (see `compose.rs`).
 pub const KINDS: &[&str] =
-    &["order_confirmed", "order_shipped", "return_decision", "return_refunded"];
+    &["order_confirmed", "payment_link", "order_shipped", "return_decision", "return_refunded"];
 
 /// The three templates of each kind.
 pub const PARTS: &[&str] = &["subject", "txt", "html"];
@@ -28,8 +28,13 @@ macro_rules! builtin {
     };
 }
 
-const BUILTIN: &[(&str, &str)] =
-    builtin!("order_confirmed", "order_shipped", "return_decision", "return_refunded");
+const BUILTIN: &[(&str, &str)] = builtin!(
+    "order_confirmed",
+    "payment_link",
+    "order_shipped",
+    "return_decision",
+    "return_refunded"
+);
 
 /// A message's three parts, rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +174,15 @@ pub fn sample(kind: &str) -> Value {
     });
     match kind {
         "order_confirmed" => json!({ "shop": shop, "order": order }),
+        "payment_link" => json!({
+            "shop": shop,
+            "order": order,
+            "payment": {
+                "amount": "$50.00",
+                "url": "https://checkout.stripe.com/c/pay/cs_test_1",
+                "expires_at": "2 December 2026, 14:30 UTC",
+            },
+        }),
         "order_shipped" => json!({
             "shop": shop,
             "order": order,

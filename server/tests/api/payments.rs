@@ -568,6 +568,56 @@ async fn an_unpaid_order_cannot_be_returned(app: TestApp, fake: FakeStripe) {
     assert_eq!(lookup["lines"][0]["returnable_quantity"], 2, "{lookup}");
 }
 
+/// With customer email on, the payment link is mailed too: its own message after the
+/// confirmation, with the amount, the link and until when it works.
+async fn the_payment_link_is_mailed(backend: Backend) {
+    let smtp = crate::smtp::SmtpServer::start(crate::smtp::SmtpServer::always_accept()).await;
+    let fake = FakeStripe::start().await;
+    let (base, url) = (fake.address.clone(), smtp.url());
+    let Some(app) = spawn_app_with(backend, move |args| {
+        args.payments = stripe_args(base);
+        args.smtp_url = Some(url.into());
+        args.mail_from = Some("Trail Shop <orders@shop.test>".to_owned());
+    })
+    .await
+    else {
+        return;
+    };
+    let chat = app.summarised("two black tees in M").await;
+    let done = app.say(&chat, "yes").await;
+    let number = done["order"]["number"].as_str().unwrap().to_owned();
+    let link = done["order"]["payment"]["url"].as_str().unwrap().to_owned();
+    let mails = smtp.wait_for("the confirmation and the payment link", |m| m.len() >= 2).await;
+    let subjects: Vec<String> = mails.iter().filter_map(|m| m.header("Subject")).collect();
+    assert_eq!(
+        subjects,
+        [
+            format!("Trail Shop: order {number} is confirmed"),
+            format!("Trail Shop: please pay for order {number}")
+        ]
+    );
+    let text = mails[1].part("text/plain").unwrap();
+    assert!(text.contains(&link), "{text}");
+    assert!(text.contains("$50.00") && text.contains("The link works until"), "{text}");
+    let html = mails[1].part("text/html").unwrap();
+    assert!(html.contains("Pay $50.00"), "{html}");
+    // Paying sends nothing more.
+    let paid = fake.pay(&session_id(&done["order"]));
+    assert_eq!(outcome(FakeStripe::deliver(&app.address, &paid).await).await, "recorded");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(smtp.accepted().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_payment_link_is_mailed_sqlite() {
+    the_payment_link_is_mailed(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_payment_link_is_mailed_postgres() {
+    the_payment_link_is_mailed(Backend::Postgres).await;
+}
+
 /// Without a provider nothing changes: orders are confirmed unpaid, and the webhook
 /// endpoint says payments are off.
 mod without_payments {
