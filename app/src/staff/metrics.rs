@@ -196,12 +196,28 @@ mod ssr {
                 Some("/staff/returns?status=refunded".into()),
             ),
             figure(
-                "Refund cycle: receipt → refund",
+                "Refund cycle: request → parcel received",
+                duration(&found["refund_cycle"]["request_to_receipt"]),
+                Some("/staff/returns?status=received".into()),
+            ),
+            figure(
+                "Refund cycle: received → money sent",
                 duration(&found["refund_cycle"]["receipt_to_complete"]),
                 Some("/staff/returns?status=refunded".into()),
             ),
         ];
         let mut figures = figures;
+        // Only where payments are taken online: otherwise there is nothing to count.
+        if found["paid_conversion"]["denominator"].as_u64().unwrap_or(0) > 0 {
+            figures.insert(
+                2,
+                figure(
+                    "Paid, of orders with a payment link",
+                    ratio(&found["paid_conversion"]),
+                    Some(format!("/staff/conversations?outcome=ordered&{range}")),
+                ),
+            );
+        }
         figures.extend(fulfilment_figures(&found["fulfilment"]));
         if let Some(failed) = found["emails"]["failed"].as_u64() {
             figures.push(Figure {

@@ -178,6 +178,8 @@ pub struct ConversationFactRow {
     /// When its order was confirmed.
     pub confirmed_at: Option<OffsetDateTime>,
     pub order_number: Option<String>,
+    /// Its order's `payment.status`; `None` without an order.
+    pub payment_status: Option<String>,
     pub handed_off: bool,
     #[sqlx(try_from = "i64")]
     pub turns: u32,

@@ -21,7 +21,7 @@ impl SqliteStore {
         Ok(sqlx::query_as::<_, ConversationFactRow>(&format!(
             "SELECT c.id, c.started_at, c.updated_at, c.outcome,
                 c.handoff_at IS NOT NULL AS handed_off, c.turn_count AS turns,
-                o.number AS order_number, o.confirmed_at,
+                o.number AS order_number, o.confirmed_at, o.payment_status,
                 (SELECT MIN(t.received_at) FROM chat_turns t WHERE t.conversation_id = c.id)
                     AS first_message_at,
                 (SELECT COUNT(*) FROM chat_turns t WHERE t.conversation_id = c.id AND EXISTS (

@@ -22,6 +22,7 @@ use axum::{
     Json, Router,
 };
 use gapless_domain::{
+    orders::PaymentStatus,
     returns::{ReturnPolicy, ReturnStatus},
     staff_metrics::{
         bar_chart, dashboard, fulfilment_metrics, line_chart, Bucketing, ConversationFacts,
@@ -211,6 +212,11 @@ fn conversation(row: &ConversationFactRow, now: OffsetDateTime) -> ConversationF
         clarification_turns: row.clarification_turns,
         order_number: row.order_number.clone(),
         needs_manual_handling: row.order_number.is_some() && row.handed_off,
+        payment: row
+            .payment_status
+            .as_deref()
+            .and_then(|text| PaymentStatus::ALL.into_iter().find(|s| s.as_str() == text))
+            .unwrap_or_default(),
     }
 }
 
@@ -264,6 +270,7 @@ pub fn to_json(found: &Dashboard, policy: &ReturnPolicy, charts: bool) -> Value 
         "intent_to_confirmation": stats(&found.intent_to_confirmation),
         "conversion": ratio(&found.conversion),
         "exception_rate": ratio(&found.exception_rate),
+        "paid_conversion": ratio(&found.paid_conversion),
         "handoff_rate": ratio(&found.handoff_rate),
         "clarification_rate": ratio(&found.clarification_rate),
         "returns": found.returns,
@@ -290,6 +297,7 @@ pub fn to_json(found: &Dashboard, policy: &ReturnPolicy, charts: bool) -> Value 
         "refund_cycle": {
             "completed": found.refund_cycle.completed,
             "request_to_complete": stats(&found.refund_cycle.request_to_complete),
+            "request_to_receipt": stats(&found.refund_cycle.request_to_receipt),
             "receipt_to_complete": stats(&found.refund_cycle.receipt_to_complete),
         },
         "buckets": found.buckets.iter().map(|b| json!({

@@ -373,6 +373,30 @@ async fn a_refund_on_a_paid_order_moves_the_money_once(app: TestApp, fake: FakeS
         page.contains("partially refunded, paid $50.00, refunded $22.50"),
         "the payment is shown"
     );
+
+    // The dashboard: paid of the orders with a link, and the refund cycle in its parts
+    // (the money sent is where it ends).
+    let unpaid = app.summarised("two black tees in M").await;
+    app.say(&unpaid, "yes").await;
+    let found: Value = app.get("/api/v1/staff/metrics").await.json().await.unwrap();
+    assert_eq!(
+        (&found["paid_conversion"]["numerator"], &found["paid_conversion"]["denominator"]),
+        (&1.into(), &2.into()),
+        "{found}"
+    );
+    let cycle = &found["refund_cycle"];
+    assert_eq!(cycle["completed"], 1, "{cycle}");
+    for part in ["request_to_receipt", "receipt_to_complete", "request_to_complete"] {
+        assert_eq!(cycle[part]["count"], 1, "{part}: {cycle}");
+    }
+    let whole = cycle["request_to_complete"]["p50_seconds"].as_f64().unwrap();
+    let parts = cycle["request_to_receipt"]["p50_seconds"].as_f64().unwrap()
+        + cycle["receipt_to_complete"]["p50_seconds"].as_f64().unwrap();
+    assert!((whole - parts).abs() < 0.001, "{whole} = {parts}");
+    let page = app.get("/staff/metrics").await.text().await.unwrap();
+    for label in ["Paid, of orders with a payment link", "1 of 2", "received → money sent"] {
+        assert!(page.contains(label), "{label} on the dashboard");
+    }
 }
 
 async fn a_refund_is_never_more_than_what_was_paid(app: TestApp, fake: FakeStripe) {

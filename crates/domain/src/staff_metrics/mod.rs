@@ -40,6 +40,7 @@ pub use chart::{
 };
 pub use fulfilment::{fulfilment_metrics, FulfilmentMetrics, OrderFulfilmentFacts};
 
+use crate::orders::PaymentStatus;
 use crate::returns::{percentiles, report, CycleTime, CycleTimeReport, ReturnStatus};
 
 /// How a conversation ended, as the store records it.
@@ -95,6 +96,9 @@ pub struct ConversationFacts {
     pub order_number: Option<String>,
     /// The order landed in the exception queue (staff had to handle it by hand).
     pub needs_manual_handling: bool,
+    /// Where its order's payment stands (`not_required` without an order or a
+    /// provider).
+    pub payment: PaymentStatus,
 }
 
 /// One return as the dashboard needs it.
@@ -239,21 +243,34 @@ impl DurationStats {
 pub struct RefundCycle {
     /// Returns completed (refunded, exchanged or credited) in the period.
     pub completed: u64,
+    /// Request → complete: the whole cycle the customer waits. For a refund through a
+    /// payment provider, complete is when the provider took the refund (money sent).
     pub request_to_complete: DurationStats,
+    /// Request → received: the customer's part (sending the parcel back).
+    pub request_to_receipt: DurationStats,
+    /// Received → complete: the shop's part.
     pub receipt_to_complete: DurationStats,
 }
 
-impl From<CycleTimeReport> for RefundCycle {
-    fn from(report: CycleTimeReport) -> RefundCycle {
+impl RefundCycle {
+    /// Over the `cycles` completed in `[from, to)`, through [`report`].
+    fn of(cycles: &[CycleTime], from: OffsetDateTime, to: OffsetDateTime) -> RefundCycle {
+        let report: CycleTimeReport = report(cycles, from, to);
         let count = report.returns as u64;
         let stats = |found: Option<crate::returns::Percentiles>| DurationStats {
             count,
             p50: found.map(|p| p.p50),
             p90: found.map(|p| p.p90),
         };
+        let to_receipt: Vec<Duration> = cycles
+            .iter()
+            .filter(|c| from <= c.completed_at && c.completed_at < to)
+            .map(|c| c.received_at - c.requested_at)
+            .collect();
         RefundCycle {
             completed: count,
             request_to_complete: stats(report.request_to_refund),
+            request_to_receipt: DurationStats::of(&to_receipt),
             receipt_to_complete: stats(report.receipt_to_refund),
         }
     }
@@ -347,6 +364,9 @@ pub struct Dashboard {
     /// Orders needing manual handling of the conversations started in the period that
     /// have an order number.
     pub exception_rate: Ratio,
+    /// Orders paid of the confirmed orders that asked for a payment (a payment link
+    /// was made), in conversations started in the period.
+    pub paid_conversion: Ratio,
     /// Conversations handed off to a human of those started in the period.
     pub handoff_rate: Ratio,
     /// Clarifying turns of all turns, in conversations started in the period.
@@ -409,6 +429,10 @@ pub fn dashboard(
     let exception_rate =
         Ratio::new(count(&|c| c.order_number.is_some() && c.needs_manual_handling), orders);
     let handoff_rate = Ratio::new(count(&|c| c.outcome == Some(Outcome::HandedOff)), cohort);
+    let paid_conversion = Ratio::new(
+        count(&|c| c.confirmed_at.is_some() && c.payment.received()),
+        count(&|c| c.confirmed_at.is_some() && c.payment != PaymentStatus::NotRequired),
+    );
     let clarification_rate = Ratio::new(
         started.iter().map(|c| u64::from(c.clarification_turns.min(c.turns))).sum(),
         started.iter().map(|c| u64::from(c.turns)).sum(),
@@ -460,7 +484,7 @@ pub fn dashboard(
 
     // Refund cycle times: what was completed in the period, through returns::report.
     let cycles: Vec<CycleTime> = returns.iter().filter_map(cycle_time).collect();
-    let refund_cycle = RefundCycle::from(report(&cycles, period.from, period.to));
+    let refund_cycle = RefundCycle::of(&cycles, period.from, period.to);
     let mut per_bucket: Vec<Vec<CycleTime>> = vec![Vec::new(); bounds.len()];
     for cycle in &cycles {
         if let Some(i) = bucket_of(&bounds, cycle.completed_at) {
@@ -468,7 +492,7 @@ pub fn dashboard(
         }
     }
     for ((bucket, cycles), &(start, end)) in buckets.iter_mut().zip(&per_bucket).zip(&bounds) {
-        bucket.refunds = RefundCycle::from(report(cycles, start, end));
+        bucket.refunds = RefundCycle::of(cycles, start, end);
     }
 
     Dashboard {
@@ -478,6 +502,7 @@ pub fn dashboard(
         intent_to_confirmation: DurationStats::of(&lead_times),
         conversion,
         exception_rate,
+        paid_conversion,
         handoff_rate,
         clarification_rate,
         returns: requested.len() as u64,

@@ -38,6 +38,7 @@ fn conversation(id: &str, started_at: OffsetDateTime) -> ConversationFacts {
         clarification_turns: 0,
         order_number: None,
         needs_manual_handling: false,
+        payment: PaymentStatus::NotRequired,
     }
 }
 
@@ -325,6 +326,8 @@ fn refund_cycle_times_by_hand() {
     // Completed in the week: r1 (Wed), r2 (Fri 09:00), r4 (Fri 21:00); r6 at `to` is not.
     // Request → complete [54, 72, 372] h: p50 rank ⌈1.5⌉ = 2 → 72 h, p90 rank ⌈2.7⌉ = 3.
     // Receipt → complete [6, 24, 156] h: 24 h and 156 h.
+    // Request → receipt [48, 48, 216] h (Feb 20 09:00 → Mar 1 09:00 is 9 days): the two
+    // parts of each return add up to its whole cycle.
     assert_eq!(
         dash.refund_cycle,
         RefundCycle {
@@ -333,6 +336,11 @@ fn refund_cycle_times_by_hand() {
                 count: 3,
                 p50: Some(hours(72)),
                 p90: Some(hours(372))
+            },
+            request_to_receipt: DurationStats {
+                count: 3,
+                p50: Some(hours(48)),
+                p90: Some(hours(216))
             },
             receipt_to_complete: DurationStats {
                 count: 3,
@@ -369,7 +377,17 @@ fn the_cycle_time_code_agrees_with_returns_report() {
     // The same numbers through the returns module's own report.
     let cycles: Vec<CycleTime> = returns().iter().filter_map(cycle_time).collect();
     let report = report(&cycles, week().from, week().to);
-    assert_eq!(RefundCycle::from(report), fixture().refund_cycle);
+    let refund_cycle = fixture().refund_cycle;
+    assert_eq!(report.returns as u64, refund_cycle.completed);
+    let (request, receipt) = (report.request_to_refund.unwrap(), report.receipt_to_refund.unwrap());
+    assert_eq!(
+        (Some(request.p50), Some(request.p90)),
+        (refund_cycle.request_to_complete.p50, refund_cycle.request_to_complete.p90)
+    );
+    assert_eq!(
+        (Some(receipt.p50), Some(receipt.p90)),
+        (refund_cycle.receipt_to_complete.p50, refund_cycle.receipt_to_complete.p90)
+    );
 }
 
 #[test]
@@ -578,6 +596,7 @@ fn any_conversation() -> impl Strategy<Value = ConversationFacts> {
                 clarification_turns: clar,
                 order_number: order,
                 needs_manual_handling: manual,
+                payment: PaymentStatus::NotRequired,
             }
         })
 }
@@ -877,4 +896,28 @@ fn a_bar_chart_of_the_fixture_and_a_long_one() {
     let zeros = bar_chart("Zeros", &[("a".into(), 0), ("b".into(), 0)]);
     assert_accessible(&zeros);
     assert!(zeros.contains(r#"width="0.0""#));
+}
+
+#[test]
+fn paid_conversion_counts_confirmed_orders_that_asked_for_a_payment() {
+    let paid = |id: &str, payment: PaymentStatus| ConversationFacts {
+        payment,
+        ..ordered(id, at(1, 9, 0), minutes(1), minutes(5), 3, 0, false)
+    };
+    let facts = vec![
+        paid("a", PaymentStatus::Paid),
+        paid("b", PaymentStatus::PartiallyRefunded),
+        paid("c", PaymentStatus::Pending),
+        paid("d", PaymentStatus::Expired),
+        // Confirmed without a provider: not in the count.
+        paid("e", PaymentStatus::NotRequired),
+        // A payment status without a confirmation cannot happen; it is not counted.
+        ConversationFacts { payment: PaymentStatus::Paid, ..conversation("f", at(1, 9, 0)) },
+        // Started before the period: another cohort.
+        ConversationFacts { started_at: at(-1, 9, 0), ..paid("g", PaymentStatus::Paid) },
+    ];
+    let dash = dashboard(&facts, &[], week(), Bucketing::Day);
+    assert_eq!(dash.paid_conversion, Ratio::new(2, 4));
+    let unpaid = dashboard(&facts[4..5], &[], week(), Bucketing::Day);
+    assert_eq!(unpaid.paid_conversion, Ratio::new(0, 0));
 }
