@@ -515,6 +515,9 @@ impl Acp {
         request: &UpdateRequest,
     ) -> Result<Value, AcpError> {
         let (row, session, order) = self.open_session(key, id).await?;
+        if order.as_ref().is_some_and(|(_, state)| state.status != OrderStatus::Draft) {
+            return Err(AcpError::not_allowed("completed"));
+        }
         if let Some(option) = &request.fulfillment_option_id {
             if option != SHIPPING_OPTION {
                 return Err(AcpError::invalid(
@@ -567,19 +570,16 @@ impl Acp {
         let edits = details(request.buyer.as_ref(), None);
         self.shop.check_rate(&session)?;
         // The agent platform showed the buyer the session before they chose to pay: that
-        // is the chat's summary, so both steps of its confirmation are taken at once.
+        // is the chat's summary. The chat's confirmation takes two turns (the summary,
+        // then the order), so a complete that gets the summary takes the second at once.
         let mut arguments = json!(request);
         arguments["payment_data"]["token"] = json!("(not stored)");
-        let turn = self
-            .shop
-            .act(
-                &session,
-                "complete_checkout_session",
-                &arguments,
-                &edits,
-                &[Command::Confirm, Command::Confirm],
-            )
-            .await?;
+        let tool = "complete_checkout_session";
+        let mut turn =
+            self.shop.act(&session, tool, &arguments, &edits, &[Command::Confirm]).await?;
+        if notes_of(&turn).iter().any(|note| note.code == TurnCode::ConfirmationNeeded) {
+            turn = self.shop.act(&session, tool, &json!({}), &[], &[Command::Confirm]).await?;
+        }
         let notes = notes_of(&turn);
         if notes.iter().any(|note| note.code == TurnCode::PaymentUnavailable) {
             return Err(AcpError::new(
