@@ -19,9 +19,7 @@ use crate::{
     ReturnFactRow, ReturnListRow, ReturnRow, ReturnUpdate, ReturnableOrder, StaffReplyRow,
     StaffReplyWrite, StaffRow, StockLevels, Store, StoreError, TurnRow, TurnWrite,
 };
-use crate::{
-    AcpClaim, AcpRequestClaim, AcpSessionRow, NewAcpSession,
-};
+use crate::{AcpClaim, AcpRequestClaim, AcpSessionRow, NewAcpSession};
 use crate::{
     ApiKeyRow, FulfilmentWrite, NewApiKey, OrderFulfilmentFactRow, PaymentEventWrite,
     StoredFulfilment,

@@ -217,7 +217,12 @@ impl AcpError {
     }
 
     fn not_found() -> Self {
-        AcpError::new(StatusCode::NOT_FOUND, "invalid_request", "not_found", "no such checkout session")
+        AcpError::new(
+            StatusCode::NOT_FOUND,
+            "invalid_request",
+            "not_found",
+            "no such checkout session",
+        )
     }
 
     fn not_allowed(status: &str) -> Self {
@@ -338,11 +343,7 @@ async fn cancel(
     acp.post(&headers, Call::Cancel(id), &body).await
 }
 
-async fn read(
-    State(acp): State<Arc<Acp>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
+async fn read(State(acp): State<Arc<Acp>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let answer = async {
         let key = acp.authenticate(&headers).await?;
         check_version(&headers)?;
@@ -475,8 +476,9 @@ impl Acp {
         request: &CreateRequest,
     ) -> Result<Value, AcpError> {
         if request.items.is_empty() {
-            return Err(AcpError::invalid("invalid", "items must name at least one item")
-                .at("$.items"));
+            return Err(
+                AcpError::invalid("invalid", "items must name at least one item").at("$.items")
+            );
         }
         let snapshot = self.shop.catalog().await?;
         let items = check_items(&snapshot.catalog, &request.items)?;
@@ -918,7 +920,11 @@ fn notes_of(turn: &Value) -> Vec<TurnNote> {
 
 /// A note of the validator as the spec's message, with `param` as a JSONPath into the
 /// request or the session; the summary the chat would show needs no message here.
-fn message(note: &TurnNote, items: &[(Sku, u32)], lines: &[gapless_domain::orders::PricedLine]) -> Option<Value> {
+fn message(
+    note: &TurnNote,
+    items: &[(Sku, u32)],
+    lines: &[gapless_domain::orders::PricedLine],
+) -> Option<Value> {
     if note.code == TurnCode::ConfirmationNeeded {
         return None;
     }
@@ -946,7 +952,11 @@ fn message(note: &TurnNote, items: &[(Sku, u32)], lines: &[gapless_domain::order
     Some(message)
 }
 
-fn json_path(param: &str, items: &[(Sku, u32)], lines: &[gapless_domain::orders::PricedLine]) -> Option<String> {
+fn json_path(
+    param: &str,
+    items: &[(Sku, u32)],
+    lines: &[gapless_domain::orders::PricedLine],
+) -> Option<String> {
     let field = |name: &str| match name {
         "line1" => Some("line_one"),
         "line2" => Some("line_two"),
@@ -1046,7 +1056,8 @@ fn origin(headers: &HeaderMap) -> String {
         .filter(|host| host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
         .unwrap_or("localhost");
     let forwarded = headers.get("x-forwarded-proto").and_then(|value| value.to_str().ok());
-    let local = host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
+    let local =
+        host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
     let scheme = match forwarded {
         Some("http") => "http",
         Some(_) => "https",
@@ -1060,7 +1071,11 @@ fn unix_ms(at: OffsetDateTime) -> i64 {
     (at.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-fn respond(headers: &HeaderMap, answer: Result<(StatusCode, Value), AcpError>, replay: bool) -> Response {
+fn respond(
+    headers: &HeaderMap,
+    answer: Result<(StatusCode, Value), AcpError>,
+    replay: bool,
+) -> Response {
     let mut response = match answer {
         Ok((status, body)) => (status, Json(body)).into_response(),
         Err(error) => {
@@ -1079,7 +1094,10 @@ fn respond(headers: &HeaderMap, answer: Result<(StatusCode, Value), AcpError>, r
         }
     }
     if replay {
-        out.insert(HeaderName::from_static("idempotent-replayed"), HeaderValue::from_static("true"));
+        out.insert(
+            HeaderName::from_static("idempotent-replayed"),
+            HeaderValue::from_static("true"),
+        );
     }
     response
 }
@@ -1094,15 +1112,20 @@ mod tests {
 
     #[test]
     fn the_same_request_hashes_the_same_whatever_its_spacing_and_key_order() {
-        let a = request_hash("/acp/checkout_sessions", br#"{"items":[{"id":"COKE","quantity":1}]}"#);
+        let a =
+            request_hash("/acp/checkout_sessions", br#"{"items":[{"id":"COKE","quantity":1}]}"#);
         let b = request_hash(
             "/acp/checkout_sessions",
             b"{ \"items\" : [ { \"quantity\": 1, \"id\": \"COKE\" } ] }",
         );
         assert_eq!(a, b);
-        let other = request_hash("/acp/checkout_sessions", br#"{"items":[{"id":"COKE","quantity":2}]}"#);
+        let other =
+            request_hash("/acp/checkout_sessions", br#"{"items":[{"id":"COKE","quantity":2}]}"#);
         assert_ne!(a, other);
-        let elsewhere = request_hash("/acp/checkout_sessions/cs_1", br#"{"items":[{"id":"COKE","quantity":1}]}"#);
+        let elsewhere = request_hash(
+            "/acp/checkout_sessions/cs_1",
+            br#"{"items":[{"id":"COKE","quantity":1}]}"#,
+        );
         assert_ne!(a, elsewhere);
     }
 
@@ -1110,7 +1133,9 @@ mod tests {
     fn a_cart_becomes_the_edits_that_make_it() {
         let sku = |s: &str| Sku::parse(s).unwrap();
         let edits = item_edits(None, &[(sku("COKE"), 2)]);
-        assert!(matches!(&edits[..], [OrderCommand::Add(add)] if add.sku == "COKE" && add.quantity == 2));
+        assert!(
+            matches!(&edits[..], [OrderCommand::Add(add)] if add.sku == "COKE" && add.quantity == 2)
+        );
     }
 
     #[test]
