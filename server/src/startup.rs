@@ -33,7 +33,7 @@ use tower_sessions::SessionManagerLayer;
 use tracing::Level;
 
 use crate::{
-    agents::{mcp, shop::AgentShop},
+    agents::{acp, mcp, shop::AgentShop},
     catalog_import,
     chat::{
         api::{self as chat_api, Limits},
@@ -259,11 +259,18 @@ impl Application {
             request_timeout: Duration::from_millis(args.request_timeout_ms.max(1)),
         };
         let agents_stop = CancellationToken::new();
+        let checkout = Arc::new(acp::Acp::new(
+            agents.clone(),
+            state.store.clone(),
+            state.payments.is_some(),
+            edges.request_timeout,
+        ));
         let router = router(
             state,
             &limits,
             returns,
-            mcp::routes(agents, limits.per_ip, agents_stop.clone()),
+            mcp::routes(agents, limits.per_ip, agents_stop.clone())
+                .merge(acp::routes(checkout, limits.per_ip)),
             sessions::layer(sessions, args.secure_cookies),
             &edges,
         );

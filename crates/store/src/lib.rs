@@ -4,12 +4,14 @@
 //! The backend is chosen by the URL scheme in [`connect`]. Both implementations pass the
 //! same contract tests (`tests/contract.rs`), so callers never branch on the backend.
 
+mod acp_records;
 mod conversation_list;
 mod email;
 mod email_sql;
 mod fulfilment_records;
 mod payment_records;
 mod postgres;
+mod postgres_acp;
 mod postgres_chat;
 mod postgres_dashboard;
 mod postgres_fulfilment;
@@ -21,6 +23,7 @@ mod postgres_staff;
 mod records;
 mod returns_records;
 mod sqlite;
+mod sqlite_acp;
 mod sqlite_chat;
 mod sqlite_commit;
 mod sqlite_dashboard;
@@ -41,6 +44,7 @@ pub use gapless_domain::stock::{StockKey, StockLevel, StockLevels};
 use gapless_domain::{catalog::Catalog, sku::Sku};
 use time::OffsetDateTime;
 
+pub use acp_records::*;
 pub use conversation_list::{
     AuditTurnQuery, AuditTurnRow, ConversationPage, ConversationQuery, MAX_PAGE,
 };
@@ -317,6 +321,36 @@ pub trait Store: WebhookStore + EmailStore + Send + Sync + 'static {
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Vec<OrderFulfilmentFactRow>, StoreError>;
+
+    // ACP checkout sessions (CONTRACTS §9).
+
+    async fn create_acp_session(&self, new: &NewAcpSession) -> Result<(), StoreError>;
+
+    async fn acp_session(&self, id: &str) -> Result<Option<AcpSessionRow>, StoreError>;
+
+    /// Marks the session canceled; `Ok(false)` when it was already.
+    async fn cancel_acp_session(&self, id: &str, at: OffsetDateTime) -> Result<bool, StoreError>;
+
+    /// Claims an Idempotency-Key for a request (taking over a claim abandoned before
+    /// `abandoned_before_ms`), or says what the key already holds.
+    async fn claim_acp_request(&self, claim: &AcpRequestClaim) -> Result<AcpClaim, StoreError>;
+
+    /// Keeps the answer to a claimed request for its replays.
+    async fn finish_acp_request(
+        &self,
+        api_key_id: &str,
+        idempotency_key: &str,
+        status: u16,
+        response: &serde_json::Value,
+    ) -> Result<(), StoreError>;
+
+    /// Gives up a claim without an answer (the request failed on our side): the key may
+    /// be sent again.
+    async fn release_acp_request(
+        &self,
+        api_key_id: &str,
+        idempotency_key: &str,
+    ) -> Result<(), StoreError>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

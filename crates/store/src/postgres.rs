@@ -19,6 +19,7 @@ use crate::{
     ReturnFactRow, ReturnListRow, ReturnRow, ReturnUpdate, ReturnableOrder, StaffReplyRow,
     StaffReplyWrite, StaffRow, StockLevels, Store, StoreError, TurnRow, TurnWrite,
 };
+use crate::{AcpClaim, AcpRequestClaim, AcpSessionRow, NewAcpSession};
 use crate::{
     ApiKeyRow, FulfilmentWrite, NewApiKey, OrderFulfilmentFactRow, PaymentEventWrite,
     StoredFulfilment,
@@ -447,5 +448,39 @@ impl Store for PostgresStore {
         to: OffsetDateTime,
     ) -> Result<Vec<OrderFulfilmentFactRow>, StoreError> {
         self.order_fulfilment_facts_impl(from, to).await
+    }
+
+    async fn create_acp_session(&self, new: &NewAcpSession) -> Result<(), StoreError> {
+        self.create_acp_session_impl(new).await
+    }
+
+    async fn acp_session(&self, id: &str) -> Result<Option<AcpSessionRow>, StoreError> {
+        self.acp_session_impl(id).await
+    }
+
+    async fn cancel_acp_session(&self, id: &str, at: OffsetDateTime) -> Result<bool, StoreError> {
+        self.cancel_acp_session_impl(id, at).await
+    }
+
+    async fn claim_acp_request(&self, claim: &AcpRequestClaim) -> Result<AcpClaim, StoreError> {
+        self.claim_acp_request_impl(claim).await
+    }
+
+    async fn finish_acp_request(
+        &self,
+        api_key_id: &str,
+        idempotency_key: &str,
+        status: u16,
+        response: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.finish_acp_request_impl(api_key_id, idempotency_key, status, response).await
+    }
+
+    async fn release_acp_request(
+        &self,
+        api_key_id: &str,
+        idempotency_key: &str,
+    ) -> Result<(), StoreError> {
+        self.release_acp_request_impl(api_key_id, idempotency_key).await
     }
 }

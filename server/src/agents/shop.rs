@@ -12,6 +12,7 @@ use std::{net::IpAddr, sync::Arc};
 use gapless_domain::{
     catalog::{GroupKind, Product},
     chat::{command::Command, Extraction},
+    orders::{OrderNumber, OrderState},
     returns::{RequestedItem, Resolution, ReturnRequest},
     stock::{StockKey, StockLevels},
 };
@@ -21,10 +22,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
-use super::commands::{self, UpdateOrder};
+use super::commands::{self, OrderCommand, Refusal, UpdateOrder};
 use crate::{
     api_error::ApiError,
-    chat::{limits::RequestLimiter, service::ChatService},
+    chat::{
+        limits::RequestLimiter,
+        service::{CatalogSnapshot, ChatService, ConfirmPreview},
+    },
     lookups::LookupLimiter,
     returns::service::{OrderProof, ReturnsService},
 };
@@ -60,6 +64,21 @@ pub struct AgentSession {
 impl AgentSession {
     pub fn new(channel: &'static str) -> AgentSession {
         AgentSession { channel, key: new_id(), conversation: OnceCell::new() }
+    }
+
+    /// A session on a conversation started before (an ACP checkout session, which
+    /// outlives the server): its rate limit is the conversation's.
+    pub fn resume(channel: &'static str, conversation: String) -> AgentSession {
+        AgentSession {
+            channel,
+            key: conversation.clone(),
+            conversation: OnceCell::new_with(Some(conversation)),
+        }
+    }
+
+    /// The conversation holding the session's order, once there is one.
+    pub fn conversation(&self) -> Option<&str> {
+        self.conversation.get().map(String::as_str)
     }
 }
 
@@ -198,20 +217,62 @@ impl AgentShop {
     ) -> Result<Value, AgentError> {
         let snapshot = self.chat.catalog().await?;
         let extraction =
-            commands::extraction(&snapshot.catalog, &args.commands).map_err(|refused| {
-                let message = refused
-                    .iter()
-                    .map(|r| format!("command {}: {}", r.command, r.reason))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                AgentError::Refused(json!({ "error": {
-                    "code": "invalid_command",
-                    "message": message,
-                    "commands": refused,
-                }}))
-            })?;
+            commands::extraction(&snapshot.catalog, &args.commands).map_err(refusal)?;
         let turn = self.turn(session, "update_order", &json!(args), &extraction).await?;
         Ok(json!({ "order": turn["order"], "messages": turn["messages"], "reply": turn["reply"] }))
+    }
+
+    /// A session with its conversation started now, for protocols that name the
+    /// session themselves (ACP).
+    pub async fn open(&self, channel: &'static str) -> Result<AgentSession, AgentError> {
+        let conversation = self.chat.start_conversation(channel).await?;
+        Ok(AgentSession::resume(channel, conversation))
+    }
+
+    /// The catalog agents order from, as the validator reads it.
+    pub async fn catalog(&self) -> Result<Arc<CatalogSnapshot>, AgentError> {
+        Ok(self.chat.catalog().await?)
+    }
+
+    /// One turn of typed commands, then `then` (a confirmation, a cancellation) in the
+    /// same turn: one call of the agent, one turn in the staff timeline. The commands
+    /// are parsed as `update_order`'s are, and refused whole as they are.
+    pub async fn act(
+        &self,
+        session: &AgentSession,
+        tool: &str,
+        arguments: &Value,
+        edits: &[OrderCommand],
+        then: &[Command],
+    ) -> Result<Value, AgentError> {
+        let mut extraction = if edits.is_empty() {
+            Extraction::default()
+        } else {
+            let snapshot = self.chat.catalog().await?;
+            commands::extraction(&snapshot.catalog, edits).map_err(refusal)?
+        };
+        extraction.commands.extend(then.iter().cloned());
+        let turn = self.turn(session, tool, arguments, &extraction).await?;
+        Ok(json!({ "order": turn["order"], "messages": turn["messages"], "reply": turn["reply"] }))
+    }
+
+    /// The session's order, typed, with its number; `None` before the first edit.
+    pub async fn order_state(
+        &self,
+        session: &AgentSession,
+    ) -> Result<Option<(OrderNumber, OrderState)>, AgentError> {
+        match session.conversation() {
+            None => Ok(None),
+            Some(conversation) => Ok(self.chat.order_of(conversation).await?),
+        }
+    }
+
+    /// Whether the session's order could be placed now, and what stands in the way.
+    pub async fn readiness(&self, session: &AgentSession) -> Result<ConfirmPreview, AgentError> {
+        match session.conversation() {
+            None => Ok(ConfirmPreview { ready: false, notes: Vec::new() }),
+            Some(conversation) => Ok(self.chat.confirm_preview(conversation).await?),
+        }
     }
 
     /// `confirm_order`: the chat's confirmation, in its two steps. The first call on a
@@ -325,6 +386,20 @@ impl AgentShop {
         let text = timeline_text(tool, arguments);
         Ok(self.chat.post_commands(conversation, &text, extraction, session.channel).await?)
     }
+}
+
+/// A call whose commands the parser refused: `invalid_command`, naming each by index.
+fn refusal(refused: Vec<Refusal>) -> AgentError {
+    let message = refused
+        .iter()
+        .map(|r| format!("command {}: {}", r.command, r.reason))
+        .collect::<Vec<_>>()
+        .join("; ");
+    AgentError::Refused(json!({ "error": {
+        "code": "invalid_command",
+        "message": message,
+        "commands": refused,
+    }}))
 }
 
 /// What the staff timeline shows as the "message" of an agent's turn: the call itself,

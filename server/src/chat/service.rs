@@ -99,6 +99,14 @@ struct Decided {
     llm_audit: Option<Value>,
 }
 
+/// What a confirmation would answer now ([`ChatService::confirm_preview`]).
+#[derive(Debug, Clone)]
+pub struct ConfirmPreview {
+    /// The order could be placed as it stands.
+    pub ready: bool,
+    pub notes: Vec<gapless_domain::chat::turn::TurnNote>,
+}
+
 /// What one turn answers: CONTRACTS §2.
 pub type TurnResponse = Value;
 
@@ -204,6 +212,59 @@ impl ChatService {
             "messages": messages,
             "order": order,
         }))
+    }
+
+    /// The conversation's order as its events leave it, whatever its status, with its
+    /// number; `None` before anything was ordered.
+    pub async fn order_of(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Option<(OrderNumber, OrderState)>, ApiError> {
+        let conversation = self
+            .store
+            .conversation(conversation_id)
+            .await?
+            .ok_or(ApiError::NotFound("no such conversation"))?;
+        let (Some(order_id), Some(number)) = (&conversation.order_id, &conversation.order_number)
+        else {
+            return Ok(None);
+        };
+        let snapshot = self.snapshot().await?;
+        let folded = self.fold_order(order_id, &snapshot.catalog).await?;
+        Ok(Some((parse_number(number)?, folded.order)))
+    }
+
+    /// What confirming the conversation's order would answer now, decided by the same
+    /// validator and written nowhere: whether it could be placed (the summary or the
+    /// order itself would follow) and the notes on what stands in the way.
+    pub async fn confirm_preview(&self, conversation_id: &str) -> Result<ConfirmPreview, ApiError> {
+        let conversation = self
+            .store
+            .conversation(conversation_id)
+            .await?
+            .ok_or(ApiError::NotFound("no such conversation"))?;
+        let snapshot = self.snapshot().await?;
+        let (order, number) = self.current_order(&conversation, &snapshot.catalog).await?;
+        let stock = self.store.stock_levels().await?;
+        let fresh = OrderState::new(snapshot.catalog.currency);
+        let before = order.as_ref().map_or(&fresh, |(_, state)| &state.order);
+        let input = TurnInput {
+            catalog: &snapshot.catalog,
+            extractor: &snapshot.extractor,
+            stock: &stock,
+            order: before,
+            message: "",
+            order_number: number.as_ref(),
+            cancel_block: None,
+            emails_customer: self.emails_customer,
+        };
+        let confirm = Extraction { commands: vec![Command::Confirm], notes: Vec::new() };
+        let outcome = take_turn_with(input, confirm);
+        let ready = before.status == OrderStatus::Draft
+            && outcome.events.iter().any(|event| {
+                matches!(event, OrderEvent::SummaryShown { .. } | OrderEvent::Confirmed { .. })
+            });
+        Ok(ConfirmPreview { ready, notes: outcome.notes })
     }
 
     /// Takes one shopper message. Replaying an idempotency key returns the first answer.

@@ -1,6 +1,7 @@
 //! Black-box tests of the HTTP server: the real router on a random port, a fresh
 //! database per test, SQLite always and PostgreSQL when `TEST_DATABASE_URL` is set.
 
+mod acp;
 mod audit;
 mod chat;
 mod dashboard;

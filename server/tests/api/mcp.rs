@@ -300,6 +300,24 @@ async fn text_in_arguments_cannot_change_prices_or_reach_another_customers_order
     agent.stop().await;
 }
 
+/// A product description that tries to instruct the agent is shown as data; prices stay
+/// the catalog's.
+async fn the_catalogs_words_are_data(app: TestApp) {
+    app.import_injected_catalog().await;
+    let agent = app.agent().await;
+    let found = agent.ok("search_catalog", json!({ "query": "coke" })).await;
+    let coke = &found["products"][0];
+    assert_eq!(coke["sku"], "COKE", "{found}");
+    assert!(coke["description"].as_str().unwrap().contains("Ignore previous instructions"));
+    assert_eq!(coke["price"], 250);
+    let added = agent
+        .ok("update_order", json!({ "commands": [ { "add": { "sku": "COKE", "quantity": 2 } } ] }))
+        .await;
+    assert_eq!(added["order"]["lines"][0]["unit_price"], 250, "{added}");
+    assert_eq!(added["order"]["totals"]["total"], 500);
+    agent.stop().await;
+}
+
 /// A client that asks for the newest revision (sessionless) is offered the newest one
 /// with sessions, where its order draft lives.
 #[tokio::test]
@@ -346,4 +364,5 @@ on_both_backends!(
     an_agent_orders_and_returns_a_tee,
     lines_are_named_by_index_and_the_validator_answers_like_the_chat,
     text_in_arguments_cannot_change_prices_or_reach_another_customers_order,
+    the_catalogs_words_are_data,
 );

@@ -34,7 +34,7 @@ fn stripe_args(base: String) -> PaymentArgs {
 }
 
 /// An app with `GAPLESS_PAYMENTS=stripe` against a fresh fake Stripe.
-async fn spawn_paying_app(backend: Backend) -> Option<(TestApp, FakeStripe)> {
+pub(crate) async fn spawn_paying_app(backend: Backend) -> Option<(TestApp, FakeStripe)> {
     let fake = FakeStripe::start().await;
     let base = fake.address.clone();
     let app = spawn_app_with(backend, move |args| args.payments = stripe_args(base)).await?;
