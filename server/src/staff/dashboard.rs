@@ -374,6 +374,7 @@ mod tests {
                 first_message_at: None,
                 confirmed_at: None,
                 order_number: order.then(|| "G-100001".into()),
+                payment_status: None,
                 handed_off,
                 turns: 1,
                 clarification_turns: 0,
