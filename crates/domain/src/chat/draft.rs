@@ -18,10 +18,8 @@ use crate::chat::command::{
     AddressMention, ChoiceMention, Command, ItemMention, ItemRef, ProductRef,
 };
 use crate::chat::extract::{ContextLine, DraftContext};
+use crate::orders::{MAX_QUANTITY, MIN_QUANTITY};
 use crate::sku::Sku;
-
-pub const MIN_QUANTITY: u32 = 1;
-pub const MAX_QUANTITY: u32 = 99;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Draft {

@@ -4,9 +4,9 @@
 
 use crate::catalog::{Catalog, GroupKind};
 use crate::chat::command::ChoiceMention;
-use crate::chat::draft::{MAX_QUANTITY, MIN_QUANTITY};
 use crate::money::Money;
 use crate::orders::event::{PricedLine, Totals};
+use crate::orders::{MAX_QUANTITY, MIN_QUANTITY};
 use crate::sku::Sku;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,7 +91,7 @@ pub fn totals(lines: &[PricedLine]) -> Result<Totals, PricingError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::tests::demo_catalog;
+    use crate::testing::demo_catalog;
     use proptest::prelude::*;
 
     fn sku(code: &str) -> Sku {

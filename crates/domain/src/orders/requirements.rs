@@ -80,10 +80,10 @@ pub fn reservations(requirements: &BTreeMap<StockKey, u32>) -> Vec<Reservation> 
 mod tests {
     use super::*;
     use crate::chat::command::ChoiceMention;
-    use crate::chat::tests::demo_catalog;
     use crate::orders::pricing::price_line;
     use crate::sku::Sku;
     use crate::stock::StockLevel;
+    use crate::testing::demo_catalog;
 
     fn sku(code: &str) -> Sku {
         Sku::parse(code).unwrap()

@@ -4,7 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::chat::draft::{MAX_QUANTITY, MIN_QUANTITY};
 use crate::money::{Currency, Money};
 use crate::orders::address::PostalAddress;
 use crate::orders::event::{Customer, OrderEvent, PricedLine, Reservation, Totals};
@@ -12,6 +11,7 @@ use crate::orders::fulfilment::{Fulfilment, FulfilmentStatus};
 use crate::orders::number::OrderNumber;
 use crate::orders::payment::{Payment, PaymentStatus, PaymentView, ProviderId};
 use crate::orders::pricing;
+use crate::orders::{MAX_QUANTITY, MIN_QUANTITY};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

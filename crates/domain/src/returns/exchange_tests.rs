@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::chat::tests::demo_catalog;
 use crate::orders::{CountryCode, Email, OrderStatus, Reservation};
 use crate::returns::decide::{DecidedItem, Decision, RequestedItem, RuleId};
 use crate::returns::policy::ReasonCode;
 use crate::stock::{StockKey, StockLevel};
+use crate::testing::demo_catalog;
 
 fn sku(code: &str) -> Sku {
     Sku::parse(code).unwrap()

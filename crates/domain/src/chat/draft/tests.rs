@@ -1,6 +1,6 @@
 use super::*;
 use crate::chat::command::Span;
-use crate::chat::tests::demo_catalog;
+use crate::testing::demo_catalog;
 
 fn sku(code: &str) -> Sku {
     Sku::parse(code).unwrap()

@@ -388,8 +388,8 @@ fn display_name(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::tests::demo_catalog;
     use crate::chat::text::tokenize;
+    use crate::testing::demo_catalog;
 
     fn contact(message: &str) -> Contact {
         let index = PhraseIndex::new(&demo_catalog());

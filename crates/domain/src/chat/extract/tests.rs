@@ -3,7 +3,8 @@ use crate::chat::command::{
     AddressMention, ChoiceMention, Command, ItemMention, ItemRef, ProductRef,
 };
 use crate::chat::draft::Draft;
-use crate::chat::tests::{demo_catalog, shop_catalog};
+use crate::chat::tests::shop_catalog;
+use crate::testing::demo_catalog;
 
 fn extractor() -> RulesExtractor {
     RulesExtractor::new(&demo_catalog())

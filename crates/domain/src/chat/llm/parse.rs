@@ -13,8 +13,8 @@ use crate::catalog::{Catalog, GroupKind, OptionGroup, Product};
 use crate::chat::command::{
     AddressMention, ChoiceMention, Command, ItemMention, ItemRef, ProductRef, Span,
 };
-use crate::chat::draft::{MAX_QUANTITY, MIN_QUANTITY};
 use crate::chat::extract::Extraction;
+use crate::orders::{MAX_QUANTITY, MIN_QUANTITY};
 
 use super::tools::{self, multi_phrases, Vocabulary};
 

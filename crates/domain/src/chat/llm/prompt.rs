@@ -6,9 +6,9 @@ use std::fmt::Write;
 
 use crate::catalog::{Catalog, GroupKind, OptionGroup, Product};
 use crate::chat::command::ChoiceMention;
-use crate::chat::draft::{MAX_QUANTITY, MIN_QUANTITY};
 use crate::chat::text::fold_char;
 use crate::orders::{OrderState, OrderStatus};
+use crate::orders::{MAX_QUANTITY, MIN_QUANTITY};
 
 use super::Selection;
 

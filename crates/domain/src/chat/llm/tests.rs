@@ -10,11 +10,11 @@ use super::*;
 use crate::catalog::Catalog;
 use crate::chat::command::{ChoiceMention, Command, ItemMention, ItemRef, ProductRef, Span};
 use crate::chat::extract::{ContextLine, DraftContext, Extraction, RulesExtractor};
-use crate::chat::tests::demo_catalog;
 use crate::chat::turn::{take_turn, take_turn_with, Outcome, TurnInput, TurnOutcome};
 use crate::orders::{price_line, OrderEvent, OrderState};
 use crate::sku::Sku;
 use crate::stock::{StockKey, StockLevel, StockLevels};
+use crate::testing::demo_catalog;
 
 fn shared() -> &'static (Catalog, RulesExtractor) {
     static SHARED: OnceLock<(Catalog, RulesExtractor)> = OnceLock::new();

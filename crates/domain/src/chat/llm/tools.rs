@@ -7,8 +7,8 @@ use serde_json::{json, Map, Value};
 
 use crate::catalog::{Catalog, GroupKind, OptionGroup, Product};
 use crate::chat::command::ChoiceMention;
-use crate::chat::draft::{MAX_QUANTITY, MIN_QUANTITY};
 use crate::orders::OrderState;
+use crate::orders::{MAX_QUANTITY, MIN_QUANTITY};
 
 pub const ADD_ITEM: &str = "add_item";
 pub const CHANGE_QUANTITY: &str = "change_quantity";

@@ -8,11 +8,11 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::chat::command::{AddressMention, ChoiceMention, ItemMention, ProductRef, Span};
-use crate::chat::tests::demo_catalog;
 use crate::money::Money;
 use crate::orders::{price_line, OrderStatus, OrderView, Reservation, Totals};
 use crate::sku::Sku;
 use crate::stock::{StockKey, StockLevel};
+use crate::testing::demo_catalog;
 
 fn shared() -> &'static (Catalog, RulesExtractor) {
     static SHARED: OnceLock<(Catalog, RulesExtractor)> = OnceLock::new();
