@@ -18,7 +18,9 @@ mod pricing;
 mod requirements;
 mod state;
 
-pub use address::{AddressError, AddressField, CountryCode, CountryError, PostalAddress};
+pub use address::{
+    AddressError, AddressField, CountryCode, CountryError, PostalAddress, UncheckedAddress,
+};
 pub use contact::{Email, EmailError, Phone, PhoneError};
 pub use diff::diff;
 pub use event::{

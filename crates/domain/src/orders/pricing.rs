@@ -2,8 +2,8 @@
 //! price plus the delta of every value chosen for it, computed with checked
 //! arithmetic so that no input can wrap a total.
 
+use crate::catalog::Choice;
 use crate::catalog::{Catalog, GroupKind};
-use crate::chat::command::ChoiceMention;
 use crate::money::Money;
 use crate::orders::event::{PricedLine, Totals};
 use crate::orders::{MAX_QUANTITY, MIN_QUANTITY};
@@ -34,7 +34,7 @@ pub fn price_line(
     catalog: &Catalog,
     sku: &Sku,
     quantity: u32,
-    choices: &[ChoiceMention],
+    choices: &[Choice],
 ) -> Result<PricedLine, PricingError> {
     if !(MIN_QUANTITY..=MAX_QUANTITY).contains(&quantity) {
         return Err(PricingError::Quantity(quantity));
@@ -98,8 +98,8 @@ mod tests {
         Sku::parse(code).unwrap()
     }
 
-    fn c(group: &str, value: &str) -> ChoiceMention {
-        ChoiceMention::new(group, value)
+    fn c(group: &str, value: &str) -> Choice {
+        Choice::new(group, value)
     }
 
     #[test]
@@ -122,7 +122,7 @@ mod tests {
                 c("crust", "gluten-free"),
                 c("topping", "cheese").with_qualifier("extra"),
                 c("topping", "olives"),
-                ChoiceMention::excluded("topping", "onions"),
+                Choice::excluded("topping", "onions"),
             ],
         )
         .unwrap();

@@ -511,7 +511,7 @@ fn check_line(line: &PricedLine) -> Result<(), EventError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::command::ChoiceMention;
+    use crate::catalog::Choice;
     use crate::orders::contact::Email;
     use crate::sku::Sku;
     use crate::stock::StockKey;
@@ -525,7 +525,7 @@ mod tests {
             sku: Sku::parse(code).unwrap(),
             name: code.to_lowercase(),
             quantity,
-            choices: vec![ChoiceMention::new("size", "m")],
+            choices: vec![Choice::new("size", "m")],
             unit_price: Money(unit),
             total: Money(unit * i64::from(quantity)),
         }

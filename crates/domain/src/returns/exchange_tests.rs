@@ -14,8 +14,8 @@ fn sku(code: &str) -> Sku {
     Sku::parse(code).unwrap()
 }
 
-fn mention(group: &str, value: &str) -> ChoiceMention {
-    ChoiceMention { group: group.into(), value: value.into(), qualifier: None, exclude: false }
+fn mention(group: &str, value: &str) -> Choice {
+    Choice { group: group.into(), value: value.into(), qualifier: None, exclude: false }
 }
 
 fn black_tee_m() -> BoughtChoices {
@@ -81,10 +81,7 @@ fn decided(request: &ReturnRequest, rule: RuleId) -> ReturnDecision {
     }
 }
 
-fn plan(
-    request: &ReturnRequest,
-    rule: RuleId,
-) -> Result<Vec<Option<Vec<ChoiceMention>>>, ExchangeError> {
+fn plan(request: &ReturnRequest, rule: RuleId) -> Result<Vec<Option<Vec<Choice>>>, ExchangeError> {
     plan_exchanges(&demo_catalog(), &stock(), &[black_tee_m()], request, &decided(request, rule))
 }
 

@@ -27,7 +27,8 @@ mod words;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
-use crate::chat::command::{ChoiceMention, Command, ProductRef, Span};
+use crate::catalog::Choice;
+use crate::chat::command::{Command, ProductRef, Span};
 use crate::chat::text::{self, tokenize, Token};
 use crate::sku::Sku;
 
@@ -51,7 +52,7 @@ pub struct DraftContext {
 pub struct ContextLine {
     pub sku: Sku,
     pub quantity: u32,
-    pub choices: Vec<ChoiceMention>,
+    pub choices: Vec<Choice>,
 }
 
 /// Which draft lines a product the shopper named can mean.

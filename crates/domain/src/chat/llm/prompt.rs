@@ -4,8 +4,8 @@
 
 use std::fmt::Write;
 
+use crate::catalog::Choice;
 use crate::catalog::{Catalog, GroupKind, OptionGroup, Product};
-use crate::chat::command::ChoiceMention;
 use crate::chat::text::fold_char;
 use crate::orders::{OrderState, OrderStatus};
 use crate::orders::{MAX_QUANTITY, MIN_QUANTITY};
@@ -217,7 +217,7 @@ fn order_summary(order: &OrderState) -> String {
     text
 }
 
-fn choice_text(choice: &ChoiceMention) -> String {
+fn choice_text(choice: &Choice) -> String {
     match (&choice.qualifier, choice.exclude) {
         (_, true) => format!("no {}", choice.value),
         (Some(qualifier), false) => format!("{qualifier} {}", choice.value),

@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::catalog::Catalog;
-use crate::chat::command::{ChoiceMention, Command, ItemMention, ItemRef, ProductRef, Span};
+use crate::catalog::Choice;
+use crate::chat::command::{Command, ItemMention, ItemRef, ProductRef, Span};
 use crate::chat::extract::{ContextLine, DraftContext, Extraction, RulesExtractor};
 use crate::chat::turn::{take_turn, take_turn_with, Outcome, TurnInput, TurnOutcome};
 use crate::orders::{price_line, OrderEvent, OrderState};
@@ -63,7 +64,7 @@ fn rejection(name: &str, arguments: &str) -> String {
 
 /// Spans differ (the model gives none) and choices may come in another order.
 fn normalised(command: &Command) -> Command {
-    let sort = |choices: &[ChoiceMention]| {
+    let sort = |choices: &[Choice]| {
         let mut choices = choices.to_vec();
         choices.sort_by(|a, b| (&a.group, &a.value).cmp(&(&b.group, &b.value)));
         choices
@@ -89,7 +90,7 @@ fn rules(message: &str, context: &DraftContext) -> Vec<Command> {
     shared().1.extract(message, context).commands.iter().map(normalised).collect()
 }
 
-fn context(lines: &[(&str, u32, &[ChoiceMention])]) -> DraftContext {
+fn context(lines: &[(&str, u32, &[Choice])]) -> DraftContext {
     DraftContext {
         lines: lines
             .iter()
@@ -302,7 +303,7 @@ mod round_trips {
 
     #[test]
     fn edits_are_what_the_rules_read() {
-        let tee = [ChoiceMention::new("size", "m"), ChoiceMention::new("color", "black")];
+        let tee = [Choice::new("size", "m"), Choice::new("color", "black")];
         let draft = context(&[("TEE", 2, &tee)]);
         same_as_rules("make that 3", &draft, "change_quantity", json!({"quantity": 3}));
         same_as_rules("remove the tee", &draft, "remove_item", json!({"product": "tee"}));
@@ -330,7 +331,7 @@ mod round_trips {
             command("set_option", json!({"product": "TEE", "options": {"size": "xl"}})),
             Command::SetChoices {
                 target: ItemRef::Product(ProductRef::Known(sku("TEE"))),
-                choices: vec![ChoiceMention::new("size", "xl")],
+                choices: vec![Choice::new("size", "xl")],
                 span: Span::default(),
             }
         );
@@ -339,8 +340,8 @@ mod round_trips {
             Command::SetChoices {
                 target: ItemRef::Last,
                 choices: vec![
-                    ChoiceMention::new("extras", "ice").with_qualifier("light"),
-                    ChoiceMention::new("extras", "oat milk"),
+                    Choice::new("extras", "ice").with_qualifier("light"),
+                    Choice::new("extras", "oat milk"),
                 ],
                 span: Span::default(),
             }

@@ -5,8 +5,8 @@
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use crate::catalog::Choice;
 use crate::catalog::{Catalog, GroupKind, OptionGroup, Product};
-use crate::chat::command::ChoiceMention;
 use crate::orders::OrderState;
 use crate::orders::{MAX_QUANTITY, MIN_QUANTITY};
 
@@ -369,14 +369,14 @@ pub(super) fn regex_escape(text: &str) -> String {
 
 /// What each phrase of a multi-choice group means: the value, "no" and the value, or a
 /// qualifier and the value. A phrase that could mean two things is left out.
-pub(super) fn multi_phrases(group: &OptionGroup) -> Vec<(String, ChoiceMention)> {
-    let mut phrases: Vec<(String, ChoiceMention)> = Vec::new();
+pub(super) fn multi_phrases(group: &OptionGroup) -> Vec<(String, Choice)> {
+    let mut phrases: Vec<(String, Choice)> = Vec::new();
     for value in &group.values {
         let name = &value.name;
-        phrases.push((name.clone(), ChoiceMention::new(&group.name, name)));
-        phrases.push((format!("no {name}"), ChoiceMention::excluded(&group.name, name)));
+        phrases.push((name.clone(), Choice::new(&group.name, name)));
+        phrases.push((format!("no {name}"), Choice::excluded(&group.name, name)));
         for qualifier in &group.qualifiers {
-            let choice = ChoiceMention::new(&group.name, name).with_qualifier(qualifier);
+            let choice = Choice::new(&group.name, name).with_qualifier(qualifier);
             phrases.push((format!("{qualifier} {name}"), choice));
         }
     }
