@@ -13,12 +13,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::Choice;
-use crate::catalog::{Catalog, GroupKind, OptionGroup, Product};
+use crate::catalog::{Catalog, Choice, GroupKind, OptionGroup, Product};
 use crate::chat::command::{Command, ItemMention, ItemRef, ProductRef};
 use crate::chat::extract::{ContextLine, DraftContext};
-use crate::orders::UncheckedAddress;
-use crate::orders::{MAX_QUANTITY, MIN_QUANTITY};
+use crate::orders::{UncheckedAddress, MAX_QUANTITY, MIN_QUANTITY};
 use crate::sku::Sku;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,8 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::Catalog;
-use crate::catalog::Choice;
+use crate::catalog::{Catalog, Choice};
 use crate::chat::draft::{Draft, OrderLine};
 use crate::chat::extract::RulesExtractor;
 use crate::sku::Sku;

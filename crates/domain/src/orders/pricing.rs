@@ -2,8 +2,7 @@
 //! price plus the delta of every value chosen for it, computed with checked
 //! arithmetic so that no input can wrap a total.
 
-use crate::catalog::Choice;
-use crate::catalog::{Catalog, GroupKind};
+use crate::catalog::{Catalog, Choice, GroupKind};
 use crate::money::Money;
 use crate::orders::event::{PricedLine, Totals};
 use crate::orders::{MAX_QUANTITY, MIN_QUANTITY};

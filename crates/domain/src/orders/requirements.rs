@@ -4,8 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::Catalog;
-use crate::catalog::Choice;
+use crate::catalog::{Catalog, Choice};
 use crate::orders::event::{PricedLine, Reservation};
 use crate::sku::Sku;
 use crate::stock::{StockKey, StockLevels};

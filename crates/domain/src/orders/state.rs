@@ -10,8 +10,7 @@ use crate::orders::event::{Customer, OrderEvent, PricedLine, Reservation, Totals
 use crate::orders::fulfilment::{Fulfilment, FulfilmentStatus};
 use crate::orders::number::OrderNumber;
 use crate::orders::payment::{Payment, PaymentStatus, PaymentView, ProviderId};
-use crate::orders::pricing;
-use crate::orders::{MAX_QUANTITY, MIN_QUANTITY};
+use crate::orders::{pricing, MAX_QUANTITY, MIN_QUANTITY};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -18,8 +18,7 @@ use serde::Serialize;
 
 use super::decide::{Outcome, ReturnDecision, ReturnRequest};
 use super::policy::Resolution;
-use crate::catalog::Choice;
-use crate::catalog::{Catalog, GroupKind, Product};
+use crate::catalog::{Catalog, Choice, GroupKind, Product};
 use crate::money::Money;
 use crate::orders::{
     price_line, reservations, shortfalls, stock_requirements, Customer, ExchangeRef, FoldError,

@@ -4,6 +4,7 @@ use crate::chat::command::{Command, ItemMention, ItemRef, ProductRef};
 use crate::chat::draft::Draft;
 use crate::chat::tests::shop_catalog;
 use crate::orders::UncheckedAddress;
+use crate::sku::Sku;
 use crate::testing::demo_catalog;
 
 fn extractor() -> RulesExtractor {

@@ -9,12 +9,10 @@ use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::catalog::Choice;
-use crate::catalog::{Catalog, GroupKind, OptionGroup, Product};
+use crate::catalog::{Catalog, Choice, GroupKind, OptionGroup, Product};
 use crate::chat::command::{Command, ItemMention, ItemRef, ProductRef, Span};
 use crate::chat::extract::Extraction;
-use crate::orders::UncheckedAddress;
-use crate::orders::{MAX_QUANTITY, MIN_QUANTITY};
+use crate::orders::{UncheckedAddress, MAX_QUANTITY, MIN_QUANTITY};
 
 use super::tools::{self, multi_phrases, Vocabulary};
 

@@ -7,8 +7,7 @@ use std::sync::OnceLock;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::catalog::Catalog;
-use crate::catalog::Choice;
+use crate::catalog::{Catalog, Choice};
 use crate::chat::command::{Command, ItemMention, ItemRef, ProductRef, Span};
 use crate::chat::extract::{ContextLine, DraftContext, Extraction, RulesExtractor};
 use crate::chat::turn::{take_turn, take_turn_with, Outcome, TurnInput, TurnOutcome};
@@ -1009,7 +1008,7 @@ mod selection {
     /// first, with room left for a search.
     #[test]
     fn a_long_listing_stops_at_its_budget() {
-        use crate::chat::llm::prompt::product_line;
+        use crate::chat::llm::listing::product_line;
         let extractor = &shared().1;
         let mut draft = crate::chat::Draft::new();
         for message in

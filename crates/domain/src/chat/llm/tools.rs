@@ -5,10 +5,8 @@
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::catalog::Choice;
-use crate::catalog::{Catalog, GroupKind, OptionGroup, Product};
-use crate::orders::OrderState;
-use crate::orders::{MAX_QUANTITY, MIN_QUANTITY};
+use crate::catalog::{Catalog, Choice, GroupKind, OptionGroup, Product};
+use crate::orders::{OrderState, MAX_QUANTITY, MIN_QUANTITY};
 
 pub const ADD_ITEM: &str = "add_item";
 pub const CHANGE_QUANTITY: &str = "change_quantity";

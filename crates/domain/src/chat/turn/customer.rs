@@ -1,8 +1,7 @@
 //! Who the shopper is and where the parcel goes. Each field is checked on its own: a
 //! mistyped email does not lose the name given with it.
 
-use crate::orders::UncheckedAddress;
-use crate::orders::{diff, Customer, Email, Phone, PostalAddress};
+use crate::orders::{diff, Customer, Email, Phone, PostalAddress, UncheckedAddress};
 
 use super::reply::{self, Said};
 use super::{note, NoteKind, Outcome, Turn, TurnCode, Verdict};

@@ -1,8 +1,7 @@
 //! The reply, from templates over the validated order. Prices and totals come from the
 //! order state only: nothing the shopper typed is ever echoed as a number.
 
-use crate::catalog::Choice;
-use crate::catalog::{Catalog, GroupKind};
+use crate::catalog::{Catalog, Choice, GroupKind};
 use crate::chat::draft::Draft;
 use crate::chat::text::{tokenize, TokenKind};
 use crate::money::Currency;

@@ -1,8 +1,7 @@
 //! Putting each option value with the item it belongs to, and reading values as the
 //! catalog's canonical choices.
 
-use crate::catalog::Choice;
-use crate::catalog::GroupKind;
+use crate::catalog::{Choice, GroupKind};
 
 use super::super::index::ValueHit;
 use super::super::pieces::{Piece, PieceKind};

@@ -9,16 +9,16 @@ mod segment;
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crate::catalog::Catalog;
-use crate::catalog::Choice;
+use crate::catalog::{Catalog, Choice};
 use crate::chat::command::{Command, ItemMention, ItemRef, ProductRef, Span};
 use crate::sku::Sku;
 
+use super::context::{DraftContext, Resolved};
+use super::extraction::{Note, NoteCode};
 use super::index::{PhraseIndex, ValueHit};
 use super::pieces::{Piece, PieceKind};
 use super::words::REMOVE_WORDS;
 use super::words::{ADD_WORDS, CHANGE_WORDS, KIND_WORDS, NOT_PRODUCTS, QUANTITY_FILLERS};
-use super::{DraftContext, Note, NoteCode, Resolved};
 use segment::{chunks, first_number, mention, modes, ordering_verb_before, questions};
 use segment::{split_after_product, split_between_products};
 use segment::{Mention, Mode, Target};

@@ -3,13 +3,12 @@
 //! already named), "make it a diet coke" and "swap the coke for a diet coke" (one
 //! item in place of another).
 
-use crate::catalog::Choice;
-use crate::catalog::GroupKind;
+use crate::catalog::{Choice, GroupKind};
 use crate::chat::command::{Command, ItemMention, ItemRef, ProductRef, Span};
 
+use super::super::context::Resolved;
 use super::super::pieces::{Piece, PieceKind};
 use super::super::words::QUANTITY_FILLERS;
-use super::super::Resolved;
 use super::attach::value_hits;
 use super::segment::{first_number, Mention, Mode, Target};
 use super::Items;
