@@ -9,9 +9,10 @@ use gapless_store::{redact_url, Store};
 use secrecy::SecretString;
 
 use crate::{
-    bench_audit, bench_llm, bench_writes, catalog_import,
+    catalog_import,
     chat::llm::{ExtractorMode, LlmArgs},
-    demo, eval, staff, startup, telemetry,
+    demo, staff, startup, telemetry,
+    tools::{bench, eval},
     webhooks::Webhooks,
 };
 
@@ -47,13 +48,13 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Measure one-row insert transactions per second on DATABASE_URL: the physical
     /// limit for chat turns on this disk (`scripts/load.mjs` runs it beside the load).
-    BenchWrites(bench_writes::BenchWritesArgs),
+    BenchWrites(bench::writes::BenchWritesArgs),
     /// Measure the LLM path's own cost (prompt, HTTP, parse, validate) against a
     /// zero-delay fake model on loopback, beside the rules path. No database needed.
-    BenchLlm(bench_llm::BenchLlmArgs),
+    BenchLlm(bench::llm::BenchLlmArgs),
     /// Seed DATABASE_URL up to N conversations (100,000 by default) and time the staff
     /// console's conversation list: first page, deep page, filters, word search.
-    BenchAudit(bench_audit::BenchAuditArgs),
+    BenchAudit(bench::audit::BenchAuditArgs),
     /// Demo data for trying the product.
     #[command(subcommand)]
     Demo(DemoCommand),
@@ -343,17 +344,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Command::BenchWrites(args) => {
                 let store = open_store(&cli.database_url).await?;
-                let report = bench_writes::run(store, &args).await?;
+                let report = bench::writes::run(store, &args).await?;
                 println!("{report}");
                 Ok(())
             }
             Command::BenchLlm(args) => {
-                println!("{}", bench_llm::run(&args).await?);
+                println!("{}", bench::llm::run(&args).await?);
                 Ok(())
             }
             Command::BenchAudit(args) => {
-                let store = bench_audit::open(&cli.database_url).await?;
-                print!("{}", bench_audit::run(store, &args).await?);
+                let store = bench::audit::open(&cli.database_url).await?;
+                print!("{}", bench::audit::run(store, &args).await?);
                 Ok(())
             }
             Command::Webhook(command) => {

@@ -25,6 +25,9 @@ pub mod staff_metrics;
 /// Stock keys and levels: what an order may still take.
 pub mod stock;
 
+#[cfg(test)]
+pub(crate) mod testing;
+
 /// Webhooks out to the shop's systems: which endpoint takes which message, and the
 /// retry schedule of one that was not delivered.
 pub mod webhooks;

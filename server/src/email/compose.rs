@@ -3,7 +3,7 @@
 //! currency.
 
 use gapless_domain::{
-    chat::ChoiceMention,
+    catalog::Choice,
     money::{Currency, Money},
     orders::{FulfilmentStatus, OrderState},
 };
@@ -129,7 +129,7 @@ fn shipment(order: &OrderState) -> Value {
 }
 
 /// "extra cheese", "no onions", "m": as the chat writes a choice.
-fn choice_text(choice: &ChoiceMention) -> String {
+fn choice_text(choice: &Choice) -> String {
     match (&choice.qualifier, choice.exclude) {
         (_, true) => format!("no {}", choice.value),
         (Some(qualifier), false) => format!("{qualifier} {}", choice.value),

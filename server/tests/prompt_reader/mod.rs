@@ -14,11 +14,9 @@ use std::sync::{Arc, Mutex};
 
 use axum::{extract::State, routing::post, Json, Router};
 use gapless_domain::{
-    catalog::{Catalog, GroupKind, Product},
+    catalog::{Catalog, Choice, GroupKind, Product},
     chat::extract::ContextLine,
-    chat::{
-        ChoiceMention, Command, DraftContext, ItemMention, ItemRef, ProductRef, RulesExtractor,
-    },
+    chat::{Command, DraftContext, ItemMention, ItemRef, ProductRef, RulesExtractor},
 };
 use serde_json::{json, Map, Value};
 
@@ -211,7 +209,7 @@ fn present(fields: &[(&str, &Option<String>)]) -> Value {
 
 /// `{"size": "m", "topping": ["no onions", "extra cheese"]}`: a single-choice group by
 /// value, a multi-choice group by phrase, as the tools describe them.
-fn options(product: Option<&Product>, catalog: &Catalog, choices: &[ChoiceMention]) -> Value {
+fn options(product: Option<&Product>, catalog: &Catalog, choices: &[Choice]) -> Value {
     let multi = |group: &str| {
         let mut groups = catalog.products.iter().filter(|p| product.is_none_or(|q| q.sku == p.sku));
         groups.any(|p| p.options.iter().any(|g| g.name == group && g.kind == GroupKind::Multi))
@@ -314,18 +312,18 @@ fn bracketed(text: &str) -> (&str, Option<&str>) {
 }
 
 /// An order line's choice as the prompt shows it: "m", "no onions", "extra cheese".
-fn choice(product: &Product, said: &str) -> Option<ChoiceMention> {
+fn choice(product: &Product, said: &str) -> Option<Choice> {
     for group in &product.options {
         let has = |value: &str| group.values.iter().any(|v| v.name == value);
         if has(said) {
-            return Some(ChoiceMention::new(&group.name, said));
+            return Some(Choice::new(&group.name, said));
         }
         if let Some(value) = said.strip_prefix("no ").filter(|v| has(v)) {
-            return Some(ChoiceMention::excluded(&group.name, value));
+            return Some(Choice::excluded(&group.name, value));
         }
         for qualifier in &group.qualifiers {
             if let Some(value) = said.strip_prefix(&format!("{qualifier} ")).filter(|v| has(v)) {
-                return Some(ChoiceMention::new(&group.name, value).with_qualifier(qualifier));
+                return Some(Choice::new(&group.name, value).with_qualifier(qualifier));
             }
         }
     }

@@ -7,6 +7,7 @@
 //! door in and checks all of that at once, reporting every problem rather than the
 //! first, because a shop fixing a spreadsheet export wants the whole list.
 
+mod choice;
 mod parse;
 #[cfg(test)]
 mod tests;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::money::{Currency, Money};
 use crate::sku::Sku;
 
+pub use choice::Choice;
 pub use parse::{
     MAX_CATEGORY_CHARS, MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, MAX_PRICE, MAX_RETURN_DAYS,
 };

@@ -8,7 +8,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::Choice;
+use crate::orders::UncheckedAddress;
 use crate::sku::Sku;
+
+/// The name the chat's callers knew a [`Choice`] by; `server/src/agents` and
+/// `server/src/payments` still use it (issue 14).
+pub use crate::catalog::Choice as ChoiceMention;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -24,7 +30,7 @@ pub enum Command {
     /// Only the choices the shopper mentioned: the draft keeps everything else.
     SetChoices {
         target: ItemRef,
-        choices: Vec<ChoiceMention>,
+        choices: Vec<Choice>,
         span: Span,
     },
     /// "remove the socks", "no coke after all".
@@ -37,7 +43,7 @@ pub enum Command {
         email: Option<String>,
         phone: Option<String>,
     },
-    SetShippingAddress(AddressMention),
+    SetShippingAddress(UncheckedAddress),
     Confirm,
     Cancel,
     /// "where is my order G-100042".
@@ -66,7 +72,7 @@ pub struct ItemMention {
     pub product: ProductRef,
     /// `None` when the shopper gave no number; the draft then assumes one.
     pub quantity: Option<u32>,
-    pub choices: Vec<ChoiceMention>,
+    pub choices: Vec<Choice>,
     pub span: Span,
 }
 
@@ -99,39 +105,6 @@ impl ProductRef {
     }
 }
 
-/// One option value, by the catalog's canonical group and value names (never the
-/// shopper's words), so the draft and the order lines compare them directly.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ChoiceMention {
-    pub group: String,
-    pub value: String,
-    /// "extra" in "extra cheese": one of the group's qualifiers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub qualifier: Option<String>,
-    /// "no onions": leave this value out.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub exclude: bool,
-}
-
-fn is_false(flag: &bool) -> bool {
-    !*flag
-}
-
-impl ChoiceMention {
-    pub fn new(group: impl Into<String>, value: impl Into<String>) -> ChoiceMention {
-        ChoiceMention { group: group.into(), value: value.into(), qualifier: None, exclude: false }
-    }
-
-    pub fn excluded(group: impl Into<String>, value: impl Into<String>) -> ChoiceMention {
-        ChoiceMention { exclude: true, ..ChoiceMention::new(group, value) }
-    }
-
-    pub fn with_qualifier(mut self, qualifier: impl Into<String>) -> ChoiceMention {
-        self.qualifier = Some(qualifier.into());
-        self
-    }
-}
-
 /// Which line of the draft an edit is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -142,17 +115,6 @@ pub enum ItemRef {
     /// The line at this index of the order's `lines`, as an agent names it (MCP, ACP):
     /// exact where a product name would be ambiguous between two lines.
     Line(usize),
-}
-
-/// A shipping address as found in the message; the validator checks the formats.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AddressMention {
-    pub line1: Option<String>,
-    pub line2: Option<String>,
-    pub city: Option<String>,
-    pub postal_code: Option<String>,
-    pub region: Option<String>,
-    pub country: Option<String>,
 }
 
 /// Byte offsets into the original message, so staff can see which words became

@@ -13,21 +13,17 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, GroupKind, OptionGroup, Product};
-use crate::chat::command::{
-    AddressMention, ChoiceMention, Command, ItemMention, ItemRef, ProductRef,
-};
+use crate::catalog::{Catalog, Choice, GroupKind, OptionGroup, Product};
+use crate::chat::command::{Command, ItemMention, ItemRef, ProductRef};
 use crate::chat::extract::{ContextLine, DraftContext};
+use crate::orders::{UncheckedAddress, MAX_QUANTITY, MIN_QUANTITY};
 use crate::sku::Sku;
-
-pub const MIN_QUANTITY: u32 = 1;
-pub const MAX_QUANTITY: u32 = 99;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Draft {
     lines: Vec<DraftLine>,
     pub customer: CustomerDetails,
-    pub shipping_address: Option<AddressMention>,
+    pub shipping_address: Option<UncheckedAddress>,
     /// The line the conversation last touched: what "that" and "it" mean.
     last: Option<usize>,
 }
@@ -38,7 +34,7 @@ pub struct Draft {
 pub struct DraftLine {
     pub sku: Sku,
     pub quantity: u32,
-    pub choices: Vec<ChoiceMention>,
+    pub choices: Vec<Choice>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,7 +50,7 @@ pub struct OrderLine {
     pub sku: Sku,
     pub name: String,
     pub quantity: u32,
-    pub choices: Vec<ChoiceMention>,
+    pub choices: Vec<Choice>,
 }
 
 /// What applying one command did.
@@ -258,7 +254,7 @@ impl Draft {
 
     /// "a tee" then, after the question, "two black tees in M": the shopper is
     /// completing the line they started, not ordering a second one.
-    fn incomplete_line_for(&self, product: &Product, new: &[ChoiceMention]) -> Option<usize> {
+    fn incomplete_line_for(&self, product: &Product, new: &[Choice]) -> Option<usize> {
         if new.is_empty() {
             return None;
         }
@@ -282,12 +278,7 @@ impl Draft {
         Applied::changed()
     }
 
-    fn set_choices(
-        &mut self,
-        catalog: &Catalog,
-        target: &ItemRef,
-        choices: &[ChoiceMention],
-    ) -> Applied {
+    fn set_choices(&mut self, catalog: &Catalog, target: &ItemRef, choices: &[Choice]) -> Applied {
         let at = match self.line_for(catalog, target) {
             Ok(at) => at,
             Err(applied) => return applied,
@@ -370,8 +361,8 @@ impl Draft {
 
     /// Fields the message gave replace the old ones; the others stay, so "it's apt 4"
     /// after a full address only adds the apartment.
-    fn set_address(&mut self, given: &AddressMention) -> Applied {
-        let address = self.shipping_address.get_or_insert_with(AddressMention::default);
+    fn set_address(&mut self, given: &UncheckedAddress) -> Applied {
+        let address = self.shipping_address.get_or_insert_with(UncheckedAddress::default);
         let before = address.clone();
         for (slot, value) in [
             (&mut address.line1, &given.line1),
@@ -550,14 +541,11 @@ fn check_quantity(quantity: u32) -> Result<(), Applied> {
 
 /// The choices in the catalog's own spelling, or a rejection naming what the product
 /// does offer. Choices may come from an LLM, so nothing is taken on trust.
-fn canonical_choices(
-    product: &Product,
-    choices: &[ChoiceMention],
-) -> Result<Vec<ChoiceMention>, Applied> {
+fn canonical_choices(product: &Product, choices: &[Choice]) -> Result<Vec<Choice>, Applied> {
     choices.iter().map(|choice| canonical_choice(product, choice)).collect()
 }
 
-fn canonical_choice(product: &Product, choice: &ChoiceMention) -> Result<ChoiceMention, Applied> {
+fn canonical_choice(product: &Product, choice: &Choice) -> Result<Choice, Applied> {
     let Some(group) = product.option(&choice.group) else {
         let groups: Vec<String> = product.options.iter().map(|g| g.name.clone()).collect();
         let reason = if groups.is_empty() {
@@ -602,7 +590,7 @@ fn canonical_choice(product: &Product, choice: &ChoiceMention) -> Result<ChoiceM
         }
         None => None,
     };
-    Ok(ChoiceMention {
+    Ok(Choice {
         group: group.name.clone(),
         value: value.name.clone(),
         qualifier,
@@ -613,10 +601,10 @@ fn canonical_choice(product: &Product, choice: &ChoiceMention) -> Result<ChoiceM
 /// Single groups hold one value, so a new one replaces the old; multi groups
 /// accumulate; an exclusion removes the value and is remembered ("no onions" on a
 /// pizza that has onions by recipe).
-fn apply_choices(product: &Product, choices: &mut Vec<ChoiceMention>, new: &[ChoiceMention]) {
+fn apply_choices(product: &Product, choices: &mut Vec<Choice>, new: &[Choice]) {
     for choice in new {
         let single = product.option(&choice.group).is_some_and(|g| g.kind == GroupKind::Single);
-        let same_value = |c: &ChoiceMention| c.group == choice.group && c.value == choice.value;
+        let same_value = |c: &Choice| c.group == choice.group && c.value == choice.value;
         if single {
             if choice.exclude {
                 choices.retain(|c| !same_value(c));
@@ -631,15 +619,15 @@ fn apply_choices(product: &Product, choices: &mut Vec<ChoiceMention>, new: &[Cho
     }
 }
 
-fn compatible(product: &Product, choices: &[ChoiceMention], new: &ChoiceMention) -> bool {
+fn compatible(product: &Product, choices: &[Choice], new: &Choice) -> bool {
     let single = product.option(&new.group).is_some_and(|g| g.kind == GroupKind::Single);
     !single || choices.iter().all(|c| c.group != new.group || c.value == new.value)
 }
 
 /// The choices as the order shows them: defaults filled in, catalog order.
-fn effective_choices(product: &Product, chosen: &[ChoiceMention]) -> Vec<ChoiceMention> {
+fn effective_choices(product: &Product, chosen: &[Choice]) -> Vec<Choice> {
     // Sorted by section (single values, multi values, exclusions), group, value.
-    let mut shown: Vec<((u8, usize, usize), ChoiceMention)> = Vec::new();
+    let mut shown: Vec<((u8, usize, usize), Choice)> = Vec::new();
     for (g, group) in product.options.iter().enumerate() {
         let section = |exclude: bool| match (exclude, group.kind) {
             (true, _) => 2,
@@ -648,15 +636,14 @@ fn effective_choices(product: &Product, chosen: &[ChoiceMention]) -> Vec<ChoiceM
         };
         let position =
             |name: &str| group.values.iter().position(|v| v.name == name).unwrap_or(usize::MAX);
-        let in_group: Vec<&ChoiceMention> =
-            chosen.iter().filter(|c| c.group == group.name).collect();
+        let in_group: Vec<&Choice> = chosen.iter().filter(|c| c.group == group.name).collect();
         for choice in &in_group {
             shown.push(((section(choice.exclude), g, position(&choice.value)), (*choice).clone()));
         }
         let has_value = in_group.iter().any(|c| !c.exclude);
         if group.kind == GroupKind::Single && !has_value {
             if let Some(default) = group.default_value() {
-                let choice = ChoiceMention::new(group.name.clone(), default.name.clone());
+                let choice = Choice::new(group.name.clone(), default.name.clone());
                 shown.push(((0, g, position(&default.name)), choice));
             }
         }
@@ -667,7 +654,7 @@ fn effective_choices(product: &Product, chosen: &[ChoiceMention]) -> Vec<ChoiceM
 
 fn missing_groups<'p>(
     product: &'p Product,
-    choices: &'p [ChoiceMention],
+    choices: &'p [Choice],
 ) -> impl Iterator<Item = &'p OptionGroup> {
     product.options.iter().filter(move |group| {
         group.required
@@ -676,7 +663,7 @@ fn missing_groups<'p>(
     })
 }
 
-fn missing_question(product: &Product, choices: &[ChoiceMention]) -> Option<Clarification> {
+fn missing_question(product: &Product, choices: &[Choice]) -> Option<Clarification> {
     let missing: Vec<&OptionGroup> = missing_groups(product, choices).collect();
     let question = match missing.as_slice() {
         [] => return None,

@@ -8,8 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::Catalog;
-use crate::chat::command::ChoiceMention;
+use crate::catalog::{Catalog, Choice};
 use crate::chat::draft::{Draft, OrderLine};
 use crate::chat::extract::RulesExtractor;
 use crate::sku::Sku;
@@ -30,7 +29,7 @@ pub struct ExpectedLine {
     pub name: Option<String>,
     pub quantity: u32,
     #[serde(default)]
-    pub choices: Vec<ChoiceMention>,
+    pub choices: Vec<Choice>,
 }
 
 #[derive(Deserialize)]
@@ -180,7 +179,7 @@ mod tests {
             sku: Sku::parse(sku).unwrap(),
             name: None,
             quantity,
-            choices: choices.iter().map(|(g, v)| ChoiceMention::new(*g, *v)).collect(),
+            choices: choices.iter().map(|(g, v)| Choice::new(*g, *v)).collect(),
         }
     }
 

@@ -13,7 +13,7 @@ pub mod llm;
 pub mod text;
 pub mod turn;
 
-pub use command::{AddressMention, ChoiceMention, Command, ItemMention, ItemRef, ProductRef, Span};
+pub use command::{Command, ItemMention, ItemRef, ProductRef, Span};
 pub use draft::{Applied, Clarification, Draft, DraftLine, IssueCode, OrderLine, Rejection};
 pub use extract::{DraftContext, Extraction, Note, NoteCode, RulesExtractor};
 

@@ -1,13 +1,9 @@
 //! Fixtures shared by the chat tests, and the tests that run the whole pipeline.
 
 use crate::catalog::Catalog;
+use crate::testing::demo_catalog;
 
-pub(crate) const DEMO_CATALOG: &str = include_str!("../../../../demo/catalog.json");
 pub(crate) const UTTERANCES: &str = include_str!("../../../../eval/utterances.jsonl");
-
-pub(crate) fn demo_catalog() -> Catalog {
-    Catalog::from_json(DEMO_CATALOG).expect("the demo catalog imports")
-}
 
 /// Our own small menus of other kinds of shop (`eval/shops/`), each with its
 /// labelled utterances: the extractor must read menus it was not written for.
@@ -94,9 +90,10 @@ mod robustness {
 
     use super::*;
     use crate::chat::command::Command;
-    use crate::chat::draft::{Draft, MAX_QUANTITY};
+    use crate::chat::draft::Draft;
     use crate::chat::eval::parse_cases;
     use crate::chat::extract::RulesExtractor;
+    use crate::orders::MAX_QUANTITY;
 
     fn shared() -> &'static (Catalog, RulesExtractor) {
         static SHARED: OnceLock<(Catalog, RulesExtractor)> = OnceLock::new();

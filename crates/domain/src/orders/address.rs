@@ -5,8 +5,6 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::chat::command::AddressMention;
-
 pub const MAX_ADDRESS_FIELD_CHARS: usize = 120;
 const MIN_POSTAL_CODE_CHARS: usize = 2;
 const MAX_POSTAL_CODE_CHARS: usize = 10;
@@ -127,6 +125,18 @@ impl AddressField {
     }
 }
 
+/// A shipping address as someone gave it (the chat reads it from a message): every
+/// field optional and nothing checked yet; [`PostalAddress::from_unchecked`] checks it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UncheckedAddress {
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub postal_code: Option<String>,
+    pub region: Option<String>,
+    pub country: Option<String>,
+}
+
 /// One field of an address that could not be taken, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the {} {reason}", .field.label())]
@@ -136,9 +146,9 @@ pub struct AddressError {
 }
 
 impl PostalAddress {
-    /// The fields of a mention that are usable, and the problems with the others: a
+    /// The fields given that are usable, and the problems with the others: a
     /// shopper who mistyped the country should not have to repeat the street.
-    pub fn from_mention(mention: &AddressMention) -> (PostalAddress, Vec<AddressError>) {
+    pub fn from_unchecked(fields: &UncheckedAddress) -> (PostalAddress, Vec<AddressError>) {
         let mut errors = Vec::new();
         let mut text = |field: AddressField, value: &Option<String>| {
             let cleaned = value.as_deref().and_then(clean_text)?;
@@ -151,14 +161,14 @@ impl PostalAddress {
             }
         };
         let mut address = PostalAddress {
-            line1: text(AddressField::Line1, &mention.line1),
-            line2: text(AddressField::Line2, &mention.line2),
-            city: text(AddressField::City, &mention.city),
-            postal_code: text(AddressField::PostalCode, &mention.postal_code),
-            region: text(AddressField::Region, &mention.region),
+            line1: text(AddressField::Line1, &fields.line1),
+            line2: text(AddressField::Line2, &fields.line2),
+            city: text(AddressField::City, &fields.city),
+            postal_code: text(AddressField::PostalCode, &fields.postal_code),
+            region: text(AddressField::Region, &fields.region),
             country: None,
         };
-        if let Some(given) = mention.country.as_deref().and_then(clean_text) {
+        if let Some(given) = fields.country.as_deref().and_then(clean_text) {
             match CountryCode::parse(&given) {
                 Ok(code) => address.country = Some(code),
                 Err(error) => errors.push(AddressError {
@@ -269,10 +279,10 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn mention(fields: [Option<&str>; 6]) -> AddressMention {
+    fn mention(fields: [Option<&str>; 6]) -> UncheckedAddress {
         let [line1, line2, city, postal_code, region, country] =
             fields.map(|f| f.map(String::from));
-        AddressMention { line1, line2, city, postal_code, region, country }
+        UncheckedAddress { line1, line2, city, postal_code, region, country }
     }
 
     #[test]
@@ -298,7 +308,7 @@ mod tests {
 
     #[test]
     fn a_mention_becomes_a_clean_address() {
-        let (address, errors) = PostalAddress::from_mention(&mention([
+        let (address, errors) = PostalAddress::from_unchecked(&mention([
             Some(" 12  Main St "),
             None,
             Some("Springfield"),
@@ -318,7 +328,7 @@ mod tests {
 
     #[test]
     fn bad_fields_are_reported_and_the_rest_kept() {
-        let (address, errors) = PostalAddress::from_mention(&mention([
+        let (address, errors) = PostalAddress::from_unchecked(&mention([
             Some("12 Main St"),
             Some("   "),
             Some("Springfield"),
@@ -336,7 +346,7 @@ mod tests {
 
     #[test]
     fn merging_replaces_only_what_is_given() {
-        let (full, _) = PostalAddress::from_mention(&mention([
+        let (full, _) = PostalAddress::from_unchecked(&mention([
             Some("12 Main St"),
             None,
             Some("Springfield"),
@@ -345,7 +355,7 @@ mod tests {
             Some("US"),
         ]));
         let (unit, _) =
-            PostalAddress::from_mention(&mention([None, Some("Apt 4"), None, None, None, None]));
+            PostalAddress::from_unchecked(&mention([None, Some("Apt 4"), None, None, None, None]));
         let merged = full.merged_with(&unit);
         assert_eq!(merged.line2.as_deref(), Some("Apt 4"));
         assert_eq!(merged.line1, full.line1);
@@ -364,14 +374,14 @@ mod tests {
 
     proptest! {
         #[test]
-        fn from_mention_never_panics_and_keeps_fields_clean(
+        fn from_unchecked_never_panics_and_keeps_fields_clean(
             fields in proptest::array::uniform6(proptest::option::of("\\PC{0,130}"))
         ) {
             let [a, b, c, d, e, f] = fields;
-            let mention = AddressMention {
+            let mention = UncheckedAddress {
                 line1: a, line2: b, city: c, postal_code: d, region: e, country: f,
             };
-            let (address, _) = PostalAddress::from_mention(&mention);
+            let (address, _) = PostalAddress::from_unchecked(&mention);
             for text in [&address.line1, &address.line2, &address.city, &address.region].into_iter().flatten() {
                 prop_assert!(!text.is_empty() && text.trim() == text);
                 prop_assert!(text.chars().count() <= MAX_ADDRESS_FIELD_CHARS);

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::chat::command::ChoiceMention;
+use crate::catalog::Choice;
 use crate::money::Money;
 use crate::orders::address::PostalAddress;
 use crate::orders::contact::{Email, Phone};
@@ -25,7 +25,7 @@ pub struct PricedLine {
     pub sku: Sku,
     pub name: String,
     pub quantity: u32,
-    pub choices: Vec<ChoiceMention>,
+    pub choices: Vec<Choice>,
     pub unit_price: Money,
     pub total: Money,
 }
@@ -216,7 +216,7 @@ mod tests {
             sku: Sku::parse("TEE").unwrap(),
             name: "tee".into(),
             quantity: 2,
-            choices: vec![ChoiceMention::new("size", "m")],
+            choices: vec![Choice::new("size", "m")],
             unit_price: Money(2500),
             total: Money(5000),
         }

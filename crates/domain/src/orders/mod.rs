@@ -18,7 +18,9 @@ mod pricing;
 mod requirements;
 mod state;
 
-pub use address::{AddressError, AddressField, CountryCode, CountryError, PostalAddress};
+pub use address::{
+    AddressError, AddressField, CountryCode, CountryError, PostalAddress, UncheckedAddress,
+};
 pub use contact::{Email, EmailError, Phone, PhoneError};
 pub use diff::diff;
 pub use event::{
@@ -40,3 +42,8 @@ pub use state::{EventError, ExchangeRef, FoldError, OrderState, OrderStatus, Ord
 /// The most lines one order may have: a chat order with more is a mistake or abuse,
 /// and the bound keeps every per-turn computation small.
 pub const MAX_LINES: usize = 50;
+
+/// The quantity bounds of one order line, whoever asks for it: the chat's draft, an
+/// agent's checkout or the LLM's tool schema.
+pub const MIN_QUANTITY: u32 = 1;
+pub const MAX_QUANTITY: u32 = 99;

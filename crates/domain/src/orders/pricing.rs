@@ -2,11 +2,10 @@
 //! price plus the delta of every value chosen for it, computed with checked
 //! arithmetic so that no input can wrap a total.
 
-use crate::catalog::{Catalog, GroupKind};
-use crate::chat::command::ChoiceMention;
-use crate::chat::draft::{MAX_QUANTITY, MIN_QUANTITY};
+use crate::catalog::{Catalog, Choice, GroupKind};
 use crate::money::Money;
 use crate::orders::event::{PricedLine, Totals};
+use crate::orders::{MAX_QUANTITY, MIN_QUANTITY};
 use crate::sku::Sku;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,7 +33,7 @@ pub fn price_line(
     catalog: &Catalog,
     sku: &Sku,
     quantity: u32,
-    choices: &[ChoiceMention],
+    choices: &[Choice],
 ) -> Result<PricedLine, PricingError> {
     if !(MIN_QUANTITY..=MAX_QUANTITY).contains(&quantity) {
         return Err(PricingError::Quantity(quantity));
@@ -91,15 +90,15 @@ pub fn totals(lines: &[PricedLine]) -> Result<Totals, PricingError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::tests::demo_catalog;
+    use crate::testing::demo_catalog;
     use proptest::prelude::*;
 
     fn sku(code: &str) -> Sku {
         Sku::parse(code).unwrap()
     }
 
-    fn c(group: &str, value: &str) -> ChoiceMention {
-        ChoiceMention::new(group, value)
+    fn c(group: &str, value: &str) -> Choice {
+        Choice::new(group, value)
     }
 
     #[test]
@@ -122,7 +121,7 @@ mod tests {
                 c("crust", "gluten-free"),
                 c("topping", "cheese").with_qualifier("extra"),
                 c("topping", "olives"),
-                ChoiceMention::excluded("topping", "onions"),
+                Choice::excluded("topping", "onions"),
             ],
         )
         .unwrap();

@@ -4,8 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::Catalog;
-use crate::chat::command::ChoiceMention;
+use crate::catalog::{Catalog, Choice};
 use crate::orders::event::{PricedLine, Reservation};
 use crate::sku::Sku;
 use crate::stock::{StockKey, StockLevels};
@@ -39,7 +38,7 @@ pub fn stock_requirements(catalog: &Catalog, lines: &[PricedLine]) -> BTreeMap<S
 /// The tracked stock keys one unit of `sku` with `choices` counts against: the
 /// product's own, and each chosen value's that has its own stock. Empty for a product
 /// no longer in the catalog.
-pub fn unit_keys(catalog: &Catalog, sku: &Sku, choices: &[ChoiceMention]) -> Vec<StockKey> {
+pub fn unit_keys(catalog: &Catalog, sku: &Sku, choices: &[Choice]) -> Vec<StockKey> {
     let Some(product) = catalog.product(sku) else { return Vec::new() };
     let mut keys = Vec::new();
     if product.stock.is_some() {
@@ -79,17 +78,17 @@ pub fn reservations(requirements: &BTreeMap<StockKey, u32>) -> Vec<Reservation> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::command::ChoiceMention;
-    use crate::chat::tests::demo_catalog;
+    use crate::catalog::Choice;
     use crate::orders::pricing::price_line;
     use crate::sku::Sku;
     use crate::stock::StockLevel;
+    use crate::testing::demo_catalog;
 
     fn sku(code: &str) -> Sku {
         Sku::parse(code).unwrap()
     }
 
-    fn priced(code: &str, quantity: u32, choices: &[ChoiceMention]) -> PricedLine {
+    fn priced(code: &str, quantity: u32, choices: &[Choice]) -> PricedLine {
         price_line(&demo_catalog(), &sku(code), quantity, choices).unwrap()
     }
 
@@ -97,18 +96,10 @@ mod tests {
     fn products_and_values_with_their_own_stock_count() {
         let catalog = demo_catalog();
         let lines = [
-            priced(
-                "TEE",
-                2,
-                &[ChoiceMention::new("size", "m"), ChoiceMention::new("color", "black")],
-            ),
-            priced(
-                "TEE",
-                1,
-                &[ChoiceMention::new("size", "l"), ChoiceMention::new("color", "black")],
-            ),
-            priced("TRAIL-BOTTLE", 1, &[ChoiceMention::new("capacity", "750 ml")]),
-            priced("PIZZA-PEP", 3, &[ChoiceMention::new("crust", "gluten-free")]),
+            priced("TEE", 2, &[Choice::new("size", "m"), Choice::new("color", "black")]),
+            priced("TEE", 1, &[Choice::new("size", "l"), Choice::new("color", "black")]),
+            priced("TRAIL-BOTTLE", 1, &[Choice::new("capacity", "750 ml")]),
+            priced("PIZZA-PEP", 3, &[Choice::new("crust", "gluten-free")]),
             priced("COKE", 4, &[]),
         ];
         let needs = stock_requirements(&catalog, &lines);
@@ -131,7 +122,7 @@ mod tests {
     #[test]
     fn excluded_values_and_unknown_products_take_nothing() {
         let catalog = demo_catalog();
-        let mut line = priced("PIZZA-PEP", 1, &[ChoiceMention::excluded("crust", "gluten-free")]);
+        let mut line = priced("PIZZA-PEP", 1, &[Choice::excluded("crust", "gluten-free")]);
         assert!(stock_requirements(&catalog, std::slice::from_ref(&line)).is_empty());
         line.sku = sku("GONE");
         assert!(stock_requirements(&catalog, &[line]).is_empty());

@@ -4,14 +4,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::chat::draft::{MAX_QUANTITY, MIN_QUANTITY};
 use crate::money::{Currency, Money};
 use crate::orders::address::PostalAddress;
 use crate::orders::event::{Customer, OrderEvent, PricedLine, Reservation, Totals};
 use crate::orders::fulfilment::{Fulfilment, FulfilmentStatus};
 use crate::orders::number::OrderNumber;
 use crate::orders::payment::{Payment, PaymentStatus, PaymentView, ProviderId};
-use crate::orders::pricing;
+use crate::orders::{pricing, MAX_QUANTITY, MIN_QUANTITY};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -511,7 +510,7 @@ fn check_line(line: &PricedLine) -> Result<(), EventError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::command::ChoiceMention;
+    use crate::catalog::Choice;
     use crate::orders::contact::Email;
     use crate::sku::Sku;
     use crate::stock::StockKey;
@@ -525,7 +524,7 @@ mod tests {
             sku: Sku::parse(code).unwrap(),
             name: code.to_lowercase(),
             quantity,
-            choices: vec![ChoiceMention::new("size", "m")],
+            choices: vec![Choice::new("size", "m")],
             unit_price: Money(unit),
             total: Money(unit * i64::from(quantity)),
         }

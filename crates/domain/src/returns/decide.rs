@@ -316,7 +316,7 @@ pub struct DecidedItem {
     /// For an exchange: all the choices of the replacement line (the bought ones with
     /// the wished values swapped in). Absent for other resolutions and rejected items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exchange: Option<Vec<crate::chat::command::ChoiceMention>>,
+    pub exchange: Option<Vec<crate::catalog::Choice>>,
 }
 
 /// The whole request decided.

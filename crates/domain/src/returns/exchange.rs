@@ -18,8 +18,7 @@ use serde::Serialize;
 
 use super::decide::{Outcome, ReturnDecision, ReturnRequest};
 use super::policy::Resolution;
-use crate::catalog::{Catalog, GroupKind, Product};
-use crate::chat::command::ChoiceMention;
+use crate::catalog::{Catalog, Choice, GroupKind, Product};
 use crate::money::Money;
 use crate::orders::{
     price_line, reservations, shortfalls, stock_requirements, Customer, ExchangeRef, FoldError,
@@ -35,7 +34,7 @@ pub const MAX_EXCHANGE_GROUPS: usize = 8;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoughtChoices {
     pub sku: Sku,
-    pub choices: Vec<ChoiceMention>,
+    pub choices: Vec<Choice>,
 }
 
 /// An exchange wish that cannot be met. `item` is the index in the request's items.
@@ -148,7 +147,7 @@ pub fn plan_exchanges(
     bought: &[BoughtChoices],
     request: &ReturnRequest,
     decision: &ReturnDecision,
-) -> Result<Vec<Option<Vec<ChoiceMention>>>, ExchangeError> {
+) -> Result<Vec<Option<Vec<Choice>>>, ExchangeError> {
     let exchanging = request.resolution == Resolution::Exchange;
     let mut planned = Vec::with_capacity(decision.items.len());
     let mut replacements = Vec::new();
@@ -213,7 +212,7 @@ pub enum ReplacementError {
 pub struct ReplacementItem {
     pub sku: Sku,
     pub quantity: u32,
-    pub choices: Vec<ChoiceMention>,
+    pub choices: Vec<Choice>,
 }
 
 /// The events of the order that ships an exchange's replacement: marked as the
@@ -268,7 +267,7 @@ fn replacement_choices(
     bought: &BoughtChoices,
     wish: &BTreeMap<String, String>,
     item: usize,
-) -> Result<Vec<ChoiceMention>, ExchangeError> {
+) -> Result<Vec<Choice>, ExchangeError> {
     let product = catalog
         .product(&bought.sku)
         .ok_or_else(|| ExchangeError::ProductGone { item, product: bought.sku.to_string() })?;
@@ -324,13 +323,13 @@ fn replacement_choices(
 
 /// `choices` with the single value of `group` replaced by (or, if absent, set to)
 /// `value`; everything else kept in place.
-fn swap(choices: &[ChoiceMention], group: &str, value: &str) -> Vec<ChoiceMention> {
-    let mut swapped: Vec<ChoiceMention> = Vec::with_capacity(choices.len() + 1);
+fn swap(choices: &[Choice], group: &str, value: &str) -> Vec<Choice> {
+    let mut swapped: Vec<Choice> = Vec::with_capacity(choices.len() + 1);
     let mut replaced = false;
     for choice in choices {
         if choice.group == group && !choice.exclude {
             if !replaced {
-                swapped.push(ChoiceMention {
+                swapped.push(Choice {
                     group: group.to_owned(),
                     value: value.to_owned(),
                     qualifier: None,
@@ -343,7 +342,7 @@ fn swap(choices: &[ChoiceMention], group: &str, value: &str) -> Vec<ChoiceMentio
         }
     }
     if !replaced {
-        swapped.push(ChoiceMention {
+        swapped.push(Choice {
             group: group.to_owned(),
             value: value.to_owned(),
             qualifier: None,
@@ -355,7 +354,7 @@ fn swap(choices: &[ChoiceMention], group: &str, value: &str) -> Vec<ChoiceMentio
 
 /// The value the bought line has for a single-choice group: chosen, or the
 /// group's default when the shopper left it.
-fn current_value(product: &Product, choices: &[ChoiceMention], group: &str) -> Option<String> {
+fn current_value(product: &Product, choices: &[Choice], group: &str) -> Option<String> {
     choices
         .iter()
         .find(|choice| choice.group == group && !choice.exclude)
@@ -363,8 +362,8 @@ fn current_value(product: &Product, choices: &[ChoiceMention], group: &str) -> O
         .or_else(|| product.option(group)?.default.clone())
 }
 
-fn same_values(a: &[ChoiceMention], b: &[ChoiceMention]) -> bool {
-    let key = |choices: &[ChoiceMention]| {
+fn same_values(a: &[Choice], b: &[Choice]) -> bool {
+    let key = |choices: &[Choice]| {
         let mut values: Vec<(String, String, bool)> =
             choices.iter().map(|c| (c.group.clone(), c.value.clone(), c.exclude)).collect();
         values.sort();

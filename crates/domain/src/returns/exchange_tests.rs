@@ -4,18 +4,18 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::chat::tests::demo_catalog;
 use crate::orders::{CountryCode, Email, OrderStatus, Reservation};
 use crate::returns::decide::{DecidedItem, Decision, RequestedItem, RuleId};
 use crate::returns::policy::ReasonCode;
 use crate::stock::{StockKey, StockLevel};
+use crate::testing::demo_catalog;
 
 fn sku(code: &str) -> Sku {
     Sku::parse(code).unwrap()
 }
 
-fn mention(group: &str, value: &str) -> ChoiceMention {
-    ChoiceMention { group: group.into(), value: value.into(), qualifier: None, exclude: false }
+fn mention(group: &str, value: &str) -> Choice {
+    Choice { group: group.into(), value: value.into(), qualifier: None, exclude: false }
 }
 
 fn black_tee_m() -> BoughtChoices {
@@ -81,10 +81,7 @@ fn decided(request: &ReturnRequest, rule: RuleId) -> ReturnDecision {
     }
 }
 
-fn plan(
-    request: &ReturnRequest,
-    rule: RuleId,
-) -> Result<Vec<Option<Vec<ChoiceMention>>>, ExchangeError> {
+fn plan(request: &ReturnRequest, rule: RuleId) -> Result<Vec<Option<Vec<Choice>>>, ExchangeError> {
     plan_exchanges(&demo_catalog(), &stock(), &[black_tee_m()], request, &decided(request, rule))
 }
 

@@ -37,7 +37,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-    use crate::chat::command::ChoiceMention;
+    use crate::catalog::Choice;
     use crate::money::Money;
     use crate::returns::{
         Actor, DecidedItem, Decision, Outcome, ReasonCode, Resolution, ReturnEvent, RuleId,
@@ -76,7 +76,7 @@ mod tests {
         BoughtChoices {
             sku: Sku::parse(sku).unwrap(),
             choices: color
-                .map(|c| ChoiceMention {
+                .map(|c| Choice {
                     group: "color".into(),
                     value: c.into(),
                     qualifier: None,

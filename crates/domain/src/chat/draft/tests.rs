@@ -1,12 +1,12 @@
 use super::*;
 use crate::chat::command::Span;
-use crate::chat::tests::demo_catalog;
+use crate::testing::demo_catalog;
 
 fn sku(code: &str) -> Sku {
     Sku::parse(code).unwrap()
 }
 
-fn add(code: &str, quantity: Option<u32>, choices: &[ChoiceMention]) -> Command {
+fn add(code: &str, quantity: Option<u32>, choices: &[Choice]) -> Command {
     Command::AddItem(ItemMention {
         product: ProductRef::Known(sku(code)),
         quantity,
@@ -15,16 +15,16 @@ fn add(code: &str, quantity: Option<u32>, choices: &[ChoiceMention]) -> Command 
     })
 }
 
-fn set(target: ItemRef, choices: &[ChoiceMention]) -> Command {
+fn set(target: ItemRef, choices: &[Choice]) -> Command {
     Command::SetChoices { target, choices: choices.to_vec(), span: Span::default() }
 }
 
-fn c(group: &str, value: &str) -> ChoiceMention {
-    ChoiceMention::new(group, value)
+fn c(group: &str, value: &str) -> Choice {
+    Choice::new(group, value)
 }
 
-fn no(group: &str, value: &str) -> ChoiceMention {
-    ChoiceMention::excluded(group, value)
+fn no(group: &str, value: &str) -> Choice {
+    Choice::excluded(group, value)
 }
 
 fn tee(code: &str) -> ItemRef {
@@ -258,13 +258,13 @@ fn customer_and_address_fill_in_field_by_field() {
     draft.apply(&catalog, &email);
     assert_eq!(draft.customer.name.as_deref(), Some("Ana"));
     assert_eq!(draft.customer.email.as_deref(), Some("ana@example.com"));
-    let street = AddressMention {
+    let street = UncheckedAddress {
         line1: Some("12 Main St".into()),
         city: Some("Springfield".into()),
         ..Default::default()
     };
     draft.apply(&catalog, &Command::SetShippingAddress(street));
-    let unit = AddressMention { line2: Some("Apt 4".into()), ..Default::default() };
+    let unit = UncheckedAddress { line2: Some("Apt 4".into()), ..Default::default() };
     draft.apply(&catalog, &Command::SetShippingAddress(unit));
     let address = draft.shipping_address.clone().unwrap();
     assert_eq!(

@@ -2,7 +2,7 @@
 //! by the street suffix and the postal code. What cannot be classified is left out
 //! rather than guessed; the validator asks for what is missing.
 
-use crate::chat::command::AddressMention;
+use crate::orders::UncheckedAddress;
 
 #[rustfmt::skip]
 const STREET_SUFFIXES: &[&str] = &[
@@ -63,13 +63,13 @@ pub fn is_street_suffix(word: &str) -> bool {
 
 /// The fields of an address as one shopper wrote it; fields it does not have stay
 /// `None` (the country is never assumed).
-pub fn parse_address(text: &str) -> AddressMention {
+pub fn parse_address(text: &str) -> UncheckedAddress {
     let parts: Vec<&str> = text
         .split([',', ';', '\n'])
         .map(|part| part.trim().trim_end_matches('.').trim())
         .filter(|part| !part.is_empty())
         .collect();
-    let mut address = AddressMention::default();
+    let mut address = UncheckedAddress::default();
     match parts.as_slice() {
         [] => {}
         [only] => parse_one_line(only, &mut address),
@@ -91,7 +91,7 @@ pub fn parse_address(text: &str) -> AddressMention {
     address
 }
 
-fn classify_part(part: &str, address: &mut AddressMention) {
+fn classify_part(part: &str, address: &mut UncheckedAddress) {
     let lower = part.to_lowercase();
     let first_word = lower.split_whitespace().next().unwrap_or("");
     if UNIT_WORDS.contains(&first_word) || lower.starts_with('#') {
@@ -120,7 +120,7 @@ fn classify_part(part: &str, address: &mut AddressMention) {
     }
 }
 
-fn parse_one_line(line: &str, address: &mut AddressMention) {
+fn parse_one_line(line: &str, address: &mut UncheckedAddress) {
     let mut words: Vec<&str> = line.split_whitespace().collect();
     take_country(&mut words, address);
     if let Some(postal) = take_postal_code(&mut words) {
@@ -152,7 +152,7 @@ fn parse_one_line(line: &str, address: &mut AddressMention) {
     }
 }
 
-fn take_country(words: &mut Vec<&str>, address: &mut AddressMention) {
+fn take_country(words: &mut Vec<&str>, address: &mut UncheckedAddress) {
     for take in (1..=3).rev() {
         if words.len() <= take {
             continue;

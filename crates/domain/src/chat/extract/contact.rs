@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use crate::chat::command::AddressMention;
+use crate::orders::UncheckedAddress;
 
 use super::address::{is_street_suffix, parse_address};
 use super::numbers::quantity_at;
@@ -17,7 +17,7 @@ pub struct Contact {
     pub name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
-    pub address: Option<AddressMention>,
+    pub address: Option<UncheckedAddress>,
     pub order_number: Option<String>,
     /// Token ranges that belong to the above and are not to be read as items.
     pub claimed: Vec<Range<usize>>,
@@ -121,7 +121,7 @@ fn find_address(
     tokens: &[Token],
     claimed: &[Range<usize>],
     index: &PhraseIndex,
-) -> Option<(Range<usize>, AddressMention)> {
+) -> Option<(Range<usize>, UncheckedAddress)> {
     let start = address_start(tokens)?;
     let end = address_end(tokens, start, claimed, index);
     let body = &tokens[start..end];
@@ -143,7 +143,7 @@ fn find_bare_address(
     tokens: &[Token],
     claimed: &[Range<usize>],
     index: &PhraseIndex,
-) -> Option<(Range<usize>, AddressMention)> {
+) -> Option<(Range<usize>, UncheckedAddress)> {
     for start in 0..tokens.len() {
         if is_claimed(claimed, start) || !is_house_number(&tokens[start]) {
             continue;
@@ -388,8 +388,8 @@ fn display_name(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::tests::demo_catalog;
     use crate::chat::text::tokenize;
+    use crate::testing::demo_catalog;
 
     fn contact(message: &str) -> Contact {
         let index = PhraseIndex::new(&demo_catalog());

@@ -886,8 +886,8 @@ fn inflections(word: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::tests::demo_catalog;
     use crate::chat::text::tokenize;
+    use crate::testing::demo_catalog;
 
     fn found(index: &PhraseIndex, message: &str) -> Vec<(String, Meaning)> {
         let tokens = tokenize(message);

@@ -17,6 +17,8 @@
 
 mod address;
 mod contact;
+mod context;
+mod extraction;
 mod index;
 mod intents;
 mod items;
@@ -24,110 +26,18 @@ mod numbers;
 mod pieces;
 mod words;
 
-use serde::{Deserialize, Serialize};
-
 use crate::catalog::Catalog;
-use crate::chat::command::{ChoiceMention, Command, ProductRef, Span};
+use crate::chat::command::{Command, Span};
 use crate::chat::text::{self, tokenize, Token};
-use crate::sku::Sku;
 
 pub use address::parse_address;
+pub use context::{ContextLine, DraftContext, Resolved};
+pub use extraction::{Extraction, Note, NoteCode};
 
 use index::PhraseIndex;
 use intents::{find_intents, Confirmation, Intents};
 use items::Items;
 use pieces::{pieces, Qualifiers};
-
-/// What the draft already holds, as far as reading a message needs to know: "make
-/// that 3" needs the last line, "the pizza" needs to know which pizza is there.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DraftContext {
-    pub lines: Vec<ContextLine>,
-    /// Index into `lines` of the line the conversation last touched.
-    pub last: Option<usize>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContextLine {
-    pub sku: Sku,
-    pub quantity: u32,
-    pub choices: Vec<ChoiceMention>,
-}
-
-/// Which draft lines a product the shopper named can mean.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Resolved {
-    One(Sku),
-    /// "the pizza" with two different pizzas in the draft.
-    Many(Vec<Sku>),
-    Nothing,
-}
-
-impl DraftContext {
-    pub fn empty() -> DraftContext {
-        DraftContext::default()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
-    }
-
-    pub fn resolve(&self, product: &ProductRef) -> Resolved {
-        let candidates = product.candidates();
-        let mut skus: Vec<Sku> = Vec::new();
-        for line in &self.lines {
-            if candidates.contains(&line.sku) && !skus.contains(&line.sku) {
-                skus.push(line.sku.clone());
-            }
-        }
-        match skus.len() {
-            0 => Resolved::Nothing,
-            1 => Resolved::One(skus.remove(0)),
-            _ => Resolved::Many(skus),
-        }
-    }
-
-    /// The line with this product, the last touched if several.
-    pub fn line_of(&self, sku: &Sku) -> Option<&ContextLine> {
-        let last = self.last.and_then(|i| self.lines.get(i)).filter(|line| &line.sku == sku);
-        last.or_else(|| self.lines.iter().rev().find(|line| &line.sku == sku))
-    }
-
-    pub fn quantity_of(&self, sku: &Sku) -> Option<u32> {
-        self.line_of(sku).map(|line| line.quantity)
-    }
-}
-
-/// The commands a message proposes, in message order, and what was noticed but not
-/// turned into a command.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Extraction {
-    pub commands: Vec<Command>,
-    pub notes: Vec<Note>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Note {
-    pub code: NoteCode,
-    pub span: Span,
-}
-
-impl Note {
-    pub fn new(code: NoteCode, span: Span) -> Note {
-        Note { code, span }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NoteCode {
-    /// An option value that fits no item in the message or the draft.
-    OptionWithoutItem,
-    /// "0 tees": never a command; removing is a different thing to ask.
-    ZeroQuantity,
-    /// The message was longer than [`text::MAX_MESSAGE_BYTES`]; the rest was not read.
-    Truncated,
-}
 
 /// The rules extractor for one catalog. Building it indexes the catalog's phrases;
 /// build it once per catalog version and share it: `extract` takes `&self`.

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use crate::chat::command::Span;
-use crate::chat::draft::MAX_QUANTITY;
 use crate::chat::text::{Token, TokenKind};
+use crate::orders::MAX_QUANTITY;
 
 use super::index::{Meaning, NamedValue, PhraseIndex, PhraseMatch, Strength, ValueHit};
 use super::numbers::{quantity_at, Quantity};
@@ -512,8 +512,8 @@ fn apply_negations(pieces: &mut [Piece]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::tests::demo_catalog;
     use crate::chat::text::tokenize;
+    use crate::testing::demo_catalog;
 
     fn read(message: &str) -> Vec<PieceKind> {
         let catalog = demo_catalog();

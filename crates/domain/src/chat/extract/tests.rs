@@ -1,9 +1,11 @@
 use super::*;
-use crate::chat::command::{
-    AddressMention, ChoiceMention, Command, ItemMention, ItemRef, ProductRef,
-};
+use crate::catalog::Choice;
+use crate::chat::command::{Command, ItemMention, ItemRef, ProductRef};
 use crate::chat::draft::Draft;
-use crate::chat::tests::{demo_catalog, shop_catalog};
+use crate::chat::tests::shop_catalog;
+use crate::orders::UncheckedAddress;
+use crate::sku::Sku;
+use crate::testing::demo_catalog;
 
 fn extractor() -> RulesExtractor {
     RulesExtractor::new(&demo_catalog())
@@ -40,8 +42,8 @@ fn added(command: &Command) -> &ItemMention {
     }
 }
 
-fn choice(group: &str, value: &str) -> ChoiceMention {
-    ChoiceMention::new(group, value)
+fn choice(group: &str, value: &str) -> Choice {
+    Choice::new(group, value)
 }
 
 #[test]
@@ -96,7 +98,7 @@ fn choices_use_catalog_names_not_the_shoppers_words() {
         [
             choice("size", "large"),
             choice("crust", "gluten-free"),
-            ChoiceMention::excluded("topping", "onions"),
+            Choice::excluded("topping", "onions"),
             choice("topping", "sauce").with_qualifier("light"),
         ]
     );
@@ -166,7 +168,7 @@ fn actually_no_onions_excludes_on_the_last_line_with_toppings() {
     let found = commands_after(&["a veggie pizza", "and a coke"], "actually no onions");
     let [Command::SetChoices { target, choices, .. }] = &found[..] else { panic!("{found:?}") };
     assert_eq!(target, &ItemRef::Product(known("PIZZA-VEG")));
-    assert_eq!(choices, &[ChoiceMention::excluded("topping", "onions")]);
+    assert_eq!(choices, &[Choice::excluded("topping", "onions")]);
 }
 
 #[test]
@@ -192,11 +194,11 @@ fn customer_details() {
     let found = commands("ship to 12 Main St, Springfield, 12345");
     assert_eq!(
         found,
-        [Command::SetShippingAddress(AddressMention {
+        [Command::SetShippingAddress(UncheckedAddress {
             line1: Some("12 Main St".into()),
             city: Some("Springfield".into()),
             postal_code: Some("12345".into()),
-            ..AddressMention::default()
+            ..UncheckedAddress::default()
         })]
     );
 }
@@ -365,7 +367,7 @@ fn a_product_name_implies_none_of_its_words_as_options() {
     let sub = shop_item("sandwich", "a chicken & bacon ranch with extra bacon");
     assert_eq!(
         sub.choices,
-        [ChoiceMention { qualifier: Some("extra".into()), ..choice("topping", "bacon") }]
+        [Choice { qualifier: Some("extra".into()), ..choice("topping", "bacon") }]
     );
     // An alias that says more than the name still implies it.
     assert_eq!(added(&commands("buffalo wings")[0]).choices, [choice("sauce", "buffalo")]);
@@ -392,10 +394,8 @@ fn a_side_that_is_also_a_topping_is_the_topping_of_the_item_described() {
     let burrito = added(&found[0]);
     assert!(burrito.choices.contains(&choice("topping", "guacamole")));
     let extra = added(&read("a bowl with chicken and extra guac")[0]).choices.clone();
-    assert!(extra.contains(&ChoiceMention {
-        qualifier: Some("extra".into()),
-        ..choice("topping", "guacamole")
-    }));
+    assert!(extra
+        .contains(&Choice { qualifier: Some("extra".into()), ..choice("topping", "guacamole") }));
     let found = read("a steak burrito and a side of guacamole");
     assert_eq!(added(&found[1]).product, known("GUACAMOLE"));
     for message in
@@ -467,10 +467,7 @@ fn everyday_words_that_are_values_read_as_words_where_they_are_words() {
     assert_eq!(added(&read("two colas in cans")[0]).choices, [choice("container", "can")]);
     // A negation is never corrected into a catalog word: "skip" is not "skim".
     let coffee = shop_item("coffee", "a mocha, skip the whipped cream");
-    assert_eq!(
-        coffee.choices,
-        [ChoiceMention { exclude: true, ..choice("topping", "whipped cream") }]
-    );
+    assert_eq!(coffee.choices, [Choice { exclude: true, ..choice("topping", "whipped cream") }]);
 }
 
 #[test]
@@ -577,7 +574,7 @@ fn only_a_different_single_choice_makes_an_article_in_a_list_another_item() {
     let read = |message: &str| extractor.extract(message, &DraftContext::empty()).commands;
     let found = read("a latte with vanilla and an extra shot but no caramel");
     assert_eq!(found.len(), 1, "{found:?}");
-    let excluded = ChoiceMention { exclude: true, ..choice("syrup", "caramel") };
+    let excluded = Choice { exclude: true, ..choice("syrup", "caramel") };
     assert!(added(&found[0]).choices.contains(&excluded));
 }
 

@@ -20,6 +20,7 @@
 //! Nothing here does I/O: the server owns the HTTP client, the model name, timeouts and
 //! the audit rows.
 
+mod listing;
 mod parse;
 mod prompt;
 mod reply;

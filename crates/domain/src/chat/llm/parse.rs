@@ -9,12 +9,10 @@ use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::catalog::{Catalog, GroupKind, OptionGroup, Product};
-use crate::chat::command::{
-    AddressMention, ChoiceMention, Command, ItemMention, ItemRef, ProductRef, Span,
-};
-use crate::chat::draft::{MAX_QUANTITY, MIN_QUANTITY};
+use crate::catalog::{Catalog, Choice, GroupKind, OptionGroup, Product};
+use crate::chat::command::{Command, ItemMention, ItemRef, ProductRef, Span};
 use crate::chat::extract::Extraction;
+use crate::orders::{UncheckedAddress, MAX_QUANTITY, MIN_QUANTITY};
 
 use super::tools::{self, multi_phrases, Vocabulary};
 
@@ -143,7 +141,7 @@ fn parse_call(vocabulary: &Vocabulary<'_>, call: &ToolCall) -> Parsed<Command> {
             let args: AddressArgs = typed(arguments)?;
             let field =
                 |name: &str, value: Option<String>| text(name, value, MAX_ADDRESS_FIELD_CHARS);
-            let address = AddressMention {
+            let address = UncheckedAddress {
                 line1: field("line1", args.line1)?,
                 line2: field("line2", args.line2)?,
                 city: field("city", args.city)?,
@@ -151,7 +149,7 @@ fn parse_call(vocabulary: &Vocabulary<'_>, call: &ToolCall) -> Parsed<Command> {
                 region: field("region", args.region)?,
                 country: field("country", args.country)?,
             };
-            if address == AddressMention::default() {
+            if address == UncheckedAddress::default() {
                 return Err("no address field given".to_owned());
             }
             Ok(Command::SetShippingAddress(address))
@@ -354,7 +352,7 @@ fn product_choices(
     vocabulary: &Vocabulary<'_>,
     product: &Product,
     options: &Options,
-) -> Parsed<Vec<ChoiceMention>> {
+) -> Parsed<Vec<Choice>> {
     let mut choices = Vec::new();
     for (name, value) in &options.0 {
         let Some(group) = product.options.iter().find(|g| &g.name == name) else {
@@ -368,12 +366,12 @@ fn product_choices(
     Ok(choices)
 }
 
-fn group_choices(group: &OptionGroup, value: &Value) -> Parsed<Vec<ChoiceMention>> {
+fn group_choices(group: &OptionGroup, value: &Value) -> Parsed<Vec<Choice>> {
     match group.kind {
         GroupKind::Single => {
             let said = single_value(&group.name, value)?;
             match group.values.iter().find(|v| v.name == said) {
-                Some(found) => Ok(vec![ChoiceMention::new(&group.name, &found.name)]),
+                Some(found) => Ok(vec![Choice::new(&group.name, &found.name)]),
                 None => Err(out_of_enum(&group.name, said)),
             }
         }
@@ -395,7 +393,7 @@ fn group_choices(group: &OptionGroup, value: &Value) -> Parsed<Vec<ChoiceMention
 
 /// The options for "the line last talked about": values of that group name somewhere in
 /// the catalog, each meaning one thing wherever it appears.
-fn catalog_choices(vocabulary: &Vocabulary<'_>, options: &Options) -> Parsed<Vec<ChoiceMention>> {
+fn catalog_choices(vocabulary: &Vocabulary<'_>, options: &Options) -> Parsed<Vec<Choice>> {
     let mut choices = Vec::new();
     for (name, value) in &options.0 {
         let Some(words) = vocabulary.group(name) else {
@@ -409,11 +407,11 @@ fn catalog_choices(vocabulary: &Vocabulary<'_>, options: &Options) -> Parsed<Vec
                 if !words.values.contains(said) {
                     return Err(out_of_enum(name, said));
                 }
-                choices.push(ChoiceMention::new(name, said));
+                choices.push(Choice::new(name, said));
             }
             Value::Array(_) if words.multi => {
                 for said in multi_values(name, value)? {
-                    let mut meanings: Vec<ChoiceMention> = Vec::new();
+                    let mut meanings: Vec<Choice> = Vec::new();
                     for group in groups().filter(|g| g.kind == GroupKind::Multi) {
                         for (phrase, choice) in multi_phrases(group) {
                             if phrase == said && !meanings.contains(&choice) {

@@ -3,7 +3,7 @@
 //! does not have and no promise the template does not make (free shipping, a discount,
 //! a refund, …); otherwise the template is.
 
-use crate::chat::command::ChoiceMention;
+use crate::catalog::Choice;
 use crate::chat::turn::TurnOutcome;
 use crate::orders::{OrderState, PricedLine};
 
@@ -73,7 +73,7 @@ fn line_text(line: &PricedLine, order: &OrderState) -> String {
     format!("{} × {described}: {}", line.quantity, line.total.format(&order.currency))
 }
 
-fn choice_text(choice: &ChoiceMention) -> String {
+fn choice_text(choice: &Choice) -> String {
     match (&choice.qualifier, choice.exclude) {
         (_, true) => format!("no {}", choice.value),
         (Some(qualifier), false) => format!("{qualifier} {}", choice.value),

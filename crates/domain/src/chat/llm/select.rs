@@ -13,7 +13,7 @@ use crate::catalog::Catalog;
 use crate::chat::extract::RulesExtractor;
 use crate::orders::OrderState;
 
-use super::prompt::product_line;
+use super::listing::product_line;
 
 /// Products the message names, at most, besides the order's own lines.
 pub const MAX_MENTIONED: usize = 8;

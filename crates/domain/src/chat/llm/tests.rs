@@ -7,14 +7,14 @@ use std::sync::OnceLock;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::catalog::Catalog;
-use crate::chat::command::{ChoiceMention, Command, ItemMention, ItemRef, ProductRef, Span};
+use crate::catalog::{Catalog, Choice};
+use crate::chat::command::{Command, ItemMention, ItemRef, ProductRef, Span};
 use crate::chat::extract::{ContextLine, DraftContext, Extraction, RulesExtractor};
-use crate::chat::tests::demo_catalog;
 use crate::chat::turn::{take_turn, take_turn_with, Outcome, TurnInput, TurnOutcome};
 use crate::orders::{price_line, OrderEvent, OrderState};
 use crate::sku::Sku;
 use crate::stock::{StockKey, StockLevel, StockLevels};
+use crate::testing::demo_catalog;
 
 fn shared() -> &'static (Catalog, RulesExtractor) {
     static SHARED: OnceLock<(Catalog, RulesExtractor)> = OnceLock::new();
@@ -63,7 +63,7 @@ fn rejection(name: &str, arguments: &str) -> String {
 
 /// Spans differ (the model gives none) and choices may come in another order.
 fn normalised(command: &Command) -> Command {
-    let sort = |choices: &[ChoiceMention]| {
+    let sort = |choices: &[Choice]| {
         let mut choices = choices.to_vec();
         choices.sort_by(|a, b| (&a.group, &a.value).cmp(&(&b.group, &b.value)));
         choices
@@ -89,7 +89,7 @@ fn rules(message: &str, context: &DraftContext) -> Vec<Command> {
     shared().1.extract(message, context).commands.iter().map(normalised).collect()
 }
 
-fn context(lines: &[(&str, u32, &[ChoiceMention])]) -> DraftContext {
+fn context(lines: &[(&str, u32, &[Choice])]) -> DraftContext {
     DraftContext {
         lines: lines
             .iter()
@@ -302,7 +302,7 @@ mod round_trips {
 
     #[test]
     fn edits_are_what_the_rules_read() {
-        let tee = [ChoiceMention::new("size", "m"), ChoiceMention::new("color", "black")];
+        let tee = [Choice::new("size", "m"), Choice::new("color", "black")];
         let draft = context(&[("TEE", 2, &tee)]);
         same_as_rules("make that 3", &draft, "change_quantity", json!({"quantity": 3}));
         same_as_rules("remove the tee", &draft, "remove_item", json!({"product": "tee"}));
@@ -330,7 +330,7 @@ mod round_trips {
             command("set_option", json!({"product": "TEE", "options": {"size": "xl"}})),
             Command::SetChoices {
                 target: ItemRef::Product(ProductRef::Known(sku("TEE"))),
-                choices: vec![ChoiceMention::new("size", "xl")],
+                choices: vec![Choice::new("size", "xl")],
                 span: Span::default(),
             }
         );
@@ -339,8 +339,8 @@ mod round_trips {
             Command::SetChoices {
                 target: ItemRef::Last,
                 choices: vec![
-                    ChoiceMention::new("extras", "ice").with_qualifier("light"),
-                    ChoiceMention::new("extras", "oat milk"),
+                    Choice::new("extras", "ice").with_qualifier("light"),
+                    Choice::new("extras", "oat milk"),
                 ],
                 span: Span::default(),
             }
@@ -1008,7 +1008,7 @@ mod selection {
     /// first, with room left for a search.
     #[test]
     fn a_long_listing_stops_at_its_budget() {
-        use crate::chat::llm::prompt::product_line;
+        use crate::chat::llm::listing::product_line;
         let extractor = &shared().1;
         let mut draft = crate::chat::Draft::new();
         for message in

@@ -5,10 +5,8 @@
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::catalog::{Catalog, GroupKind, OptionGroup, Product};
-use crate::chat::command::ChoiceMention;
-use crate::chat::draft::{MAX_QUANTITY, MIN_QUANTITY};
-use crate::orders::OrderState;
+use crate::catalog::{Catalog, Choice, GroupKind, OptionGroup, Product};
+use crate::orders::{OrderState, MAX_QUANTITY, MIN_QUANTITY};
 
 pub const ADD_ITEM: &str = "add_item";
 pub const CHANGE_QUANTITY: &str = "change_quantity";
@@ -369,14 +367,14 @@ pub(super) fn regex_escape(text: &str) -> String {
 
 /// What each phrase of a multi-choice group means: the value, "no" and the value, or a
 /// qualifier and the value. A phrase that could mean two things is left out.
-pub(super) fn multi_phrases(group: &OptionGroup) -> Vec<(String, ChoiceMention)> {
-    let mut phrases: Vec<(String, ChoiceMention)> = Vec::new();
+pub(super) fn multi_phrases(group: &OptionGroup) -> Vec<(String, Choice)> {
+    let mut phrases: Vec<(String, Choice)> = Vec::new();
     for value in &group.values {
         let name = &value.name;
-        phrases.push((name.clone(), ChoiceMention::new(&group.name, name)));
-        phrases.push((format!("no {name}"), ChoiceMention::excluded(&group.name, name)));
+        phrases.push((name.clone(), Choice::new(&group.name, name)));
+        phrases.push((format!("no {name}"), Choice::excluded(&group.name, name)));
         for qualifier in &group.qualifiers {
-            let choice = ChoiceMention::new(&group.name, name).with_qualifier(qualifier);
+            let choice = Choice::new(&group.name, name).with_qualifier(qualifier);
             phrases.push((format!("{qualifier} {name}"), choice));
         }
     }

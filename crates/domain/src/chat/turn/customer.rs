@@ -1,8 +1,7 @@
 //! Who the shopper is and where the parcel goes. Each field is checked on its own: a
 //! mistyped email does not lose the name given with it.
 
-use crate::chat::command::AddressMention;
-use crate::orders::{diff, Customer, Email, Phone, PostalAddress};
+use crate::orders::{diff, Customer, Email, Phone, PostalAddress, UncheckedAddress};
 
 use super::reply::{self, Said};
 use super::{note, NoteKind, Outcome, Turn, TurnCode, Verdict};
@@ -66,11 +65,11 @@ impl Turn<'_> {
         partly_taken(events, said, refused)
     }
 
-    pub(super) fn set_address(&mut self, mention: &AddressMention) -> Verdict {
+    pub(super) fn set_address(&mut self, mention: &UncheckedAddress) -> Verdict {
         if !self.state.is_draft() {
             return self.closed();
         }
-        let (given, errors) = PostalAddress::from_mention(mention);
+        let (given, errors) = PostalAddress::from_unchecked(mention);
         let before = self.state.shipping_address.clone().unwrap_or_default();
         let merged = before.merged_with(&given);
         let address = (!merged.is_empty()).then_some(merged);

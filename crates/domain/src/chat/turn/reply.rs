@@ -1,8 +1,7 @@
 //! The reply, from templates over the validated order. Prices and totals come from the
 //! order state only: nothing the shopper typed is ever echoed as a number.
 
-use crate::catalog::{Catalog, GroupKind};
-use crate::chat::command::ChoiceMention;
+use crate::catalog::{Catalog, Choice, GroupKind};
 use crate::chat::draft::Draft;
 use crate::chat::text::{tokenize, TokenKind};
 use crate::money::Currency;
@@ -142,7 +141,7 @@ pub(super) fn line_text(line: &PricedLine, currency: &Currency) -> String {
     format!("{} × {described}: {}", line.quantity, line.total.format(currency))
 }
 
-fn choice_text(choice: &ChoiceMention) -> String {
+fn choice_text(choice: &Choice) -> String {
     match (&choice.qualifier, choice.exclude) {
         (_, true) => format!("no {}", choice.value),
         (Some(qualifier), false) => format!("{qualifier} {}", choice.value),

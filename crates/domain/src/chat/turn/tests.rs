@@ -7,12 +7,13 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 
 use super::*;
-use crate::chat::command::{AddressMention, ChoiceMention, ItemMention, ProductRef, Span};
-use crate::chat::tests::demo_catalog;
+use crate::catalog::Choice;
+use crate::chat::command::{ItemMention, ProductRef, Span};
 use crate::money::Money;
-use crate::orders::{price_line, OrderStatus, OrderView, Reservation, Totals};
+use crate::orders::{price_line, OrderStatus, OrderView, Reservation, Totals, UncheckedAddress};
 use crate::sku::Sku;
 use crate::stock::{StockKey, StockLevel};
+use crate::testing::demo_catalog;
 
 fn shared() -> &'static (Catalog, RulesExtractor) {
     static SHARED: OnceLock<(Catalog, RulesExtractor)> = OnceLock::new();
@@ -841,12 +842,12 @@ fn a_bad_email_keeps_the_good_name() {
 #[test]
 fn a_bad_country_keeps_the_street() {
     let chat = Chat::new();
-    let address = AddressMention {
+    let address = UncheckedAddress {
         line1: Some("12 Main St".into()),
         city: Some("Springfield".into()),
         postal_code: Some("62701".into()),
         country: Some("Narnia".into()),
-        ..AddressMention::default()
+        ..UncheckedAddress::default()
     };
     let outcome = llm_turn(&chat, vec![Command::SetShippingAddress(address)]);
     assert_eq!(outcome.validations[0].outcome, Outcome::Clarify);
@@ -858,7 +859,7 @@ fn a_bad_country_keeps_the_street() {
 #[test]
 fn made_up_products_choices_and_prices_are_refused() {
     let chat = Chat::new();
-    let add = |code: &str, choices: Vec<ChoiceMention>| {
+    let add = |code: &str, choices: Vec<Choice>| {
         Command::AddItem(ItemMention {
             product: ProductRef::Known(sku(code)),
             quantity: Some(2),
@@ -870,8 +871,8 @@ fn made_up_products_choices_and_prices_are_refused() {
         &chat,
         vec![
             add("FREE-STUFF", vec![]),
-            add("TEE", vec![ChoiceMention::new("size", "m"), ChoiceMention::new("price", "0")]),
-            add("TEE", vec![ChoiceMention::new("size", "xxxl")]),
+            add("TEE", vec![Choice::new("size", "m"), Choice::new("price", "0")]),
+            add("TEE", vec![Choice::new("size", "xxxl")]),
             add("COKE", vec![]),
         ],
     );
@@ -896,11 +897,11 @@ fn an_order_holds_at_most_fifty_lines() {
     let toppings = ["cheese", "olives", "onions", "mushrooms", "peppers", "sauce", "jalapenos"];
     let events: Vec<OrderEvent> = (1u32..=50)
         .map(|mask| {
-            let choices: Vec<ChoiceMention> = toppings
+            let choices: Vec<Choice> = toppings
                 .iter()
                 .enumerate()
                 .filter(|(bit, _)| mask & (1 << bit) != 0)
-                .map(|(_, topping)| ChoiceMention::new("topping", *topping))
+                .map(|(_, topping)| Choice::new("topping", *topping))
                 .collect();
             let line = price_line(catalog, &sku("PIZZA-MARG"), 1, &choices).unwrap();
             OrderEvent::LineAdded { line }

@@ -1,8 +1,7 @@
 //! Putting each option value with the item it belongs to, and reading values as the
 //! catalog's canonical choices.
 
-use crate::catalog::GroupKind;
-use crate::chat::command::ChoiceMention;
+use crate::catalog::{Choice, GroupKind};
 
 use super::super::index::ValueHit;
 use super::super::pieces::{Piece, PieceKind};
@@ -196,19 +195,14 @@ impl Items<'_> {
         pieces: &[Piece],
         products: &[usize],
         v: usize,
-    ) -> Option<ChoiceMention> {
+    ) -> Option<Choice> {
         let PieceKind::Value { hits, qualifier, exclude } = &pieces[v].kind else { return None };
         let hit = products.iter().find_map(|&p| hits.iter().find(|hit| hit.product == p))?;
         Some(self.choice(*hit, qualifier.as_deref(), *exclude))
     }
 
     /// A qualifier the group does not list is dropped: "extra" means nothing for a size.
-    pub(super) fn choice(
-        &self,
-        hit: ValueHit,
-        qualifier: Option<&str>,
-        exclude: bool,
-    ) -> ChoiceMention {
+    pub(super) fn choice(&self, hit: ValueHit, qualifier: Option<&str>, exclude: bool) -> Choice {
         let group = &self.catalog.products[hit.product].options[hit.group];
         let value = &group.values[hit.value];
         let qualifier = qualifier.and_then(|q| {
@@ -216,7 +210,7 @@ impl Items<'_> {
         });
         // An excluded value keeps its qualifier: "no extra cheese" leaves out only the
         // extra.
-        ChoiceMention { group: group.name.clone(), value: value.name.clone(), qualifier, exclude }
+        Choice { group: group.name.clone(), value: value.name.clone(), qualifier, exclude }
     }
 
     /// What the mention says about options: values its product term implies ("buffalo
@@ -226,7 +220,7 @@ impl Items<'_> {
         pieces: &[Piece],
         mentions: &[Mention],
         m: usize,
-    ) -> Vec<ChoiceMention> {
+    ) -> Vec<Choice> {
         let products = self.products_of(pieces, mentions, m);
         let implied = match &mentions[m].target {
             Target::Piece(p) => match &pieces[*p].kind {
@@ -241,7 +235,7 @@ impl Items<'_> {
             .map(|hit| self.choice(hit, None, false));
         let attached =
             mentions[m].values.iter().filter_map(|&v| self.choice_for(pieces, &products, v));
-        let mut choices: Vec<ChoiceMention> = Vec::new();
+        let mut choices: Vec<Choice> = Vec::new();
         for choice in implied.chain(attached) {
             self.merge_choice(&products, &mut choices, choice);
         }
@@ -253,8 +247,8 @@ impl Items<'_> {
     pub(super) fn merge_choice(
         &self,
         products: &[usize],
-        choices: &mut Vec<ChoiceMention>,
-        choice: ChoiceMention,
+        choices: &mut Vec<Choice>,
+        choice: Choice,
     ) {
         let single = products.iter().any(|&p| {
             self.catalog.products[p]

@@ -9,15 +9,16 @@ mod segment;
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crate::catalog::Catalog;
-use crate::chat::command::{ChoiceMention, Command, ItemMention, ItemRef, ProductRef, Span};
+use crate::catalog::{Catalog, Choice};
+use crate::chat::command::{Command, ItemMention, ItemRef, ProductRef, Span};
 use crate::sku::Sku;
 
+use super::context::{DraftContext, Resolved};
+use super::extraction::{Note, NoteCode};
 use super::index::{PhraseIndex, ValueHit};
 use super::pieces::{Piece, PieceKind};
 use super::words::REMOVE_WORDS;
 use super::words::{ADD_WORDS, CHANGE_WORDS, KIND_WORDS, NOT_PRODUCTS, QUANTITY_FILLERS};
-use super::{DraftContext, Note, NoteCode, Resolved};
 use segment::{chunks, first_number, mention, modes, ordering_verb_before, questions};
 use segment::{split_after_product, split_between_products};
 use segment::{Mention, Mode, Target};
@@ -201,7 +202,7 @@ impl Items<'_> {
 
     /// The mention's choices: for "a white one" those of the item it echoes, then its
     /// own.
-    fn choices(&self, pieces: &[Piece], mentions: &[Mention], m: usize) -> Vec<ChoiceMention> {
+    fn choices(&self, pieces: &[Piece], mentions: &[Mention], m: usize) -> Vec<Choice> {
         let products = self.products_of(pieces, mentions, m);
         let inherited = match &mentions[m].target {
             Target::Like(k) if *k != m => self.own_choices(pieces, mentions, *k),
@@ -213,7 +214,7 @@ impl Items<'_> {
         let own = self.own_choices(pieces, mentions, m);
         // "... with ham, and a small one with pepperoni": a list of its own replaces the
         // other item's list of that group rather than adding to it.
-        let mut choices: Vec<ChoiceMention> =
+        let mut choices: Vec<Choice> =
             inherited.into_iter().filter(|c| !own.iter().any(|o| o.group == c.group)).collect();
         for choice in own {
             self.merge_choice(&products, &mut choices, choice);
@@ -282,7 +283,7 @@ impl Items<'_> {
         mention: &Mention,
         in_draft: Option<ItemRef>,
         product: ProductRef,
-        choices: Vec<ChoiceMention>,
+        choices: Vec<Choice>,
         span: Span,
     ) -> Command {
         if let Some(command) = self.fewer(&in_draft, mention, span) {
@@ -293,7 +294,7 @@ impl Items<'_> {
             // The options go, the item stays.
             let choices = choices
                 .into_iter()
-                .map(|c| ChoiceMention { exclude: true, qualifier: None, ..c })
+                .map(|c| Choice { exclude: true, qualifier: None, ..c })
                 .collect();
             return Command::SetChoices { target, choices, span };
         }
@@ -323,7 +324,7 @@ impl Items<'_> {
         notes: &mut Vec<Note>,
         commands: &mut Vec<(Span, Command)>,
     ) {
-        let mut grouped: Vec<(ItemRef, Vec<ChoiceMention>, Span)> = Vec::new();
+        let mut grouped: Vec<(ItemRef, Vec<Choice>, Span)> = Vec::new();
         for &v in orphans {
             let PieceKind::Value { hits, qualifier, exclude } = &pieces[v].kind else { continue };
             let removing = modes.get(v) == Some(&Mode::Remove);
@@ -468,7 +469,7 @@ impl Items<'_> {
 fn edits(
     target: ItemRef,
     quantity: Option<(u32, bool)>,
-    choices: Vec<ChoiceMention>,
+    choices: Vec<Choice>,
     span: Span,
 ) -> Vec<Command> {
     let mut found = Vec::new();

@@ -3,12 +3,12 @@
 //! already named), "make it a diet coke" and "swap the coke for a diet coke" (one
 //! item in place of another).
 
-use crate::catalog::GroupKind;
-use crate::chat::command::{ChoiceMention, Command, ItemMention, ItemRef, ProductRef, Span};
+use crate::catalog::{Choice, GroupKind};
+use crate::chat::command::{Command, ItemMention, ItemRef, ProductRef, Span};
 
+use super::super::context::Resolved;
 use super::super::pieces::{Piece, PieceKind};
 use super::super::words::QUANTITY_FILLERS;
-use super::super::Resolved;
 use super::attach::value_hits;
 use super::segment::{first_number, Mention, Mode, Target};
 use super::Items;
@@ -516,7 +516,7 @@ impl Items<'_> {
     }
 
     /// The replaced item's choices that the new product offers too, in its names.
-    fn carry_over(&self, choices: &[ChoiceMention], products: &[usize]) -> Vec<ChoiceMention> {
+    fn carry_over(&self, choices: &[Choice], products: &[usize]) -> Vec<Choice> {
         let [product] = products else { return Vec::new() };
         let product = &self.catalog.products[*product];
         choices
@@ -525,7 +525,7 @@ impl Items<'_> {
                 let group = product.option(&choice.group)?;
                 let value = group.value(&choice.value)?;
                 let qualifier = choice.qualifier.as_ref().filter(|q| group.qualifiers.contains(q));
-                Some(ChoiceMention {
+                Some(Choice {
                     group: group.name.clone(),
                     value: value.name.clone(),
                     qualifier: qualifier.cloned(),

@@ -58,7 +58,7 @@ pub struct Mention {
     pub absorbed: bool,
     /// Choices kept from the item this one replaces ("make it a hoodie" after a black
     /// tee in M is a black hoodie in M).
-    pub carried: Vec<crate::chat::command::ChoiceMention>,
+    pub carried: Vec<crate::catalog::Choice>,
 }
 
 /// `chunk_start` bounds the look back for the words before the product, which may
