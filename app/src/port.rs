@@ -5,6 +5,7 @@
 
 use std::{net::IpAddr, sync::Arc};
 
+use gapless_api::returns::{Lookup, ReturnCreated, ReturnView};
 use serde_json::Value;
 
 use crate::error::AppError;
@@ -34,16 +35,20 @@ pub trait ReturnsPort: Send + Sync + 'static {
         order_number: &str,
         email: &str,
         client: Option<IpAddr>,
-    ) -> Result<Value, PortError>;
+    ) -> Result<Lookup, PortError>;
     /// `POST /api/v1/returns`: `request` is that endpoint's JSON body.
-    async fn request(&self, request: Value, client: Option<IpAddr>) -> Result<Value, PortError>;
+    async fn request(
+        &self,
+        request: Value,
+        client: Option<IpAddr>,
+    ) -> Result<ReturnCreated, PortError>;
     /// `GET /api/v1/returns/{rma}`'s body (the email in the `Customer-Email` header).
     async fn status(
         &self,
         rma: &str,
         email: &str,
         client: Option<IpAddr>,
-    ) -> Result<Value, PortError>;
+    ) -> Result<ReturnView, PortError>;
 }
 
 /// What a staff member records on a return from the console, as the form sent it.

@@ -166,10 +166,7 @@ pub async fn submit_return(
     let port = crate::port::get::<dyn crate::port::ReturnsPort>()?;
     let client = crate::port::client_ip().await;
     let created = port.request(request, client).await.map_err(crate::port::app_error)?;
-    let rma = created["rma"]
-        .as_str()
-        .ok_or_else(|| AppError::internal("reading the new return", ssr::Unexpected("rma".into())))?
-        .to_owned();
+    let rma = created.rma;
     ssr::track(&session, &rma, &proof.email).await?;
     leptos_axum::redirect(&format!("/returns/{rma}"));
     Ok(())
@@ -205,9 +202,12 @@ pub async fn return_status(rma: String) -> Result<Option<PortalReturn>, AppError
 mod ssr {
     use std::collections::BTreeMap;
 
+    use gapless_api::{
+        returns::{ExchangeOption, Lookup, ReturnView},
+        time_format::{day, rfc3339},
+    };
     use gapless_domain::money::{Currency, Money};
     use serde::{Deserialize, Serialize};
-    use serde_json::Value;
     use tower_sessions::Session;
 
     use super::{Choice, ExchangeGroup, PortalLine, PortalOrder, PortalReturn, PortalReturnItem};
@@ -262,146 +262,97 @@ mod ssr {
         Ok(tracked.and_then(|t| t.get(&rma.to_uppercase()).cloned()))
     }
 
-    fn text(value: &Value, field: &str) -> Result<String, Unexpected> {
-        value[field].as_str().map(str::to_owned).ok_or_else(|| Unexpected(field.to_owned()))
-    }
-
-    fn date(at: &str) -> String {
-        // "2026-12-30T04:40:00Z" → "2026-12-30"; the full instant is in the API.
-        at.get(..10).unwrap_or(at).to_owned()
-    }
-
-    pub fn portal_order(found: &Value) -> Result<PortalOrder, AppError> {
-        let parse = || -> Result<PortalOrder, Unexpected> {
-            let currency = Currency::parse(&text(found, "currency")?)
-                .map_err(|e| Unexpected(format!("currency: {e}")))?;
-            let lines = found["lines"]
-                .as_array()
-                .ok_or_else(|| Unexpected("lines".into()))?
-                .iter()
-                .map(|line| {
-                    let number = |field: &str| {
-                        line[field].as_u64().ok_or_else(|| Unexpected(field.to_owned()))
-                    };
-                    Ok(PortalLine {
-                        line: number("line")? as u32,
-                        name: text(line, "name")?,
-                        quantity: number("quantity")? as u32,
-                        unit_price: Money(
-                            line["unit_price"]
-                                .as_i64()
-                                .ok_or_else(|| Unexpected("unit_price".into()))?,
-                        )
-                        .format(&currency),
-                        returnable_quantity: number("returnable_quantity")? as u32,
-                        blocked: line["message"].as_str().map(str::to_owned),
-                        return_by: line["return_by"].as_str().map(date),
-                        exchange: exchange_groups(&line["exchange_options"]),
-                    })
-                })
-                .collect::<Result<Vec<_>, Unexpected>>()?;
-            let reasons = found["reasons"]
-                .as_array()
-                .ok_or_else(|| Unexpected("reasons".into()))?
-                .iter()
-                .map(|r| Ok(Choice { code: text(r, "code")?, label: text(r, "label")? }))
-                .collect::<Result<Vec<_>, Unexpected>>()?;
-            let resolutions = found["resolutions"]
-                .as_array()
-                .ok_or_else(|| Unexpected("resolutions".into()))?
-                .iter()
-                .filter_map(Value::as_str)
-                .map(|code| Choice { code: code.to_owned(), label: resolution_label(code) })
-                .collect();
-            Ok(PortalOrder {
-                order_number: text(found, "order_number")?,
-                delivered_on: found["delivered_at"].as_str().map(date),
-                lines,
-                reasons,
-                resolutions,
+    pub fn portal_order(found: &Lookup) -> Result<PortalOrder, AppError> {
+        let currency = Currency::parse(&found.currency).map_err(|e| {
+            AppError::internal(
+                "reading the order for a return",
+                Unexpected(format!("currency: {e}")),
+            )
+        })?;
+        let lines = found
+            .lines
+            .iter()
+            .map(|line| PortalLine {
+                line: line.line,
+                name: line.name.clone(),
+                quantity: line.quantity,
+                unit_price: Money(line.unit_price).format(&currency),
+                returnable_quantity: line.returnable_quantity,
+                blocked: line.message.clone(),
+                return_by: line.return_by.map(day),
+                exchange: line.exchange_options.iter().flatten().map(exchange_group).collect(),
             })
-        };
-        parse().map_err(|e| AppError::internal("reading the order for a return", e))
-    }
-
-    pub fn portal_return(status: &Value) -> Result<PortalReturn, AppError> {
-        let parse = || -> Result<PortalReturn, Unexpected> {
-            let items = status["items"]
-                .as_array()
-                .ok_or_else(|| Unexpected("items".into()))?
+            .collect();
+        Ok(PortalOrder {
+            order_number: found.order_number.clone(),
+            delivered_on: found.delivered_at.map(day),
+            lines,
+            reasons: found
+                .reasons
                 .iter()
-                .map(|item| {
-                    Ok(PortalReturnItem {
-                        name: item["name"].as_str().map(str::to_owned).unwrap_or_else(|| {
-                            item["sku"].as_str().unwrap_or("item").to_lowercase()
-                        }),
-                        quantity: item["quantity"].as_u64().unwrap_or_default() as u32,
-                        decision: text(item, "decision")?,
-                        message: text(item, "message")?,
-                        exchange: item["exchange"].as_array().map(|choices| {
-                            choices
-                                .iter()
-                                .filter(|c| !c["exclude"].as_bool().unwrap_or(false))
-                                .filter_map(|c| {
-                                    Some(format!(
-                                        "{} {}",
-                                        c["group"].as_str()?,
-                                        c["value"].as_str()?
-                                    ))
-                                })
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        }),
-                    })
+                .map(|r| Choice { code: r.code.clone(), label: r.label.clone() })
+                .collect(),
+            resolutions: found
+                .resolutions
+                .iter()
+                .map(|r| Choice {
+                    code: r.as_str().to_owned(),
+                    label: resolution_label(r.as_str()),
                 })
-                .collect::<Result<Vec<_>, Unexpected>>()?;
-            let timeline = status["timeline"]
-                .as_array()
-                .ok_or_else(|| Unexpected("timeline".into()))?
-                .iter()
-                .map(|t| Ok((status_label(&text(t, "status")?), text(t, "at")?.replace('T', " "))))
-                .collect::<Result<Vec<_>, Unexpected>>()?;
-            let refund = match (status["refund_amount"].as_i64(), status["currency"].as_str()) {
-                (Some(amount), Some(currency)) => {
-                    Currency::parse(currency).ok().map(|currency| Money(amount).format(&currency))
-                }
-                _ => None,
-            };
-            Ok(PortalReturn {
-                rma: text(status, "rma")?,
-                order_number: text(status, "order_number")?,
-                status: text(status, "status")?,
-                resolution: resolution_label(&text(status, "resolution")?),
-                items,
-                timeline,
-                instructions: text(status, "instructions")?,
-                refund,
-                replacement_order: status["replacement_order"].as_str().map(str::to_owned),
-            })
-        };
-        parse().map_err(|e| AppError::internal("reading a return", e))
+                .collect(),
+        })
     }
 
-    /// The lookup's `exchange_options` of a line; none when exchanges are not offered.
-    fn exchange_groups(options: &Value) -> Vec<ExchangeGroup> {
-        options
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|group| {
-                Some(ExchangeGroup {
-                    group: group["group"].as_str()?.to_owned(),
-                    current: group["current"].as_str().map(str::to_owned),
-                    values: group["values"]
-                        .as_array()?
+    pub fn portal_return(status: &ReturnView) -> Result<PortalReturn, AppError> {
+        let items = status
+            .items
+            .iter()
+            .map(|item| PortalReturnItem {
+                name: item.name.clone().unwrap_or_else(|| item.sku.to_lowercase()),
+                quantity: item.quantity,
+                decision: item.decision.as_str().to_owned(),
+                message: item.message.clone(),
+                exchange: item.exchange.as_ref().map(|choices| {
+                    choices
                         .iter()
-                        .filter_map(|v| {
-                            Some((v["value"].as_str()?.to_owned(), v["available"].as_bool()?))
-                        })
-                        .collect(),
-                })
+                        .filter(|c| !c.exclude)
+                        .map(|c| format!("{} {}", c.group, c.value))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }),
             })
-            .collect()
+            .collect();
+        let timeline = status
+            .timeline
+            .iter()
+            .map(|t| (status_label(t.status.as_str()), rfc3339(t.at).replace('T', " ")))
+            .collect();
+        let refund = match (status.refund_amount, &status.currency) {
+            (Some(amount), Some(currency)) => {
+                Currency::parse(currency).ok().map(|currency| Money(amount).format(&currency))
+            }
+            _ => None,
+        };
+        Ok(PortalReturn {
+            rma: status.rma.clone(),
+            order_number: status.order_number.clone(),
+            status: status.status.as_str().to_owned(),
+            resolution: resolution_label(status.resolution.as_str()),
+            items,
+            timeline,
+            instructions: status.instructions.clone(),
+            refund,
+            replacement_order: status.replacement_order.clone(),
+        })
+    }
+
+    /// A lookup line's exchange option, as the form offers it.
+    fn exchange_group(option: &ExchangeOption) -> ExchangeGroup {
+        ExchangeGroup {
+            group: option.group.clone(),
+            current: option.current.clone(),
+            values: option.values.iter().map(|v| (v.value.clone(), v.available)).collect(),
+        }
     }
 
     fn resolution_label(code: &str) -> String {

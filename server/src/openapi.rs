@@ -1,14 +1,24 @@
 //! The OpenAPI 3.1 document of the JSON chat and returns APIs (CONTRACTS §2–4), served
 //! at `GET /api/v1/openapi.json`.
 //!
-//! The handlers answer with `serde_json::Value` built in the services, so the types
-//! below exist only to describe those bodies: they are never built or serialized. Their
-//! field names must stay those of CONTRACTS §2–4; `tests/api/openapi.rs` checks them
+//! The returns answers are described by the types the service builds and the handlers
+//! serialize (`gapless_api::returns`), so they cannot drift. The chat and fulfilment
+//! answers are still `serde_json::Value` built in the services, so the types below
+//! describe those bodies only: they are never built or serialized, their field names
+//! must stay those of CONTRACTS §2–3 and §7, and `tests/api/openapi.rs` checks them
 //! against real answers of a running server.
 
 use std::sync::LazyLock;
 
 use axum::{http::header, response::IntoResponse, routing::get, Router};
+use gapless_api::returns::{
+    CreatedItem, ExchangeOption, ExchangeValue, Lookup, LookupLine, ReasonChoice, ReturnCreated,
+    ReturnItemView, ReturnView, TimelineEntry,
+};
+use gapless_domain::catalog::Choice;
+use gapless_domain::returns::{
+    Disposition, NotReturnable, Outcome, Resolution, ReturnStatus, RuleId,
+};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::{
@@ -71,6 +81,12 @@ use crate::{
         ReturnView,
         ReturnItemView,
         TimelineEntry,
+        ReturnStatus,
+        Resolution,
+        Outcome,
+        RuleId,
+        Disposition,
+        NotReturnable,
         FulfilmentReport,
         Fulfilment,
         Payment,
@@ -411,28 +427,6 @@ pub struct OrderLine {
     pub total: i64,
 }
 
-/// One option value of an `OrderLine`, by the catalog's canonical group and value
-/// names, never the shopper's words.
-#[derive(ToSchema)]
-#[schema(examples(json!({ "group": "topping", "value": "cheese", "qualifier": "extra" })))]
-pub struct Choice {
-    /// The option group.
-    #[schema(examples("topping"))]
-    pub group: String,
-    /// The value in that group.
-    #[schema(examples("cheese"))]
-    pub value: String,
-    /// One of the group's qualifiers ("extra" in "extra cheese"); present only when the
-    /// shopper gave one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, examples("extra"))]
-    pub qualifier: Option<String>,
-    /// `true` when the shopper asked to leave this value out ("no onions"); absent
-    /// otherwise.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub exclude: bool,
-}
-
 /// The amounts of an `Order`, in minor units of its currency.
 #[derive(ToSchema)]
 #[schema(examples(json!({ "subtotal": 3000, "shipping": 0, "total": 3000 })))]
@@ -511,78 +505,6 @@ pub struct OrderProof {
     pub email: String,
 }
 
-/// An order the customer proved, with what can still come back.
-#[derive(ToSchema)]
-pub struct Lookup {
-    pub order_number: String,
-    /// ISO 4217 code of every amount.
-    pub currency: String,
-    /// When the order was delivered (RFC 3339), `null` while no delivery was reported;
-    /// return windows count from it when it is known.
-    #[schema(required = true)]
-    pub delivered_at: Option<String>,
-    pub lines: Vec<LookupLine>,
-    /// The shop's return reasons, in its order.
-    pub reasons: Vec<ReasonChoice>,
-    /// What the shop offers instead: `refund`, `exchange`, `store_credit`.
-    pub resolutions: Vec<String>,
-}
-
-/// One order line in a lookup.
-#[derive(ToSchema)]
-pub struct LookupLine {
-    /// The line's index: what a return item's `line` names.
-    pub line: u32,
-    pub sku: String,
-    pub name: String,
-    /// Units bought.
-    pub quantity: u32,
-    /// Minor units, as bought.
-    pub unit_price: i64,
-    /// What was chosen, as on the order.
-    pub choices: Vec<Choice>,
-    /// Units that may still be returned.
-    pub returnable_quantity: u32,
-    /// The last instant a return may be asked for (RFC 3339); `null` when unbounded.
-    #[schema(required = true, format = DateTime)]
-    pub return_by: Option<String>,
-    /// Only when `returnable_quantity` is 0: `final_sale`, `window_closed` or
-    /// `already_returned`.
-    pub reason: Option<String>,
-    /// The same, in words for the customer.
-    pub message: Option<String>,
-    /// Only when the shop offers exchanges and units can come back: per single-choice
-    /// group, the other values at the same unit price.
-    pub exchange_options: Option<Vec<ExchangeOption>>,
-}
-
-/// What one option group of a bought line could be exchanged for.
-#[derive(ToSchema)]
-pub struct ExchangeOption {
-    #[schema(examples("size"))]
-    pub group: String,
-    /// The value bought; `null` when the line left the group at no value.
-    #[schema(required = true)]
-    pub current: Option<String>,
-    pub values: Vec<ExchangeValue>,
-}
-
-#[derive(ToSchema)]
-pub struct ExchangeValue {
-    #[schema(examples("l"))]
-    pub value: String,
-    /// One unit is in stock now; the request checks again for its quantity.
-    pub available: bool,
-}
-
-/// A return reason of the shop's policy.
-#[derive(ToSchema)]
-#[schema(examples(json!({ "code": "too_small", "label": "Too small" })))]
-pub struct ReasonChoice {
-    pub code: String,
-    pub label: String,
-}
-
 /// A return request.
 #[derive(ToSchema)]
 #[schema(examples(json!({
@@ -613,83 +535,4 @@ pub struct NewReturnItem {
     /// For an exchange, required: the values wanted instead, by group.
     #[schema(value_type = Option<Object>, examples(json!({ "size": "l" })))]
     pub exchange: Option<std::collections::BTreeMap<String, String>>,
-}
-
-/// The decision on a new return, per item.
-#[derive(ToSchema)]
-pub struct ReturnCreated {
-    #[schema(examples("R-7K2M9Q4X"))]
-    pub rma: String,
-    /// `approved`, `rejected` or `in_review`.
-    pub status: String,
-    pub items: Vec<CreatedItem>,
-    /// What the customer does next.
-    pub instructions: String,
-}
-
-#[derive(ToSchema)]
-pub struct CreatedItem {
-    pub line: u32,
-    pub quantity: u32,
-    /// `approved`, `rejected` or `in_review`.
-    pub decision: String,
-    /// Why, in words the customer understands.
-    pub reason: String,
-    /// The policy rule that decided.
-    pub rule: String,
-    /// Minor units kept back of the refund.
-    pub restocking_fee: i64,
-    /// For an exchange: every choice of the replacement line; `null` otherwise.
-    #[schema(required = true)]
-    pub exchange: Option<Vec<Choice>>,
-}
-
-/// A return as the customer follows it.
-#[derive(ToSchema)]
-pub struct ReturnView {
-    pub rma: String,
-    pub order_number: String,
-    #[schema(required = true)]
-    pub currency: Option<String>,
-    /// `requested`, `approved`, `rejected`, `in_review`, `received`, `refunded`,
-    /// `exchanged`, `credited` or `cancelled`.
-    pub status: String,
-    pub resolution: String,
-    pub items: Vec<ReturnItemView>,
-    pub timeline: Vec<TimelineEntry>,
-    /// Minor units refunded or credited; `null` before.
-    #[schema(required = true)]
-    pub refund_amount: Option<i64>,
-    pub instructions: String,
-    /// The order that ships an exchange's replacement; `null` before.
-    #[schema(required = true)]
-    pub replacement_order: Option<String>,
-}
-
-#[derive(ToSchema)]
-pub struct ReturnItemView {
-    pub line: u32,
-    pub sku: String,
-    #[schema(required = true)]
-    pub name: Option<String>,
-    pub quantity: u32,
-    pub reason: String,
-    pub decision: String,
-    pub rule: String,
-    pub message: String,
-    /// Minor units: unit price times quantity, as bought.
-    pub value: i64,
-    pub restocking_fee: i64,
-    #[schema(required = true)]
-    pub exchange: Option<Vec<Choice>>,
-    /// `restock` or `discard`, once the item was received; `null` before.
-    #[schema(required = true)]
-    pub disposition: Option<String>,
-}
-
-#[derive(ToSchema)]
-pub struct TimelineEntry {
-    pub status: String,
-    #[schema(format = DateTime)]
-    pub at: String,
 }

@@ -310,7 +310,7 @@ impl AgentShop {
         let proof =
             OrderProof { order_number: args.order_number.clone(), email: args.email.clone() };
         self.check_order(client, &proof)?;
-        Ok(self.returns.lookup(&proof).await?)
+        to_json(&self.returns.lookup(&proof).await?)
     }
 
     /// `request_return`: the returns portal's request (CONTRACTS §4), decided at once.
@@ -338,7 +338,7 @@ impl AgentShop {
             ReturnResolution::Exchange => Resolution::Exchange,
             ReturnResolution::StoreCredit => Resolution::StoreCredit,
         };
-        Ok(self.returns.request(&proof, &ReturnRequest { items, resolution }).await?)
+        to_json(&self.returns.request(&proof, &ReturnRequest { items, resolution }).await?)
     }
 
     /// `shop_policies`: returns, and what an agent can and cannot do here.
@@ -477,4 +477,9 @@ fn stock_words(left: Option<u32>) -> String {
         Some(n) if n <= FEW_LEFT => format!("only {n} left"),
         Some(_) => "in stock".to_owned(),
     }
+}
+
+/// A typed answer as a tool's structured content.
+fn to_json(answer: &impl serde::Serialize) -> Result<Value, AgentError> {
+    serde_json::to_value(answer).map_err(|e| AgentError::Internal(e.into()))
 }

@@ -34,7 +34,11 @@ use time::OffsetDateTime;
 
 use super::llm::{ExtractorMode, LlmExtractor, Proposal};
 use crate::{
-    api_error::ApiError, json_time::rfc3339, lookups, lookups::LookupLimiter, metrics::LlmMetrics,
+    api_error::ApiError,
+    json_time::rfc3339,
+    lookups,
+    lookups::LookupLimiter,
+    metrics::LlmMetrics,
     orders::order_write,
     payments::{refund::refund_cancelled, Payments},
 };
@@ -351,9 +355,7 @@ impl ChatService {
             PaymentFollowUp::Refund(number) => {
                 let (store, payments) = (self.store.clone(), payments.clone());
                 tokio::spawn(async move {
-                    if let Err(error) =
-                        refund_cancelled(store.as_ref(), &payments, &number).await
-                    {
+                    if let Err(error) = refund_cancelled(store.as_ref(), &payments, &number).await {
                         tracing::warn!(order = %number, %error, "refund of a cancelled order not sent yet");
                     }
                 });

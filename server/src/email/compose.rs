@@ -42,21 +42,20 @@ pub fn context(shop_name: &str, snapshot: &Snapshot) -> Option<(String, Value)> 
         }
         Snapshot::Return { view, order_number, email, .. } => {
             let email = email.clone()?;
-            let currency = view["currency"].as_str().and_then(|c| Currency::parse(c).ok());
-            let amount = |value: &Value| match (value.as_i64(), &currency) {
+            let currency = view.currency.as_deref().and_then(|c| Currency::parse(c).ok());
+            let amount = |minor: Option<i64>| match (minor, &currency) {
                 (Some(minor), Some(currency)) => Value::String(Money(minor).format(currency)),
                 _ => Value::Null,
             };
-            let items: Vec<Value> = view["items"]
-                .as_array()
-                .into_iter()
-                .flatten()
+            let items: Vec<Value> = view
+                .items
+                .iter()
                 .map(|item| {
                     json!({
-                        "name": item["name"].as_str().or(item["sku"].as_str()).unwrap_or_default(),
-                        "quantity": item["quantity"],
-                        "decision": item["decision"].as_str().unwrap_or_default().replace('_', " "),
-                        "message": item["message"],
+                        "name": item.name.as_deref().unwrap_or(&item.sku),
+                        "quantity": item.quantity,
+                        "decision": item.decision.as_str().replace('_', " "),
+                        "message": item.message,
                     })
                 })
                 .collect();
@@ -66,12 +65,12 @@ pub fn context(shop_name: &str, snapshot: &Snapshot) -> Option<(String, Value)> 
                     "shop": shop,
                     "order": { "number": order_number },
                     "return": {
-                        "rma": view["rma"],
-                        "status": view["status"],
-                        "resolution": view["resolution"],
+                        "rma": view.rma,
+                        "status": view.status,
+                        "resolution": view.resolution,
                         "items": items,
-                        "instructions": view["instructions"],
-                        "refund_amount": amount(&view["refund_amount"]),
+                        "instructions": view.instructions,
+                        "refund_amount": amount(view.refund_amount),
                     },
                 }),
             ))

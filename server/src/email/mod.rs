@@ -131,7 +131,7 @@ impl Mailer {
         let (order_number, rma) = match snapshot {
             Snapshot::Order { number, .. } => (number.as_str().to_owned(), None),
             Snapshot::Return { view, order_number, .. } => {
-                (order_number.clone(), view["rma"].as_str().map(str::to_owned))
+                (order_number.clone(), Some(view.rma.clone()))
             }
         };
         Ok(Some(NewEmail {

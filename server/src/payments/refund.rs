@@ -132,9 +132,10 @@ pub async fn refund_cancelled(
             )));
         };
         let key = format!("gapless-cancel-refund-{}", order.id);
-        let refund = payments.refund(intent, amount.minor(), &key, number, None).await.map_err(
-            |e| ApiError::PaymentProvider(format!("the refund of cancelled order {number}: {e}")),
-        )?;
+        let refund =
+            payments.refund(intent, amount.minor(), &key, number, None).await.map_err(|e| {
+                ApiError::PaymentProvider(format!("the refund of cancelled order {number}: {e}"))
+            })?;
         if matches!(refund.status.as_str(), "failed" | "canceled") {
             return Err(ApiError::PaymentProvider(format!(
                 "Stripe did not send the refund of cancelled order {number} (status {})",

@@ -11,6 +11,7 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
+use gapless_api::returns::{Lookup, ReturnCreated, ReturnView};
 use gapless_domain::returns::{RequestedItem, Resolution, ReturnRequest};
 use serde::Deserialize;
 use serde_json::Value;
@@ -95,7 +96,7 @@ impl ReturnsApi {
     operation_id = "lookup_order",
     request_body = crate::openapi::OrderProof,
     responses(
-        (status = 200, description = "The order's lines and what can still come back", body = crate::openapi::Lookup),
+        (status = 200, description = "The order's lines and what can still come back", body = Lookup),
         (status = 404, description = "A wrong number, a wrong email and an unknown order all get this same answer, after the same time", body = crate::openapi::ErrorBody),
         (status = 422, description = "The body does not have the fields of `OrderProof`", body = crate::openapi::ErrorBody),
         (status = 429, description = "Too many lookups from this client IP or for this order", body = crate::openapi::ErrorBody,
@@ -107,7 +108,7 @@ async fn lookup(
     State(api): State<ReturnsApi>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(proof): ApiJson<OrderProof>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Lookup>, ApiError> {
     api.check_order(peer, &proof)?;
     Ok(Json(api.service.lookup(&proof).await?))
 }
@@ -120,7 +121,7 @@ async fn lookup(
     operation_id = "request_return",
     request_body = crate::openapi::NewReturn,
     responses(
-        (status = 201, description = "The return with a decision per item", body = crate::openapi::ReturnCreated),
+        (status = 201, description = "The return with a decision per item", body = ReturnCreated),
         (status = 404, description = "No order with this number and email", body = crate::openapi::ErrorBody),
         (status = 422, description = "Input no portal would send (`unknown_line`, `invalid_quantity`, `unknown_reason`, `comment_too_long`, …) or an exchange that cannot be met (`exchange_missing`, `exchange_price_differs`, `exchange_out_of_stock`, …); nothing is written", body = crate::openapi::ErrorBody),
         (status = 429, description = "Too many lookups from this client IP or for this order", body = crate::openapi::ErrorBody,
@@ -132,7 +133,7 @@ async fn request_return(
     State(api): State<ReturnsApi>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<NewReturnBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ReturnCreated>), ApiError> {
     let proof = OrderProof { order_number: body.order_number, email: body.email };
     api.check_order(peer, &proof)?;
     let request = ReturnRequest { items: body.items, resolution: body.resolution };
@@ -153,7 +154,7 @@ async fn request_return(
         ("email" = Option<String>, Query, deprecated, description = "The email of the order, when the `Customer-Email` header is absent: kept for old clients; prefer the header"),
     ),
     responses(
-        (status = 200, description = "The return as it stands", body = crate::openapi::ReturnView),
+        (status = 200, description = "The return as it stands", body = ReturnView),
         (status = 404, description = "No return with this code and email", body = crate::openapi::ErrorBody),
         (status = 429, description = "Too many lookups from this client IP or for this order", body = crate::openapi::ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
@@ -166,7 +167,7 @@ async fn status(
     Path(rma): Path<String>,
     headers: HeaderMap,
     Query(query): Query<StatusQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ReturnView>, ApiError> {
     let email = match headers.get(EMAIL_HEADER) {
         Some(value) => value
             .to_str()
@@ -219,7 +220,7 @@ async fn staff_record(
     State(api): State<ReturnsApi>,
     Path(rma): Path<String>,
     ApiJson(action): ApiJson<StaffAction>,
-) -> Result<Json<Value>, Response> {
+) -> Result<Json<ReturnView>, Response> {
     let needs = Permission::for_return_event(&action.kind);
     if !staff.role.may(needs) {
         return Err(Forbidden(needs.refusal()).into_response());

@@ -4,6 +4,7 @@
 use std::{net::IpAddr, sync::Arc};
 
 use app::port::{PortError, ReturnsPort};
+use gapless_api::returns::{Lookup, ReturnCreated, ReturnView};
 use gapless_domain::returns::{RequestedItem, Resolution, ReturnRequest};
 use serde::Deserialize;
 use serde_json::Value;
@@ -42,13 +43,17 @@ impl ReturnsPort for PortalReturns {
         order_number: &str,
         email: &str,
         client: Option<IpAddr>,
-    ) -> Result<Value, PortError> {
+    ) -> Result<Lookup, PortError> {
         self.limiter.check_order(client, order_number, email).map_err(limited)?;
         let proof = OrderProof { order_number: order_number.to_owned(), email: email.to_owned() };
         self.service.lookup(&proof).await.map_err(customer_error)
     }
 
-    async fn request(&self, request: Value, client: Option<IpAddr>) -> Result<Value, PortError> {
+    async fn request(
+        &self,
+        request: Value,
+        client: Option<IpAddr>,
+    ) -> Result<ReturnCreated, PortError> {
         let request: PortalRequest = serde_json::from_value(request)
             .map_err(|e| PortError::Internal(format!("portal request: {e}").into()))?;
         self.limiter.check_order(client, &request.order_number, &request.email).map_err(limited)?;
@@ -67,7 +72,7 @@ impl ReturnsPort for PortalReturns {
         rma: &str,
         email: &str,
         client: Option<IpAddr>,
-    ) -> Result<Value, PortError> {
+    ) -> Result<ReturnView, PortError> {
         self.limiter.check_return(client, rma, email).map_err(limited)?;
         self.service.status(rma, email).await.map_err(customer_error)
     }

@@ -6,6 +6,10 @@
 use std::{sync::Arc, time::Instant};
 
 use anyhow::Context;
+use gapless_api::returns::{
+    instructions, CreatedItem, Lookup, LookupLine, ReturnCreated, ReturnItemView, ReturnView,
+    TimelineEntry,
+};
 use gapless_domain::{
     catalog::Catalog,
     money::{Currency, Money},
@@ -122,7 +126,7 @@ impl ReturnsService {
     }
 
     /// `POST /api/v1/returns/lookup`: the order's lines with what can still come back.
-    pub async fn lookup(&self, proof: &OrderProof) -> Result<Value, ApiError> {
+    pub async fn lookup(&self, proof: &OrderProof) -> Result<Lookup, ApiError> {
         let proven = self.prove(proof).await?;
         let now = self.now();
         let verdicts = returnable(&proven.lines, &self.policy, &proven.dates, now);
@@ -131,43 +135,43 @@ impl ReturnsService {
         } else {
             None
         };
-        let lines: Vec<Value> = proven
+        let lines = proven
             .order
             .lines
             .iter()
             .zip(&verdicts)
             .zip(&proven.bought)
-            .map(|((line, verdict), bought)| {
-                let mut value = json!({
-                    "line": verdict.line,
-                    "sku": line.sku,
-                    "name": line.name,
-                    "quantity": line.quantity,
-                    "unit_price": line.unit_price,
-                    "choices": bought.choices,
-                    "returnable_quantity": verdict.returnable_quantity,
-                    "return_by": verdict.return_by.map(rfc3339),
-                });
-                if let (Some(stock), true) = (&stock, verdict.returnable_quantity > 0) {
-                    value["exchange_options"] =
-                        json!(exchange_options(&proven.catalog, bought, stock));
-                }
-                if let Some(reason) = verdict.reason {
-                    value["reason"] = json!(reason.as_str());
-                    value["message"] = json!(verdict.message);
-                }
-                value
+            .map(|((line, verdict), bought)| LookupLine {
+                line: verdict.line as u32,
+                sku: line.sku.clone(),
+                name: line.name.clone(),
+                quantity: line.quantity,
+                unit_price: line.unit_price,
+                choices: bought.choices.clone(),
+                returnable_quantity: verdict.returnable_quantity,
+                return_by: verdict.return_by,
+                reason: verdict.reason,
+                message: verdict.reason.and(verdict.message.clone()),
+                exchange_options: match (&stock, verdict.returnable_quantity > 0) {
+                    (Some(stock), true) => Some(
+                        exchange_options(&proven.catalog, bought, stock)
+                            .into_iter()
+                            .map(Into::into)
+                            .collect(),
+                    ),
+                    _ => None,
+                },
             })
             .collect();
-        Ok(json!({
-            "order_number": proven.order.number,
-            "currency": proven.currency.to_string(),
+        Ok(Lookup {
+            order_number: proven.order.number.clone(),
+            currency: proven.currency.to_string(),
             // Return windows count from here when it is known.
-            "delivered_at": proven.dates.delivered_at.map(rfc3339),
-            "lines": lines,
-            "reasons": self.policy.reason_choices(),
-            "resolutions": self.policy.resolutions.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-        }))
+            delivered_at: proven.dates.delivered_at,
+            lines,
+            reasons: self.policy.reason_choices().into_iter().map(Into::into).collect(),
+            resolutions: self.policy.resolutions.clone(),
+        })
     }
 
     /// `POST /api/v1/returns`: decides every item and records the return.
@@ -175,7 +179,7 @@ impl ReturnsService {
         &self,
         proof: &OrderProof,
         request: &ReturnRequest,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<ReturnCreated, ApiError> {
         for _ in 0..ATTEMPTS {
             let proven = self.prove(proof).await?;
             let now = self.now();
@@ -225,7 +229,7 @@ impl ReturnsService {
 
     /// `GET /api/v1/returns/{rma}` (the email in `Customer-Email`): the return, its status
     /// and timeline, or the same 404 after the same time for a wrong code or email.
-    pub async fn status(&self, rma: &str, email: &str) -> Result<Value, ApiError> {
+    pub async fn status(&self, rma: &str, email: &str) -> Result<ReturnView, ApiError> {
         const UNKNOWN: ApiError = ApiError::NotFound("no return with this code and email");
         let started = Instant::now();
         let found = match RmaCode::parse(rma.trim()) {
@@ -240,7 +244,7 @@ impl ReturnsService {
         self.render(&row).await
     }
 
-    async fn render(&self, row: &gapless_store::ReturnRow) -> Result<Value, ApiError> {
+    async fn render(&self, row: &gapless_store::ReturnRow) -> Result<ReturnView, ApiError> {
         let order = self.store.returnable_order(&row.order_number).await?;
         render(row, order.as_ref())
     }
@@ -252,7 +256,7 @@ impl ReturnsService {
         rma: &str,
         action: &StaffAction,
         staff_id: &str,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<ReturnView, ApiError> {
         const UNKNOWN: ApiError = ApiError::NotFound("no return with this code");
         let rma = RmaCode::parse(rma.trim()).map_err(|_| UNKNOWN)?;
         for _ in 0..ATTEMPTS {
@@ -523,43 +527,48 @@ fn fold(row: &gapless_store::ReturnRow) -> Result<ReturnState, ApiError> {
 pub(crate) fn render(
     row: &gapless_store::ReturnRow,
     order: Option<&ReturnableOrder>,
-) -> Result<Value, ApiError> {
+) -> Result<ReturnView, ApiError> {
     let state = fold(row)?;
     let name = |line: usize| {
-        order.and_then(|o| o.lines.iter().find(|l| l.line as usize == line)).map(|l| &l.name)
+        order.and_then(|o| o.lines.iter().find(|l| l.line as usize == line)).map(|l| l.name.clone())
     };
-    Ok(json!({
-        "rma": row.rma,
-        "order_number": row.order_number,
-        "currency": order.map(|o| &o.currency),
-        "status": state.status.as_str(),
-        "resolution": state.resolution.as_str(),
-        "items": state.items.iter().map(|item| json!({
-            "line": item.line,
-            "sku": item.sku,
-            "name": name(item.line),
-            "quantity": item.quantity,
-            "reason": item.reason.as_str(),
-            "decision": item.decision.outcome.as_str(),
-            "rule": item.decision.rule.as_str(),
-            "message": item.decision.message,
-            "value": item.value.minor(),
-            "restocking_fee": item.restocking_fee.minor(),
-            "exchange": item.exchange,
-            "disposition": state
-                .dispositions
-                .iter()
-                .find(|d| d.line == item.line)
-                .map(|d| d.disposition.as_str()),
-        })).collect::<Vec<_>>(),
-        "replacement_order": state.replacement,
-        "timeline": state.timeline.iter().map(|t| json!({
-            "status": t.status.as_str(),
-            "at": rfc3339(t.at),
-        })).collect::<Vec<_>>(),
-        "refund_amount": state.amount.map(|a| a.minor()),
-        "instructions": instructions(state.status.as_str()),
-    }))
+    Ok(ReturnView {
+        rma: row.rma.clone(),
+        order_number: row.order_number.clone(),
+        currency: order.map(|o| o.currency.clone()),
+        status: state.status,
+        resolution: state.resolution,
+        items: state
+            .items
+            .iter()
+            .map(|item| ReturnItemView {
+                line: item.line as u32,
+                sku: item.sku.to_string(),
+                name: name(item.line),
+                quantity: item.quantity,
+                reason: item.reason.as_str().to_owned(),
+                decision: item.decision.outcome,
+                rule: item.decision.rule,
+                message: item.decision.message.clone(),
+                value: item.value.minor(),
+                restocking_fee: item.restocking_fee.minor(),
+                exchange: item.exchange.clone(),
+                disposition: state
+                    .dispositions
+                    .iter()
+                    .find(|d| d.line == item.line)
+                    .map(|d| d.disposition),
+            })
+            .collect(),
+        replacement_order: state.replacement.as_ref().map(ToString::to_string),
+        timeline: state
+            .timeline
+            .iter()
+            .map(|t| TimelineEntry { status: t.status, at: t.at })
+            .collect(),
+        refund_amount: state.amount.map(|a| a.minor()),
+        instructions: instructions(state.status.as_str()).to_owned(),
+    })
 }
 
 /// The event a staff action stands for.
@@ -745,33 +754,24 @@ fn actor_name(actor: &Actor) -> String {
 }
 
 /// The `201` body of CONTRACTS §4.
-fn created(rma: &RmaCode, decision: &ReturnDecision) -> Value {
-    let status = decision.outcome().as_str();
-    json!({
-        "rma": rma.as_str(),
-        "status": status,
-        "items": decision.items.iter().map(|item| json!({
-            "line": item.line,
-            "quantity": item.quantity,
-            "decision": item.decision.outcome.as_str(),
-            "reason": item.decision.message,
-            "rule": item.decision.rule.as_str(),
-            "restocking_fee": item.restocking_fee.minor(),
-            "exchange": item.exchange,
-        })).collect::<Vec<_>>(),
-        "instructions": instructions(status),
-    })
-}
-
-/// What the customer does next, in words.
-fn instructions(status: &str) -> &'static str {
-    match status {
-        "approved" => "Pack the approved items with a note of your RMA code and send them back within 14 days. We refund as soon as they arrive.",
-        "in_review" => "A member of our team will look at your request within two working days. You will find the answer on this page.",
-        "rejected" => "None of the items can be returned; each item says why.",
-        "received" => "We have your parcel and are checking the items.",
-        "refunded" | "credited" | "exchanged" => "This return is complete.",
-        "cancelled" => "This return was cancelled.",
-        _ => "",
+fn created(rma: &RmaCode, decision: &ReturnDecision) -> ReturnCreated {
+    let status = decision.outcome();
+    ReturnCreated {
+        rma: rma.as_str().to_owned(),
+        status,
+        items: decision
+            .items
+            .iter()
+            .map(|item| CreatedItem {
+                line: item.line as u32,
+                quantity: item.quantity,
+                decision: item.decision.outcome,
+                reason: item.decision.message.clone(),
+                rule: item.decision.rule,
+                restocking_fee: item.restocking_fee.minor(),
+                exchange: item.exchange.clone(),
+            })
+            .collect(),
+        instructions: instructions(status.as_str()).to_owned(),
     }
 }

@@ -277,6 +277,7 @@ impl StaffPort for StaffConsole {
             note: input.note,
             ..StaffAction::default()
         };
-        self.returns.record(rma, &action, &staff.id).await.map_err(PortError::from)
+        let view = self.returns.record(rma, &action, &staff.id).await.map_err(PortError::from)?;
+        serde_json::to_value(view).map_err(|e| PortError::Internal(Box::new(e)))
     }
 }

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use anyhow::{anyhow, Context};
+use gapless_api::returns::ReturnView;
 use gapless_domain::{
     money::Currency,
     orders::{OrderEvent, OrderNumber, OrderState, OrderView},
@@ -43,10 +44,10 @@ pub struct OrderData<'a> {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ReturnData {
+pub struct ReturnData<'a> {
     pub event: EventRef,
     #[serde(rename = "return")]
-    pub return_: Value,
+    pub return_: &'a ReturnView,
     pub order_number: String,
 }
 
@@ -76,7 +77,7 @@ pub enum Snapshot {
     Return {
         event: EventRef,
         /// The return as `GET /api/v1/returns/{rma}` shows it.
-        view: Value,
+        view: Box<ReturnView>,
         order_number: String,
         /// The order's customer email, if it has one.
         email: Option<String>,
@@ -98,7 +99,7 @@ impl Snapshot {
                     timestamp: event.at.clone(),
                     data: ReturnData {
                         event: event.clone(),
-                        return_: view.clone(),
+                        return_: view,
                         order_number: order_number.clone(),
                     },
                 })
@@ -265,7 +266,7 @@ impl ReturnStream {
                 kind: event.event_type.clone(),
                 at: rfc3339(event.at),
             },
-            view,
+            view: Box::new(view),
             order_number: self.row.order_number.clone(),
             email: self.order.as_ref().and_then(|o| o.email.clone()),
         })

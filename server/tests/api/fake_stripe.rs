@@ -294,11 +294,9 @@ async fn retrieve_session(
     }
     match fake.inner.lock().unwrap().sessions.get(&id) {
         Some(session) => (StatusCode::OK, Json(session.clone())),
-        None => stripe_error(
-            StatusCode::NOT_FOUND,
-            "invalid_request_error",
-            "No such checkout.session",
-        ),
+        None => {
+            stripe_error(StatusCode::NOT_FOUND, "invalid_request_error", "No such checkout.session")
+        }
     }
 }
 

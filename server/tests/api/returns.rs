@@ -385,11 +385,11 @@ async fn cycle_times_come_from_the_event_times(app: TestApp) {
 
     // First return: received after 2 days, refunded after 3.
     let first = service.request(&proof, &request).await.unwrap();
-    let first = first["rma"].as_str().unwrap().to_owned();
+    let first = first.rma;
     // Second: asked an hour later, received after a day, refunded on day 5.
     set(start + Duration::hours(1));
     let second = service.request(&proof, &request).await.unwrap();
-    let second = second["rma"].as_str().unwrap().to_owned();
+    let second = second.rma;
     set(start + Duration::days(1));
     service.record(&second, &act("received"), "staff-1").await.unwrap();
     set(start + Duration::days(2));

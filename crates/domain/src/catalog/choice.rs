@@ -6,13 +6,22 @@ use serde::{Deserialize, Serialize};
 /// One option value, by the catalog's canonical group and value names (never the
 /// shopper's words), so the draft and the order lines compare them directly.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(examples(json!({ "group": "topping", "value": "cheese", "qualifier": "extra" }))))]
 pub struct Choice {
+    /// The option group.
+    #[cfg_attr(feature = "openapi", schema(examples("topping")))]
     pub group: String,
+    /// The value in that group.
+    #[cfg_attr(feature = "openapi", schema(examples("cheese")))]
     pub value: String,
-    /// "extra" in "extra cheese": one of the group's qualifiers.
+    /// One of the group's qualifiers ("extra" in "extra cheese"); present only when the
+    /// shopper gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, examples("extra")))]
     pub qualifier: Option<String>,
-    /// "no onions": leave this value out.
+    /// `true` when the shopper asked to leave this value out ("no onions"); absent
+    /// otherwise.
     #[serde(default, skip_serializing_if = "is_false")]
     pub exclude: bool,
 }

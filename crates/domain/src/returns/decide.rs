@@ -76,6 +76,7 @@ impl OrderDates {
 /// Why nothing of a line can be returned; the codes of the lookup answer (CONTRACTS §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum NotReturnable {
     /// The whole order was cancelled.
     OrderCancelled,
@@ -208,6 +209,7 @@ impl RequestError {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Outcome {
     Approved,
     Rejected,
@@ -228,6 +230,7 @@ impl Outcome {
 /// decides. Stored with the decision so staff and reports can say why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum RuleId {
     /// Rejected: the order was cancelled, so nothing of it was sent.
     OrderCancelled,

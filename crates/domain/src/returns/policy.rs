@@ -75,6 +75,7 @@ impl CustomerLimit {
 /// What the customer gets for returned goods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Resolution {
     Refund,
     Exchange,

@@ -25,6 +25,7 @@ pub const MAX_NOTE_CHARS: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ReturnStatus {
     Requested,
     Approved,
@@ -338,6 +339,7 @@ pub enum TransitionError {
 /// What becomes of a returned item once it is back at the shop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Disposition {
     /// Back on sale: its units return to stock with the receipt.
     Restock,

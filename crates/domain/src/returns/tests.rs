@@ -59,7 +59,12 @@ fn lines() -> Vec<BoughtLine> {
 }
 
 fn delivered() -> OrderDates {
-    OrderDates { confirmed_at: CONFIRMED, delivered_at: Some(DELIVERED), cancelled: false, unpaid: false }
+    OrderDates {
+        confirmed_at: CONFIRMED,
+        delivered_at: Some(DELIVERED),
+        cancelled: false,
+        unpaid: false,
+    }
 }
 
 fn undelivered() -> OrderDates {

@@ -1250,7 +1250,11 @@ mod payments {
         let before = chat.order.clone();
         let outcome = chat.say("cancel my order");
         assert_eq!(outcome.order_after.status, OrderStatus::Cancelled);
-        assert!(matches!(&outcome.events[..], [OrderEvent::Cancelled { .. }]), "{:?}", outcome.events);
+        assert!(
+            matches!(&outcome.events[..], [OrderEvent::Cancelled { .. }]),
+            "{:?}",
+            outcome.events
+        );
         let total = before.totals.total.format(&before.currency);
         assert!(
             outcome.reply.ends_with(&format!(
