@@ -1054,8 +1054,7 @@ fn json_path(
 /// Stripe said no to the token itself (declined, expired, spent, unknown), as opposed to
 /// our key or Stripe's availability, which the agent cannot fix by paying otherwise.
 fn declined(refusal: &StripeError) -> bool {
-    refusal.is_declined()
-        || matches!(refusal, StripeError::Refused { status: 400 | 404, .. })
+    refusal.is_declined() || matches!(refusal, StripeError::Refused { status: 400 | 404, .. })
 }
 
 // ---------------------------------------------------------------------------------------

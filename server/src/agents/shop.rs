@@ -403,7 +403,9 @@ impl AgentShop {
         let channel = session.channel;
         Ok(match charge {
             Some(charge) => {
-                self.chat.post_commands_paying(conversation, &text, extraction, channel, charge).await?
+                self.chat
+                    .post_commands_paying(conversation, &text, extraction, channel, charge)
+                    .await?
             }
             None => self.chat.post_commands(conversation, &text, extraction, channel).await?,
         })

@@ -34,7 +34,11 @@ use time::OffsetDateTime;
 
 use super::llm::{ExtractorMode, LlmExtractor, Proposal};
 use crate::{
-    api_error::ApiError, json_time::rfc3339, lookups, lookups::LookupLimiter, metrics::LlmMetrics,
+    api_error::ApiError,
+    json_time::rfc3339,
+    lookups,
+    lookups::LookupLimiter,
+    metrics::LlmMetrics,
     orders::order_write,
     payments::{refund::refund_cancelled, token::TokenCharge, Payments},
 };
@@ -383,9 +387,7 @@ impl ChatService {
             PaymentFollowUp::Refund(number) => {
                 let (store, payments) = (self.store.clone(), payments.clone());
                 tokio::spawn(async move {
-                    if let Err(error) =
-                        refund_cancelled(store.as_ref(), &payments, &number).await
-                    {
+                    if let Err(error) = refund_cancelled(store.as_ref(), &payments, &number).await {
                         tracing::warn!(order = %number, %error, "refund of a cancelled order not sent yet");
                     }
                 });
@@ -477,8 +479,14 @@ impl ChatService {
                             .await
                     }
                     None => {
-                        self.request_payment(payments, &order, number.as_ref(), before, &mut outcome)
-                            .await
+                        self.request_payment(
+                            payments,
+                            &order,
+                            number.as_ref(),
+                            before,
+                            &mut outcome,
+                        )
+                        .await
                     }
                 }
                 payment_ms = Some(started.elapsed().as_secs_f64() * 1000.0);

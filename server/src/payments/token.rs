@@ -66,13 +66,15 @@ impl TokenCharge {
         number: &OrderNumber,
         order: &OrderState,
     ) -> Result<OrderEvent, StripeError> {
-        let charged =
-            payments.charge_token(order_id, version, number, order, &self.token).await;
+        let charged = payments.charge_token(order_id, version, number, order, &self.token).await;
         let mut state = self.state.lock().expect("not poisoned");
         match &charged {
             Ok(OrderEvent::Paid { payment_intent: Some(intent), amount, .. }) => {
-                state.pending =
-                    Some(Charged { intent: intent.clone(), amount: *amount, number: number.clone() });
+                state.pending = Some(Charged {
+                    intent: intent.clone(),
+                    amount: *amount,
+                    number: number.clone(),
+                });
                 state.refused = None;
             }
             Ok(_) => {}
@@ -130,8 +132,12 @@ impl TokenCharge {
         for Charged { intent, amount, number } in refunds {
             let key = format!("gapless-unplaced-{intent}");
             match payments.refund(&intent, amount.minor(), &key, &number, None).await {
-                Ok(refund) => tracing::warn!(order = %number, %intent, refund = refund.id, "a charge for a turn that was not written was sent back"),
-                Err(error) => tracing::error!(order = %number, %intent, %error, "a charge for a turn that was not written could not be sent back: refund it by hand"),
+                Ok(refund) => {
+                    tracing::warn!(order = %number, %intent, refund = refund.id, "a charge for a turn that was not written was sent back")
+                }
+                Err(error) => {
+                    tracing::error!(order = %number, %intent, %error, "a charge for a turn that was not written could not be sent back: refund it by hand")
+                }
             }
         }
     }

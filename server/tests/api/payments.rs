@@ -85,14 +85,14 @@ impl TestApp {
         body["order"].clone()
     }
 
-    async fn event_types(&self, number: &str) -> Vec<String> {
+    pub(crate) async fn event_types(&self, number: &str) -> Vec<String> {
         let summary = self.db.store.order_summary(number).await.unwrap().unwrap();
         let events = self.db.store.order_events(&summary.id).await.unwrap();
         events.into_iter().map(|e| e.event_type).collect()
     }
 
     /// The topics of the outbox rows, read behind the app's back.
-    async fn outbox_topics(&self) -> Vec<String> {
+    pub(crate) async fn outbox_topics(&self) -> Vec<String> {
         let sql = "SELECT topic FROM outbox ORDER BY id";
         if self.db.url.starts_with("sqlite:") {
             let pool = sqlx::SqlitePool::connect(&self.db.url).await.unwrap();
@@ -103,7 +103,7 @@ impl TestApp {
         }
     }
 
-    async fn reserved(&self) -> u32 {
+    pub(crate) async fn reserved(&self) -> u32 {
         self.db.store.stock_levels().await.unwrap().values().map(|level| level.reserved).sum()
     }
 }
@@ -451,9 +451,10 @@ async fn a_paid_order_cancelled_in_the_chat_is_refunded(app: TestApp, fake: Fake
     let cancelled = app.say(&chat, "cancel my order").await;
     assert_eq!(cancelled["order"]["status"], "cancelled", "{cancelled}");
     assert!(
-        cancelled["reply"].as_str().unwrap().ends_with(
-            "The $50.00 you paid is being refunded to your original payment method."
-        ),
+        cancelled["reply"]
+            .as_str()
+            .unwrap()
+            .ends_with("The $50.00 you paid is being refunded to your original payment method."),
         "{cancelled}"
     );
     assert_eq!(app.reserved().await, before, "the stock is back");
@@ -465,7 +466,10 @@ async fn a_paid_order_cancelled_in_the_chat_is_refunded(app: TestApp, fake: Fake
     assert_eq!(calls[0].field("amount"), Some("5000"));
     assert_eq!(calls[0].field("payment_intent"), Some(intent.as_str()));
     assert_eq!(calls[0].field("reason"), Some("requested_by_customer"));
-    assert!(calls[0].idempotency_key.as_deref().is_some_and(|k| k.starts_with("gapless-cancel-refund-")));
+    assert!(calls[0]
+        .idempotency_key
+        .as_deref()
+        .is_some_and(|k| k.starts_with("gapless-cancel-refund-")));
     let events = app.event_types(&number).await;
     assert_eq!(events[events.len() - 2..], ["cancelled", "refunded"], "{events:?}");
     let topics = app.outbox_topics().await;
@@ -551,9 +555,15 @@ async fn links_whose_webhook_never_came_are_settled_by_the_sweep(app: TestApp, f
     assert_eq!(fake.calls(&format!("/v1/checkout/sessions/{a_session}/expire")).len(), 1);
     assert!(fake.calls(&format!("/v1/checkout/sessions/{b_session}/expire")).is_empty());
     let a_order = app.order_of(&a).await;
-    assert_eq!((&a_order["status"], &a_order["payment"]["status"]), (&"cancelled".into(), &"expired".into()));
+    assert_eq!(
+        (&a_order["status"], &a_order["payment"]["status"]),
+        (&"cancelled".into(), &"expired".into())
+    );
     let b_order = app.order_of(&b).await;
-    assert_eq!((&b_order["status"], &b_order["payment"]["status"]), (&"confirmed".into(), &"paid".into()));
+    assert_eq!(
+        (&b_order["status"], &b_order["payment"]["status"]),
+        (&"confirmed".into(), &"paid".into())
+    );
     assert!(app.reserved().await < held, "A's stock is back");
 
     // Stripe's late events change nothing.
