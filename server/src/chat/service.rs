@@ -34,11 +34,7 @@ use time::OffsetDateTime;
 
 use super::llm::{ExtractorMode, LlmExtractor, Proposal};
 use crate::{
-    api_error::ApiError,
-    json_time::rfc3339,
-    lookups,
-    lookups::LookupLimiter,
-    metrics::LlmMetrics,
+    api_error::ApiError, json_time::rfc3339, lookups, lookups::LookupLimiter, metrics::LlmMetrics,
     orders::order_write,
     payments::{refund::refund_cancelled, token::TokenCharge, Payments},
 };
@@ -121,8 +117,9 @@ pub enum TurnSource<'a> {
     Message,
     /// Commands an agent sent already typed (MCP, ACP): validated as they are, with no
     /// extractor and no model. `channel` is what the staff timeline shows as the
-    /// extractor.
-    Commands { extraction: &'a Extraction, channel: &'static str },
+    /// extractor. A turn that places the order is paid with `charge` (an agent's
+    /// delegated payment token) when there is one, instead of a payment link.
+    Commands { extraction: &'a Extraction, channel: &'static str, charge: Option<&'a TokenCharge> },
 }
 
 impl ChatService {
@@ -279,7 +276,7 @@ impl ChatService {
         idempotency_key: Option<&str>,
     ) -> Result<TurnResponse, ApiError> {
         check_message(text)?;
-        self.turn(conversation_id, text, idempotency_key, TurnSource::Message, None).await
+        self.turn(conversation_id, text, idempotency_key, TurnSource::Message).await
     }
 
     /// Takes one turn of commands an agent sent typed: the same validator, write and
@@ -293,8 +290,8 @@ impl ChatService {
         channel: &'static str,
     ) -> Result<TurnResponse, ApiError> {
         check_message(text)?;
-        let source = TurnSource::Commands { extraction, channel };
-        self.turn(conversation_id, text, None, source, None).await
+        let source = TurnSource::Commands { extraction, channel, charge: None };
+        self.turn(conversation_id, text, None, source).await
     }
 
     /// As [`ChatService::post_commands`], but a turn that places the order is paid for
@@ -311,8 +308,8 @@ impl ChatService {
         charge: &TokenCharge,
     ) -> Result<TurnResponse, ApiError> {
         check_message(text)?;
-        let source = TurnSource::Commands { extraction, channel };
-        self.turn(conversation_id, text, None, source, Some(charge)).await
+        let source = TurnSource::Commands { extraction, channel, charge: Some(charge) };
+        self.turn(conversation_id, text, None, source).await
     }
 
     async fn turn(
@@ -321,8 +318,11 @@ impl ChatService {
         text: &str,
         idempotency_key: Option<&str>,
         source: TurnSource<'_>,
-        charge: Option<&TokenCharge>,
     ) -> Result<TurnResponse, ApiError> {
+        let charge = match source {
+            TurnSource::Commands { charge, .. } => charge,
+            TurnSource::Message => None,
+        };
         if let Some(key) = idempotency_key {
             check_key(key)?;
         }
@@ -347,7 +347,6 @@ impl ChatService {
                     received_at,
                     source,
                     &mut proposal,
-                    charge,
                 )
                 .await?;
             let stored = self.store.record_turn(&write).await;
@@ -387,7 +386,9 @@ impl ChatService {
             PaymentFollowUp::Refund(number) => {
                 let (store, payments) = (self.store.clone(), payments.clone());
                 tokio::spawn(async move {
-                    if let Err(error) = refund_cancelled(store.as_ref(), &payments, &number).await {
+                    if let Err(error) =
+                        refund_cancelled(store.as_ref(), &payments, &number).await
+                    {
                         tracing::warn!(order = %number, %error, "refund of a cancelled order not sent yet");
                     }
                 });
@@ -422,8 +423,11 @@ impl ChatService {
         received_at: OffsetDateTime,
         source: TurnSource<'_>,
         proposal: &mut Option<Proposal>,
-        charge: Option<&TokenCharge>,
     ) -> Result<(TurnWrite, Option<PaymentFollowUp>), ApiError> {
+        let charge = match source {
+            TurnSource::Commands { charge, .. } => charge,
+            TurnSource::Message => None,
+        };
         let started = Instant::now();
         let snapshot = self.snapshot().await?;
         let (order, number) = self.current_order(conversation, &snapshot.catalog).await?;
@@ -461,7 +465,7 @@ impl ChatService {
         let turn_started = Instant::now();
         let Decided { mut outcome, extractor, mut llm_audit } = match source {
             TurnSource::Message => self.decide(input, proposal.as_ref()),
-            TurnSource::Commands { extraction, channel } => Decided {
+            TurnSource::Commands { extraction, channel, .. } => Decided {
                 outcome: take_turn_with(input, extraction.clone()),
                 extractor: channel,
                 llm_audit: None,

@@ -44,6 +44,24 @@ struct Charges {
     refused: Option<StripeError>,
 }
 
+impl Charges {
+    /// The charges no stored write records, once each; they are forgotten here.
+    fn take_unrecorded(&mut self) -> Vec<Charged> {
+        // Decided but never offered to the store (the turn failed before): not written.
+        if let Some(charged) = self.pending.take() {
+            self.discarded.push(charged);
+        }
+        let mut refunds: Vec<Charged> = Vec::new();
+        for charged in std::mem::take(&mut self.discarded) {
+            let known = refunds.iter().any(|r| r.intent == charged.intent);
+            if !known && !self.kept.contains(&charged.intent) {
+                refunds.push(charged);
+            }
+        }
+        refunds
+    }
+}
+
 #[derive(Clone)]
 struct Charged {
     intent: ProviderId,
@@ -114,21 +132,7 @@ impl TokenCharge {
     /// The completion is over: every charge no stored write records goes back to the
     /// customer (best effort, logged; the idempotency key is the PaymentIntent's own).
     pub async fn settle(&self, payments: &Payments) {
-        let refunds: Vec<Charged> = {
-            let mut state = self.state.lock().expect("not poisoned");
-            // Decided but never offered to the store (the turn failed before): not written.
-            if let Some(charged) = state.pending.take() {
-                state.discarded.push(charged);
-            }
-            let mut refunds: Vec<Charged> = Vec::new();
-            for charged in std::mem::take(&mut state.discarded) {
-                let known = refunds.iter().any(|r| r.intent == charged.intent);
-                if !known && !state.kept.contains(&charged.intent) {
-                    refunds.push(charged);
-                }
-            }
-            refunds
-        };
+        let refunds = self.state.lock().expect("not poisoned").take_unrecorded();
         for Charged { intent, amount, number } in refunds {
             let key = format!("gapless-unplaced-{intent}");
             match payments.refund(&intent, amount.minor(), &key, &number, None).await {
@@ -140,5 +144,48 @@ impl TokenCharge {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn charged(intent: &str) -> Charged {
+        Charged {
+            intent: ProviderId::parse(intent).unwrap(),
+            amount: Money(4800),
+            number: OrderNumber::from_sequence(1),
+        }
+    }
+
+    fn intents(charges: &[Charged]) -> Vec<&str> {
+        charges.iter().map(|c| c.intent.as_str()).collect()
+    }
+
+    #[test]
+    fn only_charges_no_stored_write_records_go_back_once() {
+        // Lost a race at one version, written at the next: the first goes back.
+        let mut charges = Charges {
+            kept: vec![ProviderId::parse("pi_2").unwrap()],
+            discarded: vec![charged("pi_1")],
+            ..Charges::default()
+        };
+        assert_eq!(intents(&charges.take_unrecorded()), ["pi_1"]);
+        assert!(charges.take_unrecorded().is_empty(), "once");
+        // Lost a race, then the same PaymentIntent replayed (same version) and written.
+        let mut charges = Charges {
+            kept: vec![ProviderId::parse("pi_1").unwrap()],
+            discarded: vec![charged("pi_1"), charged("pi_1")],
+            ..Charges::default()
+        };
+        assert!(charges.take_unrecorded().is_empty());
+        // Charged, and the turn failed before it reached the store; and twice lost.
+        let mut charges = Charges {
+            pending: Some(charged("pi_3")),
+            discarded: vec![charged("pi_1"), charged("pi_1")],
+            ..Charges::default()
+        };
+        assert_eq!(intents(&charges.take_unrecorded()), ["pi_1", "pi_3"]);
     }
 }

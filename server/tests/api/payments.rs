@@ -451,10 +451,9 @@ async fn a_paid_order_cancelled_in_the_chat_is_refunded(app: TestApp, fake: Fake
     let cancelled = app.say(&chat, "cancel my order").await;
     assert_eq!(cancelled["order"]["status"], "cancelled", "{cancelled}");
     assert!(
-        cancelled["reply"]
-            .as_str()
-            .unwrap()
-            .ends_with("The $50.00 you paid is being refunded to your original payment method."),
+        cancelled["reply"].as_str().unwrap().ends_with(
+            "The $50.00 you paid is being refunded to your original payment method."
+        ),
         "{cancelled}"
     );
     assert_eq!(app.reserved().await, before, "the stock is back");
@@ -466,10 +465,7 @@ async fn a_paid_order_cancelled_in_the_chat_is_refunded(app: TestApp, fake: Fake
     assert_eq!(calls[0].field("amount"), Some("5000"));
     assert_eq!(calls[0].field("payment_intent"), Some(intent.as_str()));
     assert_eq!(calls[0].field("reason"), Some("requested_by_customer"));
-    assert!(calls[0]
-        .idempotency_key
-        .as_deref()
-        .is_some_and(|k| k.starts_with("gapless-cancel-refund-")));
+    assert!(calls[0].idempotency_key.as_deref().is_some_and(|k| k.starts_with("gapless-cancel-refund-")));
     let events = app.event_types(&number).await;
     assert_eq!(events[events.len() - 2..], ["cancelled", "refunded"], "{events:?}");
     let topics = app.outbox_topics().await;
@@ -555,15 +551,9 @@ async fn links_whose_webhook_never_came_are_settled_by_the_sweep(app: TestApp, f
     assert_eq!(fake.calls(&format!("/v1/checkout/sessions/{a_session}/expire")).len(), 1);
     assert!(fake.calls(&format!("/v1/checkout/sessions/{b_session}/expire")).is_empty());
     let a_order = app.order_of(&a).await;
-    assert_eq!(
-        (&a_order["status"], &a_order["payment"]["status"]),
-        (&"cancelled".into(), &"expired".into())
-    );
+    assert_eq!((&a_order["status"], &a_order["payment"]["status"]), (&"cancelled".into(), &"expired".into()));
     let b_order = app.order_of(&b).await;
-    assert_eq!(
-        (&b_order["status"], &b_order["payment"]["status"]),
-        (&"confirmed".into(), &"paid".into())
-    );
+    assert_eq!((&b_order["status"], &b_order["payment"]["status"]), (&"confirmed".into(), &"paid".into()));
     assert!(app.reserved().await < held, "A's stock is back");
 
     // Stripe's late events change nothing.
