@@ -262,7 +262,7 @@ impl Application {
         let checkout = Arc::new(acp::Acp::new(
             agents.clone(),
             state.store.clone(),
-            state.payments.is_some(),
+            state.payments.clone(),
             edges.request_timeout,
         ));
         let router = router(

@@ -18,10 +18,17 @@
 //!   path and body gets the first answer (`Idempotent-Replayed: true`) and appends
 //!   nothing; with anything else it is `409 idempotency_conflict`; while the first is
 //!   still running, `409 idempotency_in_flight`.
-//! - Payment: `complete` takes `payment_data` as the spec requires but charges no token.
-//!   With `GAPLESS_PAYMENTS=stripe` the order is placed as the chat places it: a Stripe
-//!   Checkout link, `order.payment.status` `pending`, the link in `order.payment.url`
-//!   and in an info message. Without payments the order is confirmed unpaid.
+//! - Payment, with `GAPLESS_PAYMENTS=stripe`: `complete` with `payment_data` (`token`, a
+//!   Stripe shared payment token `spt_…` the agent platform was granted for the buyer;
+//!   `provider` `stripe`) charges the token for the order's total, decided here, in the
+//!   turn that places the order: a PaymentIntent with `confirm=true` and
+//!   `payment_method_data[shared_payment_granted_token]`, recorded as `paid` in the same
+//!   write as `confirmed` (`order.payment.status` `paid`). A declined token is `402
+//!   payment_declined` and Stripe out of reach `503 payment_unavailable`: either way the
+//!   order is not placed and holds no stock. Without `payment_data` the order is placed
+//!   as the chat places it: a Stripe Checkout link, `order.payment.status` `pending`,
+//!   the link in `order.payment.url` and in an info message. Without payments the order
+//!   is confirmed unpaid and no token is used.
 
 use std::{sync::Arc, time::Duration};
 
@@ -53,6 +60,7 @@ use super::{
 use crate::{
     chat::limits::{self, Rate},
     fulfilment::keys,
+    payments::{stripe::StripeError, token::TokenCharge, Payments},
 };
 
 /// The one version of the spec implemented here.
@@ -68,8 +76,9 @@ const MAX_ITEMS: usize = 12;
 pub struct Acp {
     shop: Arc<AgentShop>,
     store: Arc<dyn Store>,
-    /// `GAPLESS_PAYMENTS=stripe`: completion asks Stripe for a payment link.
-    payments: bool,
+    /// `GAPLESS_PAYMENTS=stripe`: completion charges the agent's token, or asks Stripe
+    /// for a payment link without one.
+    payments: Option<Arc<Payments>>,
     /// A claim on an Idempotency-Key older than this was abandoned by a server that
     /// stopped mid-request (no request runs longer than the request timeout).
     abandoned_after: Duration,
@@ -79,7 +88,7 @@ impl Acp {
     pub fn new(
         shop: Arc<AgentShop>,
         store: Arc<dyn Store>,
-        payments: bool,
+        payments: Option<Arc<Payments>>,
         request_timeout: Duration,
     ) -> Acp {
         Acp { shop, store, payments, abandoned_after: request_timeout * 2 }
@@ -161,7 +170,10 @@ pub struct UpdateRequest {
 pub struct CompleteRequest {
     #[serde(default)]
     pub buyer: Option<Buyer>,
-    pub payment_data: PaymentData,
+    /// Required by the spec; without it (an agent that cannot delegate payment) the
+    /// order is placed with a payment link.
+    #[serde(default)]
+    pub payment_data: Option<PaymentData>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -561,9 +573,18 @@ impl Acp {
         request: &CompleteRequest,
     ) -> Result<Value, AcpError> {
         let (row, session, order) = self.open_session(key, id).await?;
-        if request.payment_data.provider != "stripe" {
-            return Err(AcpError::invalid("invalid", "the only payment provider is \"stripe\"")
+        if let Some(data) = &request.payment_data {
+            if data.provider != "stripe" {
+                return Err(AcpError::invalid(
+                    "invalid",
+                    "the only payment provider is \"stripe\"",
+                )
                 .at("$.payment_data.provider"));
+            }
+            if data.token.trim().is_empty() {
+                return Err(AcpError::invalid("invalid", "the payment token is empty")
+                    .at("$.payment_data.token"));
+            }
         }
         if order.as_ref().is_some_and(|(_, state)| state.status != OrderStatus::Draft) {
             // Completed before: the same state again.
@@ -575,23 +596,69 @@ impl Acp {
         // is the chat's summary. The chat's confirmation takes two turns (the summary,
         // then the order), so a complete that gets the summary takes the second at once.
         let mut arguments = json!(request);
-        arguments["payment_data"]["token"] = json!("(not stored)");
-        let tool = "complete_checkout_session";
-        let mut turn =
-            self.shop.act(&session, tool, &arguments, &edits, &[Command::Confirm]).await?;
-        if notes_of(&turn).iter().any(|note| note.code == TurnCode::ConfirmationNeeded) {
-            turn = self.shop.act(&session, tool, &json!({}), &[], &[Command::Confirm]).await?;
+        if request.payment_data.is_some() {
+            arguments["payment_data"]["token"] = json!("(not stored)");
         }
-        let notes = notes_of(&turn);
+        // The token is charged only where payments are on, in the turn that confirms.
+        let charge = match (&self.payments, &request.payment_data) {
+            (Some(_), Some(data)) => Some(TokenCharge::new(&data.token)),
+            _ => None,
+        };
+        let placed = self.place(&session, &arguments, &edits, charge.as_ref()).await;
+        if let (Some(payments), Some(charge)) = (&self.payments, &charge) {
+            // Whatever happened: a charge no stored order records goes back.
+            charge.settle(payments).await;
+        }
+        let notes = placed?;
         if notes.iter().any(|note| note.code == TurnCode::PaymentUnavailable) {
-            return Err(AcpError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "service_unavailable",
-                "payment_unavailable",
-                "the payment provider could not be reached: the order was not placed; try again",
-            ));
+            return Err(match charge.as_ref().and_then(TokenCharge::refusal) {
+                Some(refusal) if declined(&refusal) => {
+                    let message = match &refusal {
+                        StripeError::Refused { kind: Some(kind), message, .. }
+                            if kind == "card_error" =>
+                        {
+                            format!("the payment was declined: {message} The order was not placed.")
+                        }
+                        _ => "the payment token was not accepted; the order was not placed"
+                            .to_owned(),
+                    };
+                    AcpError::new(
+                        StatusCode::PAYMENT_REQUIRED,
+                        "invalid_request",
+                        "payment_declined",
+                        message,
+                    )
+                    .at("$.payment_data.token")
+                }
+                _ => AcpError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "service_unavailable",
+                    "payment_unavailable",
+                    "the payment provider could not be reached: the order was not placed; try \
+                     again",
+                ),
+            });
         }
         self.view(headers, &row, &session, &notes, &[]).await
+    }
+
+    /// The chat's confirmation in its two turns (the summary, then the order), paid with
+    /// `charge` when there is one: the notes of the last turn.
+    async fn place(
+        &self,
+        session: &AgentSession,
+        arguments: &Value,
+        edits: &[OrderCommand],
+        charge: Option<&TokenCharge>,
+    ) -> Result<Vec<TurnNote>, AcpError> {
+        let tool = "complete_checkout_session";
+        let confirm = [Command::Confirm];
+        let mut turn =
+            self.shop.act_paying(session, tool, arguments, edits, &confirm, charge).await?;
+        if notes_of(&turn).iter().any(|note| note.code == TurnCode::ConfirmationNeeded) {
+            turn = self.shop.act_paying(session, tool, &json!({}), &[], &confirm, charge).await?;
+        }
+        Ok(notes_of(&turn))
     }
 
     async fn cancel(
@@ -760,7 +827,7 @@ impl Acp {
             "messages": messages,
             "links": [ { "type": "return_policy", "url": format!("{origin}/returns") } ],
         });
-        if self.payments {
+        if self.payments.is_some() {
             view["payment_provider"] =
                 json!({ "provider": "stripe", "supported_payment_methods": ["card"] });
         }
@@ -982,6 +1049,12 @@ fn json_path(
         return Some(format!("$.items[{i}]"));
     }
     lines.iter().position(|line| line.sku.as_str() == sku).map(|i| format!("$.line_items[{i}]"))
+}
+
+/// Stripe said no to the token itself (declined, expired, spent, unknown), as opposed to
+/// our key or Stripe's availability, which the agent cannot fix by paying otherwise.
+fn declined(refusal: &StripeError) -> bool {
+    refusal.is_declined() || matches!(refusal, StripeError::Refused { status: 400 | 404, .. })
 }
 
 // ---------------------------------------------------------------------------------------

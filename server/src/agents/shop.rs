@@ -30,6 +30,7 @@ use crate::{
         service::{CatalogSnapshot, ChatService, ConfirmPreview},
     },
     lookups::LookupLimiter,
+    payments::token::TokenCharge,
     returns::service::{OrderProof, ReturnsService},
 };
 
@@ -218,7 +219,7 @@ impl AgentShop {
         let snapshot = self.chat.catalog().await?;
         let extraction =
             commands::extraction(&snapshot.catalog, &args.commands).map_err(refusal)?;
-        let turn = self.turn(session, "update_order", &json!(args), &extraction).await?;
+        let turn = self.turn(session, "update_order", &json!(args), &extraction, None).await?;
         Ok(json!({ "order": turn["order"], "messages": turn["messages"], "reply": turn["reply"] }))
     }
 
@@ -245,6 +246,20 @@ impl AgentShop {
         edits: &[OrderCommand],
         then: &[Command],
     ) -> Result<Value, AgentError> {
+        self.act_paying(session, tool, arguments, edits, then, None).await
+    }
+
+    /// [`AgentShop::act`], with a confirmation paid for at once by the agent's
+    /// delegated payment token in `charge` (ACP `complete`) instead of a payment link.
+    pub async fn act_paying(
+        &self,
+        session: &AgentSession,
+        tool: &str,
+        arguments: &Value,
+        edits: &[OrderCommand],
+        then: &[Command],
+        charge: Option<&TokenCharge>,
+    ) -> Result<Value, AgentError> {
         let mut extraction = if edits.is_empty() {
             Extraction::default()
         } else {
@@ -252,7 +267,7 @@ impl AgentShop {
             commands::extraction(&snapshot.catalog, edits).map_err(refusal)?
         };
         extraction.commands.extend(then.iter().cloned());
-        let turn = self.turn(session, tool, arguments, &extraction).await?;
+        let turn = self.turn(session, tool, arguments, &extraction, charge).await?;
         Ok(json!({ "order": turn["order"], "messages": turn["messages"], "reply": turn["reply"] }))
     }
 
@@ -280,7 +295,7 @@ impl AgentShop {
     /// nothing changed in between, places the order.
     pub async fn confirm(&self, session: &AgentSession) -> Result<Value, AgentError> {
         let extraction = Extraction { commands: vec![Command::Confirm], notes: Vec::new() };
-        let turn = self.turn(session, "confirm_order", &json!({}), &extraction).await?;
+        let turn = self.turn(session, "confirm_order", &json!({}), &extraction, None).await?;
         Ok(json!({ "order": turn["order"], "messages": turn["messages"], "reply": turn["reply"] }))
     }
 
@@ -297,7 +312,7 @@ impl AgentShop {
         };
         let extraction = Extraction { commands: vec![command], notes: Vec::new() };
         let arguments = json!({ "order_number": args.order_number, "email": args.email });
-        let turn = self.turn(session, "order_status", &arguments, &extraction).await?;
+        let turn = self.turn(session, "order_status", &arguments, &extraction, None).await?;
         Ok(json!({ "reply": turn["reply"], "messages": turn["messages"] }))
     }
 
@@ -378,13 +393,22 @@ impl AgentShop {
         tool: &str,
         arguments: &Value,
         extraction: &Extraction,
+        charge: Option<&TokenCharge>,
     ) -> Result<Value, AgentError> {
         let conversation = session
             .conversation
             .get_or_try_init(|| self.chat.start_conversation(session.channel))
             .await?;
         let text = timeline_text(tool, arguments);
-        Ok(self.chat.post_commands(conversation, &text, extraction, session.channel).await?)
+        let channel = session.channel;
+        Ok(match charge {
+            Some(charge) => {
+                self.chat
+                    .post_commands_paying(conversation, &text, extraction, channel, charge)
+                    .await?
+            }
+            None => self.chat.post_commands(conversation, &text, extraction, channel).await?,
+        })
     }
 }
 

@@ -40,7 +40,7 @@ use crate::{
     lookups::LookupLimiter,
     metrics::LlmMetrics,
     orders::order_write,
-    payments::{refund::refund_cancelled, Payments},
+    payments::{refund::refund_cancelled, token::TokenCharge, Payments},
 };
 
 /// Longest message accepted, in characters.
@@ -121,8 +121,9 @@ pub enum TurnSource<'a> {
     Message,
     /// Commands an agent sent already typed (MCP, ACP): validated as they are, with no
     /// extractor and no model. `channel` is what the staff timeline shows as the
-    /// extractor.
-    Commands { extraction: &'a Extraction, channel: &'static str },
+    /// extractor. A turn that places the order is paid with `charge` (an agent's
+    /// delegated payment token) when there is one, instead of a payment link.
+    Commands { extraction: &'a Extraction, channel: &'static str, charge: Option<&'a TokenCharge> },
 }
 
 impl ChatService {
@@ -293,7 +294,26 @@ impl ChatService {
         channel: &'static str,
     ) -> Result<TurnResponse, ApiError> {
         check_message(text)?;
-        self.turn(conversation_id, text, None, TurnSource::Commands { extraction, channel }).await
+        let source = TurnSource::Commands { extraction, channel, charge: None };
+        self.turn(conversation_id, text, None, source).await
+    }
+
+    /// As [`ChatService::post_commands`], but a turn that places the order is paid for
+    /// at once with the agent's delegated payment token in `charge` instead of a
+    /// payment link; when Stripe says no, the order is not placed and
+    /// [`TokenCharge::refusal`] says why. Without payments configured the token is not
+    /// used.
+    pub async fn post_commands_paying(
+        &self,
+        conversation_id: &str,
+        text: &str,
+        extraction: &Extraction,
+        channel: &'static str,
+        charge: &TokenCharge,
+    ) -> Result<TurnResponse, ApiError> {
+        check_message(text)?;
+        let source = TurnSource::Commands { extraction, channel, charge: Some(charge) };
+        self.turn(conversation_id, text, None, source).await
     }
 
     async fn turn(
@@ -303,6 +323,10 @@ impl ChatService {
         idempotency_key: Option<&str>,
         source: TurnSource<'_>,
     ) -> Result<TurnResponse, ApiError> {
+        let charge = match source {
+            TurnSource::Commands { charge, .. } => charge,
+            TurnSource::Message => None,
+        };
         if let Some(key) = idempotency_key {
             check_key(key)?;
         }
@@ -329,7 +353,18 @@ impl ChatService {
                     &mut proposal,
                 )
                 .await?;
-            match self.store.record_turn(&write).await {
+            let stored = self.store.record_turn(&write).await;
+            if let Some(charge) = charge {
+                match &stored {
+                    Err(StoreError::Conflict(_) | StoreError::OutOfStock { .. }) => {
+                        charge.not_written()
+                    }
+                    Err(StoreError::DuplicateTurn) => charge.not_written(),
+                    // Stored, or perhaps stored: money that may be recorded stays.
+                    _ => charge.written(),
+                }
+            }
+            match stored {
                 Ok(()) => {
                     if let (Some(payments), Some(follow_up)) = (&self.payments, follow_up) {
                         self.follow_up_payment(payments, follow_up).await;
@@ -391,6 +426,10 @@ impl ChatService {
         source: TurnSource<'_>,
         proposal: &mut Option<Proposal>,
     ) -> Result<(TurnWrite, Option<PaymentFollowUp>), ApiError> {
+        let charge = match source {
+            TurnSource::Commands { charge, .. } => charge,
+            TurnSource::Message => None,
+        };
         let started = Instant::now();
         let snapshot = self.snapshot().await?;
         let (order, number) = self.current_order(conversation, &snapshot.catalog).await?;
@@ -428,7 +467,7 @@ impl ChatService {
         let turn_started = Instant::now();
         let Decided { mut outcome, extractor, mut llm_audit } = match source {
             TurnSource::Message => self.decide(input, proposal.as_ref()),
-            TurnSource::Commands { extraction, channel } => Decided {
+            TurnSource::Commands { extraction, channel, .. } => Decided {
                 outcome: take_turn_with(input, extraction.clone()),
                 extractor: channel,
                 llm_audit: None,
@@ -439,7 +478,23 @@ impl ChatService {
         if let Some(payments) = &self.payments {
             if payment::confirms(&outcome) && outcome.order_after.totals.total > Money::ZERO {
                 let started = Instant::now();
-                self.request_payment(payments, &order, number.as_ref(), before, &mut outcome).await;
+                match charge {
+                    Some(charge) => {
+                        let (order, number) = (&order, number.as_ref());
+                        self.charge_token(payments, charge, order, number, before, &mut outcome)
+                            .await
+                    }
+                    None => {
+                        self.request_payment(
+                            payments,
+                            &order,
+                            number.as_ref(),
+                            before,
+                            &mut outcome,
+                        )
+                        .await
+                    }
+                }
                 payment_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
             }
         }
@@ -614,6 +669,39 @@ impl ChatService {
             .and_then(|event| payment::add_payment_link(outcome, event).map_err(|e| e.to_string()));
         if let Err(error) = requested {
             tracing::warn!(order = %number, %error, "no payment link: the order is not placed");
+            payment::payment_unavailable(outcome, before);
+        }
+    }
+
+    /// Takes the payment of a turn that places the order with an agent's delegated
+    /// token, recorded by a `paid` event after the confirmation; or, when Stripe says
+    /// no, takes the confirmation back as when no link can be made.
+    async fn charge_token(
+        &self,
+        payments: &Payments,
+        charge: &TokenCharge,
+        order: &Option<(String, FoldedOrder)>,
+        number: Option<&OrderNumber>,
+        before: &OrderState,
+        outcome: &mut TurnOutcome,
+    ) {
+        let (Some((order_id, folded)), Some(number)) = (order, number) else {
+            payment::payment_unavailable(outcome, before);
+            return;
+        };
+        let paid = match charge
+            .charge(payments, order_id, folded.version, number, &outcome.order_after)
+            .await
+        {
+            Ok(event) => payment::add_payment_link(outcome, event).map_err(|e| {
+                // Charged, but not written with this turn: it goes back.
+                charge.not_written();
+                e.to_string()
+            }),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(error) = paid {
+            tracing::warn!(order = %number, %error, "the delegated payment was not taken: the order is not placed");
             payment::payment_unavailable(outcome, before);
         }
     }

@@ -4,7 +4,9 @@
 //! Session priced from the stored order ([`checkout`]) and appends `payment_requested`
 //! with the link in the same turn; Stripe's webhook ([`webhook`]) appends `paid` or
 //! `payment_expired` (which gives the stock back); a refund that staff record on a paid
-//! order's return is sent to Stripe's Refunds API first ([`Payments::refund`]). Every
+//! order's return is sent to Stripe's Refunds API first ([`Payments::refund`]). An
+//! agent completing an ACP checkout with a delegated payment token is charged at once
+//! instead, in the turn that confirms ([`token`]). Every
 //! one of these is an order event written with its outbox row, so the shop's systems
 //! hear `order.paid` and the rest like any other event. With `none` (the default)
 //! nothing here runs and orders are confirmed unpaid, `payment.status` `not_required`.
@@ -15,6 +17,7 @@ pub mod refund;
 pub mod signature;
 pub mod stripe;
 pub mod sweep;
+pub mod token;
 pub mod webhook;
 
 use std::sync::Arc;
@@ -90,6 +93,60 @@ impl Payments {
             amount,
             expires_at: OffsetDateTime::from_unix_timestamp(session.expires_at)
                 .map_err(|_| unexpected("expiry"))?,
+        })
+    }
+
+    /// Charges an agent's delegated payment `token` (ACP `payment_data.token`, a Stripe
+    /// shared payment token `spt_…`) the total of `order`, which this turn confirms,
+    /// and returns the `paid` event that records it with the confirmation. The amount
+    /// and currency are the order's, never the agent's. The idempotency key is the
+    /// order, the version it is confirmed at and the token, so a retry of the same
+    /// completion gets the same PaymentIntent back instead of a second charge, while
+    /// another token (after a decline) is a charge of its own.
+    pub async fn charge_token(
+        &self,
+        order_id: &str,
+        version: u32,
+        number: &OrderNumber,
+        order: &OrderState,
+        token: &str,
+    ) -> Result<OrderEvent, StripeError> {
+        let amount = order.totals.total;
+        let currency = order.currency.as_str().to_ascii_lowercase();
+        let form: Vec<(String, String)> = vec![
+            ("amount".into(), amount.minor().to_string()),
+            ("currency".into(), currency.clone()),
+            ("confirm".into(), "true".into()),
+            ("payment_method_types[0]".into(), "card".into()),
+            ("payment_method_data[shared_payment_granted_token]".into(), token.to_owned()),
+            ("metadata[order_number]".into(), number.to_string()),
+        ];
+        let digest = &crate::fulfilment::keys::hash(token)[..16];
+        let key = format!("gapless-charge-{order_id}-{version}-{digest}");
+        let intent = self.stripe.create_payment_intent(&form, &key).await?;
+        let unexpected = |what: &str| StripeError::Unexpected(format!("payment intent {what}"));
+        let id = ProviderId::parse(&intent.id).map_err(|_| unexpected("id"))?;
+        if intent.amount != amount.minor() || !intent.currency.eq_ignore_ascii_case(&currency) {
+            tracing::error!(order = %number, intent = %id, "Stripe charged another amount than the order's: refund it by hand");
+            return Err(unexpected("amount differs from the order's"));
+        }
+        if intent.status != "succeeded" {
+            // Not money received (3-D Secure wanted, still processing): the order is
+            // not placed on it.
+            tracing::warn!(order = %number, intent = %id, status = intent.status, "a delegated payment did not succeed");
+            return Err(StripeError::Refused {
+                status: 402,
+                kind: Some("card_error".into()),
+                code: Some(intent.status.clone()),
+                message: format!("the payment was not completed ({})", intent.status),
+            });
+        }
+        Ok(OrderEvent::Paid {
+            session: None,
+            provider: Some(PROVIDER.to_owned()),
+            payment_intent: Some(id),
+            amount,
+            at: OffsetDateTime::now_utc(),
         })
     }
 

@@ -17,9 +17,10 @@ pub enum StripeError {
     /// Not reached, or it failed on its side, on every try.
     #[error("Stripe cannot be reached: {0}")]
     Unavailable(String),
-    /// Stripe answered no (a 4xx): its message says why.
+    /// Stripe answered no (a 4xx): its message says why. `kind` is Stripe's error
+    /// `type` (`card_error` for a declined card, `invalid_request_error`, …).
     #[error("Stripe refused: {message}")]
-    Refused { status: u16, code: Option<String>, message: String },
+    Refused { status: u16, kind: Option<String>, code: Option<String>, message: String },
     /// An answer that is not what Stripe documents.
     #[error("Stripe answered something unexpected: {0}")]
     Unexpected(String),
@@ -44,6 +45,28 @@ pub struct CheckoutSession {
     pub client_reference_id: Option<String>,
 }
 
+impl StripeError {
+    /// The customer's payment method said no (a card declined, HTTP 402 with a
+    /// `card_error`), as opposed to Stripe being unreachable or refusing our request.
+    pub fn is_declined(&self) -> bool {
+        matches!(self, StripeError::Refused { status, kind, .. }
+            if *status == 402 || kind.as_deref() == Some("card_error"))
+    }
+}
+
+/// A PaymentIntent as far as we read it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct PaymentIntent {
+    pub id: String,
+    /// Minor units.
+    pub amount: i64,
+    /// Lower case, as Stripe writes it.
+    pub currency: String,
+    /// `succeeded`, `processing`, `requires_action`, `requires_payment_method`,
+    /// `requires_capture` or `canceled`.
+    pub status: String,
+}
+
 /// A refund as far as we read it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Refund {
@@ -60,6 +83,8 @@ struct ErrorBody {
 
 #[derive(Deserialize)]
 struct ErrorDetail {
+    #[serde(rename = "type")]
+    kind: Option<String>,
     code: Option<String>,
     message: Option<String>,
 }
@@ -132,6 +157,16 @@ impl StripeClient {
         self.send(reqwest::Method::GET, &path, &[], None).await
     }
 
+    /// `POST /v1/payment_intents`: with `confirm=true`, the payment is attempted now.
+    /// A declined card is a 402 `card_error` ([`StripeError::is_declined`]).
+    pub async fn create_payment_intent(
+        &self,
+        form: &[(String, String)],
+        idempotency_key: &str,
+    ) -> Result<PaymentIntent, StripeError> {
+        self.post("/v1/payment_intents", form, idempotency_key).await
+    }
+
     /// `POST /v1/refunds`.
     pub async fn create_refund(
         &self,
@@ -199,10 +234,11 @@ impl StripeClient {
             if !status.is_success() {
                 let detail = serde_json::from_slice::<ErrorBody>(&body).ok().map(|b| b.error);
                 let code = detail.as_ref().and_then(|d| d.code.clone());
+                let kind = detail.as_ref().and_then(|d| d.kind.clone());
                 let message = detail
                     .and_then(|d| d.message)
                     .unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
-                return Err(StripeError::Refused { status: status.as_u16(), code, message });
+                return Err(StripeError::Refused { status: status.as_u16(), kind, code, message });
             }
             return serde_json::from_slice(&body)
                 .map_err(|e| StripeError::Unexpected(format!("{path}: {e}")));

@@ -177,7 +177,8 @@ async fn decide(
                 return Ok(Decision::Ignore("the session is complete but not paid yet"));
             }
             OrderEvent::Paid {
-                session: session_id,
+                session: Some(session_id),
+                provider: None,
                 payment_intent: session
                     .payment_intent
                     .as_deref()

@@ -450,6 +450,8 @@ async fn a_session_that_calls_too_fast_is_refused() {
     assert_eq!((status.as_u16(), error["code"].as_str()), (429, Some("rate_limited")), "{error}");
 }
 
+/// Without `payment_data` (an agent that cannot delegate payment) the order is placed
+/// with a payment link, as in the chat.
 async fn completing_with_payments_takes_the_payment_link(app: TestApp, fake: FakeStripe) {
     let platform = app.platform("assistant").await;
     let created = platform
@@ -459,7 +461,7 @@ async fn completing_with_payments_takes_the_payment_link(app: TestApp, fake: Fak
     assert_eq!(created["status"], "ready_for_payment", "{created}");
     assert_eq!(created["payment_provider"]["provider"], "stripe");
     let id = created["id"].as_str().unwrap();
-    let complete = payment().to_string();
+    let complete = json!({ "buyer": buyer() }).to_string();
     let response = platform.post_raw(&format!("/{id}/complete"), &complete, Some("pay")).await;
     assert_eq!(response.status(), 200);
     let completed: Value = response.json().await.unwrap();
@@ -482,6 +484,183 @@ async fn completing_with_payments_takes_the_payment_link(app: TestApp, fake: Fak
     let replay = platform.post_raw(&format!("/{id}/complete"), &complete, Some("pay")).await;
     assert_eq!(replay.json::<Value>().await.unwrap(), completed);
     assert_eq!(fake.calls("/v1/checkout/sessions").len(), 1, "and not again");
+    assert!(fake.calls("/v1/payment_intents").is_empty(), "no token, no charge");
+}
+
+/// A session ready for payment: two trail bottles (tracked stock), $48.00.
+async fn ready_session(platform: &Platform<'_>) -> String {
+    let created = platform
+        .create(json!({ "items": [ { "id": "TRAIL-BOTTLE", "quantity": 2 } ], "buyer": buyer(),
+                        "fulfillment_address": address() }))
+        .await;
+    assert_eq!(created["status"], "ready_for_payment", "{created}");
+    assert_eq!(total(&created), 4800);
+    created["id"].as_str().unwrap().to_owned()
+}
+
+fn token(token: &str) -> String {
+    json!({ "payment_data": { "token": token, "provider": "stripe" } }).to_string()
+}
+
+async fn completing_with_a_token_takes_the_payment_with_the_order(app: TestApp, fake: FakeStripe) {
+    let platform = app.platform("assistant").await;
+    let id = ready_session(&platform).await;
+    let complete = format!("/{id}/complete");
+
+    // An amount of the agent's is no part of the request.
+    let priced = json!({ "payment_data": { "token": "spt_good", "provider": "stripe",
+                                           "amount": 1 } });
+    let (status, refused) = platform.post(&complete, priced).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(fake.calls("/v1/payment_intents").is_empty());
+
+    let response = platform.post_raw(&complete, &token("spt_good"), Some("pay-1")).await;
+    assert_eq!(response.status(), 200);
+    let completed: Value = response.json().await.unwrap();
+    assert_eq!(completed["status"], "completed", "{completed}");
+    let order = &completed["order"];
+    assert_eq!(order["payment"]["status"], "paid", "{completed}");
+    assert!(order["payment"].get("url").is_none(), "{completed}");
+    let number = order["id"].as_str().unwrap().to_owned();
+
+    // Stripe was asked once, for our total in our currency, with the agent's token.
+    let calls = fake.calls("/v1/payment_intents");
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let call = &calls[0];
+    assert_eq!(call.field("amount"), Some("4800"));
+    assert_eq!(call.field("currency"), Some("usd"));
+    assert_eq!(call.field("confirm"), Some("true"));
+    assert_eq!(call.field("payment_method_data[shared_payment_granted_token]"), Some("spt_good"));
+    assert_eq!(call.field("metadata[order_number]"), Some(number.as_str()));
+    assert!(call.idempotency_key.as_deref().is_some_and(|k| k.starts_with("gapless-charge-")));
+    assert!(fake.calls("/v1/checkout/sessions").is_empty(), "no payment link");
+    let charges = fake.charges();
+    assert_eq!(charges.len(), 1);
+    let intent = charges[0].0.clone();
+    assert_eq!(charges[0].1, 4800);
+
+    // Recorded in the same write as the confirmation, and heard as `order.paid`.
+    let events = app.event_types(&number).await;
+    assert_eq!(events[events.len() - 2..], ["confirmed", "paid"], "{events:?}");
+    let topics = app.outbox_topics().await;
+    assert_eq!(topics.iter().filter(|t| *t == "order.paid").count(), 1, "{topics:?}");
+    assert!(!topics.iter().any(|t| t == "order.payment_requested"), "{topics:?}");
+    assert_eq!(app.reserved().await, 2, "the bottles are held for the paid order");
+
+    // The same completion again charges nothing more: replayed by its key, or answered
+    // from the placed order without one.
+    let replay = platform.post_raw(&complete, &token("spt_good"), Some("pay-1")).await;
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(replay.json::<Value>().await.unwrap(), completed);
+    let (status, again) = platform
+        .post(
+            &complete,
+            json!({ "payment_data": {
+        "token": "spt_good", "provider": "stripe" } }),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), again["order"]["payment"]["status"].as_str()),
+        (200, Some("paid"))
+    );
+    assert_eq!(fake.calls("/v1/payment_intents").len(), 1, "charged once");
+    let (_, read) = platform.get(&id).await;
+    assert_eq!(
+        (read["status"].as_str(), read["order"]["id"].as_str()),
+        (Some("completed"), Some(number.as_str()))
+    );
+    let timeline = app.staff_conversations().await;
+    let conversation = timeline[0]["id"].as_str().unwrap();
+    let turns: Value = app
+        .get(&format!("/api/v1/staff/conversations/{conversation}/timeline"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!turns.to_string().contains("spt_good"), "the token is not kept: {turns}");
+
+    // A refund staff record on a return of the order goes back to that PaymentIntent.
+    let rma = crate::returns::a_return(&app, &number, "changed_mind").await;
+    app.sign_in_staff().await;
+    let received = app.staff_records(&rma, json!({ "type": "received" })).await;
+    assert_eq!(received.status(), 200);
+    let refunded: Value =
+        app.staff_records(&rma, json!({ "type": "refunded" })).await.json().await.unwrap();
+    assert_eq!(refunded["status"], "refunded", "{refunded}");
+    let amount = refunded["refund_amount"].as_i64().unwrap();
+    assert!(amount > 0, "{refunded}");
+    assert_eq!(fake.refunded(&intent), amount);
+    let refunds = fake.calls("/v1/refunds");
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(refunds[0].field("payment_intent"), Some(intent.as_str()));
+    let events = app.event_types(&number).await;
+    assert_eq!(events.last().map(String::as_str), Some("refunded"), "{events:?}");
+}
+
+async fn a_declined_or_unreachable_payment_places_nothing(app: TestApp, fake: FakeStripe) {
+    let platform = app.platform("assistant").await;
+    let id = ready_session(&platform).await;
+    let complete = format!("/{id}/complete");
+    let held = app.reserved().await;
+
+    // Declined: the spec's error, nothing charged, placed or held.
+    fake.decline_token("spt_declined");
+    let response = platform.post_raw(&complete, &token("spt_declined"), Some("pay-1")).await;
+    assert_eq!(response.status(), 402);
+    let declined: Value = response.json().await.unwrap();
+    assert_eq!(
+        (declined["type"].as_str(), declined["code"].as_str(), declined["param"].as_str()),
+        (Some("invalid_request"), Some("payment_declined"), Some("$.payment_data.token")),
+        "{declined}"
+    );
+    assert!(declined["message"].as_str().unwrap().contains("declined"), "{declined}");
+    assert_eq!(fake.calls("/v1/payment_intents").len(), 1);
+    // The same request again is the same answer, without asking Stripe again.
+    let replay = platform.post_raw(&complete, &token("spt_declined"), Some("pay-1")).await;
+    assert_eq!(replay.status(), 402);
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(fake.calls("/v1/payment_intents").len(), 1);
+
+    // Stripe out of reach: tried (and retried), nothing charged, placed or held.
+    fake.set_down(true);
+    let (status, down) = platform
+        .post(
+            &complete,
+            json!({ "payment_data": {
+        "token": "spt_good", "provider": "stripe" } }),
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), down["type"].as_str(), down["code"].as_str()),
+        (503, Some("service_unavailable"), Some("payment_unavailable")),
+        "{down}"
+    );
+    assert!(fake.calls("/v1/payment_intents").len() > 1);
+    fake.set_down(false);
+
+    assert_eq!(fake.charges(), vec![], "nothing was charged");
+    assert_eq!(app.reserved().await, held, "nothing is held");
+    let (_, read) = platform.get(&id).await;
+    assert_eq!(read["status"], "ready_for_payment", "{read}");
+    assert!(read.get("order").is_none(), "{read}");
+    let topics = app.outbox_topics().await;
+    assert!(!topics.iter().any(|t| t == "order.confirmed" || t == "order.paid"), "{topics:?}");
+
+    // Another token, with Stripe back: placed and paid once.
+    let (status, completed) = platform
+        .post(
+            &complete,
+            json!({ "payment_data": {
+        "token": "spt_good", "provider": "stripe" } }),
+        )
+        .await;
+    assert_eq!(status, 200, "{completed}");
+    assert_eq!(completed["order"]["payment"]["status"], "paid", "{completed}");
+    let charges = fake.charges();
+    assert_eq!(charges.len(), 1, "{charges:?}");
+    assert_eq!(charges[0].1, 4800);
+    assert_eq!(app.reserved().await, held + 2);
+    assert!(fake.calls("/v1/refunds").is_empty(), "nothing needed sending back");
 }
 
 on_both_backends!(
@@ -496,6 +675,36 @@ on_both_backends!(
 
 mod paying {
     use super::*;
+
+    macro_rules! paying {
+        ($($test:ident),* $(,)?) => {
+            $(mod $test {
+                use super::*;
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let (app, fake) =
+                        crate::payments::spawn_paying_app(Backend::Sqlite).await.unwrap();
+                    $test(app, fake).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some((app, fake)) =
+                        crate::payments::spawn_paying_app(Backend::Postgres).await
+                    else {
+                        return;
+                    };
+                    $test(app, fake).await;
+                }
+            })*
+        };
+    }
+
+    paying!(
+        completing_with_a_token_takes_the_payment_with_the_order,
+        a_declined_or_unreachable_payment_places_nothing,
+    );
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite_completing_with_payments_takes_the_payment_link() {

@@ -4,7 +4,7 @@
 //! signs them. It can be "down" (503 to everything) to test what happens then.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     sync::{Arc, Mutex},
 };
 
@@ -46,6 +46,8 @@ struct Inner {
     answered: HashMap<String, (StatusCode, Value)>,
     down: bool,
     refuse_refunds: bool,
+    /// Shared payment tokens whose card is declined.
+    declined: HashSet<String>,
     next: u32,
     events: u32,
 }
@@ -68,6 +70,7 @@ impl FakeStripe {
             .route("/v1/checkout/sessions", post(create_session))
             .route("/v1/checkout/sessions/{id}", get(retrieve_session))
             .route("/v1/checkout/sessions/{id}/expire", post(expire_session))
+            .route("/v1/payment_intents", post(create_payment_intent))
             .route("/v1/refunds", post(create_refund))
             .with_state(fake.clone());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -80,6 +83,20 @@ impl FakeStripe {
 
     pub fn refuse_refunds(&self, refuse: bool) {
         self.inner.lock().unwrap().refuse_refunds = refuse;
+    }
+
+    /// A charge with shared payment token `token` is declined from now on.
+    pub fn decline_token(&self, token: &str) {
+        self.inner.lock().unwrap().declined.insert(token.to_owned());
+    }
+
+    /// The PaymentIntents that took money, with what each captured.
+    pub fn charges(&self) -> Vec<(String, i64)> {
+        let inner = self.inner.lock().unwrap();
+        let mut charges: Vec<(String, i64)> =
+            inner.intents.iter().map(|(id, (captured, _))| (id.clone(), *captured)).collect();
+        charges.sort();
+        charges
     }
 
     pub fn calls(&self, path: &str) -> Vec<Call> {
@@ -298,6 +315,60 @@ async fn retrieve_session(
             stripe_error(StatusCode::NOT_FOUND, "invalid_request_error", "No such checkout.session")
         }
     }
+}
+
+/// `POST /v1/payment_intents` with `confirm=true` and a shared payment token: succeeded
+/// at once, or a 402 `card_error` for a declined token (with the PaymentIntent in the
+/// error, as Stripe sends it).
+async fn create_payment_intent(
+    State(fake): State<FakeStripe>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Answer {
+    if let Err(answer) = begin(&fake, "/v1/payment_intents", &headers, &form) {
+        return answer;
+    }
+    let get = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let token = get("payment_method_data[shared_payment_granted_token]");
+    let amount = get("amount").and_then(|a| a.parse::<i64>().ok());
+    let (Some(token), Some(amount), Some(currency), Some("true")) =
+        (token, amount, get("currency"), get("confirm").as_deref())
+    else {
+        return stripe_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "amount, currency, confirm=true and a shared payment token are required",
+        );
+    };
+    let mut inner = fake.inner.lock().unwrap();
+    inner.next += 1;
+    let id = format!("pi_test_{}", inner.next);
+    let mut intent = json!({
+        "id": id,
+        "object": "payment_intent",
+        "amount": amount,
+        "currency": currency,
+        "metadata": { "order_number": get("metadata[order_number]") },
+        "status": "succeeded",
+    });
+    let answer = if inner.declined.contains(&token) {
+        intent["status"] = json!("requires_payment_method");
+        (
+            StatusCode::PAYMENT_REQUIRED,
+            Json(json!({ "error": {
+                "type": "card_error",
+                "code": "card_declined",
+                "decline_code": "generic_decline",
+                "message": "Your card was declined.",
+                "payment_intent": intent,
+            }})),
+        )
+    } else {
+        inner.intents.insert(id, (amount, 0));
+        (StatusCode::OK, Json(intent))
+    };
+    drop(inner);
+    remember(&fake, &headers, answer)
 }
 
 async fn create_refund(

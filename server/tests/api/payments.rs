@@ -85,14 +85,14 @@ impl TestApp {
         body["order"].clone()
     }
 
-    async fn event_types(&self, number: &str) -> Vec<String> {
+    pub(crate) async fn event_types(&self, number: &str) -> Vec<String> {
         let summary = self.db.store.order_summary(number).await.unwrap().unwrap();
         let events = self.db.store.order_events(&summary.id).await.unwrap();
         events.into_iter().map(|e| e.event_type).collect()
     }
 
     /// The topics of the outbox rows, read behind the app's back.
-    async fn outbox_topics(&self) -> Vec<String> {
+    pub(crate) async fn outbox_topics(&self) -> Vec<String> {
         let sql = "SELECT topic FROM outbox ORDER BY id";
         if self.db.url.starts_with("sqlite:") {
             let pool = sqlx::SqlitePool::connect(&self.db.url).await.unwrap();
@@ -103,7 +103,7 @@ impl TestApp {
         }
     }
 
-    async fn reserved(&self) -> u32 {
+    pub(crate) async fn reserved(&self) -> u32 {
         self.db.store.stock_levels().await.unwrap().values().map(|level| level.reserved).sum()
     }
 }

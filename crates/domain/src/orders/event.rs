@@ -138,9 +138,17 @@ pub enum OrderEvent {
         #[serde(with = "time::serde::rfc3339")]
         expires_at: time::OffsetDateTime,
     },
-    /// The provider says the customer paid `amount` through `session`.
+    /// The provider says the customer paid `amount` through `session`; or, without a
+    /// `session`, the payment was taken with the order's confirmation (an agent's
+    /// delegated payment token charged at checkout, CONTRACTS §9), by `provider`, and
+    /// must then be the confirmed total with its `payment_intent`.
     Paid {
-        session: ProviderId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<ProviderId>,
+        /// `stripe`, for a payment taken at checkout (a link's provider is known from
+        /// its `payment_requested`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider: Option<String>,
         /// What refunds are made against (a Stripe PaymentIntent id).
         payment_intent: Option<ProviderId>,
         amount: Money,
@@ -268,7 +276,8 @@ mod tests {
                 expires_at: time::macros::datetime!(2030-06-01 11:00 UTC),
             },
             OrderEvent::Paid {
-                session: ProviderId::parse("cs_1").unwrap(),
+                session: Some(ProviderId::parse("cs_1").unwrap()),
+                provider: None,
                 payment_intent: None,
                 amount: Money(5000),
                 at: time::macros::datetime!(2030-06-01 10:30 UTC),

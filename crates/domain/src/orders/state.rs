@@ -165,6 +165,12 @@ pub enum EventError {
     OtherSession,
     #[error("the amount asked for must be the order's total, and more than zero")]
     PaymentAmount,
+    /// A payment taken at checkout on an order that is not (or no longer) confirmed.
+    #[error("a payment taken at checkout needs a confirmed order, this one is {}", .0.as_str())]
+    NotConfirmed(OrderStatus),
+    /// A payment taken at checkout without the provider's payment to refund against.
+    #[error("a payment taken at checkout must name the provider's payment")]
+    NoPaymentIntent,
     /// A refund of nothing, or of more than what is left of what was paid.
     #[error("a refund must be more than zero and at most what was paid and not yet refunded")]
     RefundAmount,
@@ -317,7 +323,13 @@ impl OrderState {
                     ..Payment::default()
                 };
             }
-            OrderEvent::Paid { session, payment_intent, amount, at } => {
+            OrderEvent::Paid {
+                session: Some(session),
+                provider: _,
+                payment_intent,
+                amount,
+                at,
+            } => {
                 // Even on an order cancelled meanwhile: money received is recorded, so
                 // that it can be sent back.
                 self.require_payment(event, &[PaymentStatus::Pending])?;
@@ -329,6 +341,27 @@ impl OrderState {
                 self.payment.paid = *amount;
                 self.payment.paid_at = Some(*at);
                 self.payment.payment_intent = payment_intent.clone();
+            }
+            OrderEvent::Paid { session: None, provider, payment_intent, amount, at } => {
+                // Taken at checkout, with the confirmation: no link was asked for, and
+                // what was charged is exactly what the order was confirmed at.
+                self.require_payment(event, &[PaymentStatus::NotRequired])?;
+                if self.status != OrderStatus::Confirmed {
+                    return Err(EventError::NotConfirmed(self.status));
+                }
+                let intent = payment_intent.clone().ok_or(EventError::NoPaymentIntent)?;
+                if *amount != self.totals.total || *amount <= Money::ZERO {
+                    return Err(EventError::PaymentAmount);
+                }
+                self.payment = Payment {
+                    status: PaymentStatus::Paid,
+                    provider: provider.clone(),
+                    amount: *amount,
+                    paid: *amount,
+                    paid_at: Some(*at),
+                    payment_intent: Some(intent),
+                    ..Payment::default()
+                };
             }
             OrderEvent::PaymentExpired { session, released } => {
                 self.require_payment(event, &[PaymentStatus::Pending])?;
@@ -828,10 +861,22 @@ mod tests {
 
         fn paid(id: &str, amount: i64) -> OrderEvent {
             OrderEvent::Paid {
-                session: session(id),
+                session: Some(session(id)),
+                provider: None,
                 payment_intent: Some(session("pi_1")),
                 amount: Money(amount),
                 at: datetime!(2030-06-01 10:30 UTC),
+            }
+        }
+
+        /// Paid with the confirmation: an agent's token charged at checkout.
+        fn paid_at_checkout(amount: i64) -> OrderEvent {
+            OrderEvent::Paid {
+                session: None,
+                provider: Some("stripe".into()),
+                payment_intent: Some(session("pi_agent")),
+                amount: Money(amount),
+                at: datetime!(2030-06-01 10:00 UTC),
             }
         }
 
@@ -905,6 +950,86 @@ mod tests {
                 assert_eq!(state.apply(&event), Err(error), "{event:?}");
                 assert_eq!(state, before);
             }
+        }
+
+        #[test]
+        fn a_payment_taken_at_checkout_is_the_confirmed_total() {
+            // In the same write as the confirmation: no link, no pending step.
+            let state = OrderState::fold(
+                usd(),
+                &[added("TEE", 2, 2500), confirmed(5000), paid_at_checkout(5000)],
+            )
+            .unwrap();
+            assert_eq!(
+                (state.status, state.payment.status),
+                (OrderStatus::Confirmed, PaymentStatus::Paid)
+            );
+            assert_eq!(state.payment.provider.as_deref(), Some("stripe"));
+            assert_eq!((state.payment.amount, state.payment.paid), (Money(5000), Money(5000)));
+            assert_eq!(state.payment.payment_intent, Some(session("pi_agent")));
+            assert_eq!(state.payment.session, None);
+            assert_eq!(state.payment.refundable(), Money(5000));
+            assert_eq!(state.reservations, reservation(), "the stock stays held");
+            let number = OrderNumber::from_sequence(42);
+            let json = serde_json::to_value(OrderView { number: &number, order: &state }).unwrap();
+            assert_eq!(json["payment"]["status"], "paid", "{json}");
+            assert!(json["payment"].get("url").is_none(), "{json}");
+            // Stored and read back as it was written; the session is simply absent.
+            let value = serde_json::to_value(paid_at_checkout(5000)).unwrap();
+            assert!(value.get("session").is_none(), "{value}");
+            assert_eq!(
+                serde_json::from_value::<OrderEvent>(value).unwrap(),
+                paid_at_checkout(5000)
+            );
+            // It can be refunded, in parts, through the same path as a link's payment.
+            let mut refunding = state.clone();
+            refunding.apply(&refunded(2000)).unwrap();
+            assert_eq!(refunding.payment.status, PaymentStatus::PartiallyRefunded);
+            // And it ships without waiting for anything more.
+            let mut shipping = state;
+            shipping.apply(&shipped("UPS", datetime!(2030-06-02 09:00 UTC))).unwrap();
+        }
+
+        #[test]
+        fn a_payment_at_checkout_that_does_not_fit_changes_nothing() {
+            let draft = OrderState::fold(usd(), &[added("TEE", 2, 2500)]).unwrap();
+            let confirmed_only =
+                OrderState::fold(usd(), &[added("TEE", 2, 2500), confirmed(5000)]).unwrap();
+            let mut cancelled = confirmed_only.clone();
+            cancelled.apply(&OrderEvent::Cancelled { released: reservation() }).unwrap();
+            let mut paid_twice = confirmed_only.clone();
+            paid_twice.apply(&paid_at_checkout(5000)).unwrap();
+            let no_intent = OrderEvent::Paid {
+                session: None,
+                provider: Some("stripe".into()),
+                payment_intent: None,
+                amount: Money(5000),
+                at: datetime!(2030-06-01 10:00 UTC),
+            };
+            let payment = |payment| EventError::Payment { event: "paid", payment };
+            let cases = [
+                (&draft, paid_at_checkout(5000), EventError::NotConfirmed(OrderStatus::Draft)),
+                (
+                    &cancelled,
+                    paid_at_checkout(5000),
+                    EventError::NotConfirmed(OrderStatus::Cancelled),
+                ),
+                (&confirmed_only, paid_at_checkout(4999), EventError::PaymentAmount),
+                (&confirmed_only, paid_at_checkout(5001), EventError::PaymentAmount),
+                (&confirmed_only, no_intent, EventError::NoPaymentIntent),
+                (&paid_twice, paid_at_checkout(5000), payment(PaymentStatus::Paid)),
+                // A link was asked for: only its own session's payment counts.
+                (&pending(), paid_at_checkout(5000), payment(PaymentStatus::Pending)),
+            ];
+            for (state, event, error) in cases {
+                let mut state = state.clone();
+                let before = state.clone();
+                assert_eq!(state.apply(&event), Err(error), "{event:?}");
+                assert_eq!(state, before);
+            }
+            // Nor does a link's payment fit an order paid at checkout.
+            let mut state = paid_twice;
+            assert_eq!(state.apply(&paid("cs_1", 5000)), Err(payment(PaymentStatus::Paid)));
         }
 
         #[test]

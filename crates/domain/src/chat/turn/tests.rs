@@ -1203,7 +1203,8 @@ mod payments {
             );
         }
         let paid = OrderEvent::Paid {
-            session: session(),
+            session: Some(session()),
+            provider: None,
             payment_intent: None,
             amount: chat.order.totals.total,
             at: datetime!(2030-06-01 10:30 UTC),
@@ -1240,7 +1241,8 @@ mod payments {
     fn a_paid_order_cancelled_in_the_chat_is_refunded() {
         let mut chat = pending_chat();
         let paid = OrderEvent::Paid {
-            session: session(),
+            session: Some(session()),
+            provider: None,
             payment_intent: None,
             amount: chat.order.totals.total,
             at: datetime!(2030-06-01 10:30 UTC),
