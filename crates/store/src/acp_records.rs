@@ -44,7 +44,7 @@ pub struct StoredAcpRequest {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum AcpClaim {
-    /// The key is ours: do the work, then [`crate::Store::finish_acp_request`].
+    /// The key is ours: do the work, then [`crate::AcpStore::finish_acp_request`].
     Claimed,
     /// Another request has (or had) this key.
     Taken(StoredAcpRequest),

@@ -26,7 +26,7 @@ pub struct ApiKeyRow {
 
 /// A `shipped` or `delivered` event (in `order`, through the same path as every other
 /// order event) and, when the request carried one, its Idempotency-Key and the answer
-/// given, written in one transaction by [`crate::Store::record_fulfilment`].
+/// given, written in one transaction by [`crate::FulfilmentStore::record_fulfilment`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct FulfilmentWrite {
     pub order: OrderWrite,

@@ -2,6 +2,7 @@
 //! outbox and stock reservations. Several app servers may write at once: the version
 //! checks and single-statement reservations below are what keep them apart.
 
+use async_trait::async_trait;
 use sqlx::{types::Json, Postgres, Row, Transaction};
 use time::OffsetDateTime;
 
@@ -10,15 +11,13 @@ use crate::{
     option_key,
     postgres::PostgresStore,
     records::*,
-    write_conflict, AuditTurnQuery, AuditTurnRow, ConversationPage, ConversationQuery, OrderSource,
-    StockKey, StoreError,
+    write_conflict, AuditTurnQuery, AuditTurnRow, ChatStore, ConversationPage, ConversationQuery,
+    OrderSource, StockKey, StoreError,
 };
 
-impl PostgresStore {
-    pub(crate) async fn create_conversation_impl(
-        &self,
-        new: &NewConversation,
-    ) -> Result<(), StoreError> {
+#[async_trait]
+impl ChatStore for PostgresStore {
+    async fn create_conversation(&self, new: &NewConversation) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO conversations (id, channel, started_at, updated_at) VALUES ($1, $2, $3, $4)",
         )
@@ -31,10 +30,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn conversation_impl(
-        &self,
-        id: &str,
-    ) -> Result<Option<ConversationRow>, StoreError> {
+    async fn conversation(&self, id: &str) -> Result<Option<ConversationRow>, StoreError> {
         let row = sqlx::query(
             "SELECT c.id, c.channel, c.started_at, c.order_id, o.number AS order_number,
                     c.outcome, c.turn_count
@@ -58,7 +54,7 @@ impl PostgresStore {
         .transpose()
     }
 
-    pub(crate) async fn list_conversations_impl(
+    async fn list_conversations(
         &self,
         query: &ConversationQuery,
     ) -> Result<ConversationPage, StoreError> {
@@ -136,10 +132,7 @@ impl PostgresStore {
         Ok(page(rows, size))
     }
 
-    pub(crate) async fn audit_turns_impl(
-        &self,
-        query: &AuditTurnQuery,
-    ) -> Result<Vec<AuditTurnRow>, StoreError> {
+    async fn audit_turns(&self, query: &AuditTurnQuery) -> Result<Vec<AuditTurnRow>, StoreError> {
         let mut sql = sqlx::QueryBuilder::<Postgres>::new(
             "SELECT t.id, t.conversation_id, t.seq, t.text, t.received_at, t.extractor, t.reply, \
              t.audit, t.response, o.number AS order_number \
@@ -176,10 +169,7 @@ impl PostgresStore {
             .collect()
     }
 
-    pub(crate) async fn turns_impl(
-        &self,
-        conversation_id: &str,
-    ) -> Result<Vec<TurnRow>, StoreError> {
+    async fn turns(&self, conversation_id: &str) -> Result<Vec<TurnRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, seq, text, received_at, extractor, reply, audit, response
              FROM chat_turns WHERE conversation_id = $1 ORDER BY seq",
@@ -203,7 +193,7 @@ impl PostgresStore {
             .collect()
     }
 
-    pub(crate) async fn turn_response_impl(
+    async fn turn_response(
         &self,
         conversation_id: &str,
         idempotency_key: &str,
@@ -218,13 +208,13 @@ impl PostgresStore {
         Ok(response.map(|r| r.0))
     }
 
-    pub(crate) async fn next_order_number_impl(&self) -> Result<u64, StoreError> {
+    async fn next_order_number(&self) -> Result<u64, StoreError> {
         let n: i64 =
             sqlx::query_scalar("SELECT nextval('order_numbers')").fetch_one(&self.pool).await?;
         u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("order number {n}")))
     }
 
-    pub(crate) async fn record_turn_impl(&self, turn: &TurnWrite) -> Result<(), StoreError> {
+    async fn record_turn(&self, turn: &TurnWrite) -> Result<(), StoreError> {
         let now = OffsetDateTime::now_utc();
         let mut tx = self.pool.begin().await?;
         let order_id = turn.order.as_ref().map(|o| o.order_id.as_str());
@@ -272,10 +262,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn order_events_impl(
-        &self,
-        order_id: &str,
-    ) -> Result<Vec<EventRow>, StoreError> {
+    async fn order_events(&self, order_id: &str) -> Result<Vec<EventRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, seq, type, schema_version, payload, conversation_id, message_id, actor,
                     created_at
@@ -301,10 +288,7 @@ impl PostgresStore {
             .collect()
     }
 
-    pub(crate) async fn order_summary_impl(
-        &self,
-        number: &str,
-    ) -> Result<Option<OrderSummary>, StoreError> {
+    async fn order_summary(&self, number: &str) -> Result<Option<OrderSummary>, StoreError> {
         let row = sqlx::query(
             "SELECT o.id, o.number, o.status, c.email, o.currency, o.total, o.updated_at
              FROM orders o LEFT JOIN customers c ON c.id = o.customer_id

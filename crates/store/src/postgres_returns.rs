@@ -3,6 +3,7 @@
 //! conditional UPDATE, which waits for the row lock of a concurrent claim and then
 //! checks again; an update of a return checks its version the same way.
 
+use async_trait::async_trait;
 use sqlx::{types::Json, Postgres, Row, Transaction};
 use time::OffsetDateTime;
 
@@ -10,14 +11,12 @@ use serde_json::Value;
 
 use crate::{
     option_key, postgres::PostgresStore, postgres_chat::write_order, returns_records::*,
-    write_conflict, OrderSource, StoreError,
+    write_conflict, OrderSource, ReturnsStore, StoreError,
 };
 
-impl PostgresStore {
-    pub(crate) async fn returnable_order_impl(
-        &self,
-        number: &str,
-    ) -> Result<Option<ReturnableOrder>, StoreError> {
+#[async_trait]
+impl ReturnsStore for PostgresStore {
+    async fn returnable_order(&self, number: &str) -> Result<Option<ReturnableOrder>, StoreError> {
         let rows = sqlx::query(
             "SELECT o.id, o.number, c.email, o.status, o.currency, o.confirmed_at,
                     o.delivered_at, o.payment_status, l.position, l.sku, l.name, l.quantity, l.unit_price, l.choices,
@@ -65,11 +64,7 @@ impl PostgresStore {
         Ok(Some(order))
     }
 
-    pub(crate) async fn recent_returns_impl(
-        &self,
-        email: &str,
-        since: OffsetDateTime,
-    ) -> Result<u32, StoreError> {
+    async fn recent_returns(&self, email: &str, since: OffsetDateTime) -> Result<u32, StoreError> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM returns
              WHERE email = $1 AND requested_at >= $2 AND status NOT IN ('rejected', 'cancelled')",
@@ -81,7 +76,7 @@ impl PostgresStore {
         count(n)
     }
 
-    pub(crate) async fn create_return_impl(&self, new: &NewReturn) -> Result<(), StoreError> {
+    async fn create_return(&self, new: &NewReturn) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         check_return(&mut tx, new).await?;
         sqlx::query(
@@ -133,10 +128,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn return_by_rma_impl(
-        &self,
-        rma: &str,
-    ) -> Result<Option<ReturnRow>, StoreError> {
+    async fn return_by_rma(&self, rma: &str) -> Result<Option<ReturnRow>, StoreError> {
         // One read-only snapshot: the row, its items and its events agree.
         let mut tx = self.pool.begin().await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -210,7 +202,7 @@ impl PostgresStore {
         }))
     }
 
-    pub(crate) async fn update_return_impl(&self, update: &ReturnUpdate) -> Result<(), StoreError> {
+    async fn update_return(&self, update: &ReturnUpdate) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let version = i64::from(update.expected_version) + update.events.len() as i64;
         let Some(row) = sqlx::query(
@@ -289,7 +281,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn list_returns_impl(
+    async fn list_returns(
         &self,
         status: Option<&str>,
         limit: u32,
@@ -320,7 +312,7 @@ impl PostgresStore {
             .collect()
     }
 
-    pub(crate) async fn completed_return_events_impl(
+    async fn completed_return_events(
         &self,
         from: OffsetDateTime,
         to: OffsetDateTime,
@@ -342,7 +334,7 @@ impl PostgresStore {
         Ok(group_events(rows))
     }
 
-    pub(crate) async fn mark_delivered_impl(
+    async fn mark_delivered(
         &self,
         order_number: &str,
         at: OffsetDateTime,

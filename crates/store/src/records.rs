@@ -38,7 +38,7 @@ pub struct TurnRow {
 }
 
 /// One chat turn and everything it changes, written in one transaction by
-/// [`crate::Store::record_turn`].
+/// [`crate::ChatStore::record_turn`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct TurnWrite {
     pub conversation_id: String,
@@ -62,7 +62,7 @@ pub struct TurnWrite {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderWrite {
     pub order_id: String,
-    /// From [`crate::Store::next_order_number`] when the order is new.
+    /// From [`crate::ChatStore::next_order_number`] when the order is new.
     pub number: String,
     /// The seq of the last event the turn saw: 0 for a new order.
     pub expected_version: u32,

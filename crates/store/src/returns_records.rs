@@ -36,7 +36,7 @@ pub struct ReturnableLine {
     pub claimed: u32,
 }
 
-/// A new return, written in one transaction by [`crate::Store::create_return`].
+/// A new return, written in one transaction by [`crate::ReturnsStore::create_return`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewReturn {
     pub id: String,
@@ -133,7 +133,7 @@ pub struct ReturnEventRow {
 }
 
 /// Events appended to a return by staff or the system, written in one transaction by
-/// [`crate::Store::update_return`].
+/// [`crate::ReturnsStore::update_return`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReturnUpdate {
     pub return_id: String,

@@ -1,16 +1,15 @@
 //! SQLite: ACP checkout sessions and the answers kept for their Idempotency-Keys.
 
+use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::{sqlite::SqliteRow, types::Json, Row};
 use time::OffsetDateTime;
 
-use crate::{acp_records::*, sqlite::SqliteStore, sqlite_sessions::sortable, StoreError};
+use crate::{acp_records::*, sqlite::SqliteStore, sqlite_sessions::sortable, AcpStore, StoreError};
 
-impl SqliteStore {
-    pub(crate) async fn create_acp_session_impl(
-        &self,
-        new: &NewAcpSession,
-    ) -> Result<(), StoreError> {
+#[async_trait]
+impl AcpStore for SqliteStore {
+    async fn create_acp_session(&self, new: &NewAcpSession) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO acp_checkout_sessions (id, api_key_id, conversation_id, created_at)
              VALUES (?, ?, ?, ?)",
@@ -24,10 +23,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn acp_session_impl(
-        &self,
-        id: &str,
-    ) -> Result<Option<AcpSessionRow>, StoreError> {
+    async fn acp_session(&self, id: &str) -> Result<Option<AcpSessionRow>, StoreError> {
         let row = sqlx::query(
             "SELECT id, api_key_id, conversation_id, created_at, canceled_at
              FROM acp_checkout_sessions WHERE id = ?",
@@ -38,11 +34,7 @@ impl SqliteStore {
         row.as_ref().map(session_row).transpose()
     }
 
-    pub(crate) async fn cancel_acp_session_impl(
-        &self,
-        id: &str,
-        at: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
+    async fn cancel_acp_session(&self, id: &str, at: OffsetDateTime) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE acp_checkout_sessions SET canceled_at = ? WHERE id = ? AND canceled_at IS NULL",
         )
@@ -53,10 +45,7 @@ impl SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    pub(crate) async fn claim_acp_request_impl(
-        &self,
-        claim: &AcpRequestClaim,
-    ) -> Result<AcpClaim, StoreError> {
+    async fn claim_acp_request(&self, claim: &AcpRequestClaim) -> Result<AcpClaim, StoreError> {
         let mut tx = self.writer.begin().await?;
         sqlx::query(
             "DELETE FROM acp_requests WHERE api_key_id = ? AND idempotency_key = ?
@@ -99,7 +88,7 @@ impl SqliteStore {
         Ok(claimed)
     }
 
-    pub(crate) async fn finish_acp_request_impl(
+    async fn finish_acp_request(
         &self,
         api_key_id: &str,
         idempotency_key: &str,
@@ -119,7 +108,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn release_acp_request_impl(
+    async fn release_acp_request(
         &self,
         api_key_id: &str,
         idempotency_key: &str,

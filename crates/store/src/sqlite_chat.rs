@@ -2,6 +2,7 @@
 //! and stock reservations. Writes go through the single writer connection, so a turn's
 //! transaction never interleaves with another's.
 
+use async_trait::async_trait;
 use sqlx::{types::Json, Row, Sqlite, Transaction};
 use time::OffsetDateTime;
 
@@ -11,19 +12,17 @@ use crate::{
     records::*,
     sqlite::SqliteStore,
     sqlite_sessions::sortable,
-    write_conflict, AuditTurnQuery, AuditTurnRow, ConversationPage, ConversationQuery, OrderSource,
-    StockKey, StoreError,
+    write_conflict, AuditTurnQuery, AuditTurnRow, ChatStore, ConversationPage, ConversationQuery,
+    OrderSource, StockKey, StoreError,
 };
 
 /// Turns a word may be in and still count as rare: the trigram index lists them, and
 /// the conversations they belong to are checked against the page.
 const RARE_WORD_TURNS: i64 = 1_000;
 
-impl SqliteStore {
-    pub(crate) async fn create_conversation_impl(
-        &self,
-        new: &NewConversation,
-    ) -> Result<(), StoreError> {
+#[async_trait]
+impl ChatStore for SqliteStore {
+    async fn create_conversation(&self, new: &NewConversation) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO conversations (id, channel, started_at, updated_at) VALUES (?, ?, ?, ?)",
         )
@@ -36,10 +35,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn conversation_impl(
-        &self,
-        id: &str,
-    ) -> Result<Option<ConversationRow>, StoreError> {
+    async fn conversation(&self, id: &str) -> Result<Option<ConversationRow>, StoreError> {
         let row = sqlx::query(
             "SELECT c.id, c.channel, c.started_at, c.order_id, o.number AS order_number,
                     c.outcome, c.turn_count
@@ -63,7 +59,7 @@ impl SqliteStore {
         .transpose()
     }
 
-    pub(crate) async fn list_conversations_impl(
+    async fn list_conversations(
         &self,
         query: &ConversationQuery,
     ) -> Result<ConversationPage, StoreError> {
@@ -175,10 +171,7 @@ impl SqliteStore {
         Ok(page(rows, size))
     }
 
-    pub(crate) async fn audit_turns_impl(
-        &self,
-        query: &AuditTurnQuery,
-    ) -> Result<Vec<AuditTurnRow>, StoreError> {
+    async fn audit_turns(&self, query: &AuditTurnQuery) -> Result<Vec<AuditTurnRow>, StoreError> {
         let mut sql = sqlx::QueryBuilder::<Sqlite>::new(
             "SELECT t.id, t.conversation_id, t.seq, t.text, t.received_at, t.extractor, t.reply, \
              t.audit, t.response, o.number AS order_number \
@@ -217,10 +210,7 @@ impl SqliteStore {
             .collect()
     }
 
-    pub(crate) async fn turns_impl(
-        &self,
-        conversation_id: &str,
-    ) -> Result<Vec<TurnRow>, StoreError> {
+    async fn turns(&self, conversation_id: &str) -> Result<Vec<TurnRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, seq, text, received_at, extractor, reply, audit, response
              FROM chat_turns WHERE conversation_id = ? ORDER BY seq",
@@ -244,7 +234,7 @@ impl SqliteStore {
             .collect()
     }
 
-    pub(crate) async fn turn_response_impl(
+    async fn turn_response(
         &self,
         conversation_id: &str,
         idempotency_key: &str,
@@ -259,17 +249,19 @@ impl SqliteStore {
         Ok(response.map(|r| r.0))
     }
 
-    pub(crate) async fn next_order_number_impl(&self) -> Result<u64, StoreError> {
+    async fn next_order_number(&self) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar("INSERT INTO order_numbers DEFAULT VALUES RETURNING n")
             .fetch_one(&self.writer)
             .await?;
         u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("order number {n}")))
     }
 
-    pub(crate) async fn order_events_impl(
-        &self,
-        order_id: &str,
-    ) -> Result<Vec<EventRow>, StoreError> {
+    /// Through the committer, which writes turns waiting together in one transaction.
+    async fn record_turn(&self, turn: &TurnWrite) -> Result<(), StoreError> {
+        self.turns.commit(turn.clone()).await
+    }
+
+    async fn order_events(&self, order_id: &str) -> Result<Vec<EventRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, seq, type, schema_version, payload, conversation_id, message_id, actor,
                     created_at
@@ -295,10 +287,7 @@ impl SqliteStore {
             .collect()
     }
 
-    pub(crate) async fn order_summary_impl(
-        &self,
-        number: &str,
-    ) -> Result<Option<OrderSummary>, StoreError> {
+    async fn order_summary(&self, number: &str) -> Result<Option<OrderSummary>, StoreError> {
         let row = sqlx::query(
             "SELECT o.id, o.number, o.status, c.email, o.currency, o.total, o.updated_at
              FROM orders o LEFT JOIN customers c ON c.id = o.customer_id

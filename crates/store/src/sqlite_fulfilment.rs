@@ -1,18 +1,18 @@
-//! SQLite: API keys, fulfilment writes with their kept answers, and the facts behind the
-//! dashboard's delivery numbers. Times are fixed-width UTC text (see `sqlite_sessions.rs`).
+//! SQLite: API keys, and fulfilment writes with their kept answers. Times are fixed-width
+//! UTC text (see `sqlite_sessions.rs`).
 
-use std::collections::HashMap;
-
-use sqlx::{sqlite::SqliteRow, types::Json, FromRow, Row};
+use async_trait::async_trait;
+use sqlx::{sqlite::SqliteRow, types::Json, Row};
 use time::OffsetDateTime;
 
 use crate::{
     fulfilment_records::*, sqlite::SqliteStore, sqlite_chat::write_order,
-    sqlite_sessions::sortable, write_conflict, OrderSource, StoreError,
+    sqlite_sessions::sortable, write_conflict, FulfilmentStore, OrderSource, StoreError,
 };
 
-impl SqliteStore {
-    pub(crate) async fn create_api_key_impl(&self, new: &NewApiKey) -> Result<bool, StoreError> {
+#[async_trait]
+impl FulfilmentStore for SqliteStore {
+    async fn create_api_key(&self, new: &NewApiKey) -> Result<bool, StoreError> {
         let inserted = sqlx::query(
             "INSERT INTO api_keys (id, name, key_hash, created_at) VALUES (?, ?, ?, ?)
              ON CONFLICT (name) WHERE revoked_at IS NULL DO NOTHING",
@@ -26,7 +26,7 @@ impl SqliteStore {
         Ok(inserted.rows_affected() == 1)
     }
 
-    pub(crate) async fn api_keys_impl(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, name, created_at, revoked_at FROM api_keys ORDER BY created_at, id",
         )
@@ -35,10 +35,7 @@ impl SqliteStore {
         rows.iter().map(key_row).collect()
     }
 
-    pub(crate) async fn api_key_by_hash_impl(
-        &self,
-        key_hash: &str,
-    ) -> Result<Option<ApiKeyRow>, StoreError> {
+    async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
         let row = sqlx::query(
             "SELECT id, name, created_at, revoked_at FROM api_keys
              WHERE key_hash = ? AND revoked_at IS NULL",
@@ -49,7 +46,7 @@ impl SqliteStore {
         row.as_ref().map(key_row).transpose()
     }
 
-    pub(crate) async fn revoke_api_key_impl(
+    async fn revoke_api_key(
         &self,
         name_or_id: &str,
         at: OffsetDateTime,
@@ -67,10 +64,7 @@ impl SqliteStore {
         rows.iter().map(key_row).collect()
     }
 
-    pub(crate) async fn record_fulfilment_impl(
-        &self,
-        write: &FulfilmentWrite,
-    ) -> Result<(), StoreError> {
+    async fn record_fulfilment(&self, write: &FulfilmentWrite) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
         // First, so that a replay stops before anything else is written.
         if let Some(key) = &write.idempotency_key {
@@ -98,7 +92,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn fulfilment_response_impl(
+    async fn fulfilment_response(
         &self,
         api_key_id: &str,
         idempotency_key: &str,
@@ -118,59 +112,6 @@ impl SqliteStore {
             })
         })
         .transpose()
-    }
-
-    pub(crate) async fn order_fulfilment_facts_impl(
-        &self,
-        from: OffsetDateTime,
-        to: OffsetDateTime,
-    ) -> Result<Vec<OrderFulfilmentFactRow>, StoreError> {
-        // `confirmed_at` is written by sqlx as RFC 3339 (see sqlite_dashboard.rs), which
-        // compares as text the same way except within a second of a bound.
-        let (from, to) = (sortable(from)?, sortable(to)?);
-        let rows = sqlx::query(
-            "SELECT o.id, o.number, o.status, o.confirmed_at, o.shipped_at, o.delivered_at,
-                c.handoff_at IS NOT NULL AS handed_off
-             FROM orders o LEFT JOIN conversations c ON c.id = o.conversation_id
-             WHERE o.confirmed_at >= ?1 AND o.confirmed_at < ?2
-             ORDER BY o.confirmed_at, o.id",
-        )
-        .bind(&from)
-        .bind(&to)
-        .fetch_all(&self.reader)
-        .await?;
-        let items = sqlx::query(
-            "SELECT r.order_id, r.requested_at, r.status, i.reason
-             FROM orders o JOIN returns r ON r.order_id = o.id
-             JOIN return_items i ON i.return_id = r.id
-             WHERE o.confirmed_at >= ?1 AND o.confirmed_at < ?2 AND r.status <> 'cancelled'
-             ORDER BY r.requested_at, i.position",
-        )
-        .bind(&from)
-        .bind(&to)
-        .fetch_all(&self.reader)
-        .await?;
-        let mut returns: HashMap<String, Vec<OrderReturnFactRow>> = HashMap::new();
-        for row in &items {
-            returns
-                .entry(row.try_get("order_id")?)
-                .or_default()
-                .push(OrderReturnFactRow::from_row(row)?);
-        }
-        rows.iter()
-            .map(|row| {
-                let id: String = row.try_get("id")?;
-                Ok(OrderFulfilmentFactRow {
-                    number: row.try_get("number")?,
-                    status: row.try_get("status")?,
-                    confirmed_at: row.try_get("confirmed_at")?,
-                    shipped_at: row.try_get("shipped_at")?,
-                    delivered_at: row.try_get("delivered_at")?,
-                    handed_off: row.try_get("handed_off")?,
-                    returns: returns.remove(&id).unwrap_or_default(),
-                })
-            })
-            .collect()
     }
 }
 

@@ -5,6 +5,7 @@
 //! `requested_at`, `updated_at` and the other times of returns are bound as fixed-width
 //! UTC text (see `sqlite_sessions.rs`): they are compared and sorted in SQL.
 
+use async_trait::async_trait;
 use sqlx::{types::Json, Row, Sqlite, Transaction};
 use time::OffsetDateTime;
 
@@ -12,14 +13,12 @@ use serde_json::Value;
 
 use crate::{
     option_key, returns_records::*, sqlite::SqliteStore, sqlite_chat::write_order,
-    sqlite_sessions::sortable, write_conflict, OrderSource, StoreError,
+    sqlite_sessions::sortable, write_conflict, OrderSource, ReturnsStore, StoreError,
 };
 
-impl SqliteStore {
-    pub(crate) async fn returnable_order_impl(
-        &self,
-        number: &str,
-    ) -> Result<Option<ReturnableOrder>, StoreError> {
+#[async_trait]
+impl ReturnsStore for SqliteStore {
+    async fn returnable_order(&self, number: &str) -> Result<Option<ReturnableOrder>, StoreError> {
         let rows = sqlx::query(
             "SELECT o.id, o.number, c.email, o.status, o.currency, o.confirmed_at,
                     o.delivered_at, o.payment_status, l.position, l.sku, l.name, l.quantity, l.unit_price, l.choices,
@@ -67,11 +66,7 @@ impl SqliteStore {
         Ok(Some(order))
     }
 
-    pub(crate) async fn recent_returns_impl(
-        &self,
-        email: &str,
-        since: OffsetDateTime,
-    ) -> Result<u32, StoreError> {
+    async fn recent_returns(&self, email: &str, since: OffsetDateTime) -> Result<u32, StoreError> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM returns
              WHERE email = ? AND requested_at >= ? AND status NOT IN ('rejected', 'cancelled')",
@@ -83,7 +78,7 @@ impl SqliteStore {
         count(n)
     }
 
-    pub(crate) async fn create_return_impl(&self, new: &NewReturn) -> Result<(), StoreError> {
+    async fn create_return(&self, new: &NewReturn) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
         check_return(&mut tx, new).await?;
         sqlx::query(
@@ -135,10 +130,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn return_by_rma_impl(
-        &self,
-        rma: &str,
-    ) -> Result<Option<ReturnRow>, StoreError> {
+    async fn return_by_rma(&self, rma: &str) -> Result<Option<ReturnRow>, StoreError> {
         // One read transaction: the row, its items and its events from one snapshot.
         let mut tx = self.reader.begin().await?;
         let Some(row) = sqlx::query(
@@ -209,7 +201,7 @@ impl SqliteStore {
         }))
     }
 
-    pub(crate) async fn update_return_impl(&self, update: &ReturnUpdate) -> Result<(), StoreError> {
+    async fn update_return(&self, update: &ReturnUpdate) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
         let version = i64::from(update.expected_version) + update.events.len() as i64;
         let Some(row) = sqlx::query(
@@ -287,7 +279,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn list_returns_impl(
+    async fn list_returns(
         &self,
         status: Option<&str>,
         limit: u32,
@@ -318,7 +310,7 @@ impl SqliteStore {
             .collect()
     }
 
-    pub(crate) async fn completed_return_events_impl(
+    async fn completed_return_events(
         &self,
         from: OffsetDateTime,
         to: OffsetDateTime,
@@ -340,7 +332,7 @@ impl SqliteStore {
         Ok(group_events(rows))
     }
 
-    pub(crate) async fn mark_delivered_impl(
+    async fn mark_delivered(
         &self,
         order_number: &str,
         at: OffsetDateTime,
