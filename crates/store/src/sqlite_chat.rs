@@ -3,7 +3,7 @@
 //! transaction never interleaves with another's.
 
 use async_trait::async_trait;
-use sqlx::{types::Json, Row, Sqlite, Transaction};
+use sqlx::{types::Json, Sqlite, Transaction};
 use time::OffsetDateTime;
 
 use crate::{
@@ -36,7 +36,7 @@ impl ChatStore for SqliteStore {
     }
 
     async fn conversation(&self, id: &str) -> Result<Option<ConversationRow>, StoreError> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT c.id, c.channel, c.started_at, c.order_id, o.number AS order_number,
                     c.outcome, c.turn_count
              FROM conversations c LEFT JOIN orders o ON o.id = c.order_id
@@ -44,19 +44,7 @@ impl ChatStore for SqliteStore {
         )
         .bind(id)
         .fetch_optional(&self.reader)
-        .await?;
-        row.map(|row| {
-            Ok(ConversationRow {
-                id: row.try_get("id")?,
-                channel: row.try_get("channel")?,
-                started_at: row.try_get("started_at")?,
-                order_id: row.try_get("order_id")?,
-                order_number: row.try_get("order_number")?,
-                outcome: row.try_get("outcome")?,
-                turn_count: count(row.try_get("turn_count")?)?,
-            })
-        })
-        .transpose()
+        .await?)
     }
 
     async fn list_conversations(
@@ -153,21 +141,7 @@ impl ChatStore for SqliteStore {
         }
         let size = query.page_size();
         sql.push(" ORDER BY c.started_at DESC, c.id DESC LIMIT ").push_bind(i64::from(size) + 1);
-        let rows = sql.build().fetch_all(&self.reader).await?;
-        let rows = rows
-            .into_iter()
-            .map(|row| {
-                Ok(ConversationRow {
-                    id: row.try_get("id")?,
-                    channel: row.try_get("channel")?,
-                    started_at: row.try_get("started_at")?,
-                    order_id: row.try_get("order_id")?,
-                    order_number: row.try_get("order_number")?,
-                    outcome: row.try_get("outcome")?,
-                    turn_count: count(row.try_get("turn_count")?)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let rows = sql.build_query_as().fetch_all(&self.reader).await?;
         Ok(page(rows, size))
     }
 
@@ -189,49 +163,17 @@ impl ChatStore for SqliteStore {
                 .push(")");
         }
         sql.push(" ORDER BY t.received_at, t.id LIMIT ").push_bind(i64::from(query.limit));
-        let rows = sql.build().fetch_all(&self.reader).await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(AuditTurnRow {
-                    conversation_id: row.try_get("conversation_id")?,
-                    order_number: row.try_get("order_number")?,
-                    turn: TurnRow {
-                        id: row.try_get("id")?,
-                        seq: count(row.try_get("seq")?)?,
-                        text: row.try_get("text")?,
-                        received_at: row.try_get("received_at")?,
-                        extractor: row.try_get("extractor")?,
-                        reply: row.try_get("reply")?,
-                        audit: row.try_get::<Json<_>, _>("audit")?.0,
-                        response: row.try_get::<Json<_>, _>("response")?.0,
-                    },
-                })
-            })
-            .collect()
+        Ok(sql.build_query_as().fetch_all(&self.reader).await?)
     }
 
     async fn turns(&self, conversation_id: &str) -> Result<Vec<TurnRow>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, seq, text, received_at, extractor, reply, audit, response
              FROM chat_turns WHERE conversation_id = ? ORDER BY seq",
         )
         .bind(conversation_id)
         .fetch_all(&self.reader)
-        .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(TurnRow {
-                    id: row.try_get("id")?,
-                    seq: count(row.try_get("seq")?)?,
-                    text: row.try_get("text")?,
-                    received_at: row.try_get("received_at")?,
-                    extractor: row.try_get("extractor")?,
-                    reply: row.try_get("reply")?,
-                    audit: row.try_get::<Json<_>, _>("audit")?.0,
-                    response: row.try_get::<Json<_>, _>("response")?.0,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     async fn turn_response(
@@ -262,52 +204,25 @@ impl ChatStore for SqliteStore {
     }
 
     async fn order_events(&self, order_id: &str) -> Result<Vec<EventRow>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, seq, type, schema_version, payload, conversation_id, message_id, actor,
                     created_at
              FROM order_events WHERE order_id = ? ORDER BY seq",
         )
         .bind(order_id)
         .fetch_all(&self.reader)
-        .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(EventRow {
-                    id: row.try_get("id")?,
-                    seq: count(row.try_get("seq")?)?,
-                    event_type: row.try_get("type")?,
-                    schema_version: count(row.try_get("schema_version")?)?,
-                    payload: row.try_get::<Json<_>, _>("payload")?.0,
-                    conversation_id: row.try_get("conversation_id")?,
-                    message_id: row.try_get("message_id")?,
-                    actor: row.try_get("actor")?,
-                    created_at: row.try_get("created_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     async fn order_summary(&self, number: &str) -> Result<Option<OrderSummary>, StoreError> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT o.id, o.number, o.status, c.email, o.currency, o.total, o.updated_at
              FROM orders o LEFT JOIN customers c ON c.id = o.customer_id
              WHERE o.number = ?",
         )
         .bind(number)
         .fetch_optional(&self.reader)
-        .await?;
-        row.map(|row| {
-            Ok(OrderSummary {
-                id: row.try_get("id")?,
-                number: row.try_get("number")?,
-                status: row.try_get("status")?,
-                email: row.try_get("email")?,
-                currency: row.try_get("currency")?,
-                total: row.try_get("total")?,
-                updated_at: row.try_get("updated_at")?,
-            })
-        })
-        .transpose()
+        .await?)
     }
 }
 
@@ -597,8 +512,4 @@ async fn upsert_customer(
     .fetch_one(&mut **tx)
     .await?;
     Ok(id)
-}
-
-fn count(n: i64) -> Result<u32, StoreError> {
-    u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("count out of range: {n}")))
 }
