@@ -12,7 +12,7 @@ pub struct NewAcpSession {
     pub created_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct AcpSessionRow {
     pub id: String,
     pub api_key_id: String,

@@ -16,7 +16,7 @@ pub struct NewApiKey {
     pub created_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ApiKeyRow {
     pub id: String,
     pub name: String,
@@ -37,9 +37,10 @@ pub struct FulfilmentWrite {
 }
 
 /// The answer kept for an Idempotency-Key.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct StoredFulfilment {
     pub order_number: String,
+    #[sqlx(json)]
     pub response: Value,
 }
 

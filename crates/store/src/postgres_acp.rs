@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use serde_json::Value;
-use sqlx::{postgres::PgRow, types::Json, Row};
+use sqlx::{types::Json, Row};
 use time::OffsetDateTime;
 
 use crate::{acp_records::*, postgres::PostgresStore, sqlite_acp::answer, AcpStore, StoreError};
@@ -24,14 +24,13 @@ impl AcpStore for PostgresStore {
     }
 
     async fn acp_session(&self, id: &str) -> Result<Option<AcpSessionRow>, StoreError> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, api_key_id, conversation_id, created_at, canceled_at
              FROM acp_checkout_sessions WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(session_row).transpose()
+        .await?)
     }
 
     async fn cancel_acp_session(&self, id: &str, at: OffsetDateTime) -> Result<bool, StoreError> {
@@ -123,14 +122,4 @@ impl AcpStore for PostgresStore {
         .await?;
         Ok(())
     }
-}
-
-fn session_row(row: &PgRow) -> Result<AcpSessionRow, StoreError> {
-    Ok(AcpSessionRow {
-        id: row.try_get("id")?,
-        api_key_id: row.try_get("api_key_id")?,
-        conversation_id: row.try_get("conversation_id")?,
-        created_at: row.try_get("created_at")?,
-        canceled_at: row.try_get("canceled_at")?,
-    })
 }

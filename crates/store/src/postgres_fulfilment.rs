@@ -1,7 +1,7 @@
 //! PostgreSQL: API keys, and fulfilment writes with their kept answers.
 
 use async_trait::async_trait;
-use sqlx::{postgres::PgRow, types::Json, Row};
+use sqlx::types::Json;
 use time::OffsetDateTime;
 
 use crate::{
@@ -26,23 +26,21 @@ impl FulfilmentStore for PostgresStore {
     }
 
     async fn api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, name, created_at, revoked_at FROM api_keys ORDER BY created_at, id",
         )
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(key_row).collect()
+        .await?)
     }
 
     async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, name, created_at, revoked_at FROM api_keys
              WHERE key_hash = $1 AND revoked_at IS NULL",
         )
         .bind(key_hash)
         .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(key_row).transpose()
+        .await?)
     }
 
     async fn revoke_api_key(
@@ -50,7 +48,7 @@ impl FulfilmentStore for PostgresStore {
         name_or_id: &str,
         at: OffsetDateTime,
     ) -> Result<Vec<ApiKeyRow>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "UPDATE api_keys SET revoked_at = $1
              WHERE revoked_at IS NULL AND (name = $2 OR id = $2)
              RETURNING id, name, created_at, revoked_at",
@@ -58,8 +56,7 @@ impl FulfilmentStore for PostgresStore {
         .bind(at)
         .bind(name_or_id)
         .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(key_row).collect()
+        .await?)
     }
 
     async fn record_fulfilment(&self, write: &FulfilmentWrite) -> Result<(), StoreError> {
@@ -95,29 +92,13 @@ impl FulfilmentStore for PostgresStore {
         api_key_id: &str,
         idempotency_key: &str,
     ) -> Result<Option<StoredFulfilment>, StoreError> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT order_number, response FROM fulfilment_requests
              WHERE api_key_id = $1 AND idempotency_key = $2",
         )
         .bind(api_key_id)
         .bind(idempotency_key)
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| {
-            Ok(StoredFulfilment {
-                order_number: row.try_get("order_number")?,
-                response: row.try_get::<Json<_>, _>("response")?.0,
-            })
-        })
-        .transpose()
+        .await?)
     }
-}
-
-fn key_row(row: &PgRow) -> Result<ApiKeyRow, StoreError> {
-    Ok(ApiKeyRow {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        created_at: row.try_get("created_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-    })
 }

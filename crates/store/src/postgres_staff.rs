@@ -2,7 +2,6 @@
 //! the same email cannot both succeed.
 
 use async_trait::async_trait;
-use sqlx::{postgres::PgRow, Row};
 
 use crate::{postgres::PostgresStore, NewStaff, StaffRow, StaffStore, StoreError};
 
@@ -29,29 +28,16 @@ impl StaffStore for PostgresStore {
     }
 
     async fn staff_by_email(&self, email: &str) -> Result<Option<StaffRow>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM staff_accounts WHERE email = $1"))
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM staff_accounts WHERE email = $1"))
             .bind(email)
             .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(staff_row).transpose()
+            .await?)
     }
 
     async fn staff_by_id(&self, id: &str) -> Result<Option<StaffRow>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM staff_accounts WHERE id = $1"))
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM staff_accounts WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(staff_row).transpose()
+            .await?)
     }
-}
-
-fn staff_row(row: &PgRow) -> Result<StaffRow, StoreError> {
-    Ok(StaffRow {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        role: row.try_get("role")?,
-        password_hash: row.try_get("password_hash")?,
-        created_at: row.try_get("created_at")?,
-        disabled_at: row.try_get("disabled_at")?,
-    })
 }

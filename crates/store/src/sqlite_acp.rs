@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use serde_json::Value;
-use sqlx::{sqlite::SqliteRow, types::Json, Row};
+use sqlx::{types::Json, Row};
 use time::OffsetDateTime;
 
 use crate::{acp_records::*, sqlite::SqliteStore, sqlite_sessions::sortable, AcpStore, StoreError};
@@ -24,14 +24,13 @@ impl AcpStore for SqliteStore {
     }
 
     async fn acp_session(&self, id: &str) -> Result<Option<AcpSessionRow>, StoreError> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, api_key_id, conversation_id, created_at, canceled_at
              FROM acp_checkout_sessions WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&self.reader)
-        .await?;
-        row.as_ref().map(session_row).transpose()
+        .await?)
     }
 
     async fn cancel_acp_session(&self, id: &str, at: OffsetDateTime) -> Result<bool, StoreError> {
@@ -123,16 +122,6 @@ impl AcpStore for SqliteStore {
         .await?;
         Ok(())
     }
-}
-
-fn session_row(row: &SqliteRow) -> Result<AcpSessionRow, StoreError> {
-    Ok(AcpSessionRow {
-        id: row.try_get("id")?,
-        api_key_id: row.try_get("api_key_id")?,
-        conversation_id: row.try_get("conversation_id")?,
-        created_at: row.try_get("created_at")?,
-        canceled_at: row.try_get("canceled_at")?,
-    })
 }
 
 pub(crate) fn answer(

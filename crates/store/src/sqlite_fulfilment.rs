@@ -2,7 +2,7 @@
 //! UTC text (see `sqlite_sessions.rs`).
 
 use async_trait::async_trait;
-use sqlx::{sqlite::SqliteRow, types::Json, Row};
+use sqlx::types::Json;
 use time::OffsetDateTime;
 
 use crate::{
@@ -27,23 +27,21 @@ impl FulfilmentStore for SqliteStore {
     }
 
     async fn api_keys(&self) -> Result<Vec<ApiKeyRow>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, name, created_at, revoked_at FROM api_keys ORDER BY created_at, id",
         )
         .fetch_all(&self.reader)
-        .await?;
-        rows.iter().map(key_row).collect()
+        .await?)
     }
 
     async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKeyRow>, StoreError> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, name, created_at, revoked_at FROM api_keys
              WHERE key_hash = ? AND revoked_at IS NULL",
         )
         .bind(key_hash)
         .fetch_optional(&self.reader)
-        .await?;
-        row.as_ref().map(key_row).transpose()
+        .await?)
     }
 
     async fn revoke_api_key(
@@ -51,7 +49,7 @@ impl FulfilmentStore for SqliteStore {
         name_or_id: &str,
         at: OffsetDateTime,
     ) -> Result<Vec<ApiKeyRow>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "UPDATE api_keys SET revoked_at = ?
              WHERE revoked_at IS NULL AND (name = ? OR id = ?)
              RETURNING id, name, created_at, revoked_at",
@@ -60,8 +58,7 @@ impl FulfilmentStore for SqliteStore {
         .bind(name_or_id)
         .bind(name_or_id)
         .fetch_all(&self.writer)
-        .await?;
-        rows.iter().map(key_row).collect()
+        .await?)
     }
 
     async fn record_fulfilment(&self, write: &FulfilmentWrite) -> Result<(), StoreError> {
@@ -97,29 +94,13 @@ impl FulfilmentStore for SqliteStore {
         api_key_id: &str,
         idempotency_key: &str,
     ) -> Result<Option<StoredFulfilment>, StoreError> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT order_number, response FROM fulfilment_requests
              WHERE api_key_id = ? AND idempotency_key = ?",
         )
         .bind(api_key_id)
         .bind(idempotency_key)
         .fetch_optional(&self.reader)
-        .await?;
-        row.map(|row| {
-            Ok(StoredFulfilment {
-                order_number: row.try_get("order_number")?,
-                response: row.try_get::<Json<_>, _>("response")?.0,
-            })
-        })
-        .transpose()
+        .await?)
     }
-}
-
-fn key_row(row: &SqliteRow) -> Result<ApiKeyRow, StoreError> {
-    Ok(ApiKeyRow {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        created_at: row.try_get("created_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-    })
 }

@@ -2,7 +2,6 @@
 //! the reader pool; times are bound as fixed-width UTC text (see `sqlite_sessions.rs`).
 
 use async_trait::async_trait;
-use sqlx::{sqlite::SqliteRow, Row};
 
 use crate::{
     sqlite::SqliteStore, sqlite_sessions::sortable, NewStaff, StaffRow, StaffStore, StoreError,
@@ -31,29 +30,16 @@ impl StaffStore for SqliteStore {
     }
 
     async fn staff_by_email(&self, email: &str) -> Result<Option<StaffRow>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM staff_accounts WHERE email = ?"))
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM staff_accounts WHERE email = ?"))
             .bind(email)
             .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(staff_row).transpose()
+            .await?)
     }
 
     async fn staff_by_id(&self, id: &str) -> Result<Option<StaffRow>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM staff_accounts WHERE id = ?"))
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM staff_accounts WHERE id = ?"))
             .bind(id)
             .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(staff_row).transpose()
+            .await?)
     }
-}
-
-fn staff_row(row: &SqliteRow) -> Result<StaffRow, StoreError> {
-    Ok(StaffRow {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        role: row.try_get("role")?,
-        password_hash: row.try_get("password_hash")?,
-        created_at: row.try_get("created_at")?,
-        disabled_at: row.try_get("disabled_at")?,
-    })
 }

@@ -19,7 +19,7 @@ pub struct NewStaff {
 
 /// A staff account as stored. Times read back truncated to the microsecond on both
 /// backends.
-#[derive(Clone, PartialEq)]
+#[derive(Clone, PartialEq, sqlx::FromRow)]
 pub struct StaffRow {
     pub id: String,
     pub email: String,
