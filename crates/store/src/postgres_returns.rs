@@ -4,10 +4,8 @@
 //! checks again; an update of a return checks its version the same way.
 
 use async_trait::async_trait;
-use sqlx::{types::Json, Postgres, Row, Transaction};
+use sqlx::{types::Json, FromRow, Postgres, Row, Transaction};
 use time::OffsetDateTime;
-
-use serde_json::Value;
 
 use crate::{
     option_key, postgres::PostgresStore, postgres_chat::write_order, returns_records::*,
@@ -34,32 +32,12 @@ impl ReturnsStore for PostgresStore {
         let Some(first) = rows.first() else {
             return Ok(None);
         };
-        let mut order = ReturnableOrder {
-            order_id: first.try_get("id")?,
-            number: first.try_get("number")?,
-            email: first.try_get("email")?,
-            status: first.try_get("status")?,
-            currency: first.try_get("currency")?,
-            confirmed_at: first.try_get("confirmed_at")?,
-            delivered_at: first.try_get("delivered_at")?,
-            payment_status: first.try_get("payment_status")?,
-            lines: Vec::with_capacity(rows.len()),
-        };
+        let mut order = ReturnableOrder::from_row(first)?;
         for row in &rows {
-            let Some(position) = row.try_get::<Option<i64>, _>("position")? else {
-                continue;
-            };
-            order.lines.push(ReturnableLine {
-                line: count(position)?,
-                sku: row.try_get("sku")?,
-                name: row.try_get("name")?,
-                quantity: count(row.try_get("quantity")?)?,
-                unit_price: row.try_get("unit_price")?,
-                choices: row
-                    .try_get::<Option<Json<Value>>, _>("choices")?
-                    .map_or(Value::Null, |c| c.0),
-                claimed: count(row.try_get("claimed")?)?,
-            });
+            // An order without lines still has its one row, with NULL line columns.
+            if row.try_get::<Option<i64>, _>("position")?.is_some() {
+                order.lines.push(ReturnableLine::from_row(row)?);
+            }
         }
         Ok(Some(order))
     }
@@ -134,9 +112,9 @@ impl ReturnsStore for PostgresStore {
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
-        let Some(row) = sqlx::query(
-            "SELECT r.id, r.rma, r.order_id, o.number, r.email, r.status, r.resolution,
-                    r.version, r.refund_amount, r.requested_at, r.updated_at
+        let Some(mut found) = sqlx::query_as::<_, ReturnRow>(
+            "SELECT r.id, r.rma, r.order_id, o.number AS order_number, r.email, r.status,
+                    r.resolution, r.version, r.refund_amount, r.requested_at, r.updated_at
              FROM returns r JOIN orders o ON o.id = r.order_id
              WHERE r.rma = $1",
         )
@@ -146,60 +124,23 @@ impl ReturnsStore for PostgresStore {
         else {
             return Ok(None);
         };
-        let id: String = row.try_get("id")?;
-
-        let items = sqlx::query(
+        found.items = sqlx::query_as(
             "SELECT line, sku, quantity, reason, comment, decision, rule, message, value,
                     restocking_fee
              FROM return_items WHERE return_id = $1 ORDER BY position",
         )
-        .bind(&id)
+        .bind(&found.id)
         .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|item| {
-            Ok(ReturnItemRow {
-                line: count(item.try_get("line")?)?,
-                sku: item.try_get("sku")?,
-                quantity: count(item.try_get("quantity")?)?,
-                reason: item.try_get("reason")?,
-                comment: item.try_get("comment")?,
-                decision: item.try_get("decision")?,
-                rule: item.try_get("rule")?,
-                message: item.try_get("message")?,
-                value: item.try_get("value")?,
-                restocking_fee: item.try_get("restocking_fee")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-
-        let events = sqlx::query(
-            "SELECT return_id, id, seq, type, payload, actor, created_at
+        .await?;
+        found.events = sqlx::query_as(
+            "SELECT id, seq, type, payload, actor, created_at
              FROM return_events WHERE return_id = $1 ORDER BY seq",
         )
-        .bind(&id)
+        .bind(&found.id)
         .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|event| Ok(event_row(event)?.1))
-        .collect::<Result<Vec<_>, StoreError>>()?;
+        .await?;
         tx.commit().await?;
-
-        Ok(Some(ReturnRow {
-            id,
-            rma: row.try_get("rma")?,
-            order_id: row.try_get("order_id")?,
-            order_number: row.try_get("number")?,
-            email: row.try_get("email")?,
-            status: row.try_get("status")?,
-            resolution: row.try_get("resolution")?,
-            version: count(row.try_get("version")?)?,
-            refund_amount: row.try_get("refund_amount")?,
-            requested_at: row.try_get("requested_at")?,
-            updated_at: row.try_get("updated_at")?,
-            items,
-            events,
-        }))
+        Ok(Some(found))
     }
 
     async fn update_return(&self, update: &ReturnUpdate) -> Result<(), StoreError> {
@@ -286,8 +227,9 @@ impl ReturnsStore for PostgresStore {
         status: Option<&str>,
         limit: u32,
     ) -> Result<Vec<ReturnListRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT r.rma, o.number, r.email, r.status, r.resolution, r.requested_at, r.updated_at
+        Ok(sqlx::query_as(
+            "SELECT r.rma, o.number AS order_number, r.email, r.status, r.resolution,
+                    r.requested_at, r.updated_at
              FROM returns r JOIN orders o ON o.id = r.order_id
              WHERE $1::text IS NULL OR r.status = $1
              ORDER BY r.requested_at DESC, r.id DESC
@@ -296,20 +238,7 @@ impl ReturnsStore for PostgresStore {
         .bind(status)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(ReturnListRow {
-                    rma: row.try_get("rma")?,
-                    order_number: row.try_get("number")?,
-                    email: row.try_get("email")?,
-                    status: row.try_get("status")?,
-                    resolution: row.try_get("resolution")?,
-                    requested_at: row.try_get("requested_at")?,
-                    updated_at: row.try_get("updated_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     async fn completed_return_events(
@@ -317,7 +246,7 @@ impl ReturnsStore for PostgresStore {
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Vec<Vec<ReturnEventRow>>, StoreError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as(
             "SELECT e.return_id, e.id, e.seq, e.type, e.payload, e.actor, e.created_at
              FROM returns r JOIN return_events e ON e.return_id = r.id
              WHERE r.status IN ($1, $2, $3) AND r.updated_at >= $4 AND r.updated_at < $5
@@ -330,7 +259,6 @@ impl ReturnsStore for PostgresStore {
         .bind(to)
         .fetch_all(&self.pool)
         .await?;
-        let rows = rows.iter().map(event_row).collect::<Result<Vec<_>, StoreError>>()?;
         Ok(group_events(rows))
     }
 
@@ -478,18 +406,4 @@ async fn append_events(
         .map_err(write_conflict)?;
     }
     Ok(())
-}
-
-fn event_row(row: &sqlx::postgres::PgRow) -> Result<(String, ReturnEventRow), StoreError> {
-    Ok((
-        row.try_get("return_id")?,
-        ReturnEventRow {
-            id: row.try_get("id")?,
-            seq: count(row.try_get("seq")?)?,
-            event_type: row.try_get("type")?,
-            payload: row.try_get::<Json<_>, _>("payload")?.0,
-            actor: row.try_get("actor")?,
-            at: row.try_get("created_at")?,
-        },
-    ))
 }

@@ -6,10 +6,8 @@
 //! UTC text (see `sqlite_sessions.rs`): they are compared and sorted in SQL.
 
 use async_trait::async_trait;
-use sqlx::{types::Json, Row, Sqlite, Transaction};
+use sqlx::{types::Json, FromRow, Row, Sqlite, Transaction};
 use time::OffsetDateTime;
-
-use serde_json::Value;
 
 use crate::{
     option_key, returns_records::*, sqlite::SqliteStore, sqlite_chat::write_order,
@@ -36,32 +34,12 @@ impl ReturnsStore for SqliteStore {
         let Some(first) = rows.first() else {
             return Ok(None);
         };
-        let mut order = ReturnableOrder {
-            order_id: first.try_get("id")?,
-            number: first.try_get("number")?,
-            email: first.try_get("email")?,
-            status: first.try_get("status")?,
-            currency: first.try_get("currency")?,
-            confirmed_at: first.try_get("confirmed_at")?,
-            delivered_at: first.try_get("delivered_at")?,
-            payment_status: first.try_get("payment_status")?,
-            lines: Vec::with_capacity(rows.len()),
-        };
+        let mut order = ReturnableOrder::from_row(first)?;
         for row in &rows {
-            let Some(position) = row.try_get::<Option<i64>, _>("position")? else {
-                continue;
-            };
-            order.lines.push(ReturnableLine {
-                line: count(position)?,
-                sku: row.try_get("sku")?,
-                name: row.try_get("name")?,
-                quantity: count(row.try_get("quantity")?)?,
-                unit_price: row.try_get("unit_price")?,
-                choices: row
-                    .try_get::<Option<Json<Value>>, _>("choices")?
-                    .map_or(Value::Null, |c| c.0),
-                claimed: count(row.try_get("claimed")?)?,
-            });
+            // An order without lines still has its one row, with NULL line columns.
+            if row.try_get::<Option<i64>, _>("position")?.is_some() {
+                order.lines.push(ReturnableLine::from_row(row)?);
+            }
         }
         Ok(Some(order))
     }
@@ -133,9 +111,9 @@ impl ReturnsStore for SqliteStore {
     async fn return_by_rma(&self, rma: &str) -> Result<Option<ReturnRow>, StoreError> {
         // One read transaction: the row, its items and its events from one snapshot.
         let mut tx = self.reader.begin().await?;
-        let Some(row) = sqlx::query(
-            "SELECT r.id, r.rma, r.order_id, o.number, r.email, r.status, r.resolution,
-                    r.version, r.refund_amount, r.requested_at, r.updated_at
+        let Some(mut found) = sqlx::query_as::<_, ReturnRow>(
+            "SELECT r.id, r.rma, r.order_id, o.number AS order_number, r.email, r.status,
+                    r.resolution, r.version, r.refund_amount, r.requested_at, r.updated_at
              FROM returns r JOIN orders o ON o.id = r.order_id
              WHERE r.rma = ?",
         )
@@ -145,60 +123,23 @@ impl ReturnsStore for SqliteStore {
         else {
             return Ok(None);
         };
-        let id: String = row.try_get("id")?;
-
-        let items = sqlx::query(
+        found.items = sqlx::query_as(
             "SELECT line, sku, quantity, reason, comment, decision, rule, message, value,
                     restocking_fee
              FROM return_items WHERE return_id = ? ORDER BY position",
         )
-        .bind(&id)
+        .bind(&found.id)
         .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|item| {
-            Ok(ReturnItemRow {
-                line: count(item.try_get("line")?)?,
-                sku: item.try_get("sku")?,
-                quantity: count(item.try_get("quantity")?)?,
-                reason: item.try_get("reason")?,
-                comment: item.try_get("comment")?,
-                decision: item.try_get("decision")?,
-                rule: item.try_get("rule")?,
-                message: item.try_get("message")?,
-                value: item.try_get("value")?,
-                restocking_fee: item.try_get("restocking_fee")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-
-        let events = sqlx::query(
-            "SELECT return_id, id, seq, type, payload, actor, created_at
+        .await?;
+        found.events = sqlx::query_as(
+            "SELECT id, seq, type, payload, actor, created_at
              FROM return_events WHERE return_id = ? ORDER BY seq",
         )
-        .bind(&id)
+        .bind(&found.id)
         .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|event| Ok(event_row(event)?.1))
-        .collect::<Result<Vec<_>, StoreError>>()?;
+        .await?;
         tx.commit().await?;
-
-        Ok(Some(ReturnRow {
-            id,
-            rma: row.try_get("rma")?,
-            order_id: row.try_get("order_id")?,
-            order_number: row.try_get("number")?,
-            email: row.try_get("email")?,
-            status: row.try_get("status")?,
-            resolution: row.try_get("resolution")?,
-            version: count(row.try_get("version")?)?,
-            refund_amount: row.try_get("refund_amount")?,
-            requested_at: row.try_get("requested_at")?,
-            updated_at: row.try_get("updated_at")?,
-            items,
-            events,
-        }))
+        Ok(Some(found))
     }
 
     async fn update_return(&self, update: &ReturnUpdate) -> Result<(), StoreError> {
@@ -284,8 +225,9 @@ impl ReturnsStore for SqliteStore {
         status: Option<&str>,
         limit: u32,
     ) -> Result<Vec<ReturnListRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT r.rma, o.number, r.email, r.status, r.resolution, r.requested_at, r.updated_at
+        Ok(sqlx::query_as(
+            "SELECT r.rma, o.number AS order_number, r.email, r.status, r.resolution,
+                    r.requested_at, r.updated_at
              FROM returns r JOIN orders o ON o.id = r.order_id
              WHERE ?1 IS NULL OR r.status = ?1
              ORDER BY r.requested_at DESC, r.id DESC
@@ -294,20 +236,7 @@ impl ReturnsStore for SqliteStore {
         .bind(status)
         .bind(i64::from(limit))
         .fetch_all(&self.reader)
-        .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(ReturnListRow {
-                    rma: row.try_get("rma")?,
-                    order_number: row.try_get("number")?,
-                    email: row.try_get("email")?,
-                    status: row.try_get("status")?,
-                    resolution: row.try_get("resolution")?,
-                    requested_at: row.try_get("requested_at")?,
-                    updated_at: row.try_get("updated_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     async fn completed_return_events(
@@ -315,7 +244,7 @@ impl ReturnsStore for SqliteStore {
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Vec<Vec<ReturnEventRow>>, StoreError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as(
             "SELECT e.return_id, e.id, e.seq, e.type, e.payload, e.actor, e.created_at
              FROM returns r JOIN return_events e ON e.return_id = r.id
              WHERE r.status IN (?, ?, ?) AND r.updated_at >= ? AND r.updated_at < ?
@@ -328,7 +257,6 @@ impl ReturnsStore for SqliteStore {
         .bind(sortable(to)?)
         .fetch_all(&self.reader)
         .await?;
-        let rows = rows.iter().map(event_row).collect::<Result<Vec<_>, StoreError>>()?;
         Ok(group_events(rows))
     }
 
@@ -466,18 +394,4 @@ async fn append_events(
         .map_err(write_conflict)?;
     }
     Ok(())
-}
-
-fn event_row(row: &sqlx::sqlite::SqliteRow) -> Result<(String, ReturnEventRow), StoreError> {
-    Ok((
-        row.try_get("return_id")?,
-        ReturnEventRow {
-            id: row.try_get("id")?,
-            seq: count(row.try_get("seq")?)?,
-            event_type: row.try_get("type")?,
-            payload: row.try_get::<Json<_>, _>("payload")?.0,
-            actor: row.try_get("actor")?,
-            at: row.try_get("created_at")?,
-        },
-    ))
 }
