@@ -45,7 +45,7 @@ pub struct StoredFulfilment {
 }
 
 /// An order as the dashboard's delivery numbers need it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct OrderFulfilmentFactRow {
     pub number: String,
     pub status: String,
@@ -55,6 +55,7 @@ pub struct OrderFulfilmentFactRow {
     /// Its conversation was handed to a person.
     pub handed_off: bool,
     /// Each item of each return of the order (not cancelled).
+    #[sqlx(skip)]
     pub returns: Vec<OrderReturnFactRow>,
 }
 

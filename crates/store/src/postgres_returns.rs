@@ -146,7 +146,7 @@ impl ReturnsStore for PostgresStore {
     async fn update_return(&self, update: &ReturnUpdate) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let version = i64::from(update.expected_version) + update.events.len() as i64;
-        let Some(row) = sqlx::query(
+        let Some((rma, order_id)): Option<(String, String)> = sqlx::query_as(
             "UPDATE returns SET status = $1, version = $2, updated_at = $3,
                 refund_amount = COALESCE($4, refund_amount)
              WHERE id = $5 AND version = $6
@@ -166,8 +166,6 @@ impl ReturnsStore for PostgresStore {
                 update.return_id, update.expected_version
             )));
         };
-        let rma: String = row.try_get("rma")?;
-        let order_id: String = row.try_get("order_id")?;
 
         append_events(
             &mut tx,

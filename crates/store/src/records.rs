@@ -198,7 +198,7 @@ pub struct ConversationFactRow {
 }
 
 /// A return as the staff dashboard counts it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ReturnFactRow {
     pub rma: String,
     pub status: String,
@@ -206,6 +206,7 @@ pub struct ReturnFactRow {
     pub received_at: Option<OffsetDateTime>,
     /// The refunded, exchanged or credited event.
     pub completed_at: Option<OffsetDateTime>,
+    #[sqlx(skip)]
     pub items: Vec<ReturnItemFactRow>,
 }
 

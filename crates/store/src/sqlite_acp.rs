@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use serde_json::Value;
-use sqlx::{types::Json, Row};
+use sqlx::types::Json;
 use time::OffsetDateTime;
 
 use crate::{acp_records::*, sqlite::SqliteStore, sqlite_sessions::sortable, AcpStore, StoreError};
@@ -68,18 +68,17 @@ impl AcpStore for SqliteStore {
         let claimed = if inserted.rows_affected() == 1 {
             AcpClaim::Claimed
         } else {
-            let row = sqlx::query(
-                "SELECT request_hash, status, response FROM acp_requests
-                 WHERE api_key_id = ? AND idempotency_key = ?",
-            )
-            .bind(&claim.api_key_id)
-            .bind(&claim.idempotency_key)
-            .fetch_one(&mut *tx)
-            .await?;
-            let status: Option<i64> = row.try_get("status")?;
-            let response: Option<Json<Value>> = row.try_get("response")?;
+            let (request_hash, status, response): (String, Option<i64>, Option<Json<Value>>) =
+                sqlx::query_as(
+                    "SELECT request_hash, status, response FROM acp_requests
+                     WHERE api_key_id = ? AND idempotency_key = ?",
+                )
+                .bind(&claim.api_key_id)
+                .bind(&claim.idempotency_key)
+                .fetch_one(&mut *tx)
+                .await?;
             AcpClaim::Taken(StoredAcpRequest {
-                request_hash: row.try_get("request_hash")?,
+                request_hash,
                 answer: answer(status, response.map(|json| json.0))?,
             })
         };

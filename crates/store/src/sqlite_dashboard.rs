@@ -86,15 +86,9 @@ impl DashboardStore for SqliteStore {
         }
         rows.iter()
             .map(|row| {
-                let id: String = row.try_get("id")?;
-                Ok(ReturnFactRow {
-                    rma: row.try_get("rma")?,
-                    status: row.try_get("status")?,
-                    requested_at: row.try_get("requested_at")?,
-                    received_at: row.try_get("received_at")?,
-                    completed_at: row.try_get("completed_at")?,
-                    items: by_return.remove(&id).unwrap_or_default(),
-                })
+                let mut fact = ReturnFactRow::from_row(row)?;
+                fact.items = by_return.remove(&row.try_get::<String, _>("id")?).unwrap_or_default();
+                Ok(fact)
             })
             .collect()
     }
@@ -138,16 +132,9 @@ impl DashboardStore for SqliteStore {
         }
         rows.iter()
             .map(|row| {
-                let id: String = row.try_get("id")?;
-                Ok(OrderFulfilmentFactRow {
-                    number: row.try_get("number")?,
-                    status: row.try_get("status")?,
-                    confirmed_at: row.try_get("confirmed_at")?,
-                    shipped_at: row.try_get("shipped_at")?,
-                    delivered_at: row.try_get("delivered_at")?,
-                    handed_off: row.try_get("handed_off")?,
-                    returns: returns.remove(&id).unwrap_or_default(),
-                })
+                let mut fact = OrderFulfilmentFactRow::from_row(row)?;
+                fact.returns = returns.remove(&row.try_get::<String, _>("id")?).unwrap_or_default();
+                Ok(fact)
             })
             .collect()
     }

@@ -145,7 +145,7 @@ impl ReturnsStore for SqliteStore {
     async fn update_return(&self, update: &ReturnUpdate) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
         let version = i64::from(update.expected_version) + update.events.len() as i64;
-        let Some(row) = sqlx::query(
+        let Some((rma, order_id)): Option<(String, String)> = sqlx::query_as(
             "UPDATE returns SET status = ?, version = ?, updated_at = ?,
                 refund_amount = COALESCE(?, refund_amount)
              WHERE id = ? AND version = ?
@@ -165,8 +165,6 @@ impl ReturnsStore for SqliteStore {
                 update.return_id, update.expected_version
             )));
         };
-        let rma: String = row.try_get("rma")?;
-        let order_id: String = row.try_get("order_id")?;
 
         append_events(
             &mut tx,
