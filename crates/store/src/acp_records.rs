@@ -12,7 +12,7 @@ pub struct NewAcpSession {
     pub created_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct AcpSessionRow {
     pub id: String,
     pub api_key_id: String,
@@ -44,7 +44,7 @@ pub struct StoredAcpRequest {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum AcpClaim {
-    /// The key is ours: do the work, then [`crate::Store::finish_acp_request`].
+    /// The key is ours: do the work, then [`crate::AcpStore::finish_acp_request`].
     Claimed,
     /// Another request has (or had) this key.
     Taken(StoredAcpRequest),

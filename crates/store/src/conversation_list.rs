@@ -126,10 +126,11 @@ pub struct AuditTurnQuery {
 }
 
 /// One turn with its conversation and that conversation's order, for the export.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct AuditTurnRow {
     pub conversation_id: String,
     pub order_number: Option<String>,
+    #[sqlx(flatten)]
     pub turn: TurnRow,
 }
 

@@ -16,7 +16,7 @@ pub struct NewApiKey {
     pub created_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ApiKeyRow {
     pub id: String,
     pub name: String,
@@ -26,7 +26,7 @@ pub struct ApiKeyRow {
 
 /// A `shipped` or `delivered` event (in `order`, through the same path as every other
 /// order event) and, when the request carried one, its Idempotency-Key and the answer
-/// given, written in one transaction by [`crate::Store::record_fulfilment`].
+/// given, written in one transaction by [`crate::FulfilmentStore::record_fulfilment`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct FulfilmentWrite {
     pub order: OrderWrite,
@@ -37,14 +37,15 @@ pub struct FulfilmentWrite {
 }
 
 /// The answer kept for an Idempotency-Key.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct StoredFulfilment {
     pub order_number: String,
+    #[sqlx(json)]
     pub response: Value,
 }
 
 /// An order as the dashboard's delivery numbers need it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct OrderFulfilmentFactRow {
     pub number: String,
     pub status: String,
@@ -54,6 +55,7 @@ pub struct OrderFulfilmentFactRow {
     /// Its conversation was handed to a person.
     pub handed_off: bool,
     /// Each item of each return of the order (not cancelled).
+    #[sqlx(skip)]
     pub returns: Vec<OrderReturnFactRow>,
 }
 

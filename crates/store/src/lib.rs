@@ -12,6 +12,7 @@ mod fulfilment_records;
 mod payment_records;
 mod postgres;
 mod postgres_acp;
+mod postgres_catalog;
 mod postgres_chat;
 mod postgres_dashboard;
 mod postgres_fulfilment;
@@ -24,6 +25,7 @@ mod records;
 mod returns_records;
 mod sqlite;
 mod sqlite_acp;
+mod sqlite_catalog;
 mod sqlite_chat;
 mod sqlite_commit;
 mod sqlite_dashboard;
@@ -60,8 +62,29 @@ pub use webhooks::*;
 
 /// Everything the app persists. Held as `Arc<dyn Store>`: server functions cannot be
 /// generic over the backend.
+///
+/// Each area is a trait of its own, implemented once per backend in that area's file
+/// (`sqlite_chat.rs` and `postgres_chat.rs` implement [`ChatStore`], …); `Store` itself
+/// keeps what concerns the database as a whole. An area's methods are called on
+/// `dyn Store` with no import of their trait: a trait object has its supertraits' methods.
 #[async_trait]
-pub trait Store: WebhookStore + EmailStore + Send + Sync + 'static {
+pub trait Store:
+    CatalogStore
+    + ChatStore
+    + SessionStore
+    + ReturnsStore
+    + StaffStore
+    + HandoffStore
+    + DashboardStore
+    + FulfilmentStore
+    + PaymentStore
+    + AcpStore
+    + WebhookStore
+    + EmailStore
+    + Send
+    + Sync
+    + 'static
+{
     /// `"sqlite"` or `"postgres"`, for logs and `/healthz`.
     fn backend(&self) -> Backend;
 
@@ -71,6 +94,20 @@ pub trait Store: WebhookStore + EmailStore + Send + Sync + 'static {
     /// A round trip to the database: `/healthz` uses it.
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// Counts by outcome and status for `/metrics`: conversations, orders, returns.
+    async fn metrics_snapshot(&self) -> Result<MetricsSnapshot, StoreError>;
+
+    /// One transaction that inserts one row into the scratch table `write_probe`, through
+    /// the same connections as every other write: the physical limit for chat turns.
+    async fn write_probe(&self) -> Result<(), StoreError>;
+
+    /// Empties `write_probe`; returns the rows removed.
+    async fn clear_write_probe(&self) -> Result<u64, StoreError>;
+}
+
+/// The catalog and its stock levels.
+#[async_trait]
+pub trait CatalogStore: Send + Sync {
     /// Replaces the catalog with `catalog` in one transaction: products missing from it
     /// are removed, stock on hand is set from it, units already reserved by orders stay
     /// reserved. Nothing changes if any statement fails.
@@ -85,7 +122,11 @@ pub trait Store: WebhookStore + EmailStore + Send + Sync + 'static {
 
     /// Units on hand and reserved for every tracked product and option value.
     async fn stock_levels(&self) -> Result<StockLevels, StoreError>;
+}
 
+/// Conversations, their turns, and the orders the turns write.
+#[async_trait]
+pub trait ChatStore: Send + Sync {
     async fn create_conversation(&self, new: &NewConversation) -> Result<(), StoreError>;
 
     async fn conversation(&self, id: &str) -> Result<Option<ConversationRow>, StoreError>;
@@ -126,11 +167,13 @@ pub trait Store: WebhookStore + EmailStore + Send + Sync + 'static {
     async fn order_events(&self, order_id: &str) -> Result<Vec<EventRow>, StoreError>;
 
     async fn order_summary(&self, number: &str) -> Result<Option<OrderSummary>, StoreError>;
+}
 
-    // Web sessions, kept here so that they survive restarts and are shared by app
-    // servers. Expiries are kept to the microsecond (PostgreSQL's precision) on both
-    // backends, so a loaded expiry is the saved one truncated to microseconds.
-
+/// Web sessions, kept here so that they survive restarts and are shared by app servers.
+/// Expiries are kept to the microsecond (PostgreSQL's precision) on both backends, so a
+/// loaded expiry is the saved one truncated to microseconds.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
     /// Inserts a new web session; `Ok(false)` (and nothing written) when the id is taken.
     /// A row counts as taken even when expired and not yet deleted: the caller picks
     /// another id rather than overwrite someone's session.
@@ -144,7 +187,7 @@ pub trait Store: WebhookStore + EmailStore + Send + Sync + 'static {
     /// Replaces the data and expiry of an existing web session. Does nothing when there
     /// is no row with this id (signed out, swept, never created): a request that loaded
     /// a session before another one deleted it must not bring it back when it saves.
-    /// [`Store::session_create`] is the only way a session comes into being.
+    /// [`SessionStore::session_create`] is the only way a session comes into being.
     async fn session_save(
         &self,
         id: &str,
@@ -164,20 +207,12 @@ pub trait Store: WebhookStore + EmailStore + Send + Sync + 'static {
 
     /// Removes sessions that expired before `now`; returns how many.
     async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}
 
-    /// Counts by outcome and status for `/metrics`: conversations, orders, returns.
-    async fn metrics_snapshot(&self) -> Result<MetricsSnapshot, StoreError>;
-
-    /// One transaction that inserts one row into the scratch table `write_probe`, through
-    /// the same connections as every other write: the physical limit for chat turns.
-    async fn write_probe(&self) -> Result<(), StoreError>;
-
-    /// Empties `write_probe`; returns the rows removed.
-    async fn clear_write_probe(&self) -> Result<u64, StoreError>;
-
-    // Returns (DESIGN "Returns", CONTRACTS §4). Times are kept to the microsecond on both
-    // backends, like sessions: what reads back is the written time truncated.
-
+/// Returns (DESIGN "Returns", CONTRACTS §4). Times are kept to the microsecond on both
+/// backends, like sessions: what reads back is the written time truncated.
+#[async_trait]
+pub trait ReturnsStore: Send + Sync {
     /// The order and what can still be claimed per line, by order number; `None` if
     /// unknown. Only confirmed orders count (status other than draft).
     async fn returnable_order(&self, number: &str) -> Result<Option<ReturnableOrder>, StoreError>;
@@ -218,23 +253,29 @@ pub trait Store: WebhookStore + EmailStore + Send + Sync + 'static {
 
     /// Sets the order's `delivered_at` directly, outside its events (tests that need a
     /// delivery date without a fulfilment system); `false` for an unknown number. A
-    /// `delivered` event sets it through [`Store::record_fulfilment`].
+    /// `delivered` event sets it through [`FulfilmentStore::record_fulfilment`].
     async fn mark_delivered(
         &self,
         order_number: &str,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError>;
+}
 
-    // Staff accounts (CONTRACTS §5). Emails are compared as given: callers pass the
-    // lowercased form they store.
-
+/// Staff accounts (CONTRACTS §5). Emails are compared as given: callers pass the
+/// lowercased form they store.
+#[async_trait]
+pub trait StaffStore: Send + Sync {
     /// Inserts a staff account; `Ok(false)` (and nothing written) when the email is taken.
     async fn create_staff(&self, new: &NewStaff) -> Result<bool, StoreError>;
 
     async fn staff_by_email(&self, email: &str) -> Result<Option<StaffRow>, StoreError>;
 
     async fn staff_by_id(&self, id: &str) -> Result<Option<StaffRow>, StoreError>;
+}
 
+/// Conversations handed off to staff, and the staff's replies.
+#[async_trait]
+pub trait HandoffStore: Send + Sync {
     /// Appends a staff reply to a conversation (and closes its handoff when asked), in
     /// one transaction; `Ok(false)` and nothing written when there is no such
     /// conversation.
@@ -245,7 +286,12 @@ pub trait Store: WebhookStore + EmailStore + Send + Sync + 'static {
 
     /// Handed-off conversations whose handoff is not closed, oldest handoff first.
     async fn handoff_queue(&self, limit: u32) -> Result<Vec<HandoffRow>, StoreError>;
+}
 
+/// The facts the staff dashboard counts: a superset for the period asked, which the
+/// dashboard places itself.
+#[async_trait]
+pub trait DashboardStore: Send + Sync {
     /// What the staff dashboard counts for `[from, to)`: every conversation that started
     /// or had its order confirmed in it, and every return requested or completed in it
     /// (a superset: the dashboard places each fact itself).
@@ -261,8 +307,18 @@ pub trait Store: WebhookStore + EmailStore + Send + Sync + 'static {
         to: OffsetDateTime,
     ) -> Result<Vec<ReturnFactRow>, StoreError>;
 
-    // Fulfilment in (CONTRACTS §7): API keys for systems, `shipped` and `delivered`.
+    /// Orders confirmed in `[from, to)` with their shipping and delivery times, whether
+    /// their conversation was handed off, and their returns' items.
+    async fn order_fulfilment_facts(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<OrderFulfilmentFactRow>, StoreError>;
+}
 
+/// Fulfilment in (CONTRACTS §7): API keys for systems, `shipped` and `delivered`.
+#[async_trait]
+pub trait FulfilmentStore: Send + Sync {
     /// Inserts an API key; `Ok(false)` (and nothing written) when a key in use already
     /// has this name.
     async fn create_api_key(&self, new: &NewApiKey) -> Result<bool, StoreError>;
@@ -283,7 +339,7 @@ pub trait Store: WebhookStore + EmailStore + Send + Sync + 'static {
 
     /// One transaction: the answer for the request's Idempotency-Key (if any), then the
     /// order's events with an outbox row each and the projection (including
-    /// `shipped_at`/`delivered_at`), as [`Store::record_turn`] writes an order. A key
+    /// `shipped_at`/`delivered_at`), as [`ChatStore::record_turn`] writes an order. A key
     /// used before is [`StoreError::DuplicateTurn`], an order that moved on is
     /// [`StoreError::Conflict`]; in both cases nothing is written.
     async fn record_fulfilment(&self, write: &FulfilmentWrite) -> Result<(), StoreError>;
@@ -294,13 +350,15 @@ pub trait Store: WebhookStore + EmailStore + Send + Sync + 'static {
         api_key_id: &str,
         idempotency_key: &str,
     ) -> Result<Option<StoredFulfilment>, StoreError>;
+}
 
-    // Payments (CONTRACTS §8).
-
+/// Payments (CONTRACTS §8).
+#[async_trait]
+pub trait PaymentStore: Send + Sync {
     /// One transaction: remembers the provider's event by `(provider, event_id)` and
     /// writes its order events (with outbox rows and the projection, as
-    /// [`Store::record_turn`] writes an order). `Ok(false)` and nothing written when the
-    /// event was recorded before; an order that moved on is [`StoreError::Conflict`].
+    /// [`ChatStore::record_turn`] writes an order). `Ok(false)` and nothing written when
+    /// the event was recorded before; an order that moved on is [`StoreError::Conflict`].
     async fn record_payment_event(&self, write: &PaymentEventWrite) -> Result<bool, StoreError>;
 
     /// Orders whose payment the sweep must look at, at most `limit`, most overdue
@@ -313,17 +371,11 @@ pub trait Store: WebhookStore + EmailStore + Send + Sync + 'static {
         expired_before: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<String>, StoreError>;
+}
 
-    /// Orders confirmed in `[from, to)` with their shipping and delivery times, whether
-    /// their conversation was handed off, and their returns' items.
-    async fn order_fulfilment_facts(
-        &self,
-        from: OffsetDateTime,
-        to: OffsetDateTime,
-    ) -> Result<Vec<OrderFulfilmentFactRow>, StoreError>;
-
-    // ACP checkout sessions (CONTRACTS §9).
-
+/// ACP checkout sessions (CONTRACTS §9).
+#[async_trait]
+pub trait AcpStore: Send + Sync {
     async fn create_acp_session(&self, new: &NewAcpSession) -> Result<(), StoreError>;
 
     async fn acp_session(&self, id: &str) -> Result<Option<AcpSessionRow>, StoreError>;

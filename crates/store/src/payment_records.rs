@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use crate::OrderWrite;
 
 /// A provider's webhook event and what it appends to an order, written in one
-/// transaction by [`crate::Store::record_payment_event`].
+/// transaction by [`crate::PaymentStore::record_payment_event`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct PaymentEventWrite {
     /// `stripe`.

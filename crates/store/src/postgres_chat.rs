@@ -2,7 +2,8 @@
 //! outbox and stock reservations. Several app servers may write at once: the version
 //! checks and single-statement reservations below are what keep them apart.
 
-use sqlx::{types::Json, Postgres, Row, Transaction};
+use async_trait::async_trait;
+use sqlx::{types::Json, Postgres, Transaction};
 use time::OffsetDateTime;
 
 use crate::{
@@ -10,15 +11,13 @@ use crate::{
     option_key,
     postgres::PostgresStore,
     records::*,
-    write_conflict, AuditTurnQuery, AuditTurnRow, ConversationPage, ConversationQuery, OrderSource,
-    StockKey, StoreError,
+    write_conflict, AuditTurnQuery, AuditTurnRow, ChatStore, ConversationPage, ConversationQuery,
+    OrderSource, StockKey, StoreError,
 };
 
-impl PostgresStore {
-    pub(crate) async fn create_conversation_impl(
-        &self,
-        new: &NewConversation,
-    ) -> Result<(), StoreError> {
+#[async_trait]
+impl ChatStore for PostgresStore {
+    async fn create_conversation(&self, new: &NewConversation) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO conversations (id, channel, started_at, updated_at) VALUES ($1, $2, $3, $4)",
         )
@@ -31,11 +30,8 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn conversation_impl(
-        &self,
-        id: &str,
-    ) -> Result<Option<ConversationRow>, StoreError> {
-        let row = sqlx::query(
+    async fn conversation(&self, id: &str) -> Result<Option<ConversationRow>, StoreError> {
+        Ok(sqlx::query_as(
             "SELECT c.id, c.channel, c.started_at, c.order_id, o.number AS order_number,
                     c.outcome, c.turn_count
              FROM conversations c LEFT JOIN orders o ON o.id = c.order_id
@@ -43,22 +39,10 @@ impl PostgresStore {
         )
         .bind(id)
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| {
-            Ok(ConversationRow {
-                id: row.try_get("id")?,
-                channel: row.try_get("channel")?,
-                started_at: row.try_get("started_at")?,
-                order_id: row.try_get("order_id")?,
-                order_number: row.try_get("order_number")?,
-                outcome: row.try_get("outcome")?,
-                turn_count: count(row.try_get("turn_count")?)?,
-            })
-        })
-        .transpose()
+        .await?)
     }
 
-    pub(crate) async fn list_conversations_impl(
+    async fn list_conversations(
         &self,
         query: &ConversationQuery,
     ) -> Result<ConversationPage, StoreError> {
@@ -118,28 +102,11 @@ impl PostgresStore {
         }
         let size = query.page_size();
         sql.push(" ORDER BY c.started_at DESC, c.id DESC LIMIT ").push_bind(i64::from(size) + 1);
-        let rows = sql.build().fetch_all(&self.pool).await?;
-        let rows = rows
-            .into_iter()
-            .map(|row| {
-                Ok(ConversationRow {
-                    id: row.try_get("id")?,
-                    channel: row.try_get("channel")?,
-                    started_at: row.try_get("started_at")?,
-                    order_id: row.try_get("order_id")?,
-                    order_number: row.try_get("order_number")?,
-                    outcome: row.try_get("outcome")?,
-                    turn_count: count(row.try_get("turn_count")?)?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let rows = sql.build_query_as().fetch_all(&self.pool).await?;
         Ok(page(rows, size))
     }
 
-    pub(crate) async fn audit_turns_impl(
-        &self,
-        query: &AuditTurnQuery,
-    ) -> Result<Vec<AuditTurnRow>, StoreError> {
+    async fn audit_turns(&self, query: &AuditTurnQuery) -> Result<Vec<AuditTurnRow>, StoreError> {
         let mut sql = sqlx::QueryBuilder::<Postgres>::new(
             "SELECT t.id, t.conversation_id, t.seq, t.text, t.received_at, t.extractor, t.reply, \
              t.audit, t.response, o.number AS order_number \
@@ -155,55 +122,20 @@ impl PostgresStore {
                 .push(")");
         }
         sql.push(" ORDER BY t.received_at, t.id LIMIT ").push_bind(i64::from(query.limit));
-        let rows = sql.build().fetch_all(&self.pool).await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(AuditTurnRow {
-                    conversation_id: row.try_get("conversation_id")?,
-                    order_number: row.try_get("order_number")?,
-                    turn: TurnRow {
-                        id: row.try_get("id")?,
-                        seq: count(row.try_get("seq")?)?,
-                        text: row.try_get("text")?,
-                        received_at: row.try_get("received_at")?,
-                        extractor: row.try_get("extractor")?,
-                        reply: row.try_get("reply")?,
-                        audit: row.try_get::<Json<_>, _>("audit")?.0,
-                        response: row.try_get::<Json<_>, _>("response")?.0,
-                    },
-                })
-            })
-            .collect()
+        Ok(sql.build_query_as().fetch_all(&self.pool).await?)
     }
 
-    pub(crate) async fn turns_impl(
-        &self,
-        conversation_id: &str,
-    ) -> Result<Vec<TurnRow>, StoreError> {
-        let rows = sqlx::query(
+    async fn turns(&self, conversation_id: &str) -> Result<Vec<TurnRow>, StoreError> {
+        Ok(sqlx::query_as(
             "SELECT id, seq, text, received_at, extractor, reply, audit, response
              FROM chat_turns WHERE conversation_id = $1 ORDER BY seq",
         )
         .bind(conversation_id)
         .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(TurnRow {
-                    id: row.try_get("id")?,
-                    seq: count(row.try_get("seq")?)?,
-                    text: row.try_get("text")?,
-                    received_at: row.try_get("received_at")?,
-                    extractor: row.try_get("extractor")?,
-                    reply: row.try_get("reply")?,
-                    audit: row.try_get::<Json<_>, _>("audit")?.0,
-                    response: row.try_get::<Json<_>, _>("response")?.0,
-                })
-            })
-            .collect()
+        .await?)
     }
 
-    pub(crate) async fn turn_response_impl(
+    async fn turn_response(
         &self,
         conversation_id: &str,
         idempotency_key: &str,
@@ -218,13 +150,13 @@ impl PostgresStore {
         Ok(response.map(|r| r.0))
     }
 
-    pub(crate) async fn next_order_number_impl(&self) -> Result<u64, StoreError> {
+    async fn next_order_number(&self) -> Result<u64, StoreError> {
         let n: i64 =
             sqlx::query_scalar("SELECT nextval('order_numbers')").fetch_one(&self.pool).await?;
         u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("order number {n}")))
     }
 
-    pub(crate) async fn record_turn_impl(&self, turn: &TurnWrite) -> Result<(), StoreError> {
+    async fn record_turn(&self, turn: &TurnWrite) -> Result<(), StoreError> {
         let now = OffsetDateTime::now_utc();
         let mut tx = self.pool.begin().await?;
         let order_id = turn.order.as_ref().map(|o| o.order_id.as_str());
@@ -272,59 +204,26 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn order_events_impl(
-        &self,
-        order_id: &str,
-    ) -> Result<Vec<EventRow>, StoreError> {
-        let rows = sqlx::query(
+    async fn order_events(&self, order_id: &str) -> Result<Vec<EventRow>, StoreError> {
+        Ok(sqlx::query_as(
             "SELECT id, seq, type, schema_version, payload, conversation_id, message_id, actor,
                     created_at
              FROM order_events WHERE order_id = $1 ORDER BY seq",
         )
         .bind(order_id)
         .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(EventRow {
-                    id: row.try_get("id")?,
-                    seq: count(row.try_get("seq")?)?,
-                    event_type: row.try_get("type")?,
-                    schema_version: count(row.try_get("schema_version")?)?,
-                    payload: row.try_get::<Json<_>, _>("payload")?.0,
-                    conversation_id: row.try_get("conversation_id")?,
-                    message_id: row.try_get("message_id")?,
-                    actor: row.try_get("actor")?,
-                    created_at: row.try_get("created_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
-    pub(crate) async fn order_summary_impl(
-        &self,
-        number: &str,
-    ) -> Result<Option<OrderSummary>, StoreError> {
-        let row = sqlx::query(
+    async fn order_summary(&self, number: &str) -> Result<Option<OrderSummary>, StoreError> {
+        Ok(sqlx::query_as(
             "SELECT o.id, o.number, o.status, c.email, o.currency, o.total, o.updated_at
              FROM orders o LEFT JOIN customers c ON c.id = o.customer_id
              WHERE o.number = $1",
         )
         .bind(number)
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| {
-            Ok(OrderSummary {
-                id: row.try_get("id")?,
-                number: row.try_get("number")?,
-                status: row.try_get("status")?,
-                email: row.try_get("email")?,
-                currency: row.try_get("currency")?,
-                total: row.try_get("total")?,
-                updated_at: row.try_get("updated_at")?,
-            })
-        })
-        .transpose()
+        .await?)
     }
 }
 
@@ -557,8 +456,4 @@ async fn upsert_customer(
     .fetch_one(&mut **tx)
     .await?;
     Ok(id)
-}
-
-fn count(n: i64) -> Result<u32, StoreError> {
-    u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("count out of range: {n}")))
 }

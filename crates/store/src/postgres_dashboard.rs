@@ -2,15 +2,19 @@
 
 use std::collections::HashMap;
 
+use async_trait::async_trait;
 use sqlx::{FromRow, Row};
+use time::OffsetDateTime;
 
 use crate::{
-    postgres::PostgresStore, sqlite_dashboard::sql_list, ConversationFactRow, ReturnFactRow,
-    ReturnItemFactRow, StoreError, CLARIFICATION_CODES,
+    postgres::PostgresStore, sqlite_dashboard::sql_list, ConversationFactRow, DashboardStore,
+    OrderFulfilmentFactRow, OrderReturnFactRow, ReturnFactRow, ReturnItemFactRow, StoreError,
+    CLARIFICATION_CODES,
 };
 
-impl PostgresStore {
-    pub(crate) async fn conversation_facts_impl(
+#[async_trait]
+impl DashboardStore for PostgresStore {
+    async fn conversation_facts(
         &self,
         from: time::OffsetDateTime,
         to: time::OffsetDateTime,
@@ -37,7 +41,7 @@ impl PostgresStore {
         .await?)
     }
 
-    pub(crate) async fn return_facts_impl(
+    async fn return_facts(
         &self,
         from: time::OffsetDateTime,
         to: time::OffsetDateTime,
@@ -81,15 +85,52 @@ impl PostgresStore {
         }
         rows.iter()
             .map(|row| {
-                let id: String = row.try_get("id")?;
-                Ok(ReturnFactRow {
-                    rma: row.try_get("rma")?,
-                    status: row.try_get("status")?,
-                    requested_at: row.try_get("requested_at")?,
-                    received_at: row.try_get("received_at")?,
-                    completed_at: row.try_get("completed_at")?,
-                    items: by_return.remove(&id).unwrap_or_default(),
-                })
+                let mut fact = ReturnFactRow::from_row(row)?;
+                fact.items = by_return.remove(&row.try_get::<String, _>("id")?).unwrap_or_default();
+                Ok(fact)
+            })
+            .collect()
+    }
+
+    async fn order_fulfilment_facts(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<OrderFulfilmentFactRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.id, o.number, o.status, o.confirmed_at, o.shipped_at, o.delivered_at,
+                c.handoff_at IS NOT NULL AS handed_off
+             FROM orders o LEFT JOIN conversations c ON c.id = o.conversation_id
+             WHERE o.confirmed_at >= $1 AND o.confirmed_at < $2
+             ORDER BY o.confirmed_at, o.id",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        let items = sqlx::query(
+            "SELECT r.order_id, r.requested_at, r.status, i.reason
+             FROM orders o JOIN returns r ON r.order_id = o.id
+             JOIN return_items i ON i.return_id = r.id
+             WHERE o.confirmed_at >= $1 AND o.confirmed_at < $2 AND r.status <> 'cancelled'
+             ORDER BY r.requested_at, i.position",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut returns: HashMap<String, Vec<OrderReturnFactRow>> = HashMap::new();
+        for row in &items {
+            returns
+                .entry(row.try_get("order_id")?)
+                .or_default()
+                .push(OrderReturnFactRow::from_row(row)?);
+        }
+        rows.iter()
+            .map(|row| {
+                let mut fact = OrderFulfilmentFactRow::from_row(row)?;
+                fact.returns = returns.remove(&row.try_get::<String, _>("id")?).unwrap_or_default();
+                Ok(fact)
             })
             .collect()
     }

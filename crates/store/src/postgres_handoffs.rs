@@ -1,12 +1,14 @@
 //! PostgreSQL: staff replies into handed-off conversations, and the queue of open handoffs.
 
-use crate::{postgres::PostgresStore, HandoffRow, StaffReplyRow, StaffReplyWrite, StoreError};
+use async_trait::async_trait;
 
-impl PostgresStore {
-    pub(crate) async fn add_staff_reply_impl(
-        &self,
-        reply: &StaffReplyWrite,
-    ) -> Result<bool, StoreError> {
+use crate::{
+    postgres::PostgresStore, HandoffRow, HandoffStore, StaffReplyRow, StaffReplyWrite, StoreError,
+};
+
+#[async_trait]
+impl HandoffStore for PostgresStore {
+    async fn add_staff_reply(&self, reply: &StaffReplyWrite) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let touched = sqlx::query(
             "UPDATE conversations SET updated_at = $1,
@@ -37,10 +39,7 @@ impl PostgresStore {
         Ok(true)
     }
 
-    pub(crate) async fn staff_replies_impl(
-        &self,
-        conversation_id: &str,
-    ) -> Result<Vec<StaffReplyRow>, StoreError> {
+    async fn staff_replies(&self, conversation_id: &str) -> Result<Vec<StaffReplyRow>, StoreError> {
         Ok(sqlx::query_as::<_, StaffReplyRow>(
             "SELECT r.id, r.staff_id, s.email AS staff_email, r.text, r.created_at AS at
              FROM staff_replies r JOIN staff_accounts s ON s.id = r.staff_id
@@ -52,10 +51,7 @@ impl PostgresStore {
         .await?)
     }
 
-    pub(crate) async fn handoff_queue_impl(
-        &self,
-        limit: u32,
-    ) -> Result<Vec<HandoffRow>, StoreError> {
+    async fn handoff_queue(&self, limit: u32) -> Result<Vec<HandoffRow>, StoreError> {
         Ok(sqlx::query_as::<_, HandoffRow>(
             "SELECT c.id AS conversation_id, c.started_at, c.handoff_at, o.number AS order_number,
                 c.turn_count,

@@ -1,15 +1,15 @@
 //! PostgreSQL: a payment provider's webhook events with the order events they append.
 
+use async_trait::async_trait;
+
 use crate::{
     payment_records::PaymentEventWrite, postgres::PostgresStore, postgres_chat::write_order,
-    OrderSource, StoreError,
+    OrderSource, PaymentStore, StoreError,
 };
 
-impl PostgresStore {
-    pub(crate) async fn record_payment_event_impl(
-        &self,
-        write: &PaymentEventWrite,
-    ) -> Result<bool, StoreError> {
+#[async_trait]
+impl PaymentStore for PostgresStore {
+    async fn record_payment_event(&self, write: &PaymentEventWrite) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         // First, so that a second delivery stops before anything else is written.
         let inserted = sqlx::query(
@@ -39,7 +39,7 @@ impl PostgresStore {
         Ok(true)
     }
 
-    pub(crate) async fn payment_followups_impl(
+    async fn payment_followups(
         &self,
         expired_before: time::OffsetDateTime,
         limit: u32,

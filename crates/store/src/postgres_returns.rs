@@ -3,21 +3,18 @@
 //! conditional UPDATE, which waits for the row lock of a concurrent claim and then
 //! checks again; an update of a return checks its version the same way.
 
-use sqlx::{types::Json, Postgres, Row, Transaction};
+use async_trait::async_trait;
+use sqlx::{types::Json, FromRow, Postgres, Row, Transaction};
 use time::OffsetDateTime;
-
-use serde_json::Value;
 
 use crate::{
     option_key, postgres::PostgresStore, postgres_chat::write_order, returns_records::*,
-    write_conflict, OrderSource, StoreError,
+    write_conflict, OrderSource, ReturnsStore, StoreError,
 };
 
-impl PostgresStore {
-    pub(crate) async fn returnable_order_impl(
-        &self,
-        number: &str,
-    ) -> Result<Option<ReturnableOrder>, StoreError> {
+#[async_trait]
+impl ReturnsStore for PostgresStore {
+    async fn returnable_order(&self, number: &str) -> Result<Option<ReturnableOrder>, StoreError> {
         let rows = sqlx::query(
             "SELECT o.id, o.number, c.email, o.status, o.currency, o.confirmed_at,
                     o.delivered_at, o.payment_status, l.position, l.sku, l.name, l.quantity, l.unit_price, l.choices,
@@ -35,41 +32,17 @@ impl PostgresStore {
         let Some(first) = rows.first() else {
             return Ok(None);
         };
-        let mut order = ReturnableOrder {
-            order_id: first.try_get("id")?,
-            number: first.try_get("number")?,
-            email: first.try_get("email")?,
-            status: first.try_get("status")?,
-            currency: first.try_get("currency")?,
-            confirmed_at: first.try_get("confirmed_at")?,
-            delivered_at: first.try_get("delivered_at")?,
-            payment_status: first.try_get("payment_status")?,
-            lines: Vec::with_capacity(rows.len()),
-        };
+        let mut order = ReturnableOrder::from_row(first)?;
         for row in &rows {
-            let Some(position) = row.try_get::<Option<i64>, _>("position")? else {
-                continue;
-            };
-            order.lines.push(ReturnableLine {
-                line: count(position)?,
-                sku: row.try_get("sku")?,
-                name: row.try_get("name")?,
-                quantity: count(row.try_get("quantity")?)?,
-                unit_price: row.try_get("unit_price")?,
-                choices: row
-                    .try_get::<Option<Json<Value>>, _>("choices")?
-                    .map_or(Value::Null, |c| c.0),
-                claimed: count(row.try_get("claimed")?)?,
-            });
+            // An order without lines still has its one row, with NULL line columns.
+            if row.try_get::<Option<i64>, _>("position")?.is_some() {
+                order.lines.push(ReturnableLine::from_row(row)?);
+            }
         }
         Ok(Some(order))
     }
 
-    pub(crate) async fn recent_returns_impl(
-        &self,
-        email: &str,
-        since: OffsetDateTime,
-    ) -> Result<u32, StoreError> {
+    async fn recent_returns(&self, email: &str, since: OffsetDateTime) -> Result<u32, StoreError> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM returns
              WHERE email = $1 AND requested_at >= $2 AND status NOT IN ('rejected', 'cancelled')",
@@ -81,7 +54,7 @@ impl PostgresStore {
         count(n)
     }
 
-    pub(crate) async fn create_return_impl(&self, new: &NewReturn) -> Result<(), StoreError> {
+    async fn create_return(&self, new: &NewReturn) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         check_return(&mut tx, new).await?;
         sqlx::query(
@@ -133,18 +106,15 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn return_by_rma_impl(
-        &self,
-        rma: &str,
-    ) -> Result<Option<ReturnRow>, StoreError> {
+    async fn return_by_rma(&self, rma: &str) -> Result<Option<ReturnRow>, StoreError> {
         // One read-only snapshot: the row, its items and its events agree.
         let mut tx = self.pool.begin().await?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await?;
-        let Some(row) = sqlx::query(
-            "SELECT r.id, r.rma, r.order_id, o.number, r.email, r.status, r.resolution,
-                    r.version, r.refund_amount, r.requested_at, r.updated_at
+        let Some(mut found) = sqlx::query_as::<_, ReturnRow>(
+            "SELECT r.id, r.rma, r.order_id, o.number AS order_number, r.email, r.status,
+                    r.resolution, r.version, r.refund_amount, r.requested_at, r.updated_at
              FROM returns r JOIN orders o ON o.id = r.order_id
              WHERE r.rma = $1",
         )
@@ -154,66 +124,29 @@ impl PostgresStore {
         else {
             return Ok(None);
         };
-        let id: String = row.try_get("id")?;
-
-        let items = sqlx::query(
+        found.items = sqlx::query_as(
             "SELECT line, sku, quantity, reason, comment, decision, rule, message, value,
                     restocking_fee
              FROM return_items WHERE return_id = $1 ORDER BY position",
         )
-        .bind(&id)
+        .bind(&found.id)
         .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|item| {
-            Ok(ReturnItemRow {
-                line: count(item.try_get("line")?)?,
-                sku: item.try_get("sku")?,
-                quantity: count(item.try_get("quantity")?)?,
-                reason: item.try_get("reason")?,
-                comment: item.try_get("comment")?,
-                decision: item.try_get("decision")?,
-                rule: item.try_get("rule")?,
-                message: item.try_get("message")?,
-                value: item.try_get("value")?,
-                restocking_fee: item.try_get("restocking_fee")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-
-        let events = sqlx::query(
-            "SELECT return_id, id, seq, type, payload, actor, created_at
+        .await?;
+        found.events = sqlx::query_as(
+            "SELECT id, seq, type, payload, actor, created_at
              FROM return_events WHERE return_id = $1 ORDER BY seq",
         )
-        .bind(&id)
+        .bind(&found.id)
         .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|event| Ok(event_row(event)?.1))
-        .collect::<Result<Vec<_>, StoreError>>()?;
+        .await?;
         tx.commit().await?;
-
-        Ok(Some(ReturnRow {
-            id,
-            rma: row.try_get("rma")?,
-            order_id: row.try_get("order_id")?,
-            order_number: row.try_get("number")?,
-            email: row.try_get("email")?,
-            status: row.try_get("status")?,
-            resolution: row.try_get("resolution")?,
-            version: count(row.try_get("version")?)?,
-            refund_amount: row.try_get("refund_amount")?,
-            requested_at: row.try_get("requested_at")?,
-            updated_at: row.try_get("updated_at")?,
-            items,
-            events,
-        }))
+        Ok(Some(found))
     }
 
-    pub(crate) async fn update_return_impl(&self, update: &ReturnUpdate) -> Result<(), StoreError> {
+    async fn update_return(&self, update: &ReturnUpdate) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let version = i64::from(update.expected_version) + update.events.len() as i64;
-        let Some(row) = sqlx::query(
+        let Some((rma, order_id)): Option<(String, String)> = sqlx::query_as(
             "UPDATE returns SET status = $1, version = $2, updated_at = $3,
                 refund_amount = COALESCE($4, refund_amount)
              WHERE id = $5 AND version = $6
@@ -233,8 +166,6 @@ impl PostgresStore {
                 update.return_id, update.expected_version
             )));
         };
-        let rma: String = row.try_get("rma")?;
-        let order_id: String = row.try_get("order_id")?;
 
         append_events(
             &mut tx,
@@ -289,13 +220,14 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn list_returns_impl(
+    async fn list_returns(
         &self,
         status: Option<&str>,
         limit: u32,
     ) -> Result<Vec<ReturnListRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT r.rma, o.number, r.email, r.status, r.resolution, r.requested_at, r.updated_at
+        Ok(sqlx::query_as(
+            "SELECT r.rma, o.number AS order_number, r.email, r.status, r.resolution,
+                    r.requested_at, r.updated_at
              FROM returns r JOIN orders o ON o.id = r.order_id
              WHERE $1::text IS NULL OR r.status = $1
              ORDER BY r.requested_at DESC, r.id DESC
@@ -304,28 +236,15 @@ impl PostgresStore {
         .bind(status)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(ReturnListRow {
-                    rma: row.try_get("rma")?,
-                    order_number: row.try_get("number")?,
-                    email: row.try_get("email")?,
-                    status: row.try_get("status")?,
-                    resolution: row.try_get("resolution")?,
-                    requested_at: row.try_get("requested_at")?,
-                    updated_at: row.try_get("updated_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
-    pub(crate) async fn completed_return_events_impl(
+    async fn completed_return_events(
         &self,
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Vec<Vec<ReturnEventRow>>, StoreError> {
-        let rows = sqlx::query(
+        let rows = sqlx::query_as(
             "SELECT e.return_id, e.id, e.seq, e.type, e.payload, e.actor, e.created_at
              FROM returns r JOIN return_events e ON e.return_id = r.id
              WHERE r.status IN ($1, $2, $3) AND r.updated_at >= $4 AND r.updated_at < $5
@@ -338,11 +257,10 @@ impl PostgresStore {
         .bind(to)
         .fetch_all(&self.pool)
         .await?;
-        let rows = rows.iter().map(event_row).collect::<Result<Vec<_>, StoreError>>()?;
         Ok(group_events(rows))
     }
 
-    pub(crate) async fn mark_delivered_impl(
+    async fn mark_delivered(
         &self,
         order_number: &str,
         at: OffsetDateTime,
@@ -486,18 +404,4 @@ async fn append_events(
         .map_err(write_conflict)?;
     }
     Ok(())
-}
-
-fn event_row(row: &sqlx::postgres::PgRow) -> Result<(String, ReturnEventRow), StoreError> {
-    Ok((
-        row.try_get("return_id")?,
-        ReturnEventRow {
-            id: row.try_get("id")?,
-            seq: count(row.try_get("seq")?)?,
-            event_type: row.try_get("type")?,
-            payload: row.try_get::<Json<_>, _>("payload")?.0,
-            actor: row.try_get("actor")?,
-            at: row.try_get("created_at")?,
-        },
-    ))
 }

@@ -1,13 +1,15 @@
 //! PostgreSQL: web sessions, shared by every app server on the database. Each write is
 //! one statement, so two servers creating the same id cannot both succeed.
 
+use async_trait::async_trait;
 use sqlx::types::Json;
 use time::OffsetDateTime;
 
-use crate::{postgres::PostgresStore, StoreError};
+use crate::{postgres::PostgresStore, SessionStore, StoreError};
 
-impl PostgresStore {
-    pub(crate) async fn session_create_impl(
+#[async_trait]
+impl SessionStore for PostgresStore {
+    async fn session_create(
         &self,
         id: &str,
         data: &serde_json::Value,
@@ -25,7 +27,7 @@ impl PostgresStore {
         Ok(inserted.rows_affected() == 1)
     }
 
-    pub(crate) async fn session_save_impl(
+    async fn session_save(
         &self,
         id: &str,
         data: &serde_json::Value,
@@ -41,7 +43,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn session_load_impl(
+    async fn session_load(
         &self,
         id: &str,
         now: OffsetDateTime,
@@ -56,15 +58,12 @@ impl PostgresStore {
         Ok(row.map(|(data, expires_at)| (data.0, expires_at)))
     }
 
-    pub(crate) async fn session_delete_impl(&self, id: &str) -> Result<(), StoreError> {
+    async fn session_delete(&self, id: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(&self.pool).await?;
         Ok(())
     }
 
-    pub(crate) async fn delete_expired_sessions_impl(
-        &self,
-        now: OffsetDateTime,
-    ) -> Result<u64, StoreError> {
+    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let deleted = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
             .bind(now)
             .execute(&self.pool)

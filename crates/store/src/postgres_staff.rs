@@ -1,14 +1,15 @@
 //! PostgreSQL: staff accounts. Each write is one statement, so two app servers creating
 //! the same email cannot both succeed.
 
-use sqlx::{postgres::PgRow, Row};
+use async_trait::async_trait;
 
-use crate::{postgres::PostgresStore, NewStaff, StaffRow, StoreError};
+use crate::{postgres::PostgresStore, NewStaff, StaffRow, StaffStore, StoreError};
 
 const COLUMNS: &str = "id, email, role, password_hash, created_at, disabled_at";
 
-impl PostgresStore {
-    pub(crate) async fn create_staff_impl(&self, new: &NewStaff) -> Result<bool, StoreError> {
+#[async_trait]
+impl StaffStore for PostgresStore {
+    async fn create_staff(&self, new: &NewStaff) -> Result<bool, StoreError> {
         // Only a taken email is an expected outcome; a taken id (a random 128-bit value)
         // stays an error rather than being mistaken for it.
         let inserted = sqlx::query(
@@ -26,33 +27,17 @@ impl PostgresStore {
         Ok(inserted.rows_affected() == 1)
     }
 
-    pub(crate) async fn staff_by_email_impl(
-        &self,
-        email: &str,
-    ) -> Result<Option<StaffRow>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM staff_accounts WHERE email = $1"))
+    async fn staff_by_email(&self, email: &str) -> Result<Option<StaffRow>, StoreError> {
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM staff_accounts WHERE email = $1"))
             .bind(email)
             .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(staff_row).transpose()
+            .await?)
     }
 
-    pub(crate) async fn staff_by_id_impl(&self, id: &str) -> Result<Option<StaffRow>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM staff_accounts WHERE id = $1"))
+    async fn staff_by_id(&self, id: &str) -> Result<Option<StaffRow>, StoreError> {
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM staff_accounts WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(staff_row).transpose()
+            .await?)
     }
-}
-
-fn staff_row(row: &PgRow) -> Result<StaffRow, StoreError> {
-    Ok(StaffRow {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        role: row.try_get("role")?,
-        password_hash: row.try_get("password_hash")?,
-        created_at: row.try_get("created_at")?,
-        disabled_at: row.try_get("disabled_at")?,
-    })
 }

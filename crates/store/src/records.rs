@@ -13,7 +13,7 @@ pub struct NewConversation {
     pub started_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ConversationRow {
     pub id: String,
     pub channel: String,
@@ -22,23 +22,27 @@ pub struct ConversationRow {
     /// The number of `order_id`, for replies and the API.
     pub order_number: Option<String>,
     pub outcome: String,
+    #[sqlx(try_from = "i64")]
     pub turn_count: u32,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct TurnRow {
     pub id: String,
+    #[sqlx(try_from = "i64")]
     pub seq: u32,
     pub text: String,
     pub received_at: OffsetDateTime,
     pub extractor: String,
     pub reply: String,
+    #[sqlx(json)]
     pub audit: Value,
+    #[sqlx(json)]
     pub response: Value,
 }
 
 /// One chat turn and everything it changes, written in one transaction by
-/// [`crate::Store::record_turn`].
+/// [`crate::ChatStore::record_turn`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct TurnWrite {
     pub conversation_id: String,
@@ -62,7 +66,7 @@ pub struct TurnWrite {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderWrite {
     pub order_id: String,
-    /// From [`crate::Store::next_order_number`] when the order is new.
+    /// From [`crate::ChatStore::next_order_number`] when the order is new.
     pub number: String,
     /// The seq of the last event the turn saw: 0 for a new order.
     pub expected_version: u32,
@@ -121,12 +125,16 @@ pub struct LineWrite {
     pub total: i64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct EventRow {
     pub id: String,
+    #[sqlx(try_from = "i64")]
     pub seq: u32,
+    #[sqlx(rename = "type")]
     pub event_type: String,
+    #[sqlx(try_from = "i64")]
     pub schema_version: u32,
+    #[sqlx(json)]
     pub payload: Value,
     pub conversation_id: Option<String>,
     pub message_id: Option<String>,
@@ -135,7 +143,7 @@ pub struct EventRow {
 }
 
 /// Enough of an order to answer "where is my order" once the email matches.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct OrderSummary {
     pub id: String,
     pub number: String,
@@ -190,7 +198,7 @@ pub struct ConversationFactRow {
 }
 
 /// A return as the staff dashboard counts it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ReturnFactRow {
     pub rma: String,
     pub status: String,
@@ -198,6 +206,7 @@ pub struct ReturnFactRow {
     pub received_at: Option<OffsetDateTime>,
     /// The refunded, exchanged or credited event.
     pub completed_at: Option<OffsetDateTime>,
+    #[sqlx(skip)]
     pub items: Vec<ReturnItemFactRow>,
 }
 

@@ -7,8 +7,9 @@ use time::OffsetDateTime;
 
 /// A confirmed order as the returns lookup needs it, with what each line has already
 /// had claimed by returns.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ReturnableOrder {
+    #[sqlx(rename = "id")]
     pub order_id: String,
     pub number: String,
     pub email: Option<String>,
@@ -19,24 +20,29 @@ pub struct ReturnableOrder {
     /// `payment.status` (CONTRACTS §8): a return needs the order paid, or no payment
     /// required.
     pub payment_status: String,
+    #[sqlx(skip)]
     pub lines: Vec<ReturnableLine>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ReturnableLine {
     /// `order_lines.position`: the `line` of a return item and of a claim.
+    #[sqlx(rename = "position", try_from = "i64")]
     pub line: u32,
     pub sku: String,
     pub name: String,
+    #[sqlx(try_from = "i64")]
     pub quantity: u32,
     pub unit_price: i64,
     /// The line's choices as stored (CONTRACTS §3 `choices`).
+    #[sqlx(json)]
     pub choices: Value,
     /// Units held by returns that are approved or in review (0 when none ever were).
+    #[sqlx(try_from = "i64")]
     pub claimed: u32,
 }
 
-/// A new return, written in one transaction by [`crate::Store::create_return`].
+/// A new return, written in one transaction by [`crate::ReturnsStore::create_return`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewReturn {
     pub id: String,
@@ -88,7 +94,7 @@ pub struct ReturnEventWrite {
 
 /// A return with its items and events. Times read back truncated to the microsecond
 /// on both backends.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ReturnRow {
     pub id: String,
     pub rma: String,
@@ -98,20 +104,25 @@ pub struct ReturnRow {
     pub status: String,
     pub resolution: String,
     /// The number of events.
+    #[sqlx(try_from = "i64")]
     pub version: u32,
     pub refund_amount: Option<i64>,
     pub requested_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
     /// In the order they were written.
+    #[sqlx(skip)]
     pub items: Vec<ReturnItemRow>,
     /// By seq.
+    #[sqlx(skip)]
     pub events: Vec<ReturnEventRow>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ReturnItemRow {
+    #[sqlx(try_from = "i64")]
     pub line: u32,
     pub sku: String,
+    #[sqlx(try_from = "i64")]
     pub quantity: u32,
     pub reason: String,
     pub comment: Option<String>,
@@ -122,18 +133,30 @@ pub struct ReturnItemRow {
     pub restocking_fee: i64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ReturnEventRow {
     pub id: String,
+    #[sqlx(try_from = "i64")]
     pub seq: u32,
+    #[sqlx(rename = "type")]
     pub event_type: String,
+    #[sqlx(json)]
     pub payload: Value,
     pub actor: String,
+    #[sqlx(rename = "created_at")]
     pub at: OffsetDateTime,
 }
 
+/// An event with the return it belongs to, for reads that span returns.
+#[derive(sqlx::FromRow)]
+pub(crate) struct EventOfReturn {
+    pub return_id: String,
+    #[sqlx(flatten)]
+    pub event: ReturnEventRow,
+}
+
 /// Events appended to a return by staff or the system, written in one transaction by
-/// [`crate::Store::update_return`].
+/// [`crate::ReturnsStore::update_return`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReturnUpdate {
     pub return_id: String,
@@ -161,7 +184,7 @@ pub struct ReturnUpdate {
 }
 
 /// One row of the staff list of returns.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ReturnListRow {
     pub rma: String,
     pub order_number: String,
@@ -219,10 +242,10 @@ pub(crate) fn outbox_payload(
 }
 
 /// Rows of (return id, event) grouped per return, keeping the order they came in.
-pub(crate) fn group_events(rows: Vec<(String, ReturnEventRow)>) -> Vec<Vec<ReturnEventRow>> {
+pub(crate) fn group_events(rows: Vec<EventOfReturn>) -> Vec<Vec<ReturnEventRow>> {
     let mut groups: Vec<Vec<ReturnEventRow>> = Vec::new();
     let mut current: Option<String> = None;
-    for (return_id, event) in rows {
+    for EventOfReturn { return_id, event } in rows {
         if current.as_deref() == Some(return_id.as_str()) {
             if let Some(group) = groups.last_mut() {
                 group.push(event);

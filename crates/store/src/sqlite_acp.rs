@@ -1,16 +1,15 @@
 //! SQLite: ACP checkout sessions and the answers kept for their Idempotency-Keys.
 
+use async_trait::async_trait;
 use serde_json::Value;
-use sqlx::{sqlite::SqliteRow, types::Json, Row};
+use sqlx::types::Json;
 use time::OffsetDateTime;
 
-use crate::{acp_records::*, sqlite::SqliteStore, sqlite_sessions::sortable, StoreError};
+use crate::{acp_records::*, sqlite::SqliteStore, sqlite_sessions::sortable, AcpStore, StoreError};
 
-impl SqliteStore {
-    pub(crate) async fn create_acp_session_impl(
-        &self,
-        new: &NewAcpSession,
-    ) -> Result<(), StoreError> {
+#[async_trait]
+impl AcpStore for SqliteStore {
+    async fn create_acp_session(&self, new: &NewAcpSession) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO acp_checkout_sessions (id, api_key_id, conversation_id, created_at)
              VALUES (?, ?, ?, ?)",
@@ -24,25 +23,17 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn acp_session_impl(
-        &self,
-        id: &str,
-    ) -> Result<Option<AcpSessionRow>, StoreError> {
-        let row = sqlx::query(
+    async fn acp_session(&self, id: &str) -> Result<Option<AcpSessionRow>, StoreError> {
+        Ok(sqlx::query_as(
             "SELECT id, api_key_id, conversation_id, created_at, canceled_at
              FROM acp_checkout_sessions WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&self.reader)
-        .await?;
-        row.as_ref().map(session_row).transpose()
+        .await?)
     }
 
-    pub(crate) async fn cancel_acp_session_impl(
-        &self,
-        id: &str,
-        at: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
+    async fn cancel_acp_session(&self, id: &str, at: OffsetDateTime) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE acp_checkout_sessions SET canceled_at = ? WHERE id = ? AND canceled_at IS NULL",
         )
@@ -53,10 +44,7 @@ impl SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    pub(crate) async fn claim_acp_request_impl(
-        &self,
-        claim: &AcpRequestClaim,
-    ) -> Result<AcpClaim, StoreError> {
+    async fn claim_acp_request(&self, claim: &AcpRequestClaim) -> Result<AcpClaim, StoreError> {
         let mut tx = self.writer.begin().await?;
         sqlx::query(
             "DELETE FROM acp_requests WHERE api_key_id = ? AND idempotency_key = ?
@@ -80,18 +68,17 @@ impl SqliteStore {
         let claimed = if inserted.rows_affected() == 1 {
             AcpClaim::Claimed
         } else {
-            let row = sqlx::query(
-                "SELECT request_hash, status, response FROM acp_requests
-                 WHERE api_key_id = ? AND idempotency_key = ?",
-            )
-            .bind(&claim.api_key_id)
-            .bind(&claim.idempotency_key)
-            .fetch_one(&mut *tx)
-            .await?;
-            let status: Option<i64> = row.try_get("status")?;
-            let response: Option<Json<Value>> = row.try_get("response")?;
+            let (request_hash, status, response): (String, Option<i64>, Option<Json<Value>>) =
+                sqlx::query_as(
+                    "SELECT request_hash, status, response FROM acp_requests
+                     WHERE api_key_id = ? AND idempotency_key = ?",
+                )
+                .bind(&claim.api_key_id)
+                .bind(&claim.idempotency_key)
+                .fetch_one(&mut *tx)
+                .await?;
             AcpClaim::Taken(StoredAcpRequest {
-                request_hash: row.try_get("request_hash")?,
+                request_hash,
                 answer: answer(status, response.map(|json| json.0))?,
             })
         };
@@ -99,7 +86,7 @@ impl SqliteStore {
         Ok(claimed)
     }
 
-    pub(crate) async fn finish_acp_request_impl(
+    async fn finish_acp_request(
         &self,
         api_key_id: &str,
         idempotency_key: &str,
@@ -119,7 +106,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn release_acp_request_impl(
+    async fn release_acp_request(
         &self,
         api_key_id: &str,
         idempotency_key: &str,
@@ -134,16 +121,6 @@ impl SqliteStore {
         .await?;
         Ok(())
     }
-}
-
-fn session_row(row: &SqliteRow) -> Result<AcpSessionRow, StoreError> {
-    Ok(AcpSessionRow {
-        id: row.try_get("id")?,
-        api_key_id: row.try_get("api_key_id")?,
-        conversation_id: row.try_get("conversation_id")?,
-        created_at: row.try_get("created_at")?,
-        canceled_at: row.try_get("canceled_at")?,
-    })
 }
 
 pub(crate) fn answer(

@@ -4,15 +4,19 @@
 
 use std::collections::HashMap;
 
+use async_trait::async_trait;
 use sqlx::{FromRow, Row};
+use time::OffsetDateTime;
 
 use crate::{
-    sqlite::SqliteStore, sqlite_sessions::sortable, ConversationFactRow, ReturnFactRow,
-    ReturnItemFactRow, StoreError, CLARIFICATION_CODES,
+    sqlite::SqliteStore, sqlite_sessions::sortable, ConversationFactRow, DashboardStore,
+    OrderFulfilmentFactRow, OrderReturnFactRow, ReturnFactRow, ReturnItemFactRow, StoreError,
+    CLARIFICATION_CODES,
 };
 
-impl SqliteStore {
-    pub(crate) async fn conversation_facts_impl(
+#[async_trait]
+impl DashboardStore for SqliteStore {
+    async fn conversation_facts(
         &self,
         from: time::OffsetDateTime,
         to: time::OffsetDateTime,
@@ -37,7 +41,7 @@ impl SqliteStore {
         .await?)
     }
 
-    pub(crate) async fn return_facts_impl(
+    async fn return_facts(
         &self,
         from: time::OffsetDateTime,
         to: time::OffsetDateTime,
@@ -82,15 +86,55 @@ impl SqliteStore {
         }
         rows.iter()
             .map(|row| {
-                let id: String = row.try_get("id")?;
-                Ok(ReturnFactRow {
-                    rma: row.try_get("rma")?,
-                    status: row.try_get("status")?,
-                    requested_at: row.try_get("requested_at")?,
-                    received_at: row.try_get("received_at")?,
-                    completed_at: row.try_get("completed_at")?,
-                    items: by_return.remove(&id).unwrap_or_default(),
-                })
+                let mut fact = ReturnFactRow::from_row(row)?;
+                fact.items = by_return.remove(&row.try_get::<String, _>("id")?).unwrap_or_default();
+                Ok(fact)
+            })
+            .collect()
+    }
+
+    async fn order_fulfilment_facts(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<OrderFulfilmentFactRow>, StoreError> {
+        // `confirmed_at` is written by sqlx as RFC 3339 (see sqlite_dashboard.rs), which
+        // compares as text the same way except within a second of a bound.
+        let (from, to) = (sortable(from)?, sortable(to)?);
+        let rows = sqlx::query(
+            "SELECT o.id, o.number, o.status, o.confirmed_at, o.shipped_at, o.delivered_at,
+                c.handoff_at IS NOT NULL AS handed_off
+             FROM orders o LEFT JOIN conversations c ON c.id = o.conversation_id
+             WHERE o.confirmed_at >= ?1 AND o.confirmed_at < ?2
+             ORDER BY o.confirmed_at, o.id",
+        )
+        .bind(&from)
+        .bind(&to)
+        .fetch_all(&self.reader)
+        .await?;
+        let items = sqlx::query(
+            "SELECT r.order_id, r.requested_at, r.status, i.reason
+             FROM orders o JOIN returns r ON r.order_id = o.id
+             JOIN return_items i ON i.return_id = r.id
+             WHERE o.confirmed_at >= ?1 AND o.confirmed_at < ?2 AND r.status <> 'cancelled'
+             ORDER BY r.requested_at, i.position",
+        )
+        .bind(&from)
+        .bind(&to)
+        .fetch_all(&self.reader)
+        .await?;
+        let mut returns: HashMap<String, Vec<OrderReturnFactRow>> = HashMap::new();
+        for row in &items {
+            returns
+                .entry(row.try_get("order_id")?)
+                .or_default()
+                .push(OrderReturnFactRow::from_row(row)?);
+        }
+        rows.iter()
+            .map(|row| {
+                let mut fact = OrderFulfilmentFactRow::from_row(row)?;
+                fact.returns = returns.remove(&row.try_get::<String, _>("id")?).unwrap_or_default();
+                Ok(fact)
             })
             .collect()
     }

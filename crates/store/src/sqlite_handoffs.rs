@@ -1,16 +1,16 @@
 //! SQLite: staff replies into handed-off conversations, and the queue of open handoffs.
 //! Times are fixed-width UTC text (see `sqlite_sessions.rs`), so they sort.
 
+use async_trait::async_trait;
+
 use crate::{
-    sqlite::SqliteStore, sqlite_sessions::sortable, HandoffRow, StaffReplyRow, StaffReplyWrite,
-    StoreError,
+    sqlite::SqliteStore, sqlite_sessions::sortable, HandoffRow, HandoffStore, StaffReplyRow,
+    StaffReplyWrite, StoreError,
 };
 
-impl SqliteStore {
-    pub(crate) async fn add_staff_reply_impl(
-        &self,
-        reply: &StaffReplyWrite,
-    ) -> Result<bool, StoreError> {
+#[async_trait]
+impl HandoffStore for SqliteStore {
+    async fn add_staff_reply(&self, reply: &StaffReplyWrite) -> Result<bool, StoreError> {
         let mut tx = self.writer.begin().await?;
         let touched = sqlx::query(
             "UPDATE conversations SET updated_at = ?,
@@ -41,10 +41,7 @@ impl SqliteStore {
         Ok(true)
     }
 
-    pub(crate) async fn staff_replies_impl(
-        &self,
-        conversation_id: &str,
-    ) -> Result<Vec<StaffReplyRow>, StoreError> {
+    async fn staff_replies(&self, conversation_id: &str) -> Result<Vec<StaffReplyRow>, StoreError> {
         Ok(sqlx::query_as::<_, StaffReplyRow>(
             "SELECT r.id, r.staff_id, s.email AS staff_email, r.text, r.created_at AS at
              FROM staff_replies r JOIN staff_accounts s ON s.id = r.staff_id
@@ -56,10 +53,7 @@ impl SqliteStore {
         .await?)
     }
 
-    pub(crate) async fn handoff_queue_impl(
-        &self,
-        limit: u32,
-    ) -> Result<Vec<HandoffRow>, StoreError> {
+    async fn handoff_queue(&self, limit: u32) -> Result<Vec<HandoffRow>, StoreError> {
         Ok(sqlx::query_as::<_, HandoffRow>(
             "SELECT c.id AS conversation_id, c.started_at, c.handoff_at, o.number AS order_number,
                 c.turn_count,

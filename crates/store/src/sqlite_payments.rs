@@ -1,15 +1,15 @@
 //! SQLite: a payment provider's webhook events with the order events they append.
 
+use async_trait::async_trait;
+
 use crate::{
     payment_records::PaymentEventWrite, sqlite::SqliteStore, sqlite_chat::write_order,
-    sqlite_sessions::sortable, OrderSource, StoreError,
+    sqlite_sessions::sortable, OrderSource, PaymentStore, StoreError,
 };
 
-impl SqliteStore {
-    pub(crate) async fn record_payment_event_impl(
-        &self,
-        write: &PaymentEventWrite,
-    ) -> Result<bool, StoreError> {
+#[async_trait]
+impl PaymentStore for SqliteStore {
+    async fn record_payment_event(&self, write: &PaymentEventWrite) -> Result<bool, StoreError> {
         let mut tx = self.writer.begin().await?;
         // First, so that a second delivery stops before anything else is written.
         let inserted = sqlx::query(
@@ -39,7 +39,7 @@ impl SqliteStore {
         Ok(true)
     }
 
-    pub(crate) async fn payment_followups_impl(
+    async fn payment_followups(
         &self,
         expired_before: time::OffsetDateTime,
         limit: u32,

@@ -7,10 +7,11 @@
 //! comparisons in SQL would be wrong. Always UTC with six digits, text order is time
 //! order and the index on `expires_at` serves `expires_at < now`.
 
+use async_trait::async_trait;
 use sqlx::types::Json;
 use time::{format_description::BorrowedFormatItem, macros::format_description, OffsetDateTime};
 
-use crate::{sqlite::SqliteStore, StoreError};
+use crate::{sqlite::SqliteStore, SessionStore, StoreError};
 
 /// Fixed width, still RFC 3339, so sqlx decodes it back into an `OffsetDateTime`.
 const SORTABLE: &[BorrowedFormatItem<'_>] =
@@ -24,8 +25,9 @@ pub(crate) fn sortable(at: OffsetDateTime) -> Result<String, StoreError> {
         .map_err(|e| StoreError::Corrupt(format!("cannot store time {at}: {e}")))
 }
 
-impl SqliteStore {
-    pub(crate) async fn session_create_impl(
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn session_create(
         &self,
         id: &str,
         data: &serde_json::Value,
@@ -43,7 +45,7 @@ impl SqliteStore {
         Ok(inserted.rows_affected() == 1)
     }
 
-    pub(crate) async fn session_save_impl(
+    async fn session_save(
         &self,
         id: &str,
         data: &serde_json::Value,
@@ -59,7 +61,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub(crate) async fn session_load_impl(
+    async fn session_load(
         &self,
         id: &str,
         now: OffsetDateTime,
@@ -74,15 +76,12 @@ impl SqliteStore {
         Ok(row.map(|(data, expires_at)| (data.0, expires_at)))
     }
 
-    pub(crate) async fn session_delete_impl(&self, id: &str) -> Result<(), StoreError> {
+    async fn session_delete(&self, id: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE id = ?").bind(id).execute(&self.writer).await?;
         Ok(())
     }
 
-    pub(crate) async fn delete_expired_sessions_impl(
-        &self,
-        now: OffsetDateTime,
-    ) -> Result<u64, StoreError> {
+    async fn delete_expired_sessions(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let deleted = sqlx::query("DELETE FROM sessions WHERE expires_at < ?")
             .bind(sortable(now)?)
             .execute(&self.writer)

@@ -1,14 +1,17 @@
 //! SQLite: staff accounts. Writes go through the single writer connection, reads through
 //! the reader pool; times are bound as fixed-width UTC text (see `sqlite_sessions.rs`).
 
-use sqlx::{sqlite::SqliteRow, Row};
+use async_trait::async_trait;
 
-use crate::{sqlite::SqliteStore, sqlite_sessions::sortable, NewStaff, StaffRow, StoreError};
+use crate::{
+    sqlite::SqliteStore, sqlite_sessions::sortable, NewStaff, StaffRow, StaffStore, StoreError,
+};
 
 const COLUMNS: &str = "id, email, role, password_hash, created_at, disabled_at";
 
-impl SqliteStore {
-    pub(crate) async fn create_staff_impl(&self, new: &NewStaff) -> Result<bool, StoreError> {
+#[async_trait]
+impl StaffStore for SqliteStore {
+    async fn create_staff(&self, new: &NewStaff) -> Result<bool, StoreError> {
         // Only a taken email is an expected outcome; a taken id (a random 128-bit value)
         // stays an error rather than being mistaken for it.
         let inserted = sqlx::query(
@@ -26,33 +29,17 @@ impl SqliteStore {
         Ok(inserted.rows_affected() == 1)
     }
 
-    pub(crate) async fn staff_by_email_impl(
-        &self,
-        email: &str,
-    ) -> Result<Option<StaffRow>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM staff_accounts WHERE email = ?"))
+    async fn staff_by_email(&self, email: &str) -> Result<Option<StaffRow>, StoreError> {
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM staff_accounts WHERE email = ?"))
             .bind(email)
             .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(staff_row).transpose()
+            .await?)
     }
 
-    pub(crate) async fn staff_by_id_impl(&self, id: &str) -> Result<Option<StaffRow>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM staff_accounts WHERE id = ?"))
+    async fn staff_by_id(&self, id: &str) -> Result<Option<StaffRow>, StoreError> {
+        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM staff_accounts WHERE id = ?"))
             .bind(id)
             .fetch_optional(&self.reader)
-            .await?;
-        row.as_ref().map(staff_row).transpose()
+            .await?)
     }
-}
-
-fn staff_row(row: &SqliteRow) -> Result<StaffRow, StoreError> {
-    Ok(StaffRow {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        role: row.try_get("role")?,
-        password_hash: row.try_get("password_hash")?,
-        created_at: row.try_get("created_at")?,
-        disabled_at: row.try_get("disabled_at")?,
-    })
 }

@@ -5,7 +5,7 @@ use std::fmt;
 
 use time::OffsetDateTime;
 
-/// A new staff account, written by [`crate::Store::create_staff`].
+/// A new staff account, written by [`crate::StaffStore::create_staff`].
 #[derive(Clone, PartialEq)]
 pub struct NewStaff {
     pub id: String,
@@ -19,7 +19,7 @@ pub struct NewStaff {
 
 /// A staff account as stored. Times read back truncated to the microsecond on both
 /// backends.
-#[derive(Clone, PartialEq)]
+#[derive(Clone, PartialEq, sqlx::FromRow)]
 pub struct StaffRow {
     pub id: String,
     pub email: String,
@@ -80,7 +80,7 @@ mod tests {
 }
 
 /// A staff member's message into a handed-off conversation, written by
-/// [`crate::Store::add_staff_reply`].
+/// [`crate::HandoffStore::add_staff_reply`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct StaffReplyWrite {
     pub id: String,

@@ -1,0 +1,138 @@
+//! SQLite: the catalog and its stock levels. The import is one transaction on the single
+//! writer connection.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use gapless_domain::{
+    catalog::{Catalog, Product},
+    money::Currency,
+};
+use sqlx::types::Json;
+use time::OffsetDateTime;
+
+use crate::{
+    level, option_key, sqlite::SqliteStore, stock_key_from_columns, stock_rows, CatalogStore,
+    ImportSummary, StockLevels, StoreError,
+};
+
+#[async_trait]
+impl CatalogStore for SqliteStore {
+    async fn replace_catalog(&self, catalog: &Catalog) -> Result<ImportSummary, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let existing: BTreeSet<String> = sqlx::query_scalar("SELECT sku FROM products")
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+        let incoming: BTreeSet<String> =
+            catalog.products.iter().map(|p| p.sku.as_str().to_owned()).collect();
+
+        let mut summary = ImportSummary::default();
+        for sku in existing.difference(&incoming) {
+            sqlx::query("DELETE FROM products WHERE sku = ?").bind(sku).execute(&mut *tx).await?;
+            summary.removed += 1;
+        }
+        for (position, product) in catalog.products.iter().enumerate() {
+            if existing.contains(product.sku.as_str()) {
+                summary.updated += 1;
+            } else {
+                summary.added += 1;
+            }
+            sqlx::query(
+                "INSERT INTO products
+                    (sku, position, name, category, price_minor, final_sale, return_days, definition)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (sku) DO UPDATE SET
+                    position = excluded.position, name = excluded.name,
+                    category = excluded.category, price_minor = excluded.price_minor,
+                    final_sale = excluded.final_sale, return_days = excluded.return_days,
+                    definition = excluded.definition",
+            )
+            .bind(product.sku.as_str())
+            .bind(position as i64)
+            .bind(&product.name)
+            .bind(&product.category)
+            .bind(product.price.minor())
+            .bind(product.final_sale)
+            .bind(product.return_days.map(i64::from))
+            .bind(Json(product))
+            .execute(&mut *tx)
+            .await?;
+        }
+
+        let rows = stock_rows(catalog);
+        let wanted: BTreeSet<(String, String)> =
+            rows.iter().map(|(key, _)| (key.sku.as_str().to_owned(), option_key(key))).collect();
+        let stored: Vec<(String, String)> =
+            sqlx::query_as("SELECT sku, option_key FROM stock_levels").fetch_all(&mut *tx).await?;
+        for (sku, option_key) in stored {
+            if !wanted.contains(&(sku.clone(), option_key.clone())) {
+                sqlx::query("DELETE FROM stock_levels WHERE sku = ? AND option_key = ?")
+                    .bind(sku)
+                    .bind(option_key)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        for (key, on_hand) in rows {
+            sqlx::query(
+                "INSERT INTO stock_levels (sku, option_key, on_hand) VALUES (?, ?, ?)
+                 ON CONFLICT (sku, option_key) DO UPDATE SET on_hand = excluded.on_hand",
+            )
+            .bind(key.sku.as_str())
+            .bind(option_key(&key))
+            .bind(i64::from(on_hand))
+            .execute(&mut *tx)
+            .await?;
+        }
+
+        sqlx::query(
+            "INSERT INTO catalog_meta (id, currency, product_count, imported_at) VALUES (1, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET currency = excluded.currency,
+                product_count = excluded.product_count, imported_at = excluded.imported_at",
+        )
+        .bind(catalog.currency.to_string())
+        .bind(catalog.products.len() as i64)
+        .bind(OffsetDateTime::now_utc())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(summary)
+    }
+
+    async fn catalog_imported_at(&self) -> Result<Option<OffsetDateTime>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT imported_at FROM catalog_meta WHERE id = 1")
+            .fetch_optional(&self.reader)
+            .await?)
+    }
+
+    async fn catalog(&self) -> Result<Option<Catalog>, StoreError> {
+        let Some(currency): Option<String> =
+            sqlx::query_scalar("SELECT currency FROM catalog_meta WHERE id = 1")
+                .fetch_optional(&self.reader)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let currency = Currency::parse(&currency)
+            .map_err(|e| StoreError::Corrupt(format!("catalog currency {currency:?}: {e}")))?;
+        let products: Vec<Json<Product>> =
+            sqlx::query_scalar("SELECT definition FROM products ORDER BY position")
+                .fetch_all(&self.reader)
+                .await?;
+        Ok(Some(Catalog { currency, products: products.into_iter().map(|p| p.0).collect() }))
+    }
+
+    async fn stock_levels(&self) -> Result<StockLevels, StoreError> {
+        let rows: Vec<(String, String, i64, i64)> =
+            sqlx::query_as("SELECT sku, option_key, on_hand, reserved FROM stock_levels")
+                .fetch_all(&self.reader)
+                .await?;
+        rows.into_iter()
+            .map(|(sku, option_key, on_hand, reserved)| {
+                Ok((stock_key_from_columns(&sku, &option_key)?, level(on_hand, reserved)?))
+            })
+            .collect()
+    }
+}
