@@ -3,7 +3,7 @@
 //! A webhook can be lost (the endpoint was misconfigured, the server was down for longer
 //! than Stripe retries, the signing secret was rotated), and a refund can fail. So every
 //! [`SweepSettings::interval`] the sweep looks at the orders the store names
-//! ([`Store::payment_followups`]) and settles each against Stripe's own record:
+//! ([`gapless_store::PaymentStore::payment_followups`]) and settles each against Stripe's own record:
 //!
 //! - a payment link past its expiry (plus [`SweepSettings::grace`], the time Stripe
 //!   takes to send `checkout.session.expired`): the session is read from Stripe. Paid
