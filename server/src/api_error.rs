@@ -9,6 +9,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
+use gapless_domain::chat::message::MessageError;
 use gapless_store::StoreError;
 use serde_json::json;
 
@@ -19,6 +20,9 @@ pub enum ApiError {
     /// The request was understood but its content is not acceptable.
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
+    /// A shopper message the chat does not take (empty, too long, control characters).
+    #[error("{0}")]
+    Message(#[from] MessageError),
     #[error("{0}")]
     BadRequest(String),
     #[error("send JSON with Content-Type: application/json")]
@@ -56,6 +60,7 @@ impl ApiError {
         match self {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Invalid { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            ApiError::Message(error) => (StatusCode::UNPROCESSABLE_ENTITY, error.code()),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "malformed"),
             ApiError::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
@@ -208,7 +213,7 @@ impl From<ApiError> for app::port::PortError {
             ApiError::Invalid { message, .. }
             | ApiError::BadRequest(message)
             | ApiError::PaymentProvider(message) => PortError::Rejected(message),
-            ApiError::BadSignature => PortError::Rejected(error.to_string()),
+            ApiError::BadSignature | ApiError::Message(_) => PortError::Rejected(error.to_string()),
             ApiError::UnsupportedMediaType | ApiError::TooLarge => {
                 PortError::Rejected(error.to_string())
             }

@@ -17,6 +17,7 @@ use gapless_domain::{
     catalog::Catalog,
     chat::{
         command::Command,
+        message,
         turn::{
             order_status_answer, payment, take_turn, take_turn_with, CancelBlock, SideRequest,
             TurnInput, TurnOutcome,
@@ -43,8 +44,7 @@ use crate::{
     payments::{refund::refund_cancelled, token::TokenCharge, Payments},
 };
 
-/// Longest message accepted, in characters.
-pub const MAX_MESSAGE_CHARS: usize = 2000;
+pub use gapless_domain::chat::message::MAX_MESSAGE_CHARS;
 /// Tries per turn when concurrent writers keep winning the race.
 const ATTEMPTS: usize = 5;
 /// How long a cached catalog is used without asking the database whether a new one was
@@ -875,20 +875,7 @@ impl ChatService {
 }
 
 fn check_message(text: &str) -> Result<(), ApiError> {
-    if text.trim().is_empty() {
-        return Err(ApiError::invalid("empty", "the message is empty"));
-    }
-    let chars = text.chars().count();
-    if chars > MAX_MESSAGE_CHARS {
-        return Err(ApiError::invalid(
-            "too_long",
-            format!("the message has {chars} characters; at most {MAX_MESSAGE_CHARS} are accepted"),
-        ));
-    }
-    if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-        return Err(ApiError::invalid("invalid_text", "the message contains control characters"));
-    }
-    Ok(())
+    message::check(text).map_err(ApiError::Message)
 }
 
 fn check_key(key: &str) -> Result<(), ApiError> {

@@ -5,6 +5,7 @@
 use std::{net::IpAddr, sync::Arc};
 
 use app::port::{ChatPort, PortError};
+use gapless_domain::chat::message::{MessageError, MAX_MESSAGE_CHARS};
 use serde_json::Value;
 
 use super::{limits::RequestLimiter, service::ChatService};
@@ -52,12 +53,11 @@ fn shopper_error(error: ApiError) -> PortError {
         ApiError::NotFound(_) => PortError::NotFound(
             "This conversation has ended. Reload the page to start a new one.".into(),
         ),
-        ApiError::Invalid { code: "empty", .. } => rejected("Please type a message first.".into()),
-        ApiError::Invalid { code: "too_long", .. } => rejected(format!(
-            "That message is too long. Please keep it under {} characters.",
-            super::service::MAX_MESSAGE_CHARS
+        ApiError::Message(MessageError::Empty) => rejected("Please type a message first.".into()),
+        ApiError::Message(MessageError::TooLong { .. }) => rejected(format!(
+            "That message is too long. Please keep it under {MAX_MESSAGE_CHARS} characters."
         )),
-        ApiError::Invalid { code: "invalid_text", .. } => rejected(
+        ApiError::Message(MessageError::ControlCharacters) => rejected(
             "That message contains characters we cannot read. Please type it again.".into(),
         ),
         other => other.into(),

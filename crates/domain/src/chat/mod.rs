@@ -10,6 +10,7 @@ pub mod draft;
 pub mod eval;
 pub mod extract;
 pub mod llm;
+pub mod message;
 pub mod text;
 pub mod turn;
 
