@@ -7,12 +7,12 @@
 
 use gapless_domain::{
     money::Money,
-    orders::{OrderEvent, OrderNumber, OrderStatus, PaymentStatus, ProviderId},
+    orders::{OrderEvent, OrderNumber, OrderState, OrderStatus, PaymentStatus, ProviderId},
 };
 use gapless_store::{OrderWrite, PaymentEventWrite, Store, StoreError};
 use time::OffsetDateTime;
 
-use super::{stored_order, Payments, PROVIDER};
+use super::{stored_order, stripe::Refund, Payments, PROVIDER};
 use crate::{api_error::ApiError, orders::order_write};
 
 /// A refund a staff member recorded on a return.
@@ -76,25 +76,14 @@ pub async fn send_refund(
                 "The refund was not sent: {e}. Nothing was recorded; try again."
             ))
         })?;
-    if matches!(refund.status.as_str(), "failed" | "canceled") {
-        return Err(ApiError::PaymentProvider(format!(
-            "Stripe did not send the refund (status {}). Nothing was recorded; try again.",
-            refund.status
-        )));
-    }
-    let refund_id = ProviderId::parse(&refund.id).map_err(|_| {
-        ApiError::Internal(anyhow::anyhow!("Stripe refund id {:?} is not an id", refund.id))
+    let (event, state) = refunded(&refund, Some(rma), at, order.state).map_err(|e| {
+        e.unwrap_or_else(|| {
+            ApiError::PaymentProvider(format!(
+                "Stripe did not send the refund (status {}). Nothing was recorded; try again.",
+                refund.status
+            ))
+        })
     })?;
-    let event = OrderEvent::Refunded {
-        refund: refund_id,
-        amount: Money(refund.amount),
-        rma: Some(rma.to_owned()),
-        at,
-    };
-    let mut state = order.state;
-    state
-        .apply(&event)
-        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("applying a refund")))?;
     tracing::info!(order = %number, rma, refund = %refund.id, amount = refund.amount, "refund sent");
     Ok(Some(order_write(order.id, order.version, &number, &[event], &state, "system")?))
 }
@@ -136,25 +125,15 @@ pub async fn refund_cancelled(
             payments.refund(intent, amount.minor(), &key, number, None).await.map_err(|e| {
                 ApiError::PaymentProvider(format!("the refund of cancelled order {number}: {e}"))
             })?;
-        if matches!(refund.status.as_str(), "failed" | "canceled") {
-            return Err(ApiError::PaymentProvider(format!(
-                "Stripe did not send the refund of cancelled order {number} (status {})",
-                refund.status
-            )));
-        }
-        let refund_id = ProviderId::parse(&refund.id).map_err(|_| {
-            ApiError::Internal(anyhow::anyhow!("Stripe refund id {:?} is not an id", refund.id))
-        })?;
-        let event = OrderEvent::Refunded {
-            refund: refund_id,
-            amount: Money(refund.amount),
-            rma: None,
-            at: OffsetDateTime::now_utc(),
-        };
-        let mut state = order.state;
-        state
-            .apply(&event)
-            .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("applying a refund")))?;
+        let (event, state) = refunded(&refund, None, OffsetDateTime::now_utc(), order.state)
+            .map_err(|e| {
+                e.unwrap_or_else(|| {
+                    ApiError::PaymentProvider(format!(
+                        "Stripe did not send the refund of cancelled order {number} (status {})",
+                        refund.status
+                    ))
+                })
+            })?;
         // Kept by the refund's id like a provider event: the same refund twice (two
         // sweeps at once) is written once.
         let write = PaymentEventWrite {
@@ -176,4 +155,30 @@ pub async fn refund_cancelled(
         }
     }
     Err(ApiError::Busy)
+}
+
+/// The order's `refunded` event for a refund Stripe took, and the order after it;
+/// `Err(None)` when Stripe did not send it (failed or canceled), for the caller to word.
+fn refunded(
+    refund: &Refund,
+    rma: Option<&str>,
+    at: OffsetDateTime,
+    mut order: OrderState,
+) -> Result<(OrderEvent, OrderState), Option<ApiError>> {
+    if matches!(refund.status.as_str(), "failed" | "canceled") {
+        return Err(None);
+    }
+    let refund_id = ProviderId::parse(&refund.id).map_err(|_| {
+        ApiError::Internal(anyhow::anyhow!("Stripe refund id {:?} is not an id", refund.id))
+    })?;
+    let event = OrderEvent::Refunded {
+        refund: refund_id,
+        amount: Money(refund.amount),
+        rma: rma.map(str::to_owned),
+        at,
+    };
+    order
+        .apply(&event)
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("applying a refund")))?;
+    Ok((event, order))
 }
