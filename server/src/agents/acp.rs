@@ -44,6 +44,7 @@ use gapless_domain::{
     chat::{
         command::Command,
         turn::{NoteKind, TurnCode, TurnNote},
+        AgentChannel,
     },
     orders::{OrderNumber, OrderState, OrderStatus, PaymentStatus},
     sku::Sku,
@@ -66,7 +67,7 @@ use crate::{
 /// The one version of the spec implemented here.
 pub const API_VERSION: &str = "2025-09-29";
 /// The conversation's channel, and the extractor its turns show in the staff timeline.
-pub const CHANNEL: &str = "acp";
+pub const CHANNEL: AgentChannel = AgentChannel::Acp;
 /// The one way an order leaves the shop, as the spec's fulfillment option.
 const SHIPPING_OPTION: &str = "standard";
 /// Items one call may name: each becomes at most one command of the turn.

@@ -11,6 +11,7 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{extract::ConnectInfo, http::request::Parts, Router};
+use gapless_domain::chat::AgentChannel;
 use rmcp::{
     handler::server::{
         common::{schema_for_input, FromContextPart},
@@ -39,7 +40,7 @@ use super::{
 use crate::chat::limits::{self, Rate};
 
 /// The conversation's channel, and the extractor its turns show in the staff timeline.
-pub const CHANNEL: &str = "mcp";
+pub const CHANNEL: AgentChannel = AgentChannel::Mcp;
 
 /// How long a quiet session, and with it the way back to its order draft, is kept. An
 /// agent waits on a person between calls, so this is far longer than rmcp's default.

@@ -11,7 +11,7 @@ use std::{net::IpAddr, sync::Arc};
 
 use gapless_domain::{
     catalog::{GroupKind, Product},
-    chat::{command::Command, Extraction},
+    chat::{command::Command, AgentChannel, Extraction},
     orders::{OrderNumber, OrderState},
     returns::{RequestedItem, Resolution, ReturnRequest},
     stock::{StockKey, StockLevels},
@@ -56,20 +56,20 @@ pub struct AgentShop {
 /// conversation that holds it is started by the first call that needs one.
 pub struct AgentSession {
     /// `mcp` or `acp`: the conversation's channel and the timeline's extractor.
-    channel: &'static str,
+    channel: AgentChannel,
     /// What the per-session rate limit counts.
     key: String,
     conversation: OnceCell<String>,
 }
 
 impl AgentSession {
-    pub fn new(channel: &'static str) -> AgentSession {
+    pub fn new(channel: AgentChannel) -> AgentSession {
         AgentSession { channel, key: new_id(), conversation: OnceCell::new() }
     }
 
     /// A session on a conversation started before (an ACP checkout session, which
     /// outlives the server): its rate limit is the conversation's.
-    pub fn resume(channel: &'static str, conversation: String) -> AgentSession {
+    pub fn resume(channel: AgentChannel, conversation: String) -> AgentSession {
         AgentSession {
             channel,
             key: conversation.clone(),
@@ -225,8 +225,8 @@ impl AgentShop {
 
     /// A session with its conversation started now, for protocols that name the
     /// session themselves (ACP).
-    pub async fn open(&self, channel: &'static str) -> Result<AgentSession, AgentError> {
-        let conversation = self.chat.start_conversation(channel).await?;
+    pub async fn open(&self, channel: AgentChannel) -> Result<AgentSession, AgentError> {
+        let conversation = self.chat.start_conversation(channel.as_str()).await?;
         Ok(AgentSession::resume(channel, conversation))
     }
 
@@ -397,7 +397,7 @@ impl AgentShop {
     ) -> Result<Value, AgentError> {
         let conversation = session
             .conversation
-            .get_or_try_init(|| self.chat.start_conversation(session.channel))
+            .get_or_try_init(|| self.chat.start_conversation(session.channel.as_str()))
             .await?;
         let text = timeline_text(tool, arguments);
         let channel = session.channel;

@@ -22,7 +22,7 @@ use gapless_domain::{
             order_status_answer, payment, take_turn, take_turn_with, CancelBlock, SideRequest,
             TurnInput, TurnOutcome,
         },
-        Extraction, RulesExtractor,
+        AgentChannel, Extraction, Extractor, RulesExtractor,
     },
     money::Money,
     orders::{
@@ -99,7 +99,7 @@ pub struct LlmChat {
 struct Decided {
     outcome: TurnOutcome,
     /// What the staff timeline shows: `rules`, `llm`, `llm→rules` or `rules+shadow`.
-    extractor: &'static str,
+    extractor: Extractor,
     llm_audit: Option<Value>,
 }
 
@@ -123,7 +123,7 @@ pub enum TurnSource<'a> {
     /// extractor and no model. `channel` is what the staff timeline shows as the
     /// extractor. A turn that places the order is paid with `charge` (an agent's
     /// delegated payment token) when there is one, instead of a payment link.
-    Commands { extraction: &'a Extraction, channel: &'static str, charge: Option<&'a TokenCharge> },
+    Commands { extraction: &'a Extraction, channel: AgentChannel, charge: Option<&'a TokenCharge> },
 }
 
 impl ChatService {
@@ -291,7 +291,7 @@ impl ChatService {
         conversation_id: &str,
         text: &str,
         extraction: &Extraction,
-        channel: &'static str,
+        channel: AgentChannel,
     ) -> Result<TurnResponse, ApiError> {
         check_message(text)?;
         let source = TurnSource::Commands { extraction, channel, charge: None };
@@ -308,7 +308,7 @@ impl ChatService {
         conversation_id: &str,
         text: &str,
         extraction: &Extraction,
-        channel: &'static str,
+        channel: AgentChannel,
         charge: &TokenCharge,
     ) -> Result<TurnResponse, ApiError> {
         check_message(text)?;
@@ -469,7 +469,7 @@ impl ChatService {
             TurnSource::Message => self.decide(input, proposal.as_ref()),
             TurnSource::Commands { extraction, channel, .. } => Decided {
                 outcome: take_turn_with(input, extraction.clone()),
-                extractor: channel,
+                extractor: channel.extractor(),
                 llm_audit: None,
             },
         };
@@ -512,7 +512,8 @@ impl ChatService {
 
         let mut base_reply = outcome.reply.clone();
         let mut phrase_ms = None;
-        if let (Some(llm), Some(audit), "llm") = (&self.llm, llm_audit.as_mut(), extractor) {
+        if let (Some(llm), Some(audit), Extractor::Llm) = (&self.llm, llm_audit.as_mut(), extractor)
+        {
             if llm.extractor.phrases() {
                 let started = Instant::now();
                 let phrasing = llm.extractor.phrase(&outcome).await;
@@ -589,7 +590,7 @@ impl ChatService {
             timings["payment"] = json!(ms);
         }
         let mut audit = json!({
-            "extractor": extractor,
+            "extractor": extractor.as_str(),
             "extraction": outcome.extraction,
             "validations": outcome.validations,
             "requests": outcome.requests,
@@ -607,7 +608,7 @@ impl ChatService {
             text: text.to_owned(),
             received_at,
             idempotency_key: idempotency_key.map(str::to_owned),
-            extractor: extractor.into(),
+            extractor: extractor.as_str().into(),
             audit,
             reply: reply.clone(),
             response: response.clone(),
@@ -711,7 +712,11 @@ impl ChatService {
     /// model's proposal is validated too, for the audit trail only.
     fn decide(&self, input: TurnInput<'_>, proposal: Option<&Proposal>) -> Decided {
         let (Some(llm), Some(proposal)) = (&self.llm, proposal) else {
-            return Decided { outcome: take_turn(input), extractor: "rules", llm_audit: None };
+            return Decided {
+                outcome: take_turn(input),
+                extractor: Extractor::Rules,
+                llm_audit: None,
+            };
         };
         let mut audit = proposal.audit();
         audit["mode"] = json!(if llm.mode == ExtractorMode::Shadow { "shadow" } else { "llm" });
@@ -728,16 +733,16 @@ impl ChatService {
                         "reply": shadow.reply,
                     });
                 }
-                Decided { outcome, extractor: "rules+shadow", llm_audit: Some(audit) }
+                Decided { outcome, extractor: Extractor::RulesWithShadow, llm_audit: Some(audit) }
             }
             (_, Some(extraction)) => Decided {
                 outcome: take_turn_with(input, extraction.clone()),
-                extractor: "llm",
+                extractor: Extractor::Llm,
                 llm_audit: Some(audit),
             },
             (_, None) => Decided {
                 outcome: take_turn(input),
-                extractor: "llm→rules",
+                extractor: Extractor::LlmFellBackToRules,
                 llm_audit: Some(audit),
             },
         }

@@ -9,6 +9,7 @@ pub mod command;
 pub mod draft;
 pub mod eval;
 pub mod extract;
+pub mod extractor_name;
 pub mod llm;
 pub mod message;
 pub mod text;
@@ -17,6 +18,7 @@ pub mod turn;
 pub use command::{Command, ItemMention, ItemRef, ProductRef, Span};
 pub use draft::{Applied, Clarification, Draft, DraftLine, IssueCode, OrderLine, Rejection};
 pub use extract::{DraftContext, Extraction, Note, NoteCode, RulesExtractor};
+pub use extractor_name::{AgentChannel, Extractor};
 
 #[cfg(test)]
 pub(crate) mod tests;
