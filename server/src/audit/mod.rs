@@ -22,6 +22,7 @@ use app::port::ConversationFilter;
 use gapless_domain::{
     money::Currency,
     orders::{OrderEvent, OrderNumber, OrderState, OrderView},
+    staff_metrics::Outcome,
 };
 use gapless_store::{
     AuditTurnQuery, AuditTurnRow, ConversationQuery, EmailStatus, Store, MAX_PAGE,
@@ -128,7 +129,9 @@ pub async fn conversations(
         q.split_whitespace().take(MAX_WORDS).map(|w| w.chars().take(100).collect()).collect();
     let outcome = given(&filter.outcome)
         .map(|outcome| match outcome {
-            "open" | "ordered" | "abandoned" | "handed_off" | "failed" => Ok(outcome.to_owned()),
+            // Still open, or how it ended.
+            "open" => Ok(outcome.to_owned()),
+            _ if Outcome::parse(outcome).is_some() => Ok(outcome.to_owned()),
             _ => Err(ApiError::invalid(
                 "invalid_outcome",
                 "outcome must be one of open, ordered, abandoned, handed_off, failed",

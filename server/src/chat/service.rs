@@ -28,6 +28,7 @@ use gapless_domain::{
     orders::{
         OrderEvent, OrderNumber, OrderState, OrderStatus, OrderView, PaymentStatus, ProviderId,
     },
+    staff_metrics::Outcome,
 };
 use gapless_store::{new_id, ConversationRow, NewConversation, Store, StoreError, TurnWrite};
 use serde_json::{json, Value};
@@ -613,9 +614,9 @@ impl ChatService {
             reply: reply.clone(),
             response: response.clone(),
             outcome: if confirmed {
-                Some("ordered".into())
+                Some(Outcome::Ordered.as_str().into())
             } else if handoff {
-                Some("handed_off".into())
+                Some(Outcome::HandedOff.as_str().into())
             } else {
                 None
             },
