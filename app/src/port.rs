@@ -5,7 +5,7 @@
 
 use std::{net::IpAddr, sync::Arc};
 
-use gapless_api::returns::{Lookup, ReturnCreated, ReturnView};
+use gapless_api::returns::{Lookup, ReturnCreated, ReturnList, ReturnView};
 use serde_json::Value;
 
 use crate::error::AppError;
@@ -214,7 +214,7 @@ pub trait StaffPort: Send + Sync + 'static {
         &self,
         staff: &StaffIdentity,
         status: Option<&str>,
-    ) -> Result<Value, PortError>;
+    ) -> Result<ReturnList, PortError>;
     /// `GET /api/v1/staff/metrics?from=…&to=…`'s body, with the SVG charts in `charts`.
     async fn dashboard(
         &self,

@@ -61,27 +61,23 @@ pub async fn staff_return_action(
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use serde_json::Value;
+    use gapless_api::{returns::ReturnList, time_format::rfc3339};
 
     use super::ReturnSummary;
-    use crate::staff::ssr::text;
 
-    pub fn returns(found: &Value) -> Vec<ReturnSummary> {
-        found["returns"]
-            .as_array()
-            .map(|all| {
-                all.iter()
-                    .map(|r| ReturnSummary {
-                        rma: text(&r["rma"]),
-                        order_number: text(&r["order_number"]),
-                        email: text(&r["email"]),
-                        status: text(&r["status"]),
-                        resolution: text(&r["resolution"]),
-                        requested_at: text(&r["requested_at"]).replace('T', " "),
-                    })
-                    .collect()
+    pub fn returns(found: &ReturnList) -> Vec<ReturnSummary> {
+        found
+            .returns
+            .iter()
+            .map(|r| ReturnSummary {
+                rma: r.rma.clone(),
+                order_number: r.order_number.clone(),
+                email: r.email.clone(),
+                status: r.status.as_str().to_owned(),
+                resolution: r.resolution.as_str().to_owned(),
+                requested_at: rfc3339(r.requested_at).replace('T', " "),
             })
-            .unwrap_or_default()
+            .collect()
     }
 }
 

@@ -204,6 +204,31 @@ pub struct TimelineEntry {
     pub at: OffsetDateTime,
 }
 
+/// The returns staff see, newest first (`GET /api/v1/staff/returns?status=…`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ReturnList {
+    pub returns: Vec<ReturnListEntry>,
+}
+
+/// One return in the staff list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ReturnListEntry {
+    pub rma: String,
+    pub order_number: String,
+    /// The email the order was placed with.
+    pub email: String,
+    pub status: ReturnStatus,
+    pub resolution: Resolution,
+    #[serde(with = "crate::time_format")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub requested_at: OffsetDateTime,
+    #[serde(with = "crate::time_format")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub updated_at: OffsetDateTime,
+}
+
 /// What the customer does next, for a return (or a request) in `status`.
 pub fn instructions(status: &str) -> &'static str {
     match status {

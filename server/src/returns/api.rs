@@ -11,7 +11,7 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use gapless_api::returns::{Lookup, ReturnCreated, ReturnView};
+use gapless_api::returns::{Lookup, ReturnCreated, ReturnList, ReturnView};
 use gapless_domain::returns::{RequestedItem, Resolution, ReturnRequest};
 use serde::Deserialize;
 use serde_json::Value;
@@ -191,7 +191,7 @@ async fn staff_list(
     _staff: StaffUser,
     State(api): State<ReturnsApi>,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ReturnList>, ApiError> {
     Ok(Json(api.service.list(query.status.as_deref()).await?))
 }
 

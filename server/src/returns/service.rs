@@ -7,8 +7,8 @@ use std::{sync::Arc, time::Instant};
 
 use anyhow::Context;
 use gapless_api::returns::{
-    instructions, CreatedItem, Lookup, LookupLine, ReturnCreated, ReturnItemView, ReturnView,
-    TimelineEntry,
+    instructions, CreatedItem, Lookup, LookupLine, ReturnCreated, ReturnItemView, ReturnList,
+    ReturnListEntry, ReturnView, TimelineEntry,
 };
 use gapless_domain::{
     catalog::Catalog,
@@ -414,35 +414,38 @@ impl ReturnsService {
     }
 
     /// Returns newest first, optionally of one status (`in_review` is the review queue).
-    pub async fn list(&self, status: Option<&str>) -> Result<Value, ApiError> {
-        if let Some(status) = status {
-            const STATUSES: [&str; 9] = [
-                "requested",
-                "approved",
-                "rejected",
-                "in_review",
-                "received",
-                "refunded",
-                "exchanged",
-                "credited",
-                "cancelled",
-            ];
-            if !STATUSES.contains(&status) {
-                return Err(ApiError::invalid("invalid", format!("unknown status {status:?}")));
-            }
-        }
-        let rows = self.store.list_returns(status, 200).await?;
-        Ok(json!({
-            "returns": rows.iter().map(|r| json!({
-                "rma": r.rma,
-                "order_number": r.order_number,
-                "email": r.email,
-                "status": r.status,
-                "resolution": r.resolution,
-                "requested_at": rfc3339(r.requested_at),
-                "updated_at": rfc3339(r.updated_at),
-            })).collect::<Vec<_>>(),
-        }))
+    pub async fn list(&self, status: Option<&str>) -> Result<ReturnList, ApiError> {
+        let status = status
+            .map(|text| {
+                ReturnStatus::ALL
+                    .into_iter()
+                    .find(|s| s.as_str() == text)
+                    .ok_or_else(|| ApiError::invalid("invalid", format!("unknown status {text:?}")))
+            })
+            .transpose()?;
+        let rows = self.store.list_returns(status.map(ReturnStatus::as_str), 200).await?;
+        let stored = |what: &str, text: &str| {
+            ApiError::Internal(anyhow::anyhow!("a stored return has the unknown {what} {text:?}"))
+        };
+        let returns = rows
+            .iter()
+            .map(|r| {
+                Ok(ReturnListEntry {
+                    rma: r.rma.clone(),
+                    order_number: r.order_number.clone(),
+                    email: r.email.clone(),
+                    status: ReturnStatus::ALL
+                        .into_iter()
+                        .find(|s| s.as_str() == r.status)
+                        .ok_or_else(|| stored("status", &r.status))?,
+                    resolution: Resolution::parse(&r.resolution)
+                        .ok_or_else(|| stored("resolution", &r.resolution))?,
+                    requested_at: r.requested_at,
+                    updated_at: r.updated_at,
+                })
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        Ok(ReturnList { returns })
     }
 
     /// Refund cycle times of the returns completed in the last `days` days: request →

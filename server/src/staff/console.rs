@@ -1,6 +1,7 @@
 //! The staff console's way in: the same sign-in rules, queries and return actions as
 //! `/api/v1/staff/…`, for the console's server functions.
 
+use gapless_api::returns::ReturnList;
 use std::{net::IpAddr, sync::Arc};
 
 use app::port::{ConversationFilter, PortError, ReturnActionInput, StaffIdentity, StaffPort};
@@ -194,7 +195,7 @@ impl StaffPort for StaffConsole {
         &self,
         _staff: &StaffIdentity,
         status: Option<&str>,
-    ) -> Result<Value, PortError> {
+    ) -> Result<ReturnList, PortError> {
         self.returns.list(status).await.map_err(PortError::from)
     }
 
