@@ -55,6 +55,9 @@ pub enum Command {
     /// Seed DATABASE_URL up to N conversations (100,000 by default) and time the staff
     /// console's conversation list: first page, deep page, filters, word search.
     BenchAudit(bench::audit::BenchAuditArgs),
+    /// Seed DATABASE_URL up to N synthetic conversations (1,000,000 by default) and time
+    /// the staff dashboard for 1, 30, 365 and 1,098 days.
+    BenchDashboard(bench::dashboard::BenchDashboardArgs),
     /// Demo data for trying the product.
     #[command(subcommand)]
     Demo(DemoCommand),
@@ -355,6 +358,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Command::BenchAudit(args) => {
                 let store = bench::audit::open(&cli.database_url).await?;
                 print!("{}", bench::audit::run(store, &args).await?);
+                Ok(())
+            }
+            Command::BenchDashboard(args) => {
+                print!("{}", bench::dashboard::run(&cli.database_url, &args).await?);
                 Ok(())
             }
             Command::Webhook(command) => {

@@ -93,19 +93,28 @@ mod ssr {
             return Vec::new();
         }
         let promise = found["delivery_promise_days"].as_i64().unwrap_or(0);
-        let missed = |(value, detail): (String, String), orders: &Value, what: &str| {
+        // The JSON names the first 50 orders behind a miss; the ratio says how many.
+        let missed = |ratio_json: &Value, orders: &Value, what: &str| {
+            let (value, detail) = ratio(ratio_json);
+            let count = |name: &str| ratio_json[name].as_u64().unwrap_or(0);
+            let misses = count("denominator").saturating_sub(count("numerator")) as usize;
             let numbers: Vec<String> = orders.as_array().into_iter().flatten().map(text).collect();
             let link = numbers.first().map(|n| format!("/staff/orders/{n}"));
-            let detail = match numbers.len() {
+            let total = misses.max(numbers.len());
+            let detail = match numbers.len().min(5) {
                 0 => detail,
-                n if n <= 5 => format!("{detail} · {what}: {}", numbers.join(", ")),
-                n => format!("{detail} · {what}: {} and {} more", numbers[..5].join(", "), n - 5),
+                shown if total <= shown => format!("{detail} · {what}: {}", numbers.join(", ")),
+                shown => format!(
+                    "{detail} · {what}: {} and {} more",
+                    numbers[..shown].join(", "),
+                    total - shown
+                ),
             };
             ((value, detail), link)
         };
-        let (on_time, late) = missed(ratio(&found["on_time"]), &found["late_orders"], "late");
+        let (on_time, late) = missed(&found["on_time"], &found["late_orders"], "late");
         let (perfect, imperfect) =
-            missed(ratio(&found["perfect_order"]), &found["imperfect_orders"], "not perfect");
+            missed(&found["perfect_order"], &found["imperfect_orders"], "not perfect");
         let figure = |label: String, (value, detail): (String, String), link: Option<String>| {
             Figure { label, value, detail, link }
         };

@@ -5,7 +5,9 @@
 //! same contract tests (`tests/contract.rs`), so callers never branch on the backend.
 
 mod acp_records;
+pub mod bench_seed;
 mod conversation_list;
+mod dashboard_days;
 mod email;
 mod email_sql;
 mod fulfilment_records;
@@ -43,8 +45,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 pub use gapless_domain::stock::{StockKey, StockLevel, StockLevels};
-use gapless_domain::{catalog::Catalog, sku::Sku};
-use time::OffsetDateTime;
+use gapless_domain::{catalog::Catalog, sku::Sku, staff_metrics::ConversationDays};
+use time::{Date, OffsetDateTime};
 
 pub use acp_records::*;
 pub use conversation_list::{
@@ -300,6 +302,13 @@ pub trait DashboardStore: Send + Sync {
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Vec<ConversationFactRow>, StoreError>;
+
+    /// The conversation side of the dashboard for the UTC days `[from, to)`: the sums per
+    /// day that migration 0015's triggers keep in the same transaction as every write
+    /// they count (equal to [`ConversationDays::count`] over
+    /// [`DashboardStore::conversation_facts`]).
+    async fn conversation_days(&self, from: Date, to: Date)
+        -> Result<ConversationDays, StoreError>;
 
     async fn return_facts(
         &self,

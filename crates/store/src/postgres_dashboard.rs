@@ -3,13 +3,16 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use gapless_domain::staff_metrics::ConversationDays;
 use sqlx::{FromRow, Row};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 use crate::{
-    postgres::PostgresStore, sqlite_dashboard::sql_list, ConversationFactRow, DashboardStore,
-    OrderFulfilmentFactRow, OrderReturnFactRow, ReturnFactRow, ReturnItemFactRow, StoreError,
-    CLARIFICATION_CODES,
+    dashboard_days::{conversation_days, DayRow, LeadTimeRow},
+    postgres::PostgresStore,
+    sqlite_dashboard::sql_list,
+    ConversationFactRow, DashboardStore, OrderFulfilmentFactRow, OrderReturnFactRow, ReturnFactRow,
+    ReturnItemFactRow, StoreError, CLARIFICATION_CODES,
 };
 
 #[async_trait]
@@ -39,6 +42,35 @@ impl DashboardStore for PostgresStore {
         .bind(to)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    async fn conversation_days(
+        &self,
+        from: Date,
+        to: Date,
+    ) -> Result<ConversationDays, StoreError> {
+        let days = sqlx::query_as::<_, DayRow>(
+            "SELECT day, SUM(conversations)::BIGINT AS conversations, SUM(turns)::BIGINT AS turns,
+                SUM(clarification_turns)::BIGINT AS clarification_turns,
+                SUM(orders)::BIGINT AS orders, SUM(confirmed)::BIGINT AS confirmed,
+                SUM(exceptions)::BIGINT AS exceptions, SUM(handed_off)::BIGINT AS handed_off,
+                SUM(payment_links)::BIGINT AS payment_links, SUM(paid)::BIGINT AS paid,
+                SUM(orders_confirmed)::BIGINT AS orders_confirmed
+             FROM dashboard_days WHERE day >= $1 AND day < $2 GROUP BY day ORDER BY day",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        let leads = sqlx::query_as::<_, LeadTimeRow>(
+            "SELECT day, lead_ms, conversations FROM dashboard_lead_times
+             WHERE day >= $1 AND day < $2 AND conversations > 0 ORDER BY day, lead_ms",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        conversation_days(days, leads)
     }
 
     async fn return_facts(

@@ -5,13 +5,16 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use gapless_domain::staff_metrics::ConversationDays;
 use sqlx::{FromRow, Row};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
 use crate::{
-    sqlite::SqliteStore, sqlite_sessions::sortable, ConversationFactRow, DashboardStore,
-    OrderFulfilmentFactRow, OrderReturnFactRow, ReturnFactRow, ReturnItemFactRow, StoreError,
-    CLARIFICATION_CODES,
+    dashboard_days::{conversation_days, DayRow, LeadTimeRow},
+    sqlite::SqliteStore,
+    sqlite_sessions::sortable,
+    ConversationFactRow, DashboardStore, OrderFulfilmentFactRow, OrderReturnFactRow, ReturnFactRow,
+    ReturnItemFactRow, StoreError, CLARIFICATION_CODES,
 };
 
 #[async_trait]
@@ -39,6 +42,31 @@ impl DashboardStore for SqliteStore {
         .bind(sortable(to)?)
         .fetch_all(&self.reader)
         .await?)
+    }
+
+    async fn conversation_days(
+        &self,
+        from: Date,
+        to: Date,
+    ) -> Result<ConversationDays, StoreError> {
+        let days = sqlx::query_as::<_, DayRow>(
+            "SELECT day, conversations, turns, clarification_turns, orders, confirmed,
+                exceptions, handed_off, payment_links, paid, orders_confirmed
+             FROM dashboard_days WHERE day >= ?1 AND day < ?2 ORDER BY day",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.reader)
+        .await?;
+        let leads = sqlx::query_as::<_, LeadTimeRow>(
+            "SELECT day, lead_ms, conversations FROM dashboard_lead_times
+             WHERE day >= ?1 AND day < ?2 AND conversations > 0 ORDER BY day, lead_ms",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.reader)
+        .await?;
+        conversation_days(days, leads)
     }
 
     async fn return_facts(

@@ -3,7 +3,12 @@
 
 use std::sync::Arc;
 
-use gapless_domain::{catalog::Catalog, sku::Sku};
+use gapless_domain::{
+    catalog::Catalog,
+    orders::PaymentStatus,
+    sku::Sku,
+    staff_metrics::{ConversationDay, ConversationDays, ConversationFacts, Outcome},
+};
 use gapless_store::{
     contract, new_id, ApiKeyRow, AuditTurnQuery, ConversationQuery, CustomerWrite, EventWrite,
     FulfilmentWrite, ImportSummary, LineWrite, NewApiKey, NewConversation, NewReturn, NewStaff,
@@ -1805,6 +1810,173 @@ async fn a_payment_event_appends_to_the_order_once(store: Arc<dyn Store>) {
     assert!(store.record_payment_event(&elsewhere).await.unwrap());
 }
 
+/// A small deterministic generator for the random workload (xorshift64*).
+struct Dice(u64);
+
+impl Dice {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// What the store's facts say, as the domain counts them: the recount.
+async fn recount(store: &dyn Store, from: OffsetDateTime, to: OffsetDateTime) -> ConversationDays {
+    let facts: Vec<ConversationFacts> = store
+        .conversation_facts(from, to)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| ConversationFacts {
+            outcome: Outcome::parse(&row.outcome),
+            needs_manual_handling: row.order_number.is_some() && row.handed_off,
+            payment: row
+                .payment_status
+                .as_deref()
+                .map(|text| PaymentStatus::ALL.into_iter().find(|s| s.as_str() == text).unwrap())
+                .unwrap_or_default(),
+            id: row.id,
+            started_at: row.started_at,
+            first_message_at: row.first_message_at,
+            confirmed_at: row.confirmed_at,
+            turns: row.turns,
+            clarification_turns: row.clarification_turns,
+            order_number: row.order_number,
+        })
+        .collect();
+    ConversationDays::count(&facts)
+}
+
+/// The dashboard's sums per day (kept by triggers as each write happens) equal a recount
+/// from the facts after a random workload of turns, clarifications, orders placed and
+/// confirmed later, payments, handoffs and cancellations over many days.
+async fn dashboard_days_equal_a_recount_after_a_random_workload(store: Arc<dyn Store>) {
+    let mut dice = Dice(0x9E37_79B9_7F4A_7C15);
+    let now = OffsetDateTime::now_utc();
+    let (from, to) = (now - Duration::days(400), now + Duration::days(2));
+    let (first_day, end_day) = (from.date(), to.date());
+    let codes = [
+        "ambiguous_product",
+        "unknown_product",
+        "missing",
+        "not_understood",
+        "confirmation_needed",
+    ];
+    for round in 0..60u64 {
+        let started_at = now
+            - Duration::days(dice.below(12) as i64 + if dice.chance(10) { 300 } else { 0 })
+            - Duration::milliseconds(dice.below(86_400_000) as i64);
+        let id = new_id();
+        store
+            .create_conversation(&NewConversation {
+                id: id.clone(),
+                channel: "api".into(),
+                started_at,
+            })
+            .await
+            .unwrap();
+        let turns = 1 + dice.below(7) as u32;
+        let mut order: Option<(String, String, u32, String)> = None;
+        let mut elapsed = Duration::ZERO;
+        for seq in 1..=turns {
+            elapsed += Duration::milliseconds(1 + dice.below(400_000) as i64);
+            let mut write = turn(&id, seq, "something");
+            write.received_at = started_at + elapsed;
+            if dice.chance(40) {
+                let code = codes[dice.below(codes.len() as u64) as usize];
+                write.response = json!({ "reply": "?", "messages": [
+                    { "type": "error", "code": code, "param": null, "content": "…" } ] });
+            }
+            let status = match &order {
+                None if dice.chance(45) => Some("draft"),
+                Some((_, _, _, status)) if status == "draft" && dice.chance(60) => {
+                    Some("confirmed")
+                }
+                Some((_, _, _, status)) if status == "confirmed" && dice.chance(15) => {
+                    Some("cancelled")
+                }
+                _ => None,
+            };
+            if let Some(status) = status {
+                let (order_id, number, version) = match &order {
+                    Some((order_id, number, version, _)) => {
+                        (order_id.clone(), number.clone(), *version)
+                    }
+                    None => (
+                        new_id(),
+                        format!("G-{}", 100_000 + store.next_order_number().await.unwrap()),
+                        0,
+                    ),
+                };
+                let mut placed = order_write(&order_id, &number, version, 1, 0);
+                placed.projection.status = status.to_owned();
+                if status == "confirmed" && dice.chance(50) {
+                    placed.projection.payment_status = "pending".into();
+                }
+                write.order = Some(placed);
+                write.outcome = (status == "confirmed").then(|| "ordered".to_owned());
+                order = Some((order_id, number, version + 1, status.to_owned()));
+            }
+            if seq == turns && dice.chance(20) {
+                write.handoff = true;
+                write.outcome = Some("handed_off".into());
+            }
+            store.record_turn(&write).await.unwrap();
+            // Between turns, a confirmed order is paid, refunded or its link expires (and
+            // the shopper may write again after that).
+            if let Some((order_id, number, version, status)) = order.as_mut() {
+                if status == "confirmed" && dice.chance(35) {
+                    let kind = ["paid", "payment_expired", "refunded"][dice.below(3) as usize];
+                    let event_id = format!("evt_{round}_{seq}");
+                    let mut event = payment_event(order_id, number, *version, &event_id, kind);
+                    if let Some(write) = event.order.as_mut() {
+                        write.projection.payment_status = match kind {
+                            "paid" => "paid",
+                            "payment_expired" => "expired",
+                            _ => "refunded",
+                        }
+                        .into();
+                    }
+                    assert!(store.record_payment_event(&event).await.unwrap());
+                    *version += 1;
+                }
+            }
+        }
+        if round % 20 == 19 {
+            let kept = store.conversation_days(first_day, end_day).await.unwrap();
+            assert_eq!(kept.normalized(), recount(store.as_ref(), from, to).await, "round {round}");
+        }
+    }
+    let kept = store.conversation_days(first_day, end_day).await.unwrap();
+    let counted = recount(store.as_ref(), from, to).await;
+    assert_eq!(kept.normalized(), counted);
+    // The workload reached every sum (else the comparison above proves little).
+    let total = |f: fn(&ConversationDay) -> u64| counted.days.iter().map(f).sum::<u64>();
+    for (name, sum) in [
+        ("conversations", total(|d| d.conversations)),
+        ("clarification_turns", total(|d| d.clarification_turns)),
+        ("orders", total(|d| d.orders)),
+        ("confirmed", total(|d| d.confirmed)),
+        ("exceptions", total(|d| d.exceptions)),
+        ("handed_off", total(|d| d.handed_off)),
+        ("payment_links", total(|d| d.payment_links)),
+        ("paid", total(|d| d.paid)),
+    ] {
+        assert!(sum > 0, "the workload made no {name}");
+    }
+    assert!(!counted.lead_times.is_empty());
+    // A period reads only its days.
+    let today = now.date();
+    let one_day = store.conversation_days(today, today.next_day().unwrap()).await.unwrap();
+    assert!(one_day.days.iter().all(|d| d.day == today), "{one_day:?}");
+}
+
 contract!(
     a_new_database_has_no_catalog,
     an_imported_catalog_reads_back_equal,
@@ -1857,6 +2029,7 @@ contract!(
     a_staff_role_outside_admin_and_agent_is_refused,
     handoffs_queue_until_staff_close_them,
     dashboard_facts_cover_the_period,
+    dashboard_days_equal_a_recount_after_a_random_workload,
     api_keys_are_found_by_hash_until_revoked,
     a_fulfilment_appends_to_the_order_once_per_idempotency_key,
     order_fulfilment_facts_carry_returns_and_handoffs,

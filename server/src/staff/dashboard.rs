@@ -93,7 +93,7 @@ pub async fn everything(
     promise: Duration,
     charts: bool,
 ) -> Result<Value, ApiError> {
-    let found = read(store, period, now).await?;
+    let found = read(store, period).await?;
     let mut value = to_json(&found, policy, charts);
     let delivery = read_fulfilment(store, period, now, promise).await?;
     value["fulfilment"] = fulfilment_json(&delivery, promise);
@@ -184,20 +184,25 @@ pub fn period(query: &DashboardQuery, now: OffsetDateTime) -> Result<Period, Api
 }
 
 /// The dashboard of `period`, from the store's facts.
-pub async fn read(
-    store: &dyn Store,
-    period: Period,
-    now: OffsetDateTime,
-) -> Result<Dashboard, ApiError> {
-    let conversations = store.conversation_facts(period.from, period.to).await?;
+pub async fn read(store: &dyn Store, period: Period) -> Result<Dashboard, ApiError> {
+    let (first_day, end_day) = days_of(period);
+    let conversations = store.conversation_days(first_day, end_day).await?;
     let returns = store.return_facts(period.from, period.to).await?;
-    let conversations: Vec<ConversationFacts> =
-        conversations.iter().map(|row| conversation(row, now)).collect();
     let returns: Vec<ReturnFacts> = returns.iter().filter_map(return_facts).collect();
     Ok(dashboard(&conversations, &returns, period, Bucketing::for_period(period)))
 }
 
-fn conversation(row: &ConversationFactRow, now: OffsetDateTime) -> ConversationFacts {
+/// The UTC days `[first, end)` that `period` touches.
+fn days_of(period: Period) -> (Date, Date) {
+    let utc = |at: OffsetDateTime| at.to_offset(time::UtcOffset::UTC);
+    let (from, to) = (utc(period.from), utc(period.to));
+    let end =
+        if to.time() == time::Time::MIDNIGHT { Some(to.date()) } else { to.date().next_day() };
+    (from.date(), end.unwrap_or(Date::MAX))
+}
+
+/// A conversation's facts as the domain counts them (the dashboard's recount).
+pub fn conversation(row: &ConversationFactRow, now: OffsetDateTime) -> ConversationFacts {
     let outcome = match row.outcome.as_str() {
         "open" if now - row.updated_at >= ABANDONED_AFTER => Some(Outcome::Abandoned),
         other => Outcome::parse(other),
@@ -222,7 +227,7 @@ fn conversation(row: &ConversationFactRow, now: OffsetDateTime) -> ConversationF
 
 /// `None` for a status the domain does not know (a newer server wrote it): such a
 /// return is left out rather than miscounted.
-fn return_facts(row: &ReturnFactRow) -> Option<ReturnFacts> {
+pub fn return_facts(row: &ReturnFactRow) -> Option<ReturnFacts> {
     let status = ReturnStatus::ALL.into_iter().find(|s| s.as_str() == row.status)?;
     Some(ReturnFacts {
         rma: row.rma.clone(),

@@ -39,6 +39,10 @@ pub struct OrderFulfilmentFacts {
 
 /// The delivery numbers of one period, each with the order numbers behind a miss so
 /// the console can link to them.
+/// At most this many orders are named behind a miss (`late`, `not_perfect`): the first
+/// ones in the order given; the ratio's numerator and denominator say how many there are.
+pub const LISTED: usize = 50;
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FulfilmentMetrics {
     /// Orders confirmed in the period, not cancelled.
@@ -95,10 +99,10 @@ pub fn fulfilment_metrics(
         count(&mut metrics.on_time, on_time);
         count(&mut metrics.on_time_in_full, otif);
         count(&mut metrics.perfect, perfect);
-        if !on_time {
+        if !on_time && metrics.late.len() < LISTED {
             metrics.late.push(order.number.clone());
         }
-        if !perfect {
+        if !perfect && metrics.not_perfect.len() < LISTED {
             metrics.not_perfect.push(order.number.clone());
         }
     }

@@ -2,28 +2,32 @@
 //! intent into orders, how often people step in, why goods come back and how long
 //! customers wait for their money, over one period, overall and per day or week.
 //!
-//! Pure arithmetic over plain facts: the server reads [`ConversationFacts`] and
-//! [`ReturnFacts`] from the database, calls [`dashboard`], and renders the numbers as
-//! text and, through [`line_chart`] and [`bar_chart`], as server-side SVG.
+//! Pure arithmetic over plain facts: the server reads [`ConversationDays`] (sums per UTC
+//! day, which the store keeps as it writes; [`ConversationDays::count`] makes them from
+//! [`ConversationFacts`]) and [`ReturnFacts`] from the database, calls [`dashboard`],
+//! and renders the numbers as text and, through [`line_chart`] and [`bar_chart`], as
+//! server-side SVG.
 //!
 //! Which period a fact belongs to:
-//! - a conversation to the period it *started* in (conversion, handoffs, exceptions,
-//!   clarifications and intent → confirmation are all about that cohort);
-//! - an order confirmation in the per-bucket series to the bucket it was *confirmed* in;
+//! - a conversation to the UTC day it *started* on, and so to the periods that touch that
+//!   day (conversion, handoffs, exceptions, clarifications and intent → confirmation are
+//!   all about that cohort);
+//! - an order confirmation in the per-bucket series to the day it was *confirmed* on;
 //! - a return's items (reasons, products, decisions) to the period it was *requested* in;
 //! - a refund cycle time to the period the return was *completed* in (as
 //!   [`crate::returns::report`] counts it, which this module reuses).
 //!
-//! So the server passes every conversation that started or was confirmed in the
-//! period, and every return requested or completed in it; a superset is fine, facts
-//! outside the period are ignored. Periods are half-open, `[from, to)`, and buckets
-//! start at UTC midnight (weeks on Monday), cut to the period at both ends.
+//! So the server passes the days the period touches, and every return requested or
+//! completed in it; a superset is fine, facts outside the period are ignored. Periods
+//! are half-open, `[from, to)`, and buckets start at UTC midnight (weeks on Monday), cut
+//! to the period at both ends.
 //!
 //! Facts that contradict themselves (confirmed before the first message, completed
 //! before received, more clarification turns than turns) are kept out of the number
 //! they would bend instead of producing negative durations or rates above 100 %.
 
 mod chart;
+mod days;
 mod fulfilment;
 #[cfg(test)]
 mod tests;
@@ -32,12 +36,13 @@ use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use time::{Duration, OffsetDateTime, UtcOffset};
+use time::{Date, Duration, OffsetDateTime, UtcOffset};
 
 pub use chart::{
     bar_chart, format_duration, format_percent, format_seconds, line_chart, Point, Series, YUnit,
     CHART_HEIGHT, CHART_WIDTH, NO_DATA,
 };
+pub use days::{lead_bucket, lead_ms, ConversationDay, ConversationDays, LeadTimeCount};
 pub use fulfilment::{fulfilment_metrics, FulfilmentMetrics, OrderFulfilmentFacts};
 
 use crate::orders::PaymentStatus;
@@ -136,6 +141,18 @@ pub struct Period {
 impl Period {
     pub fn contains(&self, at: OffsetDateTime) -> bool {
         self.from <= at && at < self.to
+    }
+
+    /// Whether any of the UTC day `day` lies in the period: the days whose conversations
+    /// the dashboard counts (a period of whole days, as the console asks for, holds
+    /// exactly its days).
+    pub fn touches_day(&self, day: Date) -> bool {
+        let midnight = day.midnight().assume_utc();
+        let next =
+            day.next_day().map_or(OffsetDateTime::new_utc(Date::MAX, time::Time::MAX), |d| {
+                d.midnight().assume_utc()
+            });
+        midnight < self.to && self.from < next
     }
 }
 
@@ -389,7 +406,7 @@ pub struct Dashboard {
 /// The dashboard for `period`, with series per `bucketing`. See the module docs for
 /// which facts count where. Never panics; empty input gives zeros and `None`s.
 pub fn dashboard(
-    conversations: &[ConversationFacts],
+    conversations: &ConversationDays,
     returns: &[ReturnFacts],
     period: Period,
     bucketing: Bucketing,
@@ -398,45 +415,32 @@ pub fn dashboard(
     let mut buckets: Vec<Bucket> =
         bounds.iter().map(|&(start, end)| Bucket::empty(start, end)).collect();
 
-    // Conversations: the cohort that started in the period.
-    let started: Vec<&ConversationFacts> =
-        conversations.iter().filter(|c| period.contains(c.started_at)).collect();
-    for conversation in &started {
-        if let Some(i) = bucket_of(&bounds, conversation.started_at) {
-            buckets[i].conversations_started += 1;
-        }
-    }
-    // Confirmations: when they happened (bucket_of only finds times inside the period).
-    for at in conversations.iter().filter_map(|c| c.confirmed_at) {
-        if let Some(i) = bucket_of(&bounds, at) {
-            buckets[i].orders_confirmed += 1;
-        }
-    }
-
-    let lead_times: Vec<Duration> = started
-        .iter()
-        .filter_map(|c| match (c.first_message_at, c.confirmed_at) {
-            (Some(first), Some(confirmed)) if first <= confirmed => Some(confirmed - first),
-            _ => None,
-        })
-        .collect();
-    let count = |keep: &dyn Fn(&ConversationFacts) -> bool| {
-        started.iter().filter(|c| keep(c)).count() as u64
+    // Conversations: the cohort of the days the period touches, each day in the bucket
+    // holding it (the first day in the first bucket when the period starts after
+    // midnight); confirmations on the day they happened.
+    let in_period = |day: Date| period.touches_day(day);
+    let bucket_of_day = |day: Date| {
+        let midnight = day.midnight().assume_utc();
+        bucket_of(&bounds, bounds.first().map_or(midnight, |first| midnight.max(first.0)))
     };
-    let cohort = started.len() as u64;
-    let orders = count(&|c| c.order_number.is_some());
-    let conversion = Ratio::new(count(&|c| c.confirmed_at.is_some()), cohort);
-    let exception_rate =
-        Ratio::new(count(&|c| c.order_number.is_some() && c.needs_manual_handling), orders);
-    let handoff_rate = Ratio::new(count(&|c| c.outcome == Some(Outcome::HandedOff)), cohort);
-    let paid_conversion = Ratio::new(
-        count(&|c| c.confirmed_at.is_some() && c.payment.received()),
-        count(&|c| c.confirmed_at.is_some() && c.payment != PaymentStatus::NotRequired),
-    );
-    let clarification_rate = Ratio::new(
-        started.iter().map(|c| u64::from(c.clarification_turns.min(c.turns))).sum(),
-        started.iter().map(|c| u64::from(c.turns)).sum(),
-    );
+    let mut cohort = ConversationDay::empty(Date::MIN);
+    for day in conversations.days.iter().filter(|d| in_period(d.day)) {
+        let confirmed_today = day.orders_confirmed;
+        cohort.add(&ConversationDay { orders_confirmed: 0, ..*day });
+        if let Some(i) = bucket_of_day(day.day) {
+            buckets[i].conversations_started += day.conversations;
+            buckets[i].orders_confirmed += confirmed_today;
+        }
+    }
+    let mut lead_times: BTreeMap<i64, u64> = BTreeMap::new();
+    for lead in conversations.lead_times.iter().filter(|l| in_period(l.day)) {
+        *lead_times.entry(lead.lead_ms).or_default() += lead.conversations;
+    }
+    let conversion = Ratio::new(cohort.confirmed, cohort.conversations);
+    let exception_rate = Ratio::new(cohort.exceptions, cohort.orders);
+    let handoff_rate = Ratio::new(cohort.handed_off, cohort.conversations);
+    let paid_conversion = Ratio::new(cohort.paid, cohort.payment_links);
+    let clarification_rate = Ratio::new(cohort.clarification_turns, cohort.turns);
 
     // Returns: what was asked for in the period.
     let requested: Vec<&ReturnFacts> =
@@ -498,8 +502,8 @@ pub fn dashboard(
     Dashboard {
         period,
         bucketing,
-        conversations: cohort,
-        intent_to_confirmation: DurationStats::of(&lead_times),
+        conversations: cohort.conversations,
+        intent_to_confirmation: days::stats_of_histogram(&lead_times),
         conversion,
         exception_rate,
         paid_conversion,

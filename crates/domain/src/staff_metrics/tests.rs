@@ -8,6 +8,16 @@ use time::{Date, Duration, OffsetDateTime, Weekday};
 
 use super::*;
 
+/// The dashboard over facts: counted per day first, as the store keeps them.
+fn dashboard(
+    conversations: &[ConversationFacts],
+    returns: &[ReturnFacts],
+    period: Period,
+    bucketing: Bucketing,
+) -> Dashboard {
+    super::dashboard(&ConversationDays::count(conversations), returns, period, bucketing)
+}
+
 /// Monday 2025-03-03 00:00 UTC: the fixture week is `[MON, MON + 7 d)`.
 const MON: OffsetDateTime = datetime!(2025-03-03 00:00 UTC);
 
@@ -405,9 +415,11 @@ fn weekly_buckets_start_on_monday_and_are_cut_to_the_period() {
         ]
     );
     assert_eq!(dash.buckets[0].label(), "2025-03-05");
-    // From Wed 12:00: c5 c6 c7 this week; c9 (Mon 10th) the next.
+    // Conversations count by the whole UTC day they started on, so a period from Wed
+    // 12:00 holds all of Wednesday's: c4 (Wed 08:00) and c5 c6 c7 this week;
+    // c9 (Mon 10th) the next.
     let started: Vec<u64> = dash.buckets.iter().map(|b| b.conversations_started).collect();
-    assert_eq!(started, [3, 1, 0]);
+    assert_eq!(started, [4, 1, 0]);
     // r1 (Wed 16:00, after the 12:00 start), r2 and r4 (Fri) this week; r6 (Mon 10th
     // 00:00) the next.
     let completed: Vec<u64> = dash.buckets.iter().map(|b| b.refunds.completed).collect();

@@ -1,7 +1,8 @@
-//! `gapless bench-writes`, `bench-llm` and `bench-audit`: how fast the database commits,
-//! what the LLM path costs beyond the model, and how fast the staff console's
-//! conversation list answers; each prints its own report.
+//! `gapless bench-writes`, `bench-llm`, `bench-audit` and `bench-dashboard`: how fast the
+//! database commits, what the LLM path costs beyond the model, and how fast the staff
+//! console's conversation list and dashboard answer; each prints its own report.
 
 pub mod audit;
+pub mod dashboard;
 pub mod llm;
 pub mod writes;
