@@ -89,6 +89,11 @@ pub fn order_write(
             payment_expires_at: (state.payment.status == PaymentStatus::Pending)
                 .then_some(state.payment.expires_at)
                 .flatten(),
+            snapshot: Some(
+                serde_json::to_value(state)
+                    .context("serializing the order snapshot")
+                    .map_err(ApiError::Internal)?,
+            ),
         },
         reserve,
         release,

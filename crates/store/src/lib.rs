@@ -168,6 +168,14 @@ pub trait ChatStore: Send + Sync {
 
     async fn order_events(&self, order_id: &str) -> Result<Vec<EventRow>, StoreError>;
 
+    /// The order's stored snapshot (see [`OrderProjection::snapshot`]) with the version
+    /// it was folded at, when it is the order's current version; `None` when there is no
+    /// such order, no snapshot, or a write since left it behind (then fold the events).
+    async fn order_snapshot(
+        &self,
+        order_id: &str,
+    ) -> Result<Option<(u32, serde_json::Value)>, StoreError>;
+
     async fn order_summary(&self, number: &str) -> Result<Option<OrderSummary>, StoreError>;
 }
 
@@ -306,7 +314,9 @@ pub trait DashboardStore: Send + Sync {
     /// The conversation side of the dashboard for the UTC days `[from, to)`: the sums per
     /// day that migration 0015's triggers keep in the same transaction as every write
     /// they count (equal to [`ConversationDays::count`] over
-    /// [`DashboardStore::conversation_facts`]).
+    /// [`DashboardStore::conversation_facts`]), and the lead times summed over the whole
+    /// period (each given as of `from`: a period is read as one histogram, not ~100
+    /// rows per day).
     async fn conversation_days(&self, from: Date, to: Date)
         -> Result<ConversationDays, StoreError>;
 

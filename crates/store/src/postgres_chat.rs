@@ -215,6 +215,25 @@ impl ChatStore for PostgresStore {
         .await?)
     }
 
+    async fn order_snapshot(
+        &self,
+        order_id: &str,
+    ) -> Result<Option<(u32, serde_json::Value)>, StoreError> {
+        let row: Option<(i64, Json<serde_json::Value>)> = sqlx::query_as(
+            "SELECT version, snapshot FROM orders
+             WHERE id = $1 AND snapshot IS NOT NULL AND snapshot_version = version",
+        )
+        .bind(order_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(version, Json(snapshot))| {
+            let version = u32::try_from(version)
+                .map_err(|_| StoreError::Corrupt(format!("order version {version}")))?;
+            Ok((version, snapshot))
+        })
+        .transpose()
+    }
+
     async fn order_summary(&self, number: &str) -> Result<Option<OrderSummary>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT o.id, o.number, o.status, c.email, o.currency, o.total, o.updated_at
@@ -246,8 +265,10 @@ pub(crate) async fn write_order(
         sqlx::query(
             "INSERT INTO orders (id, number, conversation_id, status, currency, customer_id,
                 subtotal, shipping, total, shipping_address, version, created_at, updated_at,
-                confirmed_at, cancelled_at, payment_status, payment_expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                confirmed_at, cancelled_at, payment_status, payment_expires_at, snapshot,
+                snapshot_version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                $18, $19)",
         )
         .bind(&order.order_id)
         .bind(&order.number)
@@ -266,6 +287,8 @@ pub(crate) async fn write_order(
         .bind(cancelled_at)
         .bind(&projection.payment_status)
         .bind(projection.payment_expires_at)
+        .bind(projection.snapshot.as_ref().map(Json))
+        .bind(projection.snapshot.as_ref().map(|_| version))
         .execute(&mut **tx)
         .await
         .map_err(write_conflict)?;
@@ -275,7 +298,8 @@ pub(crate) async fn write_order(
                 shipping = $5, total = $6, shipping_address = $7, version = $8, updated_at = $9,
                 confirmed_at = COALESCE(confirmed_at, $10), cancelled_at = COALESCE(cancelled_at, $11),
                 shipped_at = COALESCE(shipped_at, $14), delivered_at = COALESCE($15, delivered_at),
-                payment_status = $16, payment_expires_at = $17
+                payment_status = $16, payment_expires_at = $17, snapshot = $18,
+                snapshot_version = $19
              WHERE id = $12 AND version = $13",
         )
         .bind(&projection.status)
@@ -295,6 +319,8 @@ pub(crate) async fn write_order(
         .bind(projection.delivered_at)
         .bind(&projection.payment_status)
         .bind(projection.payment_expires_at)
+        .bind(projection.snapshot.as_ref().map(Json))
+        .bind(projection.snapshot.as_ref().map(|_| version))
         .execute(&mut **tx)
         .await?;
         if updated.rows_affected() == 0 {

@@ -63,8 +63,9 @@ impl DashboardStore for PostgresStore {
         .fetch_all(&self.pool)
         .await?;
         let leads = sqlx::query_as::<_, LeadTimeRow>(
-            "SELECT day, lead_ms, conversations FROM dashboard_lead_times
-             WHERE day >= $1 AND day < $2 AND conversations > 0 ORDER BY day, lead_ms",
+            "SELECT $1::DATE AS day, lead_ms, SUM(conversations)::BIGINT AS conversations
+             FROM dashboard_lead_times WHERE day >= $1 AND day < $2
+             GROUP BY lead_ms HAVING SUM(conversations) > 0 ORDER BY lead_ms",
         )
         .bind(from)
         .bind(to)

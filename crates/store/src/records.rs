@@ -106,6 +106,10 @@ pub struct OrderProjection {
     pub payment_status: String,
     /// When a pending payment link runs out; `None` when none is pending.
     pub payment_expires_at: Option<OffsetDateTime>,
+    /// The order as its events fold to after this write (`OrderState` as JSON), read
+    /// back by [`crate::ChatStore::order_snapshot`] instead of folding every event;
+    /// `None` leaves the order without one (its readers fold the events).
+    pub snapshot: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -214,6 +214,25 @@ impl ChatStore for SqliteStore {
         .await?)
     }
 
+    async fn order_snapshot(
+        &self,
+        order_id: &str,
+    ) -> Result<Option<(u32, serde_json::Value)>, StoreError> {
+        let row: Option<(i64, Json<serde_json::Value>)> = sqlx::query_as(
+            "SELECT version, snapshot FROM orders
+             WHERE id = ? AND snapshot IS NOT NULL AND snapshot_version = version",
+        )
+        .bind(order_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|(version, Json(snapshot))| {
+            let version = u32::try_from(version)
+                .map_err(|_| StoreError::Corrupt(format!("order version {version}")))?;
+            Ok((version, snapshot))
+        })
+        .transpose()
+    }
+
     async fn order_summary(&self, number: &str) -> Result<Option<OrderSummary>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT o.id, o.number, o.status, c.email, o.currency, o.total, o.updated_at
@@ -296,8 +315,9 @@ pub(crate) async fn write_order(
         sqlx::query(
             "INSERT INTO orders (id, number, conversation_id, status, currency, customer_id,
                 subtotal, shipping, total, shipping_address, version, created_at, updated_at,
-                confirmed_at, cancelled_at, payment_status, payment_expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                confirmed_at, cancelled_at, payment_status, payment_expires_at, snapshot,
+                snapshot_version)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&order.order_id)
         .bind(&order.number)
@@ -316,6 +336,8 @@ pub(crate) async fn write_order(
         .bind(cancelled_at)
         .bind(&projection.payment_status)
         .bind(projection.payment_expires_at.map(sortable).transpose()?)
+        .bind(projection.snapshot.as_ref().map(Json))
+        .bind(projection.snapshot.as_ref().map(|_| version))
         .execute(&mut **tx)
         .await
         .map_err(write_conflict)?;
@@ -325,7 +347,7 @@ pub(crate) async fn write_order(
                 shipping = ?, total = ?, shipping_address = ?, version = ?, updated_at = ?,
                 confirmed_at = COALESCE(confirmed_at, ?), cancelled_at = COALESCE(cancelled_at, ?),
                 shipped_at = COALESCE(shipped_at, ?), delivered_at = COALESCE(?, delivered_at),
-                payment_status = ?, payment_expires_at = ?
+                payment_status = ?, payment_expires_at = ?, snapshot = ?, snapshot_version = ?
              WHERE id = ? AND version = ?",
         )
         .bind(&projection.status)
@@ -343,6 +365,8 @@ pub(crate) async fn write_order(
         .bind(projection.delivered_at.map(sortable).transpose()?)
         .bind(&projection.payment_status)
         .bind(projection.payment_expires_at.map(sortable).transpose()?)
+        .bind(projection.snapshot.as_ref().map(Json))
+        .bind(projection.snapshot.as_ref().map(|_| version))
         .bind(&order.order_id)
         .bind(i64::from(order.expected_version))
         .execute(&mut **tx)

@@ -59,8 +59,9 @@ impl DashboardStore for SqliteStore {
         .fetch_all(&self.reader)
         .await?;
         let leads = sqlx::query_as::<_, LeadTimeRow>(
-            "SELECT day, lead_ms, conversations FROM dashboard_lead_times
-             WHERE day >= ?1 AND day < ?2 AND conversations > 0 ORDER BY day, lead_ms",
+            "SELECT ?1 AS day, lead_ms, SUM(conversations) AS conversations
+             FROM dashboard_lead_times WHERE day >= ?1 AND day < ?2
+             GROUP BY lead_ms HAVING SUM(conversations) > 0 ORDER BY lead_ms",
         )
         .bind(from)
         .bind(to)

@@ -184,6 +184,7 @@ fn order_write(
             delivered_at: None,
             payment_status: "not_required".into(),
             payment_expires_at: None,
+            snapshot: None,
         },
         reserve: if reserve > 0 { vec![(StockKey::product(sku("TEE")), reserve)] } else { vec![] },
         release: vec![],
@@ -1826,6 +1827,15 @@ impl Dice {
     }
 }
 
+/// The lead times of `days` summed over the period, as of `from` (as the store reads
+/// a period).
+fn leads_of_period(mut days: ConversationDays, from: time::Date) -> ConversationDays {
+    for lead in &mut days.lead_times {
+        lead.day = from;
+    }
+    days.normalized()
+}
+
 /// What the store's facts say, as the domain counts them: the recount.
 async fn recount(store: &dyn Store, from: OffsetDateTime, to: OffsetDateTime) -> ConversationDays {
     let facts: Vec<ConversationFacts> = store
@@ -1950,12 +1960,26 @@ async fn dashboard_days_equal_a_recount_after_a_random_workload(store: Arc<dyn S
         }
         if round % 20 == 19 {
             let kept = store.conversation_days(first_day, end_day).await.unwrap();
-            assert_eq!(kept.normalized(), recount(store.as_ref(), from, to).await, "round {round}");
+            let counted = leads_of_period(recount(store.as_ref(), from, to).await, first_day);
+            assert_eq!(kept.normalized(), counted, "round {round}");
         }
     }
     let kept = store.conversation_days(first_day, end_day).await.unwrap();
     let counted = recount(store.as_ref(), from, to).await;
-    assert_eq!(kept.normalized(), counted);
+    assert_eq!(kept.normalized(), leads_of_period(counted.clone(), first_day));
+    // Day by day, each day's lead times too.
+    for day in counted.days.iter().map(|d| d.day) {
+        let one = store.conversation_days(day, day.next_day().unwrap()).await.unwrap();
+        let expected: Vec<(i64, u64)> = counted
+            .lead_times
+            .iter()
+            .filter(|l| l.day == day)
+            .map(|l| (l.lead_ms, l.conversations))
+            .collect();
+        let found: Vec<(i64, u64)> =
+            one.lead_times.iter().map(|l| (l.lead_ms, l.conversations)).collect();
+        assert_eq!(found, expected, "{day}");
+    }
     // The workload reached every sum (else the comparison above proves little).
     let total = |f: fn(&ConversationDay) -> u64| counted.days.iter().map(f).sum::<u64>();
     for (name, sum) in [
@@ -1975,6 +1999,33 @@ async fn dashboard_days_equal_a_recount_after_a_random_workload(store: Arc<dyn S
     let today = now.date();
     let one_day = store.conversation_days(today, today.next_day().unwrap()).await.unwrap();
     assert!(one_day.days.iter().all(|d| d.day == today), "{one_day:?}");
+}
+
+/// A snapshot is read back only while it is of the order's current version.
+async fn an_order_snapshot_is_read_only_while_current(store: Arc<dyn Store>) {
+    assert_eq!(store.order_snapshot("nothing").await.unwrap(), None);
+    let conversation = start_conversation(store.as_ref()).await;
+    let order_id = new_id();
+    let number = format!("G-{}", 100_000 + store.next_order_number().await.unwrap());
+    let mut first = turn(&conversation, 1, "a tee");
+    let mut write = order_write(&order_id, &number, 0, 1, 0);
+    write.projection.snapshot = Some(json!({ "lines": 1 }));
+    first.order = Some(write);
+    store.record_turn(&first).await.unwrap();
+    assert_eq!(store.order_snapshot(&order_id).await.unwrap(), Some((1, json!({ "lines": 1 }))));
+
+    // A write without one leaves the stored snapshot behind: readers fold instead.
+    let mut second = turn(&conversation, 2, "another");
+    second.order = Some(order_write(&order_id, &number, 1, 2, 0));
+    store.record_turn(&second).await.unwrap();
+    assert_eq!(store.order_snapshot(&order_id).await.unwrap(), None);
+
+    let mut third = turn(&conversation, 3, "and another");
+    let mut write = order_write(&order_id, &number, 2, 3, 0);
+    write.projection.snapshot = Some(json!({ "lines": 3 }));
+    third.order = Some(write);
+    store.record_turn(&third).await.unwrap();
+    assert_eq!(store.order_snapshot(&order_id).await.unwrap(), Some((3, json!({ "lines": 3 }))));
 }
 
 contract!(
@@ -2030,6 +2081,7 @@ contract!(
     handoffs_queue_until_staff_close_them,
     dashboard_facts_cover_the_period,
     dashboard_days_equal_a_recount_after_a_random_workload,
+    an_order_snapshot_is_read_only_while_current,
     api_keys_are_found_by_hash_until_revoked,
     a_fulfilment_appends_to_the_order_once_per_idempotency_key,
     order_fulfilment_facts_carry_returns_and_handoffs,

@@ -74,6 +74,7 @@ pub async fn write_events(
                 delivered_at: None,
                 payment_status: "not_required".into(),
                 payment_expires_at: None,
+                snapshot: None,
                 customer: Some(CustomerWrite {
                     email: "ana@example.com".into(),
                     name: None,

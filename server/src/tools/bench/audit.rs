@@ -297,6 +297,7 @@ async fn order(store: &dyn Store) -> anyhow::Result<OrderWrite> {
             delivered_at: None,
             payment_status: "not_required".into(),
             payment_expires_at: None,
+            snapshot: None,
         },
         reserve: vec![],
         release: vec![],
