@@ -1,5 +1,5 @@
 # The two commands the README promises, and a few for working on Gapless.
-.PHONY: run test build build-dev e2e size load lint fmt clean
+.PHONY: run test build build-dev e2e size tti load lint fmt clean
 
 run:        ## install what is missing, build (release), start at http://127.0.0.1:3000
 	scripts/run.sh
@@ -18,6 +18,9 @@ e2e:        ## browser tests only, against the last build
 
 size:       ## brotli transfer size of the two bundles (shop 420 KiB, staff 520 KiB)
 	node scripts/compress.mjs target/site --report
+
+tti:        ## time to interactive of / and /returns, throttled like Lighthouse (slow 4G, CPU 4x)
+	scripts/tti.sh
 
 load:       ## turns/s and latency against the release server, beside the raw insert rate
 	scripts/load.sh
