@@ -49,7 +49,7 @@ const marker = () => {
       window.__hydratedAt = performance.now();
       observer.disconnect();
     }
-  }).observe(document.documentElement, { attributes: true, subtree: true, attributeFilter: ["data-hydrated"] });
+  }).observe(document, { attributes: true, subtree: true, attributeFilter: ["data-hydrated"] });
 };
 
 async function measure(path) {
