@@ -1,5 +1,5 @@
 # The two commands the README promises, and a few for working on Gapless.
-.PHONY: run test build build-dev e2e size load lint fmt clean
+.PHONY: run test build build-dev e2e size tti load lint fmt clean
 
 run:        ## install what is missing, build (release), start at http://127.0.0.1:3000
 	scripts/run.sh
@@ -16,8 +16,11 @@ build-dev:  ## debug build, faster to compile
 e2e:        ## browser tests only, against the last build
 	scripts/test.sh e2e
 
-size:       ## brotli transfer size of the two bundles (shop 420 KiB, staff 520 KiB)
+size:       ## brotli transfer size of the three bundles (budgets: shop 248 KiB, returns 252 KiB, staff 348 KiB)
 	node scripts/compress.mjs target/site --report
+
+tti:        ## time to interactive of / and /returns, throttled like Lighthouse (slow 4G, CPU 4x)
+	scripts/tti.sh
 
 load:       ## turns/s and latency against the release server, beside the raw insert rate
 	scripts/load.sh

@@ -16,31 +16,39 @@ ensure_wasm_bindgen
 ensure_node_modules
 cd "$ROOT"
 
-# Two bundles, one crate each so that each links to a file of its own: the shop's
-# (`frontend`: shop, chat, returns portal) and the staff console's (`frontend-staff`:
-# everything), served on /staff pages only. Two cargo calls (one would unify app's
-# features into both), sharing every dependency; with nothing changed neither links.
+# Three bundles, one crate each so that each links to a file of its own: the shop's
+# (`frontend`: shop page and chat widget), the returns portal's (`frontend-returns`: the
+# shop with the portal, served on /returns pages) and the staff console's
+# (`frontend-staff`: everything, served on /staff pages). One cargo call per bundle (one
+# call would unify app's features into all three), sharing every dependency; with
+# nothing changed none links. `crate:output name` each:
+bundles=(frontend:gapless frontend_returns:gapless_returns frontend_staff:gapless_staff)
 say "building the browser bundles ($wasm_profile)"
 wasm_dir=$([ "$wasm_profile" = dev ] && echo debug || echo "$wasm_profile")
 target=${CARGO_TARGET_DIR:-target}
 site=$target/site
 out="$target/$WASM_TARGET/$wasm_dir"
-cargo build --profile "$wasm_profile" -p frontend --lib --target "$WASM_TARGET" "${WASM_BUILD_STD[@]}"
-cargo build --profile "$wasm_profile" -p frontend-staff --lib --target "$WASM_TARGET" "${WASM_BUILD_STD[@]}"
+for bundle in "${bundles[@]}"; do
+  crate=${bundle%%:*}
+  cargo build --profile "$wasm_profile" -p "${crate//_/-}" --lib --target "$WASM_TARGET" "${WASM_BUILD_STD[@]}"
+done
 
 stamp="$target/site-$mode.stamp"
 # wasm-bindgen and wasm-opt take ~40 s a bundle: skip them when nothing they read has
 # changed.
-if [ -f "$site/pkg/gapless_bg.wasm" ] && [ -f "$site/pkg/gapless_staff_bg.wasm" ] &&
-  [ -f "$stamp" ] && [ "$stamp" -nt "$out/frontend.wasm" ] &&
-  [ "$stamp" -nt "$out/frontend_staff.wasm" ] &&
-  [ -z "$(find style public -newer "$stamp" 2>/dev/null)" ]; then
+up_to_date=$([ -f "$stamp" ] && [ -z "$(find style public -newer "$stamp" 2>/dev/null)" ] && echo yes || echo no)
+for bundle in "${bundles[@]}"; do
+  if [ ! -f "$site/pkg/${bundle#*:}_bg.wasm" ] || [ ! "$stamp" -nt "$out/${bundle%%:*}.wasm" ]; then
+    up_to_date=no
+  fi
+done
+if [ "$up_to_date" = yes ]; then
   say "browser bundles are up to date"
 else
   staging=$(mktemp -d "$target/site.XXXXXX")
   mkdir -p "$staging/pkg"
   cp -R public/. "$staging/"
-  for bundle in frontend:gapless frontend_staff:gapless_staff; do
+  for bundle in "${bundles[@]}"; do
     wasm_in="$out/${bundle%%:*}.wasm"
     name=${bundle#*:}
     wasm-bindgen "$wasm_in" --target web --no-typescript --out-dir "$staging/pkg" --out-name "$name"

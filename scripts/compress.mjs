@@ -6,17 +6,18 @@ import { brotliCompressSync, gzipSync, constants } from "node:zlib";
 
 const [root, flag] = process.argv.slice(2);
 // Budgets guard against regressions, per bundle, each counted as what one page downloads
-// (wasm + js + the shared css). The shop's bundle (shop page, chat widget, returns
-// portal) is what shoppers download; it was raised from 200 KiB as the widget and the
-// portal arrived (186,812 -> 335,933 B) and the staff console moved to a bundle of its
-// own (in one bundle, everything had reached 473,146 B). The console's bundle holds
-// every page and is only sent on /staff pages. Mostly tachys view code and one
-// serde_json deserializer per resource and server-function type; `--cfg
-// erase_components` on the wasm alone cut 13 % but broke hydration (the server must be
-// built with it too).
+// (wasm + js + the shared css), each just above its size when it was last lowered. The
+// shop's bundle (shop page and chat widget) is what the shop page loads: 351,100 B before
+// issue 15, 252,072 B after (`--cfg erase_components` on server and wasm alike, the
+// returns portal in a bundle of its own, resources decoded by the same serde_json reader
+// as server functions, no Unicode case tables). The goal is 200 KiB; what is left is
+// mostly Leptos itself (tachys views, the reactive graph, the router). The returns
+// portal's bundle is the shop's plus the portal (/returns pages); the console's holds
+// every page and is only sent on /staff pages.
 const bundles = [
-  { name: "shop", files: ["gapless_bg.wasm", "gapless.js", "gapless.css"], budget: 420 * 1024 },
-  { name: "staff", files: ["gapless_staff_bg.wasm", "gapless_staff.js", "gapless.css"], budget: 520 * 1024 },
+  { name: "shop", files: ["gapless_bg.wasm", "gapless.js", "gapless.css"], budget: 248 * 1024 },
+  { name: "returns", files: ["gapless_returns_bg.wasm", "gapless_returns.js", "gapless.css"], budget: 252 * 1024 },
+  { name: "staff", files: ["gapless_staff_bg.wasm", "gapless_staff.js", "gapless.css"], budget: 348 * 1024 },
 ];
 const exts = new Set([".js", ".wasm", ".css", ".svg", ".html"]);
 
@@ -40,9 +41,9 @@ if (flag === "--report") {
       const data = readFileSync(join(root, "pkg", name));
       const size = brotli(data).length;
       total += size;
-      console.log(`  ${name.padEnd(22)} ${String(data.length).padStart(9)} B raw ${String(size).padStart(8)} B brotli`);
+      console.log(`  ${name.padEnd(24)} ${String(data.length).padStart(9)} B raw ${String(size).padStart(8)} B brotli`);
     }
-    console.log(`  ${"total".padEnd(22)} ${" ".repeat(15)} ${String(total).padStart(8)} B brotli (budget ${bundle.budget} B)`);
+    console.log(`  ${"total".padEnd(24)} ${" ".repeat(15)} ${String(total).padStart(8)} B brotli (budget ${bundle.budget} B)`);
     if (total > bundle.budget) {
       console.error(`the ${bundle.name} bundle is ${total} B brotli, over its ${bundle.budget} B budget`);
       over = true;

@@ -8,6 +8,11 @@ TOOLS=${GAPLESS_TOOLS_DIR:-$HOME/.cache/gapless-tools}
 WASM_TARGET=wasm32-unknown-unknown
 export PATH="$TOOLS/bin:$ROOT/node_modules/.bin:$PATH"
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+# .cargo/config.toml builds everything with `--cfg erase_components`, which the server
+# and the wasm must share; a RUSTFLAGS from the environment would replace it.
+if [ -n "${RUSTFLAGS:-}" ] && [[ $RUSTFLAGS != *erase_components* ]]; then
+  export RUSTFLAGS="$RUSTFLAGS --cfg erase_components"
+fi
 
 say() { printf '==> [%4ss] %s\n' "$SECONDS" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -316,7 +316,7 @@ mod ssr {
 /// The launcher and the chat panel, fixed to the corner of the shop page.
 #[component]
 pub fn ChatWidget() -> impl IntoView {
-    let state = Resource::new(|| (), |_| chat_state());
+    let state = crate::codec::resource(|| (), |_| chat_state());
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {

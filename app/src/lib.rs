@@ -2,9 +2,15 @@
 //! rendered to HTML, server functions run), with `hydrate` into the browser's wasm.
 
 pub mod chat;
+pub mod codec;
 pub mod error;
 #[cfg(feature = "ssr")]
 pub mod port;
+#[cfg(feature = "returns")]
+pub mod returns;
+/// The shop's bundle has no returns portal: these stand in for its pages.
+#[cfg(not(feature = "returns"))]
+#[path = "returns_stub.rs"]
 pub mod returns;
 pub mod shop;
 #[cfg(feature = "staff")]
@@ -23,17 +29,37 @@ use leptos_router::{
 
 /// The wasm bundle of the staff console, beside the shop's (`options.output_name`).
 pub const STAFF_BUNDLE: &str = "gapless_staff";
+/// The wasm bundle of the returns portal (the shop's pages with the portal's).
+pub const RETURNS_BUNDLE: &str = "gapless_returns";
 
-/// The HTML document around every page. Staff pages load the staff console's bundle;
-/// every other page the shop's, which has no console code.
+/// Whether `path` is a page of the returns portal (and gets its bundle).
+#[cfg(feature = "ssr")]
+pub fn is_returns_path(path: &str) -> bool {
+    path == "/returns" || path.starts_with("/returns/")
+}
+
+/// The bundle a page loads: the staff console's on staff pages, the portal's on returns
+/// pages, and on every other page the shop's, which has neither.
+#[cfg(feature = "ssr")]
+pub fn bundle_for(path: &str) -> Option<&'static str> {
+    if staff::is_staff_path(path) {
+        Some(STAFF_BUNDLE)
+    } else if is_returns_path(path) {
+        Some(RETURNS_BUNDLE)
+    } else {
+        None
+    }
+}
+
+/// The HTML document around every page, with the bundle [`bundle_for`] its path.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     let options = {
         let mut options = options;
-        let staff_page = use_context::<http::request::Parts>()
-            .is_some_and(|parts| staff::is_staff_path(parts.uri.path()));
-        if staff_page {
-            options.output_name = std::sync::Arc::from(STAFF_BUNDLE);
+        let bundle =
+            use_context::<http::request::Parts>().and_then(|parts| bundle_for(parts.uri.path()));
+        if let Some(bundle) = bundle {
+            options.output_name = std::sync::Arc::from(bundle);
         }
         set_content_security_policy();
         options
@@ -99,7 +125,9 @@ pub fn App() -> impl IntoView {
             <header class="site-header">
                 <A href="/" attr:class="brand">"Gapless Outfitters"</A>
                 <nav aria-label="Site">
-                    <A href="/returns">"Returns"</A>
+                    // A page load, not a route change: the portal comes with its own
+                    // bundle (`rel="external"` makes the router let the browser go).
+                    <A href="/returns" attr:rel="external">"Returns"</A>
                 </nav>
             </header>
             <main id="main">

@@ -383,8 +383,10 @@ mod ssr {
 pub fn ReturnsPage() -> impl IntoView {
     let find = ServerAction::<FindOrder>::new();
     let forget = ServerAction::<ForgetOrder>::new();
-    let order =
-        Resource::new(move || (find.version().get(), forget.version().get()), |_| current_order());
+    let order = crate::codec::resource(
+        move || (find.version().get(), forget.version().get()),
+        |_| current_order(),
+    );
     view! {
         <Title text="Returns"/>
         <section class="returns" aria-labelledby="returns-title">
@@ -588,8 +590,8 @@ fn RequestForm(order: PortalOrder, forget: ServerAction<ForgetOrder>) -> impl In
 #[component]
 pub fn ReturnStatusPage() -> impl IntoView {
     let params = use_params_map();
-    let rma = move || params.with(|p| p.get("rma").unwrap_or_default().to_uppercase());
-    let status = Resource::new(rma, return_status);
+    let rma = move || params.with(|p| p.get("rma").unwrap_or_default().to_ascii_uppercase());
+    let status = crate::codec::resource(rma, return_status);
     view! {
         <Title text="Your return"/>
         <section class="returns" aria-labelledby="return-title">

@@ -106,7 +106,7 @@ mod ssr {
 
 #[component]
 pub fn ShopPage() -> impl IntoView {
-    let catalog = Resource::new(|| (), |_| load_shop());
+    let catalog = crate::codec::resource(|| (), |_| load_shop());
     view! {
         <Title text="Shop"/>
         <section class="shop" aria-labelledby="shop-title">
@@ -187,7 +187,9 @@ fn ProductCard(
 ) -> impl IntoView {
     let ShopProduct { sku, name, category, description, price, options, availability, final_sale } =
         product;
-    let title_id = format!("product-{}", sku.to_lowercase());
+    // SKUs are ASCII (`gapless_domain::sku`); `to_lowercase` would bring Unicode's case
+    // tables into the wasm.
+    let title_id = format!("product-{}", sku.to_ascii_lowercase());
     let labelled_by = title_id.clone();
     let category_attr = category.clone();
     let stock = match availability {

@@ -99,3 +99,24 @@ test("the portal fits a 360 px phone screen", async ({ page }) => {
   );
   expect(overflow).toBe(0);
 });
+
+test("the shop page does not load the portal; its Returns link opens the portal with its own bundle", async ({ page }) => {
+  const wasm = [];
+  page.on("request", (request) => request.url().endsWith(".wasm") && wasm.push(new URL(request.url()).pathname));
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  await page.goto("/");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  expect(wasm).toEqual(["/pkg/gapless_bg.wasm"]);
+
+  await page.getByRole("navigation", { name: "Site" }).getByRole("link", { name: "Returns" }).click();
+  await expect(page).toHaveURL(/\/returns$/);
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await expect(page.getByRole("heading", { name: "Start a return" })).toBeVisible();
+  expect(wasm).toEqual(["/pkg/gapless_bg.wasm", "/pkg/gapless_returns_bg.wasm"]);
+
+  // Back to the shop from the portal: the portal's bundle has the shop's pages too.
+  await page.getByRole("link", { name: "Gapless Outfitters" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Shop" })).toBeVisible();
+  expect(errors).toEqual([]);
+});

@@ -82,22 +82,27 @@ async fn a_database_failure_leaks_nothing(app: TestApp) {
     }
 }
 
-/// Shoppers get the shop's bundle; only staff pages load the console's.
-async fn staff_pages_load_their_own_bundle(app: TestApp) {
+/// The shop page gets the shop's bundle; only returns pages load the portal's and only
+/// staff pages the console's.
+async fn pages_load_their_own_bundle(app: TestApp) {
+    let bundles = ["/pkg/gapless.js", "/pkg/gapless_returns.js", "/pkg/gapless_staff.js"];
     for (path, bundle) in [
-        ("/", "/pkg/gapless.js"),
-        ("/returns", "/pkg/gapless.js"),
-        ("/staff", "/pkg/gapless_staff.js"),
+        ("/", bundles[0]),
+        ("/no/such/page", bundles[0]),
+        ("/returns", bundles[1]),
+        ("/returns/R-NOSUCH", bundles[1]),
+        ("/staff", bundles[2]),
     ] {
         let html = app.get(path).await.text().await.unwrap();
         assert!(html.contains(bundle), "{path} loads {bundle}");
-        let other = if bundle.contains("staff") { "/pkg/gapless.js" } else { "gapless_staff" };
-        assert!(!html.contains(other), "{path} does not load {other}");
+        for other in bundles.iter().filter(|other| **other != bundle) {
+            assert!(!html.contains(other), "{path} does not load {other}");
+        }
     }
 }
 
 crate::on_both_backends!(
-    staff_pages_load_their_own_bundle,
+    pages_load_their_own_bundle,
     shop_page_lists_the_catalog_from_the_database,
     shop_page_shows_low_stock_and_final_sale,
     shop_page_follows_a_new_import,
