@@ -70,6 +70,24 @@ enum PaymentFollowUp {
     Refund(OrderNumber),
 }
 
+/// The order `rows` (its events, oldest first) fold to, at the last one's version.
+fn fold_rows(
+    rows: Vec<gapless_store::EventRow>,
+    currency: gapless_domain::money::Currency,
+) -> Result<FoldedOrder, ApiError> {
+    let version = rows.last().map_or(0, |row| row.seq);
+    let events = rows
+        .into_iter()
+        .map(|row| serde_json::from_value::<OrderEvent>(row.payload))
+        .collect::<Result<Vec<_>, _>>()
+        .context("reading stored order events")
+        .map_err(ApiError::Internal)?;
+    let order = OrderState::fold(currency, &events)
+        .context("folding stored order events")
+        .map_err(ApiError::Internal)?;
+    Ok(FoldedOrder { order, version })
+}
+
 struct FoldedOrder {
     order: OrderState,
     version: u32,
@@ -844,9 +862,13 @@ impl ChatService {
             match serde_json::from_value::<OrderState>(snapshot) {
                 Ok(order) => {
                     let found = FoldedOrder { order, version };
+                    // The events up to the snapshot's version: a write may have appended
+                    // more since it was read.
                     #[cfg(debug_assertions)]
                     {
-                        let folded = self.fold_events(order_id, currency).await?;
+                        let rows = self.store.order_events(order_id).await?;
+                        let rows = rows.into_iter().filter(|row| row.seq <= version).collect();
+                        let folded = fold_rows(rows, currency)?;
                         assert_eq!(
                             (&found.order, found.version),
                             (&folded.order, folded.version),
@@ -869,18 +891,7 @@ impl ChatService {
         order_id: &str,
         currency: gapless_domain::money::Currency,
     ) -> Result<FoldedOrder, ApiError> {
-        let rows = self.store.order_events(order_id).await?;
-        let version = rows.last().map_or(0, |row| row.seq);
-        let events = rows
-            .into_iter()
-            .map(|row| serde_json::from_value::<OrderEvent>(row.payload))
-            .collect::<Result<Vec<_>, _>>()
-            .context("reading stored order events")
-            .map_err(ApiError::Internal)?;
-        let order = OrderState::fold(currency, &events)
-            .context("folding stored order events")
-            .map_err(ApiError::Internal)?;
-        Ok(FoldedOrder { order, version })
+        fold_rows(self.store.order_events(order_id).await?, currency)
     }
 
     /// The catalog the chat validates against, with the extractor's index over it: what
