@@ -397,7 +397,7 @@ async fn a_refund_on_a_paid_order_moves_the_money_once(app: TestApp, fake: FakeS
     assert!((whole - parts).abs() < 0.001, "{whole} = {parts}");
     let page = app.get("/staff/metrics").await.text().await.unwrap();
     for label in ["Paid, of orders with a payment link", "1 of 2", "received → money sent"] {
-        assert!(page.contains(label), "{label} on the dashboard");
+        assert!(page.contains(label), "{label} on the dashboard: {page}");
     }
 }
 
