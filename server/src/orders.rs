@@ -99,3 +99,21 @@ pub fn order_write(
         release,
     })
 }
+
+/// The order its stored events (oldest first) fold to, and the last one's version.
+pub fn fold_events(
+    rows: Vec<gapless_store::EventRow>,
+    currency: gapless_domain::money::Currency,
+) -> Result<(OrderState, u32), ApiError> {
+    let version = rows.last().map_or(0, |row| row.seq);
+    let events = rows
+        .into_iter()
+        .map(|row| serde_json::from_value::<OrderEvent>(row.payload))
+        .collect::<Result<Vec<_>, _>>()
+        .context("reading stored order events")
+        .map_err(ApiError::Internal)?;
+    let state = OrderState::fold(currency, &events)
+        .context("folding stored order events")
+        .map_err(ApiError::Internal)?;
+    Ok((state, version))
+}

@@ -70,24 +70,6 @@ enum PaymentFollowUp {
     Refund(OrderNumber),
 }
 
-/// The order `rows` (its events, oldest first) fold to, at the last one's version.
-fn fold_rows(
-    rows: Vec<gapless_store::EventRow>,
-    currency: gapless_domain::money::Currency,
-) -> Result<FoldedOrder, ApiError> {
-    let version = rows.last().map_or(0, |row| row.seq);
-    let events = rows
-        .into_iter()
-        .map(|row| serde_json::from_value::<OrderEvent>(row.payload))
-        .collect::<Result<Vec<_>, _>>()
-        .context("reading stored order events")
-        .map_err(ApiError::Internal)?;
-    let order = OrderState::fold(currency, &events)
-        .context("folding stored order events")
-        .map_err(ApiError::Internal)?;
-    Ok(FoldedOrder { order, version })
-}
-
 struct FoldedOrder {
     order: OrderState,
     version: u32,
@@ -868,7 +850,8 @@ impl ChatService {
                     {
                         let rows = self.store.order_events(order_id).await?;
                         let rows = rows.into_iter().filter(|row| row.seq <= version).collect();
-                        let folded = fold_rows(rows, currency)?;
+                        let (order, version) = crate::orders::fold_events(rows, currency)?;
+                        let folded = FoldedOrder { order, version };
                         assert_eq!(
                             (&found.order, found.version),
                             (&folded.order, folded.version),
@@ -891,7 +874,9 @@ impl ChatService {
         order_id: &str,
         currency: gapless_domain::money::Currency,
     ) -> Result<FoldedOrder, ApiError> {
-        fold_rows(self.store.order_events(order_id).await?, currency)
+        let rows = self.store.order_events(order_id).await?;
+        let (order, version) = crate::orders::fold_events(rows, currency)?;
+        Ok(FoldedOrder { order, version })
     }
 
     /// The catalog the chat validates against, with the extractor's index over it: what

@@ -22,7 +22,6 @@ pub mod webhook;
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use gapless_domain::{
     money::Currency,
     orders::{OrderEvent, OrderNumber, OrderState, PaymentUrl, ProviderId},
@@ -224,15 +223,6 @@ pub async fn stored_order(
     let currency = Currency::parse(&summary.currency)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("order {number} currency: {e}")))?;
     let rows = store.order_events(&summary.id).await?;
-    let version = rows.last().map_or(0, |row| row.seq);
-    let events = rows
-        .into_iter()
-        .map(|row| serde_json::from_value::<OrderEvent>(row.payload))
-        .collect::<Result<Vec<_>, _>>()
-        .context("reading stored order events")
-        .map_err(ApiError::Internal)?;
-    let state = OrderState::fold(currency, &events)
-        .context("folding stored order events")
-        .map_err(ApiError::Internal)?;
+    let (state, version) = crate::orders::fold_events(rows, currency)?;
     Ok(Some(StoredOrder { id: summary.id, version, number: number.clone(), state }))
 }
