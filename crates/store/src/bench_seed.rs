@@ -6,7 +6,10 @@
 //! Conversation `i` of `total` starts `(total - i)` minutes before `now`, has `1 + i % 3`
 //! turns a second apart (every fifth turn asks to clarify), a confirmed order when `i` is a
 //! multiple of 10 (confirmed `1 + i % 600` seconds after its first message), and is handed
-//! off when `i` is a multiple of 7 and has no order. Ids start with `bench-`.
+//! off when `i` is a multiple of 7 and has no order. Order `j = i / 10` ships
+//! `6 + j % 43` hours after its confirmation and, unless `j` is a multiple of 9, is
+//! delivered `30 + j % 100` hours after it (a tenth late for a promise of 5 days) when
+//! that is not after `now`. Ids start with `bench-`.
 
 use time::OffsetDateTime;
 
@@ -77,12 +80,18 @@ impl SqliteStore {
             sqlx::query(&format!(
                 "{numbers}
                  INSERT INTO orders (id, number, conversation_id, status, currency, subtotal,
-                     shipping, total, version, created_at, updated_at, confirmed_at)
+                     shipping, total, version, created_at, updated_at, confirmed_at,
+                     shipped_at, delivered_at)
                  SELECT printf('bench-order-%09d', i), printf('B-%09d', i),
                      printf('bench-%09d', i), 'confirmed', 'USD', 2500, 0, 2500, 1,
-                     {confirmed}, {confirmed}, {confirmed}
+                     {confirmed}, {confirmed}, {confirmed}, {shipped},
+                     CASE WHEN (i / 10) % 9 <> 0 AND {delivered_at} <= ?3 THEN {delivered} END
                  FROM n WHERE i % 10 = 0",
                 confirmed = text(&format!("{STARTED} + 1 + 1 + i % 600")),
+                shipped = text(&format!("{STARTED} + 2 + i % 600 + (6 + (i / 10) % 43) * 3600")),
+                delivered_at = format!("{STARTED} + 2 + i % 600 + (30 + (i / 10) % 100) * 3600"),
+                delivered =
+                    text(&format!("{STARTED} + 2 + i % 600 + (30 + (i / 10) % 100) * 3600")),
             ))
             .bind(start as i64)
             .bind(end as i64)
@@ -159,10 +168,15 @@ impl PostgresStore {
             .await?;
             sqlx::query(&format!(
                 "INSERT INTO orders (id, number, conversation_id, status, currency, subtotal,
-                     shipping, total, version, created_at, updated_at, confirmed_at)
+                     shipping, total, version, created_at, updated_at, confirmed_at,
+                     shipped_at, delivered_at)
                  SELECT 'bench-order-' || lpad(i::text, 9, '0'), 'B-' || lpad(i::text, 9, '0'),
                      'bench-' || lpad(i::text, 9, '0'), 'confirmed', 'USD', 2500, 0, 2500, 1,
-                     {confirmed}, {confirmed}, {confirmed}
+                     {confirmed}, {confirmed}, {confirmed},
+                     {confirmed} + (6 + (i / 10) % 43) * interval '1 hour',
+                     CASE WHEN (i / 10) % 9 <> 0
+                         AND {confirmed} + (30 + (i / 10) % 100) * interval '1 hour' <= $3
+                         THEN {confirmed} + (30 + (i / 10) % 100) * interval '1 hour' END
                  FROM generate_series($1::bigint, $2::bigint) i WHERE i % 10 = 0",
                 confirmed = format!("{STARTED} + (2 + i % 600) * interval '1 second'"),
             ))

@@ -1,7 +1,10 @@
-//! The dashboard's sums per day (migration 0015), as both backends read them.
+//! The dashboard's sums per day (migrations 0015 and 0017), as both backends read them.
 
-use gapless_domain::staff_metrics::{ConversationDay, ConversationDays, LeadTimeCount};
-use time::Date;
+use gapless_domain::staff_metrics::{
+    ConversationDay, ConversationDays, DeliveryClass, DeliveryCount, DeliveryDays,
+    FulfilmentLeadCount, LeadTimeCount, Leg,
+};
+use time::{Date, OffsetDateTime};
 
 use crate::StoreError;
 
@@ -69,4 +72,98 @@ pub(crate) fn conversation_days(
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(ConversationDays { days, lead_times })
+}
+
+/// A row of `dashboard_deliveries` (or a sum of them over the period).
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct DeliveryRow {
+    day: Date,
+    delivered_days: i64,
+    in_full: bool,
+    exception: bool,
+    returned: bool,
+    orders: i64,
+}
+
+/// A row of `dashboard_fulfilment_times` (summed over the period).
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct FulfilmentLeadRow {
+    day: Date,
+    leg: String,
+    lead_ms: i64,
+    orders: i64,
+}
+
+pub(crate) fn delivery_days(
+    rows: Vec<DeliveryRow>,
+    leads: Vec<FulfilmentLeadRow>,
+) -> Result<DeliveryDays, StoreError> {
+    let deliveries = rows
+        .into_iter()
+        .map(|r| {
+            Ok(DeliveryCount {
+                day: r.day,
+                class: DeliveryClass {
+                    delivered_days: (r.delivered_days >= 0).then_some(r.delivered_days),
+                    in_full: r.in_full,
+                    exception: r.exception,
+                    returned: r.returned,
+                },
+                orders: count(r.orders, "deliveries", r.day)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let lead_times = leads
+        .into_iter()
+        .map(|r| {
+            let leg = match r.leg.as_str() {
+                "shipped" => Leg::Shipped,
+                "delivered" => Leg::Delivered,
+                other => {
+                    return Err(StoreError::Corrupt(format!("unknown fulfilment leg {other:?}")))
+                }
+            };
+            Ok(FulfilmentLeadCount {
+                day: r.day,
+                leg,
+                lead_ms: r.lead_ms,
+                orders: count(r.orders, "fulfilment time", r.day)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(DeliveryDays { deliveries, lead_times }.normalized())
+}
+
+/// `[from, to)` as Unix milliseconds (`dashboard_orders.confirmed_ms`).
+pub(crate) fn day_ms(day: Date) -> i64 {
+    (day.midnight().assume_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// An instant as Unix milliseconds, rounded as the triggers round.
+pub(crate) fn instant_ms(at: OffsetDateTime) -> i64 {
+    i64::try_from((at.unix_timestamp_nanos() + 500_000).div_euclid(1_000_000)).unwrap_or(i64::MAX)
+}
+
+/// Of `dashboard_orders` (the `?`/`$` placeholders given by `p`: from and to in ms, the
+/// promise in days, due-by in ms, the limit): the first late orders, and the first that
+/// were not perfect. Counted, decided (delivered, or past due), by confirmation.
+/// `delivered_days` is how the backend reads the column of that name.
+pub(crate) fn misses_sql(
+    p: impl Fn(usize) -> String,
+    delivered_days: &str,
+    not_perfect: bool,
+) -> String {
+    let (from, to, promise, due_by, limit) = (p(1), p(2), p(3), p(4), p(5));
+    let d = delivered_days;
+    let miss = if not_perfect {
+        format!("({d} = -1 OR {d} > {promise} OR NOT in_full OR exception OR returned)")
+    } else {
+        format!("({d} = -1 OR {d} > {promise})")
+    };
+    format!(
+        "SELECT number FROM dashboard_orders
+         WHERE confirmed_ms >= {from} AND confirmed_ms < {to} AND counted
+           AND ({d} >= 0 OR confirmed_ms <= {due_by}) AND {miss}
+         ORDER BY confirmed_ms, order_id LIMIT {limit}"
+    )
 }

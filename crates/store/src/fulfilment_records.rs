@@ -2,6 +2,7 @@
 //! a `shipped`/`delivered` write with the answer kept for its Idempotency-Key, and the
 //! facts the dashboard's delivery numbers are computed from.
 
+use gapless_domain::staff_metrics::{OrderFulfilmentFacts, NOT_IN_FULL_REASON};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -64,4 +65,28 @@ pub struct OrderReturnFactRow {
     pub requested_at: OffsetDateTime,
     pub status: String,
     pub reason: String,
+}
+
+impl OrderFulfilmentFactRow {
+    /// The order as the domain's delivery numbers read it (`None` before its
+    /// confirmation). The same definitions as migration 0017's triggers: returned when a
+    /// return with items is live (not rejected or cancelled), not in full when one of
+    /// those items came back as [`NOT_IN_FULL_REASON`], an exception when its
+    /// conversation was handed to a person.
+    pub fn facts(&self) -> Option<OrderFulfilmentFacts> {
+        let live = |status: &str| status != "rejected" && status != "cancelled";
+        Some(OrderFulfilmentFacts {
+            number: self.number.clone(),
+            confirmed_at: self.confirmed_at?,
+            shipped_at: self.shipped_at,
+            delivered_at: self.delivered_at,
+            cancelled: self.status == "cancelled",
+            in_full: !self
+                .returns
+                .iter()
+                .any(|r| live(&r.status) && r.reason == NOT_IN_FULL_REASON),
+            exception: self.handed_off,
+            returned: self.returns.iter().any(|r| live(&r.status)),
+        })
+    }
 }

@@ -45,7 +45,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 pub use gapless_domain::stock::{StockKey, StockLevel, StockLevels};
-use gapless_domain::{catalog::Catalog, sku::Sku, staff_metrics::ConversationDays};
+use gapless_domain::{
+    catalog::Catalog,
+    sku::Sku,
+    staff_metrics::{ConversationDays, DeliveryDays, DeliveryMisses},
+};
 use time::{Date, OffsetDateTime};
 
 pub use acp_records::*;
@@ -333,6 +337,25 @@ pub trait DashboardStore: Send + Sync {
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> Result<Vec<OrderFulfilmentFactRow>, StoreError>;
+
+    /// The delivery side of the dashboard for the UTC days `[from, to)` of confirmation:
+    /// the sums migration 0017's triggers keep with every write they count (equal to
+    /// [`DeliveryDays::count`] over [`OrderFulfilmentFactRow::facts`]), as
+    /// [`DeliveryDays::as_read_from`] gives them: orders delivered and lead times summed
+    /// over the period, orders not delivered yet day by day.
+    async fn delivery_days(&self, from: Date, to: Date) -> Result<DeliveryDays, StoreError>;
+
+    /// The first [`LISTED`](gapless_domain::staff_metrics::LISTED) orders confirmed on the UTC days `[from, to)` (by time of
+    /// confirmation) that were late for a promise of `promise_days` whole days, and those
+    /// that were not perfect, as decided when orders confirmed up to `due_by` are past
+    /// due: what the dashboard names behind its misses.
+    async fn delivery_misses(
+        &self,
+        from: Date,
+        to: Date,
+        promise_days: i64,
+        due_by: OffsetDateTime,
+    ) -> Result<DeliveryMisses, StoreError>;
 }
 
 /// Fulfilment in (CONTRACTS §7): API keys for systems, `shipped` and `delivered`.

@@ -3,12 +3,15 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use gapless_domain::staff_metrics::ConversationDays;
+use gapless_domain::staff_metrics::{ConversationDays, DeliveryDays, DeliveryMisses, LISTED};
 use sqlx::{FromRow, Row};
 use time::{Date, OffsetDateTime};
 
 use crate::{
-    dashboard_days::{conversation_days, DayRow, LeadTimeRow},
+    dashboard_days::{
+        conversation_days, day_ms, delivery_days, instant_ms, misses_sql, DayRow, DeliveryRow,
+        FulfilmentLeadRow, LeadTimeRow,
+    },
     postgres::PostgresStore,
     sqlite_dashboard::sql_list,
     ConversationFactRow, DashboardStore, OrderFulfilmentFactRow, OrderReturnFactRow, ReturnFactRow,
@@ -166,5 +169,56 @@ impl DashboardStore for PostgresStore {
                 Ok(fact)
             })
             .collect()
+    }
+
+    async fn delivery_days(&self, from: Date, to: Date) -> Result<DeliveryDays, StoreError> {
+        let rows = sqlx::query_as::<_, DeliveryRow>(
+            "SELECT $1::DATE AS day, delivered_days::BIGINT AS delivered_days, in_full,
+                exception, returned, SUM(orders)::BIGINT AS orders
+             FROM dashboard_deliveries WHERE day >= $1 AND day < $2 AND delivered_days >= 0
+             GROUP BY delivered_days, in_full, exception, returned HAVING SUM(orders) > 0
+             UNION ALL
+             SELECT day, delivered_days::BIGINT, in_full, exception, returned, orders
+             FROM dashboard_deliveries
+             WHERE day >= $1 AND day < $2 AND delivered_days < 0 AND orders > 0",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        let leads = sqlx::query_as::<_, FulfilmentLeadRow>(
+            "SELECT $1::DATE AS day, leg, lead_ms, SUM(orders)::BIGINT AS orders
+             FROM dashboard_fulfilment_times WHERE day >= $1 AND day < $2
+             GROUP BY leg, lead_ms HAVING SUM(orders) > 0",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        delivery_days(rows, leads)
+    }
+
+    async fn delivery_misses(
+        &self,
+        from: Date,
+        to: Date,
+        promise_days: i64,
+        due_by: OffsetDateTime,
+    ) -> Result<DeliveryMisses, StoreError> {
+        let read = |not_perfect| async move {
+            sqlx::query_scalar::<_, String>(&misses_sql(
+                |n| format!("${n}"),
+                "dashboard_delivered_days(delivered_ms)",
+                not_perfect,
+            ))
+            .bind(day_ms(from))
+            .bind(day_ms(to))
+            .bind(promise_days)
+            .bind(instant_ms(due_by))
+            .bind(LISTED as i64)
+            .fetch_all(&self.pool)
+            .await
+        };
+        Ok(DeliveryMisses { late: read(false).await?, not_perfect: read(true).await? })
     }
 }

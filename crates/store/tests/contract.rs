@@ -7,7 +7,10 @@ use gapless_domain::{
     catalog::Catalog,
     orders::PaymentStatus,
     sku::Sku,
-    staff_metrics::{ConversationDay, ConversationDays, ConversationFacts, Outcome},
+    staff_metrics::{
+        fulfilment_metrics, ConversationDay, ConversationDays, ConversationFacts, DeliveryDays,
+        Leg, OrderFulfilmentFacts, Outcome, Period,
+    },
 };
 use gapless_store::{
     contract, new_id, ApiKeyRow, AuditTurnQuery, ConversationQuery, CustomerWrite, EventWrite,
@@ -2001,6 +2004,118 @@ async fn dashboard_days_equal_a_recount_after_a_random_workload(store: Arc<dyn S
     assert!(one_day.days.iter().all(|d| d.day == today), "{one_day:?}");
 }
 
+/// The delivery sums per day of confirmation (kept by migration 0017's triggers) equal a
+/// recount from the orders' facts after a random workload of confirmations, shipments,
+/// deliveries (late, early, before the confirmation), cancellations, handoffs and returns
+/// that are rejected or cancelled again; and the misses the store names are the recount's.
+async fn delivery_sums_equal_a_recount_after_a_random_workload(store: Arc<dyn Store>) {
+    store.replace_catalog(&catalog(FIRST)).await.unwrap();
+    let key = new_key("warehouse", "hash-deliveries");
+    assert!(store.create_api_key(&key).await.unwrap());
+    let mut dice = Dice(0x2545_F491_4F6C_DD1D);
+    let now = OffsetDateTime::now_utc();
+    let (from, to) = (now - Duration::days(2), now + Duration::days(2));
+    let (first_day, end_day) = (from.date(), to.date());
+    let hours = |dice: &mut Dice, most: u64| Duration::minutes(dice.below(most * 60) as i64);
+    for round in 0..40u32 {
+        let conversation = start_conversation(store.as_ref()).await;
+        let order_id = new_id();
+        let number = format!("G-{}", 100_000 + store.next_order_number().await.unwrap());
+        let mut place = turn(&conversation, 1, "order, confirm");
+        let mut write = order_write(&order_id, &number, 0, 2, 0);
+        write.projection.status = "confirmed".into();
+        write.projection.lines[0].quantity = 2;
+        place.order = Some(write);
+        store.record_turn(&place).await.unwrap();
+        let mut version = 1;
+        let mut seq = 1;
+        if dice.chance(15) {
+            seq += 1;
+            let mut cancel = turn(&conversation, seq, "cancel");
+            let mut write = order_write(&order_id, &number, version, 2, 0);
+            write.projection.status = "cancelled".into();
+            cancel.order = Some(write);
+            store.record_turn(&cancel).await.unwrap();
+            continue;
+        }
+        if dice.chance(75) {
+            let at = now + hours(&mut dice, 60) - Duration::hours(2);
+            let shipped = fulfilment(&order_id, &number, version, "shipped", at, &key.id, None);
+            store.record_fulfilment(&shipped).await.unwrap();
+            version += 1;
+            if dice.chance(75) {
+                // Up to 9 days after the confirmation, now and then (2 h) before it.
+                let at = if dice.chance(15) {
+                    now - Duration::hours(2)
+                } else {
+                    now + hours(&mut dice, 9 * 24)
+                };
+                let delivered =
+                    fulfilment(&order_id, &number, version, "delivered", at, &key.id, None);
+                store.record_fulfilment(&delivered).await.unwrap();
+            }
+        }
+        if dice.chance(25) {
+            seq += 1;
+            let mut help = turn(&conversation, seq, "a person please");
+            help.handoff = true;
+            help.outcome = Some("handed_off".into());
+            store.record_turn(&help).await.unwrap();
+        }
+        if dice.chance(35) {
+            let mut new = a_return(&order_id, &format!("R-DEL-{round}"), now, &[(0, 1)]);
+            if dice.chance(50) {
+                new.items[0].reason = "wrong_item".into();
+            }
+            let return_id = new.id.clone();
+            store.create_return(&new).await.unwrap();
+            if dice.chance(40) {
+                let status = if dice.chance(50) { "rejected" } else { "cancelled" };
+                let mut undo = update(&return_id, 2, status, status, now);
+                undo.release = vec![(0, 1)];
+                store.update_return(&undo).await.unwrap();
+            }
+        }
+    }
+    let rows = store.order_fulfilment_facts(from, to).await.unwrap();
+    let facts: Vec<OrderFulfilmentFacts> =
+        rows.iter().filter_map(gapless_store::OrderFulfilmentFactRow::facts).collect();
+    let counted = DeliveryDays::count(&facts);
+    let kept = store.delivery_days(first_day, end_day).await.unwrap();
+    assert_eq!(kept, counted.as_read_from(first_day));
+    // The workload reached every part of the sums (else the comparison proves little).
+    let classes: Vec<_> = counted.deliveries.iter().map(|d| d.class).collect();
+    for (part, reached) in [
+        ("delivered", classes.iter().any(|c| c.delivered_days.is_some())),
+        ("not delivered", classes.iter().any(|c| c.delivered_days.is_none())),
+        ("delivered before confirmed", classes.iter().any(|c| c.delivered_days == Some(0))),
+        ("late for 5 days", classes.iter().any(|c| c.delivered_days > Some(5))),
+        ("not in full", classes.iter().any(|c| !c.in_full)),
+        ("exception", classes.iter().any(|c| c.exception)),
+        ("returned", classes.iter().any(|c| c.returned)),
+        ("returned in full", classes.iter().any(|c| c.returned && c.in_full)),
+        ("cancelled", facts.iter().any(|f| f.cancelled)),
+        ("shipped", counted.lead_times.iter().any(|l| l.leg == Leg::Shipped)),
+        ("a return undone", rows.iter().any(|r| r.returns.iter().any(|x| x.status != "approved"))),
+    ] {
+        assert!(reached, "the workload never reached: {part}");
+    }
+    // The misses, as decided a week from now (every order past due) and now (none yet).
+    let period =
+        Period { from: first_day.midnight().assume_utc(), to: end_day.midnight().assume_utc() };
+    for at in [now + Duration::days(7), now] {
+        let promise = Duration::days(5);
+        let named = store.delivery_misses(first_day, end_day, 5, at - promise).await.unwrap();
+        let exact = fulfilment_metrics(&facts, period, promise, at);
+        let sorted = |mut v: Vec<String>| {
+            v.sort();
+            v
+        };
+        assert_eq!(sorted(named.late), sorted(exact.late.clone()), "late at {at}");
+        assert_eq!(sorted(named.not_perfect), sorted(exact.not_perfect.clone()), "at {at}");
+    }
+}
+
 /// A snapshot is read back only while it is of the order's current version.
 async fn an_order_snapshot_is_read_only_while_current(store: Arc<dyn Store>) {
     assert_eq!(store.order_snapshot("nothing").await.unwrap(), None);
@@ -2081,6 +2196,7 @@ contract!(
     handoffs_queue_until_staff_close_them,
     dashboard_facts_cover_the_period,
     dashboard_days_equal_a_recount_after_a_random_workload,
+    delivery_sums_equal_a_recount_after_a_random_workload,
     an_order_snapshot_is_read_only_while_current,
     api_keys_are_found_by_hash_until_revoked,
     a_fulfilment_appends_to_the_order_once_per_idempotency_key,

@@ -11,7 +11,8 @@
 //! - a clarification: a turn whose answer asked about an unknown or ambiguous product, a
 //!   missing detail, or understood nothing;
 //! - delivered in full: no item of the order came back for the reason
-//!   [`NOT_IN_FULL_REASON`] (the fulfilment API reports whole orders, not lines);
+//!   `gapless_domain::staff_metrics::NOT_IN_FULL_REASON` (the fulfilment API reports
+//!   whole orders, not lines);
 //! - returned (for the perfect order rate): a return requested and not rejected.
 
 use std::collections::HashMap;
@@ -25,9 +26,9 @@ use gapless_domain::{
     orders::PaymentStatus,
     returns::{ReturnPolicy, ReturnStatus},
     staff_metrics::{
-        bar_chart, dashboard, fulfilment_metrics, line_chart, Bucketing, ConversationFacts,
-        Dashboard, DurationStats, FulfilmentMetrics, OrderFulfilmentFacts, Outcome, Period, Ratio,
-        ReturnFacts, ReturnItemFacts, YUnit,
+        bar_chart, dashboard, due_day, fulfilment_of_days, line_chart, promise_days, Bucketing,
+        ConversationFacts, Dashboard, DurationStats, FulfilmentMetrics, OrderFulfilmentFacts,
+        Outcome, Period, Ratio, ReturnFacts, ReturnItemFacts, YUnit,
     },
 };
 use gapless_store::{ConversationFactRow, OrderFulfilmentFactRow, ReturnFactRow, Store};
@@ -42,8 +43,6 @@ use crate::{api_error::ApiError, json_time::rfc3339, startup::AppState};
 pub const ABANDONED_AFTER: Duration = Duration::hours(24);
 /// `GAPLESS_DELIVERY_PROMISE_DAYS` when not set.
 pub const DEFAULT_DELIVERY_PROMISE: Duration = Duration::days(5);
-/// The return reason that says an order did not arrive as ordered.
-pub const NOT_IN_FULL_REASON: &str = "wrong_item";
 /// The longest period one dashboard covers.
 const MAX_DAYS: i64 = 3 * 366;
 /// The period when none is asked for.
@@ -103,30 +102,29 @@ pub async fn everything(
     Ok(value)
 }
 
-/// The delivery numbers of `period` (orders confirmed in it), from the store's facts.
+/// The delivery numbers of `period` (orders confirmed in it), from the sums per day the
+/// store keeps (migration 0017), the orders of the one day that is partly past due, and
+/// the first misses to name.
 pub async fn read_fulfilment(
     store: &dyn Store,
     period: Period,
     now: OffsetDateTime,
     promise: Duration,
 ) -> Result<FulfilmentMetrics, ApiError> {
-    let rows = store.order_fulfilment_facts(period.from, period.to).await?;
-    let facts: Vec<OrderFulfilmentFacts> = rows.iter().filter_map(order_fulfilment).collect();
-    Ok(fulfilment_metrics(&facts, period, promise, now))
-}
-
-fn order_fulfilment(row: &OrderFulfilmentFactRow) -> Option<OrderFulfilmentFacts> {
-    let live = |status: &str| status != "rejected" && status != "cancelled";
-    Some(OrderFulfilmentFacts {
-        number: row.number.clone(),
-        confirmed_at: row.confirmed_at?,
-        shipped_at: row.shipped_at,
-        delivered_at: row.delivered_at,
-        cancelled: row.status == "cancelled",
-        in_full: !row.returns.iter().any(|r| live(&r.status) && r.reason == NOT_IN_FULL_REASON),
-        exception: row.handed_off,
-        returned: row.returns.iter().any(|r| live(&r.status)),
-    })
+    let (first_day, end_day) = days_of(period);
+    let days = store.delivery_days(first_day, end_day).await?;
+    let due_by = now.checked_sub(promise).unwrap_or(now);
+    let due = due_day(now, promise);
+    let due_orders: Vec<OrderFulfilmentFacts> = if period.touches_day(due) {
+        let start = due.midnight().assume_utc().max(period.from);
+        let end = due.next_day().map_or(period.to, |d| d.midnight().assume_utc().min(period.to));
+        let rows = store.order_fulfilment_facts(start, end).await?;
+        rows.iter().filter_map(OrderFulfilmentFactRow::facts).collect()
+    } else {
+        Vec::new()
+    };
+    let misses = store.delivery_misses(first_day, end_day, promise_days(promise), due_by).await?;
+    Ok(fulfilment_of_days(&days, &due_orders, misses, period, promise, now))
 }
 
 /// The delivery numbers as JSON, each ratio with its numerator and denominator and the

@@ -20,6 +20,11 @@ use time::{Duration, OffsetDateTime};
 
 use super::{DurationStats, Period, Ratio};
 
+/// The return reason that says an order did not arrive as ordered: an order with an item
+/// returned for it (and the return not rejected or cancelled) was not delivered in full
+/// (the fulfilment API reports whole orders, not lines).
+pub const NOT_IN_FULL_REASON: &str = "wrong_item";
+
 /// One order as the delivery numbers need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderFulfilmentFacts {

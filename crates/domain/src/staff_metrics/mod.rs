@@ -28,6 +28,7 @@
 
 mod chart;
 mod days;
+mod deliveries;
 mod fulfilment;
 #[cfg(test)]
 mod tests;
@@ -43,7 +44,13 @@ pub use chart::{
     CHART_HEIGHT, CHART_WIDTH, NO_DATA,
 };
 pub use days::{lead_bucket, lead_ms, ConversationDay, ConversationDays, LeadTimeCount};
-pub use fulfilment::{fulfilment_metrics, FulfilmentMetrics, OrderFulfilmentFacts};
+pub use deliveries::{
+    delivered_days, due_day, fulfilment_of_days, promise_days, DeliveryClass, DeliveryCount,
+    DeliveryDays, DeliveryMisses, FulfilmentLeadCount, Leg,
+};
+pub use fulfilment::{
+    fulfilment_metrics, FulfilmentMetrics, OrderFulfilmentFacts, LISTED, NOT_IN_FULL_REASON,
+};
 
 use crate::orders::PaymentStatus;
 use crate::returns::{percentiles, report, CycleTime, CycleTimeReport, ReturnStatus};

@@ -6,7 +6,8 @@
 //! - the conversation and returns side as the dashboard reads it now (per-day sums);
 //! - the same from every conversation's facts, counted on the spot (how it was read
 //!   before the per-day sums; `--recount-runs`, 0 to skip: it takes seconds);
-//! - the delivery side (orders confirmed in the period);
+//! - the delivery side (orders confirmed in the period) from its per-day sums, and the
+//!   same from every order's facts (`--recount-runs`), checked to agree;
 //! - the whole `GET /api/v1/staff/metrics` answer without HTTP.
 
 use std::{
@@ -16,7 +17,10 @@ use std::{
 };
 
 use anyhow::Context;
-use gapless_domain::staff_metrics::{dashboard, Bucketing, ConversationDays, Period};
+use gapless_domain::staff_metrics::{
+    dashboard, fulfilment_metrics, Bucketing, ConversationDays, Period,
+};
+use gapless_store::OrderFulfilmentFactRow;
 use gapless_store::{PostgresStore, SqliteDurability, SqliteStore, Store};
 use time::OffsetDateTime;
 
@@ -56,6 +60,7 @@ pub struct Row {
     pub sums: Duration,
     pub recount: Option<Duration>,
     pub fulfilment: Duration,
+    pub fulfilment_recount: Option<Duration>,
     pub everything: Duration,
 }
 
@@ -71,20 +76,28 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "{:>6} {:>13} {:>8} {:>12} {:>12} {:>12} {:>12}",
-            "days", "conversations", "orders", "per-day sums", "recount", "delivery", "everything"
+            "{:>6} {:>13} {:>8} {:>12} {:>12} {:>12} {:>16} {:>12}",
+            "days",
+            "conversations",
+            "orders",
+            "per-day sums",
+            "recount",
+            "delivery",
+            "delivery recount",
+            "everything"
         )?;
         let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1000.0);
         for row in &self.rows {
             writeln!(
                 f,
-                "{:>6} {:>13} {:>8} {:>12} {:>12} {:>12} {:>12}",
+                "{:>6} {:>13} {:>8} {:>12} {:>12} {:>12} {:>16} {:>12}",
                 row.days,
                 row.conversations,
                 row.orders,
                 ms(row.sums),
                 row.recount.map_or_else(|| "-".to_owned(), ms),
                 ms(row.fulfilment),
+                row.fulfilment_recount.map_or_else(|| "-".to_owned(), ms),
                 ms(row.everything),
             )?;
         }
@@ -165,6 +178,31 @@ pub async fn run(database_url: &str, args: &BenchDashboardArgs) -> anyhow::Resul
             Ok(())
         })
         .await?;
+        // The same from every order's facts, as it was read before migration 0017; the
+        // rates must agree (the lead times' percentiles come from histograms).
+        let recount_delivery = || async {
+            let rows = store.order_fulfilment_facts(period.from, period.to).await?;
+            let facts: Vec<_> = rows.iter().filter_map(OrderFulfilmentFactRow::facts).collect();
+            anyhow::Ok(fulfilment_metrics(&facts, period, DEFAULT_DELIVERY_PROMISE, now))
+        };
+        let counted = recount_delivery().await?;
+        anyhow::ensure!(
+            (counted.orders, counted.on_time, counted.on_time_in_full, counted.perfect)
+                == (delivery.orders, delivery.on_time, delivery.on_time_in_full, delivery.perfect)
+                && (&counted.late, &counted.not_perfect) == (&delivery.late, &delivery.not_perfect),
+            "the delivery sums of {days} days disagree with the recount: {delivery:?} vs {counted:?}"
+        );
+        let fulfilment_recount = if args.recount_runs == 0 {
+            None
+        } else {
+            Some(
+                median(args.recount_runs, || async {
+                    recount_delivery().await?;
+                    Ok(())
+                })
+                .await?,
+            )
+        };
         let whole = median(args.runs, || async {
             everything(store.as_ref(), period, now, &policy, DEFAULT_DELIVERY_PROMISE, false)
                 .await?;
@@ -178,6 +216,7 @@ pub async fn run(database_url: &str, args: &BenchDashboardArgs) -> anyhow::Resul
             sums,
             recount,
             fulfilment,
+            fulfilment_recount,
             everything: whole,
         });
     }
