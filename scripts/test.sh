@@ -25,7 +25,8 @@ if [ "$only" = all ]; then
     say "PostgreSQL runs against ${TEST_DATABASE_URL}"
   fi
   say "Rust tests"
-  cargo test --locked -p gapless-domain -p gapless-api -p gapless-store -p server
+  cargo test --locked -p gapless-domain -p gapless-api -p gapless-store -p server -p app \
+    --features app/ssr
 
   # The floor only ever goes up: raise it when the extractor gets better.
   say "extractor eval on the labelled set (floor ${EVAL_FLOOR:=99} %)"

@@ -117,8 +117,11 @@ pub async fn chat_send(text: String, key: Option<String>) -> Result<ChatView, Ap
 #[cfg(feature = "ssr")]
 mod ssr {
 
-    use gapless_domain::money::{Currency, Money};
-    use serde_json::Value;
+    use gapless_api::chat::{Conversation, Order, Role};
+    use gapless_domain::{
+        catalog::Choice,
+        money::{Currency, Money},
+    };
     use tower_sessions::Session;
 
     pub use crate::port::{app_error, client_ip, session};
@@ -138,113 +141,94 @@ mod ssr {
     }
 
     /// `GET /api/v1/conversations/{id}`'s body, shaped for the widget.
-    pub fn chat_view(conversation: &Value) -> Result<ChatView, AppError> {
-        let parse = || -> Result<ChatView, Unexpected> {
-            let messages = conversation["messages"]
-                .as_array()
-                .ok_or_else(|| Unexpected("messages".into()))?
-                .iter()
-                .map(|m| {
-                    Ok(ChatMessage {
-                        id: format!("{}-{}", str_at(m, "id")?, str_at(m, "role")?),
-                        from_shopper: m["role"] == "shopper",
-                        from_staff: m["role"] == "staff",
-                        text: str_at(m, "text")?.to_owned(),
-                    })
-                })
-                .collect::<Result<Vec<_>, Unexpected>>()?;
-            let turns = messages.iter().filter(|m| m.from_shopper).count() as u32;
-            let order = match &conversation["order"] {
-                Value::Null => None,
-                order => Some(order_panel(order)?),
-            };
-            let handed_off = conversation["outcome"] == "handed_off";
-            Ok(ChatView { messages, order, turns, handed_off })
-        };
-        parse().map_err(|e| AppError::internal("reading the conversation", e))
+    pub fn chat_view(conversation: &Conversation) -> Result<ChatView, AppError> {
+        let messages: Vec<ChatMessage> = conversation
+            .messages
+            .iter()
+            .map(|m| ChatMessage {
+                id: format!("{}-{}", m.id, role_name(m.role)),
+                from_shopper: m.role == Role::Shopper,
+                from_staff: m.role == Role::Staff,
+                text: m.text.clone(),
+            })
+            .collect();
+        let turns = messages.iter().filter(|m| m.from_shopper).count() as u32;
+        let order = conversation
+            .order
+            .as_ref()
+            .map(order_panel)
+            .transpose()
+            .map_err(|e| AppError::internal("reading the conversation", e))?;
+        let handed_off = conversation.outcome == "handed_off";
+        Ok(ChatView { messages, order, turns, handed_off })
     }
 
-    fn order_panel(order: &Value) -> Result<OrderPanelView, Unexpected> {
-        let currency = Currency::parse(str_at(order, "currency")?)
-            .map_err(|e| Unexpected(format!("currency: {e}")))?;
-        let money = |value: &Value, field: &str| -> Result<String, Unexpected> {
-            let minor = value[field].as_i64().ok_or_else(|| Unexpected(field.to_owned()))?;
-            Ok(Money(minor).format(&currency))
-        };
-        let lines = order["lines"]
-            .as_array()
-            .ok_or_else(|| Unexpected("lines".into()))?
+    fn role_name(role: Role) -> &'static str {
+        match role {
+            Role::Shopper => "shopper",
+            Role::Assistant => "assistant",
+            Role::Staff => "staff",
+        }
+    }
+
+    fn order_panel(order: &Order) -> Result<OrderPanelView, Unexpected> {
+        let currency =
+            Currency::parse(&order.currency).map_err(|e| Unexpected(format!("currency: {e}")))?;
+        let money = |minor: i64| Money(minor).format(&currency);
+        let lines = order
+            .lines
             .iter()
-            .map(|line| {
-                Ok(OrderPanelLine {
-                    name: str_at(line, "name")?.to_owned(),
-                    quantity: line["quantity"]
-                        .as_u64()
-                        .and_then(|q| u32::try_from(q).ok())
-                        .ok_or_else(|| Unexpected("quantity".into()))?,
-                    choices: choices(&line["choices"]),
-                    unit_price: money(line, "unit_price")?,
-                    total: money(line, "total")?,
-                })
+            .map(|line| OrderPanelLine {
+                name: line.name.clone(),
+                quantity: line.quantity,
+                choices: choices(&line.choices),
+                unit_price: money(line.unit_price),
+                total: money(line.total),
             })
-            .collect::<Result<Vec<_>, Unexpected>>()?;
-        let totals = &order["totals"];
-        let customer = &order["customer"];
-        let customer = [&customer["name"], &customer["email"], &customer["phone"]]
-            .iter()
-            .filter_map(|v| v.as_str())
+            .collect();
+        let customer = &order.customer;
+        let customer = [&customer.name, &customer.email, &customer.phone]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
             .collect::<Vec<_>>();
-        let address = &order["shipping_address"];
-        let address = (!address.is_null()).then(|| {
-            ["line1", "line2", "city", "postal_code", "region", "country"]
-                .iter()
-                .filter_map(|field| address[*field].as_str())
+        let address = order.shipping_address.as_ref().map(|a| {
+            [&a.line1, &a.line2, &a.city, &a.postal_code, &a.region, &a.country]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
                 .collect::<Vec<_>>()
                 .join(", ")
         });
         Ok(OrderPanelView {
-            number: str_at(order, "number")?.to_owned(),
-            status: str_at(order, "status")?.to_owned(),
+            number: order.number.clone(),
+            status: order.status.clone(),
             lines,
-            subtotal: money(totals, "subtotal")?,
-            shipping: money(totals, "shipping")?,
-            total: money(totals, "total")?,
+            subtotal: money(order.totals.subtotal),
+            shipping: money(order.totals.shipping),
+            total: money(order.totals.total),
             customer: (!customer.is_empty()).then(|| customer.join(" · ")),
             address,
-            payment: order["payment"]["status"]
-                .as_str()
-                .filter(|status| *status != "not_required")
-                .map(str::to_owned),
-            payment_url: order["payment"]["url"].as_str().map(str::to_owned),
+            payment: Some(order.payment.status.clone()).filter(|status| status != "not_required"),
+            payment_url: order.payment.url.clone(),
         })
     }
 
     /// "size: m, color: black, extra cheese, no onions".
-    fn choices(choices: &Value) -> String {
+    fn choices(choices: &[Choice]) -> String {
         choices
-            .as_array()
-            .map(|choices| {
-                choices
-                    .iter()
-                    .filter_map(|c| {
-                        let group = c["group"].as_str()?;
-                        let value = c["value"].as_str()?;
-                        Some(if c["exclude"] == true {
-                            format!("no {value}")
-                        } else if let Some(qualifier) = c["qualifier"].as_str() {
-                            format!("{qualifier} {value}")
-                        } else {
-                            format!("{group}: {value}")
-                        })
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            .iter()
+            .map(|c| {
+                if c.exclude {
+                    format!("no {}", c.value)
+                } else if let Some(qualifier) = &c.qualifier {
+                    format!("{qualifier} {}", c.value)
+                } else {
+                    format!("{}: {}", c.group, c.value)
+                }
             })
-            .unwrap_or_default()
-    }
-
-    fn str_at<'a>(value: &'a Value, field: &str) -> Result<&'a str, Unexpected> {
-        value[field].as_str().ok_or_else(|| Unexpected(field.to_owned()))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     #[cfg(test)]
@@ -258,10 +242,14 @@ mod ssr {
             let conversation = json!({
                 "id": "c1",
                 "messages": [
-                    { "id": "t1", "role": "shopper", "text": "two black tees in M", "at": "x" },
-                    { "id": "t1", "role": "assistant", "text": "Added.", "at": "x" },
-                    { "id": "r1", "role": "staff", "text": "Hi, Ana here.", "at": "y" }
+                    { "id": "t1", "role": "shopper", "text": "two black tees in M",
+                      "at": "2030-06-01T12:00:00Z" },
+                    { "id": "t1", "role": "assistant", "text": "Added.",
+                      "at": "2030-06-01T12:00:00Z" },
+                    { "id": "r1", "role": "staff", "text": "Hi, Ana here.",
+                      "at": "2030-06-01T12:05:00Z" }
                 ],
+                "started_at": "2030-06-01T12:00:00Z",
                 "outcome": "handed_off",
                 "order": {
                     "number": "G-100001", "status": "draft", "currency": "USD",
@@ -272,10 +260,11 @@ mod ssr {
                         "unit_price": 2500, "total": 5000 } ],
                     "totals": { "subtotal": 5000, "shipping": 0, "total": 5000 },
                     "customer": { "name": "Ana", "email": "ana@example.com", "phone": null },
-                    "shipping_address": null
+                    "shipping_address": null,
+                    "payment": { "status": "not_required" }
                 }
             });
-            let view = chat_view(&conversation).unwrap();
+            let view = chat_view(&serde_json::from_value(conversation).unwrap()).unwrap();
             assert_eq!(view.turns, 1, "staff replies are not turns");
             assert_eq!(view.messages.len(), 3);
             assert!(view.messages[0].from_shopper && !view.messages[1].from_shopper);
@@ -300,14 +289,14 @@ mod ssr {
                 "shipping_address": null,
                 "payment": { "status": "pending", "url": "https://checkout.stripe.com/c/pay/cs_1" }
             });
-            let panel = order_panel(&order).unwrap();
+            let panel = order_panel(&serde_json::from_value(order.clone()).unwrap()).unwrap();
             assert_eq!(panel.payment.as_deref(), Some("pending"));
             assert_eq!(
                 panel.payment_url.as_deref(),
                 Some("https://checkout.stripe.com/c/pay/cs_1")
             );
             order["payment"] = json!({ "status": "not_required" });
-            let panel = order_panel(&order).unwrap();
+            let panel = order_panel(&serde_json::from_value(order).unwrap()).unwrap();
             assert_eq!((panel.payment, panel.payment_url), (None, None));
         }
     }

@@ -5,7 +5,10 @@
 
 use std::{net::IpAddr, sync::Arc};
 
-use gapless_api::returns::{Lookup, ReturnCreated, ReturnList, ReturnView};
+use gapless_api::{
+    chat::{Conversation, TurnResponse},
+    returns::{Lookup, ReturnCreated, ReturnList, ReturnView},
+};
 use serde_json::Value;
 
 use crate::error::AppError;
@@ -14,7 +17,7 @@ use crate::error::AppError;
 #[async_trait::async_trait]
 pub trait ChatPort: Send + Sync + 'static {
     async fn start(&self, channel: &str) -> Result<String, PortError>;
-    async fn read(&self, conversation: &str) -> Result<Value, PortError>;
+    async fn read(&self, conversation: &str) -> Result<Conversation, PortError>;
     /// `client` keys the per-IP rate limit; the conversation keys the per-session one.
     async fn send(
         &self,
@@ -22,7 +25,7 @@ pub trait ChatPort: Send + Sync + 'static {
         text: &str,
         idempotency_key: Option<&str>,
         client: Option<IpAddr>,
-    ) -> Result<Value, PortError>;
+    ) -> Result<TurnResponse, PortError>;
 }
 
 /// The returns service as the portal needs it; every call is rate limited per client

@@ -47,7 +47,7 @@ pub async fn seed(store: Arc<dyn Store>) -> anyhow::Result<Vec<Seeded>> {
     let mut seeded = Vec::new();
     for (items, days, shows) in ORDERS {
         let conversation = chat.start_conversation("demo").await.map_err(api)?;
-        let mut last = serde_json::Value::Null;
+        let mut last = None;
         for text in [
             (*items).to_owned(),
             format!("my name is Demo Customer, {DEMO_EMAIL}"),
@@ -55,12 +55,13 @@ pub async fn seed(store: Arc<dyn Store>) -> anyhow::Result<Vec<Seeded>> {
             "confirm".to_owned(),
             "yes".to_owned(),
         ] {
-            last = chat.post_message(&conversation, &text, None).await.map_err(api)?;
+            last = Some(chat.post_message(&conversation, &text, None).await.map_err(api)?);
         }
-        if last["order"]["status"] != "confirmed" {
-            bail!("the demo order {items:?} was not confirmed: {}", last["reply"]);
-        }
-        let number = last["order"]["number"].as_str().context("a confirmed order has a number")?;
+        let last = last.context("the demo order has messages")?;
+        let Some(order) = last.order.filter(|order| order.status == "confirmed") else {
+            bail!("the demo order {items:?} was not confirmed: {}", last.reply);
+        };
+        let number = order.number.as_str();
         let delivered = OffsetDateTime::now_utc() - Duration::days(*days);
         for (status, at) in [("shipped", delivered - Duration::days(2)), ("delivered", delivered)] {
             let report = FulfilmentReport {

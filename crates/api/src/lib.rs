@@ -6,5 +6,6 @@
 //! Field names are the contract's: a rename here is a breaking change for every shop
 //! and bridge, which `server/tests/api/openapi.rs` checks against real answers.
 
+pub mod chat;
 pub mod returns;
 pub mod time_format;

@@ -27,7 +27,7 @@ use crate::{
     api_error::ApiError,
     chat::{
         limits::RequestLimiter,
-        service::{CatalogSnapshot, ChatService, ConfirmPreview},
+        service::{CatalogSnapshot, ChatService, ConfirmPreview, TurnResponse},
     },
     lookups::LookupLimiter,
     payments::token::TokenCharge,
@@ -207,7 +207,7 @@ impl AgentShop {
             return Ok(json!({ "order": null }));
         };
         let read = self.chat.conversation(conversation).await?;
-        Ok(json!({ "order": read["order"] }))
+        Ok(json!({ "order": read.order }))
     }
 
     /// `update_order`: the commands as one turn of the session's conversation.
@@ -220,7 +220,7 @@ impl AgentShop {
         let extraction =
             commands::extraction(&snapshot.catalog, &args.commands).map_err(refusal)?;
         let turn = self.turn(session, "update_order", &json!(args), &extraction, None).await?;
-        Ok(json!({ "order": turn["order"], "messages": turn["messages"], "reply": turn["reply"] }))
+        Ok(json!({ "order": turn.order, "messages": turn.messages, "reply": turn.reply }))
     }
 
     /// A session with its conversation started now, for protocols that name the
@@ -268,7 +268,7 @@ impl AgentShop {
         };
         extraction.commands.extend(then.iter().cloned());
         let turn = self.turn(session, tool, arguments, &extraction, charge).await?;
-        Ok(json!({ "order": turn["order"], "messages": turn["messages"], "reply": turn["reply"] }))
+        Ok(json!({ "order": turn.order, "messages": turn.messages, "reply": turn.reply }))
     }
 
     /// The session's order, typed, with its number; `None` before the first edit.
@@ -296,7 +296,7 @@ impl AgentShop {
     pub async fn confirm(&self, session: &AgentSession) -> Result<Value, AgentError> {
         let extraction = Extraction { commands: vec![Command::Confirm], notes: Vec::new() };
         let turn = self.turn(session, "confirm_order", &json!({}), &extraction, None).await?;
-        Ok(json!({ "order": turn["order"], "messages": turn["messages"], "reply": turn["reply"] }))
+        Ok(json!({ "order": turn.order, "messages": turn.messages, "reply": turn.reply }))
     }
 
     /// `order_status`: the chat's answer to "where is my order", which names the order
@@ -313,7 +313,7 @@ impl AgentShop {
         let extraction = Extraction { commands: vec![command], notes: Vec::new() };
         let arguments = json!({ "order_number": args.order_number, "email": args.email });
         let turn = self.turn(session, "order_status", &arguments, &extraction, None).await?;
-        Ok(json!({ "reply": turn["reply"], "messages": turn["messages"] }))
+        Ok(json!({ "reply": turn.reply, "messages": turn.messages }))
     }
 
     /// `return_options`: the returns portal's lookup (CONTRACTS §4).
@@ -394,7 +394,7 @@ impl AgentShop {
         arguments: &Value,
         extraction: &Extraction,
         charge: Option<&TokenCharge>,
-    ) -> Result<Value, AgentError> {
+    ) -> Result<TurnResponse, AgentError> {
         let conversation = session
             .conversation
             .get_or_try_init(|| self.chat.start_conversation(session.channel.as_str()))

@@ -4,15 +4,15 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
+use gapless_api::chat::{
+    Conversation, NewConversation, NewMessage as NewMessageSchema, TurnResponse,
+};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::limits::{self, Rate};
 use crate::{
     api_error::{ApiError, ApiJson},
-    openapi::{
-        Conversation, ErrorBody, NewConversation, NewMessage as NewMessageSchema, TurnResponse,
-    },
+    openapi::ErrorBody,
     startup::AppState,
 };
 
@@ -56,9 +56,9 @@ pub struct Limits {
 )]
 async fn create_conversation(
     State(state): State<AppState>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<NewConversation>), ApiError> {
     let id = state.chat.start_conversation("api").await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
+    Ok((StatusCode::CREATED, Json(NewConversation { id })))
 }
 
 /// Read a conversation
@@ -90,7 +90,7 @@ async fn create_conversation(
 async fn read_conversation(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Conversation>, ApiError> {
     Ok(Json(state.chat.conversation(&id).await?))
 }
 
@@ -157,7 +157,7 @@ async fn post_message(
     Path(id): Path<String>,
     headers: HeaderMap,
     ApiJson(message): ApiJson<NewMessage>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TurnResponse>, ApiError> {
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(value) => Some(value.to_str().map_err(|_| {

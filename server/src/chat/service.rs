@@ -37,7 +37,6 @@ use time::OffsetDateTime;
 use super::llm::{ExtractorMode, LlmExtractor, Proposal};
 use crate::{
     api_error::ApiError,
-    json_time::rfc3339,
     lookups,
     lookups::LookupLimiter,
     metrics::LlmMetrics,
@@ -112,8 +111,8 @@ pub struct ConfirmPreview {
     pub notes: Vec<gapless_domain::chat::turn::TurnNote>,
 }
 
-/// What one turn answers: CONTRACTS §2.
-pub type TurnResponse = Value;
+pub use gapless_api::chat::TurnResponse;
+use gapless_api::chat::{Conversation, ConversationMessage, Note, Order, Role};
 
 /// Where a turn's commands come from.
 #[derive(Debug, Clone, Copy)]
@@ -177,47 +176,44 @@ impl ChatService {
     }
 
     /// `GET /api/v1/conversations/{id}`: the messages so far and the current order.
-    pub async fn conversation(&self, id: &str) -> Result<Value, ApiError> {
+    pub async fn conversation(&self, id: &str) -> Result<Conversation, ApiError> {
         let conversation =
             self.store.conversation(id).await?.ok_or(ApiError::NotFound("no such conversation"))?;
         let snapshot = self.snapshot().await?;
         let turns = self.store.turns(id).await?;
         let replies = self.store.staff_replies(id).await?;
+        let message = |id: &str, role, text: &str, at| ConversationMessage {
+            id: id.to_owned(),
+            role,
+            text: text.to_owned(),
+            at,
+        };
         let mut messages = Vec::with_capacity(turns.len() * 2 + replies.len());
         for turn in &turns {
-            let at = rfc3339(turn.received_at);
-            let shopper = json!({ "id": turn.id, "role": "shopper", "text": turn.text, "at": at });
-            let reply = json!({ "id": turn.id, "role": "assistant", "text": turn.reply, "at": at });
-            messages.push((turn.received_at, shopper));
-            messages.push((turn.received_at, reply));
+            messages.push(message(&turn.id, Role::Shopper, &turn.text, turn.received_at));
+            messages.push(message(&turn.id, Role::Assistant, &turn.reply, turn.received_at));
         }
-        // What staff wrote after a handoff, in time order among the turns.
+        // What staff wrote after a handoff, in time order among the turns (a stable sort:
+        // a reply stays after the message it answers).
         for reply in &replies {
-            let at = rfc3339(reply.at);
-            let staff = json!({ "id": reply.id, "role": "staff", "text": reply.text, "at": at });
-            messages.push((reply.at, staff));
+            messages.push(message(&reply.id, Role::Staff, &reply.text, reply.at));
         }
-        messages.sort_by_key(|(at, _)| *at);
-        let messages: Vec<Value> = messages.into_iter().map(|(_, message)| message).collect();
+        messages.sort_by_key(|m| m.at);
         let order = match (&conversation.order_id, &conversation.order_number) {
             (Some(order_id), Some(number)) => {
                 let state = self.fold_order(order_id, &snapshot.catalog).await?;
                 let number = parse_number(number)?;
-                Some(
-                    serde_json::to_value(OrderView { number: &number, order: &state.order })
-                        .context("serializing the order")
-                        .map_err(ApiError::Internal)?,
-                )
+                Some(Order::from(OrderView { number: &number, order: &state.order }))
             }
             _ => None,
         };
-        Ok(json!({
-            "id": conversation.id,
-            "started_at": rfc3339(conversation.started_at),
-            "outcome": conversation.outcome,
-            "messages": messages,
-            "order": order,
-        }))
+        Ok(Conversation {
+            id: conversation.id,
+            started_at: conversation.started_at,
+            outcome: conversation.outcome,
+            messages,
+            order,
+        })
     }
 
     /// The conversation's order as its events leave it, whatever its status, with its
@@ -341,10 +337,12 @@ impl ChatService {
                 .ok_or(ApiError::NotFound("no such conversation"))?;
             if let Some(key) = idempotency_key {
                 if let Some(response) = self.store.turn_response(conversation_id, key).await? {
-                    return Ok(response);
+                    return serde_json::from_value(response)
+                        .context("reading a stored answer")
+                        .map_err(ApiError::Internal);
                 }
             }
-            let (write, follow_up) = self
+            let (write, response, follow_up) = self
                 .decide_turn(
                     &conversation,
                     text,
@@ -370,7 +368,7 @@ impl ChatService {
                     if let (Some(payments), Some(follow_up)) = (&self.payments, follow_up) {
                         self.follow_up_payment(payments, follow_up).await;
                     }
-                    return Ok(write.response);
+                    return Ok(response);
                 }
                 // Someone else wrote first: read again and decide again.
                 Err(StoreError::Conflict(_) | StoreError::OutOfStock { .. }) => continue,
@@ -426,7 +424,7 @@ impl ChatService {
         received_at: OffsetDateTime,
         source: TurnSource<'_>,
         proposal: &mut Option<Proposal>,
-    ) -> Result<(TurnWrite, Option<PaymentFollowUp>), ApiError> {
+    ) -> Result<(TurnWrite, TurnResponse, Option<PaymentFollowUp>), ApiError> {
         let charge = match source {
             TurnSource::Commands { charge, .. } => charge,
             TurnSource::Message => None,
@@ -556,17 +554,13 @@ impl ChatService {
                 Some(number),
             )
         };
-        let order_json = number
-            .as_ref()
-            .map(|number| serde_json::to_value(OrderView { number, order: &outcome.order_after }))
-            .transpose()
-            .context("serializing the order")
-            .map_err(ApiError::Internal)?;
-        let response = json!({
-            "reply": reply,
-            "order": order_json,
-            "messages": outcome.notes,
-        });
+        let response = TurnResponse {
+            reply: reply.clone(),
+            order: number
+                .as_ref()
+                .map(|number| Order::from(OrderView { number, order: &outcome.order_after })),
+            messages: outcome.notes.iter().map(Note::from).collect(),
+        };
         let event_refs: Vec<Value> = order_write
             .as_ref()
             .map(|w| {
@@ -612,7 +606,9 @@ impl ChatService {
             extractor: extractor.as_str().into(),
             audit,
             reply: reply.clone(),
-            response: response.clone(),
+            response: serde_json::to_value(&response)
+                .context("serializing the answer")
+                .map_err(ApiError::Internal)?,
             outcome: if confirmed {
                 Some(Outcome::Ordered.as_str().into())
             } else if handoff {
@@ -623,7 +619,7 @@ impl ChatService {
             handoff,
             order: order_write,
         };
-        Ok((write, follow_up))
+        Ok((write, response, follow_up))
     }
 
     /// "Did my payment go through?" after the conversation's order was called off (the

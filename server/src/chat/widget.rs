@@ -5,8 +5,8 @@
 use std::{net::IpAddr, sync::Arc};
 
 use app::port::{ChatPort, PortError};
+use gapless_api::chat::{Conversation, TurnResponse};
 use gapless_domain::chat::message::{MessageError, MAX_MESSAGE_CHARS};
-use serde_json::Value;
 
 use super::{limits::RequestLimiter, service::ChatService};
 use crate::api_error::ApiError;
@@ -28,7 +28,7 @@ impl ChatPort for WidgetChat {
         self.service.start_conversation(channel).await.map_err(shopper_error)
     }
 
-    async fn read(&self, conversation: &str) -> Result<Value, PortError> {
+    async fn read(&self, conversation: &str) -> Result<Conversation, PortError> {
         self.service.conversation(conversation).await.map_err(shopper_error)
     }
 
@@ -38,7 +38,7 @@ impl ChatPort for WidgetChat {
         text: &str,
         idempotency_key: Option<&str>,
         client: Option<IpAddr>,
-    ) -> Result<Value, PortError> {
+    ) -> Result<TurnResponse, PortError> {
         self.limiter
             .check(client, conversation)
             .map_err(|retry_after| PortError::RateLimited { retry_after })?;

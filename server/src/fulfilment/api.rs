@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::{keys::SystemKey, service};
 use crate::{
     api_error::{ApiError, ApiJson},
-    openapi::{ErrorBody, FulfilmentReport as FulfilmentReportSchema, Order},
+    openapi::{ErrorBody, FulfilmentReport as FulfilmentReportSchema},
     startup::AppState,
 };
 
@@ -44,7 +44,7 @@ pub fn routes() -> Router<AppState> {
     request_body(content = FulfilmentReportSchema, content_type = "application/json",
         description = "What happened; no other field is accepted"),
     responses(
-        (status = 201, description = "Recorded: the order with its fulfilments", body = Order),
+        (status = 201, description = "Recorded: the order with its fulfilments", body = gapless_api::chat::Order),
         (status = 401, description = "No API key, or an unknown or revoked one: `unauthorized`", body = ErrorBody,
             example = json!({ "error": { "code": "unauthorized", "message": "send an API key: Authorization: Bearer gk_…" } })),
         (status = 404, description = "No order has this number: `not_found`", body = ErrorBody,

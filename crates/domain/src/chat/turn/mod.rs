@@ -156,6 +156,45 @@ pub enum TurnCode {
     PaymentUnavailable,
 }
 
+impl TurnCode {
+    pub const ALL: [TurnCode; 14] = [
+        TurnCode::OutOfStock,
+        TurnCode::AmbiguousProduct,
+        TurnCode::UnknownProduct,
+        TurnCode::Missing,
+        TurnCode::Invalid,
+        TurnCode::QuantityExceeded,
+        TurnCode::NotInOrder,
+        TurnCode::EmptyOrder,
+        TurnCode::OrderClosed,
+        TurnCode::CancelRefused,
+        TurnCode::ConfirmationNeeded,
+        TurnCode::Truncated,
+        TurnCode::NotUnderstood,
+        TurnCode::PaymentUnavailable,
+    ];
+
+    /// The code as the JSON writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TurnCode::OutOfStock => "out_of_stock",
+            TurnCode::AmbiguousProduct => "ambiguous_product",
+            TurnCode::UnknownProduct => "unknown_product",
+            TurnCode::Missing => "missing",
+            TurnCode::Invalid => "invalid",
+            TurnCode::QuantityExceeded => "quantity_exceeded",
+            TurnCode::NotInOrder => "not_in_order",
+            TurnCode::EmptyOrder => "empty_order",
+            TurnCode::OrderClosed => "order_closed",
+            TurnCode::CancelRefused => "cancel_refused",
+            TurnCode::ConfirmationNeeded => "confirmation_needed",
+            TurnCode::Truncated => "truncated",
+            TurnCode::NotUnderstood => "not_understood",
+            TurnCode::PaymentUnavailable => "payment_unavailable",
+        }
+    }
+}
+
 impl From<IssueCode> for TurnCode {
     fn from(code: IssueCode) -> TurnCode {
         match code {

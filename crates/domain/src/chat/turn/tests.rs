@@ -1282,3 +1282,10 @@ mod payments {
         assert_eq!(outcome.order_after.payment.status, PaymentStatus::Pending);
     }
 }
+
+#[test]
+fn turn_codes_are_written_as_serde_writes_them() {
+    for code in TurnCode::ALL {
+        assert_eq!(serde_json::to_value(code).unwrap(), code.as_str(), "{code:?}");
+    }
+}
