@@ -8,6 +8,7 @@ use std::{net::IpAddr, sync::Arc};
 use gapless_api::{
     chat::{Conversation, TurnResponse},
     returns::{Lookup, ReturnCreated, ReturnList, ReturnView},
+    staff::Metrics,
 };
 use serde_json::Value;
 
@@ -224,7 +225,7 @@ pub trait StaffPort: Send + Sync + 'static {
         staff: &StaffIdentity,
         from: Option<String>,
         to: Option<String>,
-    ) -> Result<Value, PortError>;
+    ) -> Result<Metrics, PortError>;
     /// `GET /api/v1/staff/orders/{number}`'s body.
     async fn order(&self, staff: &StaffIdentity, number: &str) -> Result<Value, PortError>;
     /// `GET /api/v1/staff/handoffs`'s body.

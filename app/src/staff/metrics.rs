@@ -52,53 +52,41 @@ pub async fn staff_metrics(from: String, to: String) -> Result<DashboardView, Ap
 
 #[cfg(feature = "ssr")]
 mod ssr {
+    use gapless_api::staff::{Fulfilment, Metrics, Share, Stats};
     use gapless_domain::staff_metrics::{format_percent, format_seconds};
-    use serde_json::Value;
 
     use super::{Breakdown, DashboardView, Figure};
-    use crate::staff::ssr::text;
 
-    fn ratio(value: &Value) -> (String, String) {
-        let (n, d) =
-            (value["numerator"].as_u64().unwrap_or(0), value["denominator"].as_u64().unwrap_or(0));
-        let percent = value["percent"].as_f64().map_or_else(|| "—".to_owned(), format_percent);
-        (percent, format!("{n} of {d}"))
+    fn ratio(share: &Share) -> (String, String) {
+        let percent = share.percent.map_or_else(|| "—".to_owned(), format_percent);
+        (percent, format!("{} of {}", share.numerator, share.denominator))
     }
 
-    fn duration(stats: &Value) -> (String, String) {
-        let fmt =
-            |field: &str| stats[field].as_f64().map_or_else(|| "—".to_owned(), format_seconds);
+    fn duration(stats: &Stats) -> (String, String) {
+        let fmt = |seconds: Option<f64>| seconds.map_or_else(|| "—".to_owned(), format_seconds);
         (
-            format!("p50 {} · p90 {}", fmt("p50_seconds"), fmt("p90_seconds")),
-            format!("over {}", stats["count"].as_u64().unwrap_or(0)),
+            format!("p50 {} · p90 {}", fmt(stats.p50_seconds), fmt(stats.p90_seconds)),
+            format!("over {}", stats.count),
         )
     }
 
-    fn breakdown(rows: &Value, name: &str) -> Vec<Breakdown> {
-        rows.as_array()
-            .into_iter()
-            .flatten()
-            .map(|row| Breakdown {
-                name: text(&row[name]),
-                units: row["units"].as_u64().unwrap_or(0),
-                share: ratio(&row["share"]).0,
-            })
-            .collect()
+    fn breakdown<'a>(rows: impl Iterator<Item = (&'a str, u64, &'a Share)>) -> Vec<Breakdown> {
+        rows.map(|(name, units, share)| Breakdown {
+            name: name.to_owned(),
+            units,
+            share: ratio(share).0,
+        })
+        .collect()
     }
 
     /// Delivery numbers (orders confirmed in the period), each naming the orders behind
     /// its misses, the first of them linked.
-    fn fulfilment_figures(found: &Value) -> Vec<Figure> {
-        if found.is_null() {
-            return Vec::new();
-        }
-        let promise = found["delivery_promise_days"].as_i64().unwrap_or(0);
-        // The JSON names the first 50 orders behind a miss; the ratio says how many.
-        let missed = |ratio_json: &Value, orders: &Value, what: &str| {
-            let (value, detail) = ratio(ratio_json);
-            let count = |name: &str| ratio_json[name].as_u64().unwrap_or(0);
-            let misses = count("denominator").saturating_sub(count("numerator")) as usize;
-            let numbers: Vec<String> = orders.as_array().into_iter().flatten().map(text).collect();
+    fn fulfilment_figures(found: &Fulfilment) -> Vec<Figure> {
+        let promise = found.delivery_promise_days;
+        // The answer names the first 50 orders behind a miss; the ratio says how many.
+        let missed = |share: &Share, numbers: &[String], what: &str| {
+            let (value, detail) = ratio(share);
+            let misses = share.denominator.saturating_sub(share.numerator) as usize;
             let link = numbers.first().map(|n| format!("/staff/orders/{n}"));
             let total = misses.max(numbers.len());
             let detail = match numbers.len().min(5) {
@@ -112,74 +100,73 @@ mod ssr {
             };
             ((value, detail), link)
         };
-        let (on_time, late) = missed(&found["on_time"], &found["late_orders"], "late");
+        let (on_time, late) = missed(&found.on_time, &found.late_orders, "late");
         let (perfect, imperfect) =
-            missed(&found["perfect_order"], &found["imperfect_orders"], "not perfect");
+            missed(&found.perfect_order, &found.imperfect_orders, "not perfect");
         let figure = |label: String, (value, detail): (String, String), link: Option<String>| {
             Figure { label, value, detail, link }
         };
         vec![
             figure(
                 "Order confirmed → shipped".into(),
-                duration(&found["confirmation_to_shipped"]),
+                duration(&found.confirmation_to_shipped),
                 None,
             ),
             figure(
                 "Order confirmed → delivered".into(),
-                duration(&found["confirmation_to_delivered"]),
+                duration(&found.confirmation_to_delivered),
                 None,
             ),
             figure(format!("Delivered on time (within {promise} days)"), on_time, late),
-            figure("On time, in full".into(), ratio(&found["on_time_in_full"]), None),
+            figure("On time, in full".into(), ratio(&found.on_time_in_full), None),
             figure("Perfect orders".into(), perfect, imperfect),
         ]
     }
 
-    pub fn view(found: &Value) -> DashboardView {
-        let from = text(&found["first_day"]);
-        let to = text(&found["last_day"]);
+    pub fn view(found: &Metrics) -> DashboardView {
+        let from = found.first_day.clone();
+        let to = found.last_day.clone();
         let range = format!("from={from}&to={to}");
         let figure = |label: &str, (value, detail): (String, String), link: Option<String>| {
             Figure { label: label.to_owned(), value, detail, link }
         };
-        let decisions = &found["decisions"];
-        let count = |v: &Value| v.as_u64().unwrap_or(0);
-        let figures = vec![
+        let decisions = &found.decisions;
+        let mut figures = vec![
             figure(
                 "Conversations",
-                (count(&found["conversations"]).to_string(), "started in the period".into()),
+                (found.conversations.to_string(), "started in the period".into()),
                 Some(format!("/staff/conversations?{range}")),
             ),
             figure(
                 "Conversion to a confirmed order",
-                ratio(&found["conversion"]),
+                ratio(&found.conversion),
                 Some(format!("/staff/conversations?outcome=ordered&{range}")),
             ),
             figure(
                 "First message → order confirmed",
-                duration(&found["intent_to_confirmation"]),
+                duration(&found.intent_to_confirmation),
                 Some(format!("/staff/conversations?outcome=ordered&{range}")),
             ),
             figure(
                 "Handed to a person",
-                ratio(&found["handoff_rate"]),
+                ratio(&found.handoff_rate),
                 Some(format!("/staff/conversations?outcome=handed_off&{range}")),
             ),
             figure(
                 "Orders needing manual handling",
-                ratio(&found["exception_rate"]),
+                ratio(&found.exception_rate),
                 Some("/staff/handoffs".into()),
             ),
             figure(
                 "Turns that asked the shopper to clarify",
-                ratio(&found["clarification_rate"]),
+                ratio(&found.clarification_rate),
                 None,
             ),
             figure(
                 "Returns requested",
                 (
-                    count(&found["returns"]).to_string(),
-                    match count(&found["returned_units"]) {
+                    found.returns.to_string(),
+                    match found.returned_units {
                         1 => "1 unit".to_owned(),
                         units => format!("{units} units"),
                     },
@@ -191,9 +178,7 @@ mod ssr {
                 (
                     format!(
                         "{} · {} · {}",
-                        count(&decisions["approved"]),
-                        count(&decisions["rejected"]),
-                        count(&decisions["in_review"])
+                        decisions.approved, decisions.rejected, decisions.in_review
                     ),
                     "as the policy decided them".into(),
                 ),
@@ -201,57 +186,57 @@ mod ssr {
             ),
             figure(
                 "Refund cycle: request → refund",
-                duration(&found["refund_cycle"]["request_to_complete"]),
+                duration(&found.refund_cycle.request_to_complete),
                 Some("/staff/returns?status=refunded".into()),
             ),
             figure(
                 "Refund cycle: request → parcel received",
-                duration(&found["refund_cycle"]["request_to_receipt"]),
+                duration(&found.refund_cycle.request_to_receipt),
                 Some("/staff/returns?status=received".into()),
             ),
             figure(
                 "Refund cycle: received → money sent",
-                duration(&found["refund_cycle"]["receipt_to_complete"]),
+                duration(&found.refund_cycle.receipt_to_complete),
                 Some("/staff/returns?status=refunded".into()),
             ),
         ];
-        let mut figures = figures;
         // Only where payments are taken online: otherwise there is nothing to count.
-        if found["paid_conversion"]["denominator"].as_u64().unwrap_or(0) > 0 {
+        if found.paid_conversion.denominator > 0 {
             figures.insert(
                 2,
                 figure(
                     "Paid, of orders with a payment link",
-                    ratio(&found["paid_conversion"]),
+                    ratio(&found.paid_conversion),
                     Some(format!("/staff/conversations?outcome=ordered&{range}")),
                 ),
             );
         }
-        figures.extend(fulfilment_figures(&found["fulfilment"]));
-        if let Some(failed) = found["emails"]["failed"].as_u64() {
-            figures.push(Figure {
-                label: "Customer emails that failed".into(),
-                value: failed.to_string(),
-                detail: format!(
-                    "{} sent, {} waiting (now, not only this period)",
-                    found["emails"]["sent"].as_u64().unwrap_or_default(),
-                    found["emails"]["pending"].as_u64().unwrap_or_default()
-                ),
-                link: None,
-            });
-        }
-        let charts = found["charts"]
-            .as_array()
-            .into_iter()
+        figures.extend(fulfilment_figures(&found.fulfilment));
+        figures.push(Figure {
+            label: "Customer emails that failed".into(),
+            value: found.emails.failed.to_string(),
+            detail: format!(
+                "{} sent, {} waiting (now, not only this period)",
+                found.emails.sent, found.emails.pending
+            ),
+            link: None,
+        });
+        let charts = found
+            .charts
+            .iter()
             .flatten()
-            .map(|chart| (text(&chart["id"]), text(&chart["svg"])))
+            .map(|chart| (chart.id.clone(), chart.svg.clone()))
             .collect();
         DashboardView {
             from,
             to,
             figures,
-            by_reason: breakdown(&found["by_reason"], "label"),
-            by_product: breakdown(&found["by_product"], "product"),
+            by_reason: breakdown(
+                found.by_reason.iter().map(|r| (r.label.as_str(), r.units, &r.share)),
+            ),
+            by_product: breakdown(
+                found.by_product.iter().map(|r| (r.product.as_str(), r.units, &r.share)),
+            ),
             charts,
         }
     }

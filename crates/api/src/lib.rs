@@ -8,4 +8,5 @@
 
 pub mod chat;
 pub mod returns;
+pub mod staff;
 pub mod time_format;

@@ -204,7 +204,7 @@ impl StaffPort for StaffConsole {
         staff: &StaffIdentity,
         from: Option<String>,
         to: Option<String>,
-    ) -> Result<Value, PortError> {
+    ) -> Result<gapless_api::staff::Metrics, PortError> {
         allow(staff, Permission::ReadAudit)?;
         let now = time::OffsetDateTime::now_utc();
         let period = dashboard::period(&dashboard::DashboardQuery { from, to }, now)?;

@@ -22,6 +22,10 @@ use axum::{
     routing::get,
     Json, Router,
 };
+use gapless_api::staff::{
+    Bucket, Chart, Decisions, Emails, Fulfilment, Metrics, ProductShare, ReasonShare, RefundCycle,
+    Share, Stats,
+};
 use gapless_domain::{
     orders::PaymentStatus,
     returns::{ReturnPolicy, ReturnStatus},
@@ -33,11 +37,10 @@ use gapless_domain::{
 };
 use gapless_store::{ConversationFactRow, OrderFulfilmentFactRow, ReturnFactRow, Store};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use time::{Date, Duration, OffsetDateTime};
 
 use super::extractor::StaffUser;
-use crate::{api_error::ApiError, json_time::rfc3339, startup::AppState};
+use crate::{api_error::ApiError, startup::AppState};
 
 /// An open conversation quiet for this long counts as abandoned.
 pub const ABANDONED_AFTER: Duration = Duration::hours(24);
@@ -66,7 +69,7 @@ async fn metrics(
     _staff: StaffUser,
     State(state): State<AppState>,
     Query(query): Query<DashboardQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Metrics>, ApiError> {
     let now = OffsetDateTime::now_utc();
     let period = period(&query, now)?;
     let value = everything(
@@ -91,15 +94,12 @@ pub async fn everything(
     policy: &ReturnPolicy,
     promise: Duration,
     charts: bool,
-) -> Result<Value, ApiError> {
+) -> Result<Metrics, ApiError> {
     let found = read(store, period).await?;
-    let mut value = to_json(&found, policy, charts);
     let delivery = read_fulfilment(store, period, now, promise).await?;
-    value["fulfilment"] = fulfilment_json(&delivery, promise);
     let emails = store.email_health().await?;
-    value["emails"] =
-        json!({ "failed": emails.failed, "pending": emails.pending, "sent": emails.sent });
-    Ok(value)
+    let emails = Emails { failed: emails.failed, pending: emails.pending, sent: emails.sent };
+    Ok(metrics_of(&found, policy, charts, fulfilment_view(&delivery, promise), emails))
 }
 
 /// The delivery numbers of `period` (orders confirmed in it), from the sums per day the
@@ -127,28 +127,32 @@ pub async fn read_fulfilment(
     Ok(fulfilment_of_days(&days, &due_orders, misses, period, promise, now))
 }
 
-/// The delivery numbers as JSON, each ratio with its numerator and denominator and the
-/// orders behind its misses.
-pub fn fulfilment_json(found: &FulfilmentMetrics, promise: Duration) -> Value {
-    let ratio = |r: &Ratio| json!({ "numerator": r.numerator, "denominator": r.denominator, "percent": r.percent() });
-    let stats = |s: &DurationStats| {
-        json!({
-            "count": s.count,
-            "p50_seconds": s.p50.map(|d| d.as_seconds_f64()),
-            "p90_seconds": s.p90.map(|d| d.as_seconds_f64()),
-        })
-    };
-    json!({
-        "delivery_promise_days": promise.whole_days(),
-        "orders": found.orders,
-        "confirmation_to_shipped": stats(&found.confirmation_to_shipped),
-        "confirmation_to_delivered": stats(&found.confirmation_to_delivered),
-        "on_time": ratio(&found.on_time),
-        "on_time_in_full": ratio(&found.on_time_in_full),
-        "perfect_order": ratio(&found.perfect),
-        "late_orders": found.late,
-        "imperfect_orders": found.not_perfect,
-    })
+/// The delivery numbers as the API writes them, each ratio with its numerator and
+/// denominator and the orders behind its misses.
+pub fn fulfilment_view(found: &FulfilmentMetrics, promise: Duration) -> Fulfilment {
+    Fulfilment {
+        delivery_promise_days: promise.whole_days(),
+        orders: found.orders,
+        confirmation_to_shipped: stats(&found.confirmation_to_shipped),
+        confirmation_to_delivered: stats(&found.confirmation_to_delivered),
+        on_time: share(&found.on_time),
+        on_time_in_full: share(&found.on_time_in_full),
+        perfect_order: share(&found.perfect),
+        late_orders: found.late.clone(),
+        imperfect_orders: found.not_perfect.clone(),
+    }
+}
+
+fn share(r: &Ratio) -> Share {
+    Share { numerator: r.numerator, denominator: r.denominator, percent: r.percent() }
+}
+
+fn stats(s: &DurationStats) -> Stats {
+    Stats {
+        count: s.count,
+        p50_seconds: s.p50.map(|d| d.as_seconds_f64()),
+        p90_seconds: s.p90.map(|d| d.as_seconds_f64()),
+    }
 }
 
 /// The half-open period `[from 00:00, the day after to 00:00)` in UTC.
@@ -247,83 +251,104 @@ pub fn return_facts(row: &ReturnFactRow) -> Option<ReturnFacts> {
     })
 }
 
-/// The dashboard as JSON; with `charts`, also the SVG charts the console shows.
-pub fn to_json(found: &Dashboard, policy: &ReturnPolicy, charts: bool) -> Value {
+/// The dashboard as the API writes it; with `charts`, also the SVG charts the console
+/// shows.
+pub fn metrics_of(
+    found: &Dashboard,
+    policy: &ReturnPolicy,
+    charts: bool,
+    fulfilment: Fulfilment,
+    emails: Emails,
+) -> Metrics {
     let labels: HashMap<String, String> = policy
         .reason_choices()
         .into_iter()
         .map(|choice| (choice.code.as_str().to_owned(), choice.label))
         .collect();
     let label = |code: &str| labels.get(code).cloned().unwrap_or_else(|| code.to_owned());
-    let ratio = |r: &Ratio| json!({ "numerator": r.numerator, "denominator": r.denominator, "percent": r.percent() });
-    let stats = |s: &DurationStats| {
-        json!({
-            "count": s.count,
-            "p50_seconds": s.p50.map(|d| d.as_seconds_f64()),
-            "p90_seconds": s.p90.map(|d| d.as_seconds_f64()),
-        })
-    };
-    let mut value = json!({
-        "from": rfc3339(found.period.from),
-        "to": rfc3339(found.period.to),
-        "first_day": found.period.from.date().to_string(),
-        "last_day": (found.period.to - Duration::days(1)).date().to_string(),
-        "bucketing": found.bucketing.as_str(),
-        "conversations": found.conversations,
-        "intent_to_confirmation": stats(&found.intent_to_confirmation),
-        "conversion": ratio(&found.conversion),
-        "exception_rate": ratio(&found.exception_rate),
-        "paid_conversion": ratio(&found.paid_conversion),
-        "handoff_rate": ratio(&found.handoff_rate),
-        "clarification_rate": ratio(&found.clarification_rate),
-        "returns": found.returns,
-        "returned_units": found.returned.units,
-        "by_reason": found.by_reason.iter().map(|row| json!({
-            "reason": row.reason,
-            "label": label(&row.reason),
-            "items": row.tally.items,
-            "units": row.tally.units,
-            "share": ratio(&row.share),
-        })).collect::<Vec<_>>(),
-        "by_product": found.by_product.iter().map(|row| json!({
-            "sku": row.sku,
-            "product": row.product,
-            "items": row.tally.items,
-            "units": row.tally.units,
-            "share": ratio(&row.share),
-        })).collect::<Vec<_>>(),
-        "decisions": {
-            "approved": found.decisions.approved.items,
-            "rejected": found.decisions.rejected.items,
-            "in_review": found.decisions.in_review.items,
-        },
-        "refund_cycle": {
-            "completed": found.refund_cycle.completed,
-            "request_to_complete": stats(&found.refund_cycle.request_to_complete),
-            "request_to_receipt": stats(&found.refund_cycle.request_to_receipt),
-            "receipt_to_complete": stats(&found.refund_cycle.receipt_to_complete),
-        },
-        "buckets": found.buckets.iter().map(|b| json!({
-            "start": rfc3339(b.start),
-            "conversations_started": b.conversations_started,
-            "orders_confirmed": b.orders_confirmed,
-            "refunds_completed": b.refunds.completed,
-        })).collect::<Vec<_>>(),
-    });
-    if charts {
+    let charts = charts.then(|| {
         let reasons: Vec<(String, u64)> =
             found.reason_bars().into_iter().map(|(code, units)| (label(&code), units)).collect();
-        value["charts"] = json!([
-            { "id": "activity", "svg": line_chart(
-                "Conversations and confirmed orders", &found.activity_series(), YUnit::Count) },
-            { "id": "refund-cycle", "svg": line_chart(
-                "Refund cycle time", &found.refund_cycle_series(), YUnit::Duration) },
-            { "id": "reasons", "svg": bar_chart("Returned units by reason", &reasons) },
-            { "id": "products", "svg": bar_chart(
-                "Returned units by product", &found.product_bars()) },
-        ]);
+        let chart = |id: &str, svg: String| Chart { id: id.to_owned(), svg };
+        vec![
+            chart(
+                "activity",
+                line_chart(
+                    "Conversations and confirmed orders",
+                    &found.activity_series(),
+                    YUnit::Count,
+                ),
+            ),
+            chart(
+                "refund-cycle",
+                line_chart("Refund cycle time", &found.refund_cycle_series(), YUnit::Duration),
+            ),
+            chart("reasons", bar_chart("Returned units by reason", &reasons)),
+            chart("products", bar_chart("Returned units by product", &found.product_bars())),
+        ]
+    });
+    Metrics {
+        from: found.period.from,
+        to: found.period.to,
+        first_day: found.period.from.date().to_string(),
+        last_day: (found.period.to - Duration::days(1)).date().to_string(),
+        bucketing: found.bucketing.as_str().to_owned(),
+        conversations: found.conversations,
+        intent_to_confirmation: stats(&found.intent_to_confirmation),
+        conversion: share(&found.conversion),
+        exception_rate: share(&found.exception_rate),
+        paid_conversion: share(&found.paid_conversion),
+        handoff_rate: share(&found.handoff_rate),
+        clarification_rate: share(&found.clarification_rate),
+        returns: found.returns,
+        returned_units: found.returned.units,
+        by_reason: found
+            .by_reason
+            .iter()
+            .map(|row| ReasonShare {
+                reason: row.reason.clone(),
+                label: label(&row.reason),
+                items: row.tally.items,
+                units: row.tally.units,
+                share: share(&row.share),
+            })
+            .collect(),
+        by_product: found
+            .by_product
+            .iter()
+            .map(|row| ProductShare {
+                sku: row.sku.clone(),
+                product: row.product.clone(),
+                items: row.tally.items,
+                units: row.tally.units,
+                share: share(&row.share),
+            })
+            .collect(),
+        decisions: Decisions {
+            approved: found.decisions.approved.items,
+            rejected: found.decisions.rejected.items,
+            in_review: found.decisions.in_review.items,
+        },
+        refund_cycle: RefundCycle {
+            completed: found.refund_cycle.completed,
+            request_to_complete: stats(&found.refund_cycle.request_to_complete),
+            request_to_receipt: stats(&found.refund_cycle.request_to_receipt),
+            receipt_to_complete: stats(&found.refund_cycle.receipt_to_complete),
+        },
+        buckets: found
+            .buckets
+            .iter()
+            .map(|b| Bucket {
+                start: b.start,
+                conversations_started: b.conversations_started,
+                orders_confirmed: b.orders_confirmed,
+                refunds_completed: b.refunds.completed,
+            })
+            .collect(),
+        charts,
+        fulfilment,
+        emails,
     }
-    value
 }
 
 #[cfg(test)]
