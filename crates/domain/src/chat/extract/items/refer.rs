@@ -448,7 +448,11 @@ impl Items<'_> {
                 .is_some_and(|r| !matches!(self.context.resolve(r), Resolved::One(_)));
             let Some(new_ref) = new_ref.filter(|_| is_new) else { continue };
             let said = mentions[n].quantity.filter(|(_, article)| !article).map(|(q, _)| q);
-            let quantity = said.or(self.context.quantity_of(&old_sku));
+            // "none of those": no swap (the mention reads as a zero quantity later).
+            if said == Some(0) {
+                continue;
+            }
+            let quantity = said.or(self.context.quantity_of(&old_sku)).filter(|q| *q > 0);
             let products = self.products_of(pieces, mentions, n);
             if let Some(old_line) = self.context.line_of(&old_sku) {
                 mentions[n].carried = self.carry_over(&old_line.choices, &products);
