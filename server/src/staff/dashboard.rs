@@ -31,8 +31,8 @@ use gapless_domain::{
     returns::{ReturnPolicy, ReturnStatus},
     staff_metrics::{
         bar_chart, dashboard, due_day, fulfilment_of_days, line_chart, promise_days, Bucketing,
-        ConversationFacts, Dashboard, DurationStats, FulfilmentMetrics, OrderFulfilmentFacts,
-        Outcome, Period, Ratio, ReturnFacts, ReturnItemFacts, YUnit,
+        ConversationFacts, Dashboard, DurationStats, FulfilmentMetrics, Outcome, Period, Ratio,
+        ReturnFacts, ReturnItemFacts, YUnit,
     },
 };
 use gapless_store::{ConversationFactRow, OrderFulfilmentFactRow, ReturnFactRow, Store};
@@ -95,9 +95,13 @@ pub async fn everything(
     promise: Duration,
     charts: bool,
 ) -> Result<Metrics, ApiError> {
-    let found = read(store, period).await?;
-    let delivery = read_fulfilment(store, period, now, promise).await?;
-    let emails = store.email_health().await?;
+    // Three independent reads, side by side: each is a few queries on its own pooled
+    // connection.
+    let (found, delivery, emails) = tokio::try_join!(
+        read(store, period),
+        read_fulfilment(store, period, now, promise),
+        async { Ok::<_, ApiError>(store.email_health().await?) },
+    )?;
     let emails = Emails { failed: emails.failed, pending: emails.pending, sent: emails.sent };
     Ok(metrics_of(&found, policy, charts, fulfilment_view(&delivery, promise), emails))
 }
@@ -112,18 +116,22 @@ pub async fn read_fulfilment(
     promise: Duration,
 ) -> Result<FulfilmentMetrics, ApiError> {
     let (first_day, end_day) = days_of(period);
-    let days = store.delivery_days(first_day, end_day).await?;
     let due_by = now.checked_sub(promise).unwrap_or(now);
     let due = due_day(now, promise);
-    let due_orders: Vec<OrderFulfilmentFacts> = if period.touches_day(due) {
+    let due_orders = async {
+        if !period.touches_day(due) {
+            return Ok(Vec::new());
+        }
         let start = due.midnight().assume_utc().max(period.from);
         let end = due.next_day().map_or(period.to, |d| d.midnight().assume_utc().min(period.to));
         let rows = store.order_fulfilment_facts(start, end).await?;
-        rows.iter().filter_map(OrderFulfilmentFactRow::facts).collect()
-    } else {
-        Vec::new()
+        Ok(rows.iter().filter_map(OrderFulfilmentFactRow::facts).collect::<Vec<_>>())
     };
-    let misses = store.delivery_misses(first_day, end_day, promise_days(promise), due_by).await?;
+    let (days, due_orders, misses) = tokio::try_join!(
+        store.delivery_days(first_day, end_day),
+        due_orders,
+        store.delivery_misses(first_day, end_day, promise_days(promise), due_by),
+    )?;
     Ok(fulfilment_of_days(&days, &due_orders, misses, period, promise, now))
 }
 
@@ -188,8 +196,10 @@ pub fn period(query: &DashboardQuery, now: OffsetDateTime) -> Result<Period, Api
 /// The dashboard of `period`, from the store's facts.
 pub async fn read(store: &dyn Store, period: Period) -> Result<Dashboard, ApiError> {
     let (first_day, end_day) = days_of(period);
-    let conversations = store.conversation_days(first_day, end_day).await?;
-    let returns = store.return_facts(period.from, period.to).await?;
+    let (conversations, returns) = tokio::try_join!(
+        store.conversation_days(first_day, end_day),
+        store.return_facts(period.from, period.to),
+    )?;
     let returns: Vec<ReturnFacts> = returns.iter().filter_map(return_facts).collect();
     Ok(dashboard(&conversations, &returns, period, Bucketing::for_period(period)))
 }
