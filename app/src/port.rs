@@ -8,7 +8,9 @@ use std::{net::IpAddr, sync::Arc};
 use gapless_api::{
     chat::{Conversation, TurnResponse},
     returns::{Lookup, ReturnCreated, ReturnList, ReturnView},
-    staff::Metrics,
+    staff::{
+        ConversationPage, ConversationTimeline, HandoffQueue, Metrics, StaffOrder, StaffReply,
+    },
 };
 use serde_json::Value;
 
@@ -210,9 +212,13 @@ pub trait StaffPort: Send + Sync + 'static {
         &self,
         staff: &StaffIdentity,
         filter: &ConversationFilter,
-    ) -> Result<Value, PortError>;
+    ) -> Result<ConversationPage, PortError>;
     /// `GET /api/v1/staff/conversations/{id}/timeline`'s body.
-    async fn timeline(&self, staff: &StaffIdentity, id: &str) -> Result<Value, PortError>;
+    async fn timeline(
+        &self,
+        staff: &StaffIdentity,
+        id: &str,
+    ) -> Result<ConversationTimeline, PortError>;
     /// `GET /api/v1/staff/returns?status=…`'s body.
     async fn returns(
         &self,
@@ -227,9 +233,9 @@ pub trait StaffPort: Send + Sync + 'static {
         to: Option<String>,
     ) -> Result<Metrics, PortError>;
     /// `GET /api/v1/staff/orders/{number}`'s body.
-    async fn order(&self, staff: &StaffIdentity, number: &str) -> Result<Value, PortError>;
+    async fn order(&self, staff: &StaffIdentity, number: &str) -> Result<StaffOrder, PortError>;
     /// `GET /api/v1/staff/handoffs`'s body.
-    async fn handoffs(&self, staff: &StaffIdentity) -> Result<Value, PortError>;
+    async fn handoffs(&self, staff: &StaffIdentity) -> Result<HandoffQueue, PortError>;
     /// `POST /api/v1/staff/conversations/{id}/replies`.
     async fn reply(
         &self,
@@ -237,7 +243,7 @@ pub trait StaffPort: Send + Sync + 'static {
         conversation: &str,
         text: &str,
         close: bool,
-    ) -> Result<Value, PortError>;
+    ) -> Result<StaffReply, PortError>;
     /// Webhook endpoints with their latest deliveries (admins only).
     async fn webhooks(
         &self,

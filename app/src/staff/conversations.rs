@@ -135,10 +135,7 @@ pub async fn staff_conversations(
     let filter =
         crate::port::ConversationFilter { q, outcome, from, to, order, cursor, limit: None };
     let found = port.conversations(&staff, &filter).await.map_err(crate::port::app_error)?;
-    Ok(ConversationList {
-        conversations: ssr::summaries(&found),
-        next: found["next"].as_str().map(str::to_owned),
-    })
+    Ok(ConversationList { conversations: ssr::summaries(&found), next: found.next.clone() })
 }
 
 #[server(endpoint = "staff/timeline")]
@@ -150,26 +147,27 @@ pub async fn staff_timeline(id: String) -> Result<Timeline, AppError> {
 
 #[cfg(feature = "ssr")]
 mod ssr {
+    use gapless_api::{
+        staff::{ConversationPage, ConversationTimeline},
+        time_format::rfc3339,
+    };
     use serde_json::Value;
 
     use super::{ConversationSummary, Timeline, TimelineTurn};
     use crate::staff::ssr::{pretty, text};
 
-    pub fn summaries(found: &Value) -> Vec<ConversationSummary> {
-        found["conversations"]
-            .as_array()
-            .map(|all| {
-                all.iter()
-                    .map(|c| ConversationSummary {
-                        id: text(&c["id"]),
-                        started_at: text(&c["started_at"]).replace('T', " "),
-                        outcome: text(&c["outcome"]),
-                        order_number: c["order_number"].as_str().map(str::to_owned),
-                        turns: c["turns"].as_u64().unwrap_or_default() as u32,
-                    })
-                    .collect()
+    pub fn summaries(found: &ConversationPage) -> Vec<ConversationSummary> {
+        found
+            .conversations
+            .iter()
+            .map(|c| ConversationSummary {
+                id: c.id.clone(),
+                started_at: rfc3339(c.started_at).replace('T', " "),
+                outcome: c.outcome.clone(),
+                order_number: c.order_number.clone(),
+                turns: c.turns,
             })
-            .unwrap_or_default()
+            .collect()
     }
 
     /// A command in one line: its kind and the fields that say what it asked for.
@@ -183,89 +181,77 @@ mod ssr {
         }
     }
 
-    pub fn timeline(found: &Value) -> Timeline {
-        let turns = found["turns"]
-            .as_array()
-            .map(|turns| {
-                turns
-                    .iter()
-                    .map(|turn| TimelineTurn {
-                        seq: turn["seq"].as_u64().unwrap_or_default() as u32,
-                        text: text(&turn["message"]["text"]),
-                        at: text(&turn["message"]["at"]).replace('T', " "),
-                        extractor: text(&turn["extractor"]),
-                        commands: turn["commands"]
-                            .as_array()
-                            .map(|c| c.iter().map(command_line).collect())
-                            .unwrap_or_default(),
-                        commands_json: pretty(&serde_json::json!({
-                            "commands": turn["commands"], "notes": turn["notes"],
-                        })),
-                        validation_json: pretty(&turn["validation"]),
-                        events: turn["events"]
-                            .as_array()
-                            .map(|events| {
-                                events
-                                    .iter()
-                                    .map(|e| {
-                                        (
-                                            e["seq"].as_u64().unwrap_or_default(),
-                                            text(&e["type"]),
-                                            text(&e["id"]),
-                                        )
-                                    })
-                                    .collect()
+    pub fn timeline(found: &ConversationTimeline) -> Timeline {
+        let when = |at| rfc3339(at).replace('T', " ");
+        let turns = found
+            .turns
+            .iter()
+            .map(|turn| TimelineTurn {
+                seq: turn.seq,
+                text: turn.message.text.clone(),
+                at: when(turn.message.at),
+                extractor: turn.extractor.clone(),
+                commands: turn
+                    .commands
+                    .as_array()
+                    .map(|c| c.iter().map(command_line).collect())
+                    .unwrap_or_default(),
+                commands_json: pretty(&serde_json::json!({
+                    "commands": turn.commands, "notes": turn.notes,
+                })),
+                validation_json: pretty(&turn.validation),
+                // The audit record's event references: `seq`, `type`, `id`.
+                events: turn
+                    .events
+                    .as_array()
+                    .map(|events| {
+                        events
+                            .iter()
+                            .map(|e| {
+                                (
+                                    e["seq"].as_u64().unwrap_or_default(),
+                                    text(&e["type"]),
+                                    text(&e["id"]),
+                                )
                             })
-                            .unwrap_or_default(),
-                        order_after_json: pretty(&turn["order_after"]),
-                        reply: text(&turn["reply"]),
-                        timings: turn["timings_ms"]
-                            .as_object()
-                            .map(|t| {
-                                t.iter()
-                                    .map(|(stage, ms)| {
-                                        format!("{stage} {:.2} ms", ms.as_f64().unwrap_or_default())
-                                    })
-                                    .collect::<Vec<_>>()
-                                    .join(" · ")
-                            })
-                            .unwrap_or_default(),
-                        llm_json: (!turn["llm"].is_null()).then(|| pretty(&turn["llm"])),
+                            .collect()
                     })
-                    .collect()
+                    .unwrap_or_default(),
+                order_after_json: pretty(&turn.order_after),
+                reply: turn.reply.clone(),
+                timings: turn
+                    .timings_ms
+                    .as_object()
+                    .map(|t| {
+                        t.iter()
+                            .map(|(stage, ms)| {
+                                format!("{stage} {:.2} ms", ms.as_f64().unwrap_or_default())
+                            })
+                            .collect::<Vec<_>>()
+                            .join(" · ")
+                    })
+                    .unwrap_or_default(),
+                llm_json: (!turn.llm.is_null()).then(|| pretty(&turn.llm)),
             })
-            .unwrap_or_default();
+            .collect();
         Timeline {
-            id: text(&found["id"]),
-            started_at: text(&found["started_at"]).replace('T', " "),
-            outcome: text(&found["outcome"]),
-            order_number: found["order_number"].as_str().map(str::to_owned),
+            id: found.id.clone(),
+            started_at: when(found.started_at),
+            outcome: found.outcome.clone(),
+            order_number: found.order_number.clone(),
             turns,
-            staff_replies: found["staff_replies"]
-                .as_array()
-                .map(|replies| {
-                    replies
-                        .iter()
-                        .map(|r| {
-                            (text(&r["staff"]), text(&r["text"]), text(&r["at"]).replace('T', " "))
-                        })
-                        .collect()
+            staff_replies: found
+                .staff_replies
+                .iter()
+                .map(|r| (r.staff.clone(), r.text.clone(), when(r.at)))
+                .collect(),
+            emails: found
+                .emails
+                .iter()
+                .map(|e| {
+                    (e.subject.clone(), e.status.clone(), when(e.done_at.unwrap_or(e.queued_at)))
                 })
-                .unwrap_or_default(),
-            emails: found["emails"]
-                .as_array()
-                .map(|emails| {
-                    emails
-                        .iter()
-                        .map(|e| {
-                            let when = e["done_at"]
-                                .as_str()
-                                .unwrap_or_else(|| e["queued_at"].as_str().unwrap_or_default());
-                            (text(&e["subject"]), text(&e["status"]), when.replace('T', " "))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
+                .collect(),
         }
     }
 }

@@ -50,27 +50,23 @@ pub async fn staff_reply(
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use serde_json::Value;
+    use gapless_api::{staff::HandoffQueue, time_format::rfc3339};
 
     use super::Handoff;
-    use crate::staff::ssr::text;
 
-    pub fn handoffs(found: &Value) -> Vec<Handoff> {
-        found["conversations"]
-            .as_array()
-            .map(|all| {
-                all.iter()
-                    .map(|h| Handoff {
-                        id: text(&h["id"]),
-                        handoff_at: text(&h["handoff_at"]).replace('T', " "),
-                        order_number: h["order_number"].as_str().map(str::to_owned),
-                        turns: h["turns"].as_u64().unwrap_or_default() as u32,
-                        last_message: text(&h["last_message"]),
-                        replies: h["replies"].as_u64().unwrap_or_default() as u32,
-                    })
-                    .collect()
+    pub fn handoffs(found: &HandoffQueue) -> Vec<Handoff> {
+        found
+            .conversations
+            .iter()
+            .map(|h| Handoff {
+                id: h.id.clone(),
+                handoff_at: rfc3339(h.handoff_at).replace('T', " "),
+                order_number: h.order_number.clone(),
+                turns: h.turns,
+                last_message: h.last_message.clone().unwrap_or_default(),
+                replies: h.replies,
             })
-            .unwrap_or_default()
+            .collect()
     }
 }
 

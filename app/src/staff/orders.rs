@@ -60,87 +60,81 @@ pub async fn staff_order(number: String) -> Result<OrderEvents, AppError> {
 
 #[cfg(feature = "ssr")]
 mod ssr {
+    use gapless_api::staff::StaffOrder;
     use gapless_domain::money::{Currency, Money};
-    use serde_json::Value;
 
     use super::{OrderEmailRow, OrderEventRow, OrderEvents};
-    use crate::{
-        error::AppError,
-        staff::ssr::{pretty, text},
-    };
+    use crate::{error::AppError, staff::ssr::pretty};
 
-    pub fn order(found: &Value) -> Result<OrderEvents, AppError> {
-        let order = &found["order"];
-        let total =
-            match (order["totals"]["total"].as_i64(), Currency::parse(&text(&order["currency"]))) {
-                (Some(total), Ok(currency)) => Money(total).format(&currency),
-                _ => String::new(),
-            };
-        let customer = [&order["customer"]["name"], &order["customer"]["email"]]
+    pub fn order(found: &StaffOrder) -> Result<OrderEvents, AppError> {
+        // An instant as the page shows it: `2030-06-01 12:00:00Z`.
+        let when = |at| gapless_api::time_format::rfc3339(at).replace('T', " ");
+        let order = &found.order;
+        let currency = Currency::parse(&order.currency).ok();
+        let total = currency
+            .as_ref()
+            .map(|currency| Money(order.totals.total).format(currency))
+            .unwrap_or_default();
+        let customer = [&order.customer.name, &order.customer.email]
             .into_iter()
-            .filter_map(Value::as_str)
+            .flatten()
+            .map(String::as_str)
             .collect::<Vec<_>>()
             .join(" · ");
-        let exchange_for = order["exchange_for"].as_object().map(|e| {
-            format!(
-                "Replacement for return {} of order {}",
-                e.get("rma").and_then(Value::as_str).unwrap_or_default(),
-                e.get("original").and_then(Value::as_str).unwrap_or_default()
-            )
-        });
-        let emails = found["emails"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        let exchange_for = order
+            .exchange_for
+            .as_ref()
+            .map(|e| format!("Replacement for return {} of order {}", e.rma, e.original));
+        let emails = found
+            .emails
+            .iter()
             .map(|e| OrderEmailRow {
-                kind: text(&e["type"]),
-                subject: text(&e["subject"]),
-                to: text(&e["to"]),
-                status: text(&e["status"]),
-                attempts: e["attempts"].as_u64().unwrap_or_default(),
-                at: [&e["done_at"], &e["last_attempt_at"], &e["queued_at"]]
-                    .into_iter()
-                    .find_map(Value::as_str)
-                    .unwrap_or_default()
-                    .replace('T', " "),
-                error: e["last_error"].as_str().map(str::to_owned),
+                kind: e.kind.clone(),
+                subject: e.subject.clone(),
+                to: e.to.clone(),
+                status: e.status.clone(),
+                attempts: u64::from(e.attempts),
+                at: when(e.done_at.or(e.last_attempt_at).unwrap_or(e.queued_at)),
+                error: e.last_error.clone(),
             })
             .collect();
-        let payment = &order["payment"];
-        let payment = payment["status"].as_str().filter(|s| *s != "not_required").map(|status| {
-            let amount = |field: &str| match (
-                payment[field].as_i64(),
-                Currency::parse(&text(&order["currency"])),
-            ) {
-                (Some(minor), Ok(currency)) if minor > 0 => {
-                    format!(", {field} {}", Money(minor).format(&currency))
-                }
-                _ => String::new(),
-            };
-            format!("{}{}{}", status.replace('_', " "), amount("paid"), amount("refunded"))
-        });
-        let events = found["events"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        let payment = &order.payment;
+        let payment =
+            Some(payment.status.as_str()).filter(|s| *s != "not_required").map(|status| {
+                let amount = |field: &str, minor: Option<i64>| match (minor, &currency) {
+                    (Some(minor), Some(currency)) if minor > 0 => {
+                        format!(", {field} {}", Money(minor).format(currency))
+                    }
+                    _ => String::new(),
+                };
+                format!(
+                    "{}{}{}",
+                    status.replace('_', " "),
+                    amount("paid", payment.paid),
+                    amount("refunded", payment.refunded)
+                )
+            });
+        let events = found
+            .events
+            .iter()
             .map(|e| OrderEventRow {
-                seq: e["seq"].as_u64().unwrap_or_default(),
-                kind: text(&e["type"]),
-                id: text(&e["id"]),
-                at: text(&e["at"]).replace('T', " "),
-                actor: text(&e["actor"]),
-                turn_link: match (e["conversation_id"].as_str(), e["turn_seq"].as_u64()) {
+                seq: u64::from(e.seq),
+                kind: e.kind.clone(),
+                id: e.id.clone(),
+                at: when(e.at),
+                actor: e.actor.clone(),
+                turn_link: match (&e.conversation_id, e.turn_seq) {
                     (Some(conversation), Some(seq)) => {
                         Some(format!("/staff/conversations/{conversation}#turn-{seq}"))
                     }
                     _ => None,
                 },
-                payload: pretty(&e["payload"]),
+                payload: pretty(&e.payload),
             })
             .collect();
         Ok(OrderEvents {
-            number: text(&order["number"]),
-            status: text(&order["status"]),
+            number: order.number.clone(),
+            status: order.status.clone(),
             total,
             customer,
             exchange_for,

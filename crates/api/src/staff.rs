@@ -155,3 +155,220 @@ pub struct Emails {
     pub pending: u64,
     pub sent: u64,
 }
+
+/// `GET /api/v1/staff/orders/{number}`: an order as its events leave it, with every
+/// event and where it came from, and what the customer was mailed about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct StaffOrder {
+    pub order: crate::chat::Order,
+    pub emails: Vec<OrderEmail>,
+    pub events: Vec<StaffOrderEvent>,
+}
+
+/// One customer email about an order or its returns (CONTRACTS §10).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct OrderEmail {
+    pub id: i64,
+    /// The order or return event it tells of.
+    pub event_id: String,
+    /// The event's topic, `order.confirmed` or `return.refunded`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub rma: Option<String>,
+    pub to: String,
+    pub subject: String,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+    pub attempts: u32,
+    #[serde(with = "crate::time_format")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub queued_at: OffsetDateTime,
+    #[serde(with = "crate::time_format::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub last_attempt_at: Option<OffsetDateTime>,
+    /// Only while pending.
+    #[serde(with = "crate::time_format::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub next_attempt_at: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+    /// When it was sent or given up on.
+    #[serde(with = "crate::time_format::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub done_at: Option<OffsetDateTime>,
+}
+
+/// One stored order event and where it came from: a chat turn (its conversation and its
+/// number there), the fulfilment API, a payment provider, or a staff member.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct StaffOrderEvent {
+    pub id: String,
+    pub seq: u32,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub actor: String,
+    #[serde(with = "crate::time_format")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: OffsetDateTime,
+    pub conversation_id: Option<String>,
+    pub turn_id: Option<String>,
+    pub turn_seq: Option<u32>,
+    /// The event as stored (its `type` and fields).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub payload: serde_json::Value,
+}
+
+/// `GET /api/v1/staff/handoffs`: the open handoffs, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct HandoffQueue {
+    pub conversations: Vec<Handoff>,
+}
+
+/// A conversation waiting for a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Handoff {
+    /// The conversation.
+    pub id: String,
+    #[serde(with = "crate::time_format")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub started_at: OffsetDateTime,
+    #[serde(with = "crate::time_format")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub handoff_at: OffsetDateTime,
+    pub order_number: Option<String>,
+    pub turns: u32,
+    /// The shopper's latest message.
+    pub last_message: Option<String>,
+    /// Staff replies so far.
+    pub replies: u32,
+}
+
+/// `201` of `POST /api/v1/staff/conversations/{id}/replies`: the reply as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct StaffReply {
+    pub id: String,
+    pub conversation_id: String,
+    pub text: String,
+    #[serde(with = "crate::time_format")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: OffsetDateTime,
+    /// The handoff was closed with this reply.
+    pub closed: bool,
+}
+
+/// `GET /api/v1/staff/conversations?…`: one page, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ConversationPage {
+    pub conversations: Vec<ConversationSummary>,
+    /// The cursor of the next page; `null` on the last.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ConversationSummary {
+    pub id: String,
+    /// `widget`, `api`, `mcp`, `acp`, …
+    pub channel: String,
+    #[serde(with = "crate::time_format")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub started_at: OffsetDateTime,
+    /// `open`, `ordered`, `handed_off`, …
+    pub outcome: String,
+    pub order_number: Option<String>,
+    pub turns: u32,
+}
+
+/// `GET /api/v1/staff/conversations/{id}/timeline`: every turn's audit record, the
+/// staff replies, and the customer emails about its order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ConversationTimeline {
+    pub id: String,
+    pub channel: String,
+    #[serde(with = "crate::time_format")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub started_at: OffsetDateTime,
+    pub outcome: String,
+    pub order_number: Option<String>,
+    pub turns: Vec<AuditTurn>,
+    pub staff_replies: Vec<AuditReply>,
+    pub emails: Vec<AuditEmail>,
+}
+
+/// One turn from the shopper's message to the reply. The parts of the audit record are
+/// kept as they were stored: their shape is the extractor's and the validator's, and an
+/// older turn keeps the shape it was written with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditTurn {
+    pub seq: u32,
+    pub message: AuditMessage,
+    /// `rules`, `llm`, `llm→rules` or `rules+shadow`.
+    pub extractor: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub commands: serde_json::Value,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub notes: serde_json::Value,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub validation: serde_json::Value,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub requests: serde_json::Value,
+    /// The order events the turn appended: `id`, `seq`, `type`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub events: serde_json::Value,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub order_after: serde_json::Value,
+    pub reply: String,
+    /// Stage → milliseconds.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub timings_ms: serde_json::Value,
+    /// The model's side of the turn when one ran, else `null`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub llm: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditMessage {
+    pub text: String,
+    #[serde(with = "crate::time_format")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditReply {
+    pub id: String,
+    /// The staff member's email.
+    pub staff: String,
+    pub text: String,
+    #[serde(with = "crate::time_format")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditEmail {
+    pub event_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub subject: String,
+    pub status: String,
+    pub attempts: u32,
+    #[serde(with = "crate::time_format")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub queued_at: OffsetDateTime,
+    #[serde(with = "crate::time_format::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub done_at: Option<OffsetDateTime>,
+    pub last_error: Option<String>,
+}

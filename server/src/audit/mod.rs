@@ -13,12 +13,18 @@ use axum::{
     Json, Router,
 };
 use serde::Deserialize;
-use serde_json::{json, Value};
 use time::{format_description::well_known::Rfc3339, macros::format_description, Date};
 use time::{Duration, OffsetDateTime};
 
 use anyhow::Context;
 use app::port::ConversationFilter;
+use gapless_api::{
+    chat::Order,
+    staff::{
+        AuditEmail, AuditMessage, AuditReply, AuditTurn, ConversationPage, ConversationSummary,
+        ConversationTimeline, OrderEmail, StaffOrder, StaffOrderEvent,
+    },
+};
 use gapless_domain::{
     money::Currency,
     orders::{OrderEvent, OrderNumber, OrderState, OrderView},
@@ -69,7 +75,7 @@ async fn search(
     _staff: StaffUser,
     State(state): State<AppState>,
     query: Result<Query<ConversationFilter>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ConversationPage>, ApiError> {
     let Query(filter) = query.map_err(query_error)?;
     Ok(Json(conversations(state.store.as_ref(), &filter).await?))
 }
@@ -120,7 +126,7 @@ fn parse_range(
 pub async fn conversations(
     store: &dyn Store,
     filter: &ConversationFilter,
-) -> Result<Value, ApiError> {
+) -> Result<ConversationPage, ApiError> {
     let q = given(&filter.q).unwrap_or_default();
     if q.chars().count() > 500 {
         return Err(ApiError::invalid("too_long", "search for at most 500 characters"));
@@ -168,17 +174,19 @@ pub async fn conversations(
         idle_since: OffsetDateTime::now_utc() - ABANDONED_AFTER,
     };
     let page = store.list_conversations(&query).await?;
-    Ok(json!({
-        "conversations": page.conversations.iter().map(|c| json!({
-            "id": c.id,
-            "channel": c.channel,
-            "started_at": rfc3339(c.started_at),
-            "outcome": c.outcome,
-            "order_number": c.order_number,
-            "turns": c.turn_count,
-        })).collect::<Vec<_>>(),
-        "next": page.next,
-    }))
+    let conversations = page
+        .conversations
+        .into_iter()
+        .map(|c| ConversationSummary {
+            id: c.id,
+            channel: c.channel,
+            started_at: c.started_at,
+            outcome: c.outcome,
+            order_number: c.order_number,
+            turns: c.turn_count,
+        })
+        .collect();
+    Ok(ConversationPage { conversations, next: page.next })
 }
 
 #[derive(Debug, Deserialize)]
@@ -337,12 +345,15 @@ async fn timeline(
     _staff: StaffUser,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ConversationTimeline>, ApiError> {
     Ok(Json(conversation_timeline(state.store.as_ref(), &id).await?))
 }
 
 /// One conversation with every turn's audit record.
-pub async fn conversation_timeline(store: &dyn Store, id: &str) -> Result<Value, ApiError> {
+pub async fn conversation_timeline(
+    store: &dyn Store,
+    id: &str,
+) -> Result<ConversationTimeline, ApiError> {
     let conversation =
         store.conversation(id).await?.ok_or(ApiError::NotFound("no such conversation"))?;
     let turns = store.turns(id).await?;
@@ -352,66 +363,82 @@ pub async fn conversation_timeline(store: &dyn Store, id: &str) -> Result<Value,
         Some(number) => store.order_emails(number).await?,
         None => Vec::new(),
     };
-    let ms = |ms: i64| {
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-            .map(rfc3339)
-            .unwrap_or_default()
-    };
-    Ok(json!({
-        "id": conversation.id,
-        "channel": conversation.channel,
-        "started_at": rfc3339(conversation.started_at),
-        "outcome": conversation.outcome,
-        "order_number": conversation.order_number,
-        "turns": turns.iter().map(|turn| {
+    let emails = emails
+        .iter()
+        .map(|e| {
+            Ok(AuditEmail {
+                event_id: e.event_id.clone(),
+                kind: e.topic.clone(),
+                subject: e.subject.clone(),
+                status: e.status.as_str().to_owned(),
+                attempts: e.attempts,
+                queued_at: email_time(e.created_ms)?,
+                done_at: e.done_ms.map(email_time).transpose()?,
+                last_error: e.last_error.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let turns = turns
+        .into_iter()
+        .map(|turn| {
             let audit = &turn.audit;
-            json!({
-                "seq": turn.seq,
-                "message": { "text": turn.text, "at": rfc3339(turn.received_at) },
-                "extractor": turn.extractor,
-                "commands": audit["extraction"]["commands"],
-                "notes": audit["extraction"]["notes"],
-                "validation": audit["validations"],
-                "requests": audit["requests"],
-                "events": audit["events"],
-                "order_after": audit["order_after"],
-                "reply": turn.reply,
-                "timings_ms": audit["timings_ms"],
+            AuditTurn {
+                seq: turn.seq,
+                message: AuditMessage { text: turn.text, at: turn.received_at },
+                extractor: turn.extractor,
+                commands: audit["extraction"]["commands"].clone(),
+                notes: audit["extraction"]["notes"].clone(),
+                validation: audit["validations"].clone(),
+                requests: audit["requests"].clone(),
+                events: audit["events"].clone(),
+                order_after: audit["order_after"].clone(),
+                reply: turn.reply,
+                timings_ms: audit["timings_ms"].clone(),
                 // The model's side of the turn, when one ran: model, raw tool calls,
                 // refused calls, tokens, latency, fallback reason, shadow comparison.
-                "llm": audit["llm"],
-            })
-        }).collect::<Vec<_>>(),
-        "staff_replies": replies.iter().map(|reply| json!({
-            "id": reply.id,
-            "staff": reply.staff_email,
-            "text": reply.text,
-            "at": rfc3339(reply.at),
-        })).collect::<Vec<_>>(),
-        "emails": emails.iter().map(|e| json!({
-            "event_id": e.event_id,
-            "type": e.topic,
-            "subject": e.subject,
-            "status": e.status.as_str(),
-            "attempts": e.attempts,
-            "queued_at": ms(e.created_ms),
-            "done_at": e.done_ms.map(ms),
-            "last_error": e.last_error,
-        })).collect::<Vec<_>>(),
-    }))
+                llm: audit["llm"].clone(),
+            }
+        })
+        .collect();
+    let staff_replies = replies
+        .into_iter()
+        .map(|reply| AuditReply {
+            id: reply.id,
+            staff: reply.staff_email,
+            text: reply.text,
+            at: reply.at,
+        })
+        .collect();
+    Ok(ConversationTimeline {
+        id: conversation.id,
+        channel: conversation.channel,
+        started_at: conversation.started_at,
+        outcome: conversation.outcome,
+        order_number: conversation.order_number,
+        turns,
+        staff_replies,
+        emails,
+    })
+}
+
+/// A time the mail queue keeps as Unix milliseconds.
+fn email_time(ms: i64) -> Result<OffsetDateTime, ApiError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .context("a stored email time")
+        .map_err(ApiError::Internal)
 }
 
 async fn order(
     _staff: StaffUser,
     State(state): State<AppState>,
     Path(number): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<StaffOrder>, ApiError> {
     Ok(Json(order_events(state.store.as_ref(), &number).await?))
 }
 
 /// An order as its events leave it (CONTRACTS §3), with every event and where it came
 /// from: the conversation and turn of a chat, or the staff member of an exchange.
-pub async fn order_events(store: &dyn Store, number: &str) -> Result<Value, ApiError> {
+pub async fn order_events(store: &dyn Store, number: &str) -> Result<StaffOrder, ApiError> {
     const UNKNOWN: ApiError = ApiError::NotFound("no such order");
     let number = OrderNumber::parse(number.trim()).map_err(|_| UNKNOWN)?;
     let summary = store.order_summary(number.as_str()).await?.ok_or(UNKNOWN)?;
@@ -427,9 +454,6 @@ pub async fn order_events(store: &dyn Store, number: &str) -> Result<Value, ApiE
     let state = OrderState::fold(currency, &events)
         .context("folding stored order events")
         .map_err(ApiError::Internal)?;
-    let view = serde_json::to_value(OrderView { number: &number, order: &state })
-        .context("serializing the order")
-        .map_err(ApiError::Internal)?;
     // The turn (by its number in the conversation) that appended each event.
     let mut turn_seq: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
     let conversations: std::collections::BTreeSet<&str> =
@@ -441,40 +465,48 @@ pub async fn order_events(store: &dyn Store, number: &str) -> Result<Value, ApiE
     }
     // What the customer was mailed about this order and its returns (CONTRACTS §10).
     let emails = store.order_emails(number.as_str()).await?;
-    let ms = |ms: i64| {
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-            .map(rfc3339)
-            .unwrap_or_default()
-    };
-    Ok(json!({
-        "order": view,
-        "emails": emails.iter().map(|e| json!({
-            "id": e.id,
-            "event_id": e.event_id,
-            "type": e.topic,
-            "rma": e.rma,
-            "to": e.recipient,
-            "subject": e.subject,
-            "status": e.status.as_str(),
-            "attempts": e.attempts,
-            "queued_at": ms(e.created_ms),
-            "last_attempt_at": e.last_attempt_ms.map(ms),
-            "next_attempt_at": (e.status == EmailStatus::Pending).then(|| ms(e.next_attempt_ms)),
-            "last_error": e.last_error,
-            "done_at": e.done_ms.map(ms),
-        })).collect::<Vec<_>>(),
-        "events": rows.iter().map(|row| json!({
-            "id": row.id,
-            "seq": row.seq,
-            "type": row.event_type,
-            "actor": row.actor,
-            "at": rfc3339(row.created_at),
-            "conversation_id": row.conversation_id,
-            "turn_id": row.message_id,
-            "turn_seq": row.message_id.as_ref().and_then(|id| turn_seq.get(id)),
-            "payload": row.payload,
-        })).collect::<Vec<_>>(),
-    }))
+    let at = email_time;
+    let emails = emails
+        .iter()
+        .map(|e| {
+            Ok(OrderEmail {
+                id: e.id,
+                event_id: e.event_id.clone(),
+                kind: e.topic.clone(),
+                rma: e.rma.clone(),
+                to: e.recipient.clone(),
+                subject: e.subject.clone(),
+                status: e.status.as_str().to_owned(),
+                attempts: e.attempts,
+                queued_at: at(e.created_ms)?,
+                last_attempt_at: e.last_attempt_ms.map(at).transpose()?,
+                next_attempt_at: (e.status == EmailStatus::Pending)
+                    .then(|| at(e.next_attempt_ms))
+                    .transpose()?,
+                last_error: e.last_error.clone(),
+                done_at: e.done_ms.map(at).transpose()?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let events = rows
+        .iter()
+        .map(|row| StaffOrderEvent {
+            id: row.id.clone(),
+            seq: row.seq,
+            kind: row.event_type.clone(),
+            actor: row.actor.clone(),
+            at: row.created_at,
+            conversation_id: row.conversation_id.clone(),
+            turn_id: row.message_id.clone(),
+            turn_seq: row.message_id.as_ref().and_then(|id| turn_seq.get(id)).copied(),
+            payload: row.payload.clone(),
+        })
+        .collect();
+    Ok(StaffOrder {
+        order: Order::from(OrderView { number: &number, order: &state }),
+        emails,
+        events,
+    })
 }
 
 #[cfg(test)]

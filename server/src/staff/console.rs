@@ -183,11 +183,15 @@ impl StaffPort for StaffConsole {
         &self,
         _staff: &StaffIdentity,
         filter: &ConversationFilter,
-    ) -> Result<Value, PortError> {
+    ) -> Result<gapless_api::staff::ConversationPage, PortError> {
         audit::conversations(self.store.as_ref(), filter).await.map_err(PortError::from)
     }
 
-    async fn timeline(&self, _staff: &StaffIdentity, id: &str) -> Result<Value, PortError> {
+    async fn timeline(
+        &self,
+        _staff: &StaffIdentity,
+        id: &str,
+    ) -> Result<gapless_api::staff::ConversationTimeline, PortError> {
         audit::conversation_timeline(self.store.as_ref(), id).await.map_err(PortError::from)
     }
 
@@ -219,12 +223,19 @@ impl StaffPort for StaffConsole {
         .await?)
     }
 
-    async fn order(&self, staff: &StaffIdentity, number: &str) -> Result<Value, PortError> {
+    async fn order(
+        &self,
+        staff: &StaffIdentity,
+        number: &str,
+    ) -> Result<gapless_api::staff::StaffOrder, PortError> {
         allow(staff, Permission::ReadAudit)?;
         audit::order_events(self.store.as_ref(), number).await.map_err(PortError::from)
     }
 
-    async fn handoffs(&self, staff: &StaffIdentity) -> Result<Value, PortError> {
+    async fn handoffs(
+        &self,
+        staff: &StaffIdentity,
+    ) -> Result<gapless_api::staff::HandoffQueue, PortError> {
         allow(staff, Permission::ReadAudit)?;
         handoffs::queue(self.store.as_ref()).await.map_err(PortError::from)
     }
@@ -235,7 +246,7 @@ impl StaffPort for StaffConsole {
         conversation: &str,
         text: &str,
         close: bool,
-    ) -> Result<Value, PortError> {
+    ) -> Result<gapless_api::staff::StaffReply, PortError> {
         allow(staff, Permission::WorkQueues)?;
         let body = handoffs::Reply { text: text.to_owned(), close };
         handoffs::reply(self.store.as_ref(), &staff.id, conversation, &body)

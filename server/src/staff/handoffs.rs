@@ -14,15 +14,14 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
+use gapless_api::staff::{Handoff, HandoffQueue, StaffReply};
 use gapless_store::{new_id, StaffReplyWrite, Store};
 use serde::Deserialize;
-use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::extractor::StaffUser;
 use crate::{
     api_error::{ApiError, ApiJson},
-    json_time::rfc3339,
     startup::AppState,
 };
 
@@ -45,7 +44,10 @@ pub struct Reply {
     pub close: bool,
 }
 
-async fn list(_staff: StaffUser, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn list(
+    _staff: StaffUser,
+    State(state): State<AppState>,
+) -> Result<Json<HandoffQueue>, ApiError> {
     Ok(Json(queue(state.store.as_ref()).await?))
 }
 
@@ -54,25 +56,27 @@ async fn post_reply(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Reply>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<StaffReply>), ApiError> {
     let reply = reply(state.store.as_ref(), &staff.id, &id, &body).await?;
     Ok((StatusCode::CREATED, Json(reply)))
 }
 
 /// The open handoffs, oldest first.
-pub async fn queue(store: &dyn Store) -> Result<Value, ApiError> {
+pub async fn queue(store: &dyn Store) -> Result<HandoffQueue, ApiError> {
     let rows = store.handoff_queue(QUEUE_LENGTH).await?;
-    Ok(json!({
-        "conversations": rows.iter().map(|h| json!({
-            "id": h.conversation_id,
-            "started_at": rfc3339(h.started_at),
-            "handoff_at": rfc3339(h.handoff_at),
-            "order_number": h.order_number,
-            "turns": h.turn_count,
-            "last_message": h.last_message,
-            "replies": h.replies,
-        })).collect::<Vec<_>>(),
-    }))
+    let conversations = rows
+        .into_iter()
+        .map(|h| Handoff {
+            id: h.conversation_id,
+            started_at: h.started_at,
+            handoff_at: h.handoff_at,
+            order_number: h.order_number,
+            turns: h.turn_count,
+            last_message: h.last_message,
+            replies: h.replies,
+        })
+        .collect();
+    Ok(HandoffQueue { conversations })
 }
 
 /// Writes `staff_id`'s reply into conversation `id`.
@@ -81,7 +85,7 @@ pub async fn reply(
     staff_id: &str,
     id: &str,
     body: &Reply,
-) -> Result<Value, ApiError> {
+) -> Result<StaffReply, ApiError> {
     let text = body.text.trim();
     check_reply(text)?;
     let write = StaffReplyWrite {
@@ -96,13 +100,13 @@ pub async fn reply(
         return Err(ApiError::NotFound("no such conversation"));
     }
     tracing::info!(staff = staff_id, conversation = id, closed = body.close, "staff replied");
-    Ok(json!({
-        "id": write.id,
-        "conversation_id": write.conversation_id,
-        "text": write.text,
-        "at": rfc3339(write.at),
-        "closed": write.close,
-    }))
+    Ok(StaffReply {
+        id: write.id,
+        conversation_id: write.conversation_id,
+        text: write.text,
+        at: write.at,
+        closed: write.close,
+    })
 }
 
 fn check_reply(text: &str) -> Result<(), ApiError> {

@@ -34,7 +34,8 @@ async fn app_mailing_to(backend: Backend, url: String) -> Option<TestApp> {
 impl TestApp {
     /// The order as the staff console reads it, emails included.
     async fn staff_view(&self, number: &str) -> Value {
-        server::audit::order_events(self.db.store.as_ref(), number).await.unwrap()
+        let found = server::audit::order_events(self.db.store.as_ref(), number).await.unwrap();
+        serde_json::to_value(found).unwrap()
     }
 
     async fn wait_for_emails(&self, number: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {

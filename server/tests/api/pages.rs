@@ -50,7 +50,8 @@ async fn shop_page_follows_a_new_import(app: TestApp) {
     server::catalog_import::import_file(app.db.store.as_ref(), file.path()).await.unwrap();
 
     let html = app.get("/").await.text().await.unwrap();
-    assert!(html.contains("data-sku=\"KETTLE\""));
+    // Seen once under a loaded full run, not reproduced alone: the page is printed.
+    assert!(html.contains("data-sku=\"KETTLE\""), "{html}");
     assert!(html.contains("€34.50"), "{html}");
     assert!(html.contains("Only 2 left"));
     assert!(!html.contains("data-sku=\"TEE\""));
