@@ -29,7 +29,8 @@ added=$(DATABASE_URL=$url RUST_LOG=warn target/gapless webhook add "http://127.0
 secret=$(grep '^whsec_' <<<"$added")
 endpoint=$(sed -n 's/^webhook endpoint \(ep_[0-9a-f]*\) added.*/\1/p' <<<"$added")
 [ -n "$secret" ] && [ -n "$endpoint" ] || die "could not add the load's webhook endpoint"
-curl -fs -X POST "http://127.0.0.1:$hook_port/reset?secret=$secret" >/dev/null
+# The secret is base64 (`+`, `/`, `=`): encoded, or `+` would arrive as a space.
+curl -fs -X POST -G --data-urlencode "secret=$secret" "http://127.0.0.1:$hook_port/reset" >/dev/null
 
 # Waits until the receiver has had nothing new for a second, then prints its stats.
 settled() {
@@ -51,6 +52,10 @@ for workers in 1 8; do
   node -e '
     const s = JSON.parse(process.argv[1]);
     console.log(`webhooks during the load: ${s.received} messages (${s.verified} verified, ${s.unique} unique), lag p50 ${s.lag_p50_ms} ms, p99 ${s.lag_p99_ms} ms`);
+    if (s.verified !== s.received) {
+      console.error("error: the receiver could not verify every signature");
+      process.exit(1);
+    }
   ' "$stats"
 done
 
