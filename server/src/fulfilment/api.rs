@@ -8,7 +8,7 @@ use axum::{
     routing::post,
     Json, Router,
 };
-use serde_json::Value;
+use gapless_api::chat::Order;
 
 use super::{keys::SystemKey, service};
 use crate::{
@@ -44,7 +44,7 @@ pub fn routes() -> Router<AppState> {
     request_body(content = FulfilmentReportSchema, content_type = "application/json",
         description = "What happened; no other field is accepted"),
     responses(
-        (status = 201, description = "Recorded: the order with its fulfilments", body = gapless_api::chat::Order),
+        (status = 201, description = "Recorded: the order with its fulfilments", body = Order),
         (status = 401, description = "No API key, or an unknown or revoked one: `unauthorized`", body = ErrorBody,
             example = json!({ "error": { "code": "unauthorized", "message": "send an API key: Authorization: Bearer gk_…" } })),
         (status = 404, description = "No order has this number: `not_found`", body = ErrorBody,
@@ -67,7 +67,7 @@ async fn record(
     Path(number): Path<String>,
     headers: HeaderMap,
     ApiJson(report): ApiJson<service::FulfilmentReport>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Order>), ApiError> {
     let idempotency_key = match headers.get("idempotency-key") {
         None => None,
         Some(value) => Some(value.to_str().map_err(|_| {

@@ -4,6 +4,7 @@
 //! [`record`].
 
 use anyhow::Context;
+use gapless_api::chat::Order;
 use gapless_domain::{
     money::Currency,
     orders::{
@@ -13,7 +14,6 @@ use gapless_domain::{
 };
 use gapless_store::{ApiKeyRow, FulfilmentWrite, Store, StoreError};
 use serde::Deserialize;
-use serde_json::Value;
 use time::{format_description::well_known::Rfc3339, Duration, OffsetDateTime};
 
 use crate::{api_error::ApiError, orders::order_write};
@@ -96,7 +96,7 @@ pub async fn record(
     number: &str,
     report: &FulfilmentReport,
     idempotency_key: Option<&str>,
-) -> Result<Value, ApiError> {
+) -> Result<Order, ApiError> {
     if let Some(idempotency_key) = idempotency_key {
         check_idempotency_key(idempotency_key)?;
         if let Some(answer) = replay(store, key, number, idempotency_key).await? {
@@ -145,14 +145,14 @@ pub async fn record(
             &order,
             "system",
         )?;
-        let response = serde_json::to_value(OrderView { number: &number, order: &order })
-            .context("serializing the order")
-            .map_err(ApiError::Internal)?;
+        let response = Order::from(OrderView { number: &number, order: &order });
         let fulfilment = FulfilmentWrite {
             order: write,
             api_key_id: key.id.clone(),
             idempotency_key: idempotency_key.map(str::to_owned),
-            response: response.clone(),
+            response: serde_json::to_value(&response)
+                .context("serializing the order")
+                .map_err(ApiError::Internal)?,
             at: now,
         };
         match store.record_fulfilment(&fulfilment).await {
@@ -183,7 +183,7 @@ async fn replay(
     key: &ApiKeyRow,
     number: &str,
     idempotency_key: &str,
-) -> Result<Option<Value>, ApiError> {
+) -> Result<Option<Order>, ApiError> {
     let Some(stored) = store.fulfilment_response(&key.id, idempotency_key).await? else {
         return Ok(None);
     };
@@ -194,7 +194,10 @@ async fn replay(
             format!("this Idempotency-Key was used for order {}", stored.order_number),
         ));
     }
-    Ok(Some(stored.response))
+    serde_json::from_value(stored.response)
+        .context("reading a stored answer")
+        .map(Some)
+        .map_err(ApiError::Internal)
 }
 
 #[cfg(test)]
