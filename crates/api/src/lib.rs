@@ -10,3 +10,4 @@ pub mod chat;
 pub mod returns;
 pub mod staff;
 pub mod time_format;
+pub mod webhooks;

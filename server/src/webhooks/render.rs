@@ -5,63 +5,29 @@
 use std::collections::HashMap;
 
 use anyhow::{anyhow, Context};
-use gapless_api::returns::ReturnView;
+pub use gapless_api::webhooks::EventRef;
+use gapless_api::{
+    chat::Order,
+    returns::ReturnView,
+    webhooks::{OrderData, ReturnData, TestData, WebhookMessage},
+};
 use gapless_domain::{
     money::Currency,
     orders::{OrderEvent, OrderNumber, OrderState, OrderView},
 };
 use gapless_store::{EventRow, OutboxMessage, ReturnRow, Store};
-use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::json_time::rfc3339;
 
-/// What every message carries, whatever its type.
-#[derive(Debug, Serialize)]
-pub struct WebhookMessage<D> {
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// When the event happened (RFC 3339).
-    pub timestamp: String,
-    pub data: D,
-}
-
-/// The event a message stands for.
-#[derive(Debug, Clone, Serialize)]
-pub struct EventRef {
-    pub id: String,
-    pub seq: u32,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub at: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct OrderData<'a> {
-    pub event: EventRef,
-    pub order: OrderView<'a>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ReturnData<'a> {
-    pub event: EventRef,
-    #[serde(rename = "return")]
-    pub return_: &'a ReturnView,
-    pub order_number: String,
-}
-
-/// The message the console's "send a test event" button sends.
-#[derive(Debug, Serialize)]
-pub struct TestData {
-    pub message: &'static str,
-}
-
 pub fn test_body(at: OffsetDateTime) -> String {
     let message = WebhookMessage {
         kind: gapless_domain::webhooks::TEST_TOPIC.to_owned(),
         timestamp: rfc3339(at),
-        data: TestData { message: "a test event from Gapless: your endpoint is reachable" },
+        data: TestData {
+            message: "a test event from Gapless: your endpoint is reachable".to_owned(),
+        },
     };
     serde_json::to_string(&message).unwrap_or_default()
 }
@@ -91,7 +57,10 @@ impl Snapshot {
             Snapshot::Order { event, number, order } => serde_json::to_string(&WebhookMessage {
                 kind: topic.to_owned(),
                 timestamp: event.at.clone(),
-                data: OrderData { event: event.clone(), order: OrderView { number, order } },
+                data: OrderData {
+                    event: event.clone(),
+                    order: Order::from(OrderView { number, order }),
+                },
             }),
             Snapshot::Return { event, view, order_number, .. } => {
                 serde_json::to_string(&WebhookMessage {
@@ -99,7 +68,7 @@ impl Snapshot {
                     timestamp: event.at.clone(),
                     data: ReturnData {
                         event: event.clone(),
-                        return_: view,
+                        return_: view.as_ref().clone(),
                         order_number: order_number.clone(),
                     },
                 })

@@ -228,6 +228,12 @@ async fn order_and_return_events_reach_a_verifying_receiver(app: TestApp) {
     // The first message shows the order as its event left it: a draft with one line.
     let first = got.iter().find(|r| r.body["data"]["event"]["seq"] == 1).unwrap();
     assert_eq!(first.body["data"]["order"]["status"], "draft");
+    // A receiver in Rust reads every message with the contract's own types.
+    for message in &got {
+        let typed: gapless_api::webhooks::WebhookMessage<gapless_api::webhooks::OrderData> =
+            serde_json::from_value(message.body.clone()).expect("an order message");
+        assert_eq!(serde_json::to_value(&typed).unwrap(), message.body);
+    }
 
     // A return's events follow, with the return as each left it.
     let response = app
