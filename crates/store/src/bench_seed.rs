@@ -77,6 +77,12 @@ impl SqliteStore {
             .bind(FINE)
             .execute(&mut *tx)
             .await?;
+            // Seconds since the epoch: the confirmation, and hours after it.
+            let confirmed_at = format!("{STARTED} + 2 + i % 600");
+            let shipped_at = format!("{confirmed_at} + (6 + (i / 10) % 43) * 3600");
+            let delivered_at = format!("{confirmed_at} + (30 + (i / 10) % 100) * 3600");
+            let (confirmed, shipped, delivered) =
+                (text(&confirmed_at), text(&shipped_at), text(&delivered_at));
             sqlx::query(&format!(
                 "{numbers}
                  INSERT INTO orders (id, number, conversation_id, status, currency, subtotal,
@@ -86,12 +92,7 @@ impl SqliteStore {
                      printf('bench-%09d', i), 'confirmed', 'USD', 2500, 0, 2500, 1,
                      {confirmed}, {confirmed}, {confirmed}, {shipped},
                      CASE WHEN (i / 10) % 9 <> 0 AND {delivered_at} <= ?3 THEN {delivered} END
-                 FROM n WHERE i % 10 = 0",
-                confirmed = text(&format!("{STARTED} + 1 + 1 + i % 600")),
-                shipped = text(&format!("{STARTED} + 2 + i % 600 + (6 + (i / 10) % 43) * 3600")),
-                delivered_at = format!("{STARTED} + 2 + i % 600 + (30 + (i / 10) % 100) * 3600"),
-                delivered =
-                    text(&format!("{STARTED} + 2 + i % 600 + (30 + (i / 10) % 100) * 3600")),
+                 FROM n WHERE i % 10 = 0"
             ))
             .bind(start as i64)
             .bind(end as i64)
