@@ -4,7 +4,7 @@ use gapless_domain::staff_metrics::{
     ConversationDay, ConversationDays, DeliveryClass, DeliveryCount, DeliveryDays,
     FulfilmentLeadCount, LeadTimeCount, Leg,
 };
-use time::{Date, OffsetDateTime};
+use time::Date;
 
 use crate::StoreError;
 
@@ -137,11 +137,6 @@ pub(crate) fn delivery_days(
 /// `[from, to)` as Unix milliseconds (`dashboard_orders.confirmed_ms`).
 pub(crate) fn day_ms(day: Date) -> i64 {
     (day.midnight().assume_utc().unix_timestamp_nanos() / 1_000_000) as i64
-}
-
-/// An instant as Unix milliseconds, rounded as the triggers round.
-pub(crate) fn instant_ms(at: OffsetDateTime) -> i64 {
-    i64::try_from((at.unix_timestamp_nanos() + 500_000).div_euclid(1_000_000)).unwrap_or(i64::MAX)
 }
 
 /// Of `dashboard_orders` (the `?`/`$` placeholders given by `p`: from and to in ms, the

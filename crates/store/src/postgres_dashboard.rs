@@ -3,13 +3,15 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use gapless_domain::staff_metrics::{ConversationDays, DeliveryDays, DeliveryMisses, LISTED};
+use gapless_domain::staff_metrics::{
+    rounded_unix_ms, ConversationDays, DeliveryDays, DeliveryMisses, LISTED,
+};
 use sqlx::{FromRow, Row};
 use time::{Date, OffsetDateTime};
 
 use crate::{
     dashboard_days::{
-        conversation_days, day_ms, delivery_days, instant_ms, misses_sql, DayRow, DeliveryRow,
+        conversation_days, day_ms, delivery_days, misses_sql, DayRow, DeliveryRow,
         FulfilmentLeadRow, LeadTimeRow,
     },
     postgres::PostgresStore,
@@ -214,7 +216,7 @@ impl DashboardStore for PostgresStore {
             .bind(day_ms(from))
             .bind(day_ms(to))
             .bind(promise_days)
-            .bind(instant_ms(due_by))
+            .bind(rounded_unix_ms(due_by))
             .bind(LISTED as i64)
             .fetch_all(&self.pool)
             .await

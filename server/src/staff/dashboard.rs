@@ -30,9 +30,9 @@ use gapless_domain::{
     orders::PaymentStatus,
     returns::{ReturnPolicy, ReturnStatus},
     staff_metrics::{
-        bar_chart, dashboard, due_day, fulfilment_of_days, line_chart, promise_days, Bucketing,
-        ConversationFacts, Dashboard, DurationStats, FulfilmentMetrics, Outcome, Period, Ratio,
-        ReturnFacts, ReturnItemFacts, YUnit,
+        bar_chart, dashboard, due_by, due_day, fulfilment_of_days, line_chart, promise_days,
+        Bucketing, ConversationFacts, Dashboard, DurationStats, FulfilmentMetrics, Outcome, Period,
+        Ratio, ReturnFacts, ReturnItemFacts, YUnit,
     },
 };
 use gapless_store::{ConversationFactRow, OrderFulfilmentFactRow, ReturnFactRow, Store};
@@ -116,7 +116,7 @@ pub async fn read_fulfilment(
     promise: Duration,
 ) -> Result<FulfilmentMetrics, ApiError> {
     let (first_day, end_day) = days_of(period);
-    let due_by = now.checked_sub(promise).unwrap_or(now);
+    let due_by = due_by(now, promise);
     let due = due_day(now, promise);
     let due_orders = async {
         if !period.touches_day(due) {

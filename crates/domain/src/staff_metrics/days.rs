@@ -166,12 +166,22 @@ impl ConversationDays {
     }
 }
 
+/// `at` as Unix milliseconds rounded to the nearest one, as SQLite reads times: what the
+/// dashboard's sums are kept in, on both databases.
+pub fn rounded_unix_ms(at: OffsetDateTime) -> i64 {
+    i64::try_from((at.unix_timestamp_nanos() + 500_000).div_euclid(1_000_000)).unwrap_or(i64::MAX)
+}
+
+/// `at - since` in milliseconds, each rounded to the millisecond first.
+pub(super) fn ms_between(since: OffsetDateTime, at: OffsetDateTime) -> i64 {
+    rounded_unix_ms(at).saturating_sub(rounded_unix_ms(since))
+}
+
 /// First message → confirmation in milliseconds, each time rounded to the nearest
 /// millisecond first (as SQLite reads times); `None` when the confirmation came first.
 pub fn lead_ms((first_message_at, confirmed_at): (OffsetDateTime, OffsetDateTime)) -> Option<i64> {
-    let millis = |at: OffsetDateTime| (at.unix_timestamp_nanos() + 500_000).div_euclid(1_000_000);
-    let lead = millis(confirmed_at) - millis(first_message_at);
-    (lead >= 0).then(|| i64::try_from(lead).unwrap_or(i64::MAX))
+    let lead = ms_between(first_message_at, confirmed_at);
+    (lead >= 0).then_some(lead)
 }
 
 /// `ms` rounded down to two significant digits, in steps of at most 10^10 ms (115 days):

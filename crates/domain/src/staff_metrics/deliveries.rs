@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use time::{Date, Duration, OffsetDateTime, UtcOffset};
 
-use super::days::{lead_bucket, stats_of_histogram};
+use super::days::{lead_bucket, ms_between, stats_of_histogram};
 use super::{FulfilmentMetrics, OrderFulfilmentFacts, Period, Ratio};
 
 const DAY_MS: i64 = 86_400_000;
@@ -74,13 +74,6 @@ pub struct DeliveryMisses {
     pub not_perfect: Vec<String>,
 }
 
-/// `at - since` in milliseconds, each rounded to the nearest millisecond first (as SQLite
-/// reads times).
-fn ms_between(since: OffsetDateTime, at: OffsetDateTime) -> i64 {
-    let millis = |at: OffsetDateTime| (at.unix_timestamp_nanos() + 500_000).div_euclid(1_000_000);
-    i64::try_from(millis(at) - millis(since)).unwrap_or(i64::MAX)
-}
-
 /// Whole days from `confirmed_at` to `delivered_at`, rounded up; 0 at or before it.
 pub fn delivered_days(confirmed_at: OffsetDateTime, delivered_at: OffsetDateTime) -> i64 {
     let ms = ms_between(confirmed_at, delivered_at);
@@ -91,10 +84,15 @@ pub fn delivered_days(confirmed_at: OffsetDateTime, delivered_at: OffsetDateTime
     }
 }
 
-/// The UTC day of `now - promise`: orders confirmed before it and not delivered are past
-/// due, orders confirmed after it are not due yet.
+/// `now - promise`: an order confirmed up to then and not delivered is past due.
+pub fn due_by(now: OffsetDateTime, promise: Duration) -> OffsetDateTime {
+    now.checked_sub(promise).unwrap_or(now)
+}
+
+/// The UTC day of [`due_by`]: orders confirmed before it and not delivered are past due,
+/// orders confirmed after it are not due yet.
 pub fn due_day(now: OffsetDateTime, promise: Duration) -> Date {
-    now.checked_sub(promise).unwrap_or(now).to_offset(UtcOffset::UTC).date()
+    due_by(now, promise).to_offset(UtcOffset::UTC).date()
 }
 
 impl DeliveryDays {
@@ -214,7 +212,7 @@ pub fn fulfilment_of_days(
         count(&mut metrics.on_time_in_full, otif, d.orders);
         count(&mut metrics.perfect, perfect, d.orders);
     }
-    let due_by = now.checked_sub(promise).unwrap_or(now);
+    let due_by = due_by(now, promise);
     let past_due = due_day_orders.iter().filter(|o| {
         !o.cancelled
             && o.delivered_at.is_none()

@@ -43,10 +43,12 @@ pub use chart::{
     bar_chart, format_duration, format_percent, format_seconds, line_chart, Point, Series, YUnit,
     CHART_HEIGHT, CHART_WIDTH, NO_DATA,
 };
-pub use days::{lead_bucket, lead_ms, ConversationDay, ConversationDays, LeadTimeCount};
+pub use days::{
+    lead_bucket, lead_ms, rounded_unix_ms, ConversationDay, ConversationDays, LeadTimeCount,
+};
 pub use deliveries::{
-    delivered_days, due_day, fulfilment_of_days, promise_days, DeliveryClass, DeliveryCount,
-    DeliveryDays, DeliveryMisses, FulfilmentLeadCount, Leg,
+    delivered_days, due_by, due_day, fulfilment_of_days, promise_days, DeliveryClass,
+    DeliveryCount, DeliveryDays, DeliveryMisses, FulfilmentLeadCount, Leg,
 };
 pub use fulfilment::{
     fulfilment_metrics, FulfilmentMetrics, OrderFulfilmentFacts, LISTED, NOT_IN_FULL_REASON,
