@@ -2,6 +2,10 @@
 //! of CONTRACTS §2:
 //! `{ "error": { "code": "…", "message": "…" } }`. Internal causes are logged, never sent.
 
+use crate::{
+    chat::error::ChatError, payments::refund::RefundError, returns::error::ReturnsError,
+    staff::error::StaffError,
+};
 use axum::{
     extract::rejection::JsonRejection,
     http::{header, StatusCode},
@@ -83,6 +87,74 @@ impl From<StoreError> for ApiError {
             StoreError::BadCursor(_) => ApiError::invalid("bad_cursor", error.to_string()),
             error => ApiError::Internal(error.into()),
         }
+    }
+}
+
+/// The chat's errors as the JSON API answers them (CONTRACTS §2 codes).
+impl From<ChatError> for ApiError {
+    fn from(error: ChatError) -> Self {
+        match error {
+            ChatError::UnknownConversation => ApiError::NotFound("no such conversation"),
+            ChatError::Message(error) => ApiError::Message(error),
+            ChatError::BadIdempotencyKey => {
+                ApiError::invalid("invalid_idempotency_key", error.to_string())
+            }
+            ChatError::NoCatalog => ApiError::NoCatalog,
+            ChatError::Busy => ApiError::Busy,
+            ChatError::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
+/// The returns service's errors as the JSON API answers them (CONTRACTS §4 codes).
+impl From<ReturnsError> for ApiError {
+    fn from(error: ReturnsError) -> Self {
+        match error {
+            ReturnsError::UnknownOrder => {
+                ApiError::NotFound("no order with this number and email; check both and try again")
+            }
+            ReturnsError::UnknownReturn => ApiError::NotFound("no return with this code and email"),
+            ReturnsError::UnknownRma => ApiError::NotFound("no return with this code"),
+            ReturnsError::Refund(error) => error.into(),
+            ReturnsError::NoCatalog => ApiError::NoCatalog,
+            ReturnsError::Busy => ApiError::Busy,
+            ReturnsError::Internal(cause) => ApiError::Internal(cause),
+            refused => ApiError::invalid(refused.code().unwrap_or("invalid"), refused.to_string()),
+        }
+    }
+}
+
+/// The staff services' errors as the JSON API answers them.
+impl From<StaffError> for ApiError {
+    fn from(error: StaffError) -> Self {
+        match error {
+            StaffError::UnknownConversation => ApiError::NotFound("no such conversation"),
+            StaffError::UnknownOrder => ApiError::NotFound("no such order"),
+            StaffError::Internal(cause) => ApiError::Internal(cause),
+            refused => ApiError::invalid(refused.code(), refused.to_string()),
+        }
+    }
+}
+
+/// A refund's refusal as the staff API answers it.
+impl From<RefundError> for ApiError {
+    fn from(error: RefundError) -> Self {
+        match error {
+            RefundError::NotPaid { .. } => ApiError::invalid("not_paid", error.to_string()),
+            RefundError::OverPaid { .. } => {
+                ApiError::invalid("refund_over_paid", error.to_string())
+            }
+            RefundError::Provider(message) => ApiError::PaymentProvider(message),
+            RefundError::Busy => ApiError::Busy,
+            RefundError::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
+/// What went wrong inside, with its cause for the log: always a 500.
+impl From<anyhow::Error> for ApiError {
+    fn from(error: anyhow::Error) -> Self {
+        ApiError::Internal(error)
     }
 }
 

@@ -95,8 +95,8 @@ fn demo_system() -> ApiKeyRow {
     }
 }
 
-fn api(error: crate::api_error::ApiError) -> anyhow::Error {
-    match error {
+fn api(error: impl Into<crate::api_error::ApiError>) -> anyhow::Error {
+    match error.into() {
         crate::api_error::ApiError::Internal(cause) => cause,
         other => anyhow::anyhow!("{other}"),
     }

@@ -6,8 +6,6 @@ use anyhow::Context;
 use gapless_domain::orders::{OrderEvent, OrderNumber, OrderState, PaymentStatus};
 use gapless_store::{new_id, CustomerWrite, EventWrite, LineWrite, OrderProjection, OrderWrite};
 
-use crate::api_error::ApiError;
-
 /// The write of `events` appended after `expected_version` (0 for a new order), with
 /// `state` the order they leave and the stock its confirmation or cancellation moves.
 pub fn order_write(
@@ -17,7 +15,7 @@ pub fn order_write(
     events: &[OrderEvent],
     state: &OrderState,
     actor: &str,
-) -> Result<OrderWrite, ApiError> {
+) -> anyhow::Result<OrderWrite> {
     let mut reserve = Vec::new();
     let mut release = Vec::new();
     let mut writes = Vec::with_capacity(events.len());
@@ -35,9 +33,7 @@ pub fn order_write(
             id: new_id(),
             event_type: event.kind().to_owned(),
             schema_version: event.schema_version(),
-            payload: serde_json::to_value(event)
-                .context("serializing an order event")
-                .map_err(ApiError::Internal)?,
+            payload: serde_json::to_value(event).context("serializing an order event")?,
         });
     }
     let lines = state
@@ -54,8 +50,7 @@ pub fn order_write(
             })
         })
         .collect::<Result<Vec<_>, serde_json::Error>>()
-        .context("serializing order lines")
-        .map_err(ApiError::Internal)?;
+        .context("serializing order lines")?;
     let customer = state.customer.email.as_ref().map(|email| CustomerWrite {
         email: email.as_str().to_owned(),
         name: state.customer.name.clone(),
@@ -66,8 +61,7 @@ pub fn order_write(
         .as_ref()
         .map(serde_json::to_value)
         .transpose()
-        .context("serializing the address")
-        .map_err(ApiError::Internal)?;
+        .context("serializing the address")?;
     Ok(OrderWrite {
         order_id,
         number: number.as_str().to_owned(),
@@ -89,11 +83,7 @@ pub fn order_write(
             payment_expires_at: (state.payment.status == PaymentStatus::Pending)
                 .then_some(state.payment.expires_at)
                 .flatten(),
-            snapshot: Some(
-                serde_json::to_value(state)
-                    .context("serializing the order snapshot")
-                    .map_err(ApiError::Internal)?,
-            ),
+            snapshot: Some(serde_json::to_value(state).context("serializing the order snapshot")?),
         },
         reserve,
         release,
@@ -104,16 +94,13 @@ pub fn order_write(
 pub fn fold_events(
     rows: Vec<gapless_store::EventRow>,
     currency: gapless_domain::money::Currency,
-) -> Result<(OrderState, u32), ApiError> {
+) -> anyhow::Result<(OrderState, u32)> {
     let version = rows.last().map_or(0, |row| row.seq);
     let events = rows
         .into_iter()
         .map(|row| serde_json::from_value::<OrderEvent>(row.payload))
         .collect::<Result<Vec<_>, _>>()
-        .context("reading stored order events")
-        .map_err(ApiError::Internal)?;
-    let state = OrderState::fold(currency, &events)
-        .context("folding stored order events")
-        .map_err(ApiError::Internal)?;
+        .context("reading stored order events")?;
+    let state = OrderState::fold(currency, &events).context("folding stored order events")?;
     Ok((state, version))
 }

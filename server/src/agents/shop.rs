@@ -25,12 +25,14 @@ use tokio::sync::OnceCell;
 use super::commands::{self, OrderCommand, Refusal, UpdateOrder};
 use crate::{
     api_error::ApiError,
+    chat::error::ChatError,
     chat::{
         limits::RequestLimiter,
         service::{CatalogSnapshot, ChatService, ConfirmPreview, TurnResponse},
     },
     lookups::LookupLimiter,
     payments::token::TokenCharge,
+    returns::error::ReturnsError,
     returns::service::{OrderProof, ReturnsService},
 };
 
@@ -98,6 +100,20 @@ pub enum AgentError {
 impl AgentError {
     pub fn refused(code: &str, message: impl Into<String>) -> AgentError {
         AgentError::Refused(json!({ "error": { "code": code, "message": message.into() } }))
+    }
+}
+
+/// The chat's errors reach an agent as the JSON API would answer them.
+impl From<ChatError> for AgentError {
+    fn from(error: ChatError) -> Self {
+        ApiError::from(error).into()
+    }
+}
+
+/// The returns' errors reach an agent as the JSON API would answer them.
+impl From<ReturnsError> for AgentError {
+    fn from(error: ReturnsError) -> Self {
+        ApiError::from(error).into()
     }
 }
 

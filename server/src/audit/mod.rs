@@ -37,12 +37,14 @@ use gapless_store::{
 use crate::{
     api_error::{ApiError, Forbidden},
     json_time::rfc3339,
-    staff::{accounts::Permission, extractor::StaffUser},
+    staff::{accounts::Permission, error::StaffError, extractor::StaffUser},
     startup::AppState,
 };
 
 /// Conversations one page holds unless `limit` says otherwise.
 const DEFAULT_PAGE: u32 = 50;
+/// A search longer than this is refused.
+const MAX_SEARCH_CHARS: usize = 500;
 /// Words beyond this many are ignored; each is at most 100 characters.
 const MAX_WORDS: usize = 8;
 /// An open conversation with no turn for this long is listed as abandoned: a shopper who
@@ -86,13 +88,8 @@ fn given(field: &Option<String>) -> Option<&str> {
 }
 
 /// RFC 3339, or a date meaning that day's UTC midnight.
-fn parse_time(name: &str, text: &str) -> Result<OffsetDateTime, ApiError> {
-    let invalid = || {
-        ApiError::invalid(
-            "invalid_time",
-            format!("{name} must be a date (YYYY-MM-DD) or an RFC 3339 time, not {text:?}"),
-        )
-    };
+fn parse_time(name: &'static str, text: &str) -> Result<OffsetDateTime, StaffError> {
+    let invalid = || StaffError::BadTime { name, text: text.to_owned() };
     let at = OffsetDateTime::parse(text, &Rfc3339)
         .or_else(|_| {
             Date::parse(text, format_description!("[year]-[month]-[day]"))
@@ -110,12 +107,12 @@ fn parse_time(name: &str, text: &str) -> Result<OffsetDateTime, ApiError> {
 fn parse_range(
     from: Option<&str>,
     to: Option<&str>,
-) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), ApiError> {
+) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), StaffError> {
     let from = from.map(|f| parse_time("from", f)).transpose()?;
     let to = to.map(|t| parse_time("to", t)).transpose()?;
     if let (Some(from), Some(to)) = (from, to) {
         if from >= to {
-            return Err(ApiError::invalid("invalid_range", "from must be before to"));
+            return Err(StaffError::BadRange);
         }
     }
     Ok((from, to))
@@ -126,10 +123,10 @@ fn parse_range(
 pub async fn conversations(
     store: &dyn Store,
     filter: &ConversationFilter,
-) -> Result<ConversationPage, ApiError> {
+) -> Result<ConversationPage, StaffError> {
     let q = given(&filter.q).unwrap_or_default();
-    if q.chars().count() > 500 {
-        return Err(ApiError::invalid("too_long", "search for at most 500 characters"));
+    if q.chars().count() > MAX_SEARCH_CHARS {
+        return Err(StaffError::SearchTooLong { max: MAX_SEARCH_CHARS });
     }
     let words: Vec<String> =
         q.split_whitespace().take(MAX_WORDS).map(|w| w.chars().take(100).collect()).collect();
@@ -138,28 +135,24 @@ pub async fn conversations(
             // Still open, or how it ended.
             "open" => Ok(outcome.to_owned()),
             _ if Outcome::parse(outcome).is_some() => Ok(outcome.to_owned()),
-            _ => Err(ApiError::invalid(
-                "invalid_outcome",
-                "outcome must be one of open, ordered, abandoned, handed_off, failed",
-            )),
+            _ => Err(StaffError::BadOutcome),
         })
         .transpose()?;
     let (started_from, started_to) = parse_range(given(&filter.from), given(&filter.to))?;
     let order_number = given(&filter.order)
         .map(|number| {
-            OrderNumber::parse(number).map(|n| n.as_str().to_owned()).map_err(|_| {
-                ApiError::invalid(
-                    "invalid_order_number",
-                    "order must be an order number like G-100001",
-                )
-            })
+            OrderNumber::parse(number)
+                .map(|n| n.as_str().to_owned())
+                .map_err(|_| StaffError::BadOrderNumber)
         })
         .transpose()?;
     let limit = given(&filter.limit)
         .map(|limit| {
-            limit.parse::<u32>().ok().filter(|n| (1..=MAX_PAGE).contains(n)).ok_or_else(|| {
-                ApiError::invalid("invalid_limit", format!("limit must be 1 to {MAX_PAGE}"))
-            })
+            limit
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE).contains(n))
+                .ok_or(StaffError::BadLimit { max: MAX_PAGE })
         })
         .transpose()?
         .unwrap_or(DEFAULT_PAGE);
@@ -221,7 +214,7 @@ async fn export_csv(
     let to = to.unwrap_or_else(OffsetDateTime::now_utc);
     let from = from.unwrap_or(to - Duration::days(DEFAULT_EXPORT_DAYS));
     if from >= to {
-        return Err(ApiError::invalid("invalid_range", "from must be before to"));
+        return Err(StaffError::BadRange.into());
     }
     if to - from > Duration::days(MAX_EXPORT_DAYS) {
         return Err(ApiError::invalid(
@@ -353,9 +346,8 @@ async fn timeline(
 pub async fn conversation_timeline(
     store: &dyn Store,
     id: &str,
-) -> Result<ConversationTimeline, ApiError> {
-    let conversation =
-        store.conversation(id).await?.ok_or(ApiError::NotFound("no such conversation"))?;
+) -> Result<ConversationTimeline, StaffError> {
+    let conversation = store.conversation(id).await?.ok_or(StaffError::UnknownConversation)?;
     let turns = store.turns(id).await?;
     let replies = store.staff_replies(id).await?;
     // What the customer was mailed about the conversation's order (CONTRACTS §10).
@@ -377,7 +369,7 @@ pub async fn conversation_timeline(
                 last_error: e.last_error.clone(),
             })
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect::<Result<Vec<_>, StaffError>>()?;
     let turns = turns
         .into_iter()
         .map(|turn| {
@@ -422,10 +414,9 @@ pub async fn conversation_timeline(
 }
 
 /// A time the mail queue keeps as Unix milliseconds.
-fn email_time(ms: i64) -> Result<OffsetDateTime, ApiError> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .context("a stored email time")
-        .map_err(ApiError::Internal)
+fn email_time(ms: i64) -> Result<OffsetDateTime, StaffError> {
+    Ok(OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .context("a stored email time")?)
 }
 
 async fn order(
@@ -438,22 +429,19 @@ async fn order(
 
 /// An order as its events leave it (CONTRACTS §3), with every event and where it came
 /// from: the conversation and turn of a chat, or the staff member of an exchange.
-pub async fn order_events(store: &dyn Store, number: &str) -> Result<StaffOrder, ApiError> {
-    const UNKNOWN: ApiError = ApiError::NotFound("no such order");
+pub async fn order_events(store: &dyn Store, number: &str) -> Result<StaffOrder, StaffError> {
+    const UNKNOWN: StaffError = StaffError::UnknownOrder;
     let number = OrderNumber::parse(number.trim()).map_err(|_| UNKNOWN)?;
     let summary = store.order_summary(number.as_str()).await?.ok_or(UNKNOWN)?;
-    let currency = Currency::parse(&summary.currency)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("order currency: {e}")))?;
+    let currency =
+        Currency::parse(&summary.currency).map_err(|e| anyhow::anyhow!("order currency: {e}"))?;
     let rows = store.order_events(&summary.id).await?;
     let events = rows
         .iter()
         .map(|row| serde_json::from_value::<OrderEvent>(row.payload.clone()))
         .collect::<Result<Vec<_>, _>>()
-        .context("reading stored order events")
-        .map_err(ApiError::Internal)?;
-    let state = OrderState::fold(currency, &events)
-        .context("folding stored order events")
-        .map_err(ApiError::Internal)?;
+        .context("reading stored order events")?;
+    let state = OrderState::fold(currency, &events).context("folding stored order events")?;
     // The turn (by its number in the conversation) that appended each event.
     let mut turn_seq: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
     let conversations: std::collections::BTreeSet<&str> =
@@ -487,7 +475,7 @@ pub async fn order_events(store: &dyn Store, number: &str) -> Result<StaffOrder,
                 done_at: e.done_ms.map(at).transpose()?,
             })
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect::<Result<Vec<_>, StaffError>>()?;
     let events = rows
         .iter()
         .map(|row| StaffOrderEvent {

@@ -34,9 +34,9 @@ use gapless_store::{new_id, ConversationRow, NewConversation, Store, StoreError,
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use super::error::ChatError;
 use super::llm::{ExtractorMode, LlmExtractor, Proposal};
 use crate::{
-    api_error::ApiError,
     lookups,
     lookups::LookupLimiter,
     metrics::LlmMetrics,
@@ -164,7 +164,7 @@ impl ChatService {
         self
     }
 
-    pub async fn start_conversation(&self, channel: &str) -> Result<String, ApiError> {
+    pub async fn start_conversation(&self, channel: &str) -> Result<String, ChatError> {
         let id = new_id();
         let new = NewConversation {
             id: id.clone(),
@@ -176,9 +176,9 @@ impl ChatService {
     }
 
     /// `GET /api/v1/conversations/{id}`: the messages so far and the current order.
-    pub async fn conversation(&self, id: &str) -> Result<Conversation, ApiError> {
+    pub async fn conversation(&self, id: &str) -> Result<Conversation, ChatError> {
         let conversation =
-            self.store.conversation(id).await?.ok_or(ApiError::NotFound("no such conversation"))?;
+            self.store.conversation(id).await?.ok_or(ChatError::UnknownConversation)?;
         let snapshot = self.snapshot().await?;
         let turns = self.store.turns(id).await?;
         let replies = self.store.staff_replies(id).await?;
@@ -221,12 +221,12 @@ impl ChatService {
     pub async fn order_of(
         &self,
         conversation_id: &str,
-    ) -> Result<Option<(OrderNumber, OrderState)>, ApiError> {
+    ) -> Result<Option<(OrderNumber, OrderState)>, ChatError> {
         let conversation = self
             .store
             .conversation(conversation_id)
             .await?
-            .ok_or(ApiError::NotFound("no such conversation"))?;
+            .ok_or(ChatError::UnknownConversation)?;
         let (Some(order_id), Some(number)) = (&conversation.order_id, &conversation.order_number)
         else {
             return Ok(None);
@@ -239,12 +239,15 @@ impl ChatService {
     /// What confirming the conversation's order would answer now, decided by the same
     /// validator and written nowhere: whether it could be placed (the summary or the
     /// order itself would follow) and the notes on what stands in the way.
-    pub async fn confirm_preview(&self, conversation_id: &str) -> Result<ConfirmPreview, ApiError> {
+    pub async fn confirm_preview(
+        &self,
+        conversation_id: &str,
+    ) -> Result<ConfirmPreview, ChatError> {
         let conversation = self
             .store
             .conversation(conversation_id)
             .await?
-            .ok_or(ApiError::NotFound("no such conversation"))?;
+            .ok_or(ChatError::UnknownConversation)?;
         let snapshot = self.snapshot().await?;
         let (order, number) = self.current_order(&conversation, &snapshot.catalog).await?;
         let stock = self.store.stock_levels().await?;
@@ -275,7 +278,7 @@ impl ChatService {
         conversation_id: &str,
         text: &str,
         idempotency_key: Option<&str>,
-    ) -> Result<TurnResponse, ApiError> {
+    ) -> Result<TurnResponse, ChatError> {
         check_message(text)?;
         self.turn(conversation_id, text, idempotency_key, TurnSource::Message).await
     }
@@ -289,7 +292,7 @@ impl ChatService {
         text: &str,
         extraction: &Extraction,
         channel: AgentChannel,
-    ) -> Result<TurnResponse, ApiError> {
+    ) -> Result<TurnResponse, ChatError> {
         check_message(text)?;
         let source = TurnSource::Commands { extraction, channel, charge: None };
         self.turn(conversation_id, text, None, source).await
@@ -307,7 +310,7 @@ impl ChatService {
         extraction: &Extraction,
         channel: AgentChannel,
         charge: &TokenCharge,
-    ) -> Result<TurnResponse, ApiError> {
+    ) -> Result<TurnResponse, ChatError> {
         check_message(text)?;
         let source = TurnSource::Commands { extraction, channel, charge: Some(charge) };
         self.turn(conversation_id, text, None, source).await
@@ -319,7 +322,7 @@ impl ChatService {
         text: &str,
         idempotency_key: Option<&str>,
         source: TurnSource<'_>,
-    ) -> Result<TurnResponse, ApiError> {
+    ) -> Result<TurnResponse, ChatError> {
         let charge = match source {
             TurnSource::Commands { charge, .. } => charge,
             TurnSource::Message => None,
@@ -334,12 +337,12 @@ impl ChatService {
                 .store
                 .conversation(conversation_id)
                 .await?
-                .ok_or(ApiError::NotFound("no such conversation"))?;
+                .ok_or(ChatError::UnknownConversation)?;
             if let Some(key) = idempotency_key {
                 if let Some(response) = self.store.turn_response(conversation_id, key).await? {
                     return serde_json::from_value(response)
                         .context("reading a stored answer")
-                        .map_err(ApiError::Internal);
+                        .map_err(ChatError::Internal);
                 }
             }
             let (write, response, follow_up) = self
@@ -376,7 +379,7 @@ impl ChatService {
                 Err(other) => return Err(other.into()),
             }
         }
-        Err(ApiError::Busy)
+        Err(ChatError::Busy)
     }
 
     /// What a stored cancellation asks of the payment provider: the open link ends
@@ -399,7 +402,7 @@ impl ChatService {
 
     /// Whether a confirmed order has left the shop or has a return open, which a chat
     /// cancellation must not undo (the store checks again when it writes one).
-    async fn cancel_block(&self, number: &OrderNumber) -> Result<Option<CancelBlock>, ApiError> {
+    async fn cancel_block(&self, number: &OrderNumber) -> Result<Option<CancelBlock>, ChatError> {
         let Some(order) = self.store.returnable_order(number.as_str()).await? else {
             return Ok(None);
         };
@@ -424,7 +427,7 @@ impl ChatService {
         received_at: OffsetDateTime,
         source: TurnSource<'_>,
         proposal: &mut Option<Proposal>,
-    ) -> Result<(TurnWrite, TurnResponse, Option<PaymentFollowUp>), ApiError> {
+    ) -> Result<(TurnWrite, TurnResponse, Option<PaymentFollowUp>), ChatError> {
         let charge = match source {
             TurnSource::Commands { charge, .. } => charge,
             TurnSource::Message => None,
@@ -608,7 +611,7 @@ impl ChatService {
             reply: reply.clone(),
             response: serde_json::to_value(&response)
                 .context("serializing the answer")
-                .map_err(ApiError::Internal)?,
+                .map_err(ChatError::Internal)?,
             outcome: if confirmed {
                 Some(Outcome::Ordered.as_str().into())
             } else if handoff {
@@ -630,7 +633,7 @@ impl ChatService {
         conversation: &ConversationRow,
         catalog: &Catalog,
         outcome: &mut TurnOutcome,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), ChatError> {
         let asks = outcome.extraction.commands.iter().any(|command| {
             matches!(command, Command::PaymentStatus { order_number: None, email: None })
         });
@@ -750,7 +753,7 @@ impl ChatService {
         &self,
         outcome: &TurnOutcome,
         mut reply: String,
-    ) -> Result<(String, bool), ApiError> {
+    ) -> Result<(String, bool), ChatError> {
         let mut handoff = false;
         for request in &outcome.requests {
             match request {
@@ -774,7 +777,7 @@ impl ChatService {
         &self,
         conversation: &ConversationRow,
         catalog: &Catalog,
-    ) -> Result<(Option<(String, FoldedOrder)>, Option<OrderNumber>), ApiError> {
+    ) -> Result<(Option<(String, FoldedOrder)>, Option<OrderNumber>), ChatError> {
         let (Some(order_id), Some(number)) = (&conversation.order_id, &conversation.order_number)
         else {
             return Ok((None, None));
@@ -794,7 +797,7 @@ impl ChatService {
         &self,
         number: Option<&OrderNumber>,
         email: Option<&str>,
-    ) -> Result<String, ApiError> {
+    ) -> Result<String, ChatError> {
         const PRIVATE: &str = "For your privacy I can only share an order's status when you give \
                                its number together with the email address it was placed with.";
         let (Some(number), Some(email)) = (number, email) else {
@@ -818,13 +821,17 @@ impl ChatService {
             return Ok(PRIVATE.to_owned());
         };
         let currency = gapless_domain::money::Currency::parse(&summary.currency)
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("order currency: {e}")))?;
+            .map_err(|e| ChatError::Internal(anyhow::anyhow!("order currency: {e}")))?;
         // The events, not the summary row: they carry the carrier and tracking.
         let folded = self.fold_order_in(&summary.id, currency).await?;
         Ok(order_status_answer(number, &folded.order))
     }
 
-    async fn fold_order(&self, order_id: &str, catalog: &Catalog) -> Result<FoldedOrder, ApiError> {
+    async fn fold_order(
+        &self,
+        order_id: &str,
+        catalog: &Catalog,
+    ) -> Result<FoldedOrder, ChatError> {
         self.fold_order_in(order_id, catalog.currency).await
     }
 
@@ -835,7 +842,7 @@ impl ChatService {
         &self,
         order_id: &str,
         currency: gapless_domain::money::Currency,
-    ) -> Result<FoldedOrder, ApiError> {
+    ) -> Result<FoldedOrder, ChatError> {
         if let Some((version, snapshot)) = self.store.order_snapshot(order_id).await? {
             match serde_json::from_value::<OrderState>(snapshot) {
                 Ok(order) => {
@@ -869,7 +876,7 @@ impl ChatService {
         &self,
         order_id: &str,
         currency: gapless_domain::money::Currency,
-    ) -> Result<FoldedOrder, ApiError> {
+    ) -> Result<FoldedOrder, ChatError> {
         let rows = self.store.order_events(order_id).await?;
         let (order, version) = crate::orders::fold_events(rows, currency)?;
         Ok(FoldedOrder { order, version })
@@ -877,24 +884,24 @@ impl ChatService {
 
     /// The catalog the chat validates against, with the extractor's index over it: what
     /// agents search and name products from.
-    pub async fn catalog(&self) -> Result<Arc<CatalogSnapshot>, ApiError> {
+    pub async fn catalog(&self) -> Result<Arc<CatalogSnapshot>, ChatError> {
         self.snapshot().await
     }
 
     /// The cached catalog, rebuilt when `gapless catalog import` ran since it was built.
-    async fn snapshot(&self) -> Result<Arc<CatalogSnapshot>, ApiError> {
+    async fn snapshot(&self) -> Result<Arc<CatalogSnapshot>, ChatError> {
         let cached = self.snapshot.read().expect("snapshot lock").clone();
         if let Some(snapshot) = &cached {
             if snapshot.checked.lock().expect("check lock").elapsed() < CATALOG_RECHECK {
                 return Ok(snapshot.clone());
             }
         }
-        let imported_at = self.store.catalog_imported_at().await?.ok_or(ApiError::NoCatalog)?;
+        let imported_at = self.store.catalog_imported_at().await?.ok_or(ChatError::NoCatalog)?;
         if let Some(snapshot) = cached.filter(|s| s.imported_at == imported_at) {
             *snapshot.checked.lock().expect("check lock") = Instant::now();
             return Ok(snapshot);
         }
-        let catalog = self.store.catalog().await?.ok_or(ApiError::NoCatalog)?;
+        let catalog = self.store.catalog().await?.ok_or(ChatError::NoCatalog)?;
         let extractor = RulesExtractor::new(&catalog);
         tracing::info!(%imported_at, products = catalog.products.len(), "catalog loaded for chat");
         let checked = std::sync::Mutex::new(Instant::now());
@@ -904,21 +911,18 @@ impl ChatService {
     }
 }
 
-fn check_message(text: &str) -> Result<(), ApiError> {
-    message::check(text).map_err(ApiError::Message)
+fn check_message(text: &str) -> Result<(), ChatError> {
+    message::check(text).map_err(ChatError::Message)
 }
 
-fn check_key(key: &str) -> Result<(), ApiError> {
+fn check_key(key: &str) -> Result<(), ChatError> {
     if key.is_empty() || key.len() > 200 || !key.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(ApiError::invalid(
-            "invalid_idempotency_key",
-            "Idempotency-Key must be 1 to 200 visible ASCII characters",
-        ));
+        return Err(ChatError::BadIdempotencyKey);
     }
     Ok(())
 }
 
-fn parse_number(number: &str) -> Result<OrderNumber, ApiError> {
+fn parse_number(number: &str) -> Result<OrderNumber, ChatError> {
     OrderNumber::parse(number)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored order number {number:?}: {e}")))
+        .map_err(|e| ChatError::Internal(anyhow::anyhow!("stored order number {number:?}: {e}")))
 }

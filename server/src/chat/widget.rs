@@ -8,8 +8,8 @@ use app::port::{ChatPort, PortError};
 use gapless_api::chat::{Conversation, TurnResponse};
 use gapless_domain::chat::message::{MessageError, MAX_MESSAGE_CHARS};
 
+use super::error::ChatError;
 use super::{limits::RequestLimiter, service::ChatService};
-use crate::api_error::ApiError;
 
 pub struct WidgetChat {
     service: Arc<ChatService>,
@@ -47,19 +47,24 @@ impl ChatPort for WidgetChat {
 }
 
 /// The API's messages are for developers ("the message is empty"); a shopper reads these.
-fn shopper_error(error: ApiError) -> PortError {
+fn shopper_error(error: ChatError) -> PortError {
     let rejected = |text: String| PortError::Rejected(text);
     match error {
-        ApiError::NotFound(_) => PortError::NotFound(
+        ChatError::UnknownConversation => PortError::NotFound(
             "This conversation has ended. Reload the page to start a new one.".into(),
         ),
-        ApiError::Message(MessageError::Empty) => rejected("Please type a message first.".into()),
-        ApiError::Message(MessageError::TooLong { .. }) => rejected(format!(
+        ChatError::Message(MessageError::Empty) => rejected("Please type a message first.".into()),
+        ChatError::Message(MessageError::TooLong { .. }) => rejected(format!(
             "That message is too long. Please keep it under {MAX_MESSAGE_CHARS} characters."
         )),
-        ApiError::Message(MessageError::ControlCharacters) => rejected(
+        ChatError::Message(MessageError::ControlCharacters) => rejected(
             "That message contains characters we cannot read. Please type it again.".into(),
         ),
-        other => other.into(),
+        // The key rides in the page's form; only an altered page sends a bad one.
+        ChatError::BadIdempotencyKey => {
+            rejected("That message could not be sent. Please reload the page and try again.".into())
+        }
+        ChatError::NoCatalog | ChatError::Busy => PortError::Unavailable,
+        ChatError::Internal(cause) => PortError::Internal(cause.into()),
     }
 }

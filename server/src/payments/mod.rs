@@ -30,8 +30,6 @@ use gapless_store::Store;
 use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 
-use crate::api_error::ApiError;
-
 pub use config::{PaymentArgs, PaymentMode};
 use stripe::{Refund, StripeClient, StripeError};
 
@@ -216,12 +214,12 @@ pub struct StoredOrder {
 pub async fn stored_order(
     store: &dyn Store,
     number: &OrderNumber,
-) -> Result<Option<StoredOrder>, ApiError> {
+) -> anyhow::Result<Option<StoredOrder>> {
     let Some(summary) = store.order_summary(number.as_str()).await? else {
         return Ok(None);
     };
     let currency = Currency::parse(&summary.currency)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("order {number} currency: {e}")))?;
+        .map_err(|e| anyhow::anyhow!("order {number} currency: {e}"))?;
     let rows = store.order_events(&summary.id).await?;
     let (state, version) = crate::orders::fold_events(rows, currency)?;
     Ok(Some(StoredOrder { id: summary.id, version, number: number.clone(), state }))

@@ -226,6 +226,9 @@ async fn staff_record(
         return Err(Forbidden(needs.refusal()).into_response());
     }
     Ok(Json(
-        api.service.record(&rma, &action, &staff.id).await.map_err(IntoResponse::into_response)?,
+        api.service
+            .record(&rma, &action, &staff.id)
+            .await
+            .map_err(|e| ApiError::from(e).into_response())?,
     ))
 }

@@ -3,5 +3,6 @@
 //! (`gapless_domain::returns`) and records what it decided.
 
 pub mod api;
+pub mod error;
 pub mod portal;
 pub mod service;

@@ -9,8 +9,11 @@ use gapless_domain::returns::{RequestedItem, Resolution, ReturnRequest};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::service::{OrderProof, ReturnsService};
-use crate::{api_error::ApiError, lookups::LookupLimiter};
+use super::{
+    error::ReturnsError,
+    service::{OrderProof, ReturnsService},
+};
+use crate::{lookups::LookupLimiter, payments::refund::RefundError};
 
 pub struct PortalReturns {
     service: Arc<ReturnsService>,
@@ -78,14 +81,29 @@ impl ReturnsPort for PortalReturns {
     }
 }
 
-/// The API's errors in words for the customer at the page.
-fn customer_error(error: ApiError) -> PortError {
+/// The service's errors in words for the customer at the page.
+fn customer_error(error: ReturnsError) -> PortError {
     match error {
-        ApiError::NotFound(_) => PortError::NotFound(
-            "We could not find that. Check the number or code and the email, and try again.".into(),
-        ),
-        ApiError::Invalid { message, .. } => PortError::Rejected(for_the_page(&message)),
-        other => other.into(),
+        ReturnsError::UnknownOrder | ReturnsError::UnknownReturn | ReturnsError::UnknownRma => {
+            PortError::NotFound(
+                "We could not find that. Check the number or code and the email, and try again."
+                    .into(),
+            )
+        }
+        ReturnsError::NoCatalog | ReturnsError::Busy => PortError::Unavailable,
+        ReturnsError::Internal(cause) => PortError::Internal(cause.into()),
+        // A refund is staff's, never the portal's; said plainly should it ever reach it.
+        ReturnsError::Refund(RefundError::Internal(cause)) => PortError::Internal(cause.into()),
+        ReturnsError::Refund(RefundError::Busy) => PortError::Unavailable,
+        refused @ (ReturnsError::Request(_)
+        | ReturnsError::Exchange(_)
+        | ReturnsError::Replacement(_)
+        | ReturnsError::ReplacementSoldOut
+        | ReturnsError::Transition(_)
+        | ReturnsError::UnknownAction(_)
+        | ReturnsError::UnknownStatus(_)
+        | ReturnsError::BadPeriod
+        | ReturnsError::Refund(_)) => PortError::Rejected(for_the_page(&refused.to_string())),
     }
 }
 

@@ -19,7 +19,7 @@ use gapless_domain::{
         restocked_units, returnable, Actor, BoughtChoices, BoughtLine, Disposition,
         ItemDisposition, OrderDates, Outcome, Percentiles, ReplacementError, ReplacementItem,
         Resolution, ReturnDecision, ReturnEvent, ReturnPolicy, ReturnRequest, ReturnState,
-        ReturnStatus, RmaCode, TransitionError, RETURN_EVENT_SCHEMA_VERSION,
+        ReturnStatus, RmaCode, RETURN_EVENT_SCHEMA_VERSION,
     },
     sku::Sku,
 };
@@ -30,8 +30,8 @@ use gapless_store::{
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use super::error::ReturnsError;
 use crate::{
-    api_error::ApiError,
     json_time::rfc3339,
     lookups::pad,
     orders::order_write,
@@ -126,7 +126,7 @@ impl ReturnsService {
     }
 
     /// `POST /api/v1/returns/lookup`: the order's lines with what can still come back.
-    pub async fn lookup(&self, proof: &OrderProof) -> Result<Lookup, ApiError> {
+    pub async fn lookup(&self, proof: &OrderProof) -> Result<Lookup, ReturnsError> {
         let proven = self.prove(proof).await?;
         let now = self.now();
         let verdicts = returnable(&proven.lines, &self.policy, &proven.dates, now);
@@ -179,7 +179,7 @@ impl ReturnsService {
         &self,
         proof: &OrderProof,
         request: &ReturnRequest,
-    ) -> Result<ReturnCreated, ApiError> {
+    ) -> Result<ReturnCreated, ReturnsError> {
         for _ in 0..ATTEMPTS {
             let proven = self.prove(proof).await?;
             let now = self.now();
@@ -187,8 +187,7 @@ impl ReturnsService {
             let since = self.policy.customer_limit.counted_since(now);
             let recent = self.store.recent_returns(&email, since).await?;
             let mut decision =
-                decide(&self.policy, &proven.lines, &proven.dates, recent, now, request)
-                    .map_err(|e| ApiError::invalid(e.code(), e.to_string()))?;
+                decide(&self.policy, &proven.lines, &proven.dates, recent, now, request)?;
             self.plan_exchanges(&proven, request, &mut decision).await?;
             let rma = RmaCode::from_random(uuid::Uuid::new_v4().as_u64_pair().0);
             let mut new = new_return(&proven.order, &email, &rma, &decision, now)?;
@@ -203,7 +202,7 @@ impl ReturnsService {
                 Err(other) => return Err(other.into()),
             }
         }
-        Err(ApiError::Busy)
+        Err(ReturnsError::Busy)
     }
 
     /// Checks each item's exchange wish and writes the replacement's choices into the
@@ -213,14 +212,13 @@ impl ReturnsService {
         proven: &ProvenOrder,
         request: &ReturnRequest,
         decision: &mut ReturnDecision,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), ReturnsError> {
         let wishes = request.items.iter().any(|item| item.exchange.is_some());
         if request.resolution != Resolution::Exchange && !wishes {
             return Ok(());
         }
         let stock = self.store.stock_levels().await?;
-        let planned = plan_exchanges(&proven.catalog, &stock, &proven.bought, request, decision)
-            .map_err(|e| ApiError::invalid(e.code(), e.to_string()))?;
+        let planned = plan_exchanges(&proven.catalog, &stock, &proven.bought, request, decision)?;
         for (item, choices) in decision.items.iter_mut().zip(planned) {
             item.exchange = choices;
         }
@@ -229,8 +227,8 @@ impl ReturnsService {
 
     /// `GET /api/v1/returns/{rma}` (the email in `Customer-Email`): the return, its status
     /// and timeline, or the same 404 after the same time for a wrong code or email.
-    pub async fn status(&self, rma: &str, email: &str) -> Result<ReturnView, ApiError> {
-        const UNKNOWN: ApiError = ApiError::NotFound("no return with this code and email");
+    pub async fn status(&self, rma: &str, email: &str) -> Result<ReturnView, ReturnsError> {
+        const UNKNOWN: ReturnsError = ReturnsError::UnknownReturn;
         let started = Instant::now();
         let found = match RmaCode::parse(rma.trim()) {
             Ok(rma) => self.store.return_by_rma(rma.as_str()).await?,
@@ -244,7 +242,7 @@ impl ReturnsService {
         self.render(&row).await
     }
 
-    async fn render(&self, row: &gapless_store::ReturnRow) -> Result<ReturnView, ApiError> {
+    async fn render(&self, row: &gapless_store::ReturnRow) -> Result<ReturnView, ReturnsError> {
         let order = self.store.returnable_order(&row.order_number).await?;
         render(row, order.as_ref())
     }
@@ -256,8 +254,8 @@ impl ReturnsService {
         rma: &str,
         action: &StaffAction,
         staff_id: &str,
-    ) -> Result<ReturnView, ApiError> {
-        const UNKNOWN: ApiError = ApiError::NotFound("no return with this code");
+    ) -> Result<ReturnView, ReturnsError> {
+        const UNKNOWN: ReturnsError = ReturnsError::UnknownRma;
         let rma = RmaCode::parse(rma.trim()).map_err(|_| UNKNOWN)?;
         for _ in 0..ATTEMPTS {
             let row = self.store.return_by_rma(rma.as_str()).await?.ok_or(UNKNOWN)?;
@@ -268,7 +266,7 @@ impl ReturnsService {
                 state.dispositions(&self.policy, &action.dispositions, action.disposition);
             let mut event = staff_event(action, &state, dispositions, at, actor.clone())?;
             // Whether the event may happen at all, before an exchange builds its order.
-            state.clone().apply(&event).map_err(transition_error)?;
+            state.clone().apply(&event)?;
             let restock = match &event {
                 ReturnEvent::Received { dispositions, .. } => {
                     self.restock(&row, &state, dispositions).await?
@@ -283,7 +281,7 @@ impl ReturnsService {
                 }
                 _ => None,
             };
-            state.apply(&event).map_err(transition_error)?;
+            state.apply(&event)?;
             let order_refund = match &event {
                 ReturnEvent::Refunded { amount, .. } => {
                     let request = RefundRequest {
@@ -327,17 +325,11 @@ impl ReturnsService {
                     return self.render(&row).await;
                 }
                 Err(StoreError::Conflict(_)) => continue,
-                Err(StoreError::OutOfStock { .. }) => {
-                    return Err(ApiError::invalid(
-                        "out_of_stock",
-                        "the replacement is out of stock now; record a refund or store credit \
-                         instead",
-                    ))
-                }
+                Err(StoreError::OutOfStock { .. }) => return Err(ReturnsError::ReplacementSoldOut),
                 Err(other) => return Err(other.into()),
             }
         }
-        Err(ApiError::Busy)
+        Err(ReturnsError::Busy)
     }
 
     /// The units a receipt puts back on sale, by the keys of the lines as bought.
@@ -346,8 +338,8 @@ impl ReturnsService {
         row: &gapless_store::ReturnRow,
         state: &ReturnState,
         dispositions: &[ItemDisposition],
-    ) -> Result<Vec<(gapless_domain::stock::StockKey, u32)>, ApiError> {
-        let catalog = self.store.catalog().await?.ok_or(ApiError::NoCatalog)?;
+    ) -> Result<Vec<(gapless_domain::stock::StockKey, u32)>, ReturnsError> {
+        let catalog = self.store.catalog().await?.ok_or(ReturnsError::NoCatalog)?;
         let Some(order) = self.store.returnable_order(&row.order_number).await? else {
             return Ok(Vec::new());
         };
@@ -363,8 +355,8 @@ impl ReturnsService {
         row: &gapless_store::ReturnRow,
         state: &ReturnState,
         actor: &Actor,
-    ) -> Result<(OrderNumber, OrderWrite), ApiError> {
-        let catalog = self.store.catalog().await?.ok_or(ApiError::NoCatalog)?;
+    ) -> Result<(OrderNumber, OrderWrite), ReturnsError> {
+        let catalog = self.store.catalog().await?.ok_or(ReturnsError::NoCatalog)?;
         let items: Vec<ReplacementItem> = state
             .items
             .iter()
@@ -385,10 +377,10 @@ impl ReturnsService {
             .map(|e| serde_json::from_value::<OrderEvent>(e.payload))
             .collect::<Result<Vec<_>, _>>()
             .context("reading the original order's events")
-            .map_err(ApiError::Internal)?;
+            .map_err(ReturnsError::Internal)?;
         let original = OrderState::fold(catalog.currency, &events)
             .context("folding the original order")
-            .map_err(ApiError::Internal)?;
+            .map_err(ReturnsError::Internal)?;
         let stock = self.store.stock_levels().await?;
         let exchange = ExchangeRef { rma: row.rma.clone(), original: row.order_number.clone() };
         let (events, order) = replacement_order(
@@ -400,13 +392,10 @@ impl ReturnsService {
             original.shipping_address.as_ref(),
         )
         .map_err(|e| match e {
-            ReplacementError::OutOfStock { .. } => ApiError::invalid("out_of_stock", e.to_string()),
-            ReplacementError::Nothing | ReplacementError::Pricing(_) => {
-                ApiError::invalid("nothing_to_exchange", e.to_string())
-            }
-            ReplacementError::Event(cause) => {
-                ApiError::Internal(anyhow::Error::new(cause).context("building the replacement"))
-            }
+            ReplacementError::Event(cause) => ReturnsError::Internal(
+                anyhow::Error::new(cause).context("building the replacement"),
+            ),
+            refused => ReturnsError::Replacement(refused),
         })?;
         let number = OrderNumber::from_sequence(self.store.next_order_number().await?);
         let write = order_write(new_id(), 0, &number, &events, &order, &actor_name(actor))?;
@@ -414,18 +403,20 @@ impl ReturnsService {
     }
 
     /// Returns newest first, optionally of one status (`in_review` is the review queue).
-    pub async fn list(&self, status: Option<&str>) -> Result<ReturnList, ApiError> {
+    pub async fn list(&self, status: Option<&str>) -> Result<ReturnList, ReturnsError> {
         let status = status
             .map(|text| {
                 ReturnStatus::ALL
                     .into_iter()
                     .find(|s| s.as_str() == text)
-                    .ok_or_else(|| ApiError::invalid("invalid", format!("unknown status {text:?}")))
+                    .ok_or_else(|| ReturnsError::UnknownStatus(text.to_owned()))
             })
             .transpose()?;
         let rows = self.store.list_returns(status.map(ReturnStatus::as_str), 200).await?;
         let stored = |what: &str, text: &str| {
-            ApiError::Internal(anyhow::anyhow!("a stored return has the unknown {what} {text:?}"))
+            ReturnsError::Internal(anyhow::anyhow!(
+                "a stored return has the unknown {what} {text:?}"
+            ))
         };
         let returns = rows
             .iter()
@@ -444,15 +435,15 @@ impl ReturnsService {
                     updated_at: r.updated_at,
                 })
             })
-            .collect::<Result<Vec<_>, ApiError>>()?;
+            .collect::<Result<Vec<_>, ReturnsError>>()?;
         Ok(ReturnList { returns })
     }
 
     /// Refund cycle times of the returns completed in the last `days` days: request →
     /// refund and receipt → refund, p50 and p90 (nearest rank), in seconds.
-    pub async fn cycle_times(&self, days: u32) -> Result<Value, ApiError> {
+    pub async fn cycle_times(&self, days: u32) -> Result<Value, ReturnsError> {
         if !(1..=3660).contains(&days) {
-            return Err(ApiError::invalid("invalid", "days must be between 1 and 3660"));
+            return Err(ReturnsError::BadPeriod);
         }
         let to = self.now();
         let from = to - time::Duration::days(i64::from(days));
@@ -465,10 +456,10 @@ impl ReturnsService {
                 .map(|e| serde_json::from_value::<ReturnEvent>(e.payload.clone()))
                 .collect::<Result<Vec<_>, _>>()
                 .context("reading stored return events")
-                .map_err(ApiError::Internal)?;
+                .map_err(ReturnsError::Internal)?;
             if let Some(cycle) = cycle_time(&events)
                 .context("folding stored return events")
-                .map_err(ApiError::Internal)?
+                .map_err(ReturnsError::Internal)?
             {
                 cycles.push(cycle);
             }
@@ -488,9 +479,8 @@ impl ReturnsService {
 
     /// The order behind `proof`, or the same 404 for a malformed number, an unknown
     /// order, a wrong email and an order that was never placed, after the same time.
-    async fn prove(&self, proof: &OrderProof) -> Result<ProvenOrder, ApiError> {
-        const UNKNOWN: ApiError =
-            ApiError::NotFound("no order with this number and email; check both and try again");
+    async fn prove(&self, proof: &OrderProof) -> Result<ProvenOrder, ReturnsError> {
+        const UNKNOWN: ReturnsError = ReturnsError::UnknownOrder;
         let started = Instant::now();
         let number = proof.order_number.trim().to_uppercase();
         let order = match gapless_domain::orders::OrderNumber::parse(&number) {
@@ -514,15 +504,17 @@ impl ReturnsService {
     }
 }
 
-fn fold(row: &gapless_store::ReturnRow) -> Result<ReturnState, ApiError> {
+fn fold(row: &gapless_store::ReturnRow) -> Result<ReturnState, ReturnsError> {
     let events = row
         .events
         .iter()
         .map(|e| serde_json::from_value::<ReturnEvent>(e.payload.clone()))
         .collect::<Result<Vec<_>, _>>()
         .context("reading stored return events")
-        .map_err(ApiError::Internal)?;
-    ReturnState::fold(&events).context("folding stored return events").map_err(ApiError::Internal)
+        .map_err(ReturnsError::Internal)?;
+    ReturnState::fold(&events)
+        .context("folding stored return events")
+        .map_err(ReturnsError::Internal)
 }
 
 /// A return as `GET /api/v1/returns/{rma}` shows it.
@@ -530,7 +522,7 @@ fn fold(row: &gapless_store::ReturnRow) -> Result<ReturnState, ApiError> {
 pub(crate) fn render(
     row: &gapless_store::ReturnRow,
     order: Option<&ReturnableOrder>,
-) -> Result<ReturnView, ApiError> {
+) -> Result<ReturnView, ReturnsError> {
     let state = fold(row)?;
     let name = |line: usize| {
         order.and_then(|o| o.lines.iter().find(|l| l.line as usize == line)).map(|l| l.name.clone())
@@ -581,7 +573,7 @@ fn staff_event(
     dispositions: Vec<ItemDisposition>,
     at: OffsetDateTime,
     actor: Actor,
-) -> Result<ReturnEvent, ApiError> {
+) -> Result<ReturnEvent, ReturnsError> {
     let trimmed = |text: &Option<String>| {
         text.as_ref().map(|n| n.trim().to_owned()).filter(|n| !n.is_empty())
     };
@@ -598,57 +590,35 @@ fn staff_event(
         "exchanged" => ReturnEvent::Exchanged { at, actor, replacement: None },
         "credited" => ReturnEvent::Credited { at, actor, amount, override_reason },
         "cancelled" => ReturnEvent::Cancelled { at, actor, note },
-        other => {
-            return Err(ApiError::invalid(
-                "invalid",
-                format!(
-                    "unknown type {other:?}: use approved, rejected, received, refunded, \
-                     exchanged, credited or cancelled"
-                ),
-            ))
-        }
+        other => return Err(ReturnsError::UnknownAction(other.to_owned())),
     })
 }
 
-/// A refused staff event as the API's 422, with a code per kind of mistake.
-fn transition_error(error: TransitionError) -> ApiError {
-    let code = match error {
-        TransitionError::OverDue { .. } => "refund_over_due",
-        TransitionError::OverPaid { .. } => "refund_over_paid",
-        TransitionError::NegativeAmount(_)
-        | TransitionError::NoteTooLong(_)
-        | TransitionError::NotReturned(_)
-        | TransitionError::DuplicateDisposition(_) => "invalid",
-        _ => "illegal_transition",
-    };
-    ApiError::invalid(code, error.to_string())
-}
-
-fn event_write(event: &ReturnEvent, at: OffsetDateTime) -> Result<ReturnEventWrite, ApiError> {
+fn event_write(event: &ReturnEvent, at: OffsetDateTime) -> Result<ReturnEventWrite, ReturnsError> {
     Ok(ReturnEventWrite {
         id: new_id(),
         event_type: event.kind().to_owned(),
         schema_version: RETURN_EVENT_SCHEMA_VERSION,
         payload: serde_json::to_value(event)
             .context("serializing a return event")
-            .map_err(ApiError::Internal)?,
+            .map_err(ReturnsError::Internal)?,
         actor: actor_name(event.actor()),
         at,
     })
 }
 
-fn proven(order: ReturnableOrder, catalog: Catalog) -> Result<ProvenOrder, ApiError> {
+fn proven(order: ReturnableOrder, catalog: Catalog) -> Result<ProvenOrder, ReturnsError> {
     let currency = Currency::parse(&order.currency)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("order currency: {e}")))?;
+        .map_err(|e| ReturnsError::Internal(anyhow::anyhow!("order currency: {e}")))?;
     let confirmed_at = order.confirmed_at.ok_or_else(|| {
-        ApiError::Internal(anyhow::anyhow!("order {} has no confirmation time", order.number))
+        ReturnsError::Internal(anyhow::anyhow!("order {} has no confirmation time", order.number))
     })?;
     let lines = order
         .lines
         .iter()
         .map(|line| {
             let sku = Sku::parse(&line.sku)
-                .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored sku: {e}")))?;
+                .map_err(|e| ReturnsError::Internal(anyhow::anyhow!("stored sku: {e}")))?;
             // Flags as the catalog has them now; a product no longer sold keeps the
             // shop's default window.
             let product = catalog.products.iter().find(|p| p.sku == sku);
@@ -662,7 +632,7 @@ fn proven(order: ReturnableOrder, catalog: Catalog) -> Result<ProvenOrder, ApiEr
                 already_requested: line.claimed,
             })
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect::<Result<Vec<_>, ReturnsError>>()?;
     let bought = bought_choices(&order)?;
     let dates = OrderDates {
         confirmed_at,
@@ -675,7 +645,7 @@ fn proven(order: ReturnableOrder, catalog: Catalog) -> Result<ProvenOrder, ApiEr
 
 /// Per order line, what was chosen: what an exchange starts from and what a restock
 /// counts against.
-fn bought_choices(order: &ReturnableOrder) -> Result<Vec<BoughtChoices>, ApiError> {
+fn bought_choices(order: &ReturnableOrder) -> Result<Vec<BoughtChoices>, ReturnsError> {
     order
         .lines
         .iter()
@@ -691,7 +661,7 @@ fn bought_choices(order: &ReturnableOrder) -> Result<Vec<BoughtChoices>, ApiErro
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()
-        .map_err(ApiError::Internal)
+        .map_err(ReturnsError::Internal)
 }
 
 fn new_return(
@@ -700,7 +670,7 @@ fn new_return(
     rma: &RmaCode,
     decision: &ReturnDecision,
     now: OffsetDateTime,
-) -> Result<NewReturn, ApiError> {
+) -> Result<NewReturn, ReturnsError> {
     let events = ReturnEvent::opening(decision, Actor::Customer, now)
         .iter()
         .map(|event| {
@@ -715,7 +685,7 @@ fn new_return(
         })
         .collect::<Result<Vec<_>, serde_json::Error>>()
         .context("serializing return events")
-        .map_err(ApiError::Internal)?;
+        .map_err(ReturnsError::Internal)?;
     let items = decision
         .items
         .iter()

@@ -13,13 +13,18 @@ use tower_sessions::Session;
 use super::{
     accounts::{Password, Permission, StaffRole},
     dashboard,
+    error::StaffError,
     gate::{SignInError, StaffGate},
     handoffs, session,
 };
 use crate::{
     audit,
     fulfilment::keys_api::{self, ApiKeyView, CreatedApiKey},
-    returns::service::{ReturnsService, StaffAction},
+    payments::refund::RefundError,
+    returns::{
+        error::ReturnsError,
+        service::{ReturnsService, StaffAction},
+    },
     webhooks::{WebhookError, Webhooks},
 };
 use app::staff::webhooks::{CreatedEndpoint, EndpointAction, EndpointDeliveries, SHOWN_DELIVERIES};
@@ -184,7 +189,7 @@ impl StaffPort for StaffConsole {
         _staff: &StaffIdentity,
         filter: &ConversationFilter,
     ) -> Result<gapless_api::staff::ConversationPage, PortError> {
-        audit::conversations(self.store.as_ref(), filter).await.map_err(PortError::from)
+        audit::conversations(self.store.as_ref(), filter).await.map_err(staff_error)
     }
 
     async fn timeline(
@@ -192,7 +197,7 @@ impl StaffPort for StaffConsole {
         _staff: &StaffIdentity,
         id: &str,
     ) -> Result<gapless_api::staff::ConversationTimeline, PortError> {
-        audit::conversation_timeline(self.store.as_ref(), id).await.map_err(PortError::from)
+        audit::conversation_timeline(self.store.as_ref(), id).await.map_err(staff_error)
     }
 
     async fn returns(
@@ -200,7 +205,7 @@ impl StaffPort for StaffConsole {
         _staff: &StaffIdentity,
         status: Option<&str>,
     ) -> Result<ReturnList, PortError> {
-        self.returns.list(status).await.map_err(PortError::from)
+        self.returns.list(status).await.map_err(returns_error)
     }
 
     async fn dashboard(
@@ -211,8 +216,9 @@ impl StaffPort for StaffConsole {
     ) -> Result<gapless_api::staff::Metrics, PortError> {
         allow(staff, Permission::ReadAudit)?;
         let now = time::OffsetDateTime::now_utc();
-        let period = dashboard::period(&dashboard::DashboardQuery { from, to }, now)?;
-        Ok(dashboard::everything(
+        let period =
+            dashboard::period(&dashboard::DashboardQuery { from, to }, now).map_err(staff_error)?;
+        dashboard::everything(
             self.store.as_ref(),
             period,
             now,
@@ -220,7 +226,8 @@ impl StaffPort for StaffConsole {
             self.delivery_promise,
             true,
         )
-        .await?)
+        .await
+        .map_err(staff_error)
     }
 
     async fn order(
@@ -229,7 +236,7 @@ impl StaffPort for StaffConsole {
         number: &str,
     ) -> Result<gapless_api::staff::StaffOrder, PortError> {
         allow(staff, Permission::ReadAudit)?;
-        audit::order_events(self.store.as_ref(), number).await.map_err(PortError::from)
+        audit::order_events(self.store.as_ref(), number).await.map_err(staff_error)
     }
 
     async fn handoffs(
@@ -237,7 +244,7 @@ impl StaffPort for StaffConsole {
         staff: &StaffIdentity,
     ) -> Result<gapless_api::staff::HandoffQueue, PortError> {
         allow(staff, Permission::ReadAudit)?;
-        handoffs::queue(self.store.as_ref()).await.map_err(PortError::from)
+        handoffs::queue(self.store.as_ref()).await.map_err(staff_error)
     }
 
     async fn reply(
@@ -251,7 +258,7 @@ impl StaffPort for StaffConsole {
         let body = handoffs::Reply { text: text.to_owned(), close };
         handoffs::reply(self.store.as_ref(), &staff.id, conversation, &body)
             .await
-            .map_err(PortError::from)
+            .map_err(staff_error)
     }
 
     async fn record_return(
@@ -289,7 +296,35 @@ impl StaffPort for StaffConsole {
             note: input.note,
             ..StaffAction::default()
         };
-        let view = self.returns.record(rma, &action, &staff.id).await.map_err(PortError::from)?;
+        let view = self.returns.record(rma, &action, &staff.id).await.map_err(returns_error)?;
         serde_json::to_value(view).map_err(|e| PortError::Internal(Box::new(e)))
+    }
+}
+
+/// The staff services' errors as the console shows them: their own words, which are
+/// written for staff.
+fn staff_error(error: StaffError) -> PortError {
+    match error {
+        StaffError::UnknownConversation | StaffError::UnknownOrder => {
+            PortError::NotFound(error.to_string())
+        }
+        StaffError::Internal(cause) => PortError::Internal(cause.into()),
+        refused => PortError::Rejected(refused.to_string()),
+    }
+}
+
+/// The returns service's errors as the console shows them to staff.
+fn returns_error(error: ReturnsError) -> PortError {
+    match error {
+        ReturnsError::UnknownOrder | ReturnsError::UnknownReturn | ReturnsError::UnknownRma => {
+            PortError::NotFound(error.to_string())
+        }
+        ReturnsError::NoCatalog | ReturnsError::Busy | ReturnsError::Refund(RefundError::Busy) => {
+            PortError::Unavailable
+        }
+        ReturnsError::Internal(cause) | ReturnsError::Refund(RefundError::Internal(cause)) => {
+            PortError::Internal(cause.into())
+        }
+        refused => PortError::Rejected(refused.to_string()),
     }
 }

@@ -39,7 +39,7 @@ use gapless_store::{ConversationFactRow, OrderFulfilmentFactRow, ReturnFactRow, 
 use serde::Deserialize;
 use time::{Date, Duration, OffsetDateTime};
 
-use super::extractor::StaffUser;
+use super::{error::StaffError, extractor::StaffUser};
 use crate::{api_error::ApiError, startup::AppState};
 
 /// An open conversation quiet for this long counts as abandoned.
@@ -94,13 +94,13 @@ pub async fn everything(
     policy: &ReturnPolicy,
     promise: Duration,
     charts: bool,
-) -> Result<Metrics, ApiError> {
+) -> Result<Metrics, StaffError> {
     // Three independent reads, side by side: each is a few queries on its own pooled
     // connection.
     let (found, delivery, emails) = tokio::try_join!(
         read(store, period),
         read_fulfilment(store, period, now, promise),
-        async { Ok::<_, ApiError>(store.email_health().await?) },
+        async { Ok::<_, StaffError>(store.email_health().await?) },
     )?;
     let emails = Emails { failed: emails.failed, pending: emails.pending, sent: emails.sent };
     Ok(metrics_of(&found, policy, charts, fulfilment_view(&delivery, promise), emails))
@@ -114,7 +114,7 @@ pub async fn read_fulfilment(
     period: Period,
     now: OffsetDateTime,
     promise: Duration,
-) -> Result<FulfilmentMetrics, ApiError> {
+) -> Result<FulfilmentMetrics, StaffError> {
     let (first_day, end_day) = days_of(period);
     let due_by = due_by(now, promise);
     let due = due_day(now, promise);
@@ -164,37 +164,31 @@ fn stats(s: &DurationStats) -> Stats {
 }
 
 /// The half-open period `[from 00:00, the day after to 00:00)` in UTC.
-pub fn period(query: &DashboardQuery, now: OffsetDateTime) -> Result<Period, ApiError> {
-    let day = |text: &Option<String>, name: &str| -> Result<Option<Date>, ApiError> {
+pub fn period(query: &DashboardQuery, now: OffsetDateTime) -> Result<Period, StaffError> {
+    let day = |text: &Option<String>, name: &'static str| -> Result<Option<Date>, StaffError> {
         let Some(text) = text.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
             return Ok(None);
         };
         let format = time::macros::format_description!("[year]-[month]-[day]");
-        Date::parse(text, &format).map(Some).map_err(|_| {
-            ApiError::invalid(
-                "invalid_date",
-                format!("{name} must be a day as YYYY-MM-DD, not {text:?}"),
-            )
-        })
+        Date::parse(text, &format)
+            .map(Some)
+            .map_err(|_| StaffError::BadDay { name, text: text.to_owned() })
     };
     let today = now.date();
     let to = day(&query.to, "to")?.unwrap_or(today);
     let from = day(&query.from, "from")?.unwrap_or(to - Duration::days(DEFAULT_DAYS - 1));
     if from > to {
-        return Err(ApiError::invalid("invalid_period", "from must not be after to"));
+        return Err(StaffError::BadPeriod("from must not be after to".into()));
     }
     if (to - from).whole_days() >= MAX_DAYS {
-        return Err(ApiError::invalid(
-            "invalid_period",
-            format!("a dashboard covers at most {MAX_DAYS} days"),
-        ));
+        return Err(StaffError::BadPeriod(format!("a dashboard covers at most {MAX_DAYS} days")));
     }
-    let end = to.next_day().ok_or_else(|| ApiError::invalid("invalid_period", "to is too late"))?;
+    let end = to.next_day().ok_or_else(|| StaffError::BadPeriod("to is too late".into()))?;
     Ok(Period { from: from.midnight().assume_utc(), to: end.midnight().assume_utc() })
 }
 
 /// The dashboard of `period`, from the store's facts.
-pub async fn read(store: &dyn Store, period: Period) -> Result<Dashboard, ApiError> {
+pub async fn read(store: &dyn Store, period: Period) -> Result<Dashboard, StaffError> {
     let (first_day, end_day) = days_of(period);
     let (conversations, returns) = tokio::try_join!(
         store.conversation_days(first_day, end_day),
@@ -394,7 +388,7 @@ mod tests {
             (Some("2000-01-01"), Some("2030-01-01"), "invalid_period"),
         ] {
             match period(&query(from, to), now) {
-                Err(ApiError::Invalid { code: found, .. }) => assert_eq!(found, code, "{from:?}"),
+                Err(error) => assert_eq!(error.code(), code, "{from:?}"),
                 other => panic!("{from:?} {to:?}: {other:?}"),
             }
         }

@@ -19,7 +19,7 @@ use gapless_store::{new_id, StaffReplyWrite, Store};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use super::extractor::StaffUser;
+use super::{error::StaffError, extractor::StaffUser};
 use crate::{
     api_error::{ApiError, ApiJson},
     startup::AppState,
@@ -62,7 +62,7 @@ async fn post_reply(
 }
 
 /// The open handoffs, oldest first.
-pub async fn queue(store: &dyn Store) -> Result<HandoffQueue, ApiError> {
+pub async fn queue(store: &dyn Store) -> Result<HandoffQueue, StaffError> {
     let rows = store.handoff_queue(QUEUE_LENGTH).await?;
     let conversations = rows
         .into_iter()
@@ -85,7 +85,7 @@ pub async fn reply(
     staff_id: &str,
     id: &str,
     body: &Reply,
-) -> Result<StaffReply, ApiError> {
+) -> Result<StaffReply, StaffError> {
     let text = body.text.trim();
     check_reply(text)?;
     let write = StaffReplyWrite {
@@ -97,7 +97,7 @@ pub async fn reply(
         close: body.close,
     };
     if !store.add_staff_reply(&write).await? {
-        return Err(ApiError::NotFound("no such conversation"));
+        return Err(StaffError::UnknownConversation);
     }
     tracing::info!(staff = staff_id, conversation = id, closed = body.close, "staff replied");
     Ok(StaffReply {
@@ -109,19 +109,16 @@ pub async fn reply(
     })
 }
 
-fn check_reply(text: &str) -> Result<(), ApiError> {
+fn check_reply(text: &str) -> Result<(), StaffError> {
     if text.is_empty() {
-        return Err(ApiError::invalid("empty", "the reply is empty"));
+        return Err(StaffError::EmptyReply);
     }
     let chars = text.chars().count();
     if chars > MAX_REPLY_CHARS {
-        return Err(ApiError::invalid(
-            "too_long",
-            format!("the reply has {chars} characters; at most {MAX_REPLY_CHARS} are accepted"),
-        ));
+        return Err(StaffError::ReplyTooLong { chars, max: MAX_REPLY_CHARS });
     }
     if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-        return Err(ApiError::invalid("invalid_text", "the reply contains control characters"));
+        return Err(StaffError::ReplyControlCharacters);
     }
     Ok(())
 }

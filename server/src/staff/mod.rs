@@ -6,6 +6,7 @@ pub mod api;
 pub mod cli;
 pub mod console;
 pub mod dashboard;
+pub mod error;
 pub mod extractor;
 pub mod gate;
 pub mod guard;
