@@ -3,8 +3,8 @@
 //! `{ "error": { "code": "…", "message": "…" } }`. Internal causes are logged, never sent.
 
 use crate::{
-    chat::error::ChatError, payments::refund::RefundError, returns::error::ReturnsError,
-    staff::error::StaffError,
+    chat::error::ChatError, fulfilment::service::FulfilmentError, payments::PaymentError,
+    returns::error::ReturnsError, staff::error::StaffError,
 };
 use axum::{
     extract::rejection::JsonRejection,
@@ -136,17 +136,29 @@ impl From<StaffError> for ApiError {
     }
 }
 
-/// A refund's refusal as the staff API answers it.
-impl From<RefundError> for ApiError {
-    fn from(error: RefundError) -> Self {
+/// A fulfilment report's refusal as the fulfilment API answers it (CONTRACTS §7).
+impl From<FulfilmentError> for ApiError {
+    fn from(error: FulfilmentError) -> Self {
         match error {
-            RefundError::NotPaid { .. } => ApiError::invalid("not_paid", error.to_string()),
-            RefundError::OverPaid { .. } => {
+            FulfilmentError::UnknownOrder => ApiError::NotFound("no such order"),
+            FulfilmentError::Busy => ApiError::Busy,
+            FulfilmentError::Internal(cause) => ApiError::Internal(cause),
+            refused => ApiError::invalid(refused.code().unwrap_or("invalid"), refused.to_string()),
+        }
+    }
+}
+
+/// A refund's refusal as the staff API answers it.
+impl From<PaymentError> for ApiError {
+    fn from(error: PaymentError) -> Self {
+        match error {
+            PaymentError::NotPaid { .. } => ApiError::invalid("not_paid", error.to_string()),
+            PaymentError::OverPaid { .. } => {
                 ApiError::invalid("refund_over_paid", error.to_string())
             }
-            RefundError::Provider(message) => ApiError::PaymentProvider(message),
-            RefundError::Busy => ApiError::Busy,
-            RefundError::Internal(cause) => ApiError::Internal(cause),
+            PaymentError::Provider(message) => ApiError::PaymentProvider(message),
+            PaymentError::Busy => ApiError::Busy,
+            PaymentError::Internal(cause) => ApiError::Internal(cause),
         }
     }
 }

@@ -69,7 +69,7 @@ pub fn order_write(
         events: writes,
         actor: actor.to_owned(),
         projection: OrderProjection {
-            status: state.status.as_str().to_owned(),
+            status: state.status,
             currency: state.currency.to_string(),
             subtotal: state.totals.subtotal.minor(),
             shipping: state.totals.shipping.minor(),
@@ -79,7 +79,7 @@ pub fn order_write(
             lines,
             shipped_at: state.shipped_at(),
             delivered_at: state.delivered_at(),
-            payment_status: state.payment.status.as_str().to_owned(),
+            payment_status: state.payment.status,
             payment_expires_at: (state.payment.status == PaymentStatus::Pending)
                 .then_some(state.payment.expires_at)
                 .flatten(),

@@ -511,7 +511,7 @@ async fn demo_seed_places_delivered_orders_of_various_ages() {
         ages.push((now - order.delivered_at.expect("delivered")).whole_days());
         // Through the fulfilment path: events (with outbox rows), not a column set aside.
         let summary = db.store.order_summary(number).await.unwrap().unwrap();
-        assert_eq!(summary.status, "delivered");
+        assert_eq!(summary.status, gapless_domain::orders::OrderStatus::Delivered);
         let events = db.store.order_events(&summary.id).await.unwrap();
         let kinds: Vec<&str> = events.iter().rev().take(2).map(|e| e.event_type.as_str()).collect();
         assert_eq!(kinds, ["delivered", "shipped"]);

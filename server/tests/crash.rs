@@ -168,7 +168,7 @@ async fn burst_of_confirmations_survives_sigkill(db: TestDatabase) {
         }
         let folded = OrderState::fold(Currency::parse("USD").unwrap(), &events).unwrap();
         let projection = db.store.order_summary(&number).await.unwrap().unwrap();
-        assert_eq!(projection.status, folded.status.as_str(), "{number}");
+        assert_eq!(projection.status, folded.status, "{number}");
         assert_eq!(projection.total, folded.totals.total.minor(), "{number}");
     }
     drop(server);

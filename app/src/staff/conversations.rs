@@ -154,7 +154,7 @@ mod ssr {
     use serde_json::Value;
 
     use super::{ConversationSummary, Timeline, TimelineTurn};
-    use crate::staff::ssr::{pretty, text};
+    use crate::staff::ssr::pretty;
 
     pub fn summaries(found: &ConversationPage) -> Vec<ConversationSummary> {
         found
@@ -200,37 +200,20 @@ mod ssr {
                     "commands": turn.commands, "notes": turn.notes,
                 })),
                 validation_json: pretty(&turn.validation),
-                // The audit record's event references: `seq`, `type`, `id`.
                 events: turn
                     .events
-                    .as_array()
-                    .map(|events| {
-                        events
-                            .iter()
-                            .map(|e| {
-                                (
-                                    e["seq"].as_u64().unwrap_or_default(),
-                                    text(&e["type"]),
-                                    text(&e["id"]),
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+                    .iter()
+                    .map(|e| (u64::from(e.seq), e.kind.clone(), e.id.clone()))
+                    .collect(),
                 order_after_json: pretty(&turn.order_after),
                 reply: turn.reply.clone(),
                 timings: turn
                     .timings_ms
-                    .as_object()
-                    .map(|t| {
-                        t.iter()
-                            .map(|(stage, ms)| {
-                                format!("{stage} {:.2} ms", ms.as_f64().unwrap_or_default())
-                            })
-                            .collect::<Vec<_>>()
-                            .join(" · ")
-                    })
-                    .unwrap_or_default(),
+                    .stages()
+                    .into_iter()
+                    .map(|(stage, ms)| format!("{stage} {ms:.2} ms"))
+                    .collect::<Vec<_>>()
+                    .join(" · "),
                 llm_json: (!turn.llm.is_null()).then(|| pretty(&turn.llm)),
             })
             .collect();

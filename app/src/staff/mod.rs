@@ -127,10 +127,6 @@ pub(crate) mod ssr {
         }
     }
 
-    pub fn text(value: &Value) -> String {
-        value.as_str().unwrap_or_default().to_owned()
-    }
-
     pub fn pretty(value: &Value) -> String {
         serde_json::to_string_pretty(value).unwrap_or_default()
     }

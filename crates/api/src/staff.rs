@@ -320,18 +320,103 @@ pub struct AuditTurn {
     pub validation: serde_json::Value,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub requests: serde_json::Value,
-    /// The order events the turn appended: `id`, `seq`, `type`.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    pub events: serde_json::Value,
+    /// The order events the turn appended.
+    pub events: Vec<AuditEventRef>,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub order_after: serde_json::Value,
     pub reply: String,
-    /// Stage → milliseconds.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    pub timings_ms: serde_json::Value,
+    pub timings_ms: AuditTimings,
     /// The model's side of the turn when one ran, else `null`.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub llm: serde_json::Value,
+}
+
+/// A turn's audit record as the chat stores it beside the turn, and as the timeline and
+/// the audit export read it back. What the extractor and the validator said keeps the
+/// shape it was written with (an older turn keeps an older shape); every part defaults
+/// when absent, so an older record still reads.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TurnAudit {
+    /// `rules`, `llm`, `llm→rules`, `rules+shadow`, `mcp` or `acp`.
+    #[serde(default)]
+    pub extractor: String,
+    #[serde(default)]
+    pub extraction: AuditExtraction,
+    /// Per command: accepted, a question, or refused, and why.
+    #[serde(default)]
+    pub validations: serde_json::Value,
+    /// Side requests: an order's status, a person, a return.
+    #[serde(default)]
+    pub requests: serde_json::Value,
+    #[serde(default)]
+    pub events: Vec<AuditEventRef>,
+    /// The order as the turn left it.
+    #[serde(default)]
+    pub order_after: serde_json::Value,
+    #[serde(default)]
+    pub timings_ms: AuditTimings,
+    /// The model's side of the turn, when one ran: model, raw tool calls, refused calls,
+    /// tokens, latency, fallback reason, shadow comparison.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llm: Option<serde_json::Value>,
+}
+
+/// The commands the extractor read from the message, and its notes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditExtraction {
+    #[serde(default)]
+    pub commands: serde_json::Value,
+    #[serde(default)]
+    pub notes: serde_json::Value,
+}
+
+/// An order event a turn appended: the link from message to order event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditEventRef {
+    pub id: String,
+    /// Its number in the order's event stream.
+    pub seq: u32,
+    /// `line_added`, `confirmed`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// Where a turn's time went, in milliseconds; the stages that did not run are absent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AuditTimings {
+    /// Reading the catalog, the order and the stock.
+    #[serde(default)]
+    pub load: f64,
+    /// Asking the model, when one is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<f64>,
+    /// Validating and deciding the turn.
+    #[serde(default)]
+    pub turn: f64,
+    /// Asking the payment provider for a link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<f64>,
+    /// The model phrasing the reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phrase: Option<f64>,
+}
+
+impl AuditTimings {
+    /// The stages that ran, in the order they run.
+    pub fn stages(&self) -> Vec<(&'static str, f64)> {
+        [
+            ("load", Some(self.load)),
+            ("model", self.model),
+            ("turn", Some(self.turn)),
+            ("payment", self.payment),
+            ("phrase", self.phrase),
+        ]
+        .into_iter()
+        .filter_map(|(stage, ms)| Some((stage, ms?)))
+        .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -371,4 +456,57 @@ pub struct AuditEmail {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub done_at: Option<OffsetDateTime>,
     pub last_error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_turn_audit_is_stored_with_the_keys_the_timeline_and_export_read() {
+        let audit = TurnAudit {
+            extractor: "rules".into(),
+            extraction: AuditExtraction { commands: json!([{ "add": "TEE" }]), notes: json!([]) },
+            validations: json!([]),
+            requests: json!([]),
+            events: vec![AuditEventRef { id: "e1".into(), seq: 3, kind: "line_added".into() }],
+            order_after: json!({ "status": "draft" }),
+            timings_ms: AuditTimings { load: 0.5, turn: 0.25, ..AuditTimings::default() },
+            llm: None,
+        };
+        let stored = serde_json::to_value(&audit).unwrap();
+        assert_eq!(
+            stored,
+            json!({
+                "extractor": "rules",
+                "extraction": { "commands": [{ "add": "TEE" }], "notes": [] },
+                "validations": [],
+                "requests": [],
+                "events": [{ "id": "e1", "seq": 3, "type": "line_added" }],
+                "order_after": { "status": "draft" },
+                "timings_ms": { "load": 0.5, "turn": 0.25 },
+            })
+        );
+        assert_eq!(serde_json::from_value::<TurnAudit>(stored).unwrap(), audit);
+        assert_eq!(audit.timings_ms.stages(), [("load", 0.5), ("turn", 0.25)]);
+    }
+
+    #[test]
+    fn an_older_record_still_reads() {
+        // No timings, no extraction notes, a key this version does not know.
+        let old = json!({
+            "extractor": "llm",
+            "extraction": { "commands": [] },
+            "events": [{ "id": "e9", "seq": 1, "type": "confirmed" }],
+            "llm": { "model": "m" },
+            "retired": true,
+        });
+        let audit: TurnAudit = serde_json::from_value(old).unwrap();
+        assert_eq!(audit.events[0].kind, "confirmed");
+        assert_eq!(audit.extraction.notes, serde_json::Value::Null);
+        assert_eq!(audit.timings_ms, AuditTimings::default());
+        assert_eq!(audit.llm, Some(json!({ "model": "m" })));
+    }
 }

@@ -28,6 +28,9 @@ pub mod stock;
 #[cfg(test)]
 pub(crate) mod testing;
 
+/// Statuses and outcomes stored as words, read back into their enums.
+pub mod words;
+
 /// Webhooks out to the shop's systems: which endpoint takes which message, and the
 /// retry schedule of one that was not delivered.
 pub mod webhooks;

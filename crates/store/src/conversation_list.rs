@@ -6,6 +6,7 @@
 //! does, and conversations started meanwhile neither shift nor repeat rows; `id` breaks
 //! ties between equal start times.
 
+use gapless_domain::staff_metrics::ConversationStatus;
 use time::{Duration, OffsetDateTime};
 
 use crate::{ConversationRow, StoreError, TurnRow};
@@ -16,10 +17,11 @@ pub const MAX_PAGE: u32 = 100;
 /// Which conversations to list; every filter given must hold.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConversationQuery {
-    /// `open`, `abandoned`, or an outcome as stored (`ordered`, `handed_off`, `failed`).
+    /// Open (and written to within the idle time), abandoned (stored so, or open and
+    /// idle longer), or an outcome as stored.
     /// Nothing writes `abandoned` yet: an open conversation counts as abandoned once it
     /// has had no turn since [`ConversationQuery::idle_since`], and is listed so.
-    pub outcome: Option<String>,
+    pub outcome: Option<ConversationStatus>,
     /// Started at or after.
     pub started_from: Option<OffsetDateTime>,
     /// Started before (half-open, so consecutive days never share a conversation).

@@ -2,7 +2,11 @@
 //! a `shipped`/`delivered` write with the answer kept for its Idempotency-Key, and the
 //! facts the dashboard's delivery numbers are computed from.
 
-use gapless_domain::staff_metrics::{OrderFulfilmentFacts, NOT_IN_FULL_REASON};
+use gapless_domain::{
+    orders::OrderStatus,
+    returns::ReturnStatus,
+    staff_metrics::{OrderFulfilmentFacts, NOT_IN_FULL_REASON},
+};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -49,7 +53,8 @@ pub struct StoredFulfilment {
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct OrderFulfilmentFactRow {
     pub number: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: OrderStatus,
     pub confirmed_at: Option<OffsetDateTime>,
     pub shipped_at: Option<OffsetDateTime>,
     pub delivered_at: Option<OffsetDateTime>,
@@ -63,7 +68,8 @@ pub struct OrderFulfilmentFactRow {
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct OrderReturnFactRow {
     pub requested_at: OffsetDateTime,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: ReturnStatus,
     pub reason: String,
 }
 
@@ -74,19 +80,18 @@ impl OrderFulfilmentFactRow {
     /// those items came back as [`NOT_IN_FULL_REASON`], an exception when its
     /// conversation was handed to a person.
     pub fn facts(&self) -> Option<OrderFulfilmentFacts> {
-        let live = |status: &str| status != "rejected" && status != "cancelled";
+        let live = |status: ReturnStatus| {
+            !matches!(status, ReturnStatus::Rejected | ReturnStatus::Cancelled)
+        };
         Some(OrderFulfilmentFacts {
             number: self.number.clone(),
             confirmed_at: self.confirmed_at?,
             shipped_at: self.shipped_at,
             delivered_at: self.delivered_at,
-            cancelled: self.status == "cancelled",
-            in_full: !self
-                .returns
-                .iter()
-                .any(|r| live(&r.status) && r.reason == NOT_IN_FULL_REASON),
+            cancelled: self.status == OrderStatus::Cancelled,
+            in_full: !self.returns.iter().any(|r| live(r.status) && r.reason == NOT_IN_FULL_REASON),
             exception: self.handed_off,
-            returned: self.returns.iter().any(|r| live(&r.status)),
+            returned: self.returns.iter().any(|r| live(r.status)),
         })
     }
 }

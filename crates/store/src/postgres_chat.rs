@@ -3,6 +3,10 @@
 //! checks and single-statement reservations below are what keep them apart.
 
 use async_trait::async_trait;
+use gapless_domain::{
+    orders::OrderStatus,
+    staff_metrics::{ConversationStatus, Outcome},
+};
 use sqlx::{types::Json, Postgres, Transaction};
 use time::OffsetDateTime;
 
@@ -54,13 +58,13 @@ impl ChatStore for PostgresStore {
             " THEN 'abandoned' ELSE c.outcome END AS outcome, c.turn_count \
              FROM conversations c LEFT JOIN orders o ON o.id = c.order_id WHERE 1 = 1",
         );
-        match query.outcome.as_deref() {
+        match query.outcome {
             None => {}
-            Some("open") => {
+            Some(ConversationStatus::Open) => {
                 sql.push(" AND c.outcome = 'open' AND c.updated_at >= ")
                     .push_bind(query.idle_since);
             }
-            Some("abandoned") => {
+            Some(ConversationStatus::Abandoned) => {
                 sql.push(
                     " AND (c.outcome = 'abandoned' OR (c.outcome = 'open' AND c.updated_at < ",
                 )
@@ -68,7 +72,7 @@ impl ChatStore for PostgresStore {
                 .push("))");
             }
             Some(outcome) => {
-                sql.push(" AND c.outcome = ").push_bind(outcome.to_owned());
+                sql.push(" AND c.outcome = ").push_bind(outcome.as_str());
             }
         }
         if let Some(from) = query.started_from {
@@ -168,7 +172,7 @@ impl ChatStore for PostgresStore {
         )
         .bind(i64::from(turn.seq))
         .bind(now)
-        .bind(&turn.outcome)
+        .bind(turn.outcome.map(Outcome::as_str))
         .bind(order_id)
         .bind(turn.handoff)
         .bind(now)
@@ -193,7 +197,7 @@ impl ChatStore for PostgresStore {
         .bind(&turn.text)
         .bind(turn.received_at)
         .bind(&turn.idempotency_key)
-        .bind(&turn.extractor)
+        .bind(turn.extractor.as_str())
         .bind(Json(&turn.audit))
         .bind(&turn.reply)
         .bind(Json(&turn.response))
@@ -259,8 +263,8 @@ pub(crate) async fn write_order(
     };
     let version = i64::from(order.expected_version) + order.events.len() as i64;
     let address = projection.shipping_address.as_ref().map(Json);
-    let confirmed_at = (projection.status == "confirmed").then_some(now);
-    let cancelled_at = (projection.status == "cancelled").then_some(now);
+    let confirmed_at = (projection.status == OrderStatus::Confirmed).then_some(now);
+    let cancelled_at = (projection.status == OrderStatus::Cancelled).then_some(now);
     if order.expected_version == 0 {
         sqlx::query(
             "INSERT INTO orders (id, number, conversation_id, status, currency, customer_id,
@@ -273,7 +277,7 @@ pub(crate) async fn write_order(
         .bind(&order.order_id)
         .bind(&order.number)
         .bind(source.conversation_id)
-        .bind(&projection.status)
+        .bind(projection.status.as_str())
         .bind(&projection.currency)
         .bind(&customer_id)
         .bind(projection.subtotal)
@@ -285,7 +289,7 @@ pub(crate) async fn write_order(
         .bind(now)
         .bind(confirmed_at)
         .bind(cancelled_at)
-        .bind(&projection.payment_status)
+        .bind(projection.payment_status.as_str())
         .bind(projection.payment_expires_at)
         .bind(projection.snapshot.as_ref().map(Json))
         .bind(projection.snapshot.as_ref().map(|_| version))
@@ -302,7 +306,7 @@ pub(crate) async fn write_order(
                 snapshot_version = $19
              WHERE id = $12 AND version = $13",
         )
-        .bind(&projection.status)
+        .bind(projection.status.as_str())
         .bind(&projection.currency)
         .bind(&customer_id)
         .bind(projection.subtotal)
@@ -317,7 +321,7 @@ pub(crate) async fn write_order(
         .bind(i64::from(order.expected_version))
         .bind(projection.shipped_at)
         .bind(projection.delivered_at)
-        .bind(&projection.payment_status)
+        .bind(projection.payment_status.as_str())
         .bind(projection.payment_expires_at)
         .bind(projection.snapshot.as_ref().map(Json))
         .bind(projection.snapshot.as_ref().map(|_| version))
@@ -326,7 +330,7 @@ pub(crate) async fn write_order(
         if updated.rows_affected() == 0 {
             return Err(StoreError::Conflict("the order moved on".into()));
         }
-        if projection.status == "cancelled" {
+        if projection.status == OrderStatus::Cancelled {
             // After the UPDATE, which holds the order's row: a return that claims units
             // of this order either committed before (and is seen here) or waits for us
             // and then finds the order cancelled.

@@ -66,7 +66,7 @@ impl ReturnsStore for PostgresStore {
         .bind(&new.rma)
         .bind(&new.order_id)
         .bind(&new.email)
-        .bind(&new.status)
+        .bind(new.status.as_str())
         .bind(&new.resolution)
         .bind(new.events.len() as i64)
         .bind(new.requested_at)
@@ -152,7 +152,7 @@ impl ReturnsStore for PostgresStore {
              WHERE id = $5 AND version = $6
              RETURNING rma, order_id",
         )
-        .bind(&update.status)
+        .bind(update.status.as_str())
         .bind(version)
         .bind(update.at)
         .bind(update.refund_amount)

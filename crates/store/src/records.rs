@@ -2,7 +2,12 @@
 //! payloads and integer minor units. The server maps domain types to these, so the
 //! store needs no knowledge of what an event means.
 
-use gapless_domain::stock::StockKey;
+use gapless_domain::{
+    chat::Extractor,
+    orders::{OrderStatus, PaymentStatus},
+    staff_metrics::{ConversationStatus, Outcome},
+    stock::StockKey,
+};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -21,7 +26,8 @@ pub struct ConversationRow {
     pub order_id: Option<String>,
     /// The number of `order_id`, for replies and the API.
     pub order_number: Option<String>,
-    pub outcome: String,
+    #[sqlx(try_from = "String")]
+    pub outcome: ConversationStatus,
     #[sqlx(try_from = "i64")]
     pub turn_count: u32,
 }
@@ -33,7 +39,8 @@ pub struct TurnRow {
     pub seq: u32,
     pub text: String,
     pub received_at: OffsetDateTime,
-    pub extractor: String,
+    #[sqlx(try_from = "String")]
+    pub extractor: Extractor,
     pub reply: String,
     #[sqlx(json)]
     pub audit: Value,
@@ -53,12 +60,12 @@ pub struct TurnWrite {
     pub text: String,
     pub received_at: OffsetDateTime,
     pub idempotency_key: Option<String>,
-    pub extractor: String,
+    pub extractor: Extractor,
     pub audit: Value,
     pub reply: String,
     pub response: Value,
-    /// The conversation's new outcome, if this turn changes it.
-    pub outcome: Option<String>,
+    /// How the conversation ended, if this turn ends it.
+    pub outcome: Option<Outcome>,
     pub handoff: bool,
     pub order: Option<OrderWrite>,
 }
@@ -90,7 +97,7 @@ pub struct EventWrite {
 /// The order as the CRM tables show it after the turn's events.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderProjection {
-    pub status: String,
+    pub status: OrderStatus,
     pub currency: String,
     pub subtotal: i64,
     pub shipping: i64,
@@ -103,7 +110,7 @@ pub struct OrderProjection {
     /// The `delivered` event's time; kept once set (the demo may set it directly).
     pub delivered_at: Option<OffsetDateTime>,
     /// `payment.status` (CONTRACTS §8): `not_required` for orders without a provider.
-    pub payment_status: String,
+    pub payment_status: PaymentStatus,
     /// When a pending payment link runs out; `None` when none is pending.
     pub payment_expires_at: Option<OffsetDateTime>,
     /// The order as its events fold to after this write (`OrderState` as JSON), read
@@ -151,7 +158,8 @@ pub struct EventRow {
 pub struct OrderSummary {
     pub id: String,
     pub number: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: OrderStatus,
     pub email: Option<String>,
     pub currency: String,
     pub total: i64,
@@ -183,7 +191,7 @@ pub struct ConversationFactRow {
     pub id: String,
     pub started_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
-    /// As stored: `open`, `ordered`, `handed_off`, …
+    /// As stored, for the same reason as [`ReturnFactRow::status`].
     pub outcome: String,
     /// The first shopper message.
     pub first_message_at: Option<OffsetDateTime>,
@@ -205,6 +213,8 @@ pub struct ConversationFactRow {
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct ReturnFactRow {
     pub rma: String,
+    /// As stored: the dashboard leaves out a status it does not know (a newer server
+    /// wrote it) rather than failing the whole read.
     pub status: String,
     pub requested_at: OffsetDateTime,
     pub received_at: Option<OffsetDateTime>,

@@ -2,6 +2,10 @@
 //! statuses and decisions, JSON payloads and integer minor units. The server maps the
 //! domain's returns types (`gapless_domain::returns`) to these.
 
+use gapless_domain::{
+    orders::{OrderStatus, PaymentStatus},
+    returns::ReturnStatus,
+};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -13,13 +17,15 @@ pub struct ReturnableOrder {
     pub order_id: String,
     pub number: String,
     pub email: Option<String>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: OrderStatus,
     pub currency: String,
     pub confirmed_at: Option<OffsetDateTime>,
     pub delivered_at: Option<OffsetDateTime>,
     /// `payment.status` (CONTRACTS §8): a return needs the order paid, or no payment
     /// required.
-    pub payment_status: String,
+    #[sqlx(try_from = "String")]
+    pub payment_status: PaymentStatus,
     #[sqlx(skip)]
     pub lines: Vec<ReturnableLine>,
 }
@@ -51,7 +57,7 @@ pub struct NewReturn {
     pub email: String,
     pub resolution: String,
     /// The status after `events`.
-    pub status: String,
+    pub status: ReturnStatus,
     pub requested_at: OffsetDateTime,
     pub items: Vec<ReturnItemWrite>,
     /// Stored with seq 1, 2, …; the return's version becomes their number.
@@ -101,7 +107,8 @@ pub struct ReturnRow {
     pub order_id: String,
     pub order_number: String,
     pub email: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: ReturnStatus,
     pub resolution: String,
     /// The number of events.
     #[sqlx(try_from = "i64")]
@@ -165,7 +172,7 @@ pub struct ReturnUpdate {
     pub expected_version: u32,
     pub events: Vec<ReturnEventWrite>,
     /// The status after `events`.
-    pub status: String,
+    pub status: ReturnStatus,
     /// `(line, quantity)`: claims given back, by items rejected or a return cancelled.
     pub release: Vec<(u32, u32)>,
     /// Kept as it was when `None`.
@@ -189,7 +196,8 @@ pub struct ReturnListRow {
     pub rma: String,
     pub order_number: String,
     pub email: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: ReturnStatus,
     /// `refund`, `exchange` or `store_credit`: what the customer asked for.
     pub resolution: String,
     pub requested_at: OffsetDateTime,

@@ -3,6 +3,10 @@
 //! transaction never interleaves with another's.
 
 use async_trait::async_trait;
+use gapless_domain::{
+    orders::OrderStatus,
+    staff_metrics::{ConversationStatus, Outcome},
+};
 use sqlx::{types::Json, Sqlite, Transaction};
 use time::OffsetDateTime;
 
@@ -60,12 +64,12 @@ impl ChatStore for SqliteStore {
             " THEN 'abandoned' ELSE c.outcome END AS outcome, c.turn_count \
                  FROM conversations c LEFT JOIN orders o ON o.id = c.order_id WHERE 1 = 1",
         );
-        match query.outcome.as_deref() {
+        match query.outcome {
             None => {}
-            Some("open") => {
+            Some(ConversationStatus::Open) => {
                 sql.push(" AND c.outcome = 'open' AND c.updated_at >= ").push_bind(idle_since);
             }
-            Some("abandoned") => {
+            Some(ConversationStatus::Abandoned) => {
                 sql.push(
                     " AND (c.outcome = 'abandoned' OR (c.outcome = 'open' AND c.updated_at < ",
                 )
@@ -73,7 +77,7 @@ impl ChatStore for SqliteStore {
                 .push("))");
             }
             Some(outcome) => {
-                sql.push(" AND c.outcome = ").push_bind(outcome.to_owned());
+                sql.push(" AND c.outcome = ").push_bind(outcome.as_str());
             }
         }
         if let Some(from) = query.started_from {
@@ -261,7 +265,7 @@ pub(crate) async fn write_turn(
     )
     .bind(i64::from(turn.seq))
     .bind(sortable(now)?)
-    .bind(&turn.outcome)
+    .bind(turn.outcome.map(Outcome::as_str))
     .bind(order_id)
     .bind(turn.handoff)
     .bind(sortable(now)?)
@@ -286,7 +290,7 @@ pub(crate) async fn write_turn(
     .bind(&turn.text)
     .bind(sortable(turn.received_at)?)
     .bind(&turn.idempotency_key)
-    .bind(&turn.extractor)
+    .bind(turn.extractor.as_str())
     .bind(Json(&turn.audit))
     .bind(&turn.reply)
     .bind(Json(&turn.response))
@@ -309,8 +313,8 @@ pub(crate) async fn write_order(
     };
     let version = i64::from(order.expected_version) + order.events.len() as i64;
     let address = projection.shipping_address.as_ref().map(Json);
-    let confirmed_at = (projection.status == "confirmed").then_some(now);
-    let cancelled_at = (projection.status == "cancelled").then_some(now);
+    let confirmed_at = (projection.status == OrderStatus::Confirmed).then_some(now);
+    let cancelled_at = (projection.status == OrderStatus::Cancelled).then_some(now);
     if order.expected_version == 0 {
         sqlx::query(
             "INSERT INTO orders (id, number, conversation_id, status, currency, customer_id,
@@ -322,7 +326,7 @@ pub(crate) async fn write_order(
         .bind(&order.order_id)
         .bind(&order.number)
         .bind(source.conversation_id)
-        .bind(&projection.status)
+        .bind(projection.status.as_str())
         .bind(&projection.currency)
         .bind(&customer_id)
         .bind(projection.subtotal)
@@ -334,7 +338,7 @@ pub(crate) async fn write_order(
         .bind(now)
         .bind(confirmed_at)
         .bind(cancelled_at)
-        .bind(&projection.payment_status)
+        .bind(projection.payment_status.as_str())
         .bind(projection.payment_expires_at.map(sortable).transpose()?)
         .bind(projection.snapshot.as_ref().map(Json))
         .bind(projection.snapshot.as_ref().map(|_| version))
@@ -350,7 +354,7 @@ pub(crate) async fn write_order(
                 payment_status = ?, payment_expires_at = ?, snapshot = ?, snapshot_version = ?
              WHERE id = ? AND version = ?",
         )
-        .bind(&projection.status)
+        .bind(projection.status.as_str())
         .bind(&projection.currency)
         .bind(&customer_id)
         .bind(projection.subtotal)
@@ -363,7 +367,7 @@ pub(crate) async fn write_order(
         .bind(cancelled_at)
         .bind(projection.shipped_at.map(sortable).transpose()?)
         .bind(projection.delivered_at.map(sortable).transpose()?)
-        .bind(&projection.payment_status)
+        .bind(projection.payment_status.as_str())
         .bind(projection.payment_expires_at.map(sortable).transpose()?)
         .bind(projection.snapshot.as_ref().map(Json))
         .bind(projection.snapshot.as_ref().map(|_| version))
@@ -374,7 +378,7 @@ pub(crate) async fn write_order(
         if updated.rows_affected() == 0 {
             return Err(StoreError::Conflict("the order moved on".into()));
         }
-        if projection.status == "cancelled" {
+        if projection.status == OrderStatus::Cancelled {
             // After the UPDATE, which holds the order's row: a return that claims units
             // of this order either committed before (and is seen here) or waits for us
             // and then finds the order cancelled.

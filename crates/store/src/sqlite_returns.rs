@@ -68,7 +68,7 @@ impl ReturnsStore for SqliteStore {
         .bind(&new.rma)
         .bind(&new.order_id)
         .bind(&new.email)
-        .bind(&new.status)
+        .bind(new.status.as_str())
         .bind(&new.resolution)
         .bind(new.events.len() as i64)
         .bind(sortable(new.requested_at)?)
@@ -151,7 +151,7 @@ impl ReturnsStore for SqliteStore {
              WHERE id = ? AND version = ?
              RETURNING rma, order_id",
         )
-        .bind(&update.status)
+        .bind(update.status.as_str())
         .bind(version)
         .bind(sortable(update.at)?)
         .bind(update.refund_amount)

@@ -21,17 +21,18 @@ use app::port::ConversationFilter;
 use gapless_api::{
     chat::Order,
     staff::{
-        AuditEmail, AuditMessage, AuditReply, AuditTurn, ConversationPage, ConversationSummary,
-        ConversationTimeline, OrderEmail, StaffOrder, StaffOrderEvent,
+        AuditEmail, AuditEventRef, AuditMessage, AuditReply, AuditTurn, ConversationPage,
+        ConversationSummary, ConversationTimeline, OrderEmail, StaffOrder, StaffOrderEvent,
+        TurnAudit,
     },
 };
 use gapless_domain::{
     money::Currency,
     orders::{OrderEvent, OrderNumber, OrderState, OrderView},
-    staff_metrics::Outcome,
+    staff_metrics::ConversationStatus,
 };
 use gapless_store::{
-    AuditTurnQuery, AuditTurnRow, ConversationQuery, EmailStatus, Store, MAX_PAGE,
+    AuditTurnQuery, AuditTurnRow, ConversationQuery, EmailStatus, Store, TurnRow, MAX_PAGE,
 };
 
 use crate::{
@@ -130,13 +131,9 @@ pub async fn conversations(
     }
     let words: Vec<String> =
         q.split_whitespace().take(MAX_WORDS).map(|w| w.chars().take(100).collect()).collect();
+    // Still open, or how it ended.
     let outcome = given(&filter.outcome)
-        .map(|outcome| match outcome {
-            // Still open, or how it ended.
-            "open" => Ok(outcome.to_owned()),
-            _ if Outcome::parse(outcome).is_some() => Ok(outcome.to_owned()),
-            _ => Err(StaffError::BadOutcome),
-        })
+        .map(|outcome| outcome.parse::<ConversationStatus>().map_err(|_| StaffError::BadOutcome))
         .transpose()?;
     let (started_from, started_to) = parse_range(given(&filter.from), given(&filter.to))?;
     let order_number = given(&filter.order)
@@ -174,7 +171,7 @@ pub async fn conversations(
             id: c.id,
             channel: c.channel,
             started_at: c.started_at,
-            outcome: c.outcome,
+            outcome: c.outcome.as_str().to_owned(),
             order_number: c.order_number,
             turns: c.turn_count,
         })
@@ -304,20 +301,20 @@ impl Export {
 }
 
 fn export_row(row: &AuditTurnRow) -> [String; 11] {
-    let audit = &row.turn.audit;
-    let events = audit["events"].as_array().map(Vec::as_slice).unwrap_or_default();
-    let joined =
-        |field: &str| events.iter().filter_map(|e| e[field].as_str()).collect::<Vec<_>>().join(" ");
+    let audit = turn_audit(&row.turn);
+    let joined = |field: fn(&AuditEventRef) -> &str| {
+        audit.events.iter().map(field).collect::<Vec<_>>().join(" ")
+    };
     [
         row.conversation_id.clone(),
         row.turn.seq.to_string(),
         rfc3339(row.turn.received_at),
         row.turn.text.clone(),
-        row.turn.extractor.clone(),
-        audit["extraction"]["commands"].to_string(),
-        audit["validations"].to_string(),
-        joined("id"),
-        joined("type"),
+        row.turn.extractor.as_str().to_owned(),
+        audit.extraction.commands.to_string(),
+        audit.validations.to_string(),
+        joined(|e| &e.id),
+        joined(|e| &e.kind),
         row.turn.reply.clone(),
         row.order_number.clone().unwrap_or_default(),
     ]
@@ -373,22 +370,20 @@ pub async fn conversation_timeline(
     let turns = turns
         .into_iter()
         .map(|turn| {
-            let audit = &turn.audit;
+            let audit = turn_audit(&turn);
             AuditTurn {
                 seq: turn.seq,
                 message: AuditMessage { text: turn.text, at: turn.received_at },
-                extractor: turn.extractor,
-                commands: audit["extraction"]["commands"].clone(),
-                notes: audit["extraction"]["notes"].clone(),
-                validation: audit["validations"].clone(),
-                requests: audit["requests"].clone(),
-                events: audit["events"].clone(),
-                order_after: audit["order_after"].clone(),
+                extractor: turn.extractor.as_str().to_owned(),
+                commands: audit.extraction.commands,
+                notes: audit.extraction.notes,
+                validation: audit.validations,
+                requests: audit.requests,
+                events: audit.events,
+                order_after: audit.order_after,
                 reply: turn.reply,
-                timings_ms: audit["timings_ms"].clone(),
-                // The model's side of the turn, when one ran: model, raw tool calls,
-                // refused calls, tokens, latency, fallback reason, shadow comparison.
-                llm: audit["llm"].clone(),
+                timings_ms: audit.timings_ms,
+                llm: audit.llm.unwrap_or_default(),
             }
         })
         .collect();
@@ -405,11 +400,21 @@ pub async fn conversation_timeline(
         id: conversation.id,
         channel: conversation.channel,
         started_at: conversation.started_at,
-        outcome: conversation.outcome,
+        outcome: conversation.outcome.as_str().to_owned(),
         order_number: conversation.order_number,
         turns,
         staff_replies,
         emails,
+    })
+}
+
+/// The turn's audit record as it was stored. One that does not read (written by hand,
+/// or by a version with another shape) shows as empty rather than hiding the turn; the
+/// log says which.
+fn turn_audit(turn: &TurnRow) -> TurnAudit {
+    serde_json::from_value(turn.audit.clone()).unwrap_or_else(|error| {
+        tracing::warn!(turn = %turn.id, %error, "a turn's audit record does not read");
+        TurnAudit::default()
     })
 }
 

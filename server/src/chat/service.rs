@@ -112,7 +112,10 @@ pub struct ConfirmPreview {
 }
 
 pub use gapless_api::chat::TurnResponse;
-use gapless_api::chat::{Conversation, ConversationMessage, Note, Order, Role};
+use gapless_api::{
+    chat::{Conversation, ConversationMessage, Note, Order, Role},
+    staff::{AuditEventRef, AuditExtraction, AuditTimings, TurnAudit},
+};
 
 /// Where a turn's commands come from.
 #[derive(Debug, Clone, Copy)]
@@ -210,7 +213,7 @@ impl ChatService {
         Ok(Conversation {
             id: conversation.id,
             started_at: conversation.started_at,
-            outcome: conversation.outcome,
+            outcome: conversation.outcome.as_str().to_owned(),
             messages,
             order,
         })
@@ -564,41 +567,39 @@ impl ChatService {
                 .map(|number| Order::from(OrderView { number, order: &outcome.order_after })),
             messages: outcome.notes.iter().map(Note::from).collect(),
         };
-        let event_refs: Vec<Value> = order_write
+        let event_refs: Vec<AuditEventRef> = order_write
             .as_ref()
             .map(|w| {
-                w.events
-                    .iter()
-                    .enumerate()
-                    .map(|(i, e)| {
-                        json!({ "id": e.id, "seq": w.expected_version as usize + i + 1, "type": e.event_type })
+                (w.expected_version + 1..)
+                    .zip(&w.events)
+                    .map(|(seq, e)| AuditEventRef {
+                        id: e.id.clone(),
+                        seq,
+                        kind: e.event_type.clone(),
                     })
                     .collect()
             })
             .unwrap_or_default();
         let confirmed = outcome.events.iter().any(|e| matches!(e, OrderEvent::Confirmed { .. }));
-        let mut timings = json!({ "load": loaded_ms, "turn": turn_ms });
-        if let Some(ms) = model_ms {
-            timings["model"] = json!(ms);
-        }
-        if let Some(ms) = phrase_ms {
-            timings["phrase"] = json!(ms);
-        }
-        if let Some(ms) = payment_ms {
-            timings["payment"] = json!(ms);
-        }
-        let mut audit = json!({
-            "extractor": extractor.as_str(),
-            "extraction": outcome.extraction,
-            "validations": outcome.validations,
-            "requests": outcome.requests,
-            "events": event_refs,
-            "order_after": outcome.order_after,
-            "timings_ms": timings,
-        });
-        if let Some(llm) = llm_audit {
-            audit["llm"] = llm;
-        }
+        let audit = TurnAudit {
+            extractor: extractor.as_str().to_owned(),
+            extraction: AuditExtraction {
+                commands: audit_part(&outcome.extraction.commands)?,
+                notes: audit_part(&outcome.extraction.notes)?,
+            },
+            validations: audit_part(&outcome.validations)?,
+            requests: audit_part(&outcome.requests)?,
+            events: event_refs,
+            order_after: audit_part(&outcome.order_after)?,
+            timings_ms: AuditTimings {
+                load: loaded_ms,
+                model: model_ms,
+                turn: turn_ms,
+                payment: payment_ms,
+                phrase: phrase_ms,
+            },
+            llm: llm_audit,
+        };
         let write = TurnWrite {
             conversation_id: conversation.id.clone(),
             turn_id: new_id(),
@@ -606,16 +607,16 @@ impl ChatService {
             text: text.to_owned(),
             received_at,
             idempotency_key: idempotency_key.map(str::to_owned),
-            extractor: extractor.as_str().into(),
-            audit,
+            extractor,
+            audit: audit_part(&audit)?,
             reply: reply.clone(),
             response: serde_json::to_value(&response)
                 .context("serializing the answer")
                 .map_err(ChatError::Internal)?,
             outcome: if confirmed {
-                Some(Outcome::Ordered.as_str().into())
+                Some(Outcome::Ordered)
             } else if handoff {
-                Some(Outcome::HandedOff.as_str().into())
+                Some(Outcome::HandedOff)
             } else {
                 None
             },
@@ -909,6 +910,11 @@ impl ChatService {
         *self.snapshot.write().expect("snapshot lock") = Some(snapshot.clone());
         Ok(snapshot)
     }
+}
+
+/// A part of the audit record, as JSON.
+fn audit_part(part: &impl serde::Serialize) -> Result<Value, ChatError> {
+    Ok(serde_json::to_value(part).context("serializing the audit record")?)
 }
 
 fn check_message(text: &str) -> Result<(), ChatError> {

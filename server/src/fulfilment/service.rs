@@ -16,7 +16,58 @@ use gapless_store::{ApiKeyRow, FulfilmentWrite, Store, StoreError};
 use serde::Deserialize;
 use time::{format_description::well_known::Rfc3339, Duration, OffsetDateTime};
 
-use crate::{api_error::ApiError, orders::order_write};
+use crate::orders::order_write;
+
+/// Why a fulfilment report was not recorded; nothing was written in any case. The API
+/// answers it through `impl From<FulfilmentError> for ApiError`.
+#[derive(Debug, thiserror::Error)]
+pub enum FulfilmentError {
+    /// A carrier, tracking number or URL, or time that does not pass its check.
+    #[error("{0}")]
+    BadReport(String),
+    #[error("Idempotency-Key must be 1 to 200 visible ASCII characters")]
+    BadIdempotencyKey,
+    /// The key already answered a report on another order.
+    #[error("this Idempotency-Key was used for order {0}")]
+    KeyReused(String),
+    #[error("no such order")]
+    UnknownOrder,
+    /// The order's state does not take this event: a draft, a cancelled order, an
+    /// unpaid payment link, a delivery reported twice, …
+    #[error("{0}")]
+    Refused(EventError),
+    /// Other writers kept moving the order on.
+    #[error("too busy right now; try again")]
+    Busy,
+    #[error("something went wrong on our side")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl FulfilmentError {
+    /// The API's `code` for a report the caller can fix (422).
+    pub fn code(&self) -> Option<&'static str> {
+        Some(match self {
+            FulfilmentError::BadReport(_) => "invalid",
+            FulfilmentError::BadIdempotencyKey => "invalid_idempotency_key",
+            FulfilmentError::KeyReused(_) => "idempotency_key_reused",
+            FulfilmentError::Refused(EventError::Unpaid) => "unpaid",
+            FulfilmentError::Refused(_) => "illegal_transition",
+            _ => return None,
+        })
+    }
+}
+
+impl From<StoreError> for FulfilmentError {
+    fn from(error: StoreError) -> Self {
+        FulfilmentError::Internal(error.into())
+    }
+}
+
+impl From<anyhow::Error> for FulfilmentError {
+    fn from(error: anyhow::Error) -> Self {
+        FulfilmentError::Internal(error)
+    }
+}
 
 /// Tries when another writer (a shopper's turn, a second report) keeps winning the race.
 const ATTEMPTS: usize = 5;
@@ -41,11 +92,11 @@ pub struct FulfilmentReport {
 
 impl FulfilmentReport {
     /// The event the report asks for, its values checked; `now` is when it arrived.
-    pub fn event(&self, now: OffsetDateTime) -> Result<OrderEvent, ApiError> {
+    pub fn event(&self, now: OffsetDateTime) -> Result<OrderEvent, FulfilmentError> {
         fn text(given: &Option<String>) -> Option<&str> {
             given.as_deref().map(str::trim).filter(|t| !t.is_empty())
         }
-        let invalid = |e: &dyn std::fmt::Display| ApiError::invalid("invalid", e.to_string());
+        let invalid = |e: &dyn std::fmt::Display| FulfilmentError::BadReport(e.to_string());
         let carrier =
             text(&self.carrier).map(Carrier::parse).transpose().map_err(|e| invalid(&e))?;
         let tracking_number = text(&self.tracking_number)
@@ -59,11 +110,11 @@ impl FulfilmentReport {
         let at = match text(&self.at) {
             None => now,
             Some(at) => OffsetDateTime::parse(at, &Rfc3339).map_err(|_| {
-                ApiError::invalid("invalid", format!("at must be an RFC 3339 time, not {at:?}"))
+                FulfilmentError::BadReport(format!("at must be an RFC 3339 time, not {at:?}"))
             })?,
         };
         if at > now + CLOCK_SKEW {
-            return Err(ApiError::invalid("invalid", "at is in the future"));
+            return Err(FulfilmentError::BadReport("at is in the future".into()));
         }
         Ok(match self.status {
             FulfilmentStatus::Shipped => {
@@ -77,12 +128,9 @@ impl FulfilmentReport {
 }
 
 /// Idempotency-Key: 1 to 200 visible ASCII characters, as for chat messages.
-pub fn check_idempotency_key(key: &str) -> Result<(), ApiError> {
+pub fn check_idempotency_key(key: &str) -> Result<(), FulfilmentError> {
     if key.is_empty() || key.len() > 200 || !key.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(ApiError::invalid(
-            "invalid_idempotency_key",
-            "Idempotency-Key must be 1 to 200 visible ASCII characters",
-        ));
+        return Err(FulfilmentError::BadIdempotencyKey);
     }
     Ok(())
 }
@@ -96,7 +144,7 @@ pub async fn record(
     number: &str,
     report: &FulfilmentReport,
     idempotency_key: Option<&str>,
-) -> Result<Order, ApiError> {
+) -> Result<Order, FulfilmentError> {
     if let Some(idempotency_key) = idempotency_key {
         check_idempotency_key(idempotency_key)?;
         if let Some(answer) = replay(store, key, number, idempotency_key).await? {
@@ -105,11 +153,11 @@ pub async fn record(
     }
     let now = OffsetDateTime::now_utc();
     let event = report.event(now)?;
-    const UNKNOWN: &str = "no such order";
-    let number = OrderNumber::parse(number).map_err(|_| ApiError::NotFound(UNKNOWN))?;
-    let summary = store.order_summary(number.as_str()).await?.ok_or(ApiError::NotFound(UNKNOWN))?;
+    let number = OrderNumber::parse(number).map_err(|_| FulfilmentError::UnknownOrder)?;
+    let summary =
+        store.order_summary(number.as_str()).await?.ok_or(FulfilmentError::UnknownOrder)?;
     let currency = Currency::parse(&summary.currency)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("order {number} currency: {e}")))?;
+        .map_err(|e| anyhow::anyhow!("order {number} currency: {e}"))?;
     for _ in 0..ATTEMPTS {
         let rows = store.order_events(&summary.id).await?;
         let version = rows.last().map_or(0, |row| row.seq);
@@ -117,22 +165,18 @@ pub async fn record(
             .into_iter()
             .map(|row| serde_json::from_value::<OrderEvent>(row.payload))
             .collect::<Result<Vec<_>, _>>()
-            .context("reading stored order events")
-            .map_err(ApiError::Internal)?;
-        let mut order = OrderState::fold(currency, &events)
-            .context("folding stored order events")
-            .map_err(ApiError::Internal)?;
+            .context("reading stored order events")?;
+        let mut order =
+            OrderState::fold(currency, &events).context("folding stored order events")?;
         match order.apply(&event) {
             Ok(()) => {}
-            Err(error @ EventError::IllegalTransition { .. }) => {
-                return Err(ApiError::invalid("illegal_transition", error.to_string()))
-            }
-            // A payment link was sent and is not paid yet (CONTRACTS §8).
-            Err(error @ EventError::Unpaid) => {
-                return Err(ApiError::invalid("unpaid", error.to_string()))
+            // A payment link was sent and is not paid yet (CONTRACTS §8), or the
+            // order's state does not take the event.
+            Err(error @ (EventError::IllegalTransition { .. } | EventError::Unpaid)) => {
+                return Err(FulfilmentError::Refused(error))
             }
             Err(error) => {
-                return Err(ApiError::Internal(
+                return Err(FulfilmentError::Internal(
                     anyhow::Error::new(error).context("applying a fulfilment event"),
                 ))
             }
@@ -150,9 +194,7 @@ pub async fn record(
             order: write,
             api_key_id: key.id.clone(),
             idempotency_key: idempotency_key.map(str::to_owned),
-            response: serde_json::to_value(&response)
-                .context("serializing the order")
-                .map_err(ApiError::Internal)?,
+            response: serde_json::to_value(&response).context("serializing the order")?,
             at: now,
         };
         match store.record_fulfilment(&fulfilment).await {
@@ -173,7 +215,7 @@ pub async fn record(
             Err(other) => return Err(other.into()),
         }
     }
-    Err(ApiError::Busy)
+    Err(FulfilmentError::Busy)
 }
 
 /// The answer kept for this key's `idempotency_key`; a key reused for another order is
@@ -183,21 +225,15 @@ async fn replay(
     key: &ApiKeyRow,
     number: &str,
     idempotency_key: &str,
-) -> Result<Option<Order>, ApiError> {
+) -> Result<Option<Order>, FulfilmentError> {
     let Some(stored) = store.fulfilment_response(&key.id, idempotency_key).await? else {
         return Ok(None);
     };
     let same = OrderNumber::parse(number).is_ok_and(|n| n.as_str() == stored.order_number);
     if !same {
-        return Err(ApiError::invalid(
-            "idempotency_key_reused",
-            format!("this Idempotency-Key was used for order {}", stored.order_number),
-        ));
+        return Err(FulfilmentError::KeyReused(stored.order_number));
     }
-    serde_json::from_value(stored.response)
-        .context("reading a stored answer")
-        .map(Some)
-        .map_err(ApiError::Internal)
+    Ok(serde_json::from_value(stored.response).context("reading a stored answer").map(Some)?)
 }
 
 #[cfg(test)]
@@ -238,7 +274,7 @@ mod tests {
             serde_json::json!({ "status": "shipped", "at": "2030-06-03T12:00:00Z" }),
         ] {
             match report(bad.clone()).event(now) {
-                Err(ApiError::Invalid { code: "invalid", .. }) => {}
+                Err(FulfilmentError::BadReport(_)) => {}
                 other => panic!("{bad}: {other:?}"),
             }
         }

@@ -13,6 +13,7 @@
 
 pub mod checkout;
 pub mod config;
+mod error;
 pub mod refund;
 pub mod signature;
 pub mod stripe;
@@ -31,6 +32,7 @@ use secrecy::{ExposeSecret, SecretString};
 use time::OffsetDateTime;
 
 pub use config::{PaymentArgs, PaymentMode};
+pub use error::PaymentError;
 use stripe::{Refund, StripeClient, StripeError};
 
 /// The provider name stored in events and in `payment_events`.

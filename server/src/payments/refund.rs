@@ -12,40 +12,9 @@ use gapless_domain::{
 use gapless_store::{OrderWrite, PaymentEventWrite, Store, StoreError};
 use time::OffsetDateTime;
 
+use super::PaymentError;
 use super::{stored_order, stripe::Refund, Payments, PROVIDER};
 use crate::orders::order_write;
-
-/// Why a refund was not sent or not recorded. Nothing was written in any case.
-#[derive(Debug, thiserror::Error)]
-pub enum RefundError {
-    /// The order's payment never arrived: there is nothing to send back.
-    #[error("order {number} was never paid ({status}): there is nothing to refund")]
-    NotPaid { number: OrderNumber, status: &'static str },
-    /// More than what was paid and not yet refunded; `refundable` is formatted money.
-    #[error("at most {refundable} of what was paid for order {number} can still be refunded")]
-    OverPaid { number: OrderNumber, refundable: String },
-    /// Stripe refused, could not be reached, or is not set up here; the message says
-    /// which, for the staff member who asked.
-    #[error("{0}")]
-    Provider(String),
-    /// Other writers kept moving the order on.
-    #[error("too busy right now; try again")]
-    Busy,
-    #[error("something went wrong on our side")]
-    Internal(#[source] anyhow::Error),
-}
-
-impl From<StoreError> for RefundError {
-    fn from(error: StoreError) -> Self {
-        RefundError::Internal(error.into())
-    }
-}
-
-impl From<anyhow::Error> for RefundError {
-    fn from(error: anyhow::Error) -> Self {
-        RefundError::Internal(error)
-    }
-}
 
 /// A refund a staff member recorded on a return.
 #[derive(Debug, Clone)]
@@ -67,7 +36,7 @@ pub async fn send_refund(
     store: &dyn Store,
     payments: Option<&Payments>,
     request: &RefundRequest<'_>,
-) -> Result<Option<OrderWrite>, RefundError> {
+) -> Result<Option<OrderWrite>, PaymentError> {
     let RefundRequest { rma, return_id, return_seq, amount, at, .. } = *request;
     let Ok(number) = OrderNumber::parse(request.order_number) else { return Ok(None) };
     let Some(order) = stored_order(store, &number).await? else { return Ok(None) };
@@ -76,15 +45,15 @@ pub async fn send_refund(
         return Ok(None);
     }
     if !payment.status.received() {
-        return Err(RefundError::NotPaid { number, status: payment.status.as_str() });
+        return Err(PaymentError::NotPaid { number, status: payment.status.as_str() });
     }
     let refundable = payment.refundable();
     if amount > refundable {
         let refundable = refundable.format(&order.state.currency);
-        return Err(RefundError::OverPaid { number, refundable });
+        return Err(PaymentError::OverPaid { number, refundable });
     }
     let (Some(payments), Some(intent)) = (payments, &payment.payment_intent) else {
-        return Err(RefundError::Provider(format!(
+        return Err(PaymentError::Provider(format!(
             "order {number} was paid through Stripe, which this server is not set up to reach \
              (GAPLESS_PAYMENTS); nothing was refunded or recorded"
         )));
@@ -93,13 +62,13 @@ pub async fn send_refund(
     let refund =
         payments.refund(intent, amount.minor(), &key, &number, Some(rma)).await.map_err(|e| {
             tracing::warn!(order = %number, rma, error = %e, "refund not sent");
-            RefundError::Provider(format!(
+            PaymentError::Provider(format!(
                 "The refund was not sent: {e}. Nothing was recorded; try again."
             ))
         })?;
     let (event, state) = refunded(&refund, Some(rma), at, order.state).map_err(|e| {
         e.unwrap_or_else(|| {
-            RefundError::Provider(format!(
+            PaymentError::Provider(format!(
                 "Stripe did not send the refund (status {}). Nothing was recorded; try again.",
                 refund.status
             ))
@@ -125,7 +94,7 @@ pub async fn refund_cancelled(
     store: &dyn Store,
     payments: &Payments,
     number: &OrderNumber,
-) -> Result<Option<Money>, RefundError> {
+) -> Result<Option<Money>, PaymentError> {
     for _ in 0..ATTEMPTS {
         let Some(order) = stored_order(store, number).await? else { return Ok(None) };
         let payment = &order.state.payment;
@@ -137,19 +106,19 @@ pub async fn refund_cancelled(
             return Ok(None);
         }
         let Some(intent) = &payment.payment_intent else {
-            return Err(RefundError::Provider(format!(
+            return Err(PaymentError::Provider(format!(
                 "order {number} was paid without a payment id Stripe can refund against"
             )));
         };
         let key = format!("gapless-cancel-refund-{}", order.id);
         let refund =
             payments.refund(intent, amount.minor(), &key, number, None).await.map_err(|e| {
-                RefundError::Provider(format!("the refund of cancelled order {number}: {e}"))
+                PaymentError::Provider(format!("the refund of cancelled order {number}: {e}"))
             })?;
         let (event, state) = refunded(&refund, None, OffsetDateTime::now_utc(), order.state)
             .map_err(|e| {
                 e.unwrap_or_else(|| {
-                    RefundError::Provider(format!(
+                    PaymentError::Provider(format!(
                         "Stripe did not send the refund of cancelled order {number} (status {})",
                         refund.status
                     ))
@@ -175,7 +144,7 @@ pub async fn refund_cancelled(
             Err(other) => return Err(other.into()),
         }
     }
-    Err(RefundError::Busy)
+    Err(PaymentError::Busy)
 }
 
 /// The order's `refunded` event for a refund Stripe took, and the order after it;
@@ -185,12 +154,12 @@ fn refunded(
     rma: Option<&str>,
     at: OffsetDateTime,
     mut order: OrderState,
-) -> Result<(OrderEvent, OrderState), Option<RefundError>> {
+) -> Result<(OrderEvent, OrderState), Option<PaymentError>> {
     if matches!(refund.status.as_str(), "failed" | "canceled") {
         return Err(None);
     }
     let refund_id = ProviderId::parse(&refund.id).map_err(|_| {
-        RefundError::Internal(anyhow::anyhow!("Stripe refund id {:?} is not an id", refund.id))
+        PaymentError::Internal(anyhow::anyhow!("Stripe refund id {:?} is not an id", refund.id))
     })?;
     let event = OrderEvent::Refunded {
         refund: refund_id,
@@ -200,6 +169,6 @@ fn refunded(
     };
     order
         .apply(&event)
-        .map_err(|e| RefundError::Internal(anyhow::Error::new(e).context("applying a refund")))?;
+        .map_err(|e| PaymentError::Internal(anyhow::Error::new(e).context("applying a refund")))?;
     Ok((event, order))
 }

@@ -28,9 +28,8 @@ use super::{
     refund::refund_cancelled,
     stored_order,
     webhook::{self, EventData, SessionObject, StripeEvent},
-    Payments,
+    PaymentError, Payments,
 };
-use crate::api_error::ApiError;
 
 #[derive(Debug, Clone, Copy)]
 pub struct SweepSettings {
@@ -97,7 +96,7 @@ pub async fn sweep_once(
     payments: &Payments,
     settings: SweepSettings,
     now: OffsetDateTime,
-) -> Result<Swept, ApiError> {
+) -> Result<Swept, PaymentError> {
     let mut swept = Swept::default();
     for number in store.payment_followups(now - settings.grace, settings.batch).await? {
         let Ok(number) = OrderNumber::parse(&number) else {
@@ -129,12 +128,12 @@ async fn settle(
     store: &dyn Store,
     payments: &Payments,
     number: &OrderNumber,
-) -> Result<Settled, ApiError> {
+) -> Result<Settled, PaymentError> {
     let Some(order) = stored_order(store, number).await? else { return Ok(Settled::Nothing) };
     let payment = &order.state.payment;
     if payment.status == PaymentStatus::Pending {
         let Some(session) = &payment.session else { return Ok(Settled::Nothing) };
-        let provider = |e: super::stripe::StripeError| ApiError::PaymentProvider(e.to_string());
+        let provider = |e: super::stripe::StripeError| PaymentError::Provider(e.to_string());
         let mut current = payments.checkout_session(session).await.map_err(provider)?;
         if current.status.as_deref() == Some("open") {
             current = payments.expire_now(session).await.map_err(provider)?;

@@ -20,6 +20,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use super::PaymentError;
 use super::{signature, PROVIDER};
 use crate::{api_error::ApiError, orders::order_write, startup::AppState};
 
@@ -96,7 +97,7 @@ async fn receive(
 }
 
 /// What an event did, for the answer and the log: `recorded`, `duplicate` or `ignored`.
-pub async fn handle(store: &dyn Store, event: &StripeEvent) -> Result<&'static str, ApiError> {
+pub async fn handle(store: &dyn Store, event: &StripeEvent) -> Result<&'static str, PaymentError> {
     let session = &event.data.object;
     let number = session.client_reference_id.as_deref().and_then(|n| OrderNumber::parse(n).ok());
     let ignore = |why: &str| {
@@ -140,7 +141,7 @@ pub async fn handle(store: &dyn Store, event: &StripeEvent) -> Result<&'static s
             Err(other) => return Err(other.into()),
         }
     }
-    Err(ApiError::Busy)
+    Err(PaymentError::Busy)
 }
 
 enum Decision {
@@ -159,7 +160,7 @@ async fn decide(
     store: &dyn Store,
     event: &StripeEvent,
     number: &OrderNumber,
-) -> Result<Decision, ApiError> {
+) -> Result<Decision, PaymentError> {
     let session = &event.data.object;
     let Some(session_id) = session.id.as_deref().and_then(|id| ProviderId::parse(id).ok()) else {
         return Ok(Decision::Ignore("no session id"));

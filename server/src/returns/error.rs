@@ -6,7 +6,7 @@
 use gapless_domain::returns::{ExchangeError, ReplacementError, RequestError, TransitionError};
 use gapless_store::StoreError;
 
-use crate::payments::refund::RefundError;
+use crate::payments::PaymentError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReturnsError {
@@ -48,7 +48,7 @@ pub enum ReturnsError {
     BadPeriod,
     /// The refund of a paid order was not sent; nothing was recorded.
     #[error("{0}")]
-    Refund(#[from] RefundError),
+    Refund(#[from] PaymentError),
     #[error("the shop has no catalog yet; try again later")]
     NoCatalog,
     /// Concurrent requests won every attempt.

@@ -13,7 +13,7 @@ use super::{
     error::ReturnsError,
     service::{OrderProof, ReturnsService},
 };
-use crate::{lookups::LookupLimiter, payments::refund::RefundError};
+use crate::{lookups::LookupLimiter, payments::PaymentError};
 
 pub struct PortalReturns {
     service: Arc<ReturnsService>,
@@ -93,8 +93,8 @@ fn customer_error(error: ReturnsError) -> PortError {
         ReturnsError::NoCatalog | ReturnsError::Busy => PortError::Unavailable,
         ReturnsError::Internal(cause) => PortError::Internal(cause.into()),
         // A refund is staff's, never the portal's; said plainly should it ever reach it.
-        ReturnsError::Refund(RefundError::Internal(cause)) => PortError::Internal(cause.into()),
-        ReturnsError::Refund(RefundError::Busy) => PortError::Unavailable,
+        ReturnsError::Refund(PaymentError::Internal(cause)) => PortError::Internal(cause.into()),
+        ReturnsError::Refund(PaymentError::Busy) => PortError::Unavailable,
         refused @ (ReturnsError::Request(_)
         | ReturnsError::Exchange(_)
         | ReturnsError::Replacement(_)

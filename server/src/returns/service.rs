@@ -13,7 +13,7 @@ use gapless_api::returns::{
 use gapless_domain::{
     catalog::Catalog,
     money::{Currency, Money},
-    orders::{ExchangeRef, OrderEvent, OrderNumber, OrderState, PaymentStatus},
+    orders::{ExchangeRef, OrderEvent, OrderNumber, OrderState, OrderStatus, PaymentStatus},
     returns::{
         cycle_time, decide, exchange_options, plan_exchanges, replacement_order, report,
         restocked_units, returnable, Actor, BoughtChoices, BoughtLine, Disposition,
@@ -311,7 +311,7 @@ impl ReturnsService {
                 return_id: row.id.clone(),
                 expected_version: row.version,
                 events: vec![event_write(&event, at)?],
-                status: state.status.as_str().to_owned(),
+                status: state.status,
                 release,
                 refund_amount: state.amount.map(|a| a.minor()),
                 at,
@@ -425,10 +425,7 @@ impl ReturnsService {
                     rma: r.rma.clone(),
                     order_number: r.order_number.clone(),
                     email: r.email.clone(),
-                    status: ReturnStatus::ALL
-                        .into_iter()
-                        .find(|s| s.as_str() == r.status)
-                        .ok_or_else(|| stored("status", &r.status))?,
+                    status: r.status,
                     resolution: Resolution::parse(&r.resolution)
                         .ok_or_else(|| stored("resolution", &r.resolution))?,
                     requested_at: r.requested_at,
@@ -637,8 +634,8 @@ fn proven(order: ReturnableOrder, catalog: Catalog) -> Result<ProvenOrder, Retur
     let dates = OrderDates {
         confirmed_at,
         delivered_at: order.delivered_at,
-        cancelled: order.status == "cancelled",
-        unpaid: order.payment_status == PaymentStatus::Pending.as_str(),
+        cancelled: order.status == OrderStatus::Cancelled,
+        unpaid: order.payment_status == PaymentStatus::Pending,
     };
     Ok(ProvenOrder { order, lines, bought, dates, currency, catalog })
 }
@@ -708,7 +705,7 @@ fn new_return(
         order_id: order.order_id.clone(),
         email: email.to_owned(),
         resolution: decision.resolution.as_str().to_owned(),
-        status: decision.outcome().as_str().to_owned(),
+        status: decision.outcome().into(),
         requested_at: now,
         items,
         events,

@@ -20,7 +20,7 @@ use super::{
 use crate::{
     audit,
     fulfilment::keys_api::{self, ApiKeyView, CreatedApiKey},
-    payments::refund::RefundError,
+    payments::PaymentError,
     returns::{
         error::ReturnsError,
         service::{ReturnsService, StaffAction},
@@ -319,10 +319,10 @@ fn returns_error(error: ReturnsError) -> PortError {
         ReturnsError::UnknownOrder | ReturnsError::UnknownReturn | ReturnsError::UnknownRma => {
             PortError::NotFound(error.to_string())
         }
-        ReturnsError::NoCatalog | ReturnsError::Busy | ReturnsError::Refund(RefundError::Busy) => {
+        ReturnsError::NoCatalog | ReturnsError::Busy | ReturnsError::Refund(PaymentError::Busy) => {
             PortError::Unavailable
         }
-        ReturnsError::Internal(cause) | ReturnsError::Refund(RefundError::Internal(cause)) => {
+        ReturnsError::Internal(cause) | ReturnsError::Refund(PaymentError::Internal(cause)) => {
             PortError::Internal(cause.into())
         }
         refused => PortError::Rejected(refused.to_string()),

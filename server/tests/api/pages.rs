@@ -8,9 +8,11 @@ fn demo_catalog() -> Catalog {
 
 async fn shop_page_lists_the_catalog_from_the_database(app: TestApp) {
     let response = app.get("/").await;
-    assert_eq!(response.status(), 200);
-    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let status = response.status();
+    let is_html = response.headers()["content-type"].to_str().unwrap().starts_with("text/html");
     let html = response.text().await.unwrap();
+    assert_eq!(status, 200, "{html}");
+    assert!(is_html, "{html}");
 
     assert!(html.contains("<title>Shop · Gapless</title>"), "{html}");
     let catalog = demo_catalog();

@@ -665,7 +665,7 @@ mod without_payments {
     async fn orders_are_confirmed_unpaid(app: TestApp) {
         let number = app.confirmed_order("two black tees in M", "ana@example.com").await;
         let summary = app.db.store.order_summary(&number).await.unwrap().unwrap();
-        assert_eq!(summary.status, "confirmed");
+        assert_eq!(summary.status, gapless_domain::orders::OrderStatus::Confirmed);
         let chat = app.summarised("two black tees in M").await;
         let done = app.say(&chat, "yes").await;
         assert_eq!(done["order"]["payment"], serde_json::json!({ "status": "not_required" }));

@@ -68,7 +68,7 @@ async fn a_returning_or_shipped_order_is_not_cancelled_in_the_chat(app: TestApp)
     assert_eq!(refused["order"]["status"], "confirmed", "{refused}");
     assert!(refused["reply"].as_str().unwrap().contains("already shipped"), "{refused}");
     let order = app.db.store.returnable_order(&number).await.unwrap().unwrap();
-    assert_eq!(order.status, "confirmed");
+    assert_eq!(order.status, gapless_domain::orders::OrderStatus::Confirmed);
 }
 
 async fn refunds_are_capped_at_what_is_due(app: TestApp) {

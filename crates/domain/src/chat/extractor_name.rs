@@ -27,6 +27,15 @@ pub enum Extractor {
 }
 
 impl Extractor {
+    pub const ALL: [Extractor; 6] = [
+        Extractor::Rules,
+        Extractor::Llm,
+        Extractor::LlmFellBackToRules,
+        Extractor::RulesWithShadow,
+        Extractor::Mcp,
+        Extractor::Acp,
+    ];
+
     /// The name stored with the turn and shown in the timeline (as serialized).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -91,6 +91,64 @@ impl fmt::Display for Outcome {
     }
 }
 
+/// A conversation's status as the store keeps it: still open, or how it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConversationStatus {
+    Open,
+    Ordered,
+    Abandoned,
+    HandedOff,
+    Failed,
+}
+
+impl ConversationStatus {
+    pub const ALL: [ConversationStatus; 5] = [
+        ConversationStatus::Open,
+        ConversationStatus::Ordered,
+        ConversationStatus::Abandoned,
+        ConversationStatus::HandedOff,
+        ConversationStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationStatus::Open => "open",
+            ConversationStatus::Ordered => Outcome::Ordered.as_str(),
+            ConversationStatus::Abandoned => Outcome::Abandoned.as_str(),
+            ConversationStatus::HandedOff => Outcome::HandedOff.as_str(),
+            ConversationStatus::Failed => Outcome::Failed.as_str(),
+        }
+    }
+
+    /// How it ended; `None` while it is open.
+    pub fn outcome(self) -> Option<Outcome> {
+        match self {
+            ConversationStatus::Open => None,
+            ConversationStatus::Ordered => Some(Outcome::Ordered),
+            ConversationStatus::Abandoned => Some(Outcome::Abandoned),
+            ConversationStatus::HandedOff => Some(Outcome::HandedOff),
+            ConversationStatus::Failed => Some(Outcome::Failed),
+        }
+    }
+}
+
+impl From<Outcome> for ConversationStatus {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Ordered => ConversationStatus::Ordered,
+            Outcome::Abandoned => ConversationStatus::Abandoned,
+            Outcome::HandedOff => ConversationStatus::HandedOff,
+            Outcome::Failed => ConversationStatus::Failed,
+        }
+    }
+}
+
+impl fmt::Display for ConversationStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One conversation as the dashboard needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversationFacts {

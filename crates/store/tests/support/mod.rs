@@ -1,6 +1,7 @@
 //! What the outbox contracts (webhooks, email) share: writing order events as a chat
 //! turn would.
 
+use gapless_domain::orders::{OrderStatus, PaymentStatus};
 use gapless_store::{
     new_id, CustomerWrite, EventWrite, LineWrite, NewConversation, OrderProjection, OrderWrite,
     Store, TurnWrite,
@@ -43,7 +44,7 @@ pub async fn write_events(
         text: "x".into(),
         received_at: OffsetDateTime::now_utc(),
         idempotency_key: None,
-        extractor: "rules".into(),
+        extractor: gapless_domain::chat::Extractor::Rules,
         audit: json!({}),
         reply: "ok".into(),
         response: json!({}),
@@ -64,7 +65,7 @@ pub async fn write_events(
                 .collect(),
             actor: "shopper".into(),
             projection: OrderProjection {
-                status: "draft".into(),
+                status: OrderStatus::Draft,
                 currency: "USD".into(),
                 subtotal: 0,
                 shipping: 0,
@@ -72,7 +73,7 @@ pub async fn write_events(
                 shipping_address: None,
                 shipped_at: None,
                 delivered_at: None,
-                payment_status: "not_required".into(),
+                payment_status: PaymentStatus::NotRequired,
                 payment_expires_at: None,
                 snapshot: None,
                 customer: Some(CustomerWrite {

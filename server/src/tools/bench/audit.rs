@@ -15,6 +15,7 @@ use std::{
 };
 
 use anyhow::Context;
+use gapless_domain::staff_metrics::{ConversationStatus, Outcome};
 use gapless_store::{
     new_id, ConversationQuery, CustomerWrite, EventWrite, LineWrite, NewConversation,
     OrderProjection, OrderWrite, SqliteDurability, SqliteStore, Store, TurnWrite,
@@ -113,7 +114,10 @@ pub async fn run(store: Arc<dyn Store>, args: &BenchAuditArgs) -> anyhow::Result
     }
     deep.limit = 50;
     let an_order = store
-        .list_conversations(&ConversationQuery { outcome: Some("ordered".into()), ..all() })
+        .list_conversations(&ConversationQuery {
+            outcome: Some(ConversationStatus::Ordered),
+            ..all()
+        })
         .await?
         .conversations
         .into_iter()
@@ -122,10 +126,13 @@ pub async fn run(store: Arc<dyn Store>, args: &BenchAuditArgs) -> anyhow::Result
     let cases = [
         ("first page, unfiltered", all()),
         ("page at 90 % depth (cursor)", deep),
-        ("outcome = handed_off", ConversationQuery { outcome: Some("handed_off".into()), ..all() }),
+        (
+            "outcome = handed_off",
+            ConversationQuery { outcome: Some(ConversationStatus::HandedOff), ..all() },
+        ),
         (
             "outcome = abandoned (derived)",
-            ConversationQuery { outcome: Some("abandoned".into()), ..all() },
+            ConversationQuery { outcome: Some(ConversationStatus::Abandoned), ..all() },
         ),
         (
             "words: common (\"black tees\")",
@@ -234,8 +241,8 @@ async fn seed_conversation(
         let last = seq == turns;
         let order = if last && i.is_multiple_of(10) { Some(order(store).await?) } else { None };
         let outcome = match () {
-            _ if order.is_some() => Some("ordered".to_owned()),
-            _ if last && i.is_multiple_of(7) => Some("handed_off".to_owned()),
+            _ if order.is_some() => Some(Outcome::Ordered),
+            _ if last && i.is_multiple_of(7) => Some(Outcome::HandedOff),
             _ => None,
         };
         let write = TurnWrite {
@@ -245,11 +252,11 @@ async fn seed_conversation(
             text,
             received_at: started + time::Duration::seconds(i64::from(seq)),
             idempotency_key: None,
-            extractor: "rules".into(),
+            extractor: gapless_domain::chat::Extractor::Rules,
             audit: json!({ "extraction": { "commands": [] }, "validations": [], "events": [] }),
             reply: "Noted.".into(),
             response: json!({ "reply": "Noted." }),
-            handoff: outcome.as_deref() == Some("handed_off"),
+            handoff: outcome == Some(Outcome::HandedOff),
             outcome,
             order,
         };
@@ -274,7 +281,7 @@ async fn order(store: &dyn Store) -> anyhow::Result<OrderWrite> {
         }],
         actor: "shopper".into(),
         projection: OrderProjection {
-            status: "confirmed".into(),
+            status: gapless_domain::orders::OrderStatus::Confirmed,
             currency: "USD".into(),
             subtotal: 2500,
             shipping: 0,
@@ -295,7 +302,7 @@ async fn order(store: &dyn Store) -> anyhow::Result<OrderWrite> {
             }],
             shipped_at: None,
             delivered_at: None,
-            payment_status: "not_required".into(),
+            payment_status: gapless_domain::orders::PaymentStatus::NotRequired,
             payment_expires_at: None,
             snapshot: None,
         },
