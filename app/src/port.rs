@@ -12,7 +12,6 @@ use gapless_api::{
         ConversationPage, ConversationTimeline, HandoffQueue, Metrics, StaffOrder, StaffReply,
     },
 };
-use serde_json::Value;
 
 use crate::error::AppError;
 
@@ -42,10 +41,10 @@ pub trait ReturnsPort: Send + Sync + 'static {
         email: &str,
         client: Option<IpAddr>,
     ) -> Result<Lookup, PortError>;
-    /// `POST /api/v1/returns`: `request` is that endpoint's JSON body.
+    /// `POST /api/v1/returns`.
     async fn request(
         &self,
-        request: Value,
+        request: gapless_api::returns::NewReturn,
         client: Option<IpAddr>,
     ) -> Result<ReturnCreated, PortError>;
     /// `GET /api/v1/returns/{rma}`'s body (the email in the `Customer-Email` header).
@@ -287,5 +286,5 @@ pub trait StaffPort: Send + Sync + 'static {
         staff: &StaffIdentity,
         rma: &str,
         action: ReturnActionInput,
-    ) -> Result<Value, PortError>;
+    ) -> Result<gapless_api::returns::ReturnView, PortError>;
 }

@@ -139,30 +139,32 @@ pub async fn submit_return(
     if chosen.is_empty() {
         return Err(AppError::Rejected("Choose at least one item and how many to return.".into()));
     }
-    let comment = comment.trim();
-    let request = serde_json::json!({
-        "order_number": proof.order_number,
-        "email": proof.email,
-        "resolution": resolution,
-        "items": chosen.iter().map(|item| {
+    use gapless_domain::returns::{RequestedItem, Resolution};
+    let resolution = Resolution::parse(&resolution).ok_or_else(|| {
+        AppError::Rejected(
+            "Choose what you would like instead: a refund, an exchange or store credit.".into(),
+        )
+    })?;
+    let comment = Some(comment.trim()).filter(|c| !c.is_empty());
+    let items = chosen
+        .into_iter()
+        .map(|item| RequestedItem {
+            line: item.line as usize,
+            quantity: i64::from(item.quantity),
+            reason: item.reason,
+            comment: comment.map(str::to_owned),
             // Only an exchange names a replacement; "" in a select keeps what was bought.
-            let wish: std::collections::BTreeMap<&String, &String> = item
-                .exchange
-                .iter()
-                .filter(|(_, value)| !value.is_empty())
-                .collect();
-            let mut json = serde_json::json!({
-                "line": item.line,
-                "quantity": item.quantity,
-                "reason": item.reason,
-                "comment": (!comment.is_empty()).then_some(comment),
-            });
-            if resolution == "exchange" {
-                json["exchange"] = serde_json::json!(wish);
-            }
-            json
-        }).collect::<Vec<_>>(),
-    });
+            exchange: (resolution == Resolution::Exchange).then(|| {
+                item.exchange.into_iter().filter(|(_, value)| !value.is_empty()).collect()
+            }),
+        })
+        .collect();
+    let request = gapless_api::returns::NewReturn {
+        order_number: proof.order_number,
+        email: proof.email.clone(),
+        items,
+        resolution,
+    };
     let port = crate::port::get::<dyn crate::port::ReturnsPort>()?;
     let client = crate::port::client_ip().await;
     let created = port.request(request, client).await.map_err(crate::port::app_error)?;

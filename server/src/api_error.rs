@@ -13,9 +13,9 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
+use gapless_api::error::ErrorBody;
 use gapless_domain::chat::message::MessageError;
 use gapless_store::StoreError;
-use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -265,7 +265,7 @@ pub async fn json_error_bodies(request: axum::extract::Request, next: Next) -> R
 }
 
 fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response()
+    (status, Json(ErrorBody::new(code, message))).into_response()
 }
 
 /// `Json<T>` whose rejections answer with our error body instead of axum's plain text.

@@ -1,14 +1,8 @@
 //! How the JSON API writes instants: RFC 3339 in UTC (CONTRACTS), one function for
 //! every module that answers with times.
 
-use time::OffsetDateTime;
-
-/// `at` as RFC 3339, e.g. `2030-06-01T12:00:00.5Z`.
-pub fn rfc3339(at: OffsetDateTime) -> String {
-    at.to_offset(time::UtcOffset::UTC)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
+/// `at` as RFC 3339, e.g. `2030-06-01T12:00:00.5Z`: the contract types' own writer.
+pub use gapless_api::time_format::rfc3339;
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,8 @@
 //! and bridge, which `server/tests/api/openapi.rs` checks against real answers.
 
 pub mod chat;
+pub mod error;
+pub mod fulfilment;
 pub mod returns;
 pub mod staff;
 pub mod time_format;

@@ -1,17 +1,46 @@
 //! Returns over HTTP (CONTRACTS §4): what `POST /api/v1/returns/lookup`,
 //! `POST /api/v1/returns` and `GET /api/v1/returns/{rma}` answer. The portal pages read
 //! these same types, and the webhook and email bodies of return events carry
-//! [`ReturnView`].
+//! [`ReturnView`]. The request bodies are here too: [`OrderProof`] and [`NewReturn`].
 
 use gapless_domain::{
     catalog::Choice,
-    returns::{Disposition, NotReturnable, Outcome, Resolution, ReturnStatus, RuleId},
+    returns::{
+        Disposition, NotReturnable, Outcome, RequestedItem, Resolution, ReturnStatus, RuleId,
+    },
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
+
+/// What proves an order: `POST /api/v1/returns/lookup`'s body. Both, or nothing is said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(examples(json!({ "order_number": "G-100042", "email": "ana@example.com" }))))]
+pub struct OrderProof {
+    pub order_number: String,
+    /// Compared without regard to case.
+    pub email: String,
+}
+
+/// A return request: `POST /api/v1/returns`'s body, and what the portal sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[cfg_attr(feature = "openapi", schema(examples(json!({
+    "order_number": "G-100042", "email": "ana@example.com", "resolution": "exchange",
+    "items": [ { "line": 0, "quantity": 1, "reason": "too_small", "exchange": { "size": "l" } } ]
+}))))]
+pub struct NewReturn {
+    pub order_number: String,
+    pub email: String,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
+    pub items: Vec<RequestedItem>,
+    pub resolution: Resolution,
+}
 
 /// An order the customer proved, with what can still come back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,6 +256,32 @@ pub struct ReturnListEntry {
     #[serde(with = "crate::time_format")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: OffsetDateTime,
+}
+
+/// `GET /api/v1/staff/returns/cycle-times?days=N`: how long the returns completed in
+/// `[from, to]` took, request → refund and receipt → refund, in seconds (nearest rank).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CycleTimes {
+    #[serde(with = "crate::time_format")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub from: OffsetDateTime,
+    #[serde(with = "crate::time_format")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub to: OffsetDateTime,
+    /// Returns completed in the period.
+    pub returns: usize,
+    /// `null` when none was refunded.
+    pub request_to_refund_seconds: Option<SecondsPercentiles>,
+    /// `null` when none was received and then refunded.
+    pub receipt_to_refund_seconds: Option<SecondsPercentiles>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SecondsPercentiles {
+    pub p50: f64,
+    pub p90: f64,
 }
 
 /// What the customer does next, for a return (or a request) in `status`.

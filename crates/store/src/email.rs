@@ -46,6 +46,14 @@ impl EmailStatus {
     }
 }
 
+impl TryFrom<String> for EmailStatus {
+    type Error = StoreError;
+
+    fn try_from(text: String) -> Result<Self, StoreError> {
+        EmailStatus::parse(&text)
+    }
+}
+
 /// A message built at fan-out time, for the outbox row it is fanned out with.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewEmail {
@@ -71,7 +79,7 @@ impl std::fmt::Debug for NewEmail {
 }
 
 /// A message a worker holds until its lease runs out.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EmailClaim {
     pub id: i64,
     pub topic: String,
@@ -79,6 +87,7 @@ pub struct EmailClaim {
     pub message_id: String,
     pub message: String,
     /// Attempts before this one.
+    #[sqlx(try_from = "i64")]
     pub attempts: u32,
     pub first_attempt_ms: Option<i64>,
 }
@@ -107,7 +116,7 @@ pub struct EmailAttempt {
 }
 
 /// One message, for staff.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EmailRow {
     pub id: i64,
     pub event_id: String,
@@ -116,7 +125,9 @@ pub struct EmailRow {
     pub rma: Option<String>,
     pub recipient: String,
     pub subject: String,
+    #[sqlx(try_from = "String")]
     pub status: EmailStatus,
+    #[sqlx(try_from = "i64")]
     pub attempts: u32,
     pub created_ms: i64,
     pub next_attempt_ms: i64,

@@ -3,37 +3,6 @@
 //! LOCKED` on PostgreSQL's claim so that several app servers never take one message at
 //! once.
 
-use sqlx::Row;
-
-use crate::email::{EmailRow, EmailStatus};
-use crate::webhooks_sql::u32_of;
-use crate::StoreError;
-
-pub(crate) fn email_row<R: Row>(row: &R) -> Result<EmailRow, StoreError>
-where
-    for<'r> &'r str: sqlx::ColumnIndex<R>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    let status: String = row.try_get("status")?;
-    Ok(EmailRow {
-        id: row.try_get("id")?,
-        event_id: row.try_get("event_id")?,
-        topic: row.try_get("topic")?,
-        order_number: row.try_get("order_number")?,
-        rma: row.try_get("rma")?,
-        recipient: row.try_get("recipient")?,
-        subject: row.try_get("subject")?,
-        status: EmailStatus::parse(&status)?,
-        attempts: u32_of(row.try_get("attempts")?, "attempts")?,
-        created_ms: row.try_get("created_ms")?,
-        next_attempt_ms: row.try_get("next_attempt_ms")?,
-        last_attempt_ms: row.try_get("last_attempt_ms")?,
-        last_error: row.try_get("last_error")?,
-        done_ms: row.try_get("done_ms")?,
-    })
-}
-
 /// Implements [`crate::EmailStore`] for `$store` on database `$db`, writing through
 /// `self.$write` and reading through `self.$read`, with `$lock` after the claiming
 /// select.
@@ -47,8 +16,7 @@ macro_rules! email_store {
                 lease_ms: i64,
                 limit: u32,
             ) -> Result<Vec<crate::email::EmailClaim>, crate::StoreError> {
-                use sqlx::Row;
-                let rows = sqlx::query(concat!(
+                let mut claims = sqlx::query_as::<_, crate::email::EmailClaim>(concat!(
                     "UPDATE email_deliveries SET lease_ms = $1 + $2
                      WHERE id IN (
                         SELECT m.id FROM email_deliveries m
@@ -71,23 +39,6 @@ macro_rules! email_store {
                 .bind(i64::from(limit))
                 .fetch_all(&self.$write)
                 .await?;
-                let mut claims = rows
-                    .iter()
-                    .map(|row| {
-                        Ok(crate::email::EmailClaim {
-                            id: row.try_get("id")?,
-                            topic: row.try_get("topic")?,
-                            recipient: row.try_get("recipient")?,
-                            message_id: row.try_get("message_id")?,
-                            message: row.try_get("message")?,
-                            attempts: crate::webhooks_sql::u32_of(
-                                row.try_get("attempts")?,
-                                "attempts",
-                            )?,
-                            first_attempt_ms: row.try_get("first_attempt_ms")?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, crate::StoreError>>()?;
                 claims.sort_by_key(|c| c.id);
                 Ok(claims)
             }
@@ -149,7 +100,7 @@ macro_rules! email_store {
                 &self,
                 order_number: &str,
             ) -> Result<Vec<crate::email::EmailRow>, crate::StoreError> {
-                let rows = sqlx::query(
+                Ok(sqlx::query_as::<_, crate::email::EmailRow>(
                     "SELECT id, event_id, topic, order_number, rma, recipient, subject, status,
                             attempts, created_ms, next_attempt_ms, last_attempt_ms, last_error,
                             done_ms
@@ -157,8 +108,7 @@ macro_rules! email_store {
                 )
                 .bind(order_number)
                 .fetch_all(&self.$read)
-                .await?;
-                rows.iter().map(crate::email_sql::email_row).collect()
+                .await?)
             }
 
             async fn email_health(&self) -> Result<crate::email::EmailHealth, crate::StoreError> {

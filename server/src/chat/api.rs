@@ -4,15 +4,15 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use gapless_api::chat::{
-    Conversation, NewConversation, NewMessage as NewMessageSchema, TurnResponse,
+use gapless_api::{
+    chat::{Conversation, NewConversation, NewMessage as NewMessageSchema, TurnResponse},
+    error::ErrorBody,
 };
 use serde::Deserialize;
 
 use super::limits::{self, Rate};
 use crate::{
     api_error::{ApiError, ApiJson},
-    openapi::ErrorBody,
     startup::AppState,
 };
 

@@ -8,12 +8,11 @@ use axum::{
     routing::post,
     Json, Router,
 };
-use gapless_api::chat::Order;
+use gapless_api::{chat::Order, error::ErrorBody, fulfilment::FulfilmentReport};
 
 use super::{keys::SystemKey, service};
 use crate::{
     api_error::{ApiError, ApiJson},
-    openapi::{ErrorBody, FulfilmentReport as FulfilmentReportSchema},
     startup::AppState,
 };
 
@@ -41,7 +40,7 @@ pub fn routes() -> Router<AppState> {
             description = "1 to 200 visible ASCII characters, per API key. Re-sending a key returns the first answer to it and appends nothing",
             example = "shipment-88213"),
     ),
-    request_body(content = FulfilmentReportSchema, content_type = "application/json",
+    request_body(content = FulfilmentReport, content_type = "application/json",
         description = "What happened; no other field is accepted"),
     responses(
         (status = 201, description = "Recorded: the order with its fulfilments", body = Order),
@@ -66,7 +65,7 @@ async fn record(
     State(state): State<AppState>,
     Path(number): Path<String>,
     headers: HeaderMap,
-    ApiJson(report): ApiJson<service::FulfilmentReport>,
+    ApiJson(report): ApiJson<FulfilmentReport>,
 ) -> Result<(StatusCode, Json<Order>), ApiError> {
     let idempotency_key = match headers.get("idempotency-key") {
         None => None,

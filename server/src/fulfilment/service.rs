@@ -13,7 +13,6 @@ use gapless_domain::{
     },
 };
 use gapless_store::{ApiKeyRow, FulfilmentWrite, Store, StoreError};
-use serde::Deserialize;
 use time::{format_description::well_known::Rfc3339, Duration, OffsetDateTime};
 
 use crate::orders::order_write;
@@ -74,57 +73,41 @@ const ATTEMPTS: usize = 5;
 /// How far in the future a reported time may be: clocks disagree a little, never by days.
 const CLOCK_SKEW: Duration = Duration::minutes(5);
 
-/// The body of `POST /api/v1/orders/{number}/fulfilments` (CONTRACTS §7).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FulfilmentReport {
-    pub status: FulfilmentStatus,
-    #[serde(default)]
-    pub carrier: Option<String>,
-    #[serde(default)]
-    pub tracking_number: Option<String>,
-    #[serde(default)]
-    pub tracking_url: Option<String>,
-    /// RFC 3339; the time the report arrives when left out.
-    #[serde(default)]
-    pub at: Option<String>,
-}
+pub use gapless_api::fulfilment::FulfilmentReport;
 
-impl FulfilmentReport {
-    /// The event the report asks for, its values checked; `now` is when it arrived.
-    pub fn event(&self, now: OffsetDateTime) -> Result<OrderEvent, FulfilmentError> {
-        fn text(given: &Option<String>) -> Option<&str> {
-            given.as_deref().map(str::trim).filter(|t| !t.is_empty())
-        }
-        let invalid = |e: &dyn std::fmt::Display| FulfilmentError::BadReport(e.to_string());
-        let carrier =
-            text(&self.carrier).map(Carrier::parse).transpose().map_err(|e| invalid(&e))?;
-        let tracking_number = text(&self.tracking_number)
-            .map(TrackingNumber::parse)
-            .transpose()
-            .map_err(|e| invalid(&e))?;
-        let tracking_url = text(&self.tracking_url)
-            .map(TrackingUrl::parse)
-            .transpose()
-            .map_err(|e| invalid(&e))?;
-        let at = match text(&self.at) {
-            None => now,
-            Some(at) => OffsetDateTime::parse(at, &Rfc3339).map_err(|_| {
-                FulfilmentError::BadReport(format!("at must be an RFC 3339 time, not {at:?}"))
-            })?,
-        };
-        if at > now + CLOCK_SKEW {
-            return Err(FulfilmentError::BadReport("at is in the future".into()));
-        }
-        Ok(match self.status {
-            FulfilmentStatus::Shipped => {
-                OrderEvent::Shipped { carrier, tracking_number, tracking_url, at }
-            }
-            FulfilmentStatus::Delivered => {
-                OrderEvent::Delivered { carrier, tracking_number, tracking_url, at }
-            }
-        })
+/// The event `report` asks for, its values checked; `now` is when it arrived.
+pub fn report_event(
+    report: &FulfilmentReport,
+    now: OffsetDateTime,
+) -> Result<OrderEvent, FulfilmentError> {
+    fn text(given: &Option<String>) -> Option<&str> {
+        given.as_deref().map(str::trim).filter(|t| !t.is_empty())
     }
+    let invalid = |e: &dyn std::fmt::Display| FulfilmentError::BadReport(e.to_string());
+    let carrier = text(&report.carrier).map(Carrier::parse).transpose().map_err(|e| invalid(&e))?;
+    let tracking_number = text(&report.tracking_number)
+        .map(TrackingNumber::parse)
+        .transpose()
+        .map_err(|e| invalid(&e))?;
+    let tracking_url =
+        text(&report.tracking_url).map(TrackingUrl::parse).transpose().map_err(|e| invalid(&e))?;
+    let at = match text(&report.at) {
+        None => now,
+        Some(at) => OffsetDateTime::parse(at, &Rfc3339).map_err(|_| {
+            FulfilmentError::BadReport(format!("at must be an RFC 3339 time, not {at:?}"))
+        })?,
+    };
+    if at > now + CLOCK_SKEW {
+        return Err(FulfilmentError::BadReport("at is in the future".into()));
+    }
+    Ok(match report.status {
+        FulfilmentStatus::Shipped => {
+            OrderEvent::Shipped { carrier, tracking_number, tracking_url, at }
+        }
+        FulfilmentStatus::Delivered => {
+            OrderEvent::Delivered { carrier, tracking_number, tracking_url, at }
+        }
+    })
 }
 
 /// Idempotency-Key: 1 to 200 visible ASCII characters, as for chat messages.
@@ -152,7 +135,7 @@ pub async fn record(
         }
     }
     let now = OffsetDateTime::now_utc();
-    let event = report.event(now)?;
+    let event = report_event(report, now)?;
     let number = OrderNumber::parse(number).map_err(|_| FulfilmentError::UnknownOrder)?;
     let summary =
         store.order_summary(number.as_str()).await?.ok_or(FulfilmentError::UnknownOrder)?;
@@ -251,7 +234,7 @@ mod tests {
         let shipped = report(serde_json::json!({ "status": "shipped", "carrier": " UPS ",
             "tracking_number": "1Z9", "tracking_url": "https://ups.example/1Z9",
             "at": "2030-06-02T10:00:00+02:00" }));
-        match shipped.event(now).unwrap() {
+        match report_event(&shipped, now).unwrap() {
             OrderEvent::Shipped { carrier, at, .. } => {
                 assert_eq!(carrier.unwrap().as_str(), "UPS");
                 assert_eq!(at, datetime!(2030-06-02 08:00 UTC));
@@ -260,7 +243,7 @@ mod tests {
         }
         let delivered = report(serde_json::json!({ "status": "delivered", "carrier": "" }));
         assert_eq!(
-            delivered.event(now).unwrap(),
+            report_event(&delivered, now).unwrap(),
             OrderEvent::Delivered {
                 carrier: None,
                 tracking_number: None,
@@ -273,7 +256,7 @@ mod tests {
             serde_json::json!({ "status": "shipped", "at": "yesterday" }),
             serde_json::json!({ "status": "shipped", "at": "2030-06-03T12:00:00Z" }),
         ] {
-            match report(bad.clone()).event(now) {
+            match report_event(&report(bad.clone()), now) {
                 Err(FulfilmentError::BadReport(_)) => {}
                 other => panic!("{bad}: {other:?}"),
             }

@@ -11,10 +11,12 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use gapless_api::returns::{Lookup, ReturnCreated, ReturnList, ReturnView};
-use gapless_domain::returns::{RequestedItem, Resolution, ReturnRequest};
+use gapless_api::{
+    error::ErrorBody,
+    returns::{CycleTimes, Lookup, NewReturn, ReturnCreated, ReturnList, ReturnView},
+};
+use gapless_domain::returns::ReturnRequest;
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::service::{OrderProof, ReturnsService, StaffAction};
 use gapless_store::Store;
@@ -60,15 +62,6 @@ pub fn routes<S: Clone + Send + Sync + 'static>(api: ReturnsApi) -> Router<S> {
         .with_state(api)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewReturnBody {
-    order_number: String,
-    email: String,
-    items: Vec<RequestedItem>,
-    resolution: Resolution,
-}
-
 /// The old way to send the email of `GET /api/v1/returns/{rma}`: in the URL. Still
 /// read; the access log never shows query strings.
 #[derive(Debug, Deserialize)]
@@ -94,14 +87,14 @@ impl ReturnsApi {
     path = "/api/v1/returns/lookup",
     tag = "returns",
     operation_id = "lookup_order",
-    request_body = crate::openapi::OrderProof,
+    request_body = OrderProof,
     responses(
         (status = 200, description = "The order's lines and what can still come back", body = Lookup),
-        (status = 404, description = "A wrong number, a wrong email and an unknown order all get this same answer, after the same time", body = crate::openapi::ErrorBody),
-        (status = 422, description = "The body does not have the fields of `OrderProof`", body = crate::openapi::ErrorBody),
-        (status = 429, description = "Too many lookups from this client IP or for this order", body = crate::openapi::ErrorBody,
+        (status = 404, description = "A wrong number, a wrong email and an unknown order all get this same answer, after the same time", body = ErrorBody),
+        (status = 422, description = "The body does not have the fields of `OrderProof`", body = ErrorBody),
+        (status = 429, description = "Too many lookups from this client IP or for this order", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
-        (status = 500, description = "Something went wrong on the server: `internal`", body = crate::openapi::ErrorBody),
+        (status = 500, description = "Something went wrong on the server: `internal`", body = ErrorBody),
     )
 )]
 async fn lookup(
@@ -119,20 +112,20 @@ async fn lookup(
     path = "/api/v1/returns",
     tag = "returns",
     operation_id = "request_return",
-    request_body = crate::openapi::NewReturn,
+    request_body = NewReturn,
     responses(
         (status = 201, description = "The return with a decision per item", body = ReturnCreated),
-        (status = 404, description = "No order with this number and email", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Input no portal would send (`unknown_line`, `invalid_quantity`, `unknown_reason`, `comment_too_long`, …) or an exchange that cannot be met (`exchange_missing`, `exchange_price_differs`, `exchange_out_of_stock`, …); nothing is written", body = crate::openapi::ErrorBody),
-        (status = 429, description = "Too many lookups from this client IP or for this order", body = crate::openapi::ErrorBody,
+        (status = 404, description = "No order with this number and email", body = ErrorBody),
+        (status = 422, description = "Input no portal would send (`unknown_line`, `invalid_quantity`, `unknown_reason`, `comment_too_long`, …) or an exchange that cannot be met (`exchange_missing`, `exchange_price_differs`, `exchange_out_of_stock`, …); nothing is written", body = ErrorBody),
+        (status = 429, description = "Too many lookups from this client IP or for this order", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
-        (status = 500, description = "Something went wrong on the server: `internal`", body = crate::openapi::ErrorBody),
+        (status = 500, description = "Something went wrong on the server: `internal`", body = ErrorBody),
     )
 )]
 async fn request_return(
     State(api): State<ReturnsApi>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    ApiJson(body): ApiJson<NewReturnBody>,
+    ApiJson(body): ApiJson<NewReturn>,
 ) -> Result<(StatusCode, Json<ReturnCreated>), ApiError> {
     let proof = OrderProof { order_number: body.order_number, email: body.email };
     api.check_order(peer, &proof)?;
@@ -155,10 +148,10 @@ async fn request_return(
     ),
     responses(
         (status = 200, description = "The return as it stands", body = ReturnView),
-        (status = 404, description = "No return with this code and email", body = crate::openapi::ErrorBody),
-        (status = 429, description = "Too many lookups from this client IP or for this order", body = crate::openapi::ErrorBody,
+        (status = 404, description = "No return with this code and email", body = ErrorBody),
+        (status = 429, description = "Too many lookups from this client IP or for this order", body = ErrorBody,
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
-        (status = 500, description = "Something went wrong on the server: `internal`", body = crate::openapi::ErrorBody),
+        (status = 500, description = "Something went wrong on the server: `internal`", body = ErrorBody),
     )
 )]
 async fn status(
@@ -210,7 +203,7 @@ async fn staff_cycle_times(
     _staff: StaffUser,
     State(api): State<ReturnsApi>,
     Query(query): Query<CycleQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CycleTimes>, ApiError> {
     Ok(Json(api.service.cycle_times(query.days).await?))
 }
 

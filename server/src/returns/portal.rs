@@ -4,10 +4,8 @@
 use std::{net::IpAddr, sync::Arc};
 
 use app::port::{PortError, ReturnsPort};
-use gapless_api::returns::{Lookup, ReturnCreated, ReturnView};
-use gapless_domain::returns::{RequestedItem, Resolution, ReturnRequest};
-use serde::Deserialize;
-use serde_json::Value;
+use gapless_api::returns::{Lookup, NewReturn, ReturnCreated, ReturnView};
+use gapless_domain::returns::ReturnRequest;
 
 use super::{
     error::ReturnsError,
@@ -30,15 +28,6 @@ fn limited(retry_after: u64) -> PortError {
     PortError::RateLimited { retry_after }
 }
 
-/// `POST /api/v1/returns`'s body, as the portal's server function builds it.
-#[derive(Debug, Deserialize)]
-struct PortalRequest {
-    order_number: String,
-    email: String,
-    items: Vec<RequestedItem>,
-    resolution: String,
-}
-
 #[async_trait::async_trait]
 impl ReturnsPort for PortalReturns {
     async fn lookup(
@@ -54,19 +43,12 @@ impl ReturnsPort for PortalReturns {
 
     async fn request(
         &self,
-        request: Value,
+        request: NewReturn,
         client: Option<IpAddr>,
     ) -> Result<ReturnCreated, PortError> {
-        let request: PortalRequest = serde_json::from_value(request)
-            .map_err(|e| PortError::Internal(format!("portal request: {e}").into()))?;
         self.limiter.check_order(client, &request.order_number, &request.email).map_err(limited)?;
-        let resolution = Resolution::parse(&request.resolution).ok_or_else(|| {
-            PortError::Rejected(
-                "Choose what you would like instead: a refund, an exchange or store credit.".into(),
-            )
-        })?;
         let proof = OrderProof { order_number: request.order_number, email: request.email };
-        let request = ReturnRequest { items: request.items, resolution };
+        let request = ReturnRequest { items: request.items, resolution: request.resolution };
         self.service.request(&proof, &request).await.map_err(customer_error)
     }
 

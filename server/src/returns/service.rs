@@ -7,8 +7,8 @@ use std::{sync::Arc, time::Instant};
 
 use anyhow::Context;
 use gapless_api::returns::{
-    instructions, CreatedItem, Lookup, LookupLine, ReturnCreated, ReturnItemView, ReturnList,
-    ReturnListEntry, ReturnView, TimelineEntry,
+    instructions, CreatedItem, CycleTimes, Lookup, LookupLine, ReturnCreated, ReturnItemView,
+    ReturnList, ReturnListEntry, ReturnView, SecondsPercentiles, TimelineEntry,
 };
 use gapless_domain::{
     catalog::Catalog,
@@ -27,12 +27,11 @@ use gapless_store::{
     new_id, NewReturn, OrderWrite, ReturnEventWrite, ReturnItemWrite, ReturnUpdate,
     ReturnableOrder, Store, StoreError,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::error::ReturnsError;
 use crate::{
-    json_time::rfc3339,
     lookups::pad,
     orders::order_write,
     payments::{
@@ -44,13 +43,7 @@ use crate::{
 /// Tries when concurrent requests keep claiming the same units first.
 const ATTEMPTS: usize = 5;
 
-/// What a customer must give to see an order: both, or nothing is said.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OrderProof {
-    pub order_number: String,
-    pub email: String,
-}
+pub use gapless_api::returns::OrderProof;
 
 /// Where the service reads the time: the system clock, or a controlled one in tests.
 pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
@@ -438,7 +431,7 @@ impl ReturnsService {
 
     /// Refund cycle times of the returns completed in the last `days` days: request →
     /// refund and receipt → refund, p50 and p90 (nearest rank), in seconds.
-    pub async fn cycle_times(&self, days: u32) -> Result<Value, ReturnsError> {
+    pub async fn cycle_times(&self, days: u32) -> Result<CycleTimes, ReturnsError> {
         if !(1..=3660).contains(&days) {
             return Err(ReturnsError::BadPeriod);
         }
@@ -463,15 +456,18 @@ impl ReturnsService {
         }
         let report = report(&cycles, from, until);
         let seconds = |p: Option<Percentiles>| {
-            p.map(|p| json!({ "p50": p.p50.as_seconds_f64(), "p90": p.p90.as_seconds_f64() }))
+            p.map(|p| SecondsPercentiles {
+                p50: p.p50.as_seconds_f64(),
+                p90: p.p90.as_seconds_f64(),
+            })
         };
-        Ok(json!({
-            "from": rfc3339(from),
-            "to": rfc3339(to),
-            "returns": report.returns,
-            "request_to_refund_seconds": seconds(report.request_to_refund),
-            "receipt_to_refund_seconds": seconds(report.receipt_to_refund),
-        }))
+        Ok(CycleTimes {
+            from,
+            to,
+            returns: report.returns,
+            request_to_refund_seconds: seconds(report.request_to_refund),
+            receipt_to_refund_seconds: seconds(report.receipt_to_refund),
+        })
     }
 
     /// The order behind `proof`, or the same 404 for a malformed number, an unknown

@@ -1,13 +1,12 @@
 //! The staff console's way in: the same sign-in rules, queries and return actions as
 //! `/api/v1/staff/…`, for the console's server functions.
 
-use gapless_api::returns::ReturnList;
+use gapless_api::returns::{ReturnList, ReturnView};
 use std::{net::IpAddr, sync::Arc};
 
 use app::port::{ConversationFilter, PortError, ReturnActionInput, StaffIdentity, StaffPort};
 use gapless_domain::{money::Money, returns::Disposition};
 use gapless_store::Store;
-use serde_json::Value;
 use tower_sessions::Session;
 
 use super::{
@@ -266,7 +265,7 @@ impl StaffPort for StaffConsole {
         staff: &StaffIdentity,
         rma: &str,
         input: ReturnActionInput,
-    ) -> Result<Value, PortError> {
+    ) -> Result<ReturnView, PortError> {
         allow(staff, Permission::for_return_event(&input.kind))?;
         let amount = match input.amount.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
             None => None,
@@ -296,8 +295,7 @@ impl StaffPort for StaffConsole {
             note: input.note,
             ..StaffAction::default()
         };
-        let view = self.returns.record(rma, &action, &staff.id).await.map_err(returns_error)?;
-        serde_json::to_value(view).map_err(|e| PortError::Internal(Box::new(e)))
+        self.returns.record(rma, &action, &staff.id).await.map_err(returns_error)
     }
 }
 

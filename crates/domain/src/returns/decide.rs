@@ -132,16 +132,24 @@ pub struct ReturnRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+// The document's name for it since the first version of the API.
+#[cfg_attr(feature = "openapi", schema(as = NewReturnItem))]
 pub struct RequestedItem {
     /// The index in the order's lines.
     pub line: usize,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10000))]
     pub quantity: i64,
+    /// One of the lookup's `reasons` codes.
     pub reason: String,
+    /// At most 1000 characters.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 1000))]
     pub comment: Option<String>,
     /// For an exchange: the values wanted instead, by option group (`{ "Size": "L" }`);
-    /// checked by [`plan_exchanges`](super::plan_exchanges).
+    /// checked by [`plan_exchanges`](super::plan_exchanges). Required for an exchange.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>, examples(json!({ "size": "l" }))))]
     pub exchange: Option<std::collections::BTreeMap<String, String>>,
 }
 
