@@ -112,8 +112,8 @@ macro_rules! email_store {
             }
 
             async fn email_health(&self) -> Result<crate::email::EmailHealth, crate::StoreError> {
-                use sqlx::Row;
-                let row = sqlx::query(
+                let (pending, oldest_pending_ms, failed, sent) =
+                    sqlx::query_as::<_, (i64, Option<i64>, i64, i64)>(
                     "SELECT
                         (SELECT COUNT(*) FROM email_deliveries WHERE status = 'pending') AS pending,
                         (SELECT MIN(created_ms) FROM email_deliveries WHERE status = 'pending')
@@ -123,15 +123,12 @@ macro_rules! email_store {
                 )
                 .fetch_one(&self.$read)
                 .await?;
-                let count = |name: &str| -> Result<u64, crate::StoreError> {
-                    let n: i64 = row.try_get(name)?;
-                    Ok(u64::try_from(n).unwrap_or(0))
-                };
+                let count = |n: i64| u64::try_from(n).unwrap_or(0);
                 Ok(crate::email::EmailHealth {
-                    pending: count("pending")?,
-                    oldest_pending_ms: row.try_get("oldest_pending")?,
-                    failed: count("failed")?,
-                    sent: count("sent")?,
+                    pending: count(pending),
+                    oldest_pending_ms,
+                    failed: count(failed),
+                    sent: count(sent),
                 })
             }
         }

@@ -50,6 +50,14 @@ impl DeliveryStatus {
     }
 }
 
+impl TryFrom<String> for DeliveryStatus {
+    type Error = StoreError;
+
+    fn try_from(text: String) -> Result<Self, StoreError> {
+        DeliveryStatus::parse(&text)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEndpoint {
     pub id: String,

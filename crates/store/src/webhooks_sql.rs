@@ -3,58 +3,183 @@
 //! UPDATE SKIP LOCKED` so that several app servers never take the same row at once;
 //! SQLite has one writer connection, which serializes claims anyway.
 
-use sqlx::Row;
-
-use crate::webhooks::{DeliveryRow, DeliveryStatus, EndpointRow};
+use crate::webhooks::{
+    DeliveryClaim, DeliveryRow, DeliveryStatus, EndpointRow, OutboxHealth, OutboxMessage,
+};
 use crate::StoreError;
 
 pub(crate) fn u32_of(n: i64, what: &str) -> Result<u32, StoreError> {
     u32::try_from(n).map_err(|_| StoreError::Corrupt(format!("{what} out of range: {n}")))
 }
 
-pub(crate) fn endpoint_row<R: Row>(row: &R) -> Result<EndpointRow, StoreError>
-where
-    for<'r> &'r str: sqlx::ColumnIndex<R>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    let events: String = row.try_get("events")?;
-    Ok(EndpointRow {
-        id: row.try_get("id")?,
-        url: row.try_get("url")?,
-        events: serde_json::from_str(&events)
-            .map_err(|e| StoreError::Corrupt(format!("endpoint events {events:?}: {e}")))?,
-        secret: row.try_get("secret")?,
-        paused: row.try_get("paused")?,
-        created_ms: row.try_get("created_at")?,
-    })
+/// A `webhook_endpoints` row as both backends store it: the topics as JSON text.
+#[derive(sqlx::FromRow)]
+pub(crate) struct EndpointRecord {
+    id: String,
+    url: String,
+    events: String,
+    secret: String,
+    paused: bool,
+    created_at: i64,
 }
 
-pub(crate) fn delivery_row<R: Row>(row: &R) -> Result<DeliveryRow, StoreError>
+impl TryFrom<EndpointRecord> for EndpointRow {
+    type Error = StoreError;
+
+    fn try_from(row: EndpointRecord) -> Result<Self, StoreError> {
+        let events = serde_json::from_str(&row.events)
+            .map_err(|e| StoreError::Corrupt(format!("endpoint events {:?}: {e}", row.events)))?;
+        Ok(EndpointRow {
+            id: row.id,
+            url: row.url,
+            events,
+            secret: row.secret,
+            paused: row.paused,
+            created_ms: row.created_at,
+        })
+    }
+}
+
+/// A delivery as staff list it; the HTTP status and latency are stored as integers.
+#[derive(sqlx::FromRow)]
+pub(crate) struct DeliveryRecord {
+    id: i64,
+    endpoint_id: String,
+    event_id: String,
+    topic: String,
+    #[sqlx(try_from = "String")]
+    status: DeliveryStatus,
+    attempts: i64,
+    created_ms: i64,
+    next_attempt_ms: i64,
+    last_attempt_ms: Option<i64>,
+    last_status: Option<i64>,
+    last_latency_ms: Option<i64>,
+    last_error: Option<String>,
+    done_ms: Option<i64>,
+}
+
+impl TryFrom<DeliveryRecord> for DeliveryRow {
+    type Error = StoreError;
+
+    fn try_from(row: DeliveryRecord) -> Result<Self, StoreError> {
+        Ok(DeliveryRow {
+            id: row.id,
+            endpoint_id: row.endpoint_id,
+            event_id: row.event_id,
+            topic: row.topic,
+            status: row.status,
+            attempts: u32_of(row.attempts, "attempts")?,
+            created_ms: row.created_ms,
+            next_attempt_ms: row.next_attempt_ms,
+            last_attempt_ms: row.last_attempt_ms,
+            last_status: row.last_status.and_then(|s| u16::try_from(s).ok()),
+            last_latency_ms: row.last_latency_ms.map(|l| u32_of(l, "latency")).transpose()?,
+            last_error: row.last_error,
+            done_ms: row.done_ms,
+        })
+    }
+}
+
+/// A claimed outbox row; `stream` and `seq` are nullable columns that every writer fills.
+#[derive(sqlx::FromRow)]
+pub(crate) struct OutboxRecord {
+    id: i64,
+    event_id: String,
+    topic: String,
+    stream: Option<String>,
+    seq: Option<i64>,
+    #[sqlx(json)]
+    payload: serde_json::Value,
+}
+
+impl TryFrom<OutboxRecord> for OutboxMessage {
+    type Error = StoreError;
+
+    fn try_from(row: OutboxRecord) -> Result<Self, StoreError> {
+        let (Some(stream), Some(seq)) = (row.stream, row.seq) else {
+            return Err(StoreError::Corrupt(format!("outbox row {} has no stream or seq", row.id)));
+        };
+        Ok(OutboxMessage {
+            id: row.id,
+            event_id: row.event_id,
+            topic: row.topic,
+            stream,
+            seq: u32_of(seq, "seq")?,
+            payload: row.payload,
+        })
+    }
+}
+
+/// A claimed delivery with its endpoint and rendered body (nullable until fanned out).
+#[derive(sqlx::FromRow)]
+pub(crate) struct ClaimRecord {
+    id: i64,
+    endpoint_id: String,
+    url: String,
+    secret: String,
+    event_id: String,
+    topic: String,
+    body: Option<String>,
+    attempts: i64,
+    first_attempt_ms: Option<i64>,
+    created_ms: i64,
+}
+
+impl TryFrom<ClaimRecord> for DeliveryClaim {
+    type Error = StoreError;
+
+    fn try_from(row: ClaimRecord) -> Result<Self, StoreError> {
+        let id = row.id;
+        Ok(DeliveryClaim {
+            id,
+            endpoint_id: row.endpoint_id,
+            url: row.url,
+            secret: row.secret,
+            message_id: row.event_id,
+            topic: row.topic,
+            body: row
+                .body
+                .ok_or_else(|| StoreError::Corrupt(format!("delivery {id} has no body")))?,
+            attempts: u32_of(row.attempts, "attempts")?,
+            first_attempt_ms: row.first_attempt_ms,
+            created_ms: row.created_ms,
+        })
+    }
+}
+
+/// The backlog's counts, as one row of subqueries.
+#[derive(sqlx::FromRow)]
+pub(crate) struct HealthRecord {
+    unfanned: i64,
+    oldest_unfanned: Option<i64>,
+    pending: i64,
+    oldest_pending: Option<i64>,
+    failed: i64,
+}
+
+impl From<HealthRecord> for OutboxHealth {
+    fn from(row: HealthRecord) -> Self {
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        let oldest = match (row.oldest_unfanned, row.oldest_pending) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        OutboxHealth {
+            unfanned: count(row.unfanned),
+            pending: count(row.pending),
+            oldest_pending_ms: oldest,
+            failed: count(row.failed),
+        }
+    }
+}
+
+/// Decoded records, each converted into what the store answers.
+pub(crate) fn convert<R, T>(records: Vec<R>) -> Result<Vec<T>, StoreError>
 where
-    for<'r> &'r str: sqlx::ColumnIndex<R>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    T: TryFrom<R, Error = StoreError>,
 {
-    let status: String = row.try_get("status")?;
-    let last_status: Option<i64> = row.try_get("last_status")?;
-    let last_latency: Option<i64> = row.try_get("last_latency_ms")?;
-    Ok(DeliveryRow {
-        id: row.try_get("id")?,
-        endpoint_id: row.try_get("endpoint_id")?,
-        event_id: row.try_get("event_id")?,
-        topic: row.try_get("topic")?,
-        status: DeliveryStatus::parse(&status)?,
-        attempts: u32_of(row.try_get("attempts")?, "attempts")?,
-        created_ms: row.try_get("created_ms")?,
-        next_attempt_ms: row.try_get("next_attempt_ms")?,
-        last_attempt_ms: row.try_get("last_attempt_ms")?,
-        last_status: last_status.and_then(|s| u16::try_from(s).ok()),
-        last_latency_ms: last_latency.map(|l| u32_of(l, "latency")).transpose()?,
-        last_error: row.try_get("last_error")?,
-        done_ms: row.try_get("done_ms")?,
-    })
+    records.into_iter().map(T::try_from).collect()
 }
 
 /// Implements [`crate::WebhookStore`] for `$store` on database `$db`, writing through
@@ -87,13 +212,13 @@ macro_rules! webhook_store {
             async fn endpoints(
                 &self,
             ) -> Result<Vec<crate::webhooks::EndpointRow>, crate::StoreError> {
-                let rows = sqlx::query(
+                let rows = sqlx::query_as::<_, crate::webhooks_sql::EndpointRecord>(
                     "SELECT id, url, events, secret, paused, created_at FROM webhook_endpoints
                      ORDER BY created_at, id",
                 )
                 .fetch_all(&self.$read)
                 .await?;
-                rows.iter().map(crate::webhooks_sql::endpoint_row).collect()
+                crate::webhooks_sql::convert(rows)
             }
 
             async fn remove_endpoint(&self, id: &str) -> Result<bool, crate::StoreError> {
@@ -129,8 +254,7 @@ macro_rules! webhook_store {
                 lease_ms: i64,
                 limit: u32,
             ) -> Result<Vec<crate::webhooks::OutboxMessage>, crate::StoreError> {
-                use sqlx::Row;
-                let rows = sqlx::query(concat!(
+                let rows = sqlx::query_as::<_, crate::webhooks_sql::OutboxRecord>(concat!(
                     "UPDATE outbox SET lease_ms = $1 + $2
                      WHERE id IN (SELECT id FROM outbox
                                   WHERE fanned_out_ms IS NULL AND (lease_ms IS NULL OR lease_ms < $1)
@@ -144,28 +268,8 @@ macro_rules! webhook_store {
                 .bind(i64::from(limit))
                 .fetch_all(&self.$write)
                 .await?;
-                let mut messages = rows
-                    .iter()
-                    .map(|row| {
-                        let id: i64 = row.try_get("id")?;
-                        let stream: Option<String> = row.try_get("stream")?;
-                        let seq: Option<i64> = row.try_get("seq")?;
-                        let (Some(stream), Some(seq)) = (stream, seq) else {
-                            return Err(crate::StoreError::Corrupt(format!(
-                                "outbox row {id} has no stream or seq"
-                            )));
-                        };
-                        let sqlx::types::Json(payload) = row.try_get("payload")?;
-                        Ok(crate::webhooks::OutboxMessage {
-                            id,
-                            event_id: row.try_get("event_id")?,
-                            topic: row.try_get("topic")?,
-                            stream,
-                            seq: crate::webhooks_sql::u32_of(seq, "seq")?,
-                            payload,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, crate::StoreError>>()?;
+                let mut messages: Vec<crate::webhooks::OutboxMessage> =
+                    crate::webhooks_sql::convert(rows)?;
                 messages.sort_by_key(|m| m.id);
                 Ok(messages)
             }
@@ -238,7 +342,6 @@ macro_rules! webhook_store {
                 lease_ms: i64,
                 limit: u32,
             ) -> Result<Vec<crate::webhooks::DeliveryClaim>, crate::StoreError> {
-                use sqlx::Row;
                 let ids: Vec<i64> = sqlx::query_scalar(concat!(
                     "UPDATE webhook_deliveries SET lease_ms = $1 + $2
                      WHERE id IN (
@@ -280,30 +383,11 @@ macro_rules! webhook_store {
                     list.push_bind(*id);
                 }
                 query.push(") ORDER BY d.next_attempt_ms, d.id");
-                let rows = query.build().fetch_all(&self.$write).await?;
-                rows.iter()
-                    .map(|row| {
-                        let id: i64 = row.try_get("id")?;
-                        let body: Option<String> = row.try_get("body")?;
-                        Ok(crate::webhooks::DeliveryClaim {
-                            id,
-                            endpoint_id: row.try_get("endpoint_id")?,
-                            url: row.try_get("url")?,
-                            secret: row.try_get("secret")?,
-                            message_id: row.try_get("event_id")?,
-                            topic: row.try_get("topic")?,
-                            body: body.ok_or_else(|| {
-                                crate::StoreError::Corrupt(format!("delivery {id} has no body"))
-                            })?,
-                            attempts: crate::webhooks_sql::u32_of(
-                                row.try_get("attempts")?,
-                                "attempts",
-                            )?,
-                            first_attempt_ms: row.try_get("first_attempt_ms")?,
-                            created_ms: row.try_get("created_ms")?,
-                        })
-                    })
-                    .collect()
+                let rows = query
+                    .build_query_as::<crate::webhooks_sql::ClaimRecord>()
+                    .fetch_all(&self.$write)
+                    .await?;
+                crate::webhooks_sql::convert(rows)
             }
 
             async fn record_attempts(
@@ -370,7 +454,7 @@ macro_rules! webhook_store {
                 status: Option<crate::webhooks::DeliveryStatus>,
                 limit: u32,
             ) -> Result<Vec<crate::webhooks::DeliveryRow>, crate::StoreError> {
-                let rows = sqlx::query(
+                let rows = sqlx::query_as::<_, crate::webhooks_sql::DeliveryRecord>(
                     "SELECT d.id, d.endpoint_id, o.event_id, o.topic, d.status, d.attempts,
                             d.created_ms, d.next_attempt_ms, d.last_attempt_ms, d.last_status,
                             d.last_latency_ms, d.last_error, d.done_ms
@@ -383,7 +467,7 @@ macro_rules! webhook_store {
                 .bind(i64::from(limit))
                 .fetch_all(&self.$read)
                 .await?;
-                rows.iter().map(crate::webhooks_sql::delivery_row).collect()
+                crate::webhooks_sql::convert(rows)
             }
 
             async fn redeliver(
@@ -450,8 +534,7 @@ macro_rules! webhook_store {
             async fn outbox_health(
                 &self,
             ) -> Result<crate::webhooks::OutboxHealth, crate::StoreError> {
-                use sqlx::Row;
-                let row = sqlx::query(
+                let row = sqlx::query_as::<_, crate::webhooks_sql::HealthRecord>(
                     "SELECT
                         (SELECT COUNT(*) FROM outbox WHERE fanned_out_ms IS NULL) AS unfanned,
                         (SELECT MIN(created_ms) FROM outbox WHERE fanned_out_ms IS NULL)
@@ -464,22 +547,7 @@ macro_rules! webhook_store {
                 )
                 .fetch_one(&self.$read)
                 .await?;
-                let count = |name: &str| -> Result<u64, crate::StoreError> {
-                    let n: i64 = row.try_get(name)?;
-                    Ok(u64::try_from(n).unwrap_or(0))
-                };
-                let oldest_unfanned: Option<i64> = row.try_get("oldest_unfanned")?;
-                let oldest_pending: Option<i64> = row.try_get("oldest_pending")?;
-                let oldest = match (oldest_unfanned, oldest_pending) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-                Ok(crate::webhooks::OutboxHealth {
-                    unfanned: count("unfanned")?,
-                    pending: count("pending")?,
-                    oldest_pending_ms: oldest,
-                    failed: count("failed")?,
-                })
+                Ok(row.into())
             }
 
             async fn prune_outbox(&self, before_ms: i64) -> Result<u64, crate::StoreError> {
