@@ -26,7 +26,7 @@ pub enum ApiError {
     Invalid { code: &'static str, message: String },
     /// A shopper message the chat does not take (empty, too long, control characters).
     #[error("{0}")]
-    Message(#[from] MessageError),
+    Message(MessageError),
     #[error("{0}")]
     BadRequest(String),
     #[error("send JSON with Content-Type: application/json")]
@@ -119,7 +119,7 @@ impl From<ReturnsError> for ApiError {
             ReturnsError::NoCatalog => ApiError::NoCatalog,
             ReturnsError::Busy => ApiError::Busy,
             ReturnsError::Internal(cause) => ApiError::Internal(cause),
-            refused => ApiError::invalid(refused.code().unwrap_or("invalid"), refused.to_string()),
+            refused => ApiError::invalid(refused.code(), refused.to_string()),
         }
     }
 }
@@ -130,6 +130,7 @@ impl From<StaffError> for ApiError {
         match error {
             StaffError::UnknownConversation => ApiError::NotFound("no such conversation"),
             StaffError::UnknownOrder => ApiError::NotFound("no such order"),
+            StaffError::UnknownApiKey => ApiError::NotFound("no API key in use has this id"),
             StaffError::Internal(cause) => ApiError::Internal(cause),
             refused => ApiError::invalid(refused.code(), refused.to_string()),
         }
@@ -143,7 +144,7 @@ impl From<FulfilmentError> for ApiError {
             FulfilmentError::UnknownOrder => ApiError::NotFound("no such order"),
             FulfilmentError::Busy => ApiError::Busy,
             FulfilmentError::Internal(cause) => ApiError::Internal(cause),
-            refused => ApiError::invalid(refused.code().unwrap_or("invalid"), refused.to_string()),
+            refused => ApiError::invalid(refused.code(), refused.to_string()),
         }
     }
 }
@@ -152,9 +153,8 @@ impl From<FulfilmentError> for ApiError {
 impl From<PaymentError> for ApiError {
     fn from(error: PaymentError) -> Self {
         match error {
-            PaymentError::NotPaid { .. } => ApiError::invalid("not_paid", error.to_string()),
-            PaymentError::OverPaid { .. } => {
-                ApiError::invalid("refund_over_paid", error.to_string())
+            PaymentError::NotPaid { .. } | PaymentError::OverPaid { .. } => {
+                ApiError::invalid(error.code(), error.to_string())
             }
             PaymentError::Provider(message) => ApiError::PaymentProvider(message),
             PaymentError::Busy => ApiError::Busy,
@@ -197,9 +197,8 @@ impl IntoResponse for ApiError {
 }
 
 /// `401 unauthorized`: no staff session, or a failed sign-in (one message for every
-/// reason). A type of its own rather than an [`ApiError`] variant because the chat
-/// widget and the returns portal translate every `ApiError` variant exhaustively, and a
-/// 401 never reaches them.
+/// reason). A type of its own rather than an [`ApiError`] variant: it comes from the
+/// staff extractor, never from a service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct Unauthorized(pub &'static str);
@@ -284,26 +283,5 @@ where
     ) -> Result<Self, Self::Rejection> {
         let Json(value) = Json::<T>::from_request(request, state).await?;
         Ok(ApiJson(value))
-    }
-}
-
-/// The page-facing form of an API error, for the app's ports; callers that word a case
-/// differently for their users match it first and fall back to this.
-impl From<ApiError> for app::port::PortError {
-    fn from(error: ApiError) -> Self {
-        use app::port::PortError;
-        match error {
-            ApiError::NotFound(message) => PortError::NotFound(message.to_owned()),
-            ApiError::Invalid { message, .. }
-            | ApiError::BadRequest(message)
-            | ApiError::PaymentProvider(message) => PortError::Rejected(message),
-            ApiError::BadSignature | ApiError::Message(_) => PortError::Rejected(error.to_string()),
-            ApiError::UnsupportedMediaType | ApiError::TooLarge => {
-                PortError::Rejected(error.to_string())
-            }
-            ApiError::RateLimited { retry_after } => PortError::RateLimited { retry_after },
-            ApiError::NoCatalog | ApiError::Busy => PortError::Unavailable,
-            ApiError::Internal(cause) => PortError::Internal(cause.into()),
-        }
     }
 }

@@ -209,7 +209,8 @@ mod ssr {
                 reply: turn.reply.clone(),
                 timings: turn
                     .timings_ms
-                    .stages()
+                    .map(|timings| timings.stages())
+                    .unwrap_or_default()
                     .into_iter()
                     .map(|(stage, ms)| format!("{stage} {ms:.2} ms"))
                     .collect::<Vec<_>>()

@@ -512,10 +512,11 @@ mod tests {
 
     use super::*;
 
-    /// Orders in every shape the JSON has: a fresh draft, a draft with everything given,
-    /// a confirmed order waiting for its payment, a paid and partly refunded one that
-    /// shipped and was delivered, an expired one, an exchange's replacement.
-    fn states() -> Vec<Value> {
+    /// Orders in every shape the JSON has, as the domain keeps them, each with the
+    /// order JSON of CONTRACTS §3 it shows as: a fresh draft, a draft with everything
+    /// given, a confirmed order waiting for its payment, a paid and partly refunded one
+    /// that shipped and was delivered, an expired one, an exchange's replacement.
+    fn states() -> Vec<(Value, Value)> {
         let line = json!({ "sku": "TEE", "name": "tee", "quantity": 2,
             "choices": [ { "group": "size", "value": "m" },
                          { "group": "topping", "value": "onions", "exclude": true },
@@ -528,7 +529,22 @@ mod tests {
             "postal_code": "62701", "region": null, "country": "US" });
         let nobody = json!({ "name": null, "email": null, "phone": null });
         let zero = json!({ "subtotal": 0, "shipping": 0, "total": 0 });
-        vec![
+        let shown = |status: &str, payment: Value| {
+            json!({ "number": "G-100042", "status": status, "currency": "USD",
+                "lines": [line], "totals": totals, "customer": customer,
+                "shipping_address": address, "payment": payment })
+        };
+        let not_required = json!({ "status": "not_required" });
+        let with = |mut order: Value, key: &str, value: Value| {
+            order[key] = value;
+            order
+        };
+        let fulfilments = json!([
+            { "status": "shipped", "carrier": "UPS", "tracking_number": "1Z9",
+              "tracking_url": "https://ups.example/1Z9", "at": "2030-06-02T09:00:00.5Z" },
+            { "status": "delivered", "carrier": null, "tracking_number": null,
+              "tracking_url": null, "at": "2030-06-04T15:00:00Z" } ]);
+        let states = vec![
             json!({ "status": "draft", "currency": "USD", "lines": [], "totals": zero,
                 "customer": nobody, "shipping_address": null }),
             json!({ "status": "draft", "currency": "EUR", "lines": [line], "totals": totals,
@@ -558,22 +574,97 @@ mod tests {
             json!({ "status": "confirmed", "currency": "USD", "lines": [line], "totals": totals,
                 "customer": customer, "shipping_address": address,
                 "exchange_for": { "rma": "R-7K2M9Q4X", "original": "G-100041" } }),
-        ]
+        ];
+        // What the chat carries between turns (`awaiting_confirmation`, `last_line`), the
+        // payment's provider ids and a link that can no longer be used are not shown;
+        // `fulfilments` only once something shipped, `exchange_for` only when set.
+        let shown = vec![
+            json!({ "number": "G-100042", "status": "draft", "currency": "USD", "lines": [],
+                "totals": zero, "customer": nobody, "shipping_address": null,
+                "payment": not_required }),
+            with(
+                with(shown("draft", not_required.clone()), "currency", json!("EUR")),
+                "payment",
+                not_required.clone(),
+            ),
+            shown(
+                "confirmed",
+                json!({ "status": "pending", "provider": "stripe",
+                "url": "https://checkout.stripe.com/c/pay/cs_test_1",
+                "expires_at": "2030-06-01T11:00:00Z", "amount": 5000 }),
+            ),
+            with(
+                shown(
+                    "delivered",
+                    json!({ "status": "partially_refunded", "provider": "stripe",
+                "amount": 5000, "paid": 5000, "paid_at": "2030-06-01T10:05:00Z",
+                "refunded": 2250 }),
+                ),
+                "fulfilments",
+                fulfilments,
+            ),
+            shown(
+                "cancelled",
+                json!({ "status": "expired", "provider": "stripe",
+                "amount": 5000 }),
+            ),
+            with(
+                shown("confirmed", not_required),
+                "exchange_for",
+                json!({ "rma": "R-7K2M9Q4X", "original": "G-100041" }),
+            ),
+        ];
+        states.into_iter().zip(shown).collect()
     }
 
-    /// The typed order writes exactly what the domain's order view writes, and reads
-    /// back to itself: the one order JSON of CONTRACTS §3.
+    /// The order shows as the order JSON of CONTRACTS §3, and reads back to itself.
     #[test]
     fn the_typed_order_is_the_order_json() {
         let number = OrderNumber::parse("G-100042").unwrap();
-        for state in states() {
+        for (state, expected) in states() {
             let order: OrderState = serde_json::from_value(state.clone()).expect("a valid state");
-            let view = OrderView { number: &number, order: &order };
-            let expected = serde_json::to_value(&view).unwrap();
-            let typed = Order::from(view);
+            let typed = Order::from(OrderView { number: &number, order: &order });
             assert_eq!(serde_json::to_value(&typed).unwrap(), expected, "{state}");
             assert_eq!(serde_json::from_value::<Order>(expected).unwrap(), typed);
         }
+    }
+
+    /// The status always; nothing else while not required; the link and its expiry only
+    /// while pending; what was received and sent back only once paid.
+    #[test]
+    fn a_payment_shows_what_each_status_needs() {
+        use gapless_domain::{
+            money::Money,
+            orders::{PaymentUrl, ProviderId},
+        };
+        let shown = |payment: &DomainPayment| serde_json::to_value(Payment::from(payment)).unwrap();
+        assert_eq!(shown(&DomainPayment::default()), json!({ "status": "not_required" }));
+        let pending = DomainPayment {
+            status: PaymentStatus::Pending,
+            provider: Some("stripe".into()),
+            session: Some(ProviderId::parse("cs_1").unwrap()),
+            url: Some(PaymentUrl::parse("https://pay.example/cs_1").unwrap()),
+            amount: Money(5000),
+            expires_at: Some(time::macros::datetime!(2030-06-01 11:00 UTC)),
+            ..DomainPayment::default()
+        };
+        assert_eq!(
+            shown(&pending),
+            json!({ "status": "pending", "provider": "stripe",
+                "url": "https://pay.example/cs_1", "expires_at": "2030-06-01T11:00:00Z",
+                "amount": 5000 })
+        );
+        let paid = DomainPayment {
+            status: PaymentStatus::Paid,
+            paid: Money(5000),
+            paid_at: Some(time::macros::datetime!(2030-06-01 10:30 UTC)),
+            ..pending
+        };
+        let json = shown(&paid);
+        assert!(json.get("url").is_none(), "a paid link is not shown: {json}");
+        assert_eq!(json["paid"], 5000);
+        assert_eq!(json["paid_at"], "2030-06-01T10:30:00Z");
+        assert_eq!(json["refunded"], 0);
     }
 
     #[test]

@@ -325,7 +325,8 @@ pub struct AuditTurn {
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub order_after: serde_json::Value,
     pub reply: String,
-    pub timings_ms: AuditTimings,
+    /// `null` for a turn stored without them.
+    pub timings_ms: Option<AuditTimings>,
     /// The model's side of the turn when one ran, else `null`.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub llm: serde_json::Value,
@@ -353,8 +354,8 @@ pub struct TurnAudit {
     /// The order as the turn left it.
     #[serde(default)]
     pub order_after: serde_json::Value,
-    #[serde(default)]
-    pub timings_ms: AuditTimings,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timings_ms: Option<AuditTimings>,
     /// The model's side of the turn, when one ran: model, raw tool calls, refused calls,
     /// tokens, latency, fallback reason, shadow comparison.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -473,7 +474,7 @@ mod tests {
             requests: json!([]),
             events: vec![AuditEventRef { id: "e1".into(), seq: 3, kind: "line_added".into() }],
             order_after: json!({ "status": "draft" }),
-            timings_ms: AuditTimings { load: 0.5, turn: 0.25, ..AuditTimings::default() },
+            timings_ms: Some(AuditTimings { load: 0.5, turn: 0.25, ..AuditTimings::default() }),
             llm: None,
         };
         let stored = serde_json::to_value(&audit).unwrap();
@@ -490,7 +491,7 @@ mod tests {
             })
         );
         assert_eq!(serde_json::from_value::<TurnAudit>(stored).unwrap(), audit);
-        assert_eq!(audit.timings_ms.stages(), [("load", 0.5), ("turn", 0.25)]);
+        assert_eq!(audit.timings_ms.unwrap().stages(), [("load", 0.5), ("turn", 0.25)]);
     }
 
     #[test]
@@ -506,7 +507,7 @@ mod tests {
         let audit: TurnAudit = serde_json::from_value(old).unwrap();
         assert_eq!(audit.events[0].kind, "confirmed");
         assert_eq!(audit.extraction.notes, serde_json::Value::Null);
-        assert_eq!(audit.timings_ms, AuditTimings::default());
+        assert_eq!(audit.timings_ms, None);
         assert_eq!(audit.llm, Some(json!({ "model": "m" })));
     }
 }

@@ -53,8 +53,9 @@ pub struct StoredFulfilment {
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct OrderFulfilmentFactRow {
     pub number: String,
-    #[sqlx(try_from = "String")]
-    pub status: OrderStatus,
+    /// As stored, like the other dashboard rows (`ReturnFactRow::status`): a word this
+    /// version does not know is read, not a failed dashboard.
+    pub status: String,
     pub confirmed_at: Option<OffsetDateTime>,
     pub shipped_at: Option<OffsetDateTime>,
     pub delivered_at: Option<OffsetDateTime>,
@@ -68,8 +69,8 @@ pub struct OrderFulfilmentFactRow {
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct OrderReturnFactRow {
     pub requested_at: OffsetDateTime,
-    #[sqlx(try_from = "String")]
-    pub status: ReturnStatus,
+    /// As stored.
+    pub status: String,
     pub reason: String,
 }
 
@@ -80,18 +81,21 @@ impl OrderFulfilmentFactRow {
     /// those items came back as [`NOT_IN_FULL_REASON`], an exception when its
     /// conversation was handed to a person.
     pub fn facts(&self) -> Option<OrderFulfilmentFacts> {
-        let live = |status: ReturnStatus| {
-            !matches!(status, ReturnStatus::Rejected | ReturnStatus::Cancelled)
+        let live = |status: &str| {
+            status != ReturnStatus::Rejected.as_str() && status != ReturnStatus::Cancelled.as_str()
         };
         Some(OrderFulfilmentFacts {
             number: self.number.clone(),
             confirmed_at: self.confirmed_at?,
             shipped_at: self.shipped_at,
             delivered_at: self.delivered_at,
-            cancelled: self.status == OrderStatus::Cancelled,
-            in_full: !self.returns.iter().any(|r| live(r.status) && r.reason == NOT_IN_FULL_REASON),
+            cancelled: self.status == OrderStatus::Cancelled.as_str(),
+            in_full: !self
+                .returns
+                .iter()
+                .any(|r| live(&r.status) && r.reason == NOT_IN_FULL_REASON),
             exception: self.handed_off,
-            returned: self.returns.iter().any(|r| live(r.status)),
+            returned: self.returns.iter().any(|r| live(&r.status)),
         })
     }
 }

@@ -1743,7 +1743,7 @@ async fn a_fulfilment_appends_to_the_order_once_per_idempotency_key(store: Arc<d
     let fact = facts.iter().find(|f| f.number == number).unwrap();
     assert_eq!((fact.shipped_at, fact.delivered_at), (Some(shipped_at), Some(delivered_at)));
     assert!(fact.confirmed_at.is_some() && !fact.handed_off && fact.returns.is_empty());
-    assert_eq!(fact.status, OrderStatus::Delivered);
+    assert_eq!(fact.status, "delivered");
     let later = store
         .order_fulfilment_facts(now + Duration::hours(1), now + Duration::hours(2))
         .await
@@ -2100,10 +2100,7 @@ async fn delivery_sums_equal_a_recount_after_a_random_workload(store: Arc<dyn St
         ("returned in full", classes.iter().any(|c| c.returned && c.in_full)),
         ("cancelled", facts.iter().any(|f| f.cancelled)),
         ("shipped", counted.lead_times.iter().any(|l| l.leg == Leg::Shipped)),
-        (
-            "a return undone",
-            rows.iter().any(|r| r.returns.iter().any(|x| x.status != ReturnStatus::Approved)),
-        ),
+        ("a return undone", rows.iter().any(|r| r.returns.iter().any(|x| x.status != "approved"))),
     ] {
         assert!(reached, "the workload never reached: {part}");
     }

@@ -591,13 +591,13 @@ impl ChatService {
             requests: audit_part(&outcome.requests)?,
             events: event_refs,
             order_after: audit_part(&outcome.order_after)?,
-            timings_ms: AuditTimings {
+            timings_ms: Some(AuditTimings {
                 load: loaded_ms,
                 model: model_ms,
                 turn: turn_ms,
                 payment: payment_ms,
                 phrase: phrase_ms,
-            },
+            }),
             llm: llm_audit,
         };
         let write = TurnWrite {

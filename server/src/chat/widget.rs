@@ -61,9 +61,7 @@ fn shopper_error(error: ChatError) -> PortError {
             "That message contains characters we cannot read. Please type it again.".into(),
         ),
         // The key rides in the page's form; only an altered page sends a bad one.
-        ChatError::BadIdempotencyKey => {
-            rejected("That message could not be sent. Please reload the page and try again.".into())
-        }
+        ChatError::BadIdempotencyKey => rejected(error.to_string()),
         ChatError::NoCatalog | ChatError::Busy => PortError::Unavailable,
         ChatError::Internal(cause) => PortError::Internal(cause.into()),
     }

@@ -26,7 +26,7 @@ use super::keys::{self, AddKeyError};
 use crate::{
     api_error::{ApiError, ApiJson},
     json_time::rfc3339,
-    staff::extractor::StaffUser,
+    staff::{error::StaffError, extractor::StaffUser},
     startup::AppState,
     webhooks::api::admin,
 };
@@ -47,31 +47,36 @@ pub fn view(row: ApiKeyRow) -> ApiKeyView {
 }
 
 /// All keys, as listed.
-pub async fn all(store: &dyn Store) -> Result<Vec<ApiKeyView>, ApiError> {
+pub async fn all(store: &dyn Store) -> Result<Vec<ApiKeyView>, StaffError> {
     Ok(store.api_keys().await?.into_iter().map(view).collect())
 }
 
 /// Creates a key; a bad or taken name is `422 bad_key_name`.
-pub async fn create(store: &dyn Store, name: &str) -> Result<CreatedApiKey, ApiError> {
+pub async fn create(store: &dyn Store, name: &str) -> Result<CreatedApiKey, StaffError> {
     match keys::add(store, name).await {
         Ok((row, key)) => {
             tracing::info!(key_id = %row.id, name = %row.name, "API key created");
             Ok(CreatedApiKey { id: row.id, name: row.name, key })
         }
-        Err(AddKeyError::Name(message)) => Err(ApiError::invalid("bad_key_name", message)),
-        Err(AddKeyError::Failed(error)) => Err(ApiError::Internal(error)),
+        Err(AddKeyError::Name(message)) => Err(StaffError::BadKeyName(message)),
+        Err(AddKeyError::Failed(error)) => Err(StaffError::Internal(error)),
     }
 }
 
 /// Revokes the key in use with this id; `404` when there is none.
-pub async fn revoke_by_id(store: &dyn Store, id: &str) -> Result<(), ApiError> {
+pub async fn revoke_by_id(store: &dyn Store, id: &str) -> Result<(), StaffError> {
     let in_use = store.api_keys().await?.into_iter().any(|k| k.id == id && k.revoked_at.is_none());
     if !in_use {
-        return Err(ApiError::NotFound("no API key in use has this id"));
+        return Err(StaffError::UnknownApiKey);
     }
-    keys::revoke(store, id).await.map_err(ApiError::Internal)?;
+    keys::revoke(store, id).await?;
     tracing::info!(key_id = %id, "API key revoked");
     Ok(())
+}
+
+/// A refusal as the API answers it.
+fn refused(error: StaffError) -> Response {
+    ApiError::from(error).into_response()
 }
 
 fn store(state: &AppState) -> Arc<dyn Store> {
@@ -80,7 +85,7 @@ fn store(state: &AppState) -> Arc<dyn Store> {
 
 async fn list(staff: StaffUser, State(state): State<AppState>) -> Result<Response, Response> {
     admin(&staff)?;
-    let keys = all(store(&state).as_ref()).await.map_err(IntoResponse::into_response)?;
+    let keys = all(store(&state).as_ref()).await.map_err(refused)?;
     Ok(Json(json!({ "api_keys": keys })).into_response())
 }
 
@@ -96,8 +101,7 @@ async fn add(
     ApiJson(body): ApiJson<NewKey>,
 ) -> Result<Response, Response> {
     admin(&staff)?;
-    let created =
-        create(store(&state).as_ref(), &body.name).await.map_err(IntoResponse::into_response)?;
+    let created = create(store(&state).as_ref(), &body.name).await.map_err(refused)?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
@@ -107,6 +111,6 @@ async fn revoke(
     Path(id): Path<String>,
 ) -> Result<StatusCode, Response> {
     admin(&staff)?;
-    revoke_by_id(store(&state).as_ref(), &id).await.map_err(IntoResponse::into_response)?;
+    revoke_by_id(store(&state).as_ref(), &id).await.map_err(refused)?;
     Ok(StatusCode::NO_CONTENT)
 }

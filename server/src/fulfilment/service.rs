@@ -43,16 +43,18 @@ pub enum FulfilmentError {
 }
 
 impl FulfilmentError {
-    /// The API's `code` for a report the caller can fix (422).
-    pub fn code(&self) -> Option<&'static str> {
-        Some(match self {
+    /// The API's `code`: the refusal's own for a report the caller can fix (422).
+    pub fn code(&self) -> &'static str {
+        match self {
             FulfilmentError::BadReport(_) => "invalid",
             FulfilmentError::BadIdempotencyKey => "invalid_idempotency_key",
             FulfilmentError::KeyReused(_) => "idempotency_key_reused",
             FulfilmentError::Refused(EventError::Unpaid) => "unpaid",
             FulfilmentError::Refused(_) => "illegal_transition",
-            _ => return None,
-        })
+            FulfilmentError::UnknownOrder => "not_found",
+            FulfilmentError::Busy => "busy",
+            FulfilmentError::Internal(_) => "internal",
+        }
     }
 }
 

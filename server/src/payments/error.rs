@@ -26,6 +26,19 @@ pub enum PaymentError {
     Internal(#[source] anyhow::Error),
 }
 
+impl PaymentError {
+    /// The API's `code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PaymentError::NotPaid { .. } => "not_paid",
+            PaymentError::OverPaid { .. } => "refund_over_paid",
+            PaymentError::Provider(_) => "payment_provider",
+            PaymentError::Busy => "busy",
+            PaymentError::Internal(_) => "internal",
+        }
+    }
+}
+
 impl From<StoreError> for PaymentError {
     fn from(error: StoreError) -> Self {
         PaymentError::Internal(error.into())

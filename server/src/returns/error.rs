@@ -59,9 +59,16 @@ pub enum ReturnsError {
 }
 
 impl ReturnsError {
-    /// The API's `code` for a refusal the caller can fix (422).
-    pub fn code(&self) -> Option<&'static str> {
-        Some(match self {
+    /// The API's `code`: the refusal's own for one the caller can fix (422).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReturnsError::UnknownOrder | ReturnsError::UnknownReturn | ReturnsError::UnknownRma => {
+                "not_found"
+            }
+            ReturnsError::Refund(error) => error.code(),
+            ReturnsError::NoCatalog => "no_catalog",
+            ReturnsError::Busy => "busy",
+            ReturnsError::Internal(_) => "internal",
             ReturnsError::Request(error) => error.code(),
             ReturnsError::Exchange(error) => error.code(),
             ReturnsError::Replacement(ReplacementError::OutOfStock { .. })
@@ -79,8 +86,7 @@ impl ReturnsError {
             ReturnsError::UnknownAction(_)
             | ReturnsError::UnknownStatus(_)
             | ReturnsError::BadPeriod => "invalid",
-            _ => return None,
-        })
+        }
     }
 }
 

@@ -116,7 +116,7 @@ impl StaffPort for StaffConsole {
 
     async fn api_keys(&self, staff: &StaffIdentity) -> Result<Vec<ApiKeyView>, PortError> {
         allow(staff, Permission::ManageIntegrations)?;
-        Ok(keys_api::all(self.store.as_ref()).await?)
+        keys_api::all(self.store.as_ref()).await.map_err(staff_error)
     }
 
     async fn add_api_key(
@@ -125,12 +125,12 @@ impl StaffPort for StaffConsole {
         name: &str,
     ) -> Result<CreatedApiKey, PortError> {
         allow(staff, Permission::ManageIntegrations)?;
-        Ok(keys_api::create(self.store.as_ref(), name).await?)
+        keys_api::create(self.store.as_ref(), name).await.map_err(staff_error)
     }
 
     async fn revoke_api_key(&self, staff: &StaffIdentity, id: &str) -> Result<(), PortError> {
         allow(staff, Permission::ManageIntegrations)?;
-        Ok(keys_api::revoke_by_id(self.store.as_ref(), id).await?)
+        keys_api::revoke_by_id(self.store.as_ref(), id).await.map_err(staff_error)
     }
 
     async fn send_again(
@@ -303,7 +303,7 @@ impl StaffPort for StaffConsole {
 /// written for staff.
 fn staff_error(error: StaffError) -> PortError {
     match error {
-        StaffError::UnknownConversation | StaffError::UnknownOrder => {
+        StaffError::UnknownConversation | StaffError::UnknownOrder | StaffError::UnknownApiKey => {
             PortError::NotFound(error.to_string())
         }
         StaffError::Internal(cause) => PortError::Internal(cause.into()),

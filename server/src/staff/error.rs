@@ -1,6 +1,6 @@
 //! Why a staff read or action was refused: the one error of the staff services (the
 //! conversation search and timeline, the order's events, the dashboard, the handoff
-//! queue and replies). The JSON API turns it into its status and code (`impl
+//! queue and replies, the API keys). The JSON API turns it into its status and code (`impl
 //! From<StaffError> for ApiError` in `api_error`), the console shows its text.
 
 use gapless_store::StoreError;
@@ -11,6 +11,11 @@ pub enum StaffError {
     UnknownConversation,
     #[error("no such order")]
     UnknownOrder,
+    #[error("no API key in use has this id")]
+    UnknownApiKey,
+    /// An API key name that is empty, too long or taken; the message says which.
+    #[error("{0}")]
+    BadKeyName(String),
     /// The conversation search's words run past what it reads.
     #[error("search for at most {max} characters")]
     SearchTooLong { max: usize },
@@ -48,7 +53,10 @@ impl StaffError {
     /// The API's `code`: `not_found` for the unknown ones, else the refusal's own.
     pub fn code(&self) -> &'static str {
         match self {
-            StaffError::UnknownConversation | StaffError::UnknownOrder => "not_found",
+            StaffError::UnknownConversation
+            | StaffError::UnknownOrder
+            | StaffError::UnknownApiKey => "not_found",
+            StaffError::BadKeyName(_) => "bad_key_name",
             StaffError::SearchTooLong { .. } | StaffError::ReplyTooLong { .. } => "too_long",
             StaffError::BadOutcome => "invalid_outcome",
             StaffError::BadTime { .. } => "invalid_time",

@@ -32,7 +32,7 @@ pub use fulfilment::{
 };
 pub use number::{OrderNumber, OrderNumberError};
 pub use payment::{
-    Payment, PaymentStatus, PaymentTextError, PaymentUrl, PaymentView, ProviderId, MAX_PAYMENT_URL,
+    Payment, PaymentStatus, PaymentTextError, PaymentUrl, ProviderId, MAX_PAYMENT_URL,
     MAX_PROVIDER_ID,
 };
 pub use pricing::{price_line, totals, PricingError};

@@ -198,45 +198,6 @@ impl Payment {
     }
 }
 
-/// `payment` in the order JSON (CONTRACTS §8): the status always, the link while it
-/// can be used, and the amounts once there are any.
-#[derive(Debug, Clone)]
-pub struct PaymentView<'a>(pub &'a Payment);
-
-impl Serialize for PaymentView<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let payment = self.0;
-        let mut view = serializer.serialize_map(None)?;
-        view.serialize_entry("status", &payment.status)?;
-        if payment.status == PaymentStatus::NotRequired {
-            return view.end();
-        }
-        if let Some(provider) = &payment.provider {
-            view.serialize_entry("provider", provider)?;
-        }
-        if payment.status == PaymentStatus::Pending {
-            view.serialize_entry("url", &payment.url)?;
-            if let Some(at) = payment.expires_at {
-                view.serialize_entry("expires_at", &rfc3339(at))?;
-            }
-        }
-        view.serialize_entry("amount", &payment.amount)?;
-        if payment.status.received() {
-            view.serialize_entry("paid", &payment.paid)?;
-            if let Some(at) = payment.paid_at {
-                view.serialize_entry("paid_at", &rfc3339(at))?;
-            }
-            view.serialize_entry("refunded", &payment.refunded)?;
-        }
-        view.end()
-    }
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,37 +241,5 @@ mod tests {
         assert_eq!(payment.refundable(), Money(3000));
         let over = Payment { paid: Money(5000), refunded: Money(6000), ..Payment::default() };
         assert_eq!(over.refundable(), Money::ZERO);
-    }
-
-    #[test]
-    fn the_view_shows_what_each_status_needs() {
-        let none = serde_json::to_value(PaymentView(&Payment::default())).unwrap();
-        assert_eq!(none, serde_json::json!({ "status": "not_required" }));
-        let pending = Payment {
-            status: PaymentStatus::Pending,
-            provider: Some("stripe".into()),
-            session: Some(ProviderId::parse("cs_1").unwrap()),
-            url: Some(PaymentUrl::parse("https://pay.example/cs_1").unwrap()),
-            amount: Money(5000),
-            expires_at: Some(time::macros::datetime!(2030-06-01 11:00 UTC)),
-            ..Payment::default()
-        };
-        assert_eq!(
-            serde_json::to_value(PaymentView(&pending)).unwrap(),
-            serde_json::json!({ "status": "pending", "provider": "stripe",
-                "url": "https://pay.example/cs_1", "expires_at": "2030-06-01T11:00:00Z",
-                "amount": 5000 })
-        );
-        let paid = Payment {
-            status: PaymentStatus::Paid,
-            paid: Money(5000),
-            paid_at: Some(time::macros::datetime!(2030-06-01 10:30 UTC)),
-            ..pending
-        };
-        let json = serde_json::to_value(PaymentView(&paid)).unwrap();
-        assert!(json.get("url").is_none(), "a paid link is not shown: {json}");
-        assert_eq!(json["paid"], 5000);
-        assert_eq!(json["paid_at"], "2030-06-01T10:30:00Z");
-        assert_eq!(json["refunded"], 0);
     }
 }

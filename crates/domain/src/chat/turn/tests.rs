@@ -10,7 +10,7 @@ use super::*;
 use crate::catalog::Choice;
 use crate::chat::command::{ItemMention, ProductRef, Span};
 use crate::money::Money;
-use crate::orders::{price_line, OrderStatus, OrderView, Reservation, Totals, UncheckedAddress};
+use crate::orders::{price_line, OrderStatus, Reservation, Totals, UncheckedAddress};
 use crate::sku::Sku;
 use crate::stock::{StockKey, StockLevel};
 use crate::testing::demo_catalog;
@@ -739,21 +739,18 @@ fn the_brief_conversation_end_to_end() {
     assert_eq!(order.status, OrderStatus::Confirmed);
     assert_eq!(chat.stock[&key("TEE", Some(("color", "black")))].reserved, 2);
 
-    let json = serde_json::to_value(OrderView { number: &chat.number, order }).unwrap();
-    assert_eq!(json["number"], "G-100042");
-    assert_eq!(json["status"], "confirmed");
+    assert_eq!(chat.number.as_str(), "G-100042");
+    let choices = |line: usize| serde_json::to_value(&order.lines[line].choices).unwrap();
     assert_eq!(
-        json["lines"][0]["choices"],
+        choices(0),
         serde_json::json!([
             {"group": "size", "value": "m"}, {"group": "color", "value": "black"}
         ])
     );
-    assert_eq!(
-        json["lines"][1]["choices"],
-        serde_json::json!([{"group": "capacity", "value": "750 ml"}])
-    );
-    assert_eq!(json["shipping_address"]["country"], "US");
-    assert_eq!(json["customer"]["name"], "Ana Lopez");
+    assert_eq!(choices(1), serde_json::json!([{"group": "capacity", "value": "750 ml"}]));
+    let address = order.shipping_address.as_ref().expect("an address");
+    assert_eq!(address.country.as_ref().map(|c| c.as_str()), Some("US"));
+    assert_eq!(order.customer.name.as_deref(), Some("Ana Lopez"));
 
     let refused = chat.say("actually make that 3 tees");
     assert!(refused.events.is_empty());
@@ -1160,10 +1157,8 @@ mod payments {
         let chat = pending_chat();
         assert_eq!(chat.order.status, OrderStatus::Confirmed);
         assert_eq!(chat.order.payment.status, PaymentStatus::Pending);
-        let json =
-            serde_json::to_value(OrderView { number: &chat.number, order: &chat.order }).unwrap();
-        assert_eq!(json["payment"]["status"], "pending");
-        assert_eq!(json["payment"]["url"], "https://pay.example/cs_test_1");
+        let url = chat.order.payment.url.as_ref().map(|url| url.as_str());
+        assert_eq!(url, Some("https://pay.example/cs_test_1"));
     }
 
     #[test]
