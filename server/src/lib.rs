@@ -9,6 +9,7 @@ pub mod chat;
 pub mod cli;
 pub mod demo;
 pub mod email;
+mod errors;
 pub mod fulfilment;
 pub mod health;
 pub mod json_time;

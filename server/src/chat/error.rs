@@ -4,7 +4,6 @@
 //! agents into a tool error; none of them match on code strings.
 
 use gapless_domain::chat::message::MessageError;
-use gapless_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
@@ -24,17 +23,5 @@ pub enum ChatError {
     Busy,
     /// Ours: logged where it is answered, never shown in detail.
     #[error("something went wrong on our side")]
-    Internal(#[source] anyhow::Error),
-}
-
-impl From<StoreError> for ChatError {
-    fn from(error: StoreError) -> Self {
-        ChatError::Internal(error.into())
-    }
-}
-
-impl From<anyhow::Error> for ChatError {
-    fn from(error: anyhow::Error) -> Self {
-        ChatError::Internal(error)
-    }
+    Internal(#[from] anyhow::Error),
 }

@@ -39,7 +39,7 @@ pub enum FulfilmentError {
     #[error("too busy right now; try again")]
     Busy,
     #[error("something went wrong on our side")]
-    Internal(#[source] anyhow::Error),
+    Internal(#[from] anyhow::Error),
 }
 
 impl FulfilmentError {
@@ -55,18 +55,6 @@ impl FulfilmentError {
             FulfilmentError::Busy => "busy",
             FulfilmentError::Internal(_) => "internal",
         }
-    }
-}
-
-impl From<StoreError> for FulfilmentError {
-    fn from(error: StoreError) -> Self {
-        FulfilmentError::Internal(error.into())
-    }
-}
-
-impl From<anyhow::Error> for FulfilmentError {
-    fn from(error: anyhow::Error) -> Self {
-        FulfilmentError::Internal(error)
     }
 }
 

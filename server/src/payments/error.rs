@@ -3,7 +3,6 @@
 //! From<PaymentError> for ApiError`.
 
 use gapless_domain::orders::OrderNumber;
-use gapless_store::StoreError;
 
 /// Why a refund, a payment event or the payment sweep did nothing. Nothing was written
 /// in any case.
@@ -23,7 +22,7 @@ pub enum PaymentError {
     #[error("too busy right now; try again")]
     Busy,
     #[error("something went wrong on our side")]
-    Internal(#[source] anyhow::Error),
+    Internal(#[from] anyhow::Error),
 }
 
 impl PaymentError {
@@ -36,17 +35,5 @@ impl PaymentError {
             PaymentError::Busy => "busy",
             PaymentError::Internal(_) => "internal",
         }
-    }
-}
-
-impl From<StoreError> for PaymentError {
-    fn from(error: StoreError) -> Self {
-        PaymentError::Internal(error.into())
-    }
-}
-
-impl From<anyhow::Error> for PaymentError {
-    fn from(error: anyhow::Error) -> Self {
-        PaymentError::Internal(error)
     }
 }

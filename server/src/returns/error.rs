@@ -4,7 +4,6 @@
 //! (`portal::customer_error`); neither matches on code strings.
 
 use gapless_domain::returns::{ExchangeError, ReplacementError, RequestError, TransitionError};
-use gapless_store::StoreError;
 
 use crate::payments::PaymentError;
 
@@ -55,7 +54,7 @@ pub enum ReturnsError {
     #[error("too busy right now; try again")]
     Busy,
     #[error("something went wrong on our side")]
-    Internal(#[source] anyhow::Error),
+    Internal(#[from] anyhow::Error),
 }
 
 impl ReturnsError {
@@ -87,17 +86,5 @@ impl ReturnsError {
             | ReturnsError::UnknownStatus(_)
             | ReturnsError::BadPeriod => "invalid",
         }
-    }
-}
-
-impl From<StoreError> for ReturnsError {
-    fn from(error: StoreError) -> Self {
-        ReturnsError::Internal(error.into())
-    }
-}
-
-impl From<anyhow::Error> for ReturnsError {
-    fn from(error: anyhow::Error) -> Self {
-        ReturnsError::Internal(error)
     }
 }

@@ -46,7 +46,7 @@ pub enum StaffError {
     #[error("the reply contains control characters")]
     ReplyControlCharacters,
     #[error("something went wrong on our side")]
-    Internal(#[source] anyhow::Error),
+    Internal(#[from] anyhow::Error),
 }
 
 impl StaffError {
@@ -79,11 +79,5 @@ impl From<StoreError> for StaffError {
             StoreError::BadCursor(_) => StaffError::BadCursor(error.to_string()),
             error => StaffError::Internal(error.into()),
         }
-    }
-}
-
-impl From<anyhow::Error> for StaffError {
-    fn from(error: anyhow::Error) -> Self {
-        StaffError::Internal(error)
     }
 }
