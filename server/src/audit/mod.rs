@@ -412,7 +412,8 @@ pub async fn conversation_timeline(
 /// or by a version with another shape) shows as empty rather than hiding the turn; the
 /// log says which.
 fn turn_audit(turn: &TurnRow) -> TurnAudit {
-    serde_json::from_value(turn.audit.clone()).unwrap_or_else(|error| {
+    // Read in place: the export reads every turn of a month, one by one.
+    serde::Deserialize::deserialize(&turn.audit).unwrap_or_else(|error| {
         tracing::warn!(turn = %turn.id, %error, "a turn's audit record does not read");
         TurnAudit::default()
     })

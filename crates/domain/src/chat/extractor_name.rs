@@ -76,14 +76,7 @@ mod tests {
 
     #[test]
     fn the_stored_names_are_the_serialized_names() {
-        for extractor in [
-            Extractor::Rules,
-            Extractor::Llm,
-            Extractor::LlmFellBackToRules,
-            Extractor::RulesWithShadow,
-            Extractor::Mcp,
-            Extractor::Acp,
-        ] {
+        for extractor in Extractor::ALL {
             let json = serde_json::to_value(extractor).unwrap();
             assert_eq!(json, extractor.as_str());
             assert_eq!(serde_json::from_value::<Extractor>(json).unwrap(), extractor);
