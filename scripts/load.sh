@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make load`: the release server on a fresh SQLite file (or LOAD_DATABASE_URL), then
-# scripts/load.mjs with 1 and 8 workers, each followed by the raw one-row insert rate on
-# the same database. A webhook endpoint (scripts/webhook-receiver.mjs, verifying every
+# `gapless bench-turns` (a Rust HTTP client, keep-alive) with 1 and 8 workers. On SQLite,
+# first the ceiling they are measured against: SQLite's own commit rate on the same file
+# from a plain single-threaded loop (`gapless bench-writes --plain`), one row and 16
+# rows a transaction, and after each load the turns' share of it. A webhook endpoint (scripts/webhook-receiver.mjs, verifying every
 # signature) takes every order event meanwhile: after each run, the messages it got and
 # their lag (arrival minus event time). Last, the delivery rate: the endpoint paused
 # during a load, then resumed, and the backlog timed. Run `make build` first.
@@ -43,11 +45,25 @@ settled() {
   done
 }
 
+plain=""
+if [[ $url == sqlite:* ]]; then
+  say "the ceiling: SQLite's plain single-threaded commit rate on the same file"
+  line=$(DATABASE_URL=$url RUST_LOG=warn target/gapless bench-writes --plain --seconds 3)
+  echo "$line"
+  plain=$(sed -n 's/.*: \([0-9]*\) tx\/s.*/\1/p' <<<"$line")
+  DATABASE_URL=$url RUST_LOG=warn target/gapless bench-writes --plain --rows 16 --seconds 3
+fi
+
 for workers in 1 8; do
   say "load: $workers worker(s), $seconds s"
   curl -fs -X POST "http://127.0.0.1:$hook_port/reset" >/dev/null
-  node scripts/load.mjs --base "http://127.0.0.1:$port" --workers "$workers" \
-    --seconds "$seconds" --database-url "$url"
+  line=$(target/gapless bench-turns --base "http://127.0.0.1:$port" --workers "$workers" \
+    --seconds "$seconds")
+  echo "$line"
+  if [ -n "$plain" ]; then
+    turns=$(sed -n 's/.*: \([0-9]*\) turns\/s.*/\1/p' <<<"$line")
+    echo "turns/s as a share of the plain commit rate ($plain tx/s): $((100 * turns / plain)) %"
+  fi
   stats=$(settled)
   node -e '
     const s = JSON.parse(process.argv[1]);
@@ -61,7 +77,7 @@ done
 
 say "webhook delivery rate: the endpoint paused during an 8-worker load, then resumed"
 DATABASE_URL=$url RUST_LOG=warn target/gapless webhook pause "$endpoint" >/dev/null
-node scripts/load.mjs --base "http://127.0.0.1:$port" --workers 8 --seconds "$seconds" >/dev/null
+target/gapless bench-turns --base "http://127.0.0.1:$port" --workers 8 --seconds "$seconds" >/dev/null
 curl -fs -X POST "http://127.0.0.1:$hook_port/reset" >/dev/null
 DATABASE_URL=$url RUST_LOG=warn target/gapless webhook resume "$endpoint" >/dev/null
 stats=$(settled)

@@ -4,7 +4,7 @@
 // --window turns and their ratio (issue 15: flat, ≈ 1.0, with the stored order snapshot;
 // the events fold grows with the history).
 //   node scripts/long-order.mjs [--base http://127.0.0.1:3000] [--turns 700] [--window 50]
-// Start the server with the chat rate limits raised (see scripts/load.mjs).
+// Start the server with the chat rate limits raised (see scripts/load.sh).
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({

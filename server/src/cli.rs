@@ -47,8 +47,11 @@ pub enum Command {
     /// Score an extractor on labelled utterances (JSONL); no database needed.
     Eval(eval::EvalArgs),
     /// Measure one-row insert transactions per second on DATABASE_URL: the physical
-    /// limit for chat turns on this disk (`scripts/load.mjs` runs it beside the load).
+    /// limit for chat turns on this disk (`scripts/load.sh` runs it with `--plain` beside the load).
     BenchWrites(bench::writes::BenchWritesArgs),
+    /// Measure chat turns per second and their latency against a running server over
+    /// HTTP (`scripts/load.sh` runs it with 1 and 8 workers). No database needed.
+    BenchTurns(bench::turns::BenchTurnsArgs),
     /// Measure the LLM path's own cost (prompt, HTTP, parse, validate) against a
     /// zero-delay fake model on loopback, beside the rules path. No database needed.
     BenchLlm(bench::llm::BenchLlmArgs),
@@ -345,10 +348,20 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Ok(())
             }
+            Command::BenchWrites(args) if args.plain => {
+                // Migrated first: the loop writes into `write_probe`.
+                open_store(&cli.database_url).await?;
+                println!("{}", bench::writes::run_plain(&cli.database_url, &args).await?);
+                Ok(())
+            }
             Command::BenchWrites(args) => {
                 let store = open_store(&cli.database_url).await?;
                 let report = bench::writes::run(store, &args).await?;
                 println!("{report}");
+                Ok(())
+            }
+            Command::BenchTurns(args) => {
+                println!("{}", bench::turns::run(&args).await?);
                 Ok(())
             }
             Command::BenchLlm(args) => {

@@ -6,7 +6,7 @@ use sqlx::{
     SqlitePool,
 };
 
-use crate::sqlite_commit::TurnCommitter;
+use crate::{sqlite_commit::TurnCommitter, sqlite_direct::DirectReads};
 use crate::{Backend, Store, StoreError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -29,6 +29,8 @@ pub struct SqliteStore {
     pub(crate) reader: SqlitePool,
     pub(crate) writer: SqlitePool,
     pub(crate) turns: TurnCommitter,
+    /// The chat turn's reads, off sqlx's threads.
+    pub(crate) direct: std::sync::Arc<DirectReads>,
 }
 
 impl SqliteStore {
@@ -42,7 +44,7 @@ impl SqliteStore {
             })
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        let path = options.get_filename();
+        let path = options.get_filename().to_owned();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             if path.to_str() != Some(":memory:") {
                 std::fs::create_dir_all(parent).map_err(|e| {
@@ -52,11 +54,25 @@ impl SqliteStore {
                 })?;
             }
         }
-        let writer =
-            SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-        let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        // One connection for the life of the store: the committer keeps statements
+        // prepared on it (see `sqlite_writes::KeptStatements`), and a ping before each
+        // use would be one more round trip to its thread.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await?;
+        // No ping before each read either: a turn reads three times.
+        let reader = SqlitePoolOptions::new()
+            .max_connections(8)
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await?;
         let turns = TurnCommitter::start(writer.clone());
-        Ok(SqliteStore { reader, writer, turns })
+        let direct = std::sync::Arc::new(DirectReads::new(path, reader.clone()));
+        Ok(SqliteStore { reader, writer, turns, direct })
     }
 }
 

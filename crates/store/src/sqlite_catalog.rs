@@ -12,8 +12,8 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 
 use crate::{
-    level, option_key, sqlite::SqliteStore, stock_key_from_columns, stock_rows, CatalogStore,
-    ImportSummary, StockLevels, StoreError,
+    level, option_key, sqlite::SqliteStore, sqlite_writes::sqlite_error, stock_key_from_columns,
+    stock_rows, CatalogStore, ImportSummary, StockLevels, StoreError,
 };
 
 #[async_trait]
@@ -125,14 +125,27 @@ impl CatalogStore for SqliteStore {
     }
 
     async fn stock_levels(&self) -> Result<StockLevels, StoreError> {
-        let rows: Vec<(String, String, i64, i64)> =
-            sqlx::query_as("SELECT sku, option_key, on_hand, reserved FROM stock_levels")
-                .fetch_all(&self.reader)
-                .await?;
-        rows.into_iter()
-            .map(|(sku, option_key, on_hand, reserved)| {
-                Ok((stock_key_from_columns(&sku, &option_key)?, level(on_hand, reserved)?))
+        self.direct
+            .read(|db| {
+                let mut read = db
+                    .prepare_cached("SELECT sku, option_key, on_hand, reserved FROM stock_levels")
+                    .map_err(sqlite_error)?;
+                let rows = read
+                    .query_map([], |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, i64>(2)?,
+                            row.get::<_, i64>(3)?,
+                        ))
+                    })
+                    .map_err(sqlite_error)?;
+                rows.map(|row| {
+                    let (sku, option_key, on_hand, reserved) = row.map_err(sqlite_error)?;
+                    Ok((stock_key_from_columns(&sku, &option_key)?, level(on_hand, reserved)?))
+                })
+                .collect()
             })
-            .collect()
+            .await
     }
 }

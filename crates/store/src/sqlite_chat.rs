@@ -3,21 +3,19 @@
 //! transaction never interleaves with another's.
 
 use async_trait::async_trait;
-use gapless_domain::{
-    orders::OrderStatus,
-    staff_metrics::{ConversationStatus, Outcome},
-};
+use gapless_domain::staff_metrics::ConversationStatus;
+use rusqlite::OptionalExtension;
 use sqlx::{types::Json, Sqlite, Transaction};
-use time::OffsetDateTime;
+use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
 use crate::{
     conversation_list::{page, PageKey},
-    option_key,
     records::*,
     sqlite::SqliteStore,
     sqlite_sessions::sortable,
-    write_conflict, AuditTurnQuery, AuditTurnRow, ChatStore, ConversationPage, ConversationQuery,
-    OrderSource, StockKey, StoreError,
+    sqlite_writes::{self, once_on_handle, sqlite_error},
+    AuditTurnQuery, AuditTurnRow, ChatStore, ConversationPage, ConversationQuery, OrderSource,
+    StoreError,
 };
 
 /// Turns a word may be in and still count as rare: the trigram index lists them, and
@@ -40,15 +38,46 @@ impl ChatStore for SqliteStore {
     }
 
     async fn conversation(&self, id: &str) -> Result<Option<ConversationRow>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT c.id, c.channel, c.started_at, c.order_id, o.number AS order_number,
-                    c.outcome, c.turn_count
-             FROM conversations c LEFT JOIN orders o ON o.id = c.order_id
-             WHERE c.id = ?",
-        )
-        .bind(id)
-        .fetch_optional(&self.reader)
-        .await?)
+        self.direct
+            .read(|db| {
+                db.prepare_cached(
+                    "SELECT c.id, c.channel, c.started_at, c.order_id, o.number,
+                            c.outcome, c.turn_count
+                     FROM conversations c LEFT JOIN orders o ON o.id = c.order_id
+                     WHERE c.id = ?1",
+                )
+                .and_then(|mut read| {
+                    read.query_row([id], |row| {
+                        Ok((
+                            row.get(0)?,
+                            row.get(1)?,
+                            row.get::<_, String>(2)?,
+                            row.get(3)?,
+                            row.get(4)?,
+                            row.get::<_, String>(5)?,
+                            row.get::<_, i64>(6)?,
+                        ))
+                    })
+                    .optional()
+                })
+                .map_err(sqlite_error)?
+                .map(|(id, channel, started_at, order_id, order_number, outcome, turn_count)| {
+                    Ok(ConversationRow {
+                        id,
+                        channel,
+                        started_at: stored_time(&started_at)?,
+                        order_id,
+                        order_number,
+                        outcome: outcome
+                            .parse()
+                            .map_err(|e| StoreError::Corrupt(format!("{e}")))?,
+                        turn_count: u32::try_from(turn_count)
+                            .map_err(|_| StoreError::Corrupt(format!("turn count {turn_count}")))?,
+                    })
+                })
+                .transpose()
+            })
+            .await
     }
 
     async fn list_conversations(
@@ -222,16 +251,24 @@ impl ChatStore for SqliteStore {
         &self,
         order_id: &str,
     ) -> Result<Option<(u32, serde_json::Value)>, StoreError> {
-        let row: Option<(i64, Json<serde_json::Value>)> = sqlx::query_as(
-            "SELECT version, snapshot FROM orders
-             WHERE id = ? AND snapshot IS NOT NULL AND snapshot_version = version",
-        )
-        .bind(order_id)
-        .fetch_optional(&self.reader)
-        .await?;
-        row.map(|(version, Json(snapshot))| {
+        let row: Option<(i64, String)> = self
+            .direct
+            .read(|db| {
+                db.prepare_cached(
+                    "SELECT version, snapshot FROM orders
+                     WHERE id = ?1 AND snapshot IS NOT NULL AND snapshot_version = version",
+                )
+                .and_then(|mut read| {
+                    read.query_row([order_id], |row| Ok((row.get(0)?, row.get(1)?))).optional()
+                })
+                .map_err(sqlite_error)
+            })
+            .await?;
+        row.map(|(version, snapshot)| {
             let version = u32::try_from(version)
                 .map_err(|_| StoreError::Corrupt(format!("order version {version}")))?;
+            let snapshot = serde_json::from_str(&snapshot)
+                .map_err(|e| StoreError::Corrupt(format!("order {order_id}'s snapshot: {e}")))?;
             Ok((version, snapshot))
         })
         .transpose()
@@ -249,295 +286,19 @@ impl ChatStore for SqliteStore {
     }
 }
 
-/// Everything one turn writes, inside the caller's transaction (or savepoint): the
-/// conversation's turn count (the optimistic lock), the order, the turn and its audit.
-pub(crate) async fn write_turn(
-    tx: &mut Transaction<'_, Sqlite>,
-    turn: &TurnWrite,
-) -> Result<(), StoreError> {
-    let now = OffsetDateTime::now_utc();
-    let order_id = turn.order.as_ref().map(|o| o.order_id.as_str());
-    let updated = sqlx::query(
-        "UPDATE conversations SET turn_count = ?, updated_at = ?,
-                outcome = COALESCE(?, outcome), order_id = COALESCE(?, order_id),
-                handoff_at = CASE WHEN ? THEN COALESCE(handoff_at, ?) ELSE handoff_at END
-             WHERE id = ? AND turn_count = ?",
-    )
-    .bind(i64::from(turn.seq))
-    .bind(sortable(now)?)
-    .bind(turn.outcome.map(Outcome::as_str))
-    .bind(order_id)
-    .bind(turn.handoff)
-    .bind(sortable(now)?)
-    .bind(&turn.conversation_id)
-    .bind(i64::from(turn.seq) - 1)
-    .execute(&mut **tx)
-    .await?;
-    if updated.rows_affected() == 0 {
-        return Err(StoreError::Conflict("the conversation moved on".into()));
-    }
-    if let Some(order) = &turn.order {
-        write_order(tx, OrderSource::turn(turn), order, now).await?;
-    }
-    sqlx::query(
-        "INSERT INTO chat_turns (id, conversation_id, seq, text, received_at,
-                idempotency_key, extractor, audit, reply, response)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&turn.turn_id)
-    .bind(&turn.conversation_id)
-    .bind(i64::from(turn.seq))
-    .bind(&turn.text)
-    .bind(sortable(turn.received_at)?)
-    .bind(&turn.idempotency_key)
-    .bind(turn.extractor.as_str())
-    .bind(Json(&turn.audit))
-    .bind(&turn.reply)
-    .bind(Json(&turn.response))
-    .execute(&mut **tx)
-    .await
-    .map_err(write_conflict)?;
-    Ok(())
-}
-
+/// An order's new events and its projection after them, inside the caller's
+/// transaction.
 pub(crate) async fn write_order(
     tx: &mut Transaction<'_, Sqlite>,
     source: OrderSource<'_>,
     order: &OrderWrite,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    let projection = &order.projection;
-    let customer_id = match &projection.customer {
-        None => None,
-        Some(customer) => Some(upsert_customer(tx, customer, now).await?),
-    };
-    let version = i64::from(order.expected_version) + order.events.len() as i64;
-    let address = projection.shipping_address.as_ref().map(Json);
-    let confirmed_at = (projection.status == OrderStatus::Confirmed).then_some(now);
-    let cancelled_at = (projection.status == OrderStatus::Cancelled).then_some(now);
-    if order.expected_version == 0 {
-        sqlx::query(
-            "INSERT INTO orders (id, number, conversation_id, status, currency, customer_id,
-                subtotal, shipping, total, shipping_address, version, created_at, updated_at,
-                confirmed_at, cancelled_at, payment_status, payment_expires_at, snapshot,
-                snapshot_version)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&order.order_id)
-        .bind(&order.number)
-        .bind(source.conversation_id)
-        .bind(projection.status.as_str())
-        .bind(&projection.currency)
-        .bind(&customer_id)
-        .bind(projection.subtotal)
-        .bind(projection.shipping)
-        .bind(projection.total)
-        .bind(address)
-        .bind(version)
-        .bind(now)
-        .bind(now)
-        .bind(confirmed_at)
-        .bind(cancelled_at)
-        .bind(projection.payment_status.as_str())
-        .bind(projection.payment_expires_at.map(sortable).transpose()?)
-        .bind(projection.snapshot.as_ref().map(Json))
-        .bind(projection.snapshot.as_ref().map(|_| version))
-        .execute(&mut **tx)
-        .await
-        .map_err(write_conflict)?;
-    } else {
-        let updated = sqlx::query(
-            "UPDATE orders SET status = ?, currency = ?, customer_id = ?, subtotal = ?,
-                shipping = ?, total = ?, shipping_address = ?, version = ?, updated_at = ?,
-                confirmed_at = COALESCE(confirmed_at, ?), cancelled_at = COALESCE(cancelled_at, ?),
-                shipped_at = COALESCE(shipped_at, ?), delivered_at = COALESCE(?, delivered_at),
-                payment_status = ?, payment_expires_at = ?, snapshot = ?, snapshot_version = ?
-             WHERE id = ? AND version = ?",
-        )
-        .bind(projection.status.as_str())
-        .bind(&projection.currency)
-        .bind(&customer_id)
-        .bind(projection.subtotal)
-        .bind(projection.shipping)
-        .bind(projection.total)
-        .bind(address)
-        .bind(version)
-        .bind(now)
-        .bind(confirmed_at)
-        .bind(cancelled_at)
-        .bind(projection.shipped_at.map(sortable).transpose()?)
-        .bind(projection.delivered_at.map(sortable).transpose()?)
-        .bind(projection.payment_status.as_str())
-        .bind(projection.payment_expires_at.map(sortable).transpose()?)
-        .bind(projection.snapshot.as_ref().map(Json))
-        .bind(projection.snapshot.as_ref().map(|_| version))
-        .bind(&order.order_id)
-        .bind(i64::from(order.expected_version))
-        .execute(&mut **tx)
-        .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::Conflict("the order moved on".into()));
-        }
-        if projection.status == OrderStatus::Cancelled {
-            // After the UPDATE, which holds the order's row: a return that claims units
-            // of this order either committed before (and is seen here) or waits for us
-            // and then finds the order cancelled.
-            let blocked: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM return_claims WHERE order_id = ? AND claimed > 0)
-                     OR EXISTS (SELECT 1 FROM orders WHERE id = ?
-                                AND (shipped_at IS NOT NULL OR delivered_at IS NOT NULL))",
-            )
-            .bind(&order.order_id)
-            .bind(&order.order_id)
-            .fetch_one(&mut **tx)
-            .await?;
-            if blocked {
-                return Err(StoreError::Conflict(
-                    "the order shipped or has a return open: it cannot be cancelled".into(),
-                ));
-            }
-        }
-    }
-
-    sqlx::query("DELETE FROM order_lines WHERE order_id = ?")
-        .bind(&order.order_id)
-        .execute(&mut **tx)
-        .await?;
-    // One statement per table, however many rows: every statement is a round trip to
-    // SQLite's connection thread, and those dominate a turn's cost.
-    if !projection.lines.is_empty() {
-        let mut insert = sqlx::QueryBuilder::<Sqlite>::new(
-            "INSERT INTO order_lines (order_id, position, sku, name, quantity, choices, \
-             unit_price, total) ",
-        );
-        insert.push_values(projection.lines.iter().enumerate(), |mut row, (position, line)| {
-            row.push_bind(&order.order_id)
-                .push_bind(position as i64)
-                .push_bind(&line.sku)
-                .push_bind(&line.name)
-                .push_bind(i64::from(line.quantity))
-                .push_bind(Json(&line.choices))
-                .push_bind(line.unit_price)
-                .push_bind(line.total);
-        });
-        insert.build().execute(&mut **tx).await?;
-    }
-
-    if !order.events.is_empty() {
-        let seq = |offset: usize| i64::from(order.expected_version) + offset as i64 + 1;
-        let mut events = sqlx::QueryBuilder::<Sqlite>::new(
-            "INSERT INTO order_events (id, order_id, seq, type, schema_version, payload, \
-             conversation_id, message_id, idempotency_key, actor, created_at) ",
-        );
-        events.push_values(order.events.iter().enumerate(), |mut row, (offset, event)| {
-            row.push_bind(&event.id)
-                .push_bind(&order.order_id)
-                .push_bind(seq(offset))
-                .push_bind(&event.event_type)
-                .push_bind(i64::from(event.schema_version))
-                .push_bind(Json(&event.payload))
-                .push_bind(source.conversation_id)
-                .push_bind(source.message_id)
-                .push_bind(source.idempotency_key)
-                .push_bind(&order.actor)
-                .push_bind(now);
-        });
-        events.build().execute(&mut **tx).await.map_err(write_conflict)?;
-
-        let mut outbox = sqlx::QueryBuilder::<Sqlite>::new(
-            "INSERT INTO outbox (event_id, topic, payload, next_attempt_at, stream, seq, created_ms) ",
-        );
-        let stream = format!("order:{}", order.order_id);
-        let created_ms = crate::unix_ms(now);
-        outbox.push_values(order.events.iter().enumerate(), |mut row, (offset, event)| {
-            row.push_bind(&event.id)
-                .push_bind(format!("order.{}", event.event_type))
-                .push_bind(Json(serde_json::json!({
-                    "event_id": event.id,
-                    "order_id": order.order_id,
-                    "order_number": order.number,
-                    "seq": seq(offset),
-                    "type": event.event_type,
-                    "payload": event.payload,
-                })))
-                .push_bind(now)
-                .push_bind(&stream)
-                .push_bind(seq(offset))
-                .push_bind(created_ms);
-        });
-        outbox.build().execute(&mut **tx).await?;
-    }
-
-    for (key, quantity) in &order.reserve {
-        reserve(tx, key, *quantity).await?;
-    }
-    for (key, quantity) in &order.release {
-        sqlx::query(
-            "UPDATE stock_levels SET reserved = MAX(reserved - ?, 0)
-             WHERE sku = ? AND option_key = ?",
-        )
-        .bind(i64::from(*quantity))
-        .bind(key.sku.as_str())
-        .bind(option_key(key))
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
+    once_on_handle(tx, |db| sqlite_writes::write_order(db, source, order, now)).await
 }
 
-/// Takes `quantity` units or fails with how many were available: the check and the
-/// update are one statement, so no two orders can take the same unit.
-async fn reserve(
-    tx: &mut Transaction<'_, Sqlite>,
-    key: &StockKey,
-    quantity: u32,
-) -> Result<(), StoreError> {
-    let taken = sqlx::query(
-        "UPDATE stock_levels SET reserved = reserved + ?1
-         WHERE sku = ?2 AND option_key = ?3 AND on_hand - reserved >= ?1",
-    )
-    .bind(i64::from(quantity))
-    .bind(key.sku.as_str())
-    .bind(option_key(key))
-    .execute(&mut **tx)
-    .await?;
-    if taken.rows_affected() == 1 {
-        return Ok(());
-    }
-    let available: Option<i64> = sqlx::query_scalar(
-        "SELECT MAX(on_hand - reserved, 0) FROM stock_levels WHERE sku = ? AND option_key = ?",
-    )
-    .bind(key.sku.as_str())
-    .bind(option_key(key))
-    .fetch_optional(&mut **tx)
-    .await?;
-    Err(StoreError::OutOfStock {
-        key: key.clone(),
-        available: available.map_or(0, |n| u32::try_from(n).unwrap_or(0)),
-    })
-}
-
-async fn upsert_customer(
-    tx: &mut Transaction<'_, Sqlite>,
-    customer: &CustomerWrite,
-    now: OffsetDateTime,
-) -> Result<String, StoreError> {
-    let id: String = sqlx::query_scalar(
-        "INSERT INTO customers (id, email, name, phone, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (email) DO UPDATE SET
-            name = COALESCE(excluded.name, customers.name),
-            phone = COALESCE(excluded.phone, customers.phone),
-            updated_at = excluded.updated_at
-         RETURNING id",
-    )
-    .bind(crate::new_id())
-    .bind(&customer.email)
-    .bind(&customer.name)
-    .bind(&customer.phone)
-    .bind(now)
-    .bind(now)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(id)
+/// A time stored as text: this store writes RFC 3339 (the sortable form is RFC 3339 too).
+fn stored_time(text: &str) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .map_err(|e| StoreError::Corrupt(format!("stored time {text:?}: {e}")))
 }

@@ -20,6 +20,14 @@ pub struct BenchWritesArgs {
     /// Concurrent writers (match the load script's workers).
     #[arg(long, default_value_t = 1)]
     pub workers: usize,
+    /// SQLite only: SQLite's own rate instead, from a plain single-threaded loop on one
+    /// connection (no pool, no async driver): the ceiling chat turns are measured
+    /// against. `--workers` does not apply.
+    #[arg(long)]
+    pub plain: bool,
+    /// With `--plain`: one-row inserts per transaction.
+    #[arg(long, default_value_t = 1)]
+    pub rows: u64,
 }
 
 pub struct Report {
@@ -49,6 +57,29 @@ impl fmt::Display for Report {
             self.p99.as_secs_f64() * 1000.0,
         )
     }
+}
+
+/// SQLite's plain single-threaded commit rate on the database at `url`.
+pub async fn run_plain(url: &str, args: &BenchWritesArgs) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        args.seconds > 0.0 && args.seconds.is_finite(),
+        "--seconds must be a positive number"
+    );
+    anyhow::ensure!(url.starts_with("sqlite:"), "--plain measures SQLite files only");
+    let (url, seconds, rows) = (url.to_owned(), args.seconds, args.rows.max(1));
+    let rate = tokio::task::spawn_blocking(move || {
+        gapless_store::plain_commits::plain_commit_rate(&url, seconds, rows)
+    })
+    .await
+    .context("the plain loop's thread failed")?
+    .context("the plain loop failed")?;
+    Ok(format!(
+        "plain single-threaded SQLite loop, {rows} row(s) a transaction: {} transactions in {:.1} s: {:.0} tx/s, {:.0} rows/s",
+        rate.transactions,
+        rate.elapsed.as_secs_f64(),
+        rate.transactions_per_second(),
+        rate.rows_per_second(),
+    ))
 }
 
 pub async fn run(store: Arc<dyn Store>, args: &BenchWritesArgs) -> anyhow::Result<Report> {
