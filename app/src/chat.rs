@@ -305,6 +305,17 @@ mod ssr {
 /// The launcher and the chat panel, fixed to the corner of the shop page.
 #[component]
 pub fn ChatWidget() -> impl IntoView {
+    view! {
+        <aside class="chat" aria-label="Chat">
+            <ChatContent/>
+        </aside>
+    }
+}
+
+/// What `<aside class="chat">` holds. The shop's bundle hydrates only this (and the
+/// category filter), from the aside down: see [`crate::shop_bundle`].
+#[component]
+pub fn ChatContent() -> impl IntoView {
     let state = crate::codec::resource(|| (), |_| chat_state());
     view! {
         <Suspense fallback=|| ()>
@@ -313,11 +324,9 @@ pub fn ChatWidget() -> impl IntoView {
                     Ok(initial) => view! { <ChatPanel initial/> }.into_any(),
                     Err(error) => {
                         view! {
-                            <aside class="chat" aria-label="Chat">
-                                <p class="notice notice-error chat-unavailable" role="alert">
-                                    {format!("The chat is unavailable: {error}")}
-                                </p>
-                            </aside>
+                            <p class="notice notice-error chat-unavailable" role="alert">
+                                {format!("The chat is unavailable: {error}")}
+                            </p>
                         }
                             .into_any()
                     }
@@ -390,85 +399,83 @@ fn ChatPanel(initial: ChatView) -> impl IntoView {
     let has_order = move || current.with(|c| c.order.as_ref().is_some_and(|o| o.status == "draft"));
 
     view! {
-        <aside class="chat" aria-label="Chat">
-            <button
-                type="button"
-                class="chat-launcher"
-                aria-controls="chat-panel"
-                aria-expanded=move || open.get().to_string()
-                on:click=move |_| open.update(|o| *o = !*o)
-            >
-                {move || if open.get() { "Close chat" } else { "Order by chat" }}
-            </button>
-            <section
-                id="chat-panel"
-                class="chat-panel"
-                aria-labelledby="chat-title"
-                hidden=move || !open.get()
-            >
-                <header class="chat-header">
-                    <h2 id="chat-title">"Order by chat"</h2>
-                    <button
-                        type="button"
-                        class="chat-close"
-                        aria-label="Close chat"
-                        on:click=move |_| open.set(false)
-                    >
-                        "×"
-                    </button>
-                </header>
-                <ol class="chat-log" role="log" aria-live="polite" aria-label="Conversation" node_ref=log>
-                    <li class="msg msg-assistant">
-                        "Hi! Tell me what you would like, in your own words: "
-                        <q>"two black tees in M and a trail bottle"</q> "."
-                    </li>
-                    <For
-                        each=move || current.get().messages
-                        key=|message| message.id.clone()
-                        let(message)
-                    >
-                        <Message message/>
-                    </For>
-                    {move || {
-                        sending()
-                            .map(|text| {
-                                view! {
-                                    <li class="msg msg-shopper msg-sending">
-                                        <span class="visually-hidden">"You: "</span>
-                                        {text}
-                                    </li>
-                                }
-                            })
-                    }}
-                </ol>
-                <p class="chat-pending" role="status">
-                    {move || pending.get().then_some("Working on your order…")}
-                </p>
-                {move || error().map(|e| view! { <p class="chat-error" role="alert">{e}</p> })}
-                {move || current.get().order.map(|order| view! { <OrderPanel order/> })}
-                <div class="chat-quick" hidden=move || !has_order()>
-                    <QuickReply send key label="Confirm order" text=CONFIRM_TEXT/>
-                    <QuickReply send key label="Cancel order" text=CANCEL_TEXT/>
-                </div>
-                <ActionForm action=send attr:class="chat-form">
-                    <label class="visually-hidden" for="chat-input">"Your message"</label>
-                    <input
-                        id="chat-input"
-                        name="text"
-                        type="text"
-                        autocomplete="off"
-                        required
-                        maxlength="2000"
-                        placeholder="Type your order…"
-                        node_ref=input
-                    />
-                    <input type="hidden" name="key" prop:value=key/>
-                    <button type="submit" class="chat-send" disabled=move || pending.get()>
-                        "Send"
-                    </button>
-                </ActionForm>
-            </section>
-        </aside>
+        <button
+            type="button"
+            class="chat-launcher"
+            aria-controls="chat-panel"
+            aria-expanded=move || open.get().to_string()
+            on:click=move |_| open.update(|o| *o = !*o)
+        >
+            {move || if open.get() { "Close chat" } else { "Order by chat" }}
+        </button>
+        <section
+            id="chat-panel"
+            class="chat-panel"
+            aria-labelledby="chat-title"
+            hidden=move || !open.get()
+        >
+            <header class="chat-header">
+                <h2 id="chat-title">"Order by chat"</h2>
+                <button
+                    type="button"
+                    class="chat-close"
+                    aria-label="Close chat"
+                    on:click=move |_| open.set(false)
+                >
+                    "×"
+                </button>
+            </header>
+            <ol class="chat-log" role="log" aria-live="polite" aria-label="Conversation" node_ref=log>
+                <li class="msg msg-assistant">
+                    "Hi! Tell me what you would like, in your own words: "
+                    <q>"two black tees in M and a trail bottle"</q> "."
+                </li>
+                <For
+                    each=move || current.get().messages
+                    key=|message| message.id.clone()
+                    let(message)
+                >
+                    <Message message/>
+                </For>
+                {move || {
+                    sending()
+                        .map(|text| {
+                            view! {
+                                <li class="msg msg-shopper msg-sending">
+                                    <span class="visually-hidden">"You: "</span>
+                                    {text}
+                                </li>
+                            }
+                        })
+                }}
+            </ol>
+            <p class="chat-pending" role="status">
+                {move || pending.get().then_some("Working on your order…")}
+            </p>
+            {move || error().map(|e| view! { <p class="chat-error" role="alert">{e}</p> })}
+            {move || current.get().order.map(|order| view! { <OrderPanel order/> })}
+            <div class="chat-quick" hidden=move || !has_order()>
+                <QuickReply send key label="Confirm order" text=CONFIRM_TEXT/>
+                <QuickReply send key label="Cancel order" text=CANCEL_TEXT/>
+            </div>
+            <ActionForm action=send attr:class="chat-form">
+                <label class="visually-hidden" for="chat-input">"Your message"</label>
+                <input
+                    id="chat-input"
+                    name="text"
+                    type="text"
+                    autocomplete="off"
+                    required
+                    maxlength="2000"
+                    placeholder="Type your order…"
+                    node_ref=input
+                />
+                <input type="hidden" name="key" prop:value=key/>
+                <button type="submit" class="chat-send" disabled=move || pending.get()>
+                    "Send"
+                </button>
+            </ActionForm>
+        </section>
     }
     // Erase the type: the nested view is deep enough to overflow the compiler's limits.
     .into_any()

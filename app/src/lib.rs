@@ -13,6 +13,9 @@ pub mod returns;
 #[path = "returns_stub.rs"]
 pub mod returns;
 pub mod shop;
+/// What the shop's bundle hydrates: the chat widget and the category filter, not `App`.
+#[cfg(feature = "hydrate")]
+pub mod shop_bundle;
 #[cfg(feature = "staff")]
 pub mod staff;
 /// The shop's bundle has no staff console: these stand in for its pages.
