@@ -3,9 +3,12 @@
 //! The conversation is bound to the shopper's session (a cookie), so a reload shows it
 //! again. The widget talks to the same chat service as the JSON API, through the
 //! [`ChatPort`](port::ChatPort) the server provides; prices arrive formatted by our code.
-//! Forms are `ActionForm`s: they post even before the wasm has loaded.
+//! Forms are plain forms posting to `chat_send` (what `ActionForm` renders), so they post
+//! even before the wasm has loaded; with the wasm their submit handlers dispatch the
+//! action with `ChatSend` built by hand. (`ActionForm` would read the form back through
+//! serde_qs, whose reader the shop's bundle would then carry for these forms alone.)
 
-use leptos::{html, prelude::*};
+use leptos::{html, prelude::*, server_fn::ServerFn};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
@@ -458,7 +461,16 @@ fn ChatPanel(initial: ChatView) -> impl IntoView {
                 <QuickReply send key label="Confirm order" text=CONFIRM_TEXT/>
                 <QuickReply send key label="Cancel order" text=CANCEL_TEXT/>
             </div>
-            <ActionForm action=send attr:class="chat-form">
+            <form
+                action=ChatSend::url()
+                method="post"
+                class="chat-form"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    let text = input.get_untracked().map(|input| input.value()).unwrap_or_default();
+                    send.dispatch(ChatSend { text, key: Some(key()) });
+                }
+            >
                 <label class="visually-hidden" for="chat-input">"Your message"</label>
                 <input
                     id="chat-input"
@@ -474,7 +486,7 @@ fn ChatPanel(initial: ChatView) -> impl IntoView {
                 <button type="submit" class="chat-send" disabled=move || pending.get()>
                     "Send"
                 </button>
-            </ActionForm>
+            </form>
         </section>
     }
     // Erase the type: the nested view is deep enough to overflow the compiler's limits.
@@ -502,18 +514,25 @@ fn Message(message: ChatMessage) -> impl IntoView {
 #[component]
 fn QuickReply(
     send: ServerAction<ChatSend>,
-    key: impl Fn() -> String + Send + Sync + 'static,
+    key: impl Fn() -> String + Copy + Send + Sync + 'static,
     label: &'static str,
     text: &'static str,
 ) -> impl IntoView {
     view! {
-        <ActionForm action=send>
+        <form
+            action=ChatSend::url()
+            method="post"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                send.dispatch(ChatSend { text: text.to_owned(), key: Some(key()) });
+            }
+        >
             <input type="hidden" name="text" value=text/>
             <input type="hidden" name="key" prop:value=key/>
             <button type="submit" class="chat-quick-reply" disabled=move || send.pending().get()>
                 {label}
             </button>
-        </ActionForm>
+        </form>
     }
     .into_any()
 }
