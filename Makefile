@@ -16,7 +16,7 @@ build-dev:  ## debug build, faster to compile
 e2e:        ## browser tests only, against the last build
 	scripts/test.sh e2e
 
-size:       ## brotli transfer size of the three bundles (budgets: shop 248 KiB, returns 252 KiB, staff 348 KiB)
+size:       ## brotli transfer size of the three bundles (budgets: shop 160 KiB, returns 252 KiB, staff 348 KiB)
 	node scripts/compress.mjs target/site --report
 
 tti:        ## time to interactive of / and /returns, throttled like Lighthouse (slow 4G, CPU 4x)

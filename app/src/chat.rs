@@ -3,9 +3,12 @@
 //! The conversation is bound to the shopper's session (a cookie), so a reload shows it
 //! again. The widget talks to the same chat service as the JSON API, through the
 //! [`ChatPort`](port::ChatPort) the server provides; prices arrive formatted by our code.
-//! Forms are `ActionForm`s: they post even before the wasm has loaded.
+//! Forms are plain forms posting to `chat_send` (what `ActionForm` renders), so they post
+//! even before the wasm has loaded; with the wasm their submit handlers dispatch the
+//! action with `ChatSend` built by hand. (`ActionForm` would read the form back through
+//! serde_qs, whose reader the shop's bundle would then carry for these forms alone.)
 
-use leptos::{html, prelude::*};
+use leptos::{html, prelude::*, server_fn::ServerFn};
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
@@ -305,6 +308,17 @@ mod ssr {
 /// The launcher and the chat panel, fixed to the corner of the shop page.
 #[component]
 pub fn ChatWidget() -> impl IntoView {
+    view! {
+        <aside class="chat" aria-label="Chat">
+            <ChatContent/>
+        </aside>
+    }
+}
+
+/// What `<aside class="chat">` holds. The shop's bundle hydrates only this (and the
+/// category filter), from the aside down: see [`crate::shop_bundle`].
+#[component]
+pub fn ChatContent() -> impl IntoView {
     let state = crate::codec::resource(|| (), |_| chat_state());
     view! {
         <Suspense fallback=|| ()>
@@ -313,11 +327,9 @@ pub fn ChatWidget() -> impl IntoView {
                     Ok(initial) => view! { <ChatPanel initial/> }.into_any(),
                     Err(error) => {
                         view! {
-                            <aside class="chat" aria-label="Chat">
-                                <p class="notice notice-error chat-unavailable" role="alert">
-                                    {format!("The chat is unavailable: {error}")}
-                                </p>
-                            </aside>
+                            <p class="notice notice-error chat-unavailable" role="alert">
+                                {format!("The chat is unavailable: {error}")}
+                            </p>
                         }
                             .into_any()
                     }
@@ -390,85 +402,92 @@ fn ChatPanel(initial: ChatView) -> impl IntoView {
     let has_order = move || current.with(|c| c.order.as_ref().is_some_and(|o| o.status == "draft"));
 
     view! {
-        <aside class="chat" aria-label="Chat">
-            <button
-                type="button"
-                class="chat-launcher"
-                aria-controls="chat-panel"
-                aria-expanded=move || open.get().to_string()
-                on:click=move |_| open.update(|o| *o = !*o)
+        <button
+            type="button"
+            class="chat-launcher"
+            aria-controls="chat-panel"
+            aria-expanded=move || open.get().to_string()
+            on:click=move |_| open.update(|o| *o = !*o)
+        >
+            {move || if open.get() { "Close chat" } else { "Order by chat" }}
+        </button>
+        <section
+            id="chat-panel"
+            class="chat-panel"
+            aria-labelledby="chat-title"
+            hidden=move || !open.get()
+        >
+            <header class="chat-header">
+                <h2 id="chat-title">"Order by chat"</h2>
+                <button
+                    type="button"
+                    class="chat-close"
+                    aria-label="Close chat"
+                    on:click=move |_| open.set(false)
+                >
+                    "×"
+                </button>
+            </header>
+            <ol class="chat-log" role="log" aria-live="polite" aria-label="Conversation" node_ref=log>
+                <li class="msg msg-assistant">
+                    "Hi! Tell me what you would like, in your own words: "
+                    <q>"two black tees in M and a trail bottle"</q> "."
+                </li>
+                <For
+                    each=move || current.get().messages
+                    key=|message| message.id.clone()
+                    let(message)
+                >
+                    <Message message/>
+                </For>
+                {move || {
+                    sending()
+                        .map(|text| {
+                            view! {
+                                <li class="msg msg-shopper msg-sending">
+                                    <span class="visually-hidden">"You: "</span>
+                                    {text}
+                                </li>
+                            }
+                        })
+                }}
+            </ol>
+            <p class="chat-pending" role="status">
+                {move || pending.get().then_some("Working on your order…")}
+            </p>
+            {move || error().map(|e| view! { <p class="chat-error" role="alert">{e}</p> })}
+            {move || current.get().order.map(|order| view! { <OrderPanel order/> })}
+            <div class="chat-quick" hidden=move || !has_order()>
+                <QuickReply send key label="Confirm order" text=CONFIRM_TEXT/>
+                <QuickReply send key label="Cancel order" text=CANCEL_TEXT/>
+            </div>
+            <form
+                action=ChatSend::url()
+                method="post"
+                class="chat-form"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    let text = input.get_untracked().map(|input| input.value()).unwrap_or_default();
+                    send.dispatch(ChatSend { text, key: Some(key()) });
+                }
             >
-                {move || if open.get() { "Close chat" } else { "Order by chat" }}
-            </button>
-            <section
-                id="chat-panel"
-                class="chat-panel"
-                aria-labelledby="chat-title"
-                hidden=move || !open.get()
-            >
-                <header class="chat-header">
-                    <h2 id="chat-title">"Order by chat"</h2>
-                    <button
-                        type="button"
-                        class="chat-close"
-                        aria-label="Close chat"
-                        on:click=move |_| open.set(false)
-                    >
-                        "×"
-                    </button>
-                </header>
-                <ol class="chat-log" role="log" aria-live="polite" aria-label="Conversation" node_ref=log>
-                    <li class="msg msg-assistant">
-                        "Hi! Tell me what you would like, in your own words: "
-                        <q>"two black tees in M and a trail bottle"</q> "."
-                    </li>
-                    <For
-                        each=move || current.get().messages
-                        key=|message| message.id.clone()
-                        let(message)
-                    >
-                        <Message message/>
-                    </For>
-                    {move || {
-                        sending()
-                            .map(|text| {
-                                view! {
-                                    <li class="msg msg-shopper msg-sending">
-                                        <span class="visually-hidden">"You: "</span>
-                                        {text}
-                                    </li>
-                                }
-                            })
-                    }}
-                </ol>
-                <p class="chat-pending" role="status">
-                    {move || pending.get().then_some("Working on your order…")}
-                </p>
-                {move || error().map(|e| view! { <p class="chat-error" role="alert">{e}</p> })}
-                {move || current.get().order.map(|order| view! { <OrderPanel order/> })}
-                <div class="chat-quick" hidden=move || !has_order()>
-                    <QuickReply send key label="Confirm order" text=CONFIRM_TEXT/>
-                    <QuickReply send key label="Cancel order" text=CANCEL_TEXT/>
-                </div>
-                <ActionForm action=send attr:class="chat-form">
-                    <label class="visually-hidden" for="chat-input">"Your message"</label>
-                    <input
-                        id="chat-input"
-                        name="text"
-                        type="text"
-                        autocomplete="off"
-                        required
-                        maxlength="2000"
-                        placeholder="Type your order…"
-                        node_ref=input
-                    />
-                    <input type="hidden" name="key" prop:value=key/>
-                    <button type="submit" class="chat-send" disabled=move || pending.get()>
-                        "Send"
-                    </button>
-                </ActionForm>
-            </section>
-        </aside>
+                <label class="visually-hidden" for="chat-input">"Your message"</label>
+                <input
+                    id="chat-input"
+                    name="text"
+                    type="text"
+                    autocomplete="off"
+                    required
+                    maxlength="2000"
+                    placeholder="Type your order…"
+                    node_ref=input
+                />
+                <input type="hidden" name="key" prop:value=key/>
+                <button type="submit" class="chat-send" disabled=move || pending.get()>
+                    "Send"
+                </button>
+            </form>
+        </section>
     }
     // Erase the type: the nested view is deep enough to overflow the compiler's limits.
     .into_any()
@@ -495,18 +514,25 @@ fn Message(message: ChatMessage) -> impl IntoView {
 #[component]
 fn QuickReply(
     send: ServerAction<ChatSend>,
-    key: impl Fn() -> String + Send + Sync + 'static,
+    key: impl Fn() -> String + Copy + Send + Sync + 'static,
     label: &'static str,
     text: &'static str,
 ) -> impl IntoView {
     view! {
-        <ActionForm action=send>
+        <form
+            action=ChatSend::url()
+            method="post"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                send.dispatch(ChatSend { text: text.to_owned(), key: Some(key()) });
+            }
+        >
             <input type="hidden" name="text" value=text/>
             <input type="hidden" name="key" prop:value=key/>
             <button type="submit" class="chat-quick-reply" disabled=move || send.pending().get()>
                 {label}
             </button>
-        </ActionForm>
+        </form>
     }
     .into_any()
 }

@@ -8,14 +8,18 @@ pub mod error;
 pub mod port;
 #[cfg(feature = "returns")]
 pub mod returns;
-/// The shop's bundle has no returns portal: these stand in for its pages.
+/// Built without the portal (only the shop's bundle, which hydrates `shop_bundle`, not
+/// `App`): these stand in for its pages so that `App` still compiles.
 #[cfg(not(feature = "returns"))]
 #[path = "returns_stub.rs"]
 pub mod returns;
 pub mod shop;
+/// What the shop's bundle hydrates: the chat widget and the category filter, not `App`.
+#[cfg(feature = "hydrate")]
+pub mod shop_bundle;
 #[cfg(feature = "staff")]
 pub mod staff;
-/// The shop's bundle has no staff console: these stand in for its pages.
+/// The returns portal's bundle has no staff console: these stand in for its pages.
 #[cfg(not(feature = "staff"))]
 #[path = "staff_stub.rs"]
 pub mod staff;

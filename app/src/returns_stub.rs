@@ -1,6 +1,7 @@
-//! The returns portal's pages as the shop's bundle knows them: the server always renders
-//! the real ones and sends the portal's bundle with them, so these only run if a shop
-//! page navigated to the portal in the browser, and then load it properly.
+//! The returns portal's pages in an `App` built without the portal. No bundle runs them
+//! today: the shop's bundle, the only one without the portal, hydrates `shop_bundle`
+//! rather than `App`. Were one to, they would load the portal properly: the server
+//! always renders the real pages and sends the portal's bundle with them.
 
 use leptos::prelude::*;
 

@@ -106,6 +106,10 @@ mod ssr {
 
 #[component]
 pub fn ShopPage() -> impl IntoView {
+    // The chat widget first: its resource and `Suspense` then take the page's first
+    // serialized-data ids (0 and 1), before the catalog's resource and `Transition`. The
+    // shop's bundle hydrates the widget alone (`crate::shop_bundle`) and relies on it.
+    let chat = view! { <crate::chat::ChatWidget/> };
     let catalog = crate::codec::resource(|| (), |_| load_shop());
     view! {
         <Title text="Shop"/>
@@ -123,10 +127,13 @@ pub fn ShopPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
-        <crate::chat::ChatWidget/>
+        {chat}
     }
 }
 
+/// The cards and the category filter. The shop's bundle does not hydrate this: its filter
+/// is DOM code over this HTML (`crate::shop_bundle`), so a change to the chips, the
+/// cards' `data-category`/`hidden` or the count's text must be made there too.
 #[component]
 fn Catalog(catalog: ShopCatalog) -> impl IntoView {
     if catalog.products.is_empty() {
@@ -145,6 +152,7 @@ fn Catalog(catalog: ShopCatalog) -> impl IntoView {
             <button
                 type="button"
                 class="chip"
+                data-category=value.clone()
                 aria-pressed=move || pressed().to_string()
                 on:click=move |_| filter.set(value.clone())
             >

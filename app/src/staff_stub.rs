@@ -1,6 +1,6 @@
-//! The staff console's pages as the shop's bundle knows them: the server always renders
-//! the real ones and sends the staff bundle with them, so these only run if a shop page
-//! navigated to the console in the browser, and then load it properly.
+//! The staff console's pages as the returns portal's bundle knows them: the server always
+//! renders the real ones and sends the staff bundle with them, so these only run if a
+//! portal page navigated to the console in the browser, and then load it properly.
 
 use leptos::prelude::*;
 

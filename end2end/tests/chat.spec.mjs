@@ -100,3 +100,26 @@ test("the chat works from the keyboard and fits a 360 px phone", async ({ page }
   expect(overflow).toBe(0);
   await page.screenshot({ path: "test-results/chat-360.png" });
 });
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  // The widget's forms are plain posts to the server function, which sends the browser
+  // back to the page; the panel is open once there is a conversation.
+  test("the chat's forms post and the page shows the answer", async ({ page }) => {
+    await page.goto("/");
+    await page.request.post("/api/chat/send", {
+      form: { text: "hi", key: "0" },
+      headers: { Referer: new URL("/", page.url()).href },
+    });
+    await page.goto("/");
+    const log = page.getByRole("log", { name: "Conversation" });
+    await expect(log.locator(".msg-shopper")).toHaveCount(1);
+    const input = page.getByRole("textbox", { name: "Your message" });
+    await input.fill("a diet coke");
+    await input.press("Enter");
+    await expect(log.locator(".msg-shopper")).toHaveCount(2);
+    await expect(page.locator(".order-line")).toHaveCount(1);
+    await expect(page.locator("li.product").first()).toBeVisible();
+  });
+});

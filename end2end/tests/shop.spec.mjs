@@ -16,6 +16,10 @@ test("the shop page lists products and hydrates", async ({ page }) => {
   const cards = page.locator("li.product");
   expect(await cards.count()).toBeGreaterThanOrEqual(30);
   await expect(page.getByRole("heading", { level: 1, name: "Shop" })).toBeVisible();
+  // The shop's bundle hydrates the chat widget alone, in a fresh hydration context: its
+  // resource must be the page's first serialized one (app/src/shop.rs, ShopPage).
+  const first = await page.evaluate(() => JSON.parse(window.__RESOLVED_RESOURCES[0]));
+  expect(Object.keys(first.Ok)).toContain("messages");
   expect(errors).toEqual([]);
 });
 
