@@ -6,7 +6,7 @@ use sqlx::{
     SqlitePool,
 };
 
-use crate::{sqlite_commit::TurnCommitter, sqlite_direct::DirectReads};
+use crate::{sqlite_commit::ChatCommitter, sqlite_direct::DirectReads};
 use crate::{Backend, Store, StoreError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -28,7 +28,8 @@ pub enum SqliteDurability {
 pub struct SqliteStore {
     pub(crate) reader: SqlitePool,
     pub(crate) writer: SqlitePool,
-    pub(crate) turns: TurnCommitter,
+    /// The chat's writes: turns, new conversations, order numbers.
+    pub(crate) chat: ChatCommitter,
     /// The chat turn's reads, off sqlx's threads.
     pub(crate) direct: std::sync::Arc<DirectReads>,
 }
@@ -43,6 +44,9 @@ impl SqliteStore {
                 SqliteDurability::Normal => SqliteSynchronous::Normal,
             })
             .foreign_keys(true)
+            // Statement journals and sorts in memory: on disk each is a file created
+            // and unlinked (a turn's write made one every few turns).
+            .pragma("temp_store", "memory")
             .busy_timeout(Duration::from_secs(5));
         let path = options.get_filename().to_owned();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -70,9 +74,9 @@ impl SqliteStore {
             .test_before_acquire(false)
             .connect_with(options)
             .await?;
-        let turns = TurnCommitter::start(writer.clone());
+        let chat = ChatCommitter::start(writer.clone())?;
         let direct = std::sync::Arc::new(DirectReads::new(path, reader.clone()));
-        Ok(SqliteStore { reader, writer, turns, direct })
+        Ok(SqliteStore { reader, writer, chat, direct })
     }
 }
 

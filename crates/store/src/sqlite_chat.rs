@@ -24,17 +24,9 @@ const RARE_WORD_TURNS: i64 = 1_000;
 
 #[async_trait]
 impl ChatStore for SqliteStore {
+    /// Through the committer, with the turns waiting beside it.
     async fn create_conversation(&self, new: &NewConversation) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO conversations (id, channel, started_at, updated_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(&new.id)
-        .bind(&new.channel)
-        .bind(sortable(new.started_at)?)
-        .bind(sortable(new.started_at)?)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        self.chat.conversation(new.clone()).await
     }
 
     async fn conversation(&self, id: &str) -> Result<Option<ConversationRow>, StoreError> {
@@ -224,16 +216,14 @@ impl ChatStore for SqliteStore {
         Ok(response.map(|r| r.0))
     }
 
+    /// Through the committer, with the turns waiting beside it.
     async fn next_order_number(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("INSERT INTO order_numbers DEFAULT VALUES RETURNING n")
-            .fetch_one(&self.writer)
-            .await?;
-        u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("order number {n}")))
+        self.chat.order_number().await
     }
 
     /// Through the committer, which writes turns waiting together in one transaction.
     async fn record_turn(&self, turn: &TurnWrite) -> Result<(), StoreError> {
-        self.turns.commit(turn.clone()).await
+        self.chat.turn(turn.clone()).await
     }
 
     async fn order_events(&self, order_id: &str) -> Result<Vec<EventRow>, StoreError> {

@@ -1,52 +1,99 @@
-//! Group commit for chat turns on SQLite. Every commit costs an fsync (`synchronous =
-//! FULL`), and there is one writer: turns that arrive while a commit is in flight wait in
-//! a queue, and the next commit takes all of them in one transaction, each inside its
-//! own savepoint, all written on the writer's SQLite handle in one go (see
-//! `sqlite_writes`). A turn that fails (a stale version, stock gone, a replayed key) rolls
-//! back to its savepoint alone; the others still commit. No caller hears "done" before
-//! the shared commit returned, so an acknowledged turn is as durable as before.
+//! Group commit for the chat's writes on SQLite: turns, new conversations and order
+//! numbers. Every commit costs an fsync (`synchronous = FULL`), and there is one writer:
+//! writes that arrive while a commit is in flight wait in a queue, and the next commit
+//! takes all of them in one transaction, each inside its own savepoint, all run on the
+//! writer's SQLite handle in one go (see `sqlite_writes`): one hand-off to sqlx's
+//! connection thread per commit, not one per statement. A turn that fails (a stale
+//! version, stock gone, a replayed key) rolls back to its savepoint alone; the others
+//! still commit. No caller hears "done" before the shared commit returned, so an
+//! acknowledged write is as durable as one committed alone.
 
-use sqlx::SqlitePool;
-use tokio::sync::{mpsc, oneshot};
+use std::time::{Duration, Instant};
+
+use sqlx::{pool::PoolConnection, Sqlite, SqliteConnection, SqlitePool};
+use tokio::{
+    runtime::Handle,
+    sync::{
+        mpsc::{self, error::TryRecvError},
+        oneshot,
+    },
+};
 
 use crate::{
-    records::TurnWrite,
+    records::{NewConversation, TurnWrite},
+    sqlite_sessions::sortable,
     sqlite_writes::{self, on_handle, sqlite_error, KeptStatements},
     StoreError,
 };
 
-/// Most turns one commit takes: bounds the time a transaction holds the writer.
+/// Most writes one commit takes: bounds the time a transaction holds the writer.
 const MAX_BATCH: usize = 64;
-/// Turns that may wait for a commit; beyond this, callers wait to enqueue.
+/// Writes that may wait for a commit; beyond this, callers wait to enqueue.
 const QUEUE: usize = 1024;
 
+/// What the chat asks the committer to write.
+enum Write {
+    Turn(Box<TurnWrite>),
+    Conversation(NewConversation),
+    /// The next order number (its row is the sequence).
+    OrderNumber,
+}
+
+/// What a write gave back once committed.
+enum Written {
+    Done,
+    OrderNumber(u64),
+}
+
 struct Job {
-    turn: TurnWrite,
-    done: oneshot::Sender<Result<(), StoreError>>,
+    write: Write,
+    done: oneshot::Sender<Result<Written, StoreError>>,
 }
 
 #[derive(Clone)]
-pub(crate) struct TurnCommitter {
+pub(crate) struct ChatCommitter {
     jobs: mpsc::Sender<Job>,
 }
 
-impl std::fmt::Debug for TurnCommitter {
+impl std::fmt::Debug for ChatCommitter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TurnCommitter").finish_non_exhaustive()
+        f.debug_struct("ChatCommitter").finish_non_exhaustive()
     }
 }
 
-impl TurnCommitter {
-    /// Starts the committing task; it ends when the last store clone is dropped.
-    pub(crate) fn start(writer: SqlitePool) -> Self {
+impl ChatCommitter {
+    /// Starts the committing thread; it ends when the last store clone is dropped.
+    /// A thread of its own, not a task: it blocks on SQL and the commit's fsync, and a
+    /// task would wait behind the requests for a turn on the runtime's threads between
+    /// commits, while every waiting turn waits for it.
+    pub(crate) fn start(writer: SqlitePool) -> Result<Self, StoreError> {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(commit_loop(writer, queue));
-        TurnCommitter { jobs }
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::Builder::new()
+            .name("gapless-commit".into())
+            .spawn(move || commit_loop(&runtime, &writer, queue))
+            .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        Ok(ChatCommitter { jobs })
     }
 
-    pub(crate) async fn commit(&self, turn: TurnWrite) -> Result<(), StoreError> {
+    pub(crate) async fn turn(&self, turn: TurnWrite) -> Result<(), StoreError> {
+        self.commit(Write::Turn(Box::new(turn))).await.map(drop)
+    }
+
+    pub(crate) async fn conversation(&self, new: NewConversation) -> Result<(), StoreError> {
+        self.commit(Write::Conversation(new)).await.map(drop)
+    }
+
+    pub(crate) async fn order_number(&self) -> Result<u64, StoreError> {
+        match self.commit(Write::OrderNumber).await? {
+            Written::OrderNumber(n) => Ok(n),
+            Written::Done => Err(StoreError::Corrupt("no order number was taken".into())),
+        }
+    }
+
+    async fn commit(&self, write: Write) -> Result<Written, StoreError> {
         let (done, answer) = oneshot::channel();
-        self.jobs.send(Job { turn, done }).await.map_err(|_| stopped())?;
+        self.jobs.send(Job { write, done }).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 }
@@ -55,103 +102,197 @@ fn stopped() -> StoreError {
     StoreError::Database(sqlx::Error::PoolClosed)
 }
 
-async fn commit_loop(writer: SqlitePool, mut queue: mpsc::Receiver<Job>) {
+fn commit_loop(runtime: &Handle, writer: &SqlitePool, mut queue: mpsc::Receiver<Job>) {
+    // sqlx returns a pooled connection with a task spawned on the current runtime.
+    let _context = runtime.enter();
     let mut kept = KeptStatements::default();
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let jobs = std::mem::take(&mut batch);
-        match commit_together(&writer, &mut kept, &jobs).await {
+    let mut held = Held::default();
+    loop {
+        let first = match queue.try_recv() {
+            Ok(job) => job,
+            Err(TryRecvError::Disconnected) => break,
+            // Nothing waiting: the connection goes back to the pool for the other
+            // writers until the next write comes.
+            Err(TryRecvError::Empty) => {
+                held.release();
+                match queue.blocking_recv() {
+                    Some(job) => job,
+                    None => break,
+                }
+            }
+        };
+        let mut jobs = Vec::with_capacity(MAX_BATCH);
+        jobs.push(first);
+        while jobs.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let writes: Vec<&Write> = jobs.iter().map(|job| &job.write).collect();
+        let outcomes = match held.connection(runtime, writer) {
+            Ok(connection) => commit_together(runtime, connection, &mut kept, &writes),
+            Err(error) => Err(error),
+        };
+        match outcomes {
             Ok(outcomes) => {
                 for (job, outcome) in jobs.into_iter().zip(outcomes) {
                     let _ = job.done.send(outcome);
                 }
             }
-            // The shared transaction itself failed (not one turn's rules): nothing of
-            // it was committed, so give each turn a transaction of its own and its own
-            // answer.
+            // The shared transaction itself failed (not one write's rules): nothing of
+            // it was committed, so give each write a transaction of its own and its
+            // own answer.
             Err(error) => {
-                tracing::warn!(%error, turns = jobs.len(), "a group commit failed; committing turns one by one");
+                tracing::warn!(%error, writes = jobs.len(), "a group commit failed; committing writes one by one");
+                held.release();
                 for job in jobs {
-                    let outcome = commit_alone(&writer, &mut kept, &job.turn).await;
+                    let outcome = held
+                        .connection(runtime, writer)
+                        .and_then(|connection| {
+                            commit_together(runtime, connection, &mut kept, &[&job.write])
+                        })
+                        .and_then(|mut outcomes| outcomes.pop().ok_or_else(stopped))
+                        .unwrap_or_else(Err);
                     let _ = job.done.send(outcome);
                 }
             }
         }
     }
-    // The store is gone: the kept statements are finalized while the handle is locked,
-    // before the pool (held here) may close the connection.
-    if let Ok(mut connection) = writer.acquire().await {
-        if let Ok(handle) = connection.lock_handle().await {
-            drop(kept);
-            drop(handle);
+    // Every store clone is gone, so no one else holds the writer pool: its connection
+    // is idle, and the kept statements are finalized before `writer` (the last handle
+    // on the pool) drops and closes it.
+    held.release();
+    drop(kept);
+}
+
+/// The writer connection, kept from one commit to the next while writes keep coming
+/// (up to [`HOLD`]): taking it from the pool again goes through a task on the runtime,
+/// which waits behind the requests there, and took as long as the commit itself.
+#[derive(Default)]
+struct Held(Option<(PoolConnection<Sqlite>, Instant)>);
+
+/// Longest the committer keeps the writer from the pool's other users (the webhook
+/// worker, sessions, staff) while writes keep coming.
+const HOLD: Duration = Duration::from_millis(20);
+
+impl Held {
+    fn connection(
+        &mut self,
+        runtime: &Handle,
+        writer: &SqlitePool,
+    ) -> Result<&mut SqliteConnection, StoreError> {
+        if self.0.as_ref().is_some_and(|(_, since)| since.elapsed() > HOLD) {
+            self.release();
         }
+        if self.0.is_none() {
+            self.0 = Some((runtime.block_on(writer.acquire())?, Instant::now()));
+        }
+        Ok(&mut *self.0.as_mut().expect("set above").0)
+    }
+
+    fn release(&mut self) {
+        self.0 = None;
     }
 }
 
-async fn commit_together(
-    writer: &SqlitePool,
+/// Commits `writes` in one transaction, `BEGIN IMMEDIATE` to `COMMIT` on the writer's
+/// handle: the outcome of each, or the error that failed the transaction (then nothing
+/// of it was committed).
+fn commit_together(
+    runtime: &Handle,
+    connection: &mut SqliteConnection,
     kept: &mut KeptStatements,
-    jobs: &[Job],
-) -> Result<Vec<Result<(), StoreError>>, StoreError> {
-    // Alone in the queue (low load): no savepoint needed, two round trips saved.
-    if let [job] = jobs {
-        return match commit_alone(writer, kept, &job.turn).await {
-            Err(error @ (StoreError::Database(_) | StoreError::Migrate(_))) => Err(error),
-            outcome => Ok(vec![outcome]),
+    writes: &[&Write],
+) -> Result<Vec<Result<Written, StoreError>>, StoreError> {
+    let mut handle = runtime.block_on(connection.lock_handle())?;
+    on_handle(&mut handle, kept, |db| {
+        let run = |sql: &str| {
+            db.prepare_cached(sql).and_then(|mut s| s.execute([])).map_err(sqlite_error)
         };
-    }
-    let mut tx = writer.begin().await?;
-    // The turns' statements run on this thread (see `sqlite_writes`): many turns take a
-    // while, so the runtime moves its other tasks off it meanwhile.
-    let outcomes = on_handle(&mut tx, kept, |db| {
-        blocking(|| jobs.iter().map(|job| write_in_savepoint(db, &job.turn)).collect())
+        run("BEGIN IMMEDIATE")?;
+        let written = match writes {
+            // Alone (low load): no savepoint needed; refused, nothing to commit.
+            [write] => match apply(db, write) {
+                Err(error @ (StoreError::Database(_) | StoreError::Migrate(_))) => Err(error),
+                Err(refused) => {
+                    rollback(db);
+                    return Ok(vec![Err(refused)]);
+                }
+                written => Ok(vec![written]),
+            },
+            _ => writes.iter().map(|write| apply_in_savepoint(db, write)).collect(),
+        };
+        match written {
+            Ok(outcomes) => match run("COMMIT") {
+                Ok(_) => Ok(outcomes),
+                Err(error) => {
+                    rollback(db);
+                    Err(error)
+                }
+            },
+            Err(error) => {
+                rollback(db);
+                Err(error)
+            }
+        }
     })
-    .await?;
-    tx.commit().await?;
-    Ok(outcomes)
 }
 
-/// One turn of a shared transaction: its rows, or none of them when its rules refuse
+/// Ends a failed transaction; if even that fails, SQLite has already rolled it back
+/// (the only way `ROLLBACK` fails is that no transaction is open).
+fn rollback(db: &rusqlite::Connection) {
+    if let Err(error) = db.execute_batch("ROLLBACK") {
+        tracing::debug!(%error, "rollback after a failed group commit");
+    }
+}
+
+/// One write of a shared transaction: its rows, or none of them when its rules refuse
 /// it (a stale version, stock gone, a replayed key). A database failure fails them all.
-fn write_in_savepoint(
+fn apply_in_savepoint(
     db: &rusqlite::Connection,
-    turn: &TurnWrite,
-) -> Result<Result<(), StoreError>, StoreError> {
+    write: &Write,
+) -> Result<Result<Written, StoreError>, StoreError> {
     let run =
         |sql: &str| db.prepare_cached(sql).and_then(|mut s| s.execute([])).map_err(sqlite_error);
-    run("SAVEPOINT turn")?;
-    match sqlite_writes::write_turn(db, turn) {
-        Ok(()) => {
-            run("RELEASE turn")?;
-            Ok(Ok(()))
+    run("SAVEPOINT write")?;
+    match apply(db, write) {
+        Ok(written) => {
+            run("RELEASE write")?;
+            Ok(Ok(written))
         }
         Err(error @ (StoreError::Database(_) | StoreError::Migrate(_))) => Err(error),
         Err(refused) => {
-            run("ROLLBACK TO turn")?;
-            run("RELEASE turn")?;
+            run("ROLLBACK TO write")?;
+            run("RELEASE write")?;
             Ok(Err(refused))
         }
     }
 }
 
-/// `work` where it may block for a while: on the multi-threaded runtime (the server's)
-/// the runtime hands this thread's other tasks to another; elsewhere (a test's runtime)
-/// it simply runs.
-fn blocking<T>(work: impl FnOnce() -> T) -> T {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current().map(|handle| handle.runtime_flavor()) {
-        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
-        _ => work(),
+fn apply(db: &rusqlite::Connection, write: &Write) -> Result<Written, StoreError> {
+    match write {
+        Write::Turn(turn) => sqlite_writes::write_turn(db, turn).map(|()| Written::Done),
+        Write::Conversation(new) => {
+            let started_at = sortable(new.started_at)?;
+            db.prepare_cached(
+                "INSERT INTO conversations (id, channel, started_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?3)",
+            )
+            .and_then(|mut insert| {
+                insert.execute(rusqlite::params![new.id, new.channel, started_at])
+            })
+            .map_err(sqlite_error)?;
+            Ok(Written::Done)
+        }
+        Write::OrderNumber => {
+            let n: i64 = db
+                .prepare_cached("INSERT INTO order_numbers DEFAULT VALUES RETURNING n")
+                .and_then(|mut insert| insert.query_row([], |row| row.get(0)))
+                .map_err(sqlite_error)?;
+            let n =
+                u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("order number {n}")))?;
+            Ok(Written::OrderNumber(n))
+        }
     }
-}
-
-async fn commit_alone(
-    writer: &SqlitePool,
-    kept: &mut KeptStatements,
-    turn: &TurnWrite,
-) -> Result<(), StoreError> {
-    let mut tx = writer.begin().await?;
-    on_handle(&mut tx, kept, |db| sqlite_writes::write_turn(db, turn)).await?;
-    tx.commit().await?;
-    Ok(())
 }

@@ -67,5 +67,6 @@ fn open(path: &PathBuf) -> Result<Connection, StoreError> {
     .map_err(sqlite_error)?;
     connection.busy_timeout(Duration::from_secs(5)).map_err(sqlite_error)?;
     connection.pragma_update(None, "query_only", true).map_err(sqlite_error)?;
+    connection.pragma_update(None, "temp_store", "memory").map_err(sqlite_error)?;
     Ok(connection)
 }

@@ -13,7 +13,7 @@
 
 use gapless_domain::orders::OrderStatus;
 use rusqlite::{params, Connection, OptionalExtension};
-use sqlx::SqliteConnection;
+use sqlx::{sqlite::LockedSqliteHandle, SqliteConnection};
 use time::{format_description::well_known::Rfc3339, OffsetDateTime};
 
 use crate::{option_key, records::*, sqlite_sessions::sortable, OrderSource, StockKey, StoreError};
@@ -27,22 +27,21 @@ use crate::{option_key, records::*, sqlite_sessions::sortable, OrderSource, Stoc
 #[derive(Default)]
 pub(crate) struct KeptStatements(Option<(usize, Connection)>);
 
-/// Runs `work` on `connection`'s SQLite handle, which sqlx's worker thread leaves alone
-/// meanwhile, with statements prepared on earlier calls when `kept` has them. `work`
-/// runs on the calling thread.
-pub(crate) async fn on_handle<T>(
-    connection: &mut SqliteConnection,
+/// Runs `work` on the locked handle of a connection (sqlx's worker thread leaves it
+/// alone while `handle` lives), with statements prepared on earlier calls when `kept`
+/// has them. `work` runs on the calling thread.
+pub(crate) fn on_handle<T>(
+    handle: &mut LockedSqliteHandle<'_>,
     kept: &mut KeptStatements,
     work: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    let mut handle = connection.lock_handle().await?;
     let raw = handle.as_raw_handle().as_ptr();
     if kept.0.as_ref().map(|(address, _)| *address) != Some(raw as usize) {
         // A connection other than the one the kept statements were prepared on (or
         // none yet): those statements are finalized here, and new ones prepared as
         // they are used.
-        // SAFETY: the handle is locked out from sqlx's worker thread until `handle`
-        // drops; `from_handle` never closes it (dropping the `Connection` only
+        // SAFETY: the handle is locked out from sqlx's worker thread while `handle`
+        // lives; `from_handle` never closes it (dropping the `Connection` only
         // finalizes the statements it prepared); and rusqlite links the same
         // libsqlite3-sys as sqlx (one `links = "sqlite3"` in the tree), so the pointer
         // is to the same library.
@@ -50,12 +49,11 @@ pub(crate) async fn on_handle<T>(
         kept.0 = Some((raw as usize, db));
     }
     let (_, db) = kept.0.as_ref().expect("set above");
-    let result = work(db);
-    drop(handle);
-    result
+    work(db)
 }
 
-/// [`on_handle`] without keeping the statements: for writes that are not on a hot path.
+/// [`on_handle`] for one call, without keeping the statements: for writes that are not
+/// on a hot path.
 pub(crate) async fn once_on_handle<T>(
     connection: &mut SqliteConnection,
     work: impl FnOnce(&Connection) -> Result<T, StoreError>,
