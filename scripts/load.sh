@@ -60,8 +60,9 @@ for workers in 1 8; do
   line=$(target/gapless bench-turns --base "http://127.0.0.1:$port" --workers "$workers" \
     --seconds "$seconds")
   echo "$line"
-  if [ -n "$plain" ]; then
+  if [ -n "$plain" ] && [ "$plain" -gt 0 ]; then
     turns=$(sed -n 's/.*: \([0-9]*\) turns\/s.*/\1/p' <<<"$line")
+    [ -n "$turns" ] || die "could not read the turn rate from: $line"
     echo "turns/s as a share of the plain commit rate ($plain tx/s): $((100 * turns / plain)) %"
   fi
   stats=$(settled)

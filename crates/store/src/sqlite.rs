@@ -75,7 +75,14 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         let chat = ChatCommitter::start(writer.clone())?;
-        let direct = std::sync::Arc::new(DirectReads::new(path, reader.clone()));
+        // The file SQLite really opened (sqlx names an in-memory database as a URI, and
+        // a URL may carry other options): empty for a database in memory.
+        let file: String =
+            sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                .fetch_one(&writer)
+                .await?;
+        let file = (!file.is_empty()).then(|| std::path::PathBuf::from(file));
+        let direct = std::sync::Arc::new(DirectReads::new(file, reader.clone()));
         Ok(SqliteStore { reader, writer, chat, direct })
     }
 }

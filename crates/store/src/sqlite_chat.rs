@@ -287,8 +287,33 @@ pub(crate) async fn write_order(
     once_on_handle(tx, |db| sqlite_writes::write_order(db, source, order, now)).await
 }
 
-/// A time stored as text: this store writes RFC 3339 (the sortable form is RFC 3339 too).
+/// A time stored as text: this store writes RFC 3339 (the sortable form is RFC 3339 too);
+/// SQLite's own `YYYY-MM-DD HH:MM:SS[.fff]` (UTC) reads too, as sqlx read it.
 fn stored_time(text: &str) -> Result<OffsetDateTime, StoreError> {
+    const SQLITE: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second][optional [.[subsecond]]]"
+    );
     OffsetDateTime::parse(text, &Rfc3339)
+        .or_else(|_| time::PrimitiveDateTime::parse(text, SQLITE).map(|t| t.assume_utc()))
         .map_err(|e| StoreError::Corrupt(format!("stored time {text:?}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::stored_time;
+
+    #[test]
+    fn stored_times_read_in_every_form_this_store_wrote() {
+        for (text, at) in [
+            ("2026-12-03T09:10:11.123456Z", datetime!(2026-12-03 09:10:11.123456 UTC)),
+            ("2026-12-03T10:10:11+01:00", datetime!(2026-12-03 09:10:11 UTC)),
+            ("2026-12-03 09:10:11", datetime!(2026-12-03 09:10:11 UTC)),
+            ("2026-12-03 09:10:11.5", datetime!(2026-12-03 09:10:11.5 UTC)),
+        ] {
+            assert_eq!(stored_time(text).unwrap(), at, "{text}");
+        }
+        assert!(stored_time("yesterday").is_err());
+    }
 }

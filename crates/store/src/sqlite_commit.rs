@@ -8,7 +8,10 @@
 //! still commit. No caller hears "done" before the shared commit returned, so an
 //! acknowledged write is as durable as one committed alone.
 
-use std::time::{Duration, Instant};
+use std::{
+    panic::AssertUnwindSafe,
+    time::{Duration, Instant},
+};
 
 use sqlx::{pool::PoolConnection, Sqlite, SqliteConnection, SqlitePool};
 use tokio::{
@@ -22,7 +25,7 @@ use tokio::{
 use crate::{
     records::{NewConversation, TurnWrite},
     sqlite_sessions::sortable,
-    sqlite_writes::{self, on_handle, sqlite_error, KeptStatements},
+    sqlite_writes::{self, on_handle, once_on_locked, sqlite_error, KeptStatements},
     StoreError,
 };
 
@@ -130,9 +133,29 @@ fn commit_loop(runtime: &Handle, writer: &SqlitePool, mut queue: mpsc::Receiver<
             }
         }
         let writes: Vec<&Write> = jobs.iter().map(|job| &job.write).collect();
-        let outcomes = match held.connection(runtime, writer) {
-            Ok(connection) => commit_together(runtime, connection, &mut kept, &writes),
-            Err(error) => Err(error),
+        let outcomes = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let connection = held.connection(runtime, writer)?;
+            commit_together(runtime, connection, &mut kept, &writes)
+        }));
+        let outcomes = match outcomes {
+            Ok(outcomes) => outcomes,
+            // A bug of ours mid-transaction: whatever it left open is rolled back, so
+            // that the connection goes back to the pool clean, and each write gets an
+            // error (none of them was committed).
+            Err(_) => {
+                tracing::error!(
+                    writes = jobs.len(),
+                    "the chat committer panicked; its transaction is rolled back"
+                );
+                held.roll_back(runtime, &mut kept);
+                let answer = || {
+                    StoreError::Database(sqlx::Error::Protocol("the chat committer failed".into()))
+                };
+                for job in jobs {
+                    let _ = job.done.send(Err(answer()));
+                }
+                continue;
+            }
         };
         match outcomes {
             Ok(outcomes) => {
@@ -159,11 +182,26 @@ fn commit_loop(runtime: &Handle, writer: &SqlitePool, mut queue: mpsc::Receiver<
             }
         }
     }
-    // Every store clone is gone, so no one else holds the writer pool: its connection
-    // is idle, and the kept statements are finalized before `writer` (the last handle
-    // on the pool) drops and closes it.
-    held.release();
-    drop(kept);
+    // Every store clone is gone: the kept statements are finalized under the writer's
+    // lock before the pool (its last handle is `writer`) may close the connection.
+    // `try_acquire` and `lock_handle` need no timer, so this works while the runtime
+    // shuts down too; if the connection cannot be had, the statements and the pool are
+    // left as they are (the process is ending), so that sqlx never closes a connection
+    // that still has statements.
+    let connection = match held.0.take() {
+        Some((connection, _)) => Some(connection),
+        None => writer.try_acquire(),
+    };
+    match connection {
+        Some(mut connection) => match runtime.block_on(connection.lock_handle()) {
+            Ok(mut handle) => kept.finalize(&mut handle),
+            Err(_) => kept.abandon(),
+        },
+        None => {
+            kept.abandon();
+            std::mem::forget(writer.clone());
+        }
+    }
 }
 
 /// The writer connection, kept from one commit to the next while writes keep coming
@@ -193,6 +231,22 @@ impl Held {
 
     fn release(&mut self) {
         self.0 = None;
+    }
+
+    /// After a panic mid-transaction: rolls back what is open (nothing, if the panic
+    /// came before `BEGIN` or after `COMMIT`), and finalizes the kept statements, whose
+    /// state is unknown.
+    fn roll_back(&mut self, runtime: &Handle, kept: &mut KeptStatements) {
+        if let Some((connection, _)) = &mut self.0 {
+            if let Ok(mut handle) = runtime.block_on(connection.lock_handle()) {
+                kept.finalize(&mut handle);
+                let _ = once_on_locked(&mut handle, |db| {
+                    let _ = db.execute_batch("ROLLBACK");
+                    Ok(())
+                });
+            }
+        }
+        self.release();
     }
 }
 

@@ -31,9 +31,9 @@ pub(crate) struct DirectReads {
 }
 
 impl DirectReads {
-    pub(crate) fn new(path: PathBuf, fallback: SqlitePool) -> Self {
-        let on_disk = path.to_str().is_some_and(|p| p != ":memory:" && !p.is_empty());
-        DirectReads { path: on_disk.then_some(path), idle: Mutex::new(Vec::new()), fallback }
+    /// `path`: the database's file, `None` for a database in memory.
+    pub(crate) fn new(path: Option<PathBuf>, fallback: SqlitePool) -> Self {
+        DirectReads { path, idle: Mutex::new(Vec::new()), fallback }
     }
 
     /// Runs `work` on a connection that sees every committed write.
@@ -69,4 +69,39 @@ fn open(path: &PathBuf) -> Result<Connection, StoreError> {
     connection.pragma_update(None, "query_only", true).map_err(sqlite_error)?;
     connection.pragma_update(None, "temp_store", "memory").map_err(sqlite_error)?;
     Ok(connection)
+}
+
+#[cfg(test)]
+mod tests {
+    use time::OffsetDateTime;
+
+    use crate::{CatalogStore, ChatStore, NewConversation, SqliteDurability, SqliteStore, Store};
+
+    /// sqlx names an in-memory database as a URI: the turn's reads must still find what
+    /// was written (on a locked pooled connection, there being no file to open).
+    #[tokio::test]
+    async fn an_in_memory_database_reads_what_it_wrote() {
+        let store = SqliteStore::connect("sqlite::memory:", SqliteDurability::Full).await.unwrap();
+        assert!(store.direct.path.is_none(), "{:?}", store.direct.path);
+        store.migrate().await.unwrap();
+        let new = NewConversation {
+            id: "c1".into(),
+            channel: "api".into(),
+            started_at: OffsetDateTime::now_utc(),
+        };
+        store.create_conversation(&new).await.unwrap();
+        let read = store.conversation("c1").await.unwrap().expect("the conversation");
+        assert_eq!((read.id.as_str(), read.turn_count), ("c1", 0));
+        assert!(store.stock_levels().await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_file_database_reads_on_its_own_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("g.db").display());
+        let store = SqliteStore::connect(&url, SqliteDurability::Full).await.unwrap();
+        assert_eq!(store.direct.path.as_deref(), Some(dir.path().join("g.db").as_path()));
+        store.migrate().await.unwrap();
+        assert!(store.conversation("none").await.unwrap().is_none());
+    }
 }

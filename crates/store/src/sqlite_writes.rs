@@ -20,12 +20,39 @@ use crate::{option_key, records::*, sqlite_sessions::sortable, OrderSource, Stoc
 
 /// Statements prepared on the writer connection's handle, kept between calls so that
 /// they are compiled once (a statement on a table with triggers compiles them too, which
-/// costs more than running it). Only the committer keeps them: its writer connection
-/// lives as long as the store (the pool's lifetime and idle limits are off), and SQLite
-/// refuses to close a connection while statements of it are open, so the handle they
-/// point to stays valid for as long as they exist.
+/// costs more than running it). Only the committer keeps them, and it finalizes them
+/// with the handle locked (`finalize`). The writer connection lives as long as the store
+/// (no lifetime or idle limit, no ping that could close it), and while statements of a
+/// connection are open SQLite refuses to close it, so the handle stays valid while they
+/// exist even if sqlx gave up on it (sqlx then panics in its drop instead of closing).
 #[derive(Default)]
 pub(crate) struct KeptStatements(Option<(usize, Connection)>);
+
+/// Statements a compiled turn cycles through (savepoints, the turn, the order, its
+/// lines, events, outbox, stock): rusqlite's default of 16 is too few, and a cache that
+/// is smaller than a cycle misses every time.
+const KEPT: usize = 64;
+
+impl KeptStatements {
+    /// Finalizes the statements; `handle` is of the connection they were prepared on.
+    pub(crate) fn finalize(&mut self, handle: &mut LockedSqliteHandle<'_>) {
+        match self.0.take() {
+            Some((address, db)) if address == handle.as_raw_handle().as_ptr() as usize => drop(db),
+            // Of another connection, which sqlx may be closing meanwhile: left as they
+            // are rather than finalized without its lock.
+            Some((_, db)) => std::mem::forget(db),
+            None => {}
+        }
+    }
+
+    /// When the statements cannot be finalized under their connection's lock (the
+    /// runtime is gone at shutdown): left as they are, a few kilobytes.
+    pub(crate) fn abandon(&mut self) {
+        if let Some((_, db)) = self.0.take() {
+            std::mem::forget(db);
+        }
+    }
+}
 
 /// Runs `work` on the locked handle of a connection (sqlx's worker thread leaves it
 /// alone while `handle` lives), with statements prepared on earlier calls when `kept`
@@ -37,15 +64,18 @@ pub(crate) fn on_handle<T>(
 ) -> Result<T, StoreError> {
     let raw = handle.as_raw_handle().as_ptr();
     if kept.0.as_ref().map(|(address, _)| *address) != Some(raw as usize) {
-        // A connection other than the one the kept statements were prepared on (or
-        // none yet): those statements are finalized here, and new ones prepared as
-        // they are used.
+        // A connection other than the one the kept statements were prepared on (sqlx
+        // replaced it), or none yet: new statements are prepared as they are used, and
+        // the old ones are left alone (see `finalize`).
+        kept.abandon();
         // SAFETY: the handle is locked out from sqlx's worker thread while `handle`
-        // lives; `from_handle` never closes it (dropping the `Connection` only
-        // finalizes the statements it prepared); and rusqlite links the same
-        // libsqlite3-sys as sqlx (one `links = "sqlite3"` in the tree), so the pointer
-        // is to the same library.
+        // lives, and the kept statements are only used or finalized under this lock;
+        // `from_handle` never closes it (dropping the `Connection` finalizes the
+        // statements it prepared, and clears hooks, of which this build of rusqlite has
+        // none); and rusqlite links the same libsqlite3-sys as sqlx (one `links =
+        // "sqlite3"` in the tree), so the pointer is to the same library.
         let db = unsafe { Connection::from_handle(raw) }.map_err(sqlite_error)?;
+        db.set_prepared_statement_cache_capacity(KEPT);
         kept.0 = Some((raw as usize, db));
     }
     let (_, db) = kept.0.as_ref().expect("set above");
@@ -53,19 +83,27 @@ pub(crate) fn on_handle<T>(
 }
 
 /// [`on_handle`] for one call, without keeping the statements: for writes that are not
-/// on a hot path.
+/// on a hot path. Runs on the calling thread, a tokio worker: SQLite waits there (up to
+/// the busy timeout) only when another process holds the write lock.
 pub(crate) async fn once_on_handle<T>(
     connection: &mut SqliteConnection,
     work: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     let mut handle = connection.lock_handle().await?;
-    // SAFETY: as in `on_handle`.
+    once_on_locked(&mut handle, work)
+}
+
+/// [`once_on_handle`] on a handle already locked.
+pub(crate) fn once_on_locked<T>(
+    handle: &mut LockedSqliteHandle<'_>,
+    work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    // SAFETY: as in `on_handle`; `db` is dropped, its statements finalized, before the
+    // lock is released.
     let db = unsafe { Connection::from_handle(handle.as_raw_handle().as_ptr()) }
         .map_err(sqlite_error)?;
     let result = work(&db);
-    // Its statements finalized while the handle is still locked.
     drop(db);
-    drop(handle);
     result
 }
 
