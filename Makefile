@@ -22,7 +22,7 @@ size:       ## brotli transfer size of the three bundles (budgets: shop 160 KiB,
 tti:        ## time to interactive of / and /returns, throttled like Lighthouse (slow 4G, CPU 4x)
 	scripts/tti.sh
 
-load:       ## turns/s and latency against the release server, beside the raw insert rate
+load:       ## turns/s and latency against the release server, beside SQLite's plain commit rate
 	scripts/load.sh
 
 lint:
