@@ -291,19 +291,7 @@ async fn serve_creates_the_database_loads_the_demo_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
 
-    server::tls::install_crypto_provider();
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let health = loop {
-        match client.get(format!("http://127.0.0.1:{port}/healthz")).send().await {
-            Ok(response) => break response,
-            Err(_) if Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(100)).await
-            }
-            Err(error) => panic!("server did not come up: {error}"),
-        }
-    };
-    assert_eq!(health.status(), 200);
+    let client = wait_healthy(port).await;
     let shop = client.get(format!("http://127.0.0.1:{port}/")).send().await.unwrap();
     assert!(shop.text().await.unwrap().contains("data-sku=\"TEE\""));
     assert!(dir.path().join("fresh/gapless.db").exists());
@@ -320,6 +308,72 @@ async fn serve_creates_the_database_loads_the_demo_and_stops_on_sigterm() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
+}
+
+/// Waits for `/healthz` on `port` to answer 200 (30 s at most).
+async fn wait_healthy(port: u16) -> reqwest::Client {
+    server::tls::install_crypto_provider();
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let health = loop {
+        match client.get(format!("http://127.0.0.1:{port}/healthz")).send().await {
+            Ok(response) => break response,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(error) => panic!("server did not come up: {error}"),
+        }
+    };
+    assert_eq!(health.status(), 200);
+    client
+}
+
+/// `make load`'s two measurements: turns through a running server, and SQLite's plain
+/// commit rate on the same file; and what each says when it cannot measure.
+#[tokio::test]
+async fn bench_turns_and_the_plain_commit_rate_measure_a_running_shop() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("load.db").display());
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut child = gapless(&url)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("GAPLESS_RATE_IP_BURST", "1000000")
+        .env("GAPLESS_RATE_IP_PER_SECOND", "1000000")
+        .env("GAPLESS_RATE_CHAT_BURST", "1000000")
+        .env("GAPLESS_RATE_CHAT_PER_SECOND", "1000000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_healthy(port).await;
+    let turns = gapless(&url)
+        .args(["bench-turns", "--base", &base, "--workers", "2", "--seconds", "0.5"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&turns.stdout).into_owned();
+    assert!(turns.status.success(), "{text}{}", stderr(&turns));
+    assert!(text.contains("with 2 workers: ") && text.contains(" turns/s, p50 "), "{text}");
+    let plain =
+        gapless(&url).args(["bench-writes", "--plain", "--seconds", "0.3"]).output().unwrap();
+    let text = String::from_utf8_lossy(&plain.stdout).into_owned();
+    assert!(plain.status.success(), "{text}{}", stderr(&plain));
+    assert!(text.starts_with("plain single-threaded SQLite loop, 1 row(s)"), "{text}");
+    assert!(text.contains(" tx/s, "), "{text}");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // Nothing listening any more: one line saying so, no panic.
+    let refused = gapless(&url)
+        .args(["bench-turns", "--base", &base, "--workers", "1", "--seconds", "0.2"])
+        .output()
+        .unwrap();
+    assert_one_line_failure(&refused, "POST");
+    let postgres = gapless("postgres://nobody@127.0.0.1:1/none")
+        .args(["bench-writes", "--plain"])
+        .output()
+        .unwrap();
+    assert!(!postgres.status.success());
 }
 
 #[test]

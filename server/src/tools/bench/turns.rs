@@ -15,6 +15,8 @@ use std::{
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
+use super::Latencies;
+
 /// The conversation each worker repeats: draft, edits, and back to an empty draft.
 pub const SCRIPT: [&str; 7] = [
     "two black tees in m and a trail bottle",
@@ -39,32 +41,12 @@ pub struct BenchTurnsArgs {
     pub seconds: f64,
 }
 
-pub struct Report {
-    pub turns: usize,
-    pub elapsed: Duration,
-    pub workers: usize,
-    pub p50: Duration,
-    pub p99: Duration,
-}
-
-impl Report {
-    pub fn per_second(&self) -> f64 {
-        self.turns as f64 / self.elapsed.as_secs_f64()
-    }
-}
+/// Chat turns and their latencies.
+pub struct Report(pub Latencies);
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} turns in {:.1} s with {} workers: {:.0} turns/s, p50 {:.2} ms, p99 {:.2} ms",
-            self.turns,
-            self.elapsed.as_secs_f64(),
-            self.workers,
-            self.per_second(),
-            self.p50.as_secs_f64() * 1000.0,
-            self.p99.as_secs_f64() * 1000.0,
-        )
+        f.write_str(&self.0.describe("turns", "turns/s"))
     }
 }
 
@@ -92,11 +74,9 @@ pub async fn run(args: &BenchTurnsArgs) -> anyhow::Result<Report> {
     for task in tasks {
         latencies.extend(task.await.context("a shopper task failed")??);
     }
-    let elapsed = started.elapsed();
-    anyhow::ensure!(!latencies.is_empty(), "no turn finished in {} s", args.seconds);
-    latencies.sort();
-    let at = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-    Ok(Report { turns: latencies.len(), elapsed, workers, p50: at(0.5), p99: at(0.99) })
+    Latencies::of(latencies, started.elapsed(), workers)
+        .map(Report)
+        .with_context(|| format!("no turn finished in {} s", args.seconds))
 }
 
 /// One shopper on a connection of its own (a client each: reqwest's pool would

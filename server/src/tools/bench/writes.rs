@@ -12,6 +12,8 @@ use std::{
 use anyhow::Context;
 use gapless_store::Store;
 
+use super::Latencies;
+
 #[derive(Debug, clap::Args)]
 pub struct BenchWritesArgs {
     /// How long to write.
@@ -30,32 +32,12 @@ pub struct BenchWritesArgs {
     pub rows: u64,
 }
 
-pub struct Report {
-    pub transactions: usize,
-    pub elapsed: Duration,
-    pub workers: usize,
-    pub p50: Duration,
-    pub p99: Duration,
-}
-
-impl Report {
-    pub fn per_second(&self) -> f64 {
-        self.transactions as f64 / self.elapsed.as_secs_f64()
-    }
-}
+/// One-row insert transactions and their latencies.
+pub struct Report(pub Latencies);
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} one-row insert transactions in {:.1} s with {} workers: {:.0} tx/s, p50 {:.2} ms, p99 {:.2} ms",
-            self.transactions,
-            self.elapsed.as_secs_f64(),
-            self.workers,
-            self.per_second(),
-            self.p50.as_secs_f64() * 1000.0,
-            self.p99.as_secs_f64() * 1000.0,
-        )
+        f.write_str(&self.0.describe("one-row insert transactions", "tx/s"))
     }
 }
 
@@ -110,8 +92,7 @@ pub async fn run(store: Arc<dyn Store>, args: &BenchWritesArgs) -> anyhow::Resul
     }
     let elapsed = started.elapsed();
     store.clear_write_probe().await.context("emptying write_probe")?;
-    anyhow::ensure!(!latencies.is_empty(), "no transaction finished in {} s", args.seconds);
-    latencies.sort();
-    let at = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-    Ok(Report { transactions: latencies.len(), elapsed, workers, p50: at(0.5), p99: at(0.99) })
+    Latencies::of(latencies, elapsed, workers)
+        .map(Report)
+        .with_context(|| format!("no transaction finished in {} s", args.seconds))
 }
