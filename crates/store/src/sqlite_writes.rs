@@ -3,9 +3,10 @@
 //! sqlx's statements. sqlx's SQLite driver hands every statement to the connection's
 //! worker thread and waits for the answer: a turn is a dozen statements, and under load
 //! those thread hand-offs were most of a turn's cost (~45 % of the server's samples in
-//! the scheduler). Here a turn is one hand-off to lock the handle, then plain SQLite
-//! calls with prepared statements; the transaction around it stays sqlx's, so callers
-//! and the commit are unchanged.
+//! the scheduler). Here a commit is one hand-off to lock the handle, then plain SQLite
+//! calls with prepared statements. The chat's committer (`sqlite_commit`) runs its
+//! whole transaction this way; fulfilment, payments and returns call [`write_order`]
+//! through `sqlite_chat::write_order` inside their own sqlx transactions.
 //!
 //! Values are written exactly as sqlx wrote them: times bound as `OffsetDateTime` as
 //! RFC 3339 text, sortable times through [`sortable`], JSON as its text, booleans as
