@@ -8,16 +8,18 @@
 # their lag (arrival minus event time). Last, the delivery rate: the endpoint paused
 # during a load, then resumed, and the backlog timed. Run `make build` first.
 #   LOAD_SECONDS=6 scripts/load.sh
+# GAPLESS_BIN names another build of the binary (to compare two in one session).
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-[ -x target/gapless ] || die "no target/gapless: run make build first"
+bin=${GAPLESS_BIN:-target/gapless}
+[ -x "$bin" ] || die "no $bin: run make build first"
 seconds=${LOAD_SECONDS:-6}
 port=${LOAD_PORT:-3219}
 dir=$(mktemp -d)
 url=${LOAD_DATABASE_URL:-sqlite://$dir/load.db}
 export GAPLESS_RATE_IP_BURST=1000000 GAPLESS_RATE_IP_PER_SECOND=1000000
 export GAPLESS_RATE_CHAT_BURST=1000000 GAPLESS_RATE_CHAT_PER_SECOND=1000000
-DATABASE_URL=$url LEPTOS_SITE_ADDR=127.0.0.1:$port RUST_LOG=warn target/gapless serve &
+DATABASE_URL=$url LEPTOS_SITE_ADDR=127.0.0.1:$port RUST_LOG=warn "$bin" serve &
 server=$!
 hook_port=$((port + 1))
 node scripts/webhook-receiver.mjs --port "$hook_port" &
@@ -27,7 +29,7 @@ for _ in $(seq 100); do
   curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break
   sleep 0.1
 done
-added=$(DATABASE_URL=$url RUST_LOG=warn target/gapless webhook add "http://127.0.0.1:$hook_port/hook")
+added=$(DATABASE_URL=$url RUST_LOG=warn "$bin" webhook add "http://127.0.0.1:$hook_port/hook")
 secret=$(grep '^whsec_' <<<"$added")
 endpoint=$(sed -n 's/^webhook endpoint \(ep_[0-9a-f]*\) added.*/\1/p' <<<"$added")
 [ -n "$secret" ] && [ -n "$endpoint" ] || die "could not add the load's webhook endpoint"
@@ -48,16 +50,16 @@ settled() {
 plain=""
 if [[ $url == sqlite:* ]]; then
   say "the ceiling: SQLite's plain single-threaded commit rate on the same file"
-  line=$(DATABASE_URL=$url RUST_LOG=warn target/gapless bench-writes --plain --seconds 3)
+  line=$(DATABASE_URL=$url RUST_LOG=warn "$bin" bench-writes --plain --seconds 3)
   echo "$line"
   plain=$(sed -n 's/.*: \([0-9]*\) tx\/s.*/\1/p' <<<"$line")
-  DATABASE_URL=$url RUST_LOG=warn target/gapless bench-writes --plain --rows 16 --seconds 3
+  DATABASE_URL=$url RUST_LOG=warn "$bin" bench-writes --plain --rows 16 --seconds 3
 fi
 
 for workers in 1 8; do
   say "load: $workers worker(s), $seconds s"
   curl -fs -X POST "http://127.0.0.1:$hook_port/reset" >/dev/null
-  line=$(target/gapless bench-turns --base "http://127.0.0.1:$port" --workers "$workers" \
+  line=$("$bin" bench-turns --base "http://127.0.0.1:$port" --workers "$workers" \
     --seconds "$seconds")
   echo "$line"
   if [ -n "$plain" ] && [ "$plain" -gt 0 ]; then
@@ -77,10 +79,10 @@ for workers in 1 8; do
 done
 
 say "webhook delivery rate: the endpoint paused during an 8-worker load, then resumed"
-DATABASE_URL=$url RUST_LOG=warn target/gapless webhook pause "$endpoint" >/dev/null
-target/gapless bench-turns --base "http://127.0.0.1:$port" --workers 8 --seconds "$seconds" >/dev/null
+DATABASE_URL=$url RUST_LOG=warn "$bin" webhook pause "$endpoint" >/dev/null
+"$bin" bench-turns --base "http://127.0.0.1:$port" --workers 8 --seconds "$seconds" >/dev/null
 curl -fs -X POST "http://127.0.0.1:$hook_port/reset" >/dev/null
-DATABASE_URL=$url RUST_LOG=warn target/gapless webhook resume "$endpoint" >/dev/null
+DATABASE_URL=$url RUST_LOG=warn "$bin" webhook resume "$endpoint" >/dev/null
 stats=$(settled)
 node -e '
   const s = JSON.parse(process.argv[1]);

@@ -30,6 +30,7 @@ mod sqlite;
 mod sqlite_acp;
 mod sqlite_catalog;
 mod sqlite_chat;
+mod sqlite_checkpoint;
 mod sqlite_commit;
 mod sqlite_dashboard;
 mod sqlite_direct;

@@ -6,7 +6,11 @@ use sqlx::{
     SqlitePool,
 };
 
-use crate::{sqlite_commit::ChatCommitter, sqlite_direct::DirectReads};
+use crate::{
+    sqlite_checkpoint::{Checkpointer, BACKSTOP_PAGES},
+    sqlite_commit::ChatCommitter,
+    sqlite_direct::DirectReads,
+};
 use crate::{Backend, Store, StoreError};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -32,6 +36,8 @@ pub struct SqliteStore {
     pub(crate) chat: ChatCommitter,
     /// The chat turn's reads, off sqlx's threads.
     pub(crate) direct: std::sync::Arc<DirectReads>,
+    /// WAL checkpoints off the committer's thread; none for a database in memory.
+    _checkpointer: std::sync::Arc<Option<Checkpointer>>,
 }
 
 impl SqliteStore {
@@ -47,6 +53,9 @@ impl SqliteStore {
             // Statement journals and sorts in memory: on disk each is a file created
             // and unlinked (a turn's write made one every few turns).
             .pragma("temp_store", "memory")
+            // Checkpoints are a thread's of their own (`sqlite_checkpoint`); a commit
+            // checkpoints only when that thread has fallen this far behind.
+            .pragma("wal_autocheckpoint", BACKSTOP_PAGES.to_string())
             .busy_timeout(Duration::from_secs(5));
         let path = options.get_filename().to_owned();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -82,8 +91,15 @@ impl SqliteStore {
                 .fetch_one(&writer)
                 .await?;
         let file = (!file.is_empty()).then(|| std::path::PathBuf::from(file));
+        let checkpointer = file.clone().map(Checkpointer::start).transpose()?;
         let direct = std::sync::Arc::new(DirectReads::new(file, reader.clone()));
-        Ok(SqliteStore { reader, writer, chat, direct })
+        Ok(SqliteStore {
+            reader,
+            writer,
+            chat,
+            direct,
+            _checkpointer: std::sync::Arc::new(checkpointer),
+        })
     }
 }
 

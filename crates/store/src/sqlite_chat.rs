@@ -284,7 +284,8 @@ pub(crate) async fn write_order(
     order: &OrderWrite,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    once_on_handle(tx, |db| sqlite_writes::write_order(db, source, order, now)).await
+    let text = sqlite_writes::OrderText::of(order)?;
+    once_on_handle(tx, |db| sqlite_writes::write_order(db, source, order, &text, now)).await
 }
 
 /// A time stored as text: this store writes RFC 3339 (the sortable form is RFC 3339 too);

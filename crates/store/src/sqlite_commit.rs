@@ -13,19 +13,16 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sqlx::{pool::PoolConnection, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{sqlite::LockedSqliteHandle, SqlitePool};
 use tokio::{
     runtime::Handle,
-    sync::{
-        mpsc::{self, error::TryRecvError},
-        oneshot,
-    },
+    sync::{mpsc, oneshot},
 };
 
 use crate::{
     records::{NewConversation, TurnWrite},
     sqlite_sessions::sortable,
-    sqlite_writes::{self, on_handle, once_on_locked, sqlite_error, KeptStatements},
+    sqlite_writes::{self, on_handle, once_on_locked, sqlite_error, KeptStatements, TurnText},
     StoreError,
 };
 
@@ -36,7 +33,8 @@ const QUEUE: usize = 1024;
 
 /// What the chat asks the committer to write.
 enum Write {
-    Turn(Box<TurnWrite>),
+    /// With its JSON rendered by the caller (off the committer's thread).
+    Turn(Box<(TurnWrite, TurnText)>),
     Conversation(NewConversation),
     /// The next order number (its row is the sequence).
     OrderNumber,
@@ -80,7 +78,8 @@ impl ChatCommitter {
     }
 
     pub(crate) async fn turn(&self, turn: TurnWrite) -> Result<(), StoreError> {
-        self.commit(Write::Turn(Box::new(turn))).await.map(drop)
+        let text = TurnText::of(&turn)?;
+        self.commit(Write::Turn(Box::new((turn, text)))).await.map(drop)
     }
 
     pub(crate) async fn conversation(&self, new: NewConversation) -> Result<(), StoreError> {
@@ -109,78 +108,47 @@ fn commit_loop(runtime: &Handle, writer: &SqlitePool, mut queue: mpsc::Receiver<
     // sqlx returns a pooled connection with a task spawned on the current runtime.
     let _context = runtime.enter();
     let mut kept = KeptStatements::default();
-    let mut held = Held::default();
-    loop {
-        let first = match queue.try_recv() {
-            Ok(job) => job,
-            Err(TryRecvError::Disconnected) => break,
-            // Nothing waiting: the connection goes back to the pool for the other
-            // writers until the next write comes.
-            Err(TryRecvError::Empty) => {
-                held.release();
-                match queue.blocking_recv() {
-                    Some(job) => job,
-                    None => break,
-                }
-            }
-        };
-        let mut jobs = Vec::with_capacity(MAX_BATCH);
-        jobs.push(first);
-        while jobs.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
-            }
-        }
-        let writes: Vec<&Write> = jobs.iter().map(|job| &job.write).collect();
-        let outcomes = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            let connection = held.connection(runtime, writer)?;
-            commit_together(runtime, connection, &mut kept, &writes)
-        }));
-        let outcomes = match outcomes {
-            Ok(outcomes) => outcomes,
-            // A bug of ours mid-transaction: whatever it left open is rolled back, so
-            // that the connection goes back to the pool clean, and each write gets an
-            // error (none of them was committed).
-            Err(_) => {
-                tracing::error!(
-                    writes = jobs.len(),
-                    "the chat committer panicked; its transaction is rolled back"
-                );
-                held.roll_back(runtime, &mut kept);
-                let answer = || {
-                    StoreError::Database(sqlx::Error::Protocol("the chat committer failed".into()))
-                };
-                for job in jobs {
-                    let _ = job.done.send(Err(answer()));
-                }
+    // Nothing waiting: the writer is with the pool, for the other writers, until the
+    // next write comes.
+    while let Some(first) = queue.blocking_recv() {
+        let mut connection = match runtime.block_on(writer.acquire()) {
+            Ok(connection) => connection,
+            Err(error) => {
+                refuse(first, StoreError::from(error));
                 continue;
             }
         };
-        match outcomes {
-            Ok(outcomes) => {
-                for (job, outcome) in jobs.into_iter().zip(outcomes) {
-                    let _ = job.done.send(outcome);
-                }
-            }
-            // The shared transaction itself failed (not one write's rules): nothing of
-            // it was committed, so give each write a transaction of its own and its
-            // own answer.
+        let mut handle = match runtime.block_on(connection.lock_handle()) {
+            Ok(handle) => handle,
             Err(error) => {
-                tracing::warn!(%error, writes = jobs.len(), "a group commit failed; committing writes one by one");
-                held.release();
-                for job in jobs {
-                    let outcome = held
-                        .connection(runtime, writer)
-                        .and_then(|connection| {
-                            commit_together(runtime, connection, &mut kept, &[&job.write])
-                        })
-                        .and_then(|mut outcomes| outcomes.pop().ok_or_else(stopped))
-                        .unwrap_or_else(Err);
-                    let _ = job.done.send(outcome);
+                refuse(first, StoreError::from(error));
+                continue;
+            }
+        };
+        // The writer stays taken, and its handle locked, from one commit to the next
+        // while writes keep coming, up to HOLD: taking it back from the pool goes
+        // through a task on the runtime and the handle's lock through sqlx's
+        // connection thread, and each waits behind the requests there.
+        let since = Instant::now();
+        let mut next = Some(first);
+        while let Some(first) = next.take() {
+            let mut jobs = Vec::with_capacity(MAX_BATCH);
+            jobs.push(first);
+            while jobs.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
                 }
             }
+            if !commit_batch(&mut handle, &mut kept, jobs) {
+                break;
+            }
+            if since.elapsed() > HOLD {
+                break;
+            }
+            next = queue.try_recv().ok();
         }
+        drop(handle);
     }
     // Every store clone is gone: the kept statements are finalized under the writer's
     // lock before the pool (its last handle is `writer`) may close the connection.
@@ -188,11 +156,7 @@ fn commit_loop(runtime: &Handle, writer: &SqlitePool, mut queue: mpsc::Receiver<
     // shuts down too; if the connection cannot be had, the statements and the pool are
     // left as they are (the process is ending), so that sqlx never closes a connection
     // that still has statements.
-    let connection = match held.0.take() {
-        Some((connection, _)) => Some(connection),
-        None => writer.try_acquire(),
-    };
-    match connection {
+    match writer.try_acquire() {
         Some(mut connection) => match runtime.block_on(connection.lock_handle()) {
             Ok(mut handle) => kept.finalize(&mut handle),
             Err(_) => kept.abandon(),
@@ -204,63 +168,97 @@ fn commit_loop(runtime: &Handle, writer: &SqlitePool, mut queue: mpsc::Receiver<
     }
 }
 
-/// The writer connection, kept from one commit to the next while writes keep coming
-/// (up to [`HOLD`]): taking it from the pool again goes through a task on the runtime,
-/// which waits behind the requests there, and took as long as the commit itself.
-#[derive(Default)]
-struct Held(Option<(PoolConnection<Sqlite>, Instant)>);
+/// Commits `jobs` together and answers each; false when the handle is not to be used
+/// again before it went back to the pool (a panic mid-transaction).
+fn commit_batch(
+    handle: &mut LockedSqliteHandle<'_>,
+    kept: &mut KeptStatements,
+    jobs: Vec<Job>,
+) -> bool {
+    let writes: Vec<&Write> = jobs.iter().map(|job| &job.write).collect();
+    let outcomes =
+        std::panic::catch_unwind(AssertUnwindSafe(|| commit_together(handle, kept, &writes)));
+    match outcomes {
+        Ok(Ok(outcomes)) => {
+            for (job, outcome) in jobs.into_iter().zip(outcomes) {
+                let _ = job.done.send(outcome);
+            }
+            true
+        }
+        // The shared transaction itself failed (not one write's rules): nothing of it
+        // was committed, so give each write a transaction of its own and its own answer.
+        Ok(Err(error)) => {
+            tracing::warn!(%error, writes = jobs.len(), "a group commit failed; committing writes one by one");
+            for job in jobs {
+                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    commit_together(handle, kept, &[&job.write])
+                }));
+                match outcome {
+                    Ok(outcome) => {
+                        let outcome = outcome
+                            .and_then(|mut outcomes| outcomes.pop().ok_or_else(stopped))
+                            .unwrap_or_else(Err);
+                        let _ = job.done.send(outcome);
+                    }
+                    Err(_) => {
+                        roll_back(handle, kept);
+                        let _ = job.done.send(Err(panicked()));
+                        return false;
+                    }
+                }
+            }
+            true
+        }
+        // A bug of ours mid-transaction: whatever it left open is rolled back, so that
+        // the connection goes back to the pool clean, and each write gets an error
+        // (none of them was committed).
+        Err(_) => {
+            tracing::error!(
+                writes = jobs.len(),
+                "the chat committer panicked; its transaction is rolled back"
+            );
+            roll_back(handle, kept);
+            for job in jobs {
+                let _ = job.done.send(Err(panicked()));
+            }
+            false
+        }
+    }
+}
+
+fn refuse(job: Job, error: StoreError) {
+    tracing::warn!(%error, "the chat committer could not take the writer");
+    let _ = job.done.send(Err(error));
+}
+
+fn panicked() -> StoreError {
+    StoreError::Database(sqlx::Error::Protocol("the chat committer failed".into()))
+}
 
 /// Longest the committer keeps the writer from the pool's other users (the webhook
 /// worker, sessions, staff) while writes keep coming.
 const HOLD: Duration = Duration::from_millis(20);
 
-impl Held {
-    fn connection(
-        &mut self,
-        runtime: &Handle,
-        writer: &SqlitePool,
-    ) -> Result<&mut SqliteConnection, StoreError> {
-        if self.0.as_ref().is_some_and(|(_, since)| since.elapsed() > HOLD) {
-            self.release();
-        }
-        if self.0.is_none() {
-            self.0 = Some((runtime.block_on(writer.acquire())?, Instant::now()));
-        }
-        Ok(&mut *self.0.as_mut().expect("set above").0)
-    }
-
-    fn release(&mut self) {
-        self.0 = None;
-    }
-
-    /// After a panic mid-transaction: rolls back what is open (nothing, if the panic
-    /// came before `BEGIN` or after `COMMIT`), and finalizes the kept statements, whose
-    /// state is unknown.
-    fn roll_back(&mut self, runtime: &Handle, kept: &mut KeptStatements) {
-        if let Some((connection, _)) = &mut self.0 {
-            if let Ok(mut handle) = runtime.block_on(connection.lock_handle()) {
-                kept.finalize(&mut handle);
-                let _ = once_on_locked(&mut handle, |db| {
-                    let _ = db.execute_batch("ROLLBACK");
-                    Ok(())
-                });
-            }
-        }
-        self.release();
-    }
+/// After a panic mid-transaction: rolls back what is open (nothing, if the panic came
+/// before `BEGIN` or after `COMMIT`), and finalizes the kept statements, whose state is
+/// unknown.
+fn roll_back(handle: &mut LockedSqliteHandle<'_>, kept: &mut KeptStatements) {
+    kept.finalize(handle);
+    let _ = once_on_locked(handle, |db| {
+        let _ = db.execute_batch("ROLLBACK");
+        Ok(())
+    });
 }
 
 /// Commits `writes` in one transaction, `BEGIN IMMEDIATE` to `COMMIT` on the writer's
 /// handle: the outcome of each, or the error that failed the transaction (then nothing
 /// of it was committed).
 fn commit_together(
-    runtime: &Handle,
-    connection: &mut SqliteConnection,
+    handle: &mut LockedSqliteHandle<'_>,
     kept: &mut KeptStatements,
     writes: &[&Write],
 ) -> Result<Vec<Result<Written, StoreError>>, StoreError> {
-    let mut handle = runtime.block_on(connection.lock_handle())?;
-    on_handle(&mut handle, kept, |db| {
+    on_handle(handle, kept, |db| {
         let run = |sql: &str| {
             db.prepare_cached(sql).and_then(|mut s| s.execute([])).map_err(sqlite_error)
         };
@@ -326,7 +324,10 @@ fn apply_in_savepoint(
 
 fn apply(db: &rusqlite::Connection, write: &Write) -> Result<Written, StoreError> {
     match write {
-        Write::Turn(turn) => sqlite_writes::write_turn(db, turn).map(|()| Written::Done),
+        Write::Turn(turn) => {
+            let (turn, text) = &**turn;
+            sqlite_writes::write_turn(db, turn, text).map(|()| Written::Done)
+        }
         Write::Conversation(new) => {
             let started_at = sortable(new.started_at)?;
             db.prepare_cached(

@@ -108,9 +108,86 @@ pub(crate) fn once_on_locked<T>(
     result
 }
 
+/// A turn's JSON as the text it is stored as, rendered before the turn reaches the
+/// committer: the committer's thread is the serial part of every turn, and rendering the
+/// audit, the response, the order's snapshot and its events was a good part of its work.
+#[derive(Debug)]
+pub(crate) struct TurnText {
+    audit: String,
+    response: String,
+    order: Option<OrderText>,
+}
+
+impl TurnText {
+    pub(crate) fn of(turn: &TurnWrite) -> Result<Self, StoreError> {
+        Ok(TurnText {
+            audit: text(&turn.audit)?,
+            response: text(&turn.response)?,
+            order: turn.order.as_ref().map(OrderText::of).transpose()?,
+        })
+    }
+}
+
+/// An order write's JSON as text: the address, the snapshot, each line's choices, each
+/// event's payload and its outbox message.
+#[derive(Debug)]
+pub(crate) struct OrderText {
+    address: Option<String>,
+    snapshot: Option<String>,
+    choices: Vec<String>,
+    payloads: Vec<String>,
+    messages: Vec<String>,
+}
+
+impl OrderText {
+    pub(crate) fn of(order: &OrderWrite) -> Result<Self, StoreError> {
+        let projection = &order.projection;
+        let messages = order
+            .events
+            .iter()
+            .enumerate()
+            .map(|(offset, event)| {
+                text(&serde_json::json!({
+                    "event_id": event.id,
+                    "order_id": order.order_id,
+                    "order_number": order.number,
+                    "seq": event_seq(order, offset),
+                    "type": event.event_type,
+                    "payload": event.payload,
+                }))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(OrderText {
+            address: projection.shipping_address.as_ref().map(text).transpose()?,
+            snapshot: projection.snapshot.as_ref().map(text).transpose()?,
+            choices: projection
+                .lines
+                .iter()
+                .map(|line| text(&line.choices))
+                .collect::<Result<_, _>>()?,
+            payloads: order
+                .events
+                .iter()
+                .map(|event| text(&event.payload))
+                .collect::<Result<_, _>>()?,
+            messages,
+        })
+    }
+}
+
+/// The seq of the order's `offset`-th new event.
+fn event_seq(order: &OrderWrite, offset: usize) -> i64 {
+    i64::from(order.expected_version) + offset as i64 + 1
+}
+
 /// A turn's rows in the open transaction: the conversation's turn count (the
-/// optimistic lock), the order's write if any, the audited turn.
-pub(crate) fn write_turn(db: &Connection, turn: &TurnWrite) -> Result<(), StoreError> {
+/// optimistic lock), the order's write if any, the audited turn. `text` is the turn's
+/// [`TurnText`].
+pub(crate) fn write_turn(
+    db: &Connection,
+    turn: &TurnWrite,
+    text: &TurnText,
+) -> Result<(), StoreError> {
     let now = OffsetDateTime::now_utc();
     let order_id = turn.order.as_ref().map(|o| o.order_id.as_str());
     let stamp = sortable(now)?;
@@ -136,8 +213,8 @@ pub(crate) fn write_turn(db: &Connection, turn: &TurnWrite) -> Result<(), StoreE
     if updated == 0 {
         return Err(StoreError::Conflict("the conversation moved on".into()));
     }
-    if let Some(order) = &turn.order {
-        write_order(db, OrderSource::turn(turn), order, now)?;
+    if let (Some(order), Some(order_text)) = (&turn.order, &text.order) {
+        write_order(db, OrderSource::turn(turn), order, order_text, now)?;
     }
     let received_at = sortable(turn.received_at)?;
     db.prepare_cached(
@@ -154,20 +231,22 @@ pub(crate) fn write_turn(db: &Connection, turn: &TurnWrite) -> Result<(), StoreE
             received_at,
             turn.idempotency_key,
             turn.extractor.as_str(),
-            json(&turn.audit)?,
+            text.audit,
             turn.reply,
-            json(&turn.response)?,
+            text.response,
         ])
     })
     .map_err(write_conflict)?;
     Ok(())
 }
 
-/// An order's new events and its projection after them, in the open transaction.
+/// An order's new events and its projection after them, in the open transaction. `text`
+/// is the order's [`OrderText`].
 pub(crate) fn write_order(
     db: &Connection,
     source: OrderSource<'_>,
     order: &OrderWrite,
+    text: &OrderText,
     now: OffsetDateTime,
 ) -> Result<(), StoreError> {
     let projection = &order.projection;
@@ -176,13 +255,10 @@ pub(crate) fn write_order(
         Some(customer) => Some(upsert_customer(db, customer, now)?),
     };
     let version = i64::from(order.expected_version) + order.events.len() as i64;
-    let address =
-        projection.shipping_address.as_ref().map(json).transpose().map_err(sqlite_error)?;
     let now_text = rfc3339(now)?;
     let confirmed_at = (projection.status == OrderStatus::Confirmed).then_some(&now_text);
     let cancelled_at = (projection.status == OrderStatus::Cancelled).then_some(&now_text);
     let payment_expires_at = projection.payment_expires_at.map(sortable).transpose()?;
-    let snapshot = projection.snapshot.as_ref().map(json).transpose().map_err(sqlite_error)?;
     let snapshot_version = projection.snapshot.as_ref().map(|_| version);
     if order.expected_version == 0 {
         db.prepare_cached(
@@ -204,14 +280,14 @@ pub(crate) fn write_order(
                 projection.subtotal,
                 projection.shipping,
                 projection.total,
-                address,
+                text.address,
                 version,
                 now_text,
                 confirmed_at,
                 cancelled_at,
                 projection.payment_status.as_str(),
                 payment_expires_at,
-                snapshot,
+                text.snapshot,
                 snapshot_version,
             ])
         })
@@ -238,7 +314,7 @@ pub(crate) fn write_order(
                     projection.subtotal,
                     projection.shipping,
                     projection.total,
-                    address,
+                    text.address,
                     version,
                     now_text,
                     confirmed_at,
@@ -247,7 +323,7 @@ pub(crate) fn write_order(
                     delivered_at,
                     projection.payment_status.as_str(),
                     payment_expires_at,
-                    snapshot,
+                    text.snapshot,
                     snapshot_version,
                     order.order_id,
                     i64::from(order.expected_version),
@@ -288,7 +364,7 @@ pub(crate) fn write_order(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .map_err(sqlite_error)?;
-        for (position, line) in projection.lines.iter().enumerate() {
+        for (position, (line, choices)) in projection.lines.iter().zip(&text.choices).enumerate() {
             insert
                 .execute(params![
                     order.order_id,
@@ -296,7 +372,7 @@ pub(crate) fn write_order(
                     line.sku,
                     line.name,
                     i64::from(line.quantity),
-                    json(&line.choices).map_err(sqlite_error)?,
+                    choices,
                     line.unit_price,
                     line.total,
                 ])
@@ -305,7 +381,7 @@ pub(crate) fn write_order(
     }
 
     if !order.events.is_empty() {
-        let seq = |offset: usize| i64::from(order.expected_version) + offset as i64 + 1;
+        let seq = |offset: usize| event_seq(order, offset);
         let mut events = db
             .prepare_cached(
                 "INSERT INTO order_events (id, order_id, seq, type, schema_version, payload,
@@ -313,7 +389,7 @@ pub(crate) fn write_order(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )
             .map_err(sqlite_error)?;
-        for (offset, event) in order.events.iter().enumerate() {
+        for (offset, (event, payload)) in order.events.iter().zip(&text.payloads).enumerate() {
             events
                 .execute(params![
                     event.id,
@@ -321,7 +397,7 @@ pub(crate) fn write_order(
                     seq(offset),
                     event.event_type,
                     i64::from(event.schema_version),
-                    json(&event.payload).map_err(sqlite_error)?,
+                    payload,
                     source.conversation_id,
                     source.message_id,
                     source.idempotency_key,
@@ -340,20 +416,12 @@ pub(crate) fn write_order(
             .map_err(sqlite_error)?;
         let stream = format!("order:{}", order.order_id);
         let created_ms = crate::unix_ms(now);
-        for (offset, event) in order.events.iter().enumerate() {
-            let payload = serde_json::json!({
-                "event_id": event.id,
-                "order_id": order.order_id,
-                "order_number": order.number,
-                "seq": seq(offset),
-                "type": event.event_type,
-                "payload": event.payload,
-            });
+        for (offset, (event, message)) in order.events.iter().zip(&text.messages).enumerate() {
             outbox
                 .execute(params![
                     event.id,
                     format!("order.{}", event.event_type),
-                    json(&payload).map_err(sqlite_error)?,
+                    message,
                     now_text,
                     stream,
                     seq(offset),
@@ -437,8 +505,9 @@ fn rfc3339(at: OffsetDateTime) -> Result<String, StoreError> {
 }
 
 /// JSON as sqlx's `Json` binds it on SQLite: its text.
-fn json(value: &serde_json::Value) -> rusqlite::Result<String> {
-    serde_json::to_string(value).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))
+fn text(value: &serde_json::Value) -> Result<String, StoreError> {
+    serde_json::to_string(value)
+        .map_err(|e| StoreError::Corrupt(format!("cannot store a JSON value: {e}")))
 }
 
 /// A failure of SQLite itself (or of a statement this code got wrong): the same kind of

@@ -31,12 +31,16 @@ use crate::metrics::{EmailMetrics, WebhookMetrics};
 pub struct WorkerSettings {
     /// Longest a receiver may take to answer (CONTRACTS §6: a 2xx within 10 s).
     pub timeout: Duration,
-    /// How long a claim is the worker's: longer than `timeout`, so a live worker never
-    /// loses a claim it is still sending; what a crashed worker held comes back after it.
+    /// How long a claim of one wave of sends is the worker's: longer than `timeout`, so
+    /// a live worker never loses a claim it is still sending; what a crashed worker held
+    /// comes back after it. A round of several waves holds its claim one `timeout` longer
+    /// for each further wave (see [`WorkerSettings::claim_lease`]).
     pub lease: Duration,
     /// Outbox rows fanned out per round.
     pub batch: u32,
-    /// Deliveries claimed per round, all sent at once.
+    /// Deliveries (and emails) claimed per round.
+    pub claim: u32,
+    /// Sends in flight at once: a round's claim goes out in waves of this many.
     pub concurrency: usize,
     /// Rest between rounds when there was nothing to do.
     pub idle: Duration,
@@ -51,12 +55,28 @@ impl Default for WorkerSettings {
         WorkerSettings {
             timeout: Duration::from_secs(10),
             lease: Duration::from_secs(25),
-            batch: 64,
+            // Every round is a few writes on the database; on SQLite they share its one
+            // writer with the chat, which a busy shop keeps for up to 20 ms at a time, so
+            // a round moves many messages rather than a few (a round of 16 fell seconds
+            // behind 1,660 turns/s).
+            batch: 256,
+            claim: 128,
             concurrency: 16,
             idle: Duration::from_millis(200),
             retention: Duration::from_secs(7 * 24 * 3600),
             prune_every: Duration::from_secs(3600),
         }
+    }
+}
+
+impl WorkerSettings {
+    /// The lease of a round's claim, in milliseconds: `lease` for the first wave of
+    /// `concurrency` sends and one `timeout` more for each further wave, since a wave
+    /// starts only when sends of the one before finish.
+    pub fn claim_lease(&self) -> i64 {
+        let waves = self.claim.max(1).div_ceil(self.concurrency.clamp(1, 1000) as u32);
+        let lease = self.lease + self.timeout * (waves - 1);
+        i64::try_from(lease.as_millis()).unwrap_or(i64::MAX)
     }
 }
 
@@ -245,8 +265,8 @@ impl DeliveryWorker {
     }
 
     async fn send_due(&self, stopped: &watch::Receiver<bool>) -> anyhow::Result<usize> {
-        let lease = self.settings.lease.as_millis() as i64;
-        let wanted = self.settings.concurrency.clamp(1, 1000) as u32;
+        let lease = self.settings.claim_lease();
+        let wanted = self.settings.claim.clamp(1, 1000);
         let claims = self.store.claim_deliveries(now_ms(), lease, wanted).await?;
         let count = claims.len();
         if count == 0 {
@@ -287,8 +307,8 @@ impl DeliveryWorker {
 
     async fn send_mail(&self, stopped: &watch::Receiver<bool>) -> anyhow::Result<usize> {
         let Some(mailer) = &self.mailer else { return Ok(0) };
-        let lease = self.settings.lease.as_millis() as i64;
-        let wanted = self.settings.concurrency.clamp(1, 1000) as u32;
+        let lease = self.settings.claim_lease();
+        let wanted = self.settings.claim.clamp(1, 1000);
         let claims = self.store.claim_emails(now_ms(), lease, wanted).await?;
         let count = claims.len();
         if count == 0 {
@@ -482,4 +502,33 @@ fn jitter() -> f64 {
     let _ = ring::rand::SystemRandom::new().fill(&mut bytes);
     let bits = u64::from_le_bytes(bytes) >> 11;
     bits as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The slowest round a claim can see: every wave of sends runs to the timeout.
+    fn slowest_round_ms(settings: &WorkerSettings) -> i64 {
+        let waves = settings.claim.div_ceil(settings.concurrency as u32);
+        i64::from(waves) * settings.timeout.as_millis() as i64
+    }
+
+    #[test]
+    fn a_rounds_claim_outlives_its_slowest_round() {
+        let default = WorkerSettings::default();
+        assert!(default.claim_lease() > slowest_round_ms(&default));
+        // One wave: the plain lease.
+        let one = WorkerSettings { claim: 16, ..WorkerSettings::default() };
+        assert_eq!(one.claim_lease(), 25_000);
+        // 128 in waves of 16: seven more timeouts.
+        assert_eq!(default.claim_lease(), 25_000 + 7 * 10_000);
+        for (claim, concurrency) in [(1, 1), (17, 16), (1000, 3), (5, 1000)] {
+            let settings = WorkerSettings { claim, concurrency, ..WorkerSettings::default() };
+            assert!(
+                settings.claim_lease() > slowest_round_ms(&settings),
+                "claim {claim} in waves of {concurrency}"
+            );
+        }
+    }
 }

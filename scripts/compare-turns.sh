@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Two or more builds of gapless, alternating in one run: for each round and each binary,
+# `gapless serve` on a fresh SQLite file (rate limits raised, as load.sh starts it), then
+# `gapless bench-turns`, and the server's own CPU time per turn answered (utime + stime
+# from /proc). CPU a turn moves less with a shared machine's noise than turns/s does.
+#   scripts/compare-turns.sh /tmp/gapless-before target/gapless
+#   ROUNDS=3 SECONDS_EACH=5 WORKERS="1 8" scripts/compare-turns.sh A B
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+[ $# -ge 1 ] || die "usage: scripts/compare-turns.sh BINARY [BINARY...]"
+for bin in "$@"; do [ -x "$bin" ] || die "not an executable: $bin"; done
+rounds=${ROUNDS:-3}
+seconds=${SECONDS_EACH:-5}
+workers=${WORKERS:-8}
+port=${LOAD_PORT:-3229}
+client=$1
+ticks=$(getconf CLK_TCK)
+export GAPLESS_RATE_IP_BURST=1000000 GAPLESS_RATE_IP_PER_SECOND=1000000
+export GAPLESS_RATE_CHAT_BURST=1000000 GAPLESS_RATE_CHAT_PER_SECOND=1000000
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+server=""
+dir=""
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; [ -n "$dir" ] && rm -rf "$dir"' EXIT
+for round in $(seq "$rounds"); do
+  for bin in "$@"; do
+    dir=$(mktemp -d)
+    DATABASE_URL="sqlite://$dir/compare.db" LEPTOS_SITE_ADDR="127.0.0.1:$port" RUST_LOG=warn \
+      "$bin" serve >/dev/null 2>"$dir/log" &
+    server=$!
+    for _ in $(seq 100); do
+      curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break
+      sleep 0.1
+    done
+    curl -fs "http://127.0.0.1:$port/healthz" >/dev/null || die "$bin did not start: $(cat "$dir/log")"
+    for w in $workers; do
+      before=$(cpu_ticks "$server")
+      line=$("$client" bench-turns --base "http://127.0.0.1:$port" --workers "$w" --seconds "$seconds")
+      after=$(cpu_ticks "$server")
+      turns=$(awk '{print $1}' <<<"$line")
+      [ "$turns" -gt 0 ] 2>/dev/null || die "could not read the turns from: $line"
+      cpu=$(awk -v t="$((after - before))" -v hz="$ticks" -v n="$turns" \
+        'BEGIN { printf "%.3f", t * 1000 / hz / n }')
+      echo "round $round, $bin, $w worker(s): server CPU $cpu ms a turn; $line"
+    done
+    kill "$server"
+    wait "$server" 2>/dev/null || true
+    server=""
+    rm -rf "$dir"
+    dir=""
+  done
+done
