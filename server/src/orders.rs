@@ -4,7 +4,9 @@
 
 use anyhow::Context;
 use gapless_domain::orders::{OrderEvent, OrderNumber, OrderState, PaymentStatus};
-use gapless_store::{new_id, CustomerWrite, EventWrite, LineWrite, OrderProjection, OrderWrite};
+use gapless_store::{
+    new_ordered_id, CustomerWrite, EventWrite, LineWrite, OrderProjection, OrderWrite,
+};
 
 /// The write of `events` appended after `expected_version` (0 for a new order), with
 /// `state` the order they leave and the stock its confirmation or cancellation moves.
@@ -30,7 +32,7 @@ pub fn order_write(
             _ => {}
         }
         writes.push(EventWrite {
-            id: new_id(),
+            id: new_ordered_id(),
             event_type: event.kind().to_owned(),
             schema_version: event.schema_version(),
             payload: serde_json::to_value(event).context("serializing an order event")?,

@@ -30,7 +30,9 @@ use gapless_domain::{
     },
     staff_metrics::Outcome,
 };
-use gapless_store::{new_id, ConversationRow, NewConversation, Store, StoreError, TurnWrite};
+use gapless_store::{
+    new_id, new_ordered_id, ConversationRow, NewConversation, Store, StoreError, TurnWrite,
+};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
@@ -545,7 +547,7 @@ impl ChatService {
                 }
                 _ => {
                     let n = self.store.next_order_number().await?;
-                    (new_id(), 0, OrderNumber::from_sequence(n))
+                    (new_ordered_id(), 0, OrderNumber::from_sequence(n))
                 }
             };
             (
@@ -602,7 +604,7 @@ impl ChatService {
         };
         let write = TurnWrite {
             conversation_id: conversation.id.clone(),
-            turn_id: new_id(),
+            turn_id: new_ordered_id(),
             seq: conversation.turn_count + 1,
             text: text.to_owned(),
             received_at,

@@ -24,7 +24,7 @@ use gapless_domain::{
     sku::Sku,
 };
 use gapless_store::{
-    new_id, NewReturn, OrderWrite, ReturnEventWrite, ReturnItemWrite, ReturnUpdate,
+    new_id, new_ordered_id, NewReturn, OrderWrite, ReturnEventWrite, ReturnItemWrite, ReturnUpdate,
     ReturnableOrder, Store, StoreError,
 };
 use serde_json::Value;
@@ -391,7 +391,7 @@ impl ReturnsService {
             refused => ReturnsError::Replacement(refused),
         })?;
         let number = OrderNumber::from_sequence(self.store.next_order_number().await?);
-        let write = order_write(new_id(), 0, &number, &events, &order, &actor_name(actor))?;
+        let write = order_write(new_ordered_id(), 0, &number, &events, &order, &actor_name(actor))?;
         Ok((number, write))
     }
 
