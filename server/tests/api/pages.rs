@@ -9,10 +9,17 @@ fn demo_catalog() -> Catalog {
 async fn shop_page_lists_the_catalog_from_the_database(app: TestApp) {
     let response = app.get("/").await;
     let status = response.status();
-    let is_html = response.headers()["content-type"].to_str().unwrap().starts_with("text/html");
+    // Read without panicking, so that a failure shows the status, headers and body (a
+    // 503 without a content type was seen once in a loaded full run).
+    let headers = format!("{:?}", response.headers());
+    let is_html = response
+        .headers()
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
     let html = response.text().await.unwrap();
-    assert_eq!(status, 200, "{html}");
-    assert!(is_html, "{html}");
+    assert_eq!(status, 200, "{headers}\n{html}");
+    assert!(is_html, "{headers}\n{html}");
 
     assert!(html.contains("<title>Shop · Gapless</title>"), "{html}");
     let catalog = demo_catalog();
