@@ -38,7 +38,7 @@ pub struct WorkerSettings {
     pub lease: Duration,
     /// Outbox rows fanned out per round.
     pub batch: u32,
-    /// Deliveries (and emails) claimed per round.
+    /// Webhook deliveries claimed per round (emails: one wave of `concurrency`).
     pub claim: u32,
     /// Sends in flight at once: a round's claim goes out in waves of this many.
     pub concurrency: usize,
@@ -307,8 +307,11 @@ impl DeliveryWorker {
 
     async fn send_mail(&self, stopped: &watch::Receiver<bool>) -> anyhow::Result<usize> {
         let Some(mailer) = &self.mailer else { return Ok(0) };
-        let lease = self.settings.claim_lease();
-        let wanted = self.settings.claim.clamp(1, 1000);
+        // One wave a round, under the plain lease: an SMTP exchange has no bound of
+        // `timeout` (the SMTP timeout is per command), so a longer round could outlive
+        // the claims it holds.
+        let lease = self.settings.lease.as_millis() as i64;
+        let wanted = self.settings.concurrency.clamp(1, 1000) as u32;
         let claims = self.store.claim_emails(now_ms(), lease, wanted).await?;
         let count = claims.len();
         if count == 0 {
