@@ -215,7 +215,9 @@ impl Application {
         let worker = if args.webhook_worker {
             let settings = WorkerSettings {
                 timeout: Duration::from_millis(args.webhook_timeout_ms.max(1)),
-                // All of a round's sends run at once, each within the timeout.
+                // For one wave of sends, each within the timeout; a round of several
+                // waves holds its claim one timeout longer for each further wave
+                // (`WorkerSettings::claim_lease`).
                 lease: Duration::from_millis(args.webhook_timeout_ms.max(1)) * 2
                     + Duration::from_secs(5),
                 retention: Duration::from_secs(u64::from(args.webhook_retention_days) * 86_400),

@@ -213,8 +213,14 @@ pub(crate) fn write_turn(
     if updated == 0 {
         return Err(StoreError::Conflict("the conversation moved on".into()));
     }
-    if let (Some(order), Some(order_text)) = (&turn.order, &text.order) {
-        write_order(db, OrderSource::turn(turn), order, order_text, now)?;
+    match (&turn.order, &text.order) {
+        (Some(order), Some(order_text)) => {
+            write_order(db, OrderSource::turn(turn), order, order_text, now)?
+        }
+        (None, None) => {}
+        // Never an order without its text: a text of another turn is a bug of ours,
+        // and the turn is refused rather than stored without its order.
+        _ => return Err(StoreError::Corrupt("a turn's order and its text do not match".into())),
     }
     let received_at = sortable(turn.received_at)?;
     db.prepare_cached(
