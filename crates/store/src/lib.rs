@@ -40,6 +40,7 @@ mod sqlite_payments;
 mod sqlite_returns;
 mod sqlite_sessions;
 mod sqlite_staff;
+mod sqlite_webhooks;
 mod sqlite_writes;
 mod staff_records;
 mod webhooks;

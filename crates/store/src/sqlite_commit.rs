@@ -7,8 +7,13 @@
 //! version, stock gone, a replayed key) rolls back to its savepoint alone; the others
 //! still commit. No caller hears "done" before the shared commit returned, so an
 //! acknowledged write is as durable as one committed alone.
+//!
+//! Other writes that come often join these commits too ([`ChatCommitter::run`]): the
+//! webhook worker's claims and records (`sqlite_webhooks`). Through the pool they took
+//! the one writer away from the turns between commits, and each paid a commit of its own.
 
 use std::{
+    any::Any,
     panic::AssertUnwindSafe,
     time::{Duration, Instant},
 };
@@ -38,12 +43,20 @@ enum Write {
     Conversation(NewConversation),
     /// The next order number (its row is the sequence).
     OrderNumber,
+    /// Statements of another part of the store, with what they read back.
+    Run(Work),
 }
+
+/// Statements run in a shared commit: `Fn`, since after a failed group commit each
+/// write runs again alone (the failed run left nothing behind).
+type Work =
+    Box<dyn Fn(&rusqlite::Connection) -> Result<Box<dyn Any + Send>, StoreError> + Send + Sync>;
 
 /// What a write gave back once committed.
 enum Written {
     Done,
     OrderNumber(u64),
+    Value(Box<dyn Any + Send>),
 }
 
 struct Job {
@@ -89,7 +102,27 @@ impl ChatCommitter {
     pub(crate) async fn order_number(&self) -> Result<u64, StoreError> {
         match self.commit(Write::OrderNumber).await? {
             Written::OrderNumber(n) => Ok(n),
-            Written::Done => Err(StoreError::Corrupt("no order number was taken".into())),
+            _ => Err(StoreError::Corrupt("no order number was taken".into())),
+        }
+    }
+
+    /// Runs `work` in the next commit, in a savepoint of its own, and answers what it
+    /// returned once that commit is durable. An error of SQLite fails the shared commit
+    /// (and each write then runs again alone); any other error rolls back `work` alone.
+    /// `work` runs on the committer's thread while every turn waits for it: a few
+    /// prepared statements, nothing that waits on anything but SQLite.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        work: impl Fn(&rusqlite::Connection) -> Result<T, StoreError> + Send + Sync + 'static,
+    ) -> Result<T, StoreError> {
+        let work: Work =
+            Box::new(move |db| work(db).map(|value| Box::new(value) as Box<dyn Any + Send>));
+        match self.commit(Write::Run(work)).await? {
+            Written::Value(value) => value
+                .downcast::<T>()
+                .map(|value| *value)
+                .map_err(|_| StoreError::Corrupt("a commit answered another write's value".into())),
+            _ => Err(StoreError::Corrupt("a commit answered another write's value".into())),
         }
     }
 
@@ -349,5 +382,6 @@ fn apply(db: &rusqlite::Connection, write: &Write) -> Result<Written, StoreError
                 u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("order number {n}")))?;
             Ok(Written::OrderNumber(n))
         }
+        Write::Run(work) => work(db).map(Written::Value),
     }
 }

@@ -30,9 +30,10 @@ use crate::{option_key, records::*, sqlite_sessions::sortable, OrderSource, Stoc
 pub(crate) struct KeptStatements(Option<(usize, Connection)>);
 
 /// Statements a compiled turn cycles through (savepoints, the turn, the order, its
-/// lines, events, outbox, stock): rusqlite's default of 16 is too few, and a cache that
-/// is smaller than a cycle misses every time.
-const KEPT: usize = 64;
+/// lines, events, outbox, stock), and the webhook worker's claims and records beside
+/// them: rusqlite's default of 16 is too few, and a cache that is smaller than a cycle
+/// misses every time.
+const KEPT: usize = 96;
 
 impl KeptStatements {
     /// Finalizes the statements; `handle` is of the connection they were prepared on.

@@ -84,13 +84,13 @@ impl TryFrom<DeliveryRecord> for DeliveryRow {
 /// A claimed outbox row; `stream` and `seq` are nullable columns that every writer fills.
 #[derive(sqlx::FromRow)]
 pub(crate) struct OutboxRecord {
-    id: i64,
-    event_id: String,
-    topic: String,
-    stream: Option<String>,
-    seq: Option<i64>,
+    pub(crate) id: i64,
+    pub(crate) event_id: String,
+    pub(crate) topic: String,
+    pub(crate) stream: Option<String>,
+    pub(crate) seq: Option<i64>,
     #[sqlx(json)]
-    payload: serde_json::Value,
+    pub(crate) payload: serde_json::Value,
 }
 
 impl TryFrom<OutboxRecord> for OutboxMessage {
@@ -114,16 +114,16 @@ impl TryFrom<OutboxRecord> for OutboxMessage {
 /// A claimed delivery with its endpoint and rendered body (nullable until fanned out).
 #[derive(sqlx::FromRow)]
 pub(crate) struct ClaimRecord {
-    id: i64,
-    endpoint_id: String,
-    url: String,
-    secret: String,
-    event_id: String,
-    topic: String,
-    body: Option<String>,
-    attempts: i64,
-    first_attempt_ms: Option<i64>,
-    created_ms: i64,
+    pub(crate) id: i64,
+    pub(crate) endpoint_id: String,
+    pub(crate) url: String,
+    pub(crate) secret: String,
+    pub(crate) event_id: String,
+    pub(crate) topic: String,
+    pub(crate) body: Option<String>,
+    pub(crate) attempts: i64,
+    pub(crate) first_attempt_ms: Option<i64>,
+    pub(crate) created_ms: i64,
 }
 
 impl TryFrom<ClaimRecord> for DeliveryClaim {
@@ -182,11 +182,35 @@ where
     records.into_iter().map(T::try_from).collect()
 }
 
+/// An attempt's status after it, when it is next due, and when it was done.
+pub(crate) fn attempt_outcome(
+    attempt: &crate::webhooks::AttemptRecord,
+) -> (DeliveryStatus, i64, Option<i64>) {
+    use crate::webhooks::AttemptNext;
+    match attempt.next {
+        AttemptNext::Delivered => (DeliveryStatus::Delivered, attempt.at_ms, Some(attempt.at_ms)),
+        AttemptNext::RetryAt(at) => (DeliveryStatus::Pending, at, None),
+        AttemptNext::Failed => (DeliveryStatus::Failed, attempt.at_ms, Some(attempt.at_ms)),
+    }
+}
+
+/// The worker's frequent writes: `sqlx` runs the macro's own statements through the
+/// pool; `committer` hands them to SQLite's chat committer (`sqlite_webhooks`), and the
+/// macro's statements are not compiled for that store.
+macro_rules! hot_write {
+    (sqlx, $committer:expr, $sqlx:block) => {
+        $sqlx
+    };
+    (committer, $committer:expr, $sqlx:block) => {
+        $committer
+    };
+}
+
 /// Implements [`crate::WebhookStore`] for `$store` on database `$db`, writing through
 /// `self.$write` and reading through `self.$read`, with `$lock` after the claiming
-/// selects.
+/// selects; `$hot` is how the worker's frequent writes go (see `hot_write`).
 macro_rules! webhook_store {
-    ($store:ty, $db:ty, $write:ident, $read:ident, $lock:literal) => {
+    ($store:ty, $db:ty, $write:ident, $read:ident, $lock:literal, $hot:ident) => {
         #[async_trait::async_trait]
         impl crate::webhooks::WebhookStore for $store {
             async fn add_endpoint(
@@ -254,6 +278,7 @@ macro_rules! webhook_store {
                 lease_ms: i64,
                 limit: u32,
             ) -> Result<Vec<crate::webhooks::OutboxMessage>, crate::StoreError> {
+                hot_write!($hot, crate::sqlite_webhooks::claim_unfanned(self, now_ms, lease_ms, limit).await, {
                 let rows = sqlx::query_as::<_, crate::webhooks_sql::OutboxRecord>(concat!(
                     "UPDATE outbox SET lease_ms = $1 + $2
                      WHERE id IN (SELECT id FROM outbox
@@ -272,6 +297,7 @@ macro_rules! webhook_store {
                     crate::webhooks_sql::convert(rows)?;
                 messages.sort_by_key(|m| m.id);
                 Ok(messages)
+                })
             }
 
             async fn fan_out(
@@ -279,6 +305,7 @@ macro_rules! webhook_store {
                 rows: &[crate::webhooks::FanOut],
                 now_ms: i64,
             ) -> Result<(), crate::StoreError> {
+                hot_write!($hot, crate::sqlite_webhooks::fan_out(self, rows, now_ms).await, {
                 let mut tx = self.$write.begin().await?;
                 for row in rows {
                     let done = sqlx::query(
@@ -334,6 +361,7 @@ macro_rules! webhook_store {
                 }
                 tx.commit().await?;
                 Ok(())
+                })
             }
 
             async fn claim_deliveries(
@@ -342,6 +370,7 @@ macro_rules! webhook_store {
                 lease_ms: i64,
                 limit: u32,
             ) -> Result<Vec<crate::webhooks::DeliveryClaim>, crate::StoreError> {
+                hot_write!($hot, crate::sqlite_webhooks::claim_deliveries(self, now_ms, lease_ms, limit).await, {
                 let ids: Vec<i64> = sqlx::query_scalar(concat!(
                     "UPDATE webhook_deliveries SET lease_ms = $1 + $2
                      WHERE id IN (
@@ -388,27 +417,20 @@ macro_rules! webhook_store {
                     .fetch_all(&self.$write)
                     .await?;
                 crate::webhooks_sql::convert(rows)
+                })
             }
 
             async fn record_attempts(
                 &self,
                 attempts: &[crate::webhooks::AttemptRecord],
             ) -> Result<(), crate::StoreError> {
-                use crate::webhooks::{AttemptNext, DeliveryStatus};
+                hot_write!($hot, crate::sqlite_webhooks::record_attempts(self, attempts).await, {
                 if attempts.is_empty() {
                     return Ok(());
                 }
                 let mut tx = self.$write.begin().await?;
                 for attempt in attempts {
-                let (status, next_ms, done_ms) = match attempt.next {
-                    AttemptNext::Delivered => {
-                        (DeliveryStatus::Delivered, attempt.at_ms, Some(attempt.at_ms))
-                    }
-                    AttemptNext::RetryAt(at) => (DeliveryStatus::Pending, at, None),
-                    AttemptNext::Failed => {
-                        (DeliveryStatus::Failed, attempt.at_ms, Some(attempt.at_ms))
-                    }
-                };
+                let (status, next_ms, done_ms) = crate::webhooks_sql::attempt_outcome(attempt);
                 sqlx::query(
                     "UPDATE webhook_deliveries
                      SET attempts = attempts + 1, lease_ms = NULL, last_attempt_ms = $2,
@@ -430,6 +452,7 @@ macro_rules! webhook_store {
                 }
                 tx.commit().await?;
                 Ok(())
+                })
             }
 
             async fn release_deliveries(&self, ids: &[i64]) -> Result<(), crate::StoreError> {
@@ -592,5 +615,5 @@ macro_rules! webhook_store {
     };
 }
 
-webhook_store!(crate::SqliteStore, sqlx::Sqlite, writer, reader, "");
-webhook_store!(crate::PostgresStore, sqlx::Postgres, pool, pool, "FOR UPDATE SKIP LOCKED");
+webhook_store!(crate::SqliteStore, sqlx::Sqlite, writer, reader, "", committer);
+webhook_store!(crate::PostgresStore, sqlx::Postgres, pool, pool, "FOR UPDATE SKIP LOCKED", sqlx);

@@ -44,6 +44,13 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     /// Rest between rounds when there was nothing to do.
     pub idle: Duration,
+    /// Rest after a round that moved messages but filled none of its claims: the next
+    /// round then takes what came meanwhile in one go. Every round is a few writes,
+    /// which on SQLite share the one writer with the chat's turns; rounds back to back
+    /// under a steady stream of turns took the writer hundreds of times a second for a
+    /// few messages each. A round that filled a claim goes again at once (a backlog
+    /// drains at full speed).
+    pub gather: Duration,
     /// Delivered messages are deleted after this long.
     pub retention: Duration,
     /// How often pruning runs.
@@ -63,13 +70,38 @@ impl Default for WorkerSettings {
             claim: 128,
             concurrency: 16,
             idle: Duration::from_millis(200),
+            gather: Duration::from_millis(50),
             retention: Duration::from_secs(7 * 24 * 3600),
             prune_every: Duration::from_secs(3600),
         }
     }
 }
 
+/// What a round found, which sets the rest before the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Round {
+    /// Nothing to do: rest `idle`.
+    Idle,
+    /// Some messages, fewer than a claim: rest `gather`.
+    Partial,
+    /// A claim came back full, so more are waiting: the next round starts at once.
+    Full,
+}
+
 impl WorkerSettings {
+    /// The round that fanned out `fanned` outbox rows, sent `sent` webhooks and mailed
+    /// `mailed` emails.
+    pub fn round(&self, fanned: usize, sent: usize, mailed: usize) -> Round {
+        let full = fanned >= self.batch.max(1) as usize
+            || sent >= self.claim.clamp(1, 1000) as usize
+            || mailed >= self.concurrency.clamp(1, 1000);
+        match (full, fanned + sent + mailed) {
+            (true, _) => Round::Full,
+            (false, 0) => Round::Idle,
+            (false, _) => Round::Partial,
+        }
+    }
+
     /// The lease of a round's claim, in milliseconds: `lease` for the first wave of
     /// `concurrency` sends and one `timeout` more for each further wave, since a wave
     /// starts only when sends of the one before finish.
@@ -142,22 +174,25 @@ impl DeliveryWorker {
             if *stopped.borrow() {
                 break;
             }
-            let worked = match self.round(&stopped).await {
-                Ok(worked) => worked,
+            let round = match self.round(&stopped).await {
+                Ok(round) => round,
                 Err(error) => {
                     tracing::error!(error = format!("{error:#}"), "webhook delivery round failed");
-                    false
+                    Round::Idle
                 }
             };
             if last_prune.is_none_or(|at| at.elapsed() >= self.settings.prune_every) {
                 last_prune = Some(Instant::now());
                 self.prune().await;
             }
-            if !worked {
-                tokio::select! {
-                    _ = tokio::time::sleep(self.settings.idle) => {}
-                    _ = stopped.changed() => {}
-                }
+            let rest = match round {
+                Round::Full => continue,
+                Round::Partial => self.settings.gather,
+                Round::Idle => self.settings.idle,
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(rest) => {}
+                _ = stopped.changed() => {}
             }
         }
         tracing::info!("webhook worker stopped");
@@ -165,11 +200,11 @@ impl DeliveryWorker {
 
     /// One round: fan out what is new, then send what is due. `true` when it did
     /// anything (so the next round starts at once).
-    pub async fn round(&self, stopped: &watch::Receiver<bool>) -> anyhow::Result<bool> {
+    pub async fn round(&self, stopped: &watch::Receiver<bool>) -> anyhow::Result<Round> {
         let fanned = self.fan_out().await?;
         let sent = self.send_due(stopped).await?;
         let mailed = self.send_mail(stopped).await?;
-        Ok(fanned + sent + mailed > 0)
+        Ok(self.settings.round(fanned, sent, mailed))
     }
 
     async fn fan_out(&self) -> anyhow::Result<usize> {
@@ -515,6 +550,22 @@ mod tests {
     fn slowest_round_ms(settings: &WorkerSettings) -> i64 {
         let waves = settings.claim.div_ceil(settings.concurrency as u32);
         i64::from(waves) * settings.timeout.as_millis() as i64
+    }
+
+    #[test]
+    fn a_round_that_filled_a_claim_goes_again_at_once_and_a_partial_one_gathers() {
+        let settings =
+            WorkerSettings { batch: 256, claim: 128, concurrency: 16, ..Default::default() };
+        assert_eq!(settings.round(0, 0, 0), Round::Idle);
+        assert_eq!(settings.round(1, 0, 0), Round::Partial);
+        assert_eq!(settings.round(255, 127, 15), Round::Partial);
+        assert_eq!(settings.round(256, 0, 0), Round::Full);
+        assert_eq!(settings.round(0, 128, 0), Round::Full);
+        assert_eq!(settings.round(0, 0, 16), Round::Full);
+        // A batch of none would claim nothing: never a round without rest.
+        let none = WorkerSettings { batch: 0, claim: 0, concurrency: 0, ..Default::default() };
+        assert_eq!(none.round(0, 0, 0), Round::Idle);
+        assert!(WorkerSettings::default().gather < WorkerSettings::default().idle);
     }
 
     #[test]
