@@ -113,6 +113,14 @@ impl SqliteStore {
             .bind(end as i64)
             .execute(&mut *tx)
             .await?;
+            // The shopper's words into the search index, as the committer does behind
+            // real turns.
+            let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM chat_turns")
+                .fetch_one(&mut *tx)
+                .await?;
+            for sql in crate::sqlite_search::INDEX_UP_TO {
+                sqlx::query(sql).bind(last).execute(&mut *tx).await?;
+            }
             tx.commit().await?;
             start = end + 1;
         }

@@ -38,6 +38,7 @@ mod sqlite_fulfilment;
 mod sqlite_handoffs;
 mod sqlite_payments;
 mod sqlite_returns;
+mod sqlite_search;
 mod sqlite_sessions;
 mod sqlite_staff;
 mod sqlite_webhooks;

@@ -119,6 +119,10 @@ impl ChatStore for SqliteStore {
         // conversations (`gapless bench-audit`), so one bounded count picks per word.
         let mut rare = Vec::new();
         let mut common = Vec::new();
+        if query.words.iter().any(|word| word.chars().count() >= 3) {
+            // The index runs behind the turns (migration 0019): first what it lacks.
+            crate::sqlite_search::catch_up(self).await?;
+        }
         for word in query.words.iter().filter(|w| !w.is_empty()) {
             if word.chars().count() >= 3 {
                 // A quoted FTS5 string: the trigram index matches it as a substring, with

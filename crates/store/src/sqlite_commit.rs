@@ -26,6 +26,7 @@ use tokio::{
 
 use crate::{
     records::{NewConversation, TurnWrite},
+    sqlite_search::{index_pending, INDEX_CHUNK, INDEX_EVERY},
     sqlite_sessions::sortable,
     sqlite_writes::{self, on_handle, once_on_locked, sqlite_error, KeptStatements, TurnText},
     StoreError,
@@ -141,6 +142,7 @@ fn commit_loop(runtime: &Handle, writer: &SqlitePool, mut queue: mpsc::Receiver<
     // sqlx returns a pooled connection with a task spawned on the current runtime.
     let _context = runtime.enter();
     let mut kept = KeptStatements::default();
+    let mut indexed_at = Instant::now();
     // Nothing waiting: the writer is with the pool, for the other writers, until the
     // next write comes.
     while let Some(first) = queue.blocking_recv() {
@@ -165,13 +167,17 @@ fn commit_loop(runtime: &Handle, writer: &SqlitePool, mut queue: mpsc::Receiver<
         let since = Instant::now();
         let mut next = Some(first);
         while let Some(first) = next.take() {
-            let mut jobs = Vec::with_capacity(MAX_BATCH);
+            let mut jobs = Vec::with_capacity(MAX_BATCH + 1);
             jobs.push(first);
             while jobs.len() < MAX_BATCH {
                 match queue.try_recv() {
                     Ok(job) => jobs.push(job),
                     Err(_) => break,
                 }
+            }
+            if indexed_at.elapsed() >= INDEX_EVERY {
+                indexed_at = Instant::now();
+                jobs.push(index_search());
             }
             if !commit_batch(&mut handle, &mut kept, jobs) {
                 break;
@@ -257,6 +263,18 @@ fn commit_batch(
             false
         }
     }
+}
+
+/// The shopper's words of the turns since the last time, into the search index: a
+/// write of the committer's own, in the commit it joins (see `sqlite_search`).
+fn index_search() -> Job {
+    let (done, _) = oneshot::channel();
+    let write = Write::Run(Box::new(|db| {
+        index_pending(db, INDEX_CHUNK)
+            .inspect_err(|error| tracing::warn!(%error, "cannot index the chat's words for search"))
+            .map(|indexed| Box::new(indexed) as Box<dyn Any + Send>)
+    }));
+    Job { write, done }
 }
 
 fn refuse(job: Job, error: StoreError) {
