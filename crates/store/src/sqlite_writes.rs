@@ -192,20 +192,36 @@ pub(crate) fn write_turn(
     let now = OffsetDateTime::now_utc();
     let order_id = turn.order.as_ref().map(|o| o.order_id.as_str());
     let stamp = sortable(now)?;
-    let updated = db
-        .prepare_cached(
+    // Only the columns this turn changes are in the SET list: SQLite rewrites an
+    // index's entry for every column in the list, changed or not, and the outcome's and
+    // order's indexes cost a page a turn each that way.
+    let sql = match (turn.outcome.is_some(), turn.handoff) {
+        (false, false) => {
+            "UPDATE conversations SET turn_count = ?1, updated_at = ?2
+             WHERE id = ?4 AND turn_count = ?5"
+        }
+        (true, false) => {
+            "UPDATE conversations SET turn_count = ?1, updated_at = ?2, outcome = ?3
+             WHERE id = ?4 AND turn_count = ?5"
+        }
+        (false, true) => {
             "UPDATE conversations SET turn_count = ?1, updated_at = ?2,
-                outcome = COALESCE(?3, outcome), order_id = COALESCE(?4, order_id),
-                handoff_at = CASE WHEN ?5 THEN COALESCE(handoff_at, ?2) ELSE handoff_at END
-             WHERE id = ?6 AND turn_count = ?7",
-        )
+                handoff_at = COALESCE(handoff_at, ?2)
+             WHERE id = ?4 AND turn_count = ?5"
+        }
+        (true, true) => {
+            "UPDATE conversations SET turn_count = ?1, updated_at = ?2, outcome = ?3,
+                handoff_at = COALESCE(handoff_at, ?2)
+             WHERE id = ?4 AND turn_count = ?5"
+        }
+    };
+    let updated = db
+        .prepare_cached(sql)
         .and_then(|mut update| {
             update.execute(params![
                 i64::from(turn.seq),
                 stamp,
                 turn.outcome.map(|o| o.as_str()),
-                order_id,
-                turn.handoff,
                 turn.conversation_id,
                 i64::from(turn.seq) - 1,
             ])
@@ -213,6 +229,14 @@ pub(crate) fn write_turn(
         .map_err(sqlite_error)?;
     if updated == 0 {
         return Err(StoreError::Conflict("the conversation moved on".into()));
+    }
+    if let Some(order_id) = order_id {
+        // A row only when the conversation's order changes (its first draft).
+        db.prepare_cached(
+            "UPDATE conversations SET order_id = ?1 WHERE id = ?2 AND order_id IS NOT ?1",
+        )
+        .and_then(|mut update| update.execute(params![order_id, turn.conversation_id]))
+        .map_err(sqlite_error)?;
     }
     match (&turn.order, &text.order) {
         (Some(order), Some(order_text)) => {
@@ -302,17 +326,28 @@ pub(crate) fn write_order(
     } else {
         let shipped_at = projection.shipped_at.map(sortable).transpose()?;
         let delivered_at = projection.delivered_at.map(sortable).transpose()?;
+        // The times an order keeps once set are in the SET list only when this write
+        // sets them (see the conversation's update in `write_turn`: the confirmation's
+        // index was rewritten on every draft edit).
+        let mut sql = String::from(
+            "UPDATE orders SET status = ?1, currency = ?2, customer_id = ?3, subtotal = ?4,
+                shipping = ?5, total = ?6, shipping_address = ?7, version = ?8, updated_at = ?9,
+                payment_status = ?14, payment_expires_at = ?15, snapshot = ?16,
+                snapshot_version = ?17",
+        );
+        for (set, column) in [
+            (confirmed_at.is_some(), ", confirmed_at = COALESCE(confirmed_at, ?10)"),
+            (cancelled_at.is_some(), ", cancelled_at = COALESCE(cancelled_at, ?11)"),
+            (shipped_at.is_some(), ", shipped_at = COALESCE(shipped_at, ?12)"),
+            (delivered_at.is_some(), ", delivered_at = ?13"),
+        ] {
+            if set {
+                sql.push_str(column);
+            }
+        }
+        sql.push_str(" WHERE id = ?18 AND version = ?19");
         let updated = db
-            .prepare_cached(
-                "UPDATE orders SET status = ?1, currency = ?2, customer_id = ?3, subtotal = ?4,
-                    shipping = ?5, total = ?6, shipping_address = ?7, version = ?8,
-                    updated_at = ?9, confirmed_at = COALESCE(confirmed_at, ?10),
-                    cancelled_at = COALESCE(cancelled_at, ?11),
-                    shipped_at = COALESCE(shipped_at, ?12), delivered_at = COALESCE(?13, delivered_at),
-                    payment_status = ?14, payment_expires_at = ?15, snapshot = ?16,
-                    snapshot_version = ?17
-                 WHERE id = ?18 AND version = ?19",
-            )
+            .prepare_cached(&sql)
             .and_then(|mut update| {
                 update.execute(params![
                     projection.status.as_str(),
