@@ -3,7 +3,8 @@
 -- were, and rewrites the conversation's counted row with a clarification count and a
 -- first message that did not change: before, each of those writes ran the sums'
 -- arithmetic (five statements) for nothing, a fifth of the committer's time a turn.
--- What the triggers do when something changed is as it was.
+-- What the triggers do when something changed is as it was. (The turn's own trigger
+-- is recreated with its table, in 0021.)
 
 DROP TRIGGER dashboard_conversation_counted;
 CREATE TRIGGER dashboard_conversation_counted AFTER UPDATE ON dashboard_conversations
@@ -45,25 +46,6 @@ BEGIN
         SELECT NEW.day, NEW.lead_bucket, 1
         WHERE NEW.lead_bucket IS NOT NULL AND NEW.lead_bucket IS NOT OLD.lead_bucket
         ON CONFLICT (day, lead_ms) DO UPDATE SET conversations = conversations + 1;
-END;
-
--- Only a turn that asked the shopper to clarify, or the conversation's first message,
--- changes its row.
-DROP TRIGGER dashboard_turn_recorded;
-CREATE TRIGGER dashboard_turn_recorded AFTER INSERT ON chat_turns
-BEGIN
-    UPDATE dashboard_conversations SET
-        clarification_turns = clarification_turns + turn.clarifying,
-        first_message_at = CASE
-            WHEN first_message_at IS NULL OR NEW.received_at < first_message_at
-            THEN NEW.received_at ELSE first_message_at END
-    FROM (SELECT EXISTS (
-            SELECT 1 FROM json_each(NEW.response, '$.messages') m
-            WHERE json_extract(m.value, '$.code')
-                IN ('ambiguous_product', 'unknown_product', 'missing', 'not_understood'))
-          AS clarifying) AS turn
-    WHERE conversation_id = NEW.conversation_id
-      AND (turn.clarifying OR first_message_at IS NULL OR NEW.received_at < first_message_at);
 END;
 
 -- An order's confirmation or payment status that was set to what it was changes

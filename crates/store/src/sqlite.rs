@@ -164,3 +164,103 @@ impl Store for SqliteStore {
         Ok(sqlx::query("DELETE FROM write_probe").execute(&self.writer).await?.rows_affected())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Connection, SqliteConnection};
+
+    use super::MIGRATOR;
+
+    /// Runs the migrations before `version` (or only `version`) as plain SQL.
+    async fn migrate(db: &mut SqliteConnection, only: Option<i64>, before: i64) {
+        for migration in MIGRATOR.iter() {
+            let run = match only {
+                Some(version) => migration.version == version,
+                None => migration.version < before,
+            };
+            if run {
+                sqlx::raw_sql(&migration.sql).execute(&mut *db).await.unwrap();
+            }
+        }
+    }
+
+    /// 0021 rebuilds chat_turns: every turn stays, with its rowid (the search index's
+    /// progress counts in them), and a key still cannot be used twice in a conversation,
+    /// while turns without one no longer share its index.
+    #[tokio::test]
+    async fn rebuilding_the_turns_keeps_them_their_rowids_and_the_key_rule() {
+        let mut db = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        migrate(&mut db, None, 21).await;
+        sqlx::raw_sql(
+            "INSERT INTO conversations (id, channel, started_at, updated_at)
+                 VALUES ('c1', 'api', '2026-12-03T10:00:00.000000Z', '2026-12-03T10:00:00.000000Z');
+             INSERT INTO chat_turns (rowid, id, conversation_id, seq, text, received_at,
+                 idempotency_key, extractor, audit, reply, response)
+             VALUES (7, 't1', 'c1', 1, 'two tees', '2026-12-03T10:00:01.000000Z', 'k1', 'rules',
+                     '{}', 'Noted.', '{}'),
+                    (9, 't2', 'c1', 2, 'and a kayak', '2026-12-03T10:00:02.000000Z', NULL,
+                     'rules', '{}', 'Noted.', '{}');
+             UPDATE chat_turns_indexed SET upto = 9;",
+        )
+        .execute(&mut db)
+        .await
+        .unwrap();
+        migrate(&mut db, Some(21), 0).await;
+        let rows: Vec<(i64, String, Option<String>)> =
+            sqlx::query_as("SELECT rowid, id, idempotency_key FROM chat_turns ORDER BY rowid")
+                .fetch_all(&mut db)
+                .await
+                .unwrap();
+        assert_eq!(
+            rows,
+            [(7, "t1".into(), Some("k1".into())), (9, "t2".into(), None)],
+            "the turns and their rowids"
+        );
+        let insert = |id: &str, seq: i64, key: Option<&str>| {
+            sqlx::query(
+                "INSERT INTO chat_turns (id, conversation_id, seq, text, received_at,
+                     idempotency_key, extractor, audit, reply, response)
+                 VALUES (?, 'c1', ?, 'more', '2026-12-03T10:00:03.000000Z', ?, 'rules', '{}',
+                         'Noted.', '{}')",
+            )
+            .bind(id.to_owned())
+            .bind(seq)
+            .bind(key.map(str::to_owned))
+        };
+        let reused = insert("t3", 3, Some("k1")).execute(&mut db).await.unwrap_err();
+        assert!(reused.to_string().contains("idempotency_key"), "{reused}");
+        let taken = insert("t3", 2, None).execute(&mut db).await.unwrap_err();
+        assert!(taken.to_string().contains("seq"), "{taken}");
+        insert("t3", 3, None).execute(&mut db).await.unwrap();
+        insert("t4", 4, Some("k2")).execute(&mut db).await.unwrap();
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+            "EXPLAIN QUERY PLAN SELECT response FROM chat_turns
+             WHERE conversation_id = 'c1' AND idempotency_key = 'k2'",
+        )
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+        assert!(
+            plan.iter().any(|(.., detail)| detail.contains("chat_turns_idempotency_key")),
+            "a replay reads the key's index: {plan:?}"
+        );
+        // The dashboard's trigger on turns came back with the table: an earlier message
+        // becomes the conversation's first.
+        sqlx::query(
+            "INSERT INTO chat_turns (id, conversation_id, seq, text, received_at, extractor,
+                 audit, reply, response)
+             VALUES ('t5', 'c1', 5, 'hello', '2026-12-03T09:59:59.000000Z', 'rules', '{}',
+                     'Noted.', '{}')",
+        )
+        .execute(&mut db)
+        .await
+        .unwrap();
+        let first: Option<String> = sqlx::query_scalar(
+            "SELECT first_message_at FROM dashboard_conversations WHERE conversation_id = 'c1'",
+        )
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+        assert_eq!(first.as_deref(), Some("2026-12-03T09:59:59.000000Z"));
+    }
+}
