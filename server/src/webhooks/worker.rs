@@ -44,12 +44,12 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     /// Rest between rounds when there was nothing to do.
     pub idle: Duration,
-    /// Rest after a round that moved messages but filled none of its claims: the next
-    /// round then takes what came meanwhile in one go. Every round is a few writes,
-    /// which on SQLite share the one writer with the chat's turns; rounds back to back
-    /// under a steady stream of turns took the writer hundreds of times a second for a
-    /// few messages each. A round that filled a claim goes again at once (a backlog
-    /// drains at full speed).
+    /// Rest after a round that fanned out outbox rows but had nothing to send (no
+    /// endpoint or mail takes them yet, or their deliveries are not due): the next round
+    /// then takes what came meanwhile in one go. Every round is a few writes, which on
+    /// SQLite join the chat's commits; back to back under a steady stream of turns they
+    /// were hundreds of small rounds a second. A round that sent something, or filled a
+    /// claim, goes again at once (see [`Round::Full`]).
     pub gather: Duration,
     /// Delivered messages are deleted after this long.
     pub retention: Duration,
@@ -82,9 +82,11 @@ impl Default for WorkerSettings {
 pub enum Round {
     /// Nothing to do: rest `idle`.
     Idle,
-    /// Some messages, fewer than a claim: rest `gather`.
+    /// Outbox rows fanned out (fewer than a batch), nothing sent: rest `gather`.
     Partial,
-    /// A claim came back full, so more are waiting: the next round starts at once.
+    /// Something sent, or a claim came back full: the next round starts at once. A
+    /// stream's messages go one a round (each waits for the one before it), so the
+    /// next message of a stream may be waiting for this round's.
     Full,
 }
 
@@ -92,13 +94,12 @@ impl WorkerSettings {
     /// The round that fanned out `fanned` outbox rows, sent `sent` webhooks and mailed
     /// `mailed` emails.
     pub fn round(&self, fanned: usize, sent: usize, mailed: usize) -> Round {
-        let full = fanned >= self.batch.max(1) as usize
-            || sent >= self.claim.clamp(1, 1000) as usize
-            || mailed >= self.concurrency.clamp(1, 1000);
-        match (full, fanned + sent + mailed) {
-            (true, _) => Round::Full,
-            (false, 0) => Round::Idle,
-            (false, _) => Round::Partial,
+        if fanned >= self.batch.max(1) as usize || sent > 0 || mailed > 0 {
+            Round::Full
+        } else if fanned > 0 {
+            Round::Partial
+        } else {
+            Round::Idle
         }
     }
 
@@ -553,15 +554,16 @@ mod tests {
     }
 
     #[test]
-    fn a_round_that_filled_a_claim_goes_again_at_once_and_a_partial_one_gathers() {
+    fn a_round_that_sent_goes_again_at_once_and_one_that_only_fanned_out_gathers() {
         let settings =
             WorkerSettings { batch: 256, claim: 128, concurrency: 16, ..Default::default() };
         assert_eq!(settings.round(0, 0, 0), Round::Idle);
         assert_eq!(settings.round(1, 0, 0), Round::Partial);
-        assert_eq!(settings.round(255, 127, 15), Round::Partial);
+        assert_eq!(settings.round(255, 0, 0), Round::Partial);
         assert_eq!(settings.round(256, 0, 0), Round::Full);
-        assert_eq!(settings.round(0, 128, 0), Round::Full);
-        assert_eq!(settings.round(0, 0, 16), Round::Full);
+        // The next message of a stream may wait for the one just sent.
+        assert_eq!(settings.round(0, 1, 0), Round::Full);
+        assert_eq!(settings.round(0, 0, 1), Round::Full);
         // A batch of none would claim nothing: never a round without rest.
         let none = WorkerSettings { batch: 0, claim: 0, concurrency: 0, ..Default::default() };
         assert_eq!(none.round(0, 0, 0), Round::Idle);
