@@ -266,12 +266,17 @@ fn commit_batch(
 }
 
 /// The shopper's words of the turns since the last time, into the search index: a
-/// write of the committer's own, in the commit it joins (see `sqlite_search`).
+/// write of the committer's own, in the commit it joins (see `sqlite_search`). If it
+/// fails, its savepoint alone rolls back (an error other than the database's): the
+/// turns beside it commit, and the next search or round tries again.
 fn index_search() -> Job {
     let (done, _) = oneshot::channel();
     let write = Write::Run(Box::new(|db| {
         index_pending(db, INDEX_CHUNK)
-            .inspect_err(|error| tracing::warn!(%error, "cannot index the chat's words for search"))
+            .map_err(|error| {
+                tracing::warn!(%error, "cannot index the chat's words for search");
+                StoreError::Corrupt(format!("the search index: {error}"))
+            })
             .map(|indexed| Box::new(indexed) as Box<dyn Any + Send>)
     }));
     Job { write, done }
