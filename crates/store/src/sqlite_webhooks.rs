@@ -8,8 +8,6 @@
 //! `webhooks_sql` runs on PostgreSQL, less `FOR UPDATE SKIP LOCKED` (one writer
 //! serializes claims here).
 
-use std::sync::Arc;
-
 use rusqlite::params;
 
 use crate::{
@@ -74,7 +72,7 @@ pub(crate) async fn fan_out(
     if rows.is_empty() {
         return Ok(());
     }
-    let rows = Arc::new(rows.to_vec());
+    let rows = rows.to_vec();
     store
         .chat
         .run(move |db| {
@@ -220,7 +218,7 @@ pub(crate) async fn record_attempts(
     if attempts.is_empty() {
         return Ok(());
     }
-    let attempts = Arc::new(attempts.to_vec());
+    let attempts = attempts.to_vec();
     store
         .chat
         .run(move |db| {
