@@ -190,7 +190,6 @@ pub(crate) fn write_turn(
     text: &TurnText,
 ) -> Result<(), StoreError> {
     let now = OffsetDateTime::now_utc();
-    let order_id = turn.order.as_ref().map(|o| o.order_id.as_str());
     let stamp = sortable(now)?;
     // Only the columns this turn changes are in the SET list: SQLite rewrites an
     // index's entry for every column in the list, changed or not, and the outcome's and
@@ -230,7 +229,12 @@ pub(crate) fn write_turn(
     if updated == 0 {
         return Err(StoreError::Conflict("the conversation moved on".into()));
     }
-    if let Some(order_id) = order_id {
+    // Only a new order can be one the conversation does not point at yet: the chat
+    // edits the conversation's own order, and a cancelled one is followed by a new one.
+    // An order's later turns skip the statement (a lookup by the conversation's random
+    // id each).
+    let new_order = turn.order.as_ref().filter(|order| order.expected_version == 0);
+    if let Some(order_id) = new_order.map(|order| order.order_id.as_str()) {
         // A row only when the conversation's order changes (its first draft).
         db.prepare_cached(
             "UPDATE conversations SET order_id = ?1 WHERE id = ?2 AND order_id IS NOT ?1",
