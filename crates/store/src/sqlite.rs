@@ -16,10 +16,11 @@ use crate::{Backend, Store, StoreError};
 /// A new database's page size, half SQLite's default (a database keeps the size it was
 /// made with). A commit writes every page it changed to the WAL whole and syncs it, and a
 /// chat turn's group commit changes ~30 pages, most of them for a row or an index entry
-/// of a few dozen bytes: half the size is nearly half the bytes written and synced, and
-/// the rows of a turn (about 2 KB of audit and answer) still fit a page each. Measured
-/// in the README ("Chat turns"): server CPU a turn -4 %; `bench-writes --plain`, which
-/// measures on the store's own file, gets the same page size.
+/// of a few dozen bytes: half the size is nearly half the bytes written and synced
+/// (~41 frames of 2 KiB a commit against ~33 of 4 KiB), and most turn rows (audit and
+/// answer, ~1.8 KB on average) still fit a page; a longer one overflows onto a second.
+/// Measured in the README (chat turns on stop 28's machine): server CPU a turn -4 %.
+/// `bench-writes --plain` measures on the store's own file, so with the same size.
 pub(crate) const PAGE_SIZE: u32 = 2048;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
