@@ -227,7 +227,7 @@ impl ChatStore for SqliteStore {
 
     /// Through the committer, which writes turns waiting together in one transaction.
     async fn record_turn(&self, turn: &TurnWrite) -> Result<(), StoreError> {
-        self.chat.turn(turn.clone()).await
+        self.chat.turn(turn).await
     }
 
     async fn order_events(&self, order_id: &str) -> Result<Vec<EventRow>, StoreError> {

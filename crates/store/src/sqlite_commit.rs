@@ -104,9 +104,10 @@ impl ChatCommitter {
         Ok(ChatCommitter { jobs })
     }
 
-    pub(crate) async fn turn(&self, turn: TurnWrite) -> Result<(), StoreError> {
-        let text = TurnText::of(&turn)?;
-        self.commit(Write::Turn(Box::new((turn, text)))).await.map(drop)
+    pub(crate) async fn turn(&self, turn: &TurnWrite) -> Result<(), StoreError> {
+        let text = TurnText::of(turn)?;
+        let rows = sqlite_writes::rows_of(turn);
+        self.commit(Write::Turn(Box::new((rows, text)))).await.map(drop)
     }
 
     pub(crate) async fn conversation(&self, new: NewConversation) -> Result<(), StoreError> {

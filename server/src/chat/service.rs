@@ -612,9 +612,7 @@ impl ChatService {
             extractor,
             audit: audit_part(&audit)?,
             reply: reply.clone(),
-            response: serde_json::to_value(&response)
-                .context("serializing the answer")
-                .map_err(ChatError::Internal)?,
+            response: stored_answer(&response, idempotency_key.is_some())?,
             outcome: if confirmed {
                 Some(Outcome::Ordered)
             } else if handoff {
@@ -928,6 +926,25 @@ fn check_key(key: &str) -> Result<(), ChatError> {
         return Err(ChatError::BadIdempotencyKey);
     }
     Ok(())
+}
+
+/// What a turn keeps of its answer. A replay of the same idempotency key answers the
+/// whole of it again, so a turn with a key keeps it all. A turn without one keeps only
+/// its messages (the dashboard counts the turns that asked the shopper to clarify): its
+/// reply and the order after it are in the turn's own columns and audit already, and
+/// the order's copy was a third of every stored turn, written on the serial path of
+/// every commit.
+fn stored_answer(
+    response: &TurnResponse,
+    replayable: bool,
+) -> Result<serde_json::Value, ChatError> {
+    let stored = if replayable {
+        serde_json::to_value(response)
+    } else {
+        serde_json::to_value(&response.messages)
+            .map(|messages| serde_json::json!({ "messages": messages }))
+    };
+    stored.context("serializing the answer").map_err(ChatError::Internal)
 }
 
 fn parse_number(number: &str) -> Result<OrderNumber, ChatError> {
