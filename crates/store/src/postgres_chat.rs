@@ -398,14 +398,7 @@ pub(crate) async fn write_order(
         )
         .bind(&event.id)
         .bind(format!("order.{}", event.event_type))
-        .bind(Json(serde_json::json!({
-            "event_id": event.id,
-            "order_id": order.order_id,
-            "order_number": order.number,
-            "seq": seq,
-            "type": event.event_type,
-            "payload": event.payload,
-        })))
+        .bind(Json(OrderOutboxMessage::of(order, event, seq)))
         .bind(now)
         .bind(format!("order:{}", order.order_id))
         .bind(seq)

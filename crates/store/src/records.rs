@@ -86,6 +86,32 @@ pub struct OrderWrite {
     pub release: Vec<(StockKey, u32)>,
 }
 
+/// The outbox message of an order event (CONTRACTS §6): which event of which order.
+/// The event's payload stays in `order_events` alone: the delivery worker renders the
+/// webhook body from the order's events read there, and a copy here was most of every
+/// outbox row, each written three times (added, claimed, fanned out).
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct OrderOutboxMessage<'a> {
+    pub(crate) event_id: &'a str,
+    pub(crate) order_id: &'a str,
+    pub(crate) order_number: &'a str,
+    pub(crate) seq: i64,
+    #[serde(rename = "type")]
+    pub(crate) kind: &'a str,
+}
+
+impl<'a> OrderOutboxMessage<'a> {
+    pub(crate) fn of(order: &'a OrderWrite, event: &'a EventWrite, seq: i64) -> Self {
+        OrderOutboxMessage {
+            event_id: &event.id,
+            order_id: &order.order_id,
+            order_number: &order.number,
+            seq,
+            kind: &event.event_type,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventWrite {
     pub id: String,

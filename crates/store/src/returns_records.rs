@@ -230,7 +230,8 @@ pub(crate) fn return_conflict(error: sqlx::Error) -> crate::StoreError {
     }
 }
 
-/// The outbox payload of a return event.
+/// The outbox payload of a return event: which event of which return (the event's own
+/// payload stays in `return_events`, read from there when the row is fanned out).
 pub(crate) fn outbox_payload(
     return_id: &str,
     rma: &str,
@@ -245,7 +246,6 @@ pub(crate) fn outbox_payload(
         "order_id": order_id,
         "seq": seq,
         "type": event.event_type,
-        "payload": event.payload,
     })
 }
 

@@ -211,14 +211,7 @@ impl OrderText {
             .iter()
             .enumerate()
             .map(|(offset, event)| {
-                text(&serde_json::json!({
-                    "event_id": event.id,
-                    "order_id": order.order_id,
-                    "order_number": order.number,
-                    "seq": event_seq(order, offset),
-                    "type": event.event_type,
-                    "payload": event.payload,
-                }))
+                text(&OrderOutboxMessage::of(order, event, event_seq(order, offset)))
             })
             .collect::<Result<_, _>>()?;
         Ok(OrderText {
@@ -614,7 +607,7 @@ fn rfc3339(at: OffsetDateTime) -> Result<String, StoreError> {
 }
 
 /// JSON as sqlx's `Json` binds it on SQLite: its text.
-fn text(value: &serde_json::Value) -> Result<String, StoreError> {
+fn text(value: &impl serde::Serialize) -> Result<String, StoreError> {
     serde_json::to_string(value)
         .map_err(|e| StoreError::Corrupt(format!("cannot store a JSON value: {e}")))
 }

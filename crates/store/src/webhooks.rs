@@ -101,7 +101,9 @@ pub struct OutboxMessage {
     /// `order:<order id>` or `return:<return id>`.
     pub stream: String,
     pub seq: u32,
-    /// What the writer put there: ids, seq, type and the event's payload.
+    /// What the writer put there: the event's id, seq and type, and its order's id and
+    /// number (or its return's id and RMA). Rows written before 2026-12 also carry the
+    /// event's payload; the event itself is read from its own table.
     pub payload: Value,
 }
 

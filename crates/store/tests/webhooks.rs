@@ -94,6 +94,20 @@ async fn messages_of_one_order_go_out_in_seq_order(store: Arc<dyn Store>) {
         ]
     );
     assert_eq!(rows[0].stream, format!("order:{order}"));
+    // The message names its event and order; the event's payload stays in its own table.
+    let message = rows[2].payload.as_object().expect("a JSON object");
+    let mut keys = message.keys().map(String::as_str).collect::<Vec<_>>();
+    keys.sort_unstable();
+    assert_eq!(keys, ["event_id", "order_id", "order_number", "seq", "type"]);
+    assert_eq!(
+        (&message["event_id"], &message["order_id"], &message["seq"], &message["type"]),
+        (
+            &serde_json::json!(rows[2].event_id),
+            &serde_json::json!(order),
+            &serde_json::json!(3),
+            &serde_json::json!("confirmed")
+        )
+    );
     // Leased: a second worker gets none of them until the lease runs out.
     assert!(store.claim_unfanned(1_001, LEASE, 100).await.unwrap().is_empty());
     // Not fanned out yet: nothing can be sent.
