@@ -41,7 +41,6 @@ mod sqlite_returns;
 mod sqlite_search;
 mod sqlite_sessions;
 mod sqlite_staff;
-mod sqlite_wal_writes;
 mod sqlite_webhooks;
 mod sqlite_writes;
 mod staff_records;

@@ -10,7 +10,6 @@ use crate::{
     sqlite_checkpoint::{Checkpointer, BACKSTOP_PAGES},
     sqlite_commit::ChatCommitter,
     sqlite_direct::DirectReads,
-    sqlite_wal_writes,
 };
 use crate::{Backend, Store, StoreError};
 
@@ -82,20 +81,12 @@ impl SqliteStore {
         // One connection for the life of the store: the committer keeps statements
         // prepared on it (see `sqlite_writes::KeptStatements`), and a ping before each
         // use would be one more round trip to its thread.
-        // A file's WAL through the shim that writes a commit's frames as one write. A
-        // database in memory has no WAL, and its connections share one database only
-        // when they open it through the same VFS.
-        let writer_options = if in_memory(url, &path) {
-            options.clone()
-        } else {
-            options.clone().vfs(sqlite_wal_writes::registered()?)
-        };
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .max_lifetime(None)
             .idle_timeout(None)
             .test_before_acquire(false)
-            .connect_with(writer_options)
+            .connect_with(options.clone())
             .await?;
         // No ping before each read either: a turn reads three times.
         let reader = SqlitePoolOptions::new()
@@ -121,13 +112,6 @@ impl SqliteStore {
             _checkpointer: std::sync::Arc::new(checkpointer),
         })
     }
-}
-
-/// A database that lives in memory: `sqlite::memory:` (which sqlx opens as a shared
-/// in-memory URI), `:memory:`, or a URI with `mode=memory`.
-fn in_memory(url: &str, path: &std::path::Path) -> bool {
-    let name = path.to_string_lossy();
-    name == ":memory:" || name.starts_with("file:sqlx-in-memory-") || url.contains("mode=memory")
 }
 
 #[async_trait]
