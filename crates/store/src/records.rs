@@ -63,6 +63,8 @@ pub struct TurnWrite {
     pub extractor: Extractor,
     pub audit: Value,
     pub reply: String,
+    /// The answer as a replay of the turn's idempotency key returns it: whole for a turn
+    /// with a key, only `{"messages": […]}` for one without (what the dashboard counts).
     pub response: Value,
     /// How the conversation ended, if this turn ends it.
     pub outcome: Option<Outcome>,
