@@ -178,7 +178,14 @@ pub(crate) fn rows_of(turn: &TurnWrite) -> TurnWrite {
                     .projection
                     .lines
                     .iter()
-                    .map(|line| LineWrite { choices: Value::Null, ..line.clone() })
+                    .map(|line| LineWrite {
+                        sku: line.sku.clone(),
+                        name: line.name.clone(),
+                        quantity: line.quantity,
+                        choices: Value::Null,
+                        unit_price: line.unit_price,
+                        total: line.total,
+                    })
                     .collect(),
                 shipped_at: order.projection.shipped_at,
                 delivered_at: order.projection.delivered_at,
