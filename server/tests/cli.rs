@@ -368,7 +368,13 @@ async fn bench_turns_and_the_plain_commit_rate_measure_a_running_shop() {
         .args(["bench-turns", "--base", &base, "--workers", "1", "--seconds", "0.2"])
         .output()
         .unwrap();
-    assert_one_line_failure(&refused, "POST");
+    assert_one_line_failure(&refused, &format!("connecting to 127.0.0.1:{port}"));
+    // The load generator speaks plain HTTP: any other address is refused before it runs.
+    let https = gapless(&url)
+        .args(["bench-turns", "--base", "https://127.0.0.1:1", "--seconds", "0.2"])
+        .output()
+        .unwrap();
+    assert_one_line_failure(&https, "speaks plain HTTP");
     let postgres = gapless("postgres://nobody@127.0.0.1:1/none")
         .args(["bench-writes", "--plain"])
         .output()
