@@ -5,6 +5,10 @@
 # from /proc). CPU a turn moves less with a shared machine's noise than turns/s does.
 #   scripts/compare-turns.sh /tmp/gapless-before target/gapless
 #   ROUNDS=3 SECONDS_EACH=5 WORKERS="1 8" scripts/compare-turns.sh A B
+# The client (`gapless bench-turns`) shares the cores with the server, so its own CPU a
+# turn is shown too. It is the first binary's for every server, unless CLIENT names
+# another binary, or is `own`: each binary then measures itself (a change to the client
+# is part of what is compared).
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 [ $# -ge 1 ] || die "usage: scripts/compare-turns.sh BINARY [BINARY...]"
@@ -13,7 +17,8 @@ rounds=${ROUNDS:-3}
 seconds=${SECONDS_EACH:-5}
 workers=${WORKERS:-8}
 port=${LOAD_PORT:-3229}
-client=$1
+client=${CLIENT:-$1}
+[ "$client" = own ] || [ -x "$client" ] || die "CLIENT is not an executable: $client"
 ticks=$(getconf CLK_TCK)
 export GAPLESS_RATE_IP_BURST=1000000 GAPLESS_RATE_IP_PER_SECOND=1000000
 export GAPLESS_RATE_CHAT_BURST=1000000 GAPLESS_RATE_CHAT_PER_SECOND=1000000
@@ -32,15 +37,22 @@ for round in $(seq "$rounds"); do
       sleep 0.1
     done
     curl -fs "http://127.0.0.1:$port/healthz" >/dev/null || die "$bin did not start: $(cat "$dir/log")"
+    measuring=$client
+    [ "$client" = own ] && measuring=$bin
     for w in $workers; do
       before=$(cpu_ticks "$server")
-      line=$("$client" bench-turns --base "http://127.0.0.1:$port" --workers "$w" --seconds "$seconds")
+      # bash's `time` gives the client's user and system seconds.
+      line=$( { TIMEFORMAT='%U %S'; time "$measuring" bench-turns --base "http://127.0.0.1:$port" \
+        --workers "$w" --seconds "$seconds" 2>&1; } 2>&1 )
       after=$(cpu_ticks "$server")
+      spent=$(tail -n 1 <<<"$line")
+      line=$(head -n 1 <<<"$line")
       turns=$(awk '{print $1}' <<<"$line")
       [ "$turns" -gt 0 ] 2>/dev/null || die "could not read the turns from: $line"
       cpu=$(awk -v t="$((after - before))" -v hz="$ticks" -v n="$turns" \
         'BEGIN { printf "%.3f", t * 1000 / hz / n }')
-      echo "round $round, $bin, $w worker(s): server CPU $cpu ms a turn; $line"
+      client_cpu=$(awk -v n="$turns" '{ printf "%.3f", ($1 + $2) * 1000 / n }' <<<"$spent")
+      echo "round $round, $bin, $w worker(s): server CPU $cpu ms a turn, client $client_cpu; $line"
     done
     kill "$server"
     wait "$server" 2>/dev/null || true
