@@ -48,6 +48,9 @@ pub struct SqliteStore {
     pub(crate) direct: std::sync::Arc<DirectReads>,
     /// WAL checkpoints off the committer's thread; none for a database in memory.
     _checkpointer: std::sync::Arc<Option<Checkpointer>>,
+    /// The stock levels read last, with the stock's version they were read at (see
+    /// `sqlite_catalog`'s `stock_levels`).
+    pub(crate) stock: std::sync::Arc<std::sync::Mutex<Option<(i64, crate::StockLevels)>>>,
 }
 
 impl SqliteStore {
@@ -110,6 +113,7 @@ impl SqliteStore {
             chat,
             direct,
             _checkpointer: std::sync::Arc::new(checkpointer),
+            stock: std::sync::Arc::default(),
         })
     }
 }

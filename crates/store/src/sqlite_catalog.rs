@@ -124,9 +124,24 @@ impl CatalogStore for SqliteStore {
         Ok(Some(Catalog { currency, products: products.into_iter().map(|p| p.0).collect() }))
     }
 
+    /// The levels read last, unless the stock's version (migration 0024: every change to
+    /// `stock_levels` moves it on, in the change's own transaction) has moved since.
     async fn stock_levels(&self) -> Result<StockLevels, StoreError> {
+        let kept = &self.stock;
         self.direct
             .read(|db| {
+                // The version before the rows: a change committed between the two reads
+                // leaves rows newer than the version they are kept with, which the next
+                // read replaces; never older.
+                let version: i64 = db
+                    .prepare_cached("SELECT n FROM stock_version WHERE id = 1")
+                    .and_then(|mut read| read.query_row([], |row| row.get(0)))
+                    .map_err(sqlite_error)?;
+                if let Some((at, levels)) = &*kept.lock().unwrap_or_else(|e| e.into_inner()) {
+                    if *at == version {
+                        return Ok(levels.clone());
+                    }
+                }
                 let mut read = db
                     .prepare_cached("SELECT sku, option_key, on_hand, reserved FROM stock_levels")
                     .map_err(sqlite_error)?;
@@ -140,12 +155,66 @@ impl CatalogStore for SqliteStore {
                         ))
                     })
                     .map_err(sqlite_error)?;
-                rows.map(|row| {
-                    let (sku, option_key, on_hand, reserved) = row.map_err(sqlite_error)?;
-                    Ok((stock_key_from_columns(&sku, &option_key)?, level(on_hand, reserved)?))
-                })
-                .collect()
+                let levels = rows
+                    .map(|row| {
+                        let (sku, option_key, on_hand, reserved) = row.map_err(sqlite_error)?;
+                        Ok((stock_key_from_columns(&sku, &option_key)?, level(on_hand, reserved)?))
+                    })
+                    .collect::<Result<StockLevels, StoreError>>()?;
+                *kept.lock().unwrap_or_else(|e| e.into_inner()) = Some((version, levels.clone()));
+                Ok(levels)
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{CatalogStore, SqliteDurability, SqliteStore, Store};
+
+    /// The levels kept between reads are the database's: a change made through another
+    /// connection (here a second store on the same file, as another process would) is
+    /// seen by the next read, whether it adds, changes or removes a level.
+    #[tokio::test]
+    async fn stock_levels_follow_every_change_whoever_makes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("g.db").display());
+        let store = SqliteStore::connect(&url, SqliteDurability::Full).await.unwrap();
+        store.migrate().await.unwrap();
+        let other = SqliteStore::connect(&url, SqliteDurability::Full).await.unwrap();
+        let change = |sql: &'static str| {
+            let writer = other.writer.clone();
+            async move { sqlx::query(sql).execute(&writer).await.unwrap().rows_affected() }
+        };
+        let levels = || async {
+            let levels = store.stock_levels().await.unwrap();
+            levels
+                .iter()
+                .map(|(key, level)| {
+                    let option =
+                        key.option.as_ref().map(|(group, value)| format!("{group}={value}"));
+                    (key.sku.as_str().to_owned(), option, level.on_hand, level.reserved)
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(levels().await, []);
+
+        change("INSERT INTO stock_levels (sku, option_key, on_hand) VALUES ('TEE', '', 5), ('TEE', 'size=m', 2)").await;
+        let both = vec![
+            ("TEE".to_owned(), None, 5, 0),
+            ("TEE".to_owned(), Some("size=m".to_owned()), 2, 0),
+        ];
+        assert_eq!(levels().await, both);
+        assert_eq!(levels().await, both, "read again, nothing changed");
+
+        change("UPDATE stock_levels SET reserved = 2 WHERE sku = 'TEE' AND option_key = ''").await;
+        assert_eq!(levels().await[0], ("TEE".to_owned(), None, 5, 2));
+
+        // A statement that matches no row changes nothing, and the kept levels stay right.
+        assert_eq!(change("UPDATE stock_levels SET reserved = 9 WHERE sku = 'NONE'").await, 0);
+        assert_eq!(levels().await[0], ("TEE".to_owned(), None, 5, 2));
+
+        change("DELETE FROM stock_levels WHERE option_key = 'size=m'").await;
+        assert_eq!(levels().await, [("TEE".to_owned(), None, 5, 2)]);
     }
 }
