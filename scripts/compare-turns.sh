@@ -41,12 +41,14 @@ for round in $(seq "$rounds"); do
     [ "$client" = own ] && measuring=$bin
     for w in $workers; do
       before=$(cpu_ticks "$server")
-      # bash's `time` gives the client's user and system seconds.
-      line=$( { TIMEFORMAT='%U %S'; time "$measuring" bench-turns --base "http://127.0.0.1:$port" \
-        --workers "$w" --seconds "$seconds" 2>&1; } 2>&1 )
+      # bash's `time` gives the client's user and system seconds; the client's own
+      # output and messages go to files, so that neither is taken for the other.
+      spent=$( { TIMEFORMAT='%U %S'; time "$measuring" bench-turns \
+        --base "http://127.0.0.1:$port" --workers "$w" --seconds "$seconds" \
+        >"$dir/turns" 2>"$dir/client-log"; } 2>&1 ) ||
+        die "$measuring bench-turns failed: $(cat "$dir/client-log")"
       after=$(cpu_ticks "$server")
-      spent=$(tail -n 1 <<<"$line")
-      line=$(head -n 1 <<<"$line")
+      line=$(head -n 1 "$dir/turns")
       turns=$(awk '{print $1}' <<<"$line")
       [ "$turns" -gt 0 ] 2>/dev/null || die "could not read the turns from: $line"
       cpu=$(awk -v t="$((after - before))" -v hz="$ticks" -v n="$turns" \
